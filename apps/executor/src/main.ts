@@ -1,0 +1,34 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { MicroserviceOptions, Transport } from '@nestjs/microservices';
+import { createAppLogger, loadConfigOrExit } from '@app/config';
+import { EXECUTOR_PACKAGE, executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
+import { ExecutorModule } from './executor.module';
+
+/**
+ * The executor: a gRPC server (proto/executor.proto) on [executor] host:port that runs shell and HTTP tasks,
+ * recording each run's start and result in the ledger. SIGTERM drains for up to [executor] drain_timeout.
+ */
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit('executor');
+  const logger = createAppLogger();
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(ExecutorModule.forRoot(config), {
+    logger,
+    transport: Transport.GRPC,
+    options: {
+      package: EXECUTOR_PACKAGE,
+      protoPath: executorProtoPath(),
+      url: `${config.executor.host}:${config.executor.port}`,
+      loader: PROTO_LOADER_OPTIONS,
+    },
+  });
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  await app.listen();
+  const e = config.executor;
+  new Logger('Executor').log(
+    `executor ${e.id} listening on ${e.host}:${e.port} (advertise ${e.advertise}, group ${e.group}, capacity ${e.capacity})`,
+  );
+}
+
+void bootstrap();

@@ -1,0 +1,177 @@
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { HttpRunner } from './http-runner';
+import { HttpTask, RunContext } from './task-runner';
+
+function ctx(overrides: Partial<RunContext> = {}): RunContext {
+  return { runId: 42, jobId: 7, scheduledAt: '2026-01-02T03:04:05.000Z', attempt: 2, timeoutMs: 5000, ...overrides };
+}
+
+async function waitFor(probe: () => boolean, timeoutMs = 3000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+describe('HttpRunner', () => {
+  const runner = new HttpRunner();
+  let server: Server;
+  let base: string;
+  let hanging = 0;
+
+  function task(path: string, overrides: Partial<HttpTask> = {}): HttpTask {
+    return { method: 'GET', url: base + path, headers: {}, body: '', expectStatus: [], ...overrides };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url ?? '/', 'http://x');
+    const status = /^\/status\/(\d+)$/.exec(url.pathname);
+    if (status) {
+      res.writeHead(Number(status[1]), { 'content-type': 'text/plain' }).end(`status ${status[1]}`);
+    } else if (url.pathname === '/echo') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString() }));
+    } else if (url.pathname === '/hang') {
+      hanging++;
+    } else if (url.pathname === '/hang-in-body') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('partial body');
+      hanging++;
+    } else if (url.pathname === '/big') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('BEGIN');
+      const chunk = Buffer.alloc(64 * 1024, 'b');
+      for (let i = 0; i < 32; i++) {
+        if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve));
+      }
+      res.end('END');
+    } else {
+      res.writeHead(404).end();
+    }
+  }
+
+  beforeAll(async () => {
+    server = createServer((req, res) => void handle(req, res));
+    base = `http://127.0.0.1:${await listen(server)}`;
+  });
+
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    hanging = 0;
+  });
+
+  it('succeeds on a 2xx and records status and body', async () => {
+    const outcome = await runner.start(ctx(), task('/status/200')).done;
+    expect(outcome).toEqual({
+      status: 'succeeded',
+      exitCode: null,
+      httpStatus: 200,
+      output: 'status 200',
+      outputTruncated: false,
+      error: null,
+    });
+  });
+
+  it('fails on a status outside 200-299, keeping the body', async () => {
+    const outcome = await runner.start(ctx(), task('/status/500')).done;
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      httpStatus: 500,
+      output: 'status 500',
+      error: 'unexpected HTTP status 500 (expected 200-299)',
+    });
+  });
+
+  it('checks against expectStatus when given', async () => {
+    const accepted = await runner.start(ctx(), task('/status/404', { expectStatus: [200, 404] })).done;
+    expect(accepted).toMatchObject({ status: 'succeeded', httpStatus: 404 });
+    const rejected = await runner.start(ctx(), task('/status/201', { expectStatus: [200, 204] })).done;
+    expect(rejected).toMatchObject({ status: 'failed', error: 'unexpected HTTP status 201 (expected 200, 204)' });
+  });
+
+  it('sends the task headers, the body and the X-Gocron headers, which a task cannot override', async () => {
+    const outcome = await runner.start(
+      ctx(),
+      task('/echo', {
+        method: 'post',
+        headers: { 'X-Custom': 'yes', 'Content-Type': 'text/plain', 'X-Gocron-Run-Id': 'spoofed' },
+        body: 'payload',
+      }),
+    ).done;
+    expect(outcome.status).toBe('succeeded');
+    const echoed = JSON.parse(outcome.output) as { method: string; headers: Record<string, string>; body: string };
+    expect(echoed.method).toBe('POST');
+    expect(echoed.body).toBe('payload');
+    expect(echoed.headers).toMatchObject({
+      'x-custom': 'yes',
+      'content-type': 'text/plain',
+      'x-gocron-job-id': '7',
+      'x-gocron-run-id': '42',
+      'x-gocron-scheduled-at': '2026-01-02T03:04:05.000Z',
+      'x-gocron-attempt': '2',
+    });
+  });
+
+  it('sends no body with GET', async () => {
+    const outcome = await runner.start(ctx(), task('/echo', { body: 'ignored' })).done;
+    expect(outcome.status).toBe('succeeded');
+    expect(JSON.parse(outcome.output)).toMatchObject({ method: 'GET', body: '' });
+  });
+
+  it('times out against a server that never answers', async () => {
+    const outcome = await runner.start(ctx({ timeoutMs: 300 }), task('/hang')).done;
+    expect(hanging).toBe(1);
+    expect(outcome).toMatchObject({ status: 'timed_out', httpStatus: null, error: 'timed out after 300 ms' });
+  });
+
+  it('times out while the body is still arriving, keeping what came', async () => {
+    const outcome = await runner.start(ctx({ timeoutMs: 300 }), task('/hang-in-body')).done;
+    expect(outcome).toMatchObject({ status: 'timed_out', httpStatus: 200, output: 'partial body' });
+  });
+
+  it('cancels an in-flight request', async () => {
+    const running = runner.start(ctx(), task('/hang'));
+    await waitFor(() => hanging === 1, 3000, 'the request to arrive');
+    running.cancel('job deleted');
+    expect(await running.done).toMatchObject({ status: 'cancelled', error: 'job deleted' });
+
+    const other = runner.start(ctx(), task('/hang'));
+    other.cancel();
+    expect(await other.done).toMatchObject({ status: 'cancelled', error: 'cancelled' });
+  });
+
+  it('reports a refused connection with its cause', async () => {
+    const closed = createServer();
+    const port = await listen(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    const outcome = await runner.start(ctx(), task('/', { url: `http://127.0.0.1:${port}/` })).done;
+    expect(outcome).toMatchObject({ status: 'failed', httpStatus: null });
+    expect(outcome.error).toContain('ECONNREFUSED');
+  });
+
+  it('reports an invalid request as a failure, not a rejection', async () => {
+    const outcome = await runner.start(ctx(), task('/', { url: 'not a url' })).done;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toBeTruthy();
+  });
+
+  it('keeps the head and tail of a large body within the limit', async () => {
+    const outcome = await runner.start(ctx(), task('/big')).done;
+    expect(outcome).toMatchObject({ status: 'succeeded', outputTruncated: true });
+    expect(Buffer.byteLength(outcome.output)).toBeLessThanOrEqual(64 * 1024);
+    expect(outcome.output.startsWith('BEGINbbb')).toBe(true);
+    expect(outcome.output.endsWith('bbbEND')).toBe(true);
+  });
+});

@@ -1,0 +1,299 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildShellSpawn, buildTaskEnv, ShellRunner } from './shell-runner';
+import { RunContext } from './task-runner';
+
+const HAS_PROC = existsSync('/proc/self/stat');
+
+function ctx(overrides: Partial<RunContext> = {}): RunContext {
+  return { runId: 42, jobId: 7, scheduledAt: '2026-01-02T03:04:05.000Z', attempt: 2, timeoutMs: 10_000, ...overrides };
+}
+
+/** Zombies count as dead: whoever inherits an orphan reaps it on its own schedule. */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  if (!HAS_PROC) return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+describe('ShellRunner', () => {
+  const runner = new ShellRunner();
+  let dir: string;
+  let pidFile: string;
+  const stray: number[] = [];
+
+  /** Pids the command wrote to $PIDFILE, once it has written `count` of them. */
+  function pidsWritten(count: number): Promise<number[]> {
+    return waitFor(
+      () => {
+        if (!existsSync(pidFile)) return undefined;
+        const pids = readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
+        return pids.length >= count ? pids : undefined;
+      },
+      3000,
+      `${count} pids in ${pidFile}`,
+    ).then((pids) => {
+      stray.push(...pids);
+      return pids;
+    });
+  }
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'gocron-shell-'));
+    pidFile = join(dir, 'pids');
+  });
+
+  afterEach(() => {
+    // A failed assertion must not leave sleeps behind.
+    for (const pid of stray.splice(0)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('succeeds with exit code 0 and captures stdout', async () => {
+    const outcome = await runner.start(ctx(), { command: 'echo hello', env: {} }).done;
+    expect(outcome).toEqual({
+      status: 'succeeded',
+      exitCode: 0,
+      httpStatus: null,
+      output: 'hello\n',
+      outputTruncated: false,
+      error: null,
+    });
+  });
+
+  it('fails with the exact exit code', async () => {
+    const outcome = await runner.start(ctx(), { command: 'echo partial; exit 3', env: {} }).done;
+    expect(outcome).toMatchObject({ status: 'failed', exitCode: 3, error: 'exit code 3', output: 'partial\n' });
+  });
+
+  it('captures stderr interleaved with stdout', async () => {
+    const outcome = await runner.start(ctx(), { command: 'echo out1; sleep 0.05; echo err >&2; sleep 0.05; echo out2', env: {} })
+      .done;
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.output).toBe('out1\nerr\nout2\n');
+  });
+
+  it('reports a task killed by a signal it did not get from us', async () => {
+    const outcome = await runner.start(ctx(), { command: 'kill -USR1 $$', env: {} }).done;
+    expect(outcome).toMatchObject({ status: 'failed', exitCode: null, error: 'killed by SIGUSR1' });
+  });
+
+  it('gives the task no stdin', async () => {
+    const outcome = await runner.start(ctx(), { command: 'cat; echo "read $?"', env: {} }).done;
+    expect(outcome).toMatchObject({ status: 'succeeded', output: 'read 0\n' });
+  });
+
+  describe('environment', () => {
+    const saved = { ...process.env };
+
+    afterEach(() => {
+      process.env = { ...saved };
+    });
+
+    it('passes only the safe base, the job env and the run variables', async () => {
+      process.env.GOCRON_DATABASE_PASSWORD = 'secret';
+      process.env.SOME_TOKEN = 'also-secret';
+      process.env.LANG = 'C.UTF-8';
+      const outcome = await runner.start(ctx(), {
+        command: 'env',
+        env: { FOO: 'bar baz', GOCRON_RUN_ID: 'spoofed' },
+      }).done;
+      expect(outcome.status).toBe('succeeded');
+      const seen = new Map(
+        outcome.output
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      );
+      expect(outcome.output).not.toContain('secret');
+      expect(seen.get('FOO')).toBe('bar baz');
+      expect(seen.get('LANG')).toBe('C.UTF-8');
+      expect(seen.get('GOCRON_JOB_ID')).toBe('7');
+      expect(seen.get('GOCRON_RUN_ID')).toBe('42');
+      expect(seen.get('GOCRON_SCHEDULED_AT')).toBe('2026-01-02T03:04:05.000Z');
+      expect(seen.get('GOCRON_ATTEMPT')).toBe('2');
+      // The shell itself may add PWD and the like; nothing else may come from the executor.
+      const allowed = new Set(['PATH', 'HOME', 'LANG', 'TZ', 'FOO', 'PWD', 'OLDPWD', 'SHLVL', '_']);
+      const unexpected = [...seen.keys()].filter((name) => !allowed.has(name) && !name.startsWith('GOCRON_'));
+      expect(unexpected).toEqual([]);
+      expect([...seen.keys()].filter((name) => name.startsWith('GOCRON_')).sort()).toEqual([
+        'GOCRON_ATTEMPT',
+        'GOCRON_JOB_ID',
+        'GOCRON_RUN_ID',
+        'GOCRON_SCHEDULED_AT',
+      ]);
+    });
+
+    it('builds exactly the documented environment', () => {
+      const env = buildTaskEnv(ctx(), { PATH: '/opt/bin', X: '1' }, {
+        HOME: '/home/gocron',
+        TZ: 'UTC',
+        GOCRON_DATABASE_PASSWORD: 'secret',
+        USER: 'root',
+      });
+      expect({ ...env }).toEqual({
+        PATH: '/opt/bin',
+        HOME: '/home/gocron',
+        TZ: 'UTC',
+        X: '1',
+        GOCRON_JOB_ID: '7',
+        GOCRON_RUN_ID: '42',
+        GOCRON_SCHEDULED_AT: '2026-01-02T03:04:05.000Z',
+        GOCRON_ATTEMPT: '2',
+      });
+      expect(buildTaskEnv(ctx(), {}, {}).PATH).toBe('/usr/local/bin:/usr/bin:/bin');
+    });
+  });
+
+  it('on timeout kills the command and its background children', async () => {
+    const task = runner.start(ctx({ timeoutMs: 1000 }), {
+      command: 'sleep 100 & echo $! > "$PIDFILE"; echo $$ >> "$PIDFILE"; exec sleep 100',
+      env: { PIDFILE: pidFile },
+    });
+    const [background, foreground] = await pidsWritten(2);
+    expect(isAlive(background)).toBe(true);
+    expect(isAlive(foreground)).toBe(true);
+
+    const outcome = await task.done;
+    expect(outcome).toMatchObject({ status: 'timed_out', error: 'timed out after 1000 ms' });
+    await waitFor(() => !isAlive(background) && !isAlive(foreground), 2000, 'both sleeps to die');
+  });
+
+  it('cancels with the given reason, or "cancelled"', async () => {
+    const task = runner.start(ctx(), { command: 'echo $$ > "$PIDFILE"; exec sleep 100', env: { PIDFILE: pidFile } });
+    const [pid] = await pidsWritten(1);
+    task.cancel('operator asked');
+    task.cancel('second reason is ignored');
+    expect(await task.done).toMatchObject({ status: 'cancelled', exitCode: null, error: 'operator asked' });
+    await waitFor(() => !isAlive(pid), 2000, 'the sleep to die');
+
+    const other = runner.start(ctx(), { command: 'sleep 100', env: {} });
+    other.cancel();
+    expect(await other.done).toMatchObject({ status: 'cancelled', error: 'cancelled' });
+  });
+
+  it('ignores cancel after the run finished', async () => {
+    const task = runner.start(ctx(), { command: 'true', env: {} });
+    const outcome = await task.done;
+    task.cancel();
+    expect(outcome.status).toBe('succeeded');
+    expect(await task.done).toBe(outcome);
+  });
+
+  it('SIGKILLs a task that survives SIGTERM once the grace is over', async () => {
+    const started = Date.now();
+    const task = runner.start(
+      ctx({ timeoutMs: 200 }),
+      {
+        command: `trap 'echo got TERM' TERM; echo $$ > "$PIDFILE"; while :; do sleep 0.02; done`,
+        env: { PIDFILE: pidFile },
+      },
+      { killGraceMs: 400 },
+    );
+    const [pid] = await pidsWritten(1);
+    const outcome = await task.done;
+    const elapsed = Date.now() - started;
+    expect(outcome).toMatchObject({ status: 'timed_out', error: 'timed out after 200 ms' });
+    expect(outcome.output).toContain('got TERM');
+    expect(elapsed).toBeGreaterThanOrEqual(550);
+    expect(elapsed).toBeLessThan(3000);
+    await waitFor(() => !isAlive(pid), 2000, 'the task to die');
+  });
+
+  it('ends the run with its processes, without waiting for a leftover holding stdout', async () => {
+    const started = Date.now();
+    const outcome = await runner.start(ctx(), {
+      command: 'sleep 100 & echo $! > "$PIDFILE"; echo finished',
+      env: { PIDFILE: pidFile },
+    }).done;
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(outcome).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'finished\n' });
+    const [leftover] = await pidsWritten(1);
+    await waitFor(() => !isAlive(leftover), 2000, 'the background sleep to die');
+  });
+
+  it('keeps the head and tail of large output, including what was written just before exit', async () => {
+    const outcome = await runner.start(ctx(), {
+      command: 'echo first; head -c 300000 /dev/zero | tr "\\0" x; echo; echo last; exit 0',
+      env: {},
+    }).done;
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.outputTruncated).toBe(true);
+    expect(Buffer.byteLength(outcome.output)).toBeLessThanOrEqual(64 * 1024);
+    expect(outcome.output.startsWith('first\nxxx')).toBe(true);
+    expect(outcome.output.endsWith('xxx\nlast\n')).toBe(true);
+    expect(outcome.output).toMatch(/\n… \[\d+ bytes omitted\] …\n/);
+  });
+
+  it('reports a command that cannot be started', async () => {
+    const outcome = await runner.start(ctx(), { command: 'true', env: { BAD: 'a\0b' } }).done;
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/^could not start: /);
+  });
+
+  describe('when the executor itself is SIGKILLed', () => {
+    let executor: ChildProcess | undefined;
+
+    afterEach(() => {
+      if (executor?.exitCode === null && executor.signalCode === null) executor.kill('SIGKILL');
+    });
+
+    it('the watchdog kills the task group', async () => {
+      // A stand-in executor: a bare node process spawning the task exactly as ShellRunner does.
+      const spec = buildShellSpawn(
+        'sleep 100 & echo $! > "$PIDFILE"; echo $$ >> "$PIDFILE"; exec sleep 100',
+        buildTaskEnv(ctx(), { PIDFILE: pidFile }),
+      );
+      const fixture = [
+        "const { spawn } = require('node:child_process');",
+        'const spec = JSON.parse(process.env.GOCRON_TEST_SPAWN);',
+        'const child = spawn(spec.file, spec.args, spec.options);',
+        "process.stdout.write(child.pid + '\\n');",
+        'setInterval(() => undefined, 60000);',
+      ].join('\n');
+      const proc = spawn(process.execPath, ['-e', fixture], {
+        env: { PATH: process.env.PATH, GOCRON_TEST_SPAWN: JSON.stringify(spec) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      executor = proc;
+      let printed = '';
+      proc.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+
+      const [background, foreground] = await pidsWritten(2);
+      const leader = Number(await waitFor(() => /^(\d+)\n/.exec(printed)?.[1], 3000, 'the fixture to print a pid'));
+      expect(leader).toBe(foreground);
+      expect(isAlive(background)).toBe(true);
+      expect(isAlive(foreground)).toBe(true);
+
+      proc.kill('SIGKILL');
+      await waitFor(() => !isAlive(background) && !isAlive(foreground), 5000, 'the task group to die');
+    });
+  });
+});

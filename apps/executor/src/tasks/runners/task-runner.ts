@@ -1,0 +1,45 @@
+/** What every runner is told about the run it executes. */
+export interface RunContext {
+  runId: number;
+  jobId: number;
+  /** ISO 8601. */
+  scheduledAt: string;
+  attempt: number;
+  /** Wall-clock budget for the whole run; 0 or less means no limit. */
+  timeoutMs: number;
+}
+
+export type RunStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+
+export type RunOutcome = {
+  status: RunStatus;
+  exitCode: number | null;
+  httpStatus: number | null;
+  output: string;
+  outputTruncated: boolean;
+  error: string | null;
+};
+
+export interface ShellTask {
+  command: string;
+  env: Record<string, string>;
+}
+
+export interface HttpTask {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  /** Empty means any 2xx. */
+  expectStatus: number[];
+}
+
+/** A started run. `done` never rejects: every failure is reported as an outcome. */
+export interface RunningTask {
+  readonly done: Promise<RunOutcome>;
+  /** Idempotent; ignored once the run has finished or timed out. */
+  cancel(reason?: string): void;
+}
+
+/** setTimeout fires at once for delays beyond a signed 32-bit millisecond count. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -1,0 +1,33 @@
+import { status } from '@grpc/grpc-js';
+import { RpcException } from '@nestjs/microservices';
+
+export type TaskErrorCode = 'INVALID' | 'AT_CAPACITY' | 'DRAINING' | 'NOT_PENDING' | 'NOT_FOUND' | 'LEDGER_DOWN';
+
+/** Coded executor errors; the gRPC edge maps them to status codes. */
+export class TaskError extends Error {
+  constructor(
+    readonly code: TaskErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function toRpcException(e: TaskError): RpcException {
+  const code = ((): status => {
+    switch (e.code) {
+      case 'INVALID':
+        return status.INVALID_ARGUMENT;
+      case 'AT_CAPACITY':
+        return status.RESOURCE_EXHAUSTED;
+      case 'DRAINING':
+      case 'LEDGER_DOWN':
+        return status.UNAVAILABLE;
+      case 'NOT_PENDING':
+        return status.FAILED_PRECONDITION;
+      case 'NOT_FOUND':
+        return status.NOT_FOUND;
+    }
+  })();
+  return new RpcException({ code, message: e.message });
+}

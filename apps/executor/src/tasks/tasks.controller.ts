@@ -1,0 +1,38 @@
+import { Controller, Logger } from '@nestjs/common';
+import { GrpcMethod } from '@nestjs/microservices';
+import { EXECUTOR_SERVICE } from '@app/protocol';
+import type { CancelReply, CancelRequest, HealthReply, RunReply, RunRequest } from '@app/protocol';
+import { TaskError, toRpcException } from './task-errors';
+import { TasksService } from './tasks.service';
+
+@Controller()
+export class TasksController {
+  private readonly logger = new Logger(TasksController.name);
+
+  constructor(private readonly tasks: TasksService) {}
+
+  @GrpcMethod(EXECUTOR_SERVICE, 'Run')
+  async run(req: RunRequest): Promise<RunReply> {
+    return this.edge(() => this.tasks.start(req));
+  }
+
+  @GrpcMethod(EXECUTOR_SERVICE, 'Cancel')
+  async cancel(req: CancelRequest): Promise<CancelReply> {
+    return this.edge(() => Promise.resolve(this.tasks.cancel(req.runId, req.reason || 'cancelled')));
+  }
+
+  @GrpcMethod(EXECUTOR_SERVICE, 'Health')
+  health(): HealthReply {
+    return this.tasks.health();
+  }
+
+  private async edge<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof TaskError) throw toRpcException(e);
+      this.logger.error(`unexpected error: ${(e as Error).message}`, (e as Error).stack);
+      throw toRpcException(new TaskError('LEDGER_DOWN', 'internal error'));
+    }
+  }
+}

@@ -1,0 +1,190 @@
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit, OnApplicationShutdown } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { RetryPolicy, RunEntity, RunResult, RunsRepository, waitForSchema } from '@app/persistence';
+import type { HealthReply, RunReply, RunRequest } from '@app/protocol';
+import { HttpRunner } from './runners/http-runner';
+import { ShellRunner } from './runners/shell-runner';
+import type { RunContext, RunningTask, RunOutcome } from './runners/task-runner';
+import { runRequestProblems } from './run-request.validator';
+import { TaskError } from './task-errors';
+
+/** How often the executor compares its runs with the ledger, to stop one cancelled or declared lost elsewhere. */
+const LEDGER_WATCH_MS = 1000;
+
+interface ActiveRun {
+  runId: number;
+  jobId: number;
+  task: RunningTask | null;
+  cancelReason: string | null;
+}
+
+/**
+ * Runs tasks up to `capacity` at once and records each run's start and result in the ledger itself, so a run
+ * survives the death of the dispatcher that sent it.
+ */
+@Injectable()
+export class TasksService implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(TasksService.name);
+  private readonly active = new Map<number, ActiveRun>();
+  private readonly startedAt = new Date().toISOString();
+  private draining = false;
+  private watchTimer: NodeJS.Timeout | null = null;
+  private readonly shell = new ShellRunner();
+  private readonly http = new HttpRunner();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runs: RunsRepository,
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await waitForSchema(this.ds);
+    this.watchTimer = setInterval(() => void this.watchLedger(), LEDGER_WATCH_MS);
+  }
+
+  get executorId(): string {
+    return this.config.executor.id;
+  }
+
+  health(): HealthReply {
+    const e = this.config.executor;
+    return {
+      executorId: e.id,
+      group: e.group,
+      capacity: e.capacity,
+      running: this.active.size,
+      startedAt: this.startedAt,
+      draining: this.draining,
+      runIds: [...this.active.keys()],
+      address: e.advertise,
+    };
+  }
+
+  async start(req: RunRequest): Promise<RunReply> {
+    const problems = runRequestProblems(req);
+    if (problems.length > 0) throw new TaskError('INVALID', problems.join('; '));
+    // A repeated send of a run we already have: the first one's answer stands (idempotent by run id).
+    if (this.active.has(req.runId)) return { accepted: true, executorId: this.executorId };
+    if (this.draining) throw new TaskError('DRAINING', `executor ${this.executorId} is draining`);
+    if (this.active.size >= this.config.executor.capacity) {
+      throw new TaskError('AT_CAPACITY', `executor ${this.executorId} runs ${this.active.size} of ${this.config.executor.capacity}`);
+    }
+    // Reserve the slot before the first await, so concurrent sends can not exceed capacity.
+    const slot: ActiveRun = { runId: req.runId, jobId: req.jobId, task: null, cancelReason: null };
+    this.active.set(req.runId, slot);
+    let run: RunEntity | null;
+    try {
+      // The ledger's CAS pending → running is the fence: of two executors offered the same run, one starts it.
+      const took = await this.runs.markRunning(req.runId, this.executorId, this.config.executor.advertise);
+      run = took ? await this.runs.findById(req.runId) : null;
+    } catch (e) {
+      this.active.delete(req.runId);
+      throw new TaskError('LEDGER_DOWN', `cannot record the start of run ${req.runId}: ${(e as Error).message}`);
+    }
+    if (!run) {
+      this.active.delete(req.runId);
+      throw new TaskError('NOT_PENDING', `run ${req.runId} is not pending (taken or finished elsewhere)`);
+    }
+    const ctx: RunContext = {
+      runId: req.runId,
+      jobId: req.jobId,
+      scheduledAt: req.scheduledAt,
+      attempt: req.attempt,
+      timeoutMs: req.timeoutMs,
+    };
+    slot.task =
+      req.task === 'shell' && req.shell
+        ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env ?? {} })
+        : this.http.start(ctx, {
+            method: req.http!.method,
+            url: req.http!.url,
+            headers: req.http!.headers ?? {},
+            body: req.http!.body ?? '',
+            expectStatus: req.http!.expectStatus ?? [],
+          });
+    if (slot.cancelReason) slot.task.cancel(slot.cancelReason);
+    this.logger.log({ msg: 'run started', runId: req.runId, jobId: req.jobId, scheduledAt: req.scheduledAt, executorId: this.executorId });
+    const policy: RetryPolicy | null = req.retry
+      ? { retries: req.retry.retries, retryBackoffMs: req.retry.retryBackoffMs, timeoutMs: req.timeoutMs }
+      : null;
+    void slot.task.done.then((outcome) => this.record(run, outcome, policy, slot));
+    return { accepted: true, executorId: this.executorId };
+  }
+
+  /** Stops a run this executor has; false when it has none by that id. */
+  cancel(runId: number, reason: string): { cancelled: boolean } {
+    const slot = this.active.get(runId);
+    if (!slot) throw new TaskError('NOT_FOUND', `run ${runId} is not running on executor ${this.executorId}`);
+    slot.cancelReason = reason;
+    slot.task?.cancel(reason);
+    return { cancelled: true };
+  }
+
+  /** Writes the result, retrying while the ledger is unreachable; the slot frees only once it is recorded. */
+  private async record(run: RunEntity, outcome: RunOutcome, policy: RetryPolicy | null, slot: ActiveRun): Promise<void> {
+    const result: RunResult = {
+      status: slot.cancelReason?.startsWith('lost:') ? 'lost' : outcome.status,
+      finishedAt: Date.now(),
+      exitCode: outcome.exitCode,
+      httpStatus: outcome.httpStatus,
+      output: outcome.output,
+      outputTruncated: outcome.outputTruncated,
+      error: slot.cancelReason?.startsWith('lost:') ? slot.cancelReason.slice(5).trim() : outcome.error,
+    };
+    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
+      try {
+        const { finished, retry } = await this.runs.finishWithRetry(run, result, policy);
+        this.logger.log({
+          msg: finished ? `run ${result.status}` : 'run result ignored: the ledger already has a final status',
+          runId: run.id,
+          jobId: run.jobId,
+          scheduledAt: new Date(run.scheduledAt).toISOString(),
+          executorId: this.executorId,
+          retryRunId: retry?.id,
+        });
+        break;
+      } catch (e) {
+        this.logger.warn(`cannot record run ${run.id} yet (${(e as Error).message}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.active.delete(run.id);
+  }
+
+  /** A run cancelled or declared lost elsewhere (a dispatcher that could not reach us) is stopped here too. */
+  private async watchLedger(): Promise<void> {
+    const ids = [...this.active.values()].filter((s) => s.task && !s.cancelReason).map((s) => s.runId);
+    if (ids.length === 0) return;
+    try {
+      for (const { id, status } of await this.runs.findStatuses(ids)) {
+        if (status !== 'running') this.active.get(id)?.task?.cancel(`run is ${status} in the ledger`);
+      }
+    } catch (e) {
+      this.logger.warn(`ledger watch failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** SIGTERM: take nothing new, let running tasks finish within drain_timeout, then hand the rest back. */
+  async beforeApplicationShutdown(signal?: string): Promise<void> {
+    this.draining = true;
+    const budgetMs = this.config.executor.drainTimeoutSeconds * 1000;
+    this.logger.log(`draining (${signal ?? 'shutdown'}): ${this.active.size} run(s), up to ${budgetMs} ms`);
+    const giveUpAt = Date.now() + budgetMs;
+    while (this.active.size > 0 && Date.now() < giveUpAt) await new Promise((r) => setTimeout(r, 100));
+    if (this.active.size === 0) return;
+    // Declared lost so that the job's retries apply (on another executor), rather than silently dropped.
+    for (const slot of this.active.values()) {
+      slot.cancelReason = `lost: executor ${this.executorId} stopped before the run finished (drain timeout)`;
+      slot.task?.cancel(slot.cancelReason);
+    }
+    const hardStop = Date.now() + 10_000;
+    while (this.active.size > 0 && Date.now() < hardStop) await new Promise((r) => setTimeout(r, 100));
+  }
+
+  onApplicationShutdown(): void {
+    if (this.watchTimer) clearInterval(this.watchTimer);
+  }
+}

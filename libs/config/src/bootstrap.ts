@@ -1,0 +1,23 @@
+import { ConsoleLogger, LoggerService } from '@nestjs/common';
+import { ConfigError, configPathFromArgv, loadConfig } from './config.loader';
+import { AppConfig } from './config.types';
+
+/**
+ * Loads and validates the config for an app's main.ts. A bad value stops the process at start with one line per
+ * problem naming the key and the reason, and exit code 2.
+ */
+export function loadConfigOrExit(app: string): AppConfig {
+  try {
+    return loadConfig(configPathFromArgv());
+  } catch (e) {
+    const lines = e instanceof ConfigError ? e.problems : [String(e)];
+    for (const line of lines) process.stderr.write(`gocron ${app}: config: ${line}\n`);
+    process.exit(2);
+  }
+}
+
+/** Nest's console logger; JSON lines when GOCRON_LOG_FORMAT=json or NODE_ENV=production (for log shippers). */
+export function createAppLogger(): LoggerService {
+  const json = process.env.GOCRON_LOG_FORMAT === 'json' || process.env.NODE_ENV === 'production';
+  return new ConsoleLogger({ json, colors: !json && process.stdout.isTTY });
+}

@@ -1,0 +1,183 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { parse as parseIni } from 'ini';
+import { AppConfig, DatabaseType } from './config.types';
+
+/** Every key the contract names, per section. Anything else in the file is a mistake worth reporting. */
+const KNOWN_KEYS: Record<string, readonly string[]> = {
+  database: ['type', 'path', 'username', 'password', 'host', 'port', 'database', 'charset'],
+  redis: ['url', 'prefix'],
+  etcd: ['hosts', 'prefix', 'lease_ttl'],
+  dispatcher: ['host', 'port', 'id'],
+  executor: ['host', 'port', 'advertise', 'group', 'capacity', 'drain_timeout', 'id', 'static_targets'],
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+type RawSections = Record<string, Record<string, string>>;
+
+/** `--config FILE` from argv, else conf/conf.ini. */
+export function configPathFromArgv(argv: readonly string[] = process.argv): string {
+  const i = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  if (i === -1) return 'conf/conf.ini';
+  const arg = argv[i];
+  if (arg.includes('=')) return arg.slice(arg.indexOf('=') + 1);
+  const value = argv[i + 1];
+  if (!value) throw new ConfigError(['--config: a file path is required']);
+  return value;
+}
+
+function readSections(file: string, problems: string[]): RawSections {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push(`--config: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    return {};
+  }
+  const parsed = parseIni(text) as Record<string, unknown>;
+  const sections: RawSections = {};
+  for (const [section, body] of Object.entries(parsed)) {
+    if (!(section in KNOWN_KEYS) || typeof body !== 'object' || body === null) {
+      problems.push(`${file}: unknown section or top-level key '${section}'`);
+      continue;
+    }
+    sections[section] = {};
+    for (const [key, value] of Object.entries(body as Record<string, unknown>)) {
+      if (!KNOWN_KEYS[section].includes(key)) {
+        problems.push(`[${section}] ${key}: unknown key`);
+        continue;
+      }
+      // ini parses `key =` as '' and `key = true` as boolean true; keep everything as text.
+      sections[section][key] = value === true ? 'true' : String(value ?? '').trim();
+    }
+  }
+  return sections;
+}
+
+/** GOCRON_<SECTION>_<KEY> wins over the file. */
+function applyEnv(sections: RawSections, env: NodeJS.ProcessEnv): void {
+  for (const [section, keys] of Object.entries(KNOWN_KEYS)) {
+    for (const key of keys) {
+      const value = env[`GOCRON_${section}_${key}`.toUpperCase()];
+      if (value !== undefined) (sections[section] ??= {})[key] = value.trim();
+    }
+  }
+}
+
+class SectionReader {
+  constructor(
+    private readonly sections: RawSections,
+    private readonly problems: string[],
+  ) {}
+
+  text(section: string, key: string, fallback: string): string {
+    return this.sections[section]?.[key] ?? fallback;
+  }
+
+  required(section: string, key: string, fallback: string): string {
+    const v = this.text(section, key, fallback);
+    if (v === '') this.problems.push(`[${section}] ${key}: must not be empty`);
+    return v;
+  }
+
+  int(section: string, key: string, fallback: number, min: number, max: number): number {
+    const raw = this.text(section, key, String(fallback));
+    if (!/^-?\d+$/.test(raw)) {
+      this.problems.push(`[${section}] ${key}: '${raw}' is not an integer`);
+      return fallback;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) {
+      this.problems.push(`[${section}] ${key}: ${n} is out of range ${min}..${max}`);
+      return fallback;
+    }
+    return n;
+  }
+
+  oneOf<T extends string>(section: string, key: string, fallback: T, allowed: readonly T[]): T {
+    const raw = this.text(section, key, fallback);
+    if (!(allowed as readonly string[]).includes(raw)) {
+      this.problems.push(`[${section}] ${key}: '${raw}' must be one of ${allowed.join(', ')}`);
+      return fallback;
+    }
+    return raw as T;
+  }
+
+  list(section: string, key: string, fallback: string): string[] {
+    return this.text(section, key, fallback)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+}
+
+const HOST_PORT = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const sections = readSections(file, problems);
+  applyEnv(sections, env);
+  const r = new SectionReader(sections, problems);
+  const defaultId = `${hostname()}-${process.pid}`;
+
+  const type = r.oneOf<DatabaseType>('database', 'type', 'sqlite', ['sqlite', 'mysql']);
+  const config: AppConfig = {
+    source: file,
+    database: {
+      type,
+      path: type === 'sqlite' ? r.required('database', 'path', 'data/gocron.sqlite') : r.text('database', 'path', ''),
+      username: r.text('database', 'username', 'root'),
+      password: r.text('database', 'password', ''),
+      host: type === 'mysql' ? r.required('database', 'host', '127.0.0.1') : r.text('database', 'host', '127.0.0.1'),
+      port: r.int('database', 'port', 3306, 1, 65535),
+      database: type === 'mysql' ? r.required('database', 'database', 'cron') : r.text('database', 'database', 'cron'),
+      charset: r.text('database', 'charset', 'utf8mb4'),
+    },
+    redis: {
+      url: r.text('redis', 'url', ''),
+      prefix: r.required('redis', 'prefix', 'gocron'),
+    },
+    etcd: {
+      hosts: r.list('etcd', 'hosts', ''),
+      prefix: r.required('etcd', 'prefix', '/gocron'),
+      leaseTtlSeconds: r.int('etcd', 'lease_ttl', 10, 1, 3600),
+    },
+    dispatcher: {
+      host: r.required('dispatcher', 'host', '127.0.0.1'),
+      port: r.int('dispatcher', 'port', 8080, 0, 65535),
+      id: r.text('dispatcher', 'id', '') || defaultId,
+    },
+    executor: {
+      host: r.required('executor', 'host', '127.0.0.1'),
+      port: r.int('executor', 'port', 50051, 0, 65535),
+      advertise: r.text('executor', 'advertise', ''),
+      group: r.required('executor', 'group', 'default'),
+      capacity: r.int('executor', 'capacity', 16, 1, 100000),
+      drainTimeoutSeconds: r.int('executor', 'drain_timeout', 30, 0, 86400),
+      id: r.text('executor', 'id', '') || defaultId,
+      staticTargets: r.list('executor', 'static_targets', '127.0.0.1:50051'),
+    },
+  };
+  config.executor.advertise ||= `${config.executor.host}:${config.executor.port}`;
+
+  if (config.redis.url && !/^rediss?:\/\//.test(config.redis.url)) {
+    problems.push(`[redis] url: '${config.redis.url}' must start with redis:// or rediss://`);
+  }
+  for (const host of config.etcd.hosts) {
+    if (!/^https?:\/\/[^/\s]+$/.test(host)) problems.push(`[etcd] hosts: '${host}' must look like http://host:port`);
+  }
+  if (!HOST_PORT.test(config.executor.advertise)) {
+    problems.push(`[executor] advertise: '${config.executor.advertise}' must be host:port`);
+  }
+  for (const target of config.executor.staticTargets) {
+    if (!HOST_PORT.test(target)) problems.push(`[executor] static_targets: '${target}' must be host:port`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

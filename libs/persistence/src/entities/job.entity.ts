@@ -1,0 +1,82 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { ConcurrencyPolicy, HttpSpec, JobType, MisfirePolicy, Routing } from '../domain';
+import { epochMs } from './ms-transformer';
+
+@Entity({ name: 'jobs' })
+export class JobEntity {
+  @PrimaryGeneratedColumn()
+  id!: number;
+
+  @Index('uq_jobs_name', { unique: true })
+  @Column({ type: 'varchar', length: 128 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 1024, default: '' })
+  description!: string;
+
+  @Column({ type: 'varchar', length: 255 })
+  cron!: string;
+
+  @Column({ type: 'varchar', length: 64, default: 'UTC' })
+  timezone!: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  type!: JobType;
+
+  @Column({ type: 'text', nullable: true })
+  command!: string | null;
+
+  @Column({ type: 'simple-json' })
+  env!: Record<string, string>;
+
+  @Column({ type: 'simple-json', nullable: true })
+  http!: HttpSpec | null;
+
+  @Column({ name: 'timeout_ms', type: 'int' })
+  timeoutMs!: number;
+
+  @Column({ type: 'int' })
+  retries!: number;
+
+  @Column({ name: 'retry_backoff_ms', type: 'int' })
+  retryBackoffMs!: number;
+
+  @Column({ type: 'varchar', length: 8 })
+  concurrency!: ConcurrencyPolicy;
+
+  @Column({ type: 'varchar', length: 8 })
+  misfire!: MisfirePolicy;
+
+  @Column({ name: 'group_name', type: 'varchar', length: 64 })
+  group!: string;
+
+  @Column({ type: 'varchar', length: 16 })
+  routing!: Routing;
+
+  @Column({ type: 'boolean' })
+  enabled!: boolean;
+
+  /** When the schedule (cron, timezone, or enabled) was last set: the anchor of `@every`. */
+  @Column({ name: 'schedule_set_at', type: 'bigint', transformer: epochMs })
+  scheduleSetAt!: number;
+
+  /**
+   * The ledger cursor: the last scheduled tick that has a record. Due ticks are computed from here, never from
+   * timer punctuality, so a late timer or a dead dispatcher makes a tick late, not lost.
+   */
+  @Column({ name: 'last_tick_at', type: 'bigint', transformer: epochMs })
+  lastTickAt!: number;
+
+  @Column({ name: 'next_run_at', type: 'bigint', nullable: true, transformer: epochMs })
+  nextRunAt!: number | null;
+
+  /** Bumped on every change, so dispatchers can tell a stale copy from a current one. */
+  @Column({ type: 'int', default: 1 })
+  version!: number;
+
+  @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
+  createdAt!: number;
+
+  @Column({ name: 'updated_at', type: 'bigint', transformer: epochMs })
+  updatedAt!: number;
+}

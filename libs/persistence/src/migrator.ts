@@ -1,0 +1,61 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { retryBusy } from './db-errors';
+
+const logger = new Logger('Migrator');
+const MYSQL_LOCK = 'gocron_migrations';
+
+/**
+ * Runs pending migrations under a cross-process lock, so processes started together do not race:
+ * GET_LOCK on MySQL; on SQLite one IMMEDIATE transaction around all of them (the driver has a single connection,
+ * so every statement the migration executor issues runs inside it).
+ */
+export async function migrate(ds: DataSource): Promise<string[]> {
+  const ran = ds.options.type === 'mysql' ? await migrateMysql(ds) : await migrateSqlite(ds);
+  const names = ran.map((m) => m.name);
+  if (names.length > 0) logger.log(`applied migrations: ${names.join(', ')}`);
+  return names;
+}
+
+async function migrateMysql(ds: DataSource) {
+  const qr = ds.createQueryRunner();
+  await qr.connect();
+  try {
+    const [row] = (await qr.query(`SELECT GET_LOCK(?, 60) AS got`, [MYSQL_LOCK])) as { got: number | string }[];
+    if (Number(row?.got) !== 1) throw new Error('could not take the migration lock within 60 s');
+    try {
+      return await ds.runMigrations({ transaction: 'each' });
+    } finally {
+      await qr.query(`SELECT RELEASE_LOCK(?)`, [MYSQL_LOCK]);
+    }
+  } finally {
+    await qr.release();
+  }
+}
+
+async function migrateSqlite(ds: DataSource) {
+  await retryBusy(() => ds.query('BEGIN IMMEDIATE'), 60_000);
+  try {
+    const ran = await ds.runMigrations({ transaction: 'none' });
+    await ds.query('COMMIT');
+    return ran;
+  } catch (e) {
+    await ds.query('ROLLBACK');
+    throw e;
+  }
+}
+
+/** The executor never migrates: it waits, with back-off, until the dispatcher has created the schema. */
+export async function waitForSchema(ds: DataSource, timeoutMs = 120_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  for (let attempt = 1, delay = 200; ; attempt++, delay = Math.min(delay * 2, 5000)) {
+    try {
+      await ds.query('SELECT id FROM runs WHERE 1 = 0');
+      return;
+    } catch (e) {
+      if (Date.now() > giveUpAt) throw new Error(`database schema not found after ${timeoutMs} ms: ${String(e)}`);
+      if (attempt === 1) logger.warn('waiting for the dispatcher to create the database schema');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

@@ -1,0 +1,26 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { DatabaseConfig } from '@app/config';
+import { dataSourceOptions } from './data-source-options';
+import { JobsRepository } from './repositories/jobs.repository';
+import { RunsRepository } from './repositories/runs.repository';
+
+@Module({})
+export class PersistenceModule {
+  static forRoot(db: DatabaseConfig): DynamicModule {
+    return {
+      module: PersistenceModule,
+      global: true,
+      imports: [
+        TypeOrmModule.forRoot({
+          ...dataSourceOptions(db),
+          // Free start order: wait for the database with back-off instead of dying.
+          retryAttempts: 1_000_000,
+          retryDelay: 2000,
+        }),
+      ],
+      providers: [JobsRepository, RunsRepository],
+      exports: [JobsRepository, RunsRepository],
+    };
+  }
+}

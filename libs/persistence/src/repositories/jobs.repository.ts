@@ -1,0 +1,118 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Brackets, DataSource, Repository } from 'typeorm';
+import { isDuplicateKey, retryBusy } from '../db-errors';
+import { JobEntity } from '../entities/job.entity';
+import { PersistenceError } from '../persistence.error';
+
+export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
+export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>>;
+
+export interface JobFilter {
+  limit: number;
+  offset: number;
+  q?: string;
+  group?: string;
+  enabled?: boolean;
+  /** Restricts to jobs whose newest run has this status. */
+  lastStatus?: string;
+}
+
+@Injectable()
+export class JobsRepository {
+  private readonly repo: Repository<JobEntity>;
+
+  constructor(@InjectDataSource() private readonly ds: DataSource) {
+    this.repo = ds.getRepository(JobEntity);
+  }
+
+  /** @throws PersistenceError NAME_TAKEN */
+  async create(job: NewJob, now = Date.now()): Promise<JobEntity> {
+    const entity = this.repo.create({ ...job, version: 1, createdAt: now, updatedAt: now });
+    try {
+      return await retryBusy(() => this.repo.save(entity));
+    } catch (e) {
+      if (isDuplicateKey(e)) throw new PersistenceError('NAME_TAKEN', `a job named '${job.name}' already exists`);
+      throw e;
+    }
+  }
+
+  findById(id: number): Promise<JobEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  findEnabled(): Promise<JobEntity[]> {
+    return this.repo.find({ where: { enabled: true }, order: { id: 'ASC' } });
+  }
+
+  /** id and version of every job: what a dispatcher compares with its own copy to find missed changes. */
+  async versions(): Promise<Map<number, number>> {
+    const rows = await this.repo.find({ select: { id: true, version: true } });
+    return new Map(rows.map((r) => [r.id, r.version]));
+  }
+
+  async list(f: JobFilter): Promise<{ items: JobEntity[]; total: number }> {
+    const qb = this.repo.createQueryBuilder('j');
+    if (f.q) {
+      const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      qb.andWhere(
+        new Brackets((w) => {
+          w.where(`j.name LIKE :like ESCAPE '\\'`, { like }).orWhere(`j.description LIKE :like ESCAPE '\\'`, { like });
+        }),
+      );
+    }
+    if (f.group !== undefined) qb.andWhere('j.group_name = :group', { group: f.group });
+    if (f.enabled !== undefined) qb.andWhere('j.enabled = :enabled', { enabled: f.enabled });
+    if (f.lastStatus !== undefined) {
+      qb.andWhere(
+        `(SELECT r.status FROM runs r WHERE r.job_id = j.id ORDER BY r.id DESC LIMIT 1) = :lastStatus`,
+        { lastStatus: f.lastStatus },
+      );
+    }
+    const [items, total] = await qb.orderBy('j.id', 'ASC').skip(f.offset).take(f.limit).getManyAndCount();
+    return { items, total };
+  }
+
+  /** @throws PersistenceError NAME_TAKEN */
+  async update(id: number, changes: JobChanges, now = Date.now()): Promise<JobEntity | null> {
+    try {
+      const result = await retryBusy(() =>
+        this.repo
+          .createQueryBuilder()
+          .update(JobEntity)
+          .set({ ...changes, updatedAt: now, version: () => 'version + 1' })
+          .where('id = :id', { id })
+          .execute(),
+      );
+      if (!result.affected) return null;
+    } catch (e) {
+      if (isDuplicateKey(e)) throw new PersistenceError('NAME_TAKEN', `a job named '${changes.name}' already exists`);
+      throw e;
+    }
+    return this.findById(id);
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const result = await retryBusy(() => this.repo.delete({ id }));
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Moves the ledger cursor forward only (compare-and-set), so two dispatchers catching up the same job can not
+   * move it back. Also stores the next fire time shown by the API. Does not bump `version`: not a user change.
+   */
+  async advanceCursor(id: number, tickAt: number, nextRunAt: number | null): Promise<void> {
+    await retryBusy(() =>
+      this.repo
+        .createQueryBuilder()
+        .update(JobEntity)
+        .set({ lastTickAt: tickAt, nextRunAt })
+        .where('id = :id AND last_tick_at < :tickAt', { id, tickAt })
+        .execute(),
+    );
+  }
+
+  async setNextRunAt(id: number, nextRunAt: number | null): Promise<void> {
+    await retryBusy(() => this.repo.update({ id }, { nextRunAt }));
+  }
+}

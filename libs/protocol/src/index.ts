@@ -1,0 +1,2 @@
+export * from './proto-path';
+export * from './executor.messages';
