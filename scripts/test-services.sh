@@ -97,31 +97,42 @@ MYSQLD_BIN=$(find_bin "${MYSQLD_BIN_CANDIDATES[@]}") || die "no mariadbd/mysqld 
 REDIS_BIN=$(find_bin "${REDIS_BIN_CANDIDATES[@]}") || die "no redis-server binary after install"
 ETCD_BIN=$(find_bin "${ETCD_BIN_CANDIDATES[@]}") || die "no etcd binary after install"
 MYSQL_CLIENT=$(find_bin mariadb mysql) || die "no mariadb/mysql client found"
-MYSQL_ADMIN=$(find_bin mariadb-admin mysqladmin || true)
 REDIS_CLI=$(find_bin redis-cli || true)
 
 # ---------------------------------------------------------------- mariadb ---
+# The server greets every new connection first (a handshake, or an error packet such as
+# "host not allowed"): any bytes mean it is up. `mariadb-admin ping` exits 1 on the
+# latter, so it cannot tell "up but refusing root over TCP" from "down".
 mysql_alive() {
-  port_open "$MYSQL_PORT" || return 1
-  [ -z "$MYSQL_ADMIN" ] && return 0
-  # `ping` exits 0 whenever the server answers, even with "access denied".
-  "$MYSQL_ADMIN" --no-defaults --protocol=tcp -h"$HOST" -P"$MYSQL_PORT" -uroot \
-    --connect-timeout=2 ping >/dev/null 2>&1
+  local greeting
+  greeting=$(timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$MYSQL_PORT && head -c 4 <&3 | od -An -tx1" 2>/dev/null) || return 1
+  [ -n "${greeting// /}" ]
 }
 
-mysql_datadir() {
-  local d='' tool
+# mysql_option NAME DEFAULT: the server's setting from its option files.
+mysql_option() {
+  local v='' tool
   if tool=$(find_bin my_print_defaults); then
-    d=$("$tool" --mysqld 2>/dev/null | sed -n 's/^--datadir=//p' | tail -n 1) || d=''
+    v=$("$tool" --mysqld 2>/dev/null | sed -n "s/^--${1}=//p; s/^--${1//_/-}=//p; s/^--${1//-/_}=//p" | tail -n 1) || v=''
   fi
-  printf '%s\n' "${d:-/var/lib/mysql}"
+  printf '%s\n' "${v:-$2}"
+}
+
+mysql_start_failed() {
+  local errlog
+  errlog=$(mysql_option log-error '')
+  {
+    tail -n 20 "$STATE_DIR/mariadb.log" 2>/dev/null || true
+    [ -n "$errlog" ] && as_root tail -n 20 "$errlog" 2>/dev/null || true
+  } >&2
+  die "mariadb: not answering on $HOST:$MYSQL_PORT after ${WAIT_SECS}s (see $STATE_DIR/mariadb.log${errlog:+ and $errlog})"
 }
 
 if mysql_alive; then
   say "mariadb: already running on $HOST:$MYSQL_PORT"
 else
   as_root install -d -o mysql -g mysql -m 0755 /run/mysqld
-  datadir=$(mysql_datadir)
+  datadir=$(mysql_option datadir /var/lib/mysql)
   if ! as_root test -d "$datadir/mysql"; then
     install_db=$(find_bin mariadb-install-db mysql_install_db) || die "mariadb: datadir $datadir is empty and mariadb-install-db is missing"
     as_root install -d -o mysql -g mysql -m 0700 "$datadir"
@@ -131,8 +142,7 @@ else
   fi
   as_root start-stop-daemon --start --oknodo --background --output "$STATE_DIR/mariadb.log" \
     --exec "$MYSQLD_BIN" -- --user=mysql --bind-address="$HOST" --port="$MYSQL_PORT"
-  wait_until "$WAIT_SECS" "mariadb: started $MYSQLD_BIN on $HOST:$MYSQL_PORT" mysql_alive ||
-    die "mariadb: not answering on $HOST:$MYSQL_PORT after ${WAIT_SECS}s (see $STATE_DIR/mariadb.log and the server's error log)"
+  wait_until "$WAIT_SECS" "mariadb: started $MYSQLD_BIN on $HOST:$MYSQL_PORT" mysql_alive || mysql_start_failed
 fi
 
 # ------------------------------------------------------------------ redis ---

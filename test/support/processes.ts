@@ -198,7 +198,9 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
         const timer = setTimeout(() => {
           cleanup();
           rejectLog(
-            new Error(`${name}: no log line matching ${re} within ${timeoutMs} ms; last lines:\n${lastLines(appProcess.logs(), 40)}`),
+            new Error(
+              `${name}: no log line matching ${re} within ${timeoutMs} ms; last lines:\n${lastLines(appProcess.logs(), 40)}`,
+            ),
           );
         }, timeoutMs);
         lineListeners.add(listener);
@@ -207,7 +209,9 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
           if (!lineListeners.has(listener)) return;
           cleanup();
           rejectLog(
-            new Error(`${name} exited (${exitDescription(e)}) before logging ${re}; last lines:\n${lastLines(log, 40)}`),
+            new Error(
+              `${name} exited (${exitDescription(e)}) before logging ${re}; last lines:\n${lastLines(log, 40)}`,
+            ),
           );
         });
       });
@@ -236,7 +240,11 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
   const abort = new AbortController();
   void exited.then(async (e) => {
     await settleOutput();
-    abort.abort(new Error(`${name} exited (${exitDescription(e)}) before it was ready; last 40 log lines:\n${lastLines(log, 40)}`));
+    abort.abort(
+      new Error(
+        `${name} exited (${exitDescription(e)}) before it was ready; last 40 log lines:\n${lastLines(log, 40)}`,
+      ),
+    );
   });
   void spawnError.catch((err: unknown) => abort.abort(err instanceof Error ? err : new Error(String(err))));
   try {
@@ -352,7 +360,13 @@ export function startHttpStub(): Promise<HttpStub> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = req.url ?? '/';
-      requests.push({ method: req.method ?? '', url, headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), time });
+      requests.push({
+        method: req.method ?? '',
+        url,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        time,
+      });
       const path = url.split('?')[0];
       const status = /^\/status\/(\d{3})$/.exec(path);
       const delay = /^\/delay\/(\d+)$/.exec(path);

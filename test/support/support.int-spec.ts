@@ -146,7 +146,12 @@ describe('services', () => {
     });
 
     const { mysql } = testServices();
-    const conn = await createConnection({ host: mysql.host, port: mysql.port, user: mysql.user, password: mysql.password });
+    const conn = await createConnection({
+      host: mysql.host,
+      port: mysql.port,
+      user: mysql.user,
+      password: mysql.password,
+    });
     try {
       const exists = async (): Promise<boolean> => {
         const [rows] = await conn.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [

@@ -36,10 +36,7 @@ function abortError(signal: AbortSignal): Error {
  * deadline is abandoned. On timeout the error names `what` and the last value or
  * error the probe produced.
  */
-export async function waitFor<T>(
-  probe: () => Promise<T | Falsy> | T | Falsy,
-  opts: WaitForOptions,
-): Promise<T> {
+export async function waitFor<T>(probe: () => Promise<T | Falsy> | T | Falsy, opts: WaitForOptions): Promise<T> {
   const intervalMs = opts.intervalMs ?? 100;
   const started = Date.now();
   const deadline = started + opts.timeoutMs;

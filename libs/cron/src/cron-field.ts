@@ -46,7 +46,25 @@ export interface CronField {
 // "unknown name" so users understand the syntax is recognised but unsupported.
 const UNSUPPORTED_LETTERS: Readonly<Record<string, string>> = { L: 'L', LW: 'L', W: 'W' };
 
+// Start-up parses one expression per job and most jobs share field spellings ('0', '*', '*/5'), so
+// parsed fields — immutable once built — are reused. Bounded so hostile input cannot grow it forever.
+const MAX_CACHED_FIELDS = 4096;
+const fieldCache = new Map<string, CronField>();
+
 export function parseField(spec: FieldSpec, text: string): CronField {
+  const key = `${spec.name} ${text}`;
+  let field = fieldCache.get(key);
+  if (field === undefined) {
+    field = buildField(spec, text);
+    if (fieldCache.size >= MAX_CACHED_FIELDS) {
+      fieldCache.clear();
+    }
+    fieldCache.set(key, field);
+  }
+  return field;
+}
+
+function buildField(spec: FieldSpec, text: string): CronField {
   const allowed = new Uint8Array(spec.max + 2);
   if (text === '?') {
     if (!spec.allowsQuestionMark) {
@@ -98,7 +116,10 @@ function parseItem(spec: FieldSpec, item: string, fieldText: string, allowed: Ui
   }
   const stray = /[^0-9A-Za-z*,/-]/.exec(item);
   if (stray !== null) {
-    throw fieldError(spec, stray[0] === '?' ? `'?' must stand alone, got '${item}'` : `unexpected character '${stray[0]}' in '${item}'`);
+    throw fieldError(
+      spec,
+      stray[0] === '?' ? `'?' must stand alone, got '${item}'` : `unexpected character '${stray[0]}' in '${item}'`,
+    );
   }
 
   const [base, stepText, ...extra] = item.split('/');

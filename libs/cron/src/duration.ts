@@ -6,7 +6,7 @@ const MAX_DURATION_MS = 9_223_372_036_854n;
 
 const UNIT_MS: Readonly<Record<string, bigint>> = { ms: 1n, s: 1000n, m: 60_000n, h: 3_600_000n };
 
-const COMPONENT = /^(\d*)(?:\.(\d*))?([^\d.]*)/;
+const COMPONENT = /^(\d*)(?:\.(\d*))?([A-Za-zµμ]*)/;
 
 /**
  * Parses a Go-style duration ("90s", "1h30m", "1.5h", "500ms") into milliseconds.

@@ -41,10 +41,10 @@ export class WallClockMatcher {
   }
 
   /**
-   * First matching wall time >= `from` (rounded up to a whole second), or -1 if none falls in a
+   * First matching wall time >= `from` (rounded up to a whole second), or null if none falls in a
    * year <= `lastYear`.
    */
-  next(from: number, lastYear: number): number {
+  next(from: number, lastYear: number): number | null {
     const start = Math.ceil(from / 1000);
     const startDays = Math.floor(start / 86_400);
     let secondOfDay = start - startDays * 86_400;
@@ -56,7 +56,7 @@ export class WallClockMatcher {
 
     for (;;) {
       if (year > lastYear) {
-        return -1;
+        return null;
       }
       const nextMonth = this.month[month];
       if (nextMonth < 0) {

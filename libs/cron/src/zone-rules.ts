@@ -1,6 +1,7 @@
 import { IANAZone } from 'luxon';
 import { MS_PER_DAY, daysFromCivil, yearOf } from './calendar';
 import { CronError } from './cron-error';
+import { MAX_INSTANT } from './fire-plan';
 
 /** A stretch of time during which a zone's UTC offset is constant. All values in milliseconds. */
 export interface OffsetSpan {
@@ -146,8 +147,12 @@ class IanaZoneRules implements ZoneRules {
   }
 
   private offsetAt(instant: number): number {
+    // Samples run a little past the ends of Date's range, where luxon answers NaN and the
+    // transition search would never settle; the clamped edge offset is as good as any there.
+    const edge = MAX_INSTANT - MS_PER_DAY;
+    const minutes = this.zone.offset(Math.min(Math.max(instant, -edge), edge));
     // luxon reports minutes, fractional for historical local-mean-time offsets.
-    return Math.round(this.zone.offset(instant) * 60_000);
+    return Number.isFinite(minutes) ? Math.round(minutes * 60_000) : 0;
   }
 }
 
@@ -159,7 +164,9 @@ export function zoneRules(timezone: string): ZoneRules {
   let rules = rulesByZone.get(timezone);
   if (rules === undefined) {
     if (typeof timezone !== 'string' || !IANAZone.isValidZone(timezone)) {
-      throw new CronError(`timezone: unknown time zone '${String(timezone)}' (expected an IANA name such as 'Europe/Paris')`);
+      throw new CronError(
+        `timezone: unknown time zone '${String(timezone)}' (expected an IANA name such as 'Europe/Paris')`,
+      );
     }
     rules = UTC_ALIASES.has(timezone.toLowerCase())
       ? new FixedZoneRules(0)

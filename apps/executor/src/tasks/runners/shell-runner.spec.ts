@@ -94,8 +94,10 @@ describe('ShellRunner', () => {
   });
 
   it('captures stderr interleaved with stdout', async () => {
-    const outcome = await runner.start(ctx(), { command: 'echo out1; sleep 0.05; echo err >&2; sleep 0.05; echo out2', env: {} })
-      .done;
+    const outcome = await runner.start(ctx(), {
+      command: 'echo out1; sleep 0.05; echo err >&2; sleep 0.05; echo out2',
+      env: {},
+    }).done;
     expect(outcome.status).toBe('succeeded');
     expect(outcome.output).toBe('out1\nerr\nout2\n');
   });
@@ -152,12 +154,16 @@ describe('ShellRunner', () => {
     });
 
     it('builds exactly the documented environment', () => {
-      const env = buildTaskEnv(ctx(), { PATH: '/opt/bin', X: '1' }, {
-        HOME: '/home/gocron',
-        TZ: 'UTC',
-        GOCRON_DATABASE_PASSWORD: 'secret',
-        USER: 'root',
-      });
+      const env = buildTaskEnv(
+        ctx(),
+        { PATH: '/opt/bin', X: '1' },
+        {
+          HOME: '/home/gocron',
+          TZ: 'UTC',
+          GOCRON_DATABASE_PASSWORD: 'secret',
+          USER: 'root',
+        },
+      );
       expect({ ...env }).toEqual({
         PATH: '/opt/bin',
         HOME: '/home/gocron',

@@ -120,7 +120,7 @@ class ShellRun implements RunningTask {
     const capture = (chunk: Buffer) => this.output.append(chunk);
     child.stdout.on('data', capture);
     child.stderr.on('data', capture);
-    // Nothing is ever written; closing a pipe whose reader is gone may still report EPIPE.
+    // A pipe error (EPIPE on closing stdin once the group is gone) must not crash the executor; 'exit' ends the run.
     child.stdin.on('error', () => undefined);
     child.stdout.on('error', () => undefined);
     child.stderr.on('error', () => undefined);
@@ -147,7 +147,10 @@ class ShellRun implements RunningTask {
     this.stopping = { status, error };
     this.clearTimers();
     this.signalGroup('SIGTERM');
-    this.graceTimer = setTimeout(() => this.signalGroup('SIGKILL'), Math.min(Math.max(0, this.killGraceMs), MAX_TIMER_MS));
+    this.graceTimer = setTimeout(
+      () => this.signalGroup('SIGKILL'),
+      Math.min(Math.max(0, this.killGraceMs), MAX_TIMER_MS),
+    );
   }
 
   private async onExit(code: number | null, signal: NodeJS.Signals | null): Promise<void> {
@@ -222,5 +225,6 @@ async function drain(streams: NodeJS.ReadableStream[], maxMs: number): Promise<v
 }
 
 function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(err);
 }

@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { EXECUTOR_DIRECTORY, ExecutorDirectory, ExecutorInfo } from '@app/discovery';
+import type { Routing } from '@app/persistence';
+import type { CancelReply, RunReply, RunRequest } from '@app/protocol';
+import { ExecutorChannels } from './executor-channels';
+import { rankExecutors } from './routing';
+
+/** How long a dispatcher waits for an executor to accept or refuse a run. */
+const SEND_DEADLINE_MS = 3000;
+
+/**
+ * One gRPC channel per executor the directory lists, opened and closed as executors come and go, and the choice
+ * of executor per job routing.
+ */
+@Injectable()
+export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutorPool.name);
+  private readonly cursors = new Map<number, { next: number }>();
+  private readonly capacityListeners: (() => void)[] = [];
+
+  constructor(
+    @Inject(EXECUTOR_DIRECTORY) private readonly directory: ExecutorDirectory,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly channels: ExecutorChannels,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    this.directory.onChange((list) => this.sync(list));
+    await this.directory.start();
+    this.sync(this.directory.list());
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.directory.stop();
+  }
+
+  executors(): ExecutorInfo[] {
+    return this.directory.list();
+  }
+
+  /** Executors of the group in preference order for this job. */
+  rank(group: string, routing: Routing, jobId: number): ExecutorInfo[] {
+    const cursor = this.cursors.get(jobId) ?? { next: 0 };
+    this.cursors.set(jobId, cursor);
+    return rankExecutors(routing, jobId, this.executors().filter((e) => e.group === group), cursor);
+  }
+
+  /** Called when an executor's load drops or a new one appears: pending runs may now find room. */
+  onCapacity(listener: () => void): void {
+    this.capacityListeners.push(listener);
+  }
+
+  send(address: string, req: RunRequest): Promise<RunReply> {
+    return this.client(address).run(req, SEND_DEADLINE_MS);
+  }
+
+  cancel(address: string, runId: number, reason: string): Promise<CancelReply> {
+    return this.client(address).cancel({ runId, reason }, SEND_DEADLINE_MS);
+  }
+
+  private client(address: string) {
+    return this.channels.get(address);
+  }
+
+  private previous = new Map<string, number>();
+
+  private sync(list: ExecutorInfo[]): void {
+    // Static targets keep their channel while down: discovery probes through it.
+    const staticTargets = this.config.etcd.hosts.length === 0 ? this.config.executor.staticTargets : [];
+    this.channels.retain(new Set([...list.map((e) => e.address), ...staticTargets]));
+    let freed = false;
+    for (const e of list) {
+      this.client(e.address);
+      const before = this.previous.get(e.address);
+      if (before === undefined || e.running < before) freed = true;
+    }
+    this.previous = new Map(list.map((e) => [e.address, e.running]));
+    if (freed) for (const l of this.capacityListeners) l();
+  }
+}

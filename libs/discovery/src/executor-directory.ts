@@ -1,0 +1,31 @@
+/** One executor as dispatchers see it (CONTRACT.md: GET /api/executors, etcd values). */
+export interface ExecutorInfo {
+  id: string;
+  address: string;
+  group: string;
+  capacity: number;
+  running: number;
+  startedAt: string;
+  draining: boolean;
+}
+
+export interface DispatcherInfo {
+  id: string;
+  address: string;
+  startedAt: string;
+}
+
+/**
+ * Where executors are. Static targets probed over gRPC now; etcd watch later, behind the same interface, so the
+ * scheduling code does not change.
+ */
+export interface ExecutorDirectory {
+  /** Executors known to be up now (last probe or registration is fresh). */
+  list(): ExecutorInfo[];
+  /** Called whenever the list changes (an executor came, went, or changed load). */
+  onChange(listener: (executors: ExecutorInfo[]) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export const EXECUTOR_DIRECTORY = Symbol('EXECUTOR_DIRECTORY');

@@ -1,0 +1,2 @@
+export * from './executor-directory';
+export * from './static-directory';

@@ -1,0 +1,2 @@
+export * from './tick-lock';
+export * from './in-process-lock';

@@ -1,0 +1,19 @@
+/**
+ * The fast guard in front of the ledger: among dispatchers, the one that takes a tick's lock claims the tick; the
+ * others neither run it nor wait for it. The ledger's unique key stays the final fence, so a lock that is lost,
+ * expires or is never taken (Redis down) can make a tick late, never doubled.
+ */
+export interface TickLock {
+  /** True when this process holds the key now. Never waits for another holder. */
+  tryAcquire(key: string, ttlMs: number): Promise<boolean>;
+  release(key: string): Promise<void>;
+  /** 'ok', or why the lock degraded to the ledger fence alone. */
+  health(): Promise<{ status: 'ok' | 'degraded'; detail: string }>;
+}
+
+export const TICK_LOCK = Symbol('TICK_LOCK');
+
+/** Contract key: {prefix}:lock:{jobId}:{tickKey}:{attempt}[:{executorKey}] */
+export function tickLockKey(prefix: string, jobId: number, tickKey: string, attempt: number, executorKey = ''): string {
+  return `${prefix}:lock:${jobId}:${tickKey}:${attempt}${executorKey ? `:${executorKey}` : ''}`;
+}
