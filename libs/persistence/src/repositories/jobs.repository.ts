@@ -45,6 +45,17 @@ export class JobsRepository {
     return this.repo.find({ where: { enabled: true }, order: { id: 'ASC' } });
   }
 
+  /** Changes whenever any job is created, changed or deleted; cheap enough to read every second. */
+  async fingerprint(): Promise<string> {
+    const row = (await this.repo
+      .createQueryBuilder('j')
+      .select('COUNT(*)', 'n')
+      .addSelect('MAX(j.updated_at)', 'u')
+      .addSelect('SUM(j.version)', 'v')
+      .getRawOne()) as { n: unknown; u: unknown; v: unknown };
+    return `${String(row.n)}:${String(row.u)}:${String(row.v)}`;
+  }
+
   /** id and version of every job: what a dispatcher compares with its own copy to find missed changes. */
   async versions(): Promise<Map<number, number>> {
     const rows = await this.repo.find({ select: { id: true, version: true } });

@@ -212,6 +212,21 @@ export class RunsRepository {
     return this.repo.find({ where: { status: 'pending', deadlineAt: LessThan(now) }, order: { id: 'ASC' }, take: limit });
   }
 
+  async countByStatus(): Promise<Map<string, number>> {
+    const rows = (await this.repo
+      .createQueryBuilder('r')
+      .select('r.status', 'status')
+      .addSelect('COUNT(*)', 'n')
+      .groupBy('r.status')
+      .getRawMany()) as { status: string; n: string | number }[];
+    return new Map(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** The previous attempt of a retry, to run the retry on another executor when one exists. */
+  findAttempt(run: Pick<RunEntity, 'jobId' | 'tickKey' | 'executorKey'>, attempt: number): Promise<RunEntity | null> {
+    return this.repo.findOneBy({ jobId: run.jobId, tickKey: run.tickKey, executorKey: run.executorKey, attempt });
+  }
+
   async setDispatcher(id: number, dispatcherId: string): Promise<void> {
     await retryBusy(() => this.repo.update({ id, status: 'pending' }, { dispatcherId, updatedAt: Date.now() }));
   }

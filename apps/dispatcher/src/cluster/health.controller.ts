@@ -1,0 +1,58 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Response } from 'express';
+import { DataSource } from 'typeorm';
+import { TICK_LOCK, TickLock } from '@app/locking';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { SchedulerService } from '../scheduling/scheduler.service';
+
+interface Check {
+  status: 'ok' | 'degraded' | 'down';
+  detail: string;
+}
+
+@ApiTags('health')
+@Controller('api/health')
+export class HealthController {
+  constructor(
+    @InjectDataSource() private readonly ds: DataSource,
+    @Inject(TICK_LOCK) private readonly lock: TickLock,
+    private readonly pool: ExecutorPool,
+    private readonly scheduler: SchedulerService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: "ok, or degraded when a part other than the database is missing; 503 when the database is down" })
+  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: { status: 'ok', detail: 'sqlite' } } } } })
+  @ApiServiceUnavailableResponse({ description: 'the database is unreachable' })
+  async health(@Res({ passthrough: true }) res: Response) {
+    const checks: Record<string, Check> = {
+      database: await this.database(),
+      lock: await this.lock.health(),
+      executors: this.executors(),
+      scheduler: { status: 'ok', detail: `${this.scheduler.scheduledCount} job(s) scheduled` },
+    };
+    const down = checks.database.status === 'down';
+    const degraded = Object.values(checks).some((c) => c.status !== 'ok');
+    if (down) res.status(503);
+    return { status: down || degraded ? 'degraded' : 'ok', checks };
+  }
+
+  private async database(): Promise<Check> {
+    try {
+      await Promise.race([
+        this.ds.query('SELECT 1'),
+        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref()),
+      ]);
+      return { status: 'ok', detail: this.ds.options.type };
+    } catch (e) {
+      return { status: 'down', detail: (e as Error).message };
+    }
+  }
+
+  private executors(): Check {
+    const n = this.pool.executors().length;
+    return n > 0 ? { status: 'ok', detail: `${n} executor(s) up` } : { status: 'degraded', detail: 'no executor is up' };
+  }
+}

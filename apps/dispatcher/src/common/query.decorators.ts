@@ -1,0 +1,31 @@
+import { Transform, Type } from 'class-transformer';
+import { applyDecorators } from '@nestjs/common';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+
+/** A query boolean: `true` or `false` only. */
+export function QueryBoolean(): PropertyDecorator {
+  return applyDecorators(
+    Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value)),
+    IsBoolean({ message: '$property must be true or false' }),
+  );
+}
+
+/** A query integer within bounds, e.g. limit 1..500. */
+export function QueryInt(min: number, max: number): PropertyDecorator {
+  return applyDecorators(
+    Type(() => Number),
+    IsInt({ message: `$property must be an integer from ${min} to ${max}` }),
+    Min(min, { message: `$property must be an integer from ${min} to ${max}` }),
+    Max(max, { message: `$property must be an integer from ${min} to ${max}` }),
+  );
+}
+
+export class PageQuery {
+  /** 1..500 */
+  @QueryInt(1, 500)
+  limit: number = 50;
+
+  /** ≥ 0 */
+  @QueryInt(0, Number.MAX_SAFE_INTEGER)
+  offset: number = 0;
+}

@@ -1,0 +1,52 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AppConfig, ConfigModule } from '@app/config';
+import { InProcessLock, TICK_LOCK } from '@app/locking';
+import { PersistenceModule } from '@app/persistence';
+import { ClusterController } from './cluster/cluster.controller';
+import { HealthController } from './cluster/health.controller';
+import { CronController } from './cron/cron.controller';
+import { DashboardController } from './dashboard/dashboard.controller';
+import { EventsController } from './events/events.controller';
+import { EventsService } from './events/events.service';
+import { ExecutorClientModule } from './executor-client/executor-client.module';
+import { JobsController } from './jobs/jobs.controller';
+import { JobsService } from './jobs/jobs.service';
+import { MetricsController } from './metrics/metrics.controller';
+import { RunsController } from './runs/runs.controller';
+import { RunsService } from './runs/runs.service';
+import { RunLauncher } from './scheduling/run-launcher.service';
+import { SchedulerService } from './scheduling/scheduler.service';
+
+@Module({})
+export class DispatcherModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: DispatcherModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        PersistenceModule.forRoot(config.database),
+        ScheduleModule.forRoot(),
+        ExecutorClientModule,
+      ],
+      controllers: [
+        JobsController,
+        RunsController,
+        CronController,
+        ClusterController,
+        HealthController,
+        EventsController,
+        MetricsController,
+        DashboardController,
+      ],
+      providers: [
+        { provide: TICK_LOCK, useFactory: () => new InProcessLock() },
+        EventsService,
+        RunLauncher,
+        SchedulerService,
+        JobsService,
+        RunsService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,163 @@
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import {
+  CONCURRENCY_POLICIES,
+  ConcurrencyPolicy,
+  JOB_TYPES,
+  JobType,
+  MISFIRE_POLICIES,
+  MisfirePolicy,
+  ROUTINGS,
+  Routing,
+} from '@app/persistence';
+import { IsStringMap, IsTimeZone } from './job-validators';
+
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+
+export class HttpSpecDto {
+  @ApiProperty({ enum: HTTP_METHODS, example: 'GET' })
+  @IsIn(HTTP_METHODS)
+  method!: (typeof HTTP_METHODS)[number];
+
+  @ApiProperty({ example: 'http://127.0.0.1:9000/hooks/report' })
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'http.url must be an http or https URL' })
+  @MaxLength(2048)
+  url!: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { Authorization: 'Bearer …' } })
+  @IsOptional()
+  @IsStringMap(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 64)
+  headers?: Record<string, string>;
+
+  @ApiPropertyOptional({ example: '', maxLength: 65536 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(65536)
+  body?: string;
+
+  @ApiPropertyOptional({ type: [Number], example: [200, 204], description: 'success statuses; default 200-299' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsInt({ each: true })
+  @Min(100, { each: true })
+  @Max(599, { each: true })
+  expectStatus?: number[];
+}
+
+export class CreateJobDto {
+  @ApiProperty({ minLength: 1, maxLength: 128, example: 'nightly-report' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(128)
+  name!: string;
+
+  @ApiPropertyOptional({ maxLength: 1024, default: '' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  description?: string;
+
+  @ApiProperty({
+    example: '*/5 * * * *',
+    description:
+      '5 fields, or 6 with leading seconds; @yearly @annually @monthly @weekly @daily @midnight @hourly; @every 90s. ' +
+      'L, W and # are refused.',
+  })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(255)
+  cron!: string;
+
+  @ApiPropertyOptional({ default: 'UTC', example: 'Europe/Paris', description: 'IANA time zone the cron fields are read in' })
+  @IsOptional()
+  @IsTimeZone()
+  timezone?: string;
+
+  @ApiProperty({ enum: JOB_TYPES })
+  @IsIn(JOB_TYPES)
+  type!: JobType;
+
+  @ApiPropertyOptional({ example: 'echo hello', description: 'required for shell jobs; run with /bin/sh -c' })
+  @ValidateIf((o: CreateJobDto) => o.type === 'shell' || o.command !== undefined)
+  @IsString()
+  @IsNotEmpty({ message: 'command is required for a shell job' })
+  @MaxLength(65536)
+  command?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, default: {}, example: { LANG: 'C.UTF-8' } })
+  @IsOptional()
+  @IsStringMap(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 128)
+  env?: Record<string, string>;
+
+  @ApiPropertyOptional({ type: HttpSpecDto, description: 'required for http jobs' })
+  @ValidateIf((o: CreateJobDto) => o.type === 'http' || o.http !== undefined)
+  @ValidateNested()
+  @Type(() => HttpSpecDto)
+  @IsNotEmpty({ message: 'http is required for an http job' })
+  http?: HttpSpecDto;
+
+  @ApiPropertyOptional({ default: 60000, minimum: 1, maximum: 86400000 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  timeoutMs?: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 10 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(10)
+  retries?: number;
+
+  @ApiPropertyOptional({ default: 1000, minimum: 0, maximum: 3600000, description: 'doubles each attempt' })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  retryBackoffMs?: number;
+
+  @ApiPropertyOptional({ enum: CONCURRENCY_POLICIES, default: 'forbid' })
+  @IsOptional()
+  @IsIn(CONCURRENCY_POLICIES)
+  concurrency?: ConcurrencyPolicy;
+
+  @ApiPropertyOptional({ enum: MISFIRE_POLICIES, default: 'once' })
+  @IsOptional()
+  @IsIn(MISFIRE_POLICIES)
+  misfire?: MisfirePolicy;
+
+  @ApiPropertyOptional({ default: 'default', pattern: '^[A-Za-z0-9_.-]{1,64}$' })
+  @IsOptional()
+  @IsString()
+  @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'group must be 1-64 characters of A-Z a-z 0-9 _ . -' })
+  group?: string;
+
+  @ApiPropertyOptional({ enum: ROUTINGS, default: 'round_robin' })
+  @IsOptional()
+  @IsIn(ROUTINGS)
+  routing?: Routing;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional()
+  @IsBoolean()
+  enabled?: boolean;
+}

@@ -1,0 +1,68 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES, ROUTINGS, RUN_STATUSES } from '@app/persistence';
+import type { HttpSpec, JobEntity, LastRun } from '@app/persistence';
+import { HttpSpecDto } from './create-job.dto';
+
+export class LastRunResponse {
+  @ApiProperty() id!: number;
+  @ApiProperty({ enum: RUN_STATUSES }) status!: string;
+  @ApiProperty({ example: '2026-11-25T12:00:00.000Z' }) scheduledAt!: string;
+}
+
+export class JobResponse {
+  @ApiProperty() id!: number;
+  @ApiProperty() name!: string;
+  @ApiProperty() description!: string;
+  @ApiProperty({ example: '*/5 * * * *' }) cron!: string;
+  @ApiProperty({ example: 'UTC' }) timezone!: string;
+  @ApiProperty({ enum: JOB_TYPES }) type!: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) command!: string | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) env!: Record<string, string>;
+  @ApiPropertyOptional({ nullable: true, type: HttpSpecDto }) http!: HttpSpec | null;
+  @ApiProperty() timeoutMs!: number;
+  @ApiProperty() retries!: number;
+  @ApiProperty() retryBackoffMs!: number;
+  @ApiProperty({ enum: CONCURRENCY_POLICIES }) concurrency!: string;
+  @ApiProperty({ enum: MISFIRE_POLICIES }) misfire!: string;
+  @ApiProperty() group!: string;
+  @ApiProperty({ enum: ROUTINGS }) routing!: string;
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty() createdAt!: string;
+  @ApiProperty() updatedAt!: string;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'next fire time (null when paused)' })
+  nextRunAt!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: LastRunResponse }) lastRun!: LastRunResponse | null;
+
+  static of(job: JobEntity, lastRun: LastRun | null | undefined, nextRunAt: number | null): JobResponse {
+    return {
+      id: job.id,
+      name: job.name,
+      description: job.description,
+      cron: job.cron,
+      timezone: job.timezone,
+      type: job.type,
+      command: job.command,
+      env: job.env ?? {},
+      http: job.http,
+      timeoutMs: job.timeoutMs,
+      retries: job.retries,
+      retryBackoffMs: job.retryBackoffMs,
+      concurrency: job.concurrency,
+      misfire: job.misfire,
+      group: job.group,
+      routing: job.routing,
+      enabled: job.enabled,
+      createdAt: new Date(job.createdAt).toISOString(),
+      updatedAt: new Date(job.updatedAt).toISOString(),
+      nextRunAt: job.enabled && nextRunAt !== null ? new Date(nextRunAt).toISOString() : null,
+      lastRun: lastRun
+        ? { id: lastRun.id, status: lastRun.status, scheduledAt: new Date(lastRun.scheduledAt).toISOString() }
+        : null,
+    };
+  }
+}
+
+export class JobPage {
+  @ApiProperty({ type: [JobResponse] }) items!: JobResponse[];
+  @ApiProperty() total!: number;
+}

@@ -1,0 +1,166 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { CronSchedule } from '@app/cron';
+import { HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository } from '@app/persistence';
+
+type JobFields = Omit<NewJob, 'scheduleSetAt' | 'lastTickAt' | 'nextRunAt'>;
+import { DomainError } from '../common/domain-error';
+import { EventsService } from '../events/events.service';
+import { RunLauncher } from '../scheduling/run-launcher.service';
+import { SchedulerService } from '../scheduling/scheduler.service';
+import { CreateJobDto } from './dto/create-job.dto';
+import { JobPage, JobResponse } from './dto/job.response';
+import { ListJobsQuery } from './dto/list-jobs.query';
+import { UpdateJobDto } from './dto/update-job.dto';
+
+const DEFAULTS = {
+  description: '',
+  timezone: 'UTC',
+  env: {},
+  timeoutMs: 60_000,
+  retries: 0,
+  retryBackoffMs: 1000,
+  concurrency: 'forbid',
+  misfire: 'once',
+  group: 'default',
+  routing: 'round_robin',
+  enabled: true,
+} as const;
+
+/** Job definitions: validated, stored, and handed to the scheduler at once (no restart, on every change). */
+@Injectable()
+export class JobsService {
+  private readonly logger = new Logger(JobsService.name);
+
+  constructor(
+    private readonly jobs: JobsRepository,
+    private readonly runs: RunsRepository,
+    private readonly scheduler: SchedulerService,
+    private readonly launcher: RunLauncher,
+    private readonly events: EventsService,
+  ) {}
+
+  async create(dto: CreateJobDto): Promise<JobResponse> {
+    const now = Date.now();
+    const fields = { ...DEFAULTS, command: null, http: null, ...dto } as JobFields;
+    const normalized = this.normalize(fields);
+    const nextRunAt = this.nextFire(normalized, now, now);
+    // The cursor starts at creation: the first tick is the first one after now.
+    const job = await this.jobs.create({ ...normalized, scheduleSetAt: now, lastTickAt: now, nextRunAt }, now);
+    await this.scheduler.upsert(job);
+    this.events.jobChanged(job.id, 'created');
+    this.logger.log({ msg: 'job created', jobId: job.id });
+    return JobResponse.of(job, null, job.nextRunAt);
+  }
+
+  async list(q: ListJobsQuery): Promise<JobPage> {
+    const { items, total } = await this.jobs.list(q);
+    const last = await this.runs.lastRuns(items.map((j) => j.id));
+    return { items: items.map((j) => JobResponse.of(j, last.get(j.id), this.displayNext(j))), total };
+  }
+
+  async get(id: number): Promise<JobResponse> {
+    const job = await this.find(id);
+    const last = await this.runs.lastRuns([id]);
+    return JobResponse.of(job, last.get(id), this.displayNext(job));
+  }
+
+  async update(id: number, dto: UpdateJobDto): Promise<JobResponse> {
+    const job = await this.find(id);
+    const now = Date.now();
+    const merged = this.normalize({ ...job, ...dto } as JobFields);
+    const changes: JobChanges = { ...dto, command: merged.command, http: merged.http };
+    const scheduleChanged = merged.cron !== job.cron || merged.timezone !== job.timezone;
+    if (scheduleChanged || (merged.enabled && !job.enabled)) {
+      // A new schedule (or a resume) starts now: ticks of the old schedule, or those that fell while paused, never fire.
+      changes.scheduleSetAt = scheduleChanged ? now : job.scheduleSetAt;
+      changes.lastTickAt = now;
+    }
+    changes.nextRunAt = this.nextFire(merged, changes.lastTickAt ?? job.lastTickAt, changes.scheduleSetAt ?? job.scheduleSetAt);
+    const updated = await this.jobs.update(id, changes, now);
+    if (!updated) throw DomainError.notFound(`job ${id}`);
+    await this.scheduler.upsert(updated);
+    this.events.jobChanged(id, 'updated');
+    return this.get(id);
+  }
+
+  pause(id: number): Promise<JobResponse> {
+    return this.update(id, { enabled: false });
+  }
+
+  resume(id: number): Promise<JobResponse> {
+    return this.update(id, { enabled: true });
+  }
+
+  /** Scheduling stops, running runs are cancelled, the run history stays. */
+  async remove(id: number): Promise<void> {
+    await this.find(id);
+    await this.jobs.delete(id);
+    await this.scheduler.remove(id);
+    for (const run of await this.runs.findActive(id)) await this.launcher.cancel(run, 'job deleted');
+    this.events.jobChanged(id, 'deleted');
+    this.logger.log({ msg: 'job deleted', jobId: id });
+  }
+
+  /** One run now, outside the schedule, whatever the concurrency policy (the operator asked for it). */
+  async trigger(id: number): Promise<{ runId: number }> {
+    const job = await this.find(id);
+    const now = Date.now();
+    const run = await this.runs.claim({
+      jobId: id,
+      tickKey: `manual:${randomUUID()}`,
+      attempt: 1,
+      scheduledAt: now,
+      trigger: 'manual',
+      status: 'pending',
+      deadlineAt: now + job.timeoutMs,
+      dispatcherId: null,
+    });
+    if (!run) throw new DomainError('CONFLICT', 'could not record the run');
+    void this.launcher.offer(run, job).catch(() => undefined);
+    this.events.runChanged(run.id);
+    return { runId: run.id };
+  }
+
+  private async find(id: number): Promise<JobEntity> {
+    const job = await this.jobs.findById(id);
+    if (!job) throw DomainError.notFound(`job ${id}`);
+    return job;
+  }
+
+  /** Cross-field rules the DTO can not express; the job's task fields are kept to its type. */
+  private normalize<T extends Omit<JobFields, 'http'> & { http?: Partial<HttpSpec> | null }>(job: T): T & JobFields {
+    const reason = CronSchedule.validate(job.cron, job.timezone);
+    if (reason) throw new DomainError('INVALID', `cron: ${reason}`);
+    if (job.type === 'shell') {
+      if (!job.command) throw new DomainError('INVALID', 'command is required for a shell job');
+      return { ...job, http: null };
+    }
+    if (!job.http?.url || !job.http.method) throw new DomainError('INVALID', 'http is required for an http job');
+    const http: HttpSpec = {
+      method: job.http.method,
+      url: job.http.url,
+      headers: job.http.headers ?? {},
+      body: job.http.body ?? '',
+      expectStatus: job.http.expectStatus ?? [],
+    };
+    return { ...job, command: null, http };
+  }
+
+  private nextFire(job: Pick<JobEntity, 'cron' | 'timezone' | 'enabled'>, after: number, anchor: number): number | null {
+    if (!job.enabled) return null;
+    const next = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(anchor) }).next(new Date(after));
+    return next ? next.getTime() : null;
+  }
+
+  /** The stored next fire time, recomputed when the stored one has passed (the cursor moves only on ticks). */
+  private displayNext(job: JobEntity): number | null {
+    if (!job.enabled) return null;
+    if (job.nextRunAt !== null && job.nextRunAt > Date.now() - 1000) return job.nextRunAt;
+    try {
+      return this.nextFire(job, Math.max(Date.now(), job.lastTickAt), job.scheduleSetAt);
+    } catch {
+      return null;
+    }
+  }
+}

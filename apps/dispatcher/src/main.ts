@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DataSource } from 'typeorm';
+import { createAppLogger, loadConfigOrExit } from '@app/config';
+import { migrate } from '@app/persistence';
+import { installBodyParsing } from './common/body-parsing';
+import { DomainErrorFilter } from './common/domain-error.filter';
+import { ApiValidationPipe } from './common/api-validation.pipe';
+import { DispatcherModule } from './dispatcher.module';
+import { setupSwagger } from './swagger';
+
+/**
+ * The dispatcher: REST API, Swagger (/api/docs) and dashboard (/) on [dispatcher] host:port; migrates the
+ * database, then schedules every enabled job and hands runs to executors over gRPC.
+ */
+async function bootstrap(): Promise<void> {
+  const config = loadConfigOrExit('dispatcher');
+  const app = await NestFactory.create<NestExpressApplication>(DispatcherModule.forRoot(config), {
+    logger: createAppLogger(),
+    bodyParser: false,
+    abortOnError: false,
+  });
+  await migrate(app.get(DataSource));
+  installBodyParsing(app);
+  app.useGlobalPipes(new ApiValidationPipe());
+  app.useGlobalFilters(new DomainErrorFilter());
+  setupSwagger(app);
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  const { host, port, id } = config.dispatcher;
+  await app.listen(port, host);
+  new Logger('Dispatcher').log(`dispatcher ${id} listening on http://${host}:${port} (API /api, Swagger /api/docs)`);
+}
+
+void bootstrap();

@@ -1,0 +1,37 @@
+import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RunsRepository } from '@app/persistence';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { SchedulerService } from '../scheduling/scheduler.service';
+
+@ApiTags('metrics')
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly scheduler: SchedulerService,
+    private readonly pool: ExecutorPool,
+    private readonly runs: RunsRepository,
+  ) {}
+
+  @Get()
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  @ApiOperation({ summary: 'Prometheus text format' })
+  @ApiOkResponse({ description: 'gocron_jobs_scheduled, gocron_executors_up, gocron_executor_running, gocron_runs{status}' })
+  async metrics(): Promise<string> {
+    const lines = [
+      '# HELP gocron_jobs_scheduled Enabled jobs this dispatcher schedules.',
+      '# TYPE gocron_jobs_scheduled gauge',
+      `gocron_jobs_scheduled ${this.scheduler.scheduledCount}`,
+      '# HELP gocron_executors_up Executors discovery lists as up.',
+      '# TYPE gocron_executors_up gauge',
+      `gocron_executors_up ${this.pool.executors().length}`,
+      '# HELP gocron_executor_running Runs in progress per executor.',
+      '# TYPE gocron_executor_running gauge',
+      ...this.pool.executors().map((e) => `gocron_executor_running{executor="${e.id}",group="${e.group}"} ${e.running}`),
+      '# HELP gocron_runs Runs in the ledger by status.',
+      '# TYPE gocron_runs gauge',
+      ...[...(await this.runs.countByStatus())].map(([status, n]) => `gocron_runs{status="${status}"} ${n}`),
+    ];
+    return lines.join('\n') + '\n';
+  }
+}

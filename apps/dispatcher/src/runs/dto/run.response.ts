@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { RUN_STATUSES, RUN_TRIGGERS } from '@app/persistence';
+import type { RunEntity } from '@app/persistence';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export class RunResponse {
+  @ApiProperty() id!: number;
+  @ApiProperty() jobId!: number;
+  @ApiProperty({ description: 'the tick this run is for (whole seconds for scheduled runs)' }) scheduledAt!: string;
+  @ApiProperty({ enum: RUN_TRIGGERS }) trigger!: string;
+  @ApiProperty() attempt!: number;
+  @ApiProperty({ enum: RUN_STATUSES }) status!: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) executorId!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) dispatcherId!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) startedAt!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String }) finishedAt!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) durationMs!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) exitCode!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) httpStatus!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'at most 64 KiB: head and tail' }) output!: string | null;
+  @ApiProperty() outputTruncated!: boolean;
+  @ApiPropertyOptional({ nullable: true, type: String }) error!: string | null;
+
+  static of(r: RunEntity): RunResponse {
+    return {
+      id: r.id,
+      jobId: r.jobId,
+      scheduledAt: new Date(r.scheduledAt).toISOString(),
+      trigger: r.trigger,
+      attempt: r.attempt,
+      status: r.status,
+      executorId: r.executorId,
+      dispatcherId: r.dispatcherId,
+      startedAt: iso(r.startedAt),
+      finishedAt: iso(r.finishedAt),
+      durationMs: r.durationMs,
+      exitCode: r.exitCode,
+      httpStatus: r.httpStatus,
+      output: r.output,
+      outputTruncated: Boolean(r.outputTruncated),
+      error: r.error,
+    };
+  }
+}
+
+export class RunPage {
+  @ApiProperty({ type: [RunResponse] }) items!: RunResponse[];
+  @ApiProperty() total!: number;
+}

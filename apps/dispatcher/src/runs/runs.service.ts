@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { RunFilter, RunsRepository } from '@app/persistence';
+import { DomainError } from '../common/domain-error';
+import { RunLauncher } from '../scheduling/run-launcher.service';
+import { RunPage, RunResponse } from './dto/run.response';
+
+@Injectable()
+export class RunsService {
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly launcher: RunLauncher,
+  ) {}
+
+  async list(f: RunFilter): Promise<RunPage> {
+    const { items, total } = await this.runs.list(f);
+    return { items: items.map((r) => RunResponse.of(r)), total };
+  }
+
+  async get(id: number): Promise<RunResponse> {
+    const run = await this.runs.findById(id);
+    if (!run) throw DomainError.notFound(`run ${id}`);
+    return RunResponse.of(run);
+  }
+
+  /** Stops a pending or running run; a run that has already ended is a 409. */
+  async cancel(id: number): Promise<void> {
+    const run = await this.runs.findById(id);
+    if (!run) throw DomainError.notFound(`run ${id}`);
+    if (run.status !== 'pending' && run.status !== 'running') {
+      throw new DomainError('CONFLICT', `run ${id} has already ended (${run.status})`);
+    }
+    await this.launcher.cancel(run, 'cancelled by request');
+  }
+}

@@ -1,0 +1,217 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { JobEntity, JobsRepository, RetryPolicy, RunEntity, RunsRepository } from '@app/persistence';
+import type { RunRequest } from '@app/protocol';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { grpcCode } from '../executor-client/executor-grpc.client';
+import { EventsService } from '../events/events.service';
+
+const LOOP_MS = 500;
+const LOOP_NAME = 'gocron-pending-runs';
+
+export function retryPolicyOf(job: JobEntity): RetryPolicy {
+  return { retries: job.retries, retryBackoffMs: job.retryBackoffMs, timeoutMs: job.timeoutMs };
+}
+
+/**
+ * Hands pending runs to executors. A run waits `pending` in the ledger while no executor of its group can take
+ * it, is offered again as capacity frees, and fails once its deadline passes. Also declares runs lost when their
+ * executor has been gone for two lease TTLs.
+ */
+@Injectable()
+export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RunLauncher.name);
+  private readonly offering = new Set<number>();
+  private readonly missingSince = new Map<string, number>();
+  private looping = false;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runs: RunsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly pool: ExecutorPool,
+    private readonly registry: SchedulerRegistry,
+    private readonly events: EventsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.registry.addInterval(LOOP_NAME, setInterval(() => void this.loop(), LOOP_MS));
+    this.pool.onCapacity(() => void this.loop());
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.registry.doesExist('interval', LOOP_NAME)) this.registry.deleteInterval(LOOP_NAME);
+  }
+
+  /** Offers one run to the executors of its job's group, in routing order, failing over on busy or down ones. */
+  async offer(run: RunEntity, job: JobEntity): Promise<'started' | 'waiting' | 'gone'> {
+    if (this.offering.has(run.id) || this.stopped) return 'waiting';
+    this.offering.add(run.id);
+    try {
+      return await this.offerOnce(run, job);
+    } finally {
+      this.offering.delete(run.id);
+    }
+  }
+
+  private async offerOnce(run: RunEntity, job: JobEntity): Promise<'started' | 'waiting' | 'gone'> {
+    let candidates = this.pool.rank(job.group, job.routing, job.id);
+    if (run.executorKey) candidates = candidates.filter((e) => e.address === run.executorKey);
+    if (run.attempt > 1 && candidates.length > 1) {
+      const previous = await this.runs.findAttempt(run, run.attempt - 1);
+      if (previous?.executorAddress) {
+        candidates = [
+          ...candidates.filter((e) => e.address !== previous.executorAddress),
+          ...candidates.filter((e) => e.address === previous.executorAddress),
+        ];
+      }
+    }
+    const req = this.request(run, job);
+    for (const executor of candidates) {
+      try {
+        await this.pool.send(executor.address, req);
+        this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: executor.id });
+        return 'started';
+      } catch (e) {
+        const code = grpcCode(e);
+        if (code === GrpcStatus.FAILED_PRECONDITION) return 'gone'; // another executor has it, or it ended
+        if (code === GrpcStatus.INVALID_ARGUMENT) {
+          await this.runs.finish(run.id, { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${(e as Error).message}` }, ['pending']);
+          this.events.runChanged(run.id);
+          return 'gone';
+        }
+        // RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED: try the next executor.
+      }
+    }
+    return 'waiting';
+  }
+
+  /** The executors a broadcast job runs on now: every one of its group that is not draining. */
+  executorsFor(job: JobEntity) {
+    return this.pool.executors().filter((e) => e.group === job.group && !e.draining);
+  }
+
+  /** Stops a run: a pending one is cancelled in the ledger, a running one on its executor. */
+  async cancel(run: RunEntity, reason: string): Promise<void> {
+    if (run.status === 'pending') {
+      await this.runs.finish(run.id, { status: 'cancelled', finishedAt: Date.now(), error: reason }, ['pending']);
+    } else if (run.status === 'running' && run.executorAddress) {
+      try {
+        await this.pool.cancel(run.executorAddress, run.id, reason);
+        return;
+      } catch (e) {
+        // The executor is unreachable or no longer has it: record the cancel; if it still runs the task, its ledger
+        // watch stops it, and its late result can not overwrite this final status.
+        this.logger.warn({ msg: `cancel via executor failed (${(e as Error).message}); recording it`, runId: run.id });
+        await this.runs.finish(run.id, { status: 'cancelled', finishedAt: Date.now(), error: reason }, ['running']);
+      }
+    }
+    this.events.runChanged(run.id);
+  }
+
+  request(run: RunEntity, job: JobEntity): RunRequest {
+    const base = {
+      runId: run.id,
+      jobId: job.id,
+      scheduledAt: new Date(run.scheduledAt).toISOString(),
+      attempt: run.attempt,
+      timeoutMs: job.timeoutMs,
+      dispatcherId: this.config.dispatcher.id,
+      retry: { retries: job.retries, retryBackoffMs: job.retryBackoffMs },
+    };
+    return job.type === 'shell'
+      ? { ...base, shell: { command: job.command ?? '', env: job.env ?? {} } }
+      : {
+          ...base,
+          http: {
+            method: job.http!.method,
+            url: job.http!.url,
+            headers: job.http!.headers ?? {},
+            body: job.http!.body ?? '',
+            expectStatus: job.http!.expectStatus ?? [],
+          },
+        };
+  }
+
+  /** One pass: expire overdue pending runs, offer the rest, find lost runs. Never overlaps itself. */
+  async loop(): Promise<void> {
+    if (this.looping || this.stopped) return;
+    this.looping = true;
+    try {
+      const now = Date.now();
+      await this.expire(now);
+      await this.offerPending(now);
+      await this.findLost(now);
+    } catch (e) {
+      this.logger.warn(`pending-run pass failed: ${(e as Error).message}`);
+    } finally {
+      this.looping = false;
+    }
+  }
+
+  private async expire(now: number): Promise<void> {
+    for (const run of await this.runs.findExpiredPending(now, 500)) {
+      const job = await this.jobs.findById(run.jobId);
+      const group = job?.group ?? '?';
+      const ok = await this.runs.finishWithRetry(
+        run,
+        {
+          status: 'failed',
+          finishedAt: now,
+          error: `no executor of group '${group}' took the run before its deadline (${new Date(run.deadlineAt).toISOString()})`,
+        },
+        null,
+        ['pending'],
+      );
+      if (ok.finished) {
+        this.logger.warn({ msg: 'pending run expired', runId: run.id, jobId: run.jobId, scheduledAt: new Date(run.scheduledAt).toISOString() });
+        this.events.runChanged(run.id);
+      }
+    }
+  }
+
+  private async offerPending(now: number): Promise<void> {
+    const pending = await this.runs.findOfferable(now, 200);
+    if (pending.length === 0) return;
+    const jobs = new Map<number, JobEntity | null>();
+    for (const run of pending) {
+      if (this.offering.has(run.id)) continue;
+      if (!jobs.has(run.jobId)) jobs.set(run.jobId, await this.jobs.findById(run.jobId));
+      const job = jobs.get(run.jobId);
+      if (!job) {
+        await this.cancel(run, 'job deleted');
+        continue;
+      }
+      const outcome = await this.offer(run, job);
+      if (outcome === 'started') this.events.runChanged(run.id);
+    }
+  }
+
+  /** A run whose executor has been absent from discovery for 2 lease TTLs is lost, then retried per the job. */
+  private async findLost(now: number): Promise<void> {
+    const present = new Set(this.pool.executors().map((e) => e.id));
+    for (const id of present) this.missingSince.delete(id);
+    const running = await this.runs.findRunningOn(null);
+    const lostAfterMs = 2 * this.config.etcd.leaseTtlSeconds * 1000;
+    for (const run of running) {
+      if (!run.executorId || present.has(run.executorId)) continue;
+      const since = this.missingSince.get(run.executorId) ?? now;
+      this.missingSince.set(run.executorId, since);
+      if (now - since < lostAfterMs) continue;
+      const job = await this.jobs.findById(run.jobId);
+      const { finished, retry } = await this.runs.finishWithRetry(
+        run,
+        { status: 'lost', finishedAt: now, error: `executor ${run.executorId} vanished while the run was running` },
+        job ? retryPolicyOf(job) : null,
+      );
+      if (finished) {
+        this.logger.warn({ msg: 'run lost', runId: run.id, jobId: run.jobId, executorId: run.executorId, retryRunId: retry?.id });
+        this.events.runChanged(run.id);
+      }
+    }
+  }
+}

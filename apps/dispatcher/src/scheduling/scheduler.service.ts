@@ -1,0 +1,233 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { CronSchedule } from '@app/cron';
+import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
+import { JobEntity, JobsRepository, RunEntity, RunsRepository, NewRun } from '@app/persistence';
+import { EventsService } from '../events/events.service';
+import { JobMailboxes } from './job-mailbox';
+import { RunLauncher } from './run-launcher.service';
+import { planTicks } from './tick-planner';
+import { TimerWheel } from './timer-wheel';
+
+const WHEEL_TIMEOUT = 'gocron-timer-wheel';
+const RECONCILE_INTERVAL = 'gocron-reconcile';
+/** How often a dispatcher compares its jobs with the database: the safety net for changes made elsewhere. */
+const RECONCILE_MS = 1000;
+/** A tick lock outlives the claim by far; the ledger key is the real fence if it does not. */
+const LOCK_TTL_MS = 10_000;
+
+interface ScheduledJob {
+  job: JobEntity;
+  schedule: CronSchedule;
+}
+
+export function tickKeyOf(scheduledAt: number): string {
+  return String(Math.floor(scheduledAt / 1000));
+}
+
+/**
+ * Schedules enabled jobs: one timer wheel registered in SchedulerRegistry, one mailbox per job. Each tick is
+ * claimed in the ledger (behind the tick lock), then handed to an executor. Due ticks come from the ledger cursor
+ * and the cron layer, so `scheduledAt` is the computed instant and a late timer loses nothing.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SchedulerService.name);
+  private readonly jobs = new Map<number, ScheduledJob>();
+  private readonly mailboxes = new JobMailboxes();
+  private readonly wheel: TimerWheel;
+  /** Ticks before this instant fell while no dispatcher of ours ran: the misfire policy applies to them. */
+  private readonly startedAt = Math.floor(Date.now() - process.uptime() * 1000);
+  private fingerprint = '';
+  private reconciling = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(TICK_LOCK) private readonly lock: TickLock,
+    private readonly jobsRepo: JobsRepository,
+    private readonly runs: RunsRepository,
+    private readonly launcher: RunLauncher,
+    private readonly registry: SchedulerRegistry,
+    private readonly events: EventsService,
+  ) {
+    this.wheel = new TimerWheel(
+      (ids) => this.onDue(ids),
+      (timer) => {
+        if (this.registry.doesExist('timeout', WHEEL_TIMEOUT)) this.registry.deleteTimeout(WHEEL_TIMEOUT);
+        if (timer) this.registry.addTimeout(WHEEL_TIMEOUT, timer);
+      },
+    );
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const started = Date.now();
+    await this.reconcile(true);
+    this.registry.addInterval(RECONCILE_INTERVAL, setInterval(() => void this.reconcile(false), RECONCILE_MS));
+    this.logger.log(`scheduling ${this.jobs.size} enabled job(s), loaded in ${Date.now() - started} ms`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.registry.doesExist('interval', RECONCILE_INTERVAL)) this.registry.deleteInterval(RECONCILE_INTERVAL);
+    this.wheel.stop();
+    await this.mailboxes.drain();
+  }
+
+  get scheduledCount(): number {
+    return this.jobs.size;
+  }
+
+  /** A job was created or changed (here or, through reconcile, elsewhere): schedule its current definition. */
+  upsert(job: JobEntity): Promise<void> {
+    return this.mailboxes.post(job.id, 'update', () => Promise.resolve(this.apply(job)));
+  }
+
+  remove(jobId: number): Promise<void> {
+    return this.mailboxes.post(jobId, 'delete', () => {
+      this.jobs.delete(jobId);
+      this.wheel.delete(jobId);
+      return Promise.resolve();
+    });
+  }
+
+  private apply(job: JobEntity): void {
+    const current = this.jobs.get(job.id);
+    if (current && current.job.version > job.version) return; // a stale copy
+    if (!job.enabled) {
+      this.jobs.delete(job.id);
+      this.wheel.delete(job.id);
+      return;
+    }
+    let schedule: CronSchedule;
+    try {
+      schedule = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(job.scheduleSetAt) });
+    } catch (e) {
+      // Only possible for rows written around the API (validated there); never crash the scheduler for one.
+      this.logger.error({ msg: `job has an invalid schedule, not scheduled: ${(e as Error).message}`, jobId: job.id });
+      return;
+    }
+    this.jobs.set(job.id, { job, schedule });
+    const next = schedule.next(new Date(job.lastTickAt));
+    this.wheel.set(job.id, next ? next.getTime() : null);
+  }
+
+  private onDue(ids: number[]): void {
+    for (const id of ids) void this.mailboxes.post(id, 'tick', () => this.catchUp(id));
+  }
+
+  /** Claims every due tick of the job since its cursor, per its misfire and concurrency policies. */
+  private async catchUp(id: number): Promise<void> {
+    const entry = this.jobs.get(id);
+    if (!entry) return;
+    const { job, schedule } = entry;
+    const now = Date.now();
+    try {
+      const plan = planTicks(schedule, job.lastTickAt, now, this.startedAt, job.misfire);
+      if (plan.dropped) {
+        const d = plan.dropped;
+        await this.claim(job, {
+          tickKey: `misfire:${tickKeyOf(d.from)}-${tickKeyOf(d.to)}`,
+          scheduledAt: d.to,
+          trigger: 'misfire',
+          status: 'skipped',
+          error:
+            `${d.capped ? 'at least ' : ''}${d.count} missed tick(s) from ${new Date(d.from).toISOString()} to ` +
+            `${new Date(d.to).toISOString()} dropped (misfire: ${job.misfire})`,
+        });
+      }
+      for (const tick of plan.fire) await this.fireTick(job, tick.at, tick.trigger);
+      const next = schedule.next(new Date(Math.max(plan.cursor, now)));
+      if (plan.cursor > job.lastTickAt) {
+        await this.jobsRepo.advanceCursor(job.id, plan.cursor, next ? next.getTime() : null);
+        job.lastTickAt = plan.cursor;
+      }
+      if (this.jobs.get(id) === entry) this.wheel.set(id, next ? next.getTime() : null);
+    } catch (e) {
+      // The database may be down: try again shortly; the cursor did not move, so nothing is lost.
+      this.logger.warn({ msg: `tick handling failed, retrying in 1 s: ${(e as Error).message}`, jobId: id });
+      if (this.jobs.get(id) === entry) this.wheel.set(id, now + 1000);
+    }
+  }
+
+  private async fireTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<void> {
+    const tickKey = tickKeyOf(at);
+    const lockKey = tickLockKey(this.config.redis.prefix, job.id, tickKey, 1);
+    if (!(await this.lock.tryAcquire(lockKey, LOCK_TTL_MS))) return; // another dispatcher has this tick
+    try {
+      const base = { tickKey, scheduledAt: at, trigger };
+      if (job.concurrency !== 'allow') {
+        const active = await this.runs.findActive(job.id);
+        if (active.length > 0 && job.concurrency === 'forbid') {
+          await this.claim(job, {
+            ...base,
+            status: 'skipped',
+            error: `run ${active[0].id} of this job was still ${active[0].status} (concurrency: forbid)`,
+          });
+          return;
+        }
+        for (const run of active) await this.launcher.cancel(run, `replaced by the tick of ${new Date(at).toISOString()}`);
+      }
+      if (job.routing === 'broadcast') {
+        const executors = this.launcher.executorsFor(job);
+        if (executors.length > 0) {
+          for (const e of executors) await this.claimAndOffer(job, { ...base, status: 'pending', executorKey: e.address });
+          return;
+        }
+      }
+      await this.claimAndOffer(job, { ...base, status: 'pending' });
+    } finally {
+      await this.lock.release(lockKey);
+    }
+  }
+
+  private async claimAndOffer(job: JobEntity, run: Omit<NewRun, 'jobId' | 'attempt' | 'deadlineAt' | 'dispatcherId'>): Promise<void> {
+    const claimed = await this.claim(job, run);
+    if (claimed) void this.launcher.offer(claimed, job).catch((e: Error) => this.logger.warn({ msg: `offer failed: ${e.message}`, runId: claimed.id }));
+  }
+
+  private async claim(
+    job: JobEntity,
+    run: Omit<NewRun, 'jobId' | 'attempt' | 'deadlineAt' | 'dispatcherId'>,
+  ): Promise<RunEntity | null> {
+    const claimed = await this.runs.claim({
+      ...run,
+      jobId: job.id,
+      attempt: 1,
+      deadlineAt: run.scheduledAt + job.timeoutMs,
+      dispatcherId: this.config.dispatcher.id,
+    });
+    if (claimed) this.events.runChanged(claimed.id);
+    return claimed;
+  }
+
+  /**
+   * Brings the scheduled set in line with the database: everything at start, then only what changed (a cheap
+   * fingerprint first), so a change made through another dispatcher is live here within about a second.
+   */
+  async reconcile(full: boolean): Promise<void> {
+    if (this.reconciling) return;
+    this.reconciling = true;
+    try {
+      const fingerprint = await this.jobsRepo.fingerprint();
+      if (!full && fingerprint === this.fingerprint) return;
+      this.fingerprint = fingerprint;
+      if (full) {
+        for (const job of await this.jobsRepo.findEnabled()) await this.upsert(job);
+        return;
+      }
+      const versions = await this.jobsRepo.versions();
+      for (const id of this.jobs.keys()) if (!versions.has(id)) void this.remove(id);
+      for (const [id, version] of versions) {
+        const mine = this.jobs.get(id);
+        if (mine && mine.job.version === version) continue;
+        const job = await this.jobsRepo.findById(id);
+        if (job && (job.enabled || mine)) void this.upsert(job);
+      }
+    } catch (e) {
+      this.logger.warn(`reconcile failed: ${(e as Error).message}`);
+      if (full) throw e;
+    } finally {
+      this.reconciling = false;
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Due times of many jobs behind one timer: a binary min-heap with lazy deletion. One setTimeout for the earliest
+ * job instead of one timer object per job keeps 100,000 jobs cheap; the caller registers that one timer in
+ * SchedulerRegistry. Punctuality is not relied on: the callback computes due ticks from the ledger cursor.
+ */
+export class TimerWheel {
+  private heap: { at: number; id: number }[] = [];
+  private readonly dueAt = new Map<number, number>();
+  private timer: NodeJS.Timeout | null = null;
+  private armedFor = Infinity;
+
+  constructor(
+    private readonly onDue: (ids: number[]) => void,
+    private readonly onArm: (timer: NodeJS.Timeout | null) => void = () => undefined,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get size(): number {
+    return this.dueAt.size;
+  }
+
+  nextDue(id: number): number | undefined {
+    return this.dueAt.get(id);
+  }
+
+  set(id: number, at: number | null): void {
+    if (at === null) {
+      this.dueAt.delete(id);
+      return;
+    }
+    if (this.dueAt.get(id) === at) return;
+    this.dueAt.set(id, at);
+    this.push({ at, id });
+    if (at < this.armedFor) this.arm();
+  }
+
+  delete(id: number): void {
+    this.dueAt.delete(id);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.armedFor = Infinity;
+    this.onArm(null);
+  }
+
+  /** Pops every job due by now and hands their ids over; each must be set() again by the caller. */
+  fire(): void {
+    this.timer = null;
+    this.armedFor = Infinity;
+    const now = this.now();
+    const due: number[] = [];
+    while (this.heap.length > 0 && this.heap[0].at <= now) {
+      const top = this.pop();
+      if (this.dueAt.get(top.id) === top.at) {
+        this.dueAt.delete(top.id);
+        due.push(top.id);
+      }
+    }
+    this.arm();
+    if (due.length > 0) this.onDue(due);
+  }
+
+  private arm(): void {
+    // Drop stale entries at the top so the timer aims at a live one.
+    while (this.heap.length > 0 && this.dueAt.get(this.heap[0].id) !== this.heap[0].at) this.pop();
+    if (this.heap.length === 0) {
+      this.stop();
+      return;
+    }
+    const at = this.heap[0].at;
+    if (this.timer && at >= this.armedFor) return;
+    if (this.timer) clearTimeout(this.timer);
+    const delay = Math.min(Math.max(at - this.now(), 0), 2 ** 31 - 1);
+    this.armedFor = at;
+    this.timer = setTimeout(() => this.fire(), delay);
+    this.onArm(this.timer);
+  }
+
+  private push(e: { at: number; id: number }): void {
+    const h = this.heap;
+    h.push(e);
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (h[p].at <= h[i].at) break;
+      [h[p], h[i]] = [h[i], h[p]];
+      i = p;
+    }
+  }
+
+  private pop(): { at: number; id: number } {
+    const h = this.heap;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < h.length && h[l].at < h[m].at) m = l;
+        if (r < h.length && h[r].at < h[m].at) m = r;
+        if (m === i) break;
+        [h[m], h[i]] = [h[i], h[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}

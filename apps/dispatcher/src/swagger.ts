@@ -1,0 +1,14 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+
+export function setupSwagger(app: INestApplication): void {
+  const doc = new DocumentBuilder()
+    .setTitle('gocron-ts')
+    .setDescription(
+      'Distributed cron scheduler. Errors use `{statusCode, message, error}`; a 400 names every bad field; unknown ' +
+        'body fields are rejected. Times are ISO 8601 UTC.',
+    )
+    .setVersion('0.1.0')
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'api/docs-json' });
+}
