@@ -16,8 +16,24 @@ export function loadConfigOrExit(app: string): AppConfig {
   }
 }
 
-/** Nest's console logger; JSON lines when GOCRON_LOG_FORMAT=json or NODE_ENV=production (for log shippers). */
+/**
+ * Structured log lines: services log `{ msg, jobId, runId, scheduledAt, executorId }`. For people, one line
+ * `msg key=value …`; for log shippers (GOCRON_LOG_FORMAT=json or NODE_ENV=production) one JSON object per line.
+ */
+class AppLogger extends ConsoleLogger {
+  protected override stringifyMessage(message: unknown, logLevel: Parameters<ConsoleLogger['log']>[0]): string {
+    if (!this.options.json && message && typeof message === 'object' && 'msg' in message) {
+      const { msg, ...fields } = message as Record<string, unknown>;
+      const pairs = Object.entries(fields)
+        .filter(([, v]) => v !== undefined && v !== null)
+        .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+      return super.stringifyMessage([String(msg), ...pairs].join(' '), logLevel);
+    }
+    return super.stringifyMessage(message, logLevel);
+  }
+}
+
 export function createAppLogger(): LoggerService {
   const json = process.env.GOCRON_LOG_FORMAT === 'json' || process.env.NODE_ENV === 'production';
-  return new ConsoleLogger({ json, colors: !json && process.stdout.isTTY });
+  return new AppLogger({ json, colors: !json && process.stdout.isTTY });
 }

@@ -37,7 +37,7 @@ export class HttpSpecDto {
   method!: (typeof HTTP_METHODS)[number];
 
   @ApiProperty({ example: 'http://127.0.0.1:9000/hooks/report' })
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: 'http.url must be an http or https URL' })
+  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: '$property must be an http or https URL' })
   @MaxLength(2048)
   url!: string;
 

@@ -1,0 +1,307 @@
+// The foundation end to end: one dispatcher and one executor as real processes, on SQLite (the embedded default)
+// and on MariaDB, doing what a user does through the REST API.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Api, Dispatcher, Executor, Run, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
+import { createMysqlDatabase, freePort, TestDatabase, tmpDir } from './support/services';
+import { waitFor } from './support/wait';
+
+/** Alive means present and not a zombie (this container's PID 1 does not reap orphans). */
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const ONCE_A_YEAR = '0 0 1 1 *'; // jobs that only run when triggered
+
+describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
+  let db: TestDatabase | null = null;
+  let env: Record<string, string>;
+  let executor: Executor;
+  let dispatcher: Dispatcher;
+  let api: Api;
+  let stub: HttpStub;
+  const scratch = tmpDir(`embedded-${dialect}`);
+
+  beforeAll(async () => {
+    if (dialect === 'mysql') {
+      db = await createMysqlDatabase('embedded');
+      env = db.env;
+    } else {
+      env = await sqliteEnv('embedded');
+    }
+    stub = await startHttpStub();
+    const executorPort = await freePort();
+    // lease_ttl 1 s: a vanished executor's runs are lost within 2 s (the SIGKILL test).
+    dispatcher = await startDispatcher(
+      { ...env, GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}`, GOCRON_ETCD_LEASE_TTL: '1' },
+      `dispatcher-${dialect}`,
+    );
+    // A variable of the executor's own: tasks must never see it.
+    executor = await startExecutor({ ...env, GOCRON_SECRET_PROBE: 'x' }, `executor-${dialect}`, executorPort);
+    api = new Api(dispatcher.base);
+    await waitFor(async () => (await api.call<unknown[]>('GET', '/api/executors')).body.length === 1, {
+      timeoutMs: 15_000,
+      what: 'the executor is listed',
+    });
+  });
+
+  afterAll(async () => {
+    await stopAllApps();
+    await stub?.close();
+    await db?.drop();
+  });
+
+  it('runs a job every second, recording output and the computed tick', async () => {
+    const job = await api.createJob({ name: 'every-second', cron: '* * * * * *', type: 'shell', command: 'echo tick-$GOCRON_RUN_ID' });
+    const runs = await waitFor(
+      async () => {
+        const done = (await api.runs(job.id)).filter((r) => r.status === 'succeeded');
+        return done.length >= 2 ? done : undefined;
+      },
+      { timeoutMs: 15_000, what: 'two succeeded runs' },
+    );
+    for (const r of runs) {
+      expect(r.output).toBe(`tick-${r.id}\n`);
+      expect(r.trigger).toBe('schedule');
+      expect(Date.parse(r.scheduledAt) % 1000).toBe(0);
+      expect(r.executorId).toBe(`executor-${dialect}`);
+    }
+    const ticks = runs.map((r) => Date.parse(r.scheduledAt)).sort();
+    expect(new Set(ticks).size).toBe(ticks.length);
+    await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
+    // History stays readable after the job is gone.
+    expect((await api.call<{ total: number }>('GET', `/api/runs?jobId=${job.id}`, undefined, 200)).body.total).toBeGreaterThanOrEqual(2);
+    await api.call('GET', `/api/jobs/${job.id}`, undefined, 404);
+  });
+
+  it('gives a task its run identity and a safe environment, never the executor config', async () => {
+    const job = await api.createJob({ name: 'env', cron: ONCE_A_YEAR, type: 'shell', command: 'env | sort', env: { FOO: 'bar' } });
+    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const run = await api.waitForRunStatus(runId, ['succeeded', 'failed']);
+    expect(run.status).toBe('succeeded');
+    expect(run.trigger).toBe('manual');
+    expect(run.output).toContain(`GOCRON_RUN_ID=${runId}\n`);
+    expect(run.output).toContain(`GOCRON_JOB_ID=${job.id}\n`);
+    expect(run.output).toContain('GOCRON_ATTEMPT=1\n');
+    expect(run.output).toContain(`GOCRON_SCHEDULED_AT=${run.scheduledAt}\n`);
+    expect(run.output).toContain('FOO=bar\n');
+    expect(run.output).not.toMatch(/GOCRON_(DATABASE|SECRET|EXECUTOR)/);
+  });
+
+  it('kills a task at its timeout and records timed_out', async () => {
+    const pidFile = join(scratch, 'timeout.pid');
+    const job = await api.createJob({
+      name: 'timeout',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: `echo $$ > ${pidFile}; sleep 100`,
+      timeoutMs: 1000,
+    });
+    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const run = await api.waitForRunStatus(runId, ['timed_out', 'failed', 'succeeded']);
+    expect(run.status).toBe('timed_out');
+    expect(run.error).toMatch(/timed out after 1000 ms/);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} is gone` });
+  });
+
+  it('cancels a running run and stops its process', async () => {
+    const pidFile = join(scratch, 'cancel.pid');
+    const job = await api.createJob({ name: 'cancel', cron: ONCE_A_YEAR, type: 'shell', command: `echo $$ > ${pidFile}; sleep 100` });
+    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    await api.waitForRunStatus(runId, ['running']);
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 5000, what: 'pid file' });
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(isAlive(pid)).toBe(true);
+    await api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
+    const run = await api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded']);
+    expect(run.status).toBe('cancelled');
+    await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} is gone` });
+    // A run that has ended can not be cancelled again.
+    await api.call('POST', `/api/runs/${runId}/cancel`, undefined, 409);
+    await api.call('POST', `/api/runs/999999/cancel`, undefined, 404);
+  });
+
+  it('runs HTTP tasks: an expected status succeeds, another fails', async () => {
+    const ok = await api.createJob({
+      name: 'http-ok',
+      cron: ONCE_A_YEAR,
+      type: 'http',
+      http: { method: 'POST', url: `${stub.url}/hook`, headers: { 'X-Test': 'yes' }, body: '{"a":1}' },
+    });
+    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${ok.id}/trigger`, undefined, 202)).body;
+    const run = await api.waitForRunStatus(runId, ['succeeded', 'failed']);
+    expect(run).toMatchObject({ status: 'succeeded', httpStatus: 200 });
+    expect(run.output).toContain('"ok":true');
+    const req = stub.requests.find((r) => r.url === '/hook');
+    expect(req).toMatchObject({ method: 'POST', body: '{"a":1}' });
+    expect(req!.headers['x-gocron-run-id']).toBe(String(runId));
+    expect(req!.headers['x-gocron-job-id']).toBe(String(ok.id));
+    expect(req!.headers['x-test']).toBe('yes');
+
+    const bad = await api.createJob({ name: 'http-bad', cron: ONCE_A_YEAR, type: 'http', http: { method: 'GET', url: `${stub.url}/status/500` } });
+    const second = (await api.call<{ runId: number }>('POST', `/api/jobs/${bad.id}/trigger`, undefined, 202)).body.runId;
+    const failed = await api.waitForRunStatus(second, ['succeeded', 'failed']);
+    expect(failed).toMatchObject({ status: 'failed', httpStatus: 500 });
+    expect(failed.error).toMatch(/unexpected HTTP status 500/);
+  });
+
+  it("records 'forbid' ticks as skipped while a slow run goes on", async () => {
+    const job = await api.createJob({ name: 'forbid', cron: '* * * * * *', type: 'shell', command: 'sleep 4', concurrency: 'forbid' });
+    const skipped = await api.waitForRun(job.id, (r) => r.status === 'skipped', 'a skipped tick');
+    expect(skipped.error).toMatch(/still (running|pending) \(concurrency: forbid\)/);
+    await api.call('POST', `/api/jobs/${job.id}/pause`, undefined, 200);
+    const runs = await api.runs(job.id);
+    // One run per tick, never two for the same tick, never two running at once.
+    const ticks = runs.map((r) => r.scheduledAt);
+    expect(new Set(ticks).size).toBe(ticks.length);
+    expect(runs.filter((r) => r.status === 'running' || r.status === 'pending').length).toBeLessThanOrEqual(1);
+    await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
+  });
+
+  it('retries a failed run with back-off, each attempt its own run', async () => {
+    const job = await api.createJob({ name: 'retry', cron: ONCE_A_YEAR, type: 'shell', command: 'exit 3', retries: 2, retryBackoffMs: 200 });
+    await api.call('POST', `/api/jobs/${job.id}/trigger`, undefined, 202);
+    const third = await api.waitForRun(job.id, (r) => r.attempt === 3 && r.status === 'failed', 'attempt 3 failed');
+    expect(third.trigger).toBe('retry');
+    const runs = await api.runs(job.id);
+    expect(runs.map((r) => [r.attempt, r.status, r.exitCode]).sort()).toEqual([
+      [1, 'failed', 3],
+      [2, 'failed', 3],
+      [3, 'failed', 3],
+    ]);
+  });
+
+  it('pauses and resumes without firing the ticks that fell while paused', async () => {
+    const job = await api.createJob({ name: 'pause', cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' });
+    await api.waitForRun(job.id, (r) => r.status === 'succeeded', 'a first run');
+    const paused = (await api.call<{ enabled: boolean; nextRunAt: string | null }>('POST', `/api/jobs/${job.id}/pause`, undefined, 200)).body;
+    expect(paused).toMatchObject({ enabled: false, nextRunAt: null });
+    const pausedAt = Date.now();
+    // Let at least two ticks fall while paused, measured by another job's runs rather than a sleep.
+    const clock = await api.createJob({ name: 'clock', cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' });
+    await waitFor(async () => (await api.runs(clock.id)).filter((r) => Date.parse(r.scheduledAt) > pausedAt + 1000).length >= 2, {
+      timeoutMs: 15_000,
+      what: 'two ticks pass while paused',
+    });
+    const resumedAt = Date.now();
+    await api.call('POST', `/api/jobs/${job.id}/resume`, undefined, 200);
+    await api.waitForRun(job.id, (r) => Date.parse(r.scheduledAt) > resumedAt, 'a run after resume');
+    const during = (await api.runs(job.id)).filter((r) => {
+      const t = Date.parse(r.scheduledAt);
+      return t > pausedAt + 1000 && t <= resumedAt;
+    });
+    expect(during).toEqual([]);
+    await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
+    await api.call('DELETE', `/api/jobs/${clock.id}`, undefined, 204);
+  });
+
+  it('applies a PATCH of the schedule at once', async () => {
+    const job = await api.createJob({ name: 'patch', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
+    const patched = (await api.call<{ cron: string; nextRunAt: string }>('PATCH', `/api/jobs/${job.id}`, { cron: '*/2 * * * * *' }, 200)).body;
+    expect(patched.cron).toBe('*/2 * * * * *');
+    expect(Date.parse(patched.nextRunAt) - Date.now()).toBeLessThanOrEqual(2000);
+    const run = await api.waitForRun(job.id, (r) => r.status === 'succeeded', 'a run on the new schedule');
+    expect(new Date(run.scheduledAt).getUTCSeconds() % 2).toBe(0);
+    await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
+  });
+
+  it('deleting a job cancels its running run', async () => {
+    const job = await api.createJob({ name: 'delete-running', cron: ONCE_A_YEAR, type: 'shell', command: 'sleep 100' });
+    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    await api.waitForRunStatus(runId, ['running']);
+    await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
+    expect((await api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded'])).status).toBe('cancelled');
+  });
+
+  it('answers bad input with a 400 naming what is wrong, never a 5xx', async () => {
+    const bad = async (method: string, path: string, body: unknown, pattern: RegExp, status = 400) => {
+      const res = await api.call<{ statusCode: number; message: string | string[] }>(method, path, body);
+      expect({ path, status: res.status }).toEqual({ path, status });
+      expect(JSON.stringify(res.body.message)).toMatch(pattern);
+    };
+    const valid = { name: 'valid', cron: '* * * * *', type: 'shell', command: 'true' };
+    await bad('POST', '/api/jobs', { ...valid, name: '' }, /name should not be empty/);
+    await bad('POST', '/api/jobs', { ...valid, cron: '0 0 30 2 *' }, /cron: never fires/);
+    await bad('POST', '/api/jobs', { ...valid, cron: '0 0 L * *' }, /cron: L is not supported/);
+    await bad('POST', '/api/jobs', { ...valid, cron: '61 * * * *' }, /cron: .*minute/);
+    await bad('POST', '/api/jobs', { ...valid, timezone: 'Mars/Base' }, /timezone/);
+    await bad('POST', '/api/jobs', { ...valid, timeoutMs: 0 }, /timeoutMs/);
+    await bad('POST', '/api/jobs', { ...valid, retries: 11 }, /retries/);
+    await bad('POST', '/api/jobs', { ...valid, concurrency: 'sometimes' }, /concurrency/);
+    await bad('POST', '/api/jobs', { ...valid, env: { A: 1 } }, /env/);
+    await bad('POST', '/api/jobs', { ...valid, unknown: 1 }, /property unknown should not exist/);
+    await bad('POST', '/api/jobs', { ...valid, command: undefined }, /command/);
+    await bad('POST', '/api/jobs', { ...valid, type: 'http', command: undefined, http: { method: 'GET', url: 'nope' } }, /http.url/);
+    await bad('POST', '/api/jobs', [valid], /body: must be a JSON object/);
+    await bad('POST', '/api/jobs', 'not json', /body/);
+    await bad('GET', '/api/jobs?limit=0', undefined, /limit/);
+    await bad('GET', '/api/jobs?limit=501', undefined, /limit/);
+    await bad('GET', '/api/jobs?enabled=yes', undefined, /enabled must be true or false/);
+    await bad('GET', '/api/runs?status=bogus', undefined, /status/);
+    await bad('GET', '/api/runs?offset=-1', undefined, /offset/);
+    await bad('GET', '/api/jobs/abc', undefined, /id must be a positive integer/);
+    await bad('GET', '/api/cron/next?expr=*%20*%20*', undefined, /expr: .*5 or 6 fields/);
+    await bad('GET', '/api/cron/next?expr=*%20*%20*%20*%20*&count=101', undefined, /count/);
+    await bad('GET', '/api/cron/next?expr=*%20*%20*%20*%20*&tz=Nowhere', undefined, /time zone/);
+    await bad('GET', '/api/jobs/424242', undefined, /not found/, 404);
+    await bad('PATCH', '/api/jobs/424242', { cron: '* * * * *' }, /not found/, 404);
+    const created = await api.createJob({ ...valid, name: 'taken' });
+    await bad('POST', '/api/jobs', { ...valid, name: 'taken' }, /already exists/, 409);
+    await bad('PATCH', `/api/jobs/${created.id}`, { cron: '0 0 31 4 *' }, /cron: never fires/);
+    await bad('PATCH', `/api/jobs/${created.id}`, { type: 'http' }, /http is required/);
+  });
+
+  it('computes next fire times, DST included, and serves Swagger', async () => {
+    const res = await api.call<{ next: string[] }>(
+      'GET',
+      '/api/cron/next?expr=30%202%20*%20*%20*&tz=America/New_York&from=2026-03-07T12:00:00Z&count=2',
+      undefined,
+      200,
+    );
+    // 02:30 does not exist in New York on 2026-03-08: skipped.
+    expect(res.body.next).toEqual(['2026-03-09T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
+    const doc = await api.call<{ paths: Record<string, unknown> }>('GET', '/api/docs-json', undefined, 200);
+    for (const p of ['/api/jobs', '/api/jobs/{id}', '/api/jobs/{id}/trigger', '/api/runs/{id}/cancel', '/api/cron/next', '/api/health']) {
+      expect(Object.keys(doc.body.paths)).toContain(p);
+    }
+    const health = await api.call<{ status: string }>('GET', '/api/health', undefined, 200);
+    expect(health.body.status).toBe('ok');
+    const metrics = await fetch(`${api.base}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(/gocron_jobs_scheduled \d+/);
+  });
+
+  it('a task dies with its executor (SIGKILL); the run is lost, then retried on the restarted executor', async () => {
+    const pidFile = join(scratch, 'orphan.pid');
+    const job = await api.createJob({
+      name: 'orphan',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: `echo $$ > ${pidFile}; sleep 100`,
+      retries: 1,
+      retryBackoffMs: 100,
+      timeoutMs: 120_000,
+    });
+    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    await api.waitForRunStatus(runId, ['running']);
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 5000, what: 'pid file' });
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const address = executor.address;
+    await executor.app.kill('SIGKILL');
+    await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} dies with its executor` });
+    // lease_ttl is 1 s here: lost within 2 TTLs of the executor vanishing (wide margin for a loaded machine).
+    const lost = await api.waitForRunStatus(runId, ['lost'], 15_000);
+    expect(lost.error).toMatch(/vanished/);
+    executor = await startExecutor({ ...env }, `executor-${dialect}-2`, Number(address.split(':')[1]));
+    const retry = await api.waitForRun(job.id, (r: Run) => r.attempt === 2 && r.status === 'running', 'the retry runs', 20_000);
+    expect(retry.trigger).toBe('retry');
+    expect(retry.executorId).toBe(`executor-${dialect}-2`);
+    await api.call('POST', `/api/runs/${retry.id}/cancel`, undefined, 202);
+  });
+});
