@@ -1,0 +1,701 @@
+// The run ledger and the jobs table against both real dialects: SQLite on a file shared by two connections, and
+// MariaDB with a fresh database per suite. The same cases run on each: what the ledger promises (one row per
+// ledger key, compare-and-set status moves, retries claimed once) must hold on both.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DataSource } from 'typeorm';
+import type { DatabaseConfig } from '@app/config';
+import { createMysqlDatabase, tmpDir } from '../../../test/support/services';
+import { dataSourceOptions } from './data-source-options';
+import { migrate } from './migrator';
+import { PersistenceError } from './persistence.error';
+import { JobsRepository, NewJob } from './repositories/jobs.repository';
+import { NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
+
+/** A fixed instant, so every timestamp in the assertions is exact. */
+const T = 1_700_000_000_000;
+
+interface Dialect {
+  name: 'sqlite' | 'mysql';
+  /** A new, empty database (SQLite: a new file); removed by cleanup(). */
+  fresh(): Promise<DatabaseConfig>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteDialect(): Dialect {
+  const dirs: string[] = [];
+  return {
+    name: 'sqlite',
+    async fresh() {
+      const dir = tmpDir('ledger-sqlite');
+      dirs.push(dir);
+      return {
+        type: 'sqlite',
+        path: join(dir, 'gocron.sqlite'),
+        username: '',
+        password: '',
+        host: '',
+        port: 0,
+        database: '',
+        charset: '',
+      };
+    },
+    async cleanup() {
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function mysqlDialect(): Dialect {
+  const drops: (() => Promise<void>)[] = [];
+  return {
+    name: 'mysql',
+    async fresh() {
+      const db = await createMysqlDatabase('ledger');
+      drops.push(() => db.drop());
+      const c = db.connection;
+      return {
+        type: 'mysql',
+        path: '',
+        host: c.host,
+        port: c.port,
+        username: c.user,
+        password: c.password,
+        database: c.database,
+        charset: 'utf8mb4',
+      };
+    },
+    async cleanup() {
+      for (const drop of drops.splice(0)) await drop();
+    },
+  };
+}
+
+function job(name: string, over: Partial<NewJob> = {}): NewJob {
+  return {
+    name,
+    description: '',
+    cron: '*/5 * * * * *',
+    timezone: 'UTC',
+    type: 'shell',
+    command: 'true',
+    env: {},
+    http: null,
+    timeoutMs: 5000,
+    retries: 0,
+    retryBackoffMs: 1000,
+    concurrency: 'allow',
+    misfire: 'skip',
+    group: 'default',
+    routing: 'round_robin',
+    enabled: true,
+    scheduleSetAt: T,
+    lastTickAt: 0,
+    nextRunAt: null,
+    ...over,
+  };
+}
+
+function run(jobId: number, tickKey: string, over: Partial<NewRun> = {}): NewRun {
+  return {
+    jobId,
+    tickKey,
+    attempt: 1,
+    scheduledAt: T,
+    trigger: 'schedule',
+    status: 'pending',
+    notBefore: T,
+    deadlineAt: T + 60_000,
+    dispatcherId: 'd1',
+    ...over,
+  };
+}
+
+describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledger on $dialect.name', ({ dialect }) => {
+  const sources: DataSource[] = [];
+  let config: DatabaseConfig;
+  /** Two connections (SQLite: two handles on one file; MariaDB: two pools) on the suite's database. */
+  let ds1: DataSource;
+  let ds2: DataSource;
+  let runs1: RunsRepository;
+  let runs2: RunsRepository;
+  let jobs: JobsRepository;
+
+  async function open(db: DatabaseConfig): Promise<DataSource> {
+    const ds = new DataSource(dataSourceOptions(db));
+    sources.push(ds);
+    await ds.initialize();
+    return ds;
+  }
+
+  async function count(sql: string, params: unknown[] = [], ds = ds1): Promise<number> {
+    const rows = (await ds.query(sql, params)) as { n: string | number }[];
+    return Number(rows[0].n);
+  }
+
+  const countRuns = (jobId: number, tickKey: string) =>
+    count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = ? AND tick_key = ?`, [jobId, tickKey]);
+
+  beforeAll(async () => {
+    config = await dialect.fresh();
+    ds1 = await open(config);
+    await migrate(ds1);
+    ds2 = await open(config);
+    runs1 = new RunsRepository(ds1);
+    runs2 = new RunsRepository(ds2);
+    jobs = new JobsRepository(ds1);
+  });
+
+  afterAll(async () => {
+    for (const ds of sources.splice(0)) if (ds.isInitialized) await ds.destroy();
+    await dialect.cleanup();
+  });
+
+  beforeEach(async () => {
+    await ds1.query('DELETE FROM runs');
+    await ds1.query('DELETE FROM jobs');
+  });
+
+  describe('migrate()', () => {
+    it('is idempotent', async () => {
+      expect(await migrate(ds1)).toEqual([]);
+      expect(await migrate(ds2)).toEqual([]);
+      expect(await count(`SELECT COUNT(*) AS n FROM migrations`)).toBe(1);
+      expect(await count(`SELECT COUNT(*) AS n FROM runs`)).toBe(0);
+    });
+
+    it('lets two connections migrate the same fresh database concurrently', async () => {
+      const db = await dialect.fresh();
+      const [a, b] = await Promise.all([open(db), open(db)]);
+      const [ranA, ranB] = await Promise.all([migrate(a), migrate(b)]);
+      // Exactly one of them applied the migration; the other found it applied.
+      expect([...ranA, ...ranB]).toEqual(['InitialSchema1764000000000']);
+      expect(await count(`SELECT COUNT(*) AS n FROM migrations`, [], a)).toBe(1);
+      const tables =
+        dialect.name === 'sqlite'
+          ? `SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('jobs', 'runs')`
+          : `SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name IN ('jobs', 'runs')`;
+      expect(await count(tables, [], a)).toBe(2);
+      // Both connections can use the schema.
+      expect(await new RunsRepository(b).claim(run(1, 'k'), T)).not.toBeNull();
+      expect(await count(`SELECT COUNT(*) AS n FROM runs`, [], a)).toBe(1);
+      await Promise.all([a.destroy(), b.destroy()]);
+    });
+  });
+
+  describe('claim()', () => {
+    it('returns null for a ledger key that already has a row', async () => {
+      const first = await runs1.claim(run(1, 'tick-1'), T);
+      expect(first).toMatchObject({ jobId: 1, tickKey: 'tick-1', attempt: 1, executorKey: '', status: 'pending' });
+      expect(first?.id).toEqual(expect.any(Number));
+      await expect(runs1.claim(run(1, 'tick-1'), T)).resolves.toBeNull();
+      await expect(runs2.claim(run(1, 'tick-1', { dispatcherId: 'd2' }), T)).resolves.toBeNull();
+      expect(await countRuns(1, 'tick-1')).toBe(1);
+      expect((await runs1.findById(first!.id))?.dispatcherId).toBe('d1');
+    });
+
+    it('treats another attempt or another executorKey as a separate row', async () => {
+      expect(await runs1.claim(run(1, 'tick-1'), T)).not.toBeNull();
+      expect(await runs1.claim(run(1, 'tick-1', { attempt: 2 }), T)).not.toBeNull();
+      expect(await runs1.claim(run(1, 'tick-1', { executorKey: 'exec-a' }), T)).not.toBeNull();
+      expect(await runs1.claim(run(1, 'tick-1', { executorKey: 'exec-b' }), T)).not.toBeNull();
+      expect(await runs1.claim(run(2, 'tick-1'), T)).not.toBeNull();
+      expect(await runs1.claim(run(1, 'tick-2'), T)).not.toBeNull();
+      expect(await runs1.claim(run(1, 'tick-1', { executorKey: 'exec-a' }), T)).toBeNull();
+      expect(await countRuns(1, 'tick-1')).toBe(4);
+      expect(await count(`SELECT COUNT(*) AS n FROM runs`)).toBe(6);
+    });
+
+    it('gives exactly one of 20 concurrent claims of one key across two connections the row', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => (i % 2 ? runs2 : runs1).claim(run(7, 'race', { dispatcherId: `d${i}` }), T)),
+      );
+      const winners = results.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      expect(await countRuns(7, 'race')).toBe(1);
+      const row = await runs1.findById(winners[0]!.id);
+      expect(row?.dispatcherId).toBe(winners[0]!.dispatcherId);
+    });
+
+    it('keeps every row of concurrent claims of distinct keys mixed with duplicates', async () => {
+      // Distinct keys must all land even when other claims on the same connection fail as duplicates.
+      await runs1.claim(run(8, 'dup'), T);
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 4 < 2 ? runs1 : runs2).claim(i % 2 ? run(8, 'dup') : run(8, `k${i}`), T),
+        ),
+      );
+      const claimed = results.filter((r) => r !== null);
+      expect(claimed.map((r) => r!.tickKey).sort()).toEqual(
+        Array.from({ length: 10 }, (_, i) => `k${i * 2}`).sort(),
+      );
+      for (const r of claimed) expect(await runs1.findById(r!.id)).toMatchObject({ tickKey: r!.tickKey });
+      expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 8`)).toBe(11);
+    });
+  });
+
+  describe('markRunning()', () => {
+    it('succeeds for the first caller only', async () => {
+      const r = (await runs1.claim(run(1, 't'), T))!;
+      expect(await runs1.markRunning(r.id, 'exec-1', '10.0.0.1:7000', T + 10)).toBe(true);
+      expect(await runs2.markRunning(r.id, 'exec-2', '10.0.0.2:7000', T + 20)).toBe(false);
+      expect(await runs1.findById(r.id)).toMatchObject({
+        status: 'running',
+        executorId: 'exec-1',
+        executorAddress: '10.0.0.1:7000',
+        startedAt: T + 10,
+      });
+    });
+
+    it('lets exactly one of concurrent callers win', async () => {
+      const r = (await runs1.claim(run(1, 't'), T))!;
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => (i % 2 ? runs2 : runs1).markRunning(r.id, `exec-${i}`, `a${i}`, T + i)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect(await runs1.findById(r.id)).toMatchObject({ status: 'running', executorId: `exec-${winner}` });
+    });
+
+    it('can not move a run in a final status back to running', async () => {
+      const skipped = (await runs1.claim(run(1, 's', { status: 'skipped' }), T))!;
+      expect(skipped.finishedAt).toBe(T);
+      expect(await runs1.markRunning(skipped.id, 'exec-1', 'a', T + 1)).toBe(false);
+
+      const done = (await runs1.claim(run(1, 'd'), T))!;
+      expect(await runs1.markRunning(done.id, 'exec-1', 'a', T + 1)).toBe(true);
+      expect(await runs1.finish(done.id, { status: 'succeeded', finishedAt: T + 2 })).toBe(true);
+      expect(await runs1.markRunning(done.id, 'exec-2', 'b', T + 3)).toBe(false);
+      expect(await runs1.findById(done.id)).toMatchObject({ status: 'succeeded', executorId: 'exec-1' });
+      expect((await runs1.findById(skipped.id))?.status).toBe('skipped');
+    });
+  });
+
+  describe('finish()', () => {
+    it('moves running to a final status once; a stale report does not overwrite it', async () => {
+      const r = (await runs1.claim(run(1, 't'), T))!;
+      await runs1.markRunning(r.id, 'exec-1', 'a', T + 100);
+      expect(
+        await runs1.finish(r.id, { status: 'succeeded', finishedAt: T + 600, exitCode: 0, output: 'all good' }),
+      ).toBe(true);
+      expect(await runs2.finish(r.id, { status: 'failed', finishedAt: T + 700, exitCode: 1, output: 'late' })).toBe(
+        false,
+      );
+      expect(
+        await runs2.finish(r.id, { status: 'lost', finishedAt: T + 800, error: 'executor gone' }, ['pending', 'running']),
+      ).toBe(false);
+      expect(await runs1.findById(r.id)).toMatchObject({
+        status: 'succeeded',
+        finishedAt: T + 600,
+        durationMs: 500,
+        exitCode: 0,
+        output: 'all good',
+        outputTruncated: false,
+        error: null,
+        updatedAt: T + 600,
+      });
+    });
+
+    it('does not finish a running run from pending only', async () => {
+      const r = (await runs1.claim(run(1, 't'), T))!;
+      await runs1.markRunning(r.id, 'exec-1', 'a', T + 100);
+      expect(await runs1.finish(r.id, { status: 'cancelled', finishedAt: T + 200 }, ['pending'])).toBe(false);
+      expect((await runs1.findById(r.id))?.status).toBe('running');
+    });
+
+    it('finishes a pending run from pending with no duration', async () => {
+      const r = (await runs1.claim(run(1, 't'), T))!;
+      expect(await runs1.finish(r.id, { status: 'missed', finishedAt: T + 200, error: 'deadline' }, ['pending'])).toBe(
+        true,
+      );
+      expect(await runs1.findById(r.id)).toMatchObject({ status: 'missed', durationMs: null, error: 'deadline' });
+    });
+
+    it('stores output with its truncation flag', async () => {
+      const r = (await runs1.claim(run(1, 't'), T))!;
+      await runs1.markRunning(r.id, 'exec-1', 'a', T);
+      const output = 'x'.repeat(70_000);
+      expect(
+        await runs1.finish(r.id, { status: 'failed', finishedAt: T + 1, exitCode: 2, output, outputTruncated: true }),
+      ).toBe(true);
+      expect(await runs2.findById(r.id)).toMatchObject({ output, outputTruncated: true, exitCode: 2 });
+    });
+  });
+
+  describe('finishWithRetry()', () => {
+    const policy: RetryPolicy = { retries: 2, retryBackoffMs: 1000, timeoutMs: 5000 };
+
+    it('claims one retry per failed attempt with doubling back-off until the retries run out', async () => {
+      const a1 = (await runs1.claim(run(3, 'tick', { scheduledAt: T - 5 }), T))!;
+      await runs1.markRunning(a1.id, 'exec-1', 'a', T + 10);
+      const f1 = T + 100;
+      const r1 = await runs1.finishWithRetry(a1, { status: 'failed', finishedAt: f1, exitCode: 1 }, policy);
+      expect(r1.finished).toBe(true);
+      expect(r1.retry).toMatchObject({
+        jobId: 3,
+        tickKey: 'tick',
+        attempt: 2,
+        executorKey: '',
+        trigger: 'retry',
+        status: 'pending',
+        scheduledAt: T - 5,
+        notBefore: f1 + 1000,
+        deadlineAt: f1 + 1000 + 5000,
+        dispatcherId: null,
+        createdAt: f1,
+      });
+      expect(await runs1.findById(r1.retry!.id)).toMatchObject({ attempt: 2, trigger: 'retry', notBefore: f1 + 1000 });
+      expect(await countRuns(3, 'tick')).toBe(2);
+
+      const a2 = r1.retry!;
+      await runs1.markRunning(a2.id, 'exec-2', 'b', f1 + 1000);
+      const f2 = f1 + 1500;
+      const r2 = await runs1.finishWithRetry(a2, { status: 'timed_out', finishedAt: f2 }, policy);
+      expect(r2.finished).toBe(true);
+      expect(r2.retry).toMatchObject({ attempt: 3, trigger: 'retry', tickKey: 'tick', notBefore: f2 + 2000 });
+      expect(await countRuns(3, 'tick')).toBe(3);
+
+      const a3 = r2.retry!;
+      await runs1.markRunning(a3.id, 'exec-1', 'a', f2 + 2000);
+      const r3 = await runs1.finishWithRetry(a3, { status: 'failed', finishedAt: f2 + 2100 }, policy);
+      expect(r3).toEqual({ finished: true, retry: null });
+      expect(await countRuns(3, 'tick')).toBe(3);
+      const attempts = (await runs1.list({ jobId: 3, limit: 10, offset: 0 })).items.map((r) => [r.attempt, r.status]);
+      expect(attempts).toEqual([
+        [3, 'failed'],
+        [2, 'timed_out'],
+        [1, 'failed'],
+      ]);
+    });
+
+    it('claims no retry for a success, a non-retryable status, or no policy', async () => {
+      const ok = (await runs1.claim(run(3, 'ok'), T))!;
+      await runs1.markRunning(ok.id, 'e', 'a', T);
+      expect(await runs1.finishWithRetry(ok, { status: 'succeeded', finishedAt: T + 1 }, policy)).toEqual({
+        finished: true,
+        retry: null,
+      });
+      const cancelled = (await runs1.claim(run(3, 'cancelled'), T))!;
+      await runs1.markRunning(cancelled.id, 'e', 'a', T);
+      expect(await runs1.finishWithRetry(cancelled, { status: 'cancelled', finishedAt: T + 1 }, policy)).toEqual({
+        finished: true,
+        retry: null,
+      });
+      const noPolicy = (await runs1.claim(run(3, 'nopolicy'), T))!;
+      await runs1.markRunning(noPolicy.id, 'e', 'a', T);
+      expect(await runs1.finishWithRetry(noPolicy, { status: 'failed', finishedAt: T + 1 }, null)).toEqual({
+        finished: true,
+        retry: null,
+      });
+      expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 3`)).toBe(3);
+    });
+
+    it('claims no retry when the finish was stale', async () => {
+      const r = (await runs1.claim(run(3, 'stale'), T))!;
+      await runs1.markRunning(r.id, 'e', 'a', T);
+      expect(await runs1.finish(r.id, { status: 'succeeded', finishedAt: T + 1 })).toBe(true);
+      expect(
+        await runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 2 }, policy, ['pending', 'running']),
+      ).toEqual({ finished: false, retry: null });
+      expect(await countRuns(3, 'stale')).toBe(1);
+    });
+
+    it('keeps a broadcast run’s executorKey on its retry', async () => {
+      const r = (await runs1.claim(run(3, 'b', { executorKey: 'exec-9' }), T))!;
+      await runs1.markRunning(r.id, 'exec-9', 'a', T);
+      const { retry } = await runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 1 }, policy);
+      expect(retry).toMatchObject({ executorKey: 'exec-9', attempt: 2 });
+      expect(await runs1.findAttempt(r, 1)).toMatchObject({ id: r.id, status: 'failed' });
+      expect(await runs1.findAttempt(r, 2)).toMatchObject({ id: retry!.id });
+    });
+
+    it('finishes once and claims at most one retry when two callers race', async () => {
+      const r = (await runs1.claim(run(4, 'race'), T))!;
+      await runs1.markRunning(r.id, 'e', 'a', T);
+      const results = await Promise.all([
+        runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 10, exitCode: 1 }, policy),
+        runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 20, error: 'gone' }, policy, ['pending', 'running']),
+      ]);
+      expect(results.filter((x) => x.finished)).toHaveLength(1);
+      const retries = results.filter((x) => x.retry !== null);
+      expect(retries.length).toBeLessThanOrEqual(1);
+      expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 4 AND attempt = 2`)).toBe(retries.length);
+      const winner = results.find((x) => x.finished)!;
+      expect(winner.retry).not.toBeNull();
+      expect(await runs1.findById(winner.retry!.id)).toMatchObject({ attempt: 2, trigger: 'retry' });
+    });
+  });
+
+  describe('JobsRepository', () => {
+    it('creates jobs and rejects a duplicate name with NAME_TAKEN', async () => {
+      const a = await jobs.create(job('alpha', { env: { A: '1' }, http: null }), T);
+      expect(a).toMatchObject({ id: expect.any(Number), name: 'alpha', version: 1, createdAt: T, updatedAt: T });
+      expect(await jobs.findById(a.id)).toMatchObject({ name: 'alpha', env: { A: '1' }, enabled: true, lastTickAt: 0 });
+      const dup = jobs.create(job('alpha'), T + 1);
+      await expect(dup).rejects.toBeInstanceOf(PersistenceError);
+      await expect(jobs.create(job('alpha'), T + 1)).rejects.toMatchObject({ code: 'NAME_TAKEN' });
+      expect(await count(`SELECT COUNT(*) AS n FROM jobs`)).toBe(1);
+
+      const b = await jobs.create(job('beta'), T);
+      await expect(jobs.update(b.id, { name: 'alpha' }, T + 2)).rejects.toMatchObject({ code: 'NAME_TAKEN' });
+      expect((await jobs.findById(b.id))?.name).toBe('beta');
+    });
+
+    it('update() bumps the version and updatedAt; an unknown id gives null', async () => {
+      const a = await jobs.create(job('alpha'), T);
+      const u1 = await jobs.update(a.id, { cron: '0 * * * * *', enabled: false }, T + 5);
+      expect(u1).toMatchObject({ cron: '0 * * * * *', enabled: false, version: 2, updatedAt: T + 5, createdAt: T });
+      const u2 = await jobs.update(a.id, { description: 'x' }, T + 6);
+      expect(u2).toMatchObject({ version: 3, description: 'x', enabled: false });
+      expect(await jobs.update(a.id + 1000, { description: 'y' }, T + 7)).toBeNull();
+      expect(await jobs.versions()).toEqual(new Map([[a.id, 3]]));
+    });
+
+    it('advanceCursor() only moves forward and does not bump the version', async () => {
+      const a = await jobs.create(job('alpha'), T);
+      await jobs.advanceCursor(a.id, 2000, 3000);
+      await jobs.advanceCursor(a.id, 1000, 9999);
+      expect(await jobs.findById(a.id)).toMatchObject({ lastTickAt: 2000, nextRunAt: 3000, version: 1, updatedAt: T });
+      await jobs.advanceCursor(a.id, 2000, 4000);
+      expect((await jobs.findById(a.id))?.nextRunAt).toBe(3000);
+      await jobs.advanceCursor(a.id, 2001, null);
+      expect(await jobs.findById(a.id)).toMatchObject({ lastTickAt: 2001, nextRunAt: null });
+    });
+
+    it('fingerprint() changes on create, update and delete but not on advanceCursor', async () => {
+      const f0 = await jobs.fingerprint();
+      const a = await jobs.create(job('alpha'), T);
+      const f1 = await jobs.fingerprint();
+      expect(f1).not.toBe(f0);
+      await jobs.advanceCursor(a.id, 5000, 6000);
+      await jobs.setNextRunAt(a.id, 7000);
+      expect(await jobs.fingerprint()).toBe(f1);
+      await jobs.update(a.id, { description: 'changed' }, T);
+      const f2 = await jobs.fingerprint();
+      expect(f2).not.toBe(f1);
+      const b = await jobs.create(job('beta'), T);
+      const f3 = await jobs.fingerprint();
+      expect(f3).not.toBe(f2);
+      expect(await jobs.delete(b.id)).toBe(true);
+      const f4 = await jobs.fingerprint();
+      expect(f4).not.toBe(f3);
+      // The fingerprint is the same whichever connection reads it.
+      expect(await new JobsRepository(ds2).fingerprint()).toBe(f4);
+    });
+
+    it('list() matches q literally, including % _ and \\', async () => {
+      const names = ['disk_usage', 'diskXusage', 'cpu 100%', 'cpu 1000', 'back\\slash', 'backXslash', 'plain'];
+      for (const name of names) await jobs.create(job(name), T);
+      await jobs.create(job('described', { description: 'checks disk_usage nightly' }), T);
+      const q = async (text: string) =>
+        (await jobs.list({ limit: 50, offset: 0, q: text })).items.map((j) => j.name).sort();
+      expect(await q('_')).toEqual(['described', 'disk_usage']);
+      expect(await q('disk_')).toEqual(['described', 'disk_usage']);
+      expect(await q('%')).toEqual(['cpu 100%']);
+      expect(await q('100%')).toEqual(['cpu 100%']);
+      expect(await q('\\')).toEqual(['back\\slash']);
+      expect(await q('usage')).toEqual(['described', 'diskXusage', 'disk_usage']);
+      expect(await q('nothing')).toEqual([]);
+    });
+
+    it('list() filters by group, enabled and the newest run status, with total and paging', async () => {
+      const a = await jobs.create(job('a', { group: 'g1', enabled: true }), T);
+      const b = await jobs.create(job('b', { group: 'g1', enabled: false }), T);
+      const c = await jobs.create(job('c', { group: 'g2', enabled: true }), T);
+      const d = await jobs.create(job('d', { group: 'g2', enabled: true }), T);
+      const names = (r: { items: { name: string }[] }) => r.items.map((j) => j.name);
+
+      expect(names(await jobs.list({ limit: 50, offset: 0, group: 'g1' }))).toEqual(['a', 'b']);
+      expect(names(await jobs.list({ limit: 50, offset: 0, enabled: false }))).toEqual(['b']);
+      expect(names(await jobs.list({ limit: 50, offset: 0, enabled: true }))).toEqual(['a', 'c', 'd']);
+      expect(names(await jobs.list({ limit: 50, offset: 0, group: 'g2', enabled: false }))).toEqual([]);
+      const page = await jobs.list({ limit: 2, offset: 1 });
+      expect(names(page)).toEqual(['b', 'c']);
+      expect(page.total).toBe(4);
+
+      // a: succeeded then failed (newest failed); b: failed then succeeded; c: running; d: no runs.
+      const finish = async (jobId: number, key: string, status: 'succeeded' | 'failed') => {
+        const r = (await runs1.claim(run(jobId, key), T))!;
+        await runs1.markRunning(r.id, 'e', 'x', T);
+        await runs1.finish(r.id, { status, finishedAt: T + 1 });
+      };
+      await finish(a.id, '1', 'succeeded');
+      await finish(a.id, '2', 'failed');
+      await finish(b.id, '1', 'failed');
+      await finish(b.id, '2', 'succeeded');
+      const cr = (await runs1.claim(run(c.id, '1'), T))!;
+      await runs1.markRunning(cr.id, 'e', 'x', T);
+
+      expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'failed' }))).toEqual(['a']);
+      expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'succeeded' }))).toEqual(['b']);
+      expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'running' }))).toEqual(['c']);
+      const failedInG1 = await jobs.list({ limit: 50, offset: 0, lastStatus: 'failed', group: 'g1' });
+      expect(names(failedInG1)).toEqual(['a']);
+      expect(failedInG1.total).toBe(1);
+      expect((await jobs.list({ limit: 50, offset: 0, lastStatus: 'pending' })).total).toBe(0);
+      expect(d.id).toEqual(expect.any(Number));
+    });
+
+    it('findEnabled() and delete()', async () => {
+      const a = await jobs.create(job('a'), T);
+      await jobs.create(job('b', { enabled: false }), T);
+      const c = await jobs.create(job('c'), T);
+      expect((await jobs.findEnabled()).map((j) => j.id)).toEqual([a.id, c.id]);
+      expect(await jobs.delete(a.id)).toBe(true);
+      expect(await jobs.findById(a.id)).toBeNull();
+      expect(await jobs.delete(a.id)).toBe(false);
+      expect((await jobs.findEnabled()).map((j) => j.id)).toEqual([c.id]);
+    });
+  });
+
+  describe('RunsRepository queries', () => {
+    it('list() is newest first with a total, filtered by job and status', async () => {
+      const ids: number[] = [];
+      for (let i = 0; i < 5; i++) ids.push((await runs1.claim(run(1, `t${i}`), T + i))!.id);
+      await runs1.claim(run(2, 't0'), T);
+      await runs1.markRunning(ids[1], 'e', 'a', T);
+
+      const page1 = await runs1.list({ jobId: 1, limit: 2, offset: 0 });
+      expect(page1.items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
+      expect(page1.total).toBe(5);
+      const page3 = await runs1.list({ jobId: 1, limit: 2, offset: 4 });
+      expect(page3.items.map((r) => r.id)).toEqual([ids[0]]);
+      expect((await runs1.list({ limit: 100, offset: 0 })).total).toBe(6);
+      const running = await runs1.list({ jobId: 1, status: 'running', limit: 10, offset: 0 });
+      expect(running).toMatchObject({ total: 1, items: [{ id: ids[1] }] });
+    });
+
+    it('lastRuns() gives each job’s newest run', async () => {
+      await runs1.claim(run(1, 'a'), T);
+      const newest1 = (await runs1.claim(run(1, 'b', { scheduledAt: T + 1 }), T))!;
+      await runs1.claim(run(2, 'a'), T);
+      const newest2 = (await runs1.claim(run(2, 'b', { status: 'skipped', scheduledAt: T + 2 }), T))!;
+      await runs1.claim(run(3, 'a'), T); // not asked for
+      const last = await runs1.lastRuns([1, 2, 99]);
+      expect(last).toEqual(
+        new Map([
+          [1, { id: newest1.id, status: 'pending', scheduledAt: T + 1 }],
+          [2, { id: newest2.id, status: 'skipped', scheduledAt: T + 2 }],
+        ]),
+      );
+      expect(await runs1.lastRuns([])).toEqual(new Map());
+    });
+
+    it('findOfferable() gives pending runs due by now, oldest first, up to the limit', async () => {
+      const due1 = (await runs1.claim(run(1, 'a', { notBefore: T - 10 }), T))!;
+      const later = (await runs1.claim(run(1, 'b', { notBefore: T + 1 }), T))!;
+      const due2 = (await runs1.claim(run(1, 'c', { notBefore: T }), T))!;
+      const running = (await runs1.claim(run(1, 'd', { notBefore: T - 10 }), T))!;
+      await runs1.markRunning(running.id, 'e', 'a', T);
+      await runs1.claim(run(1, 'e', { status: 'skipped', notBefore: T - 10 }), T);
+      const due3 = (await runs1.claim(run(1, 'f'), T - 5))!; // notBefore defaults to the claim's now
+
+      expect((await runs1.findOfferable(T, 10)).map((r) => r.id)).toEqual([due1.id, due2.id, due3.id]);
+      expect((await runs1.findOfferable(T, 2)).map((r) => r.id)).toEqual([due1.id, due2.id]);
+      expect((await runs1.findOfferable(T + 1, 10)).map((r) => r.id)).toEqual([due1.id, later.id, due2.id, due3.id]);
+      expect(await runs1.findOfferable(T - 100, 10)).toEqual([]);
+    });
+
+    it('findExpiredPending() gives pending runs past their deadline', async () => {
+      const expired = (await runs1.claim(run(1, 'a', { deadlineAt: T - 1 }), T))!;
+      await runs1.claim(run(1, 'b', { deadlineAt: T }), T); // deadline == now: not yet expired
+      await runs1.claim(run(1, 'c', { deadlineAt: T + 1000 }), T);
+      const runningPast = (await runs1.claim(run(1, 'd', { deadlineAt: T - 1 }), T))!;
+      await runs1.markRunning(runningPast.id, 'e', 'a', T);
+      expect((await runs1.findExpiredPending(T, 10)).map((r) => r.id)).toEqual([expired.id]);
+      expect((await runs1.findExpiredPending(T + 1, 10)).map((r) => r.tickKey)).toEqual(['a', 'b']);
+      expect((await runs1.findExpiredPending(T + 1, 1)).map((r) => r.tickKey)).toEqual(['a']);
+    });
+
+    it('countByStatus() counts every status present', async () => {
+      expect(await runs1.countByStatus()).toEqual(new Map());
+      for (const key of ['a', 'b', 'c']) await runs1.claim(run(1, key), T);
+      await runs1.claim(run(1, 'd', { status: 'skipped' }), T);
+      const r = (await runs1.claim(run(1, 'e'), T))!;
+      await runs1.markRunning(r.id, 'e', 'a', T);
+      const f = (await runs1.claim(run(1, 'f'), T))!;
+      await runs1.markRunning(f.id, 'e', 'a', T);
+      await runs1.finish(f.id, { status: 'failed', finishedAt: T + 1 });
+      expect(await runs2.countByStatus()).toEqual(
+        new Map([
+          ['pending', 3],
+          ['skipped', 1],
+          ['running', 1],
+          ['failed', 1],
+        ]),
+      );
+    });
+
+    it('findActive(), findStatuses() and findRunningOn()', async () => {
+      const p = (await runs1.claim(run(1, 'p'), T))!;
+      const r = (await runs1.claim(run(1, 'r'), T))!;
+      await runs1.markRunning(r.id, 'exec-1', 'a', T);
+      const r2 = (await runs1.claim(run(2, 'r'), T))!;
+      await runs1.markRunning(r2.id, 'exec-2', 'b', T);
+      const s = (await runs1.claim(run(1, 's', { status: 'skipped' }), T))!;
+      expect((await runs1.findActive(1)).map((x) => x.id)).toEqual([p.id, r.id]);
+      const statuses = await runs1.findStatuses([p.id, r.id, s.id]);
+      expect(new Map(statuses.map((x) => [x.id, x.status]))).toEqual(
+        new Map([
+          [p.id, 'pending'],
+          [r.id, 'running'],
+          [s.id, 'skipped'],
+        ]),
+      );
+      expect((await runs1.findRunningOn(['exec-1'])).map((x) => x.id)).toEqual([r.id]);
+      expect((await runs1.findRunningOn(null)).map((x) => x.id).sort((x, y) => x - y)).toEqual([r.id, r2.id]);
+    });
+  });
+
+  if (dialect.name === 'sqlite') {
+    describe('a second connection holding the write lock', () => {
+      it('claim() waits for it asynchronously (retryBusy) without freezing the event loop', async () => {
+        const raw = new Database(config.path);
+        try {
+          raw.exec('BEGIN IMMEDIATE');
+          raw.prepare(
+            `INSERT INTO runs (job_id, tick_key, attempt, executor_key, scheduled_at, "trigger", status, not_before,
+               deadline_at, output_truncated, created_at, updated_at)
+             VALUES (5, 'other', 1, '', ?, 'schedule', 'pending', ?, ?, 0, ?, ?)`,
+          ).run(T, T, T + 60_000, T, T);
+
+          const ticks: number[] = [];
+          const ticker = setInterval(() => ticks.push(Date.now()), 5);
+          let releasedAt = 0;
+          const started = Date.now();
+          const release = setTimeout(() => {
+            raw.exec('COMMIT');
+            releasedAt = Date.now();
+          }, 300);
+          let claimed;
+          try {
+            claimed = await runs1.claim(run(5, 'mine'), T);
+          } finally {
+            clearInterval(ticker);
+            clearTimeout(release);
+          }
+          const finished = Date.now();
+
+          expect(claimed).toMatchObject({ jobId: 5, tickKey: 'mine' });
+          // It did wait for the other writer: the lock was released before the claim completed.
+          expect(releasedAt).toBeGreaterThan(0);
+          expect(finished).toBeGreaterThanOrEqual(releasedAt);
+          expect(finished - started).toBeGreaterThanOrEqual(290);
+          // The event loop kept turning during the wait: timers fired, and no single stall lasted the whole wait.
+          const during = ticks.filter((t) => t < releasedAt);
+          expect(during.length).toBeGreaterThanOrEqual(2);
+          const marks = [started, ...during, releasedAt];
+          const longestStall = Math.max(...marks.slice(1).map((t, i) => t - marks[i]));
+          expect(longestStall).toBeLessThan(250);
+          // Both writes are there.
+          expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 5`)).toBe(2);
+          expect(await countRuns(5, 'mine')).toBe(1);
+        } finally {
+          if (raw.inTransaction) raw.exec('ROLLBACK');
+          raw.close();
+        }
+      });
+    });
+  }
+});
