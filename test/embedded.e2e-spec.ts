@@ -58,7 +58,12 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   });
 
   it('runs a job every second, recording output and the computed tick', async () => {
-    const job = await api.createJob({ name: 'every-second', cron: '* * * * * *', type: 'shell', command: 'echo tick-$GOCRON_RUN_ID' });
+    const job = await api.createJob({
+      name: 'every-second',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'echo tick-$GOCRON_RUN_ID',
+    });
     const runs = await waitFor(
       async () => {
         const done = (await api.runs(job.id)).filter((r) => r.status === 'succeeded');
@@ -76,12 +81,20 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     expect(new Set(ticks).size).toBe(ticks.length);
     await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
     // History stays readable after the job is gone.
-    expect((await api.call<{ total: number }>('GET', `/api/runs?jobId=${job.id}`, undefined, 200)).body.total).toBeGreaterThanOrEqual(2);
+    expect(
+      (await api.call<{ total: number }>('GET', `/api/runs?jobId=${job.id}`, undefined, 200)).body.total,
+    ).toBeGreaterThanOrEqual(2);
     await api.call('GET', `/api/jobs/${job.id}`, undefined, 404);
   });
 
   it('gives a task its run identity and a safe environment, never the executor config', async () => {
-    const job = await api.createJob({ name: 'env', cron: ONCE_A_YEAR, type: 'shell', command: 'env | sort', env: { FOO: 'bar' } });
+    const job = await api.createJob({
+      name: 'env',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: 'env | sort',
+      env: { FOO: 'bar' },
+    });
     const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
     const run = await api.waitForRunStatus(runId, ['succeeded', 'failed']);
     expect(run.status).toBe('succeeded');
@@ -113,10 +126,18 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
 
   it('cancels a running run and stops its process', async () => {
     const pidFile = join(scratch, 'cancel.pid');
-    const job = await api.createJob({ name: 'cancel', cron: ONCE_A_YEAR, type: 'shell', command: `echo $$ > ${pidFile}; sleep 100` });
+    const job = await api.createJob({
+      name: 'cancel',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: `echo $$ > ${pidFile}; sleep 100`,
+    });
     const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
     await api.waitForRunStatus(runId, ['running']);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 5000, what: 'pid file' });
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', {
+      timeoutMs: 5000,
+      what: 'pid file',
+    });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(isAlive(pid)).toBe(true);
     await api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
@@ -145,15 +166,27 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     expect(req!.headers['x-gocron-job-id']).toBe(String(ok.id));
     expect(req!.headers['x-test']).toBe('yes');
 
-    const bad = await api.createJob({ name: 'http-bad', cron: ONCE_A_YEAR, type: 'http', http: { method: 'GET', url: `${stub.url}/status/500` } });
-    const second = (await api.call<{ runId: number }>('POST', `/api/jobs/${bad.id}/trigger`, undefined, 202)).body.runId;
+    const bad = await api.createJob({
+      name: 'http-bad',
+      cron: ONCE_A_YEAR,
+      type: 'http',
+      http: { method: 'GET', url: `${stub.url}/status/500` },
+    });
+    const second = (await api.call<{ runId: number }>('POST', `/api/jobs/${bad.id}/trigger`, undefined, 202)).body
+      .runId;
     const failed = await api.waitForRunStatus(second, ['succeeded', 'failed']);
     expect(failed).toMatchObject({ status: 'failed', httpStatus: 500 });
     expect(failed.error).toMatch(/unexpected HTTP status 500/);
   });
 
   it("records 'forbid' ticks as skipped while a slow run goes on", async () => {
-    const job = await api.createJob({ name: 'forbid', cron: '* * * * * *', type: 'shell', command: 'sleep 4', concurrency: 'forbid' });
+    const job = await api.createJob({
+      name: 'forbid',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'sleep 4',
+      concurrency: 'forbid',
+    });
     const skipped = await api.waitForRun(job.id, (r) => r.status === 'skipped', 'a skipped tick');
     expect(skipped.error).toMatch(/still (running|pending) \(concurrency: forbid\)/);
     await api.call('POST', `/api/jobs/${job.id}/pause`, undefined, 200);
@@ -166,7 +199,14 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   });
 
   it('retries a failed run with back-off, each attempt its own run', async () => {
-    const job = await api.createJob({ name: 'retry', cron: ONCE_A_YEAR, type: 'shell', command: 'exit 3', retries: 2, retryBackoffMs: 200 });
+    const job = await api.createJob({
+      name: 'retry',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: 'exit 3',
+      retries: 2,
+      retryBackoffMs: 200,
+    });
     await api.call('POST', `/api/jobs/${job.id}/trigger`, undefined, 202);
     const third = await api.waitForRun(job.id, (r) => r.attempt === 3 && r.status === 'failed', 'attempt 3 failed');
     expect(third.trigger).toBe('retry');
@@ -179,17 +219,39 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   });
 
   it('pauses and resumes without firing the ticks that fell while paused', async () => {
-    const job = await api.createJob({ name: 'pause', cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' });
+    const job = await api.createJob({
+      name: 'pause',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'true',
+      concurrency: 'allow',
+    });
     await api.waitForRun(job.id, (r) => r.status === 'succeeded', 'a first run');
-    const paused = (await api.call<{ enabled: boolean; nextRunAt: string | null }>('POST', `/api/jobs/${job.id}/pause`, undefined, 200)).body;
+    const paused = (
+      await api.call<{ enabled: boolean; nextRunAt: string | null }>(
+        'POST',
+        `/api/jobs/${job.id}/pause`,
+        undefined,
+        200,
+      )
+    ).body;
     expect(paused).toMatchObject({ enabled: false, nextRunAt: null });
     const pausedAt = Date.now();
     // Let at least two ticks fall while paused, measured by another job's runs rather than a sleep.
-    const clock = await api.createJob({ name: 'clock', cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' });
-    await waitFor(async () => (await api.runs(clock.id)).filter((r) => Date.parse(r.scheduledAt) > pausedAt + 1000).length >= 2, {
-      timeoutMs: 15_000,
-      what: 'two ticks pass while paused',
+    const clock = await api.createJob({
+      name: 'clock',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'true',
+      concurrency: 'allow',
     });
+    await waitFor(
+      async () => (await api.runs(clock.id)).filter((r) => Date.parse(r.scheduledAt) > pausedAt + 1000).length >= 2,
+      {
+        timeoutMs: 15_000,
+        what: 'two ticks pass while paused',
+      },
+    );
     const resumedAt = Date.now();
     await api.call('POST', `/api/jobs/${job.id}/resume`, undefined, 200);
     await api.waitForRun(job.id, (r) => Date.parse(r.scheduledAt) > resumedAt, 'a run after resume');
@@ -204,7 +266,14 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
 
   it('applies a PATCH of the schedule at once', async () => {
     const job = await api.createJob({ name: 'patch', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
-    const patched = (await api.call<{ cron: string; nextRunAt: string }>('PATCH', `/api/jobs/${job.id}`, { cron: '*/2 * * * * *' }, 200)).body;
+    const patched = (
+      await api.call<{ cron: string; nextRunAt: string }>(
+        'PATCH',
+        `/api/jobs/${job.id}`,
+        { cron: '*/2 * * * * *' },
+        200,
+      )
+    ).body;
     expect(patched.cron).toBe('*/2 * * * * *');
     expect(Date.parse(patched.nextRunAt) - Date.now()).toBeLessThanOrEqual(2000);
     const run = await api.waitForRun(job.id, (r) => r.status === 'succeeded', 'a run on the new schedule');
@@ -238,7 +307,12 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     await bad('POST', '/api/jobs', { ...valid, env: { A: 1 } }, /env/);
     await bad('POST', '/api/jobs', { ...valid, unknown: 1 }, /property unknown should not exist/);
     await bad('POST', '/api/jobs', { ...valid, command: undefined }, /command/);
-    await bad('POST', '/api/jobs', { ...valid, type: 'http', command: undefined, http: { method: 'GET', url: 'nope' } }, /http.url/);
+    await bad(
+      'POST',
+      '/api/jobs',
+      { ...valid, type: 'http', command: undefined, http: { method: 'GET', url: 'nope' } },
+      /http.url/,
+    );
     await bad('POST', '/api/jobs', [valid], /body: must be a JSON object/);
     await bad('POST', '/api/jobs', 'not json', /body/);
     await bad('GET', '/api/jobs?limit=0', undefined, /limit/);
@@ -268,7 +342,14 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     // 02:30 does not exist in New York on 2026-03-08: skipped.
     expect(res.body.next).toEqual(['2026-03-09T06:30:00.000Z', '2026-03-10T06:30:00.000Z']);
     const doc = await api.call<{ paths: Record<string, unknown> }>('GET', '/api/docs-json', undefined, 200);
-    for (const p of ['/api/jobs', '/api/jobs/{id}', '/api/jobs/{id}/trigger', '/api/runs/{id}/cancel', '/api/cron/next', '/api/health']) {
+    for (const p of [
+      '/api/jobs',
+      '/api/jobs/{id}',
+      '/api/jobs/{id}/trigger',
+      '/api/runs/{id}/cancel',
+      '/api/cron/next',
+      '/api/health',
+    ]) {
       expect(Object.keys(doc.body.paths)).toContain(p);
     }
     const health = await api.call<{ status: string }>('GET', '/api/health', undefined, 200);
@@ -290,7 +371,10 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     });
     const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
     await api.waitForRunStatus(runId, ['running']);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', { timeoutMs: 5000, what: 'pid file' });
+    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', {
+      timeoutMs: 5000,
+      what: 'pid file',
+    });
     const pid = Number(readFileSync(pidFile, 'utf8'));
     const address = executor.address;
     await executor.app.kill('SIGKILL');
@@ -299,7 +383,12 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     const lost = await api.waitForRunStatus(runId, ['lost'], 15_000);
     expect(lost.error).toMatch(/vanished/);
     executor = await startExecutor({ ...env }, `executor-${dialect}-2`, Number(address.split(':')[1]));
-    const retry = await api.waitForRun(job.id, (r: Run) => r.attempt === 2 && r.status === 'running', 'the retry runs', 20_000);
+    const retry = await api.waitForRun(
+      job.id,
+      (r: Run) => r.attempt === 2 && r.status === 'running',
+      'the retry runs',
+      20_000,
+    );
     expect(retry.trigger).toBe('retry');
     expect(retry.executorId).toBe(`executor-${dialect}-2`);
     await api.call('POST', `/api/runs/${retry.id}/cancel`, undefined, 202);

@@ -13,7 +13,8 @@ function coverage(runs: Run[]): { seconds: number[]; duplicates: number[] } {
   const add = (t: number) => seen.set(t, (seen.get(t) ?? 0) + 1);
   for (const r of runs) {
     if (r.trigger !== 'schedule' && r.trigger !== 'misfire') continue;
-    const range = r.status === 'skipped' && r.trigger === 'misfire' ? /from (\S+) to (\S+) dropped/.exec(r.error ?? '') : null;
+    const range =
+      r.status === 'skipped' && r.trigger === 'misfire' ? /from (\S+) to (\S+) dropped/.exec(r.error ?? '') : null;
     if (range) {
       for (let t = Date.parse(range[1]); t <= Date.parse(range[2]); t += SECOND) add(t);
     } else {
@@ -58,11 +59,19 @@ describe('misfire after a dispatcher outage (MariaDB)', () => {
     await dispatcher.app.kill('SIGKILL');
     downFrom = Date.now();
     // The outage itself: 5 s without a dispatcher (the scenario, not a wait for a condition).
-    await waitFor(() => Date.now() - downFrom >= 5 * SECOND, { timeoutMs: 10_000, what: 'five seconds pass', intervalMs: 50 });
+    await waitFor(() => Date.now() - downFrom >= 5 * SECOND, {
+      timeoutMs: 10_000,
+      what: 'five seconds pass',
+      intervalMs: 50,
+    });
     dispatcher = await startDispatcher(env, 'dispatcher-2', port);
     upAt = Date.now();
     for (const id of Object.values(jobs)) {
-      await api.waitForRun(id, (r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) > upAt + SECOND, `job ${id} runs again`);
+      await api.waitForRun(
+        id,
+        (r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) > upAt + SECOND,
+        `job ${id} runs again`,
+      );
     }
     for (const id of Object.values(jobs)) await api.call('POST', `/api/jobs/${id}/pause`, undefined, 200);
     // Let the last runs finish so every record is final.
@@ -84,15 +93,18 @@ describe('misfire after a dispatcher outage (MariaDB)', () => {
     await db?.drop();
   });
 
-  it.each(['skip', 'once', 'all'])("'%s': every tick second has exactly one record, before, during and after the outage", (policy) => {
-    const { seconds, duplicates } = coverage(runsOf[policy]);
-    expect(duplicates).toEqual([]);
-    const gaps = seconds.slice(1).filter((t, i) => t - seconds[i] !== SECOND);
-    expect(gaps).toEqual([]);
-    expect(seconds[0]).toBeLessThan(downFrom);
-    expect(seconds[seconds.length - 1]).toBeGreaterThan(upAt);
-    expect(runsOf[policy].filter((r) => r.status === 'failed' || r.status === 'missed')).toEqual([]);
-  });
+  it.each(['skip', 'once', 'all'])(
+    "'%s': every tick second has exactly one record, before, during and after the outage",
+    (policy) => {
+      const { seconds, duplicates } = coverage(runsOf[policy]);
+      expect(duplicates).toEqual([]);
+      const gaps = seconds.slice(1).filter((t, i) => t - seconds[i] !== SECOND);
+      expect(gaps).toEqual([]);
+      expect(seconds[0]).toBeLessThan(downFrom);
+      expect(seconds[seconds.length - 1]).toBeGreaterThan(upAt);
+      expect(runsOf[policy].filter((r) => r.status === 'failed' || r.status === 'missed')).toEqual([]);
+    },
+  );
 
   it("'skip' fires none of the missed ticks and records them as one skipped range", () => {
     const runs = runsOf.skip;

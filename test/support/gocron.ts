@@ -12,7 +12,11 @@ export interface Dispatcher {
   port: number;
 }
 
-export async function startDispatcher(env: Record<string, string>, name = 'dispatcher', port?: number): Promise<Dispatcher> {
+export async function startDispatcher(
+  env: Record<string, string>,
+  name = 'dispatcher',
+  port?: number,
+): Promise<Dispatcher> {
   const p = port ?? (await freePort());
   const base = `http://127.0.0.1:${p}`;
   const app = await startApp('dispatcher', {

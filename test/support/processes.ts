@@ -154,6 +154,7 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
   };
 
   // ---- exit
+  // eslint-disable-next-line prefer-const -- assigned below, after the closures that use it
   let tracked: Tracked;
   const closed = new Promise<void>((resolveClosed) => child.once('close', () => resolveClosed()));
   const exited = new Promise<AppExit>((resolveExit) => {

@@ -87,7 +87,7 @@ export async function waitFor<T>(probe: () => Promise<T | Falsy> | T | Falsy, op
     if (outcome === 'timeout' || outcome === 'tick') throw timeoutError(true);
     const result = outcome.settled;
     if (result.ok) {
-      if (result.value) return result.value as T;
+      if (result.value) return result.value;
       last = { kind: 'value', value: result.value };
     } else {
       last = { kind: 'error', error: result.error };

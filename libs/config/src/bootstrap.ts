@@ -1,4 +1,4 @@
-import { ConsoleLogger, LoggerService } from '@nestjs/common';
+import { ConsoleLogger, LoggerService, LogLevel } from '@nestjs/common';
 import { ConfigError, configPathFromArgv, loadConfig } from './config.loader';
 import { AppConfig } from './config.types';
 
@@ -21,15 +21,15 @@ export function loadConfigOrExit(app: string): AppConfig {
  * `msg key=value …`; for log shippers (GOCRON_LOG_FORMAT=json or NODE_ENV=production) one JSON object per line.
  */
 class AppLogger extends ConsoleLogger {
-  protected override stringifyMessage(message: unknown, logLevel: Parameters<ConsoleLogger['log']>[0]): string {
+  protected override stringifyMessage(message: unknown, logLevel: LogLevel): string {
     if (!this.options.json && message && typeof message === 'object' && 'msg' in message) {
       const { msg, ...fields } = message as Record<string, unknown>;
       const pairs = Object.entries(fields)
         .filter(([, v]) => v !== undefined && v !== null)
         .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-      return super.stringifyMessage([String(msg), ...pairs].join(' '), logLevel);
+      return super.stringifyMessage([String(msg), ...pairs].join(' '), logLevel) as string;
     }
-    return super.stringifyMessage(message, logLevel);
+    return super.stringifyMessage(message, logLevel) as string;
   }
 }
 

@@ -26,7 +26,11 @@ describe('loadConfig', () => {
     expect(c.redis.url).toBe('');
     expect(c.etcd).toEqual({ hosts: [], prefix: '/gocron', leaseTtlSeconds: 10 });
     expect(c.dispatcher.port).toBe(8080);
-    expect(c.executor).toMatchObject({ advertise: '127.0.0.1:50051', capacity: 16, staticTargets: ['127.0.0.1:50051'] });
+    expect(c.executor).toMatchObject({
+      advertise: '127.0.0.1:50051',
+      capacity: 16,
+      staticTargets: ['127.0.0.1:50051'],
+    });
     expect(c.executor.id).toMatch(/-\d+$/);
   });
 
@@ -43,7 +47,9 @@ describe('loadConfig', () => {
   });
 
   it('lists every bad key at once, one line each, naming the key', () => {
-    const file = writeIni('[database]\ntype = postgres\nport = abc\n[executor]\ncapacity = 0\nbogus = 1\n[etcd]\nhosts = 127.0.0.1:2379\n');
+    const file = writeIni(
+      '[database]\ntype = postgres\nport = abc\n[executor]\ncapacity = 0\nbogus = 1\n[etcd]\nhosts = 127.0.0.1:2379\n',
+    );
     const problems = problemsOf(() => loadConfig(file, { GOCRON_REDIS_URL: 'localhost:6379' }));
     expect(problems).toEqual([
       '[executor] bogus: unknown key',

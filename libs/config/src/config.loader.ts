@@ -54,7 +54,8 @@ function readSections(file: string, problems: string[]): RawSections {
         continue;
       }
       // ini parses `key =` as '' and `key = true` as boolean true; keep everything as text.
-      sections[section][key] = value === true ? 'true' : String(value ?? '').trim();
+      sections[section][key] =
+        typeof value === 'string' ? value.trim() : value === true ? 'true' : JSON.stringify(value);
     }
   }
   return sections;

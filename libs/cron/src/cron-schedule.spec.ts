@@ -22,7 +22,7 @@ function expectRows(rows: readonly Row[]): void {
   it.each(rows.map((row) => [row.expr, row.timezone ?? 'UTC', row.after, row]))(
     '%s [%s] after %s',
     (_expr, _zone, _after, row) => {
-      const { expr, after, expected, timezone } = row as Row;
+      const { expr, after, expected, timezone } = row;
       const schedule = CronSchedule.parse(expr, { timezone });
       const fires = schedule.nextN(new Date(after), expected.length).map((d) => d.toISOString());
       expect(fires).toEqual(expected.map((iso) => new Date(iso).toISOString()));

@@ -17,6 +17,8 @@ describe('InProcessLock', () => {
 
   it('builds the contract key', () => {
     expect(tickLockKey('gocron', 7, '1767225600', 1)).toBe('gocron:lock:7:1767225600:1');
-    expect(tickLockKey('gocron', 7, '1767225600', 2, '10.0.0.1:50051')).toBe('gocron:lock:7:1767225600:2:10.0.0.1:50051');
+    expect(tickLockKey('gocron', 7, '1767225600', 2, '10.0.0.1:50051')).toBe(
+      'gocron:lock:7:1767225600:2:10.0.0.1:50051',
+    );
   });
 });

@@ -23,7 +23,9 @@ export class HealthController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: "ok, or degraded when a part other than the database is missing; 503 when the database is down" })
+  @ApiOperation({
+    summary: 'ok, or degraded when a part other than the database is missing; 503 when the database is down',
+  })
   @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: { status: 'ok', detail: 'sqlite' } } } } })
   @ApiServiceUnavailableResponse({ description: 'the database is unreachable' })
   async health(@Res({ passthrough: true }) res: Response) {
@@ -53,6 +55,8 @@ export class HealthController {
 
   private executors(): Check {
     const n = this.pool.executors().length;
-    return n > 0 ? { status: 'ok', detail: `${n} executor(s) up` } : { status: 'degraded', detail: 'no executor is up' };
+    return n > 0
+      ? { status: 'ok', detail: `${n} executor(s) up` }
+      : { status: 'degraded', detail: 'no executor is up' };
   }
 }

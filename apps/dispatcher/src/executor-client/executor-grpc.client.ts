@@ -22,7 +22,10 @@ let stubConstructor: StubConstructor | null = null;
 function loadStub(): StubConstructor {
   if (!stubConstructor) {
     const definition = protoLoader.loadSync(executorProtoPath(), PROTO_LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as Record<string, Record<string, Record<string, unknown>>>;
+    const pkg = grpc.loadPackageDefinition(definition) as unknown as Record<
+      string,
+      Record<string, Record<string, unknown>>
+    >;
     const [a, b, c] = EXECUTOR_PACKAGE.split('.');
     stubConstructor = (pkg[a][b] as unknown as Record<string, Record<string, StubConstructor>>)[c][EXECUTOR_SERVICE];
   }
@@ -69,12 +72,14 @@ export class ExecutorGrpcClient {
 
   private call<Req, Res>(method: UnaryCall<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
     return new Promise((resolve, reject) => {
-      method.call(this.stub, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      method.call(this.stub, req, { deadline: Date.now() + deadlineMs }, (err, res) =>
+        err ? reject(err) : resolve(res),
+      );
     });
   }
 }
 
 export function grpcCode(e: unknown): grpc.status | null {
   const code = (e as { code?: unknown })?.code;
-  return typeof code === 'number' ? (code as grpc.status) : null;
+  return typeof code === 'number' ? code : null;
 }

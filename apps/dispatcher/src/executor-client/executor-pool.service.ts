@@ -43,7 +43,12 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
   rank(group: string, routing: Routing, jobId: number): ExecutorInfo[] {
     const cursor = this.cursors.get(jobId) ?? { next: 0 };
     this.cursors.set(jobId, cursor);
-    return rankExecutors(routing, jobId, this.executors().filter((e) => e.group === group), cursor);
+    return rankExecutors(
+      routing,
+      jobId,
+      this.executors().filter((e) => e.group === group),
+      cursor,
+    );
   }
 
   /** Called when an executor's load drops or a new one appears: pending runs may now find room. */

@@ -32,7 +32,9 @@ export function rankExecutors(
     }
     case 'least_busy':
       return [...list].sort(
-        (a, b) => a.running / Math.max(a.capacity, 1) - b.running / Math.max(b.capacity, 1) || a.address.localeCompare(b.address),
+        (a, b) =>
+          a.running / Math.max(a.capacity, 1) - b.running / Math.max(b.capacity, 1) ||
+          a.address.localeCompare(b.address),
       );
     case 'consistent_hash':
       return rendezvous(jobId, list);
@@ -45,5 +47,8 @@ export function rankExecutors(
  */
 function rendezvous(jobId: number, list: ExecutorInfo[]): ExecutorInfo[] {
   const weight = (e: ExecutorInfo) => createHash('sha1').update(`${jobId}|${e.address}`).digest().readUInt32BE(0);
-  return [...list].map((e) => ({ e, w: weight(e) })).sort((a, b) => b.w - a.w || a.e.address.localeCompare(b.e.address)).map((x) => x.e);
+  return [...list]
+    .map((e) => ({ e, w: weight(e) }))
+    .sort((a, b) => b.w - a.w || a.e.address.localeCompare(b.e.address))
+    .map((x) => x.e);
 }

@@ -76,7 +76,11 @@ export class JobsService {
       changes.scheduleSetAt = scheduleChanged ? now : job.scheduleSetAt;
       changes.lastTickAt = now;
     }
-    changes.nextRunAt = this.nextFire(merged, changes.lastTickAt ?? job.lastTickAt, changes.scheduleSetAt ?? job.scheduleSetAt);
+    changes.nextRunAt = this.nextFire(
+      merged,
+      changes.lastTickAt ?? job.lastTickAt,
+      changes.scheduleSetAt ?? job.scheduleSetAt,
+    );
     const updated = await this.jobs.update(id, changes, now);
     if (!updated) throw DomainError.notFound(`job ${id}`);
     await this.scheduler.upsert(updated);
@@ -147,9 +151,15 @@ export class JobsService {
     return { ...job, command: null, http };
   }
 
-  private nextFire(job: Pick<JobEntity, 'cron' | 'timezone' | 'enabled'>, after: number, anchor: number): number | null {
+  private nextFire(
+    job: Pick<JobEntity, 'cron' | 'timezone' | 'enabled'>,
+    after: number,
+    anchor: number,
+  ): number | null {
     if (!job.enabled) return null;
-    const next = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(anchor) }).next(new Date(after));
+    const next = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(anchor) }).next(
+      new Date(after),
+    );
     return next ? next.getTime() : null;
   }
 

@@ -16,7 +16,9 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOperation({ summary: 'Prometheus text format' })
-  @ApiOkResponse({ description: 'gocron_jobs_scheduled, gocron_executors_up, gocron_executor_running, gocron_runs{status}' })
+  @ApiOkResponse({
+    description: 'gocron_jobs_scheduled, gocron_executors_up, gocron_executor_running, gocron_runs{status}',
+  })
   async metrics(): Promise<string> {
     const lines = [
       '# HELP gocron_jobs_scheduled Enabled jobs this dispatcher schedules.',
@@ -27,7 +29,9 @@ export class MetricsController {
       `gocron_executors_up ${this.pool.executors().length}`,
       '# HELP gocron_executor_running Runs in progress per executor.',
       '# TYPE gocron_executor_running gauge',
-      ...this.pool.executors().map((e) => `gocron_executor_running{executor="${e.id}",group="${e.group}"} ${e.running}`),
+      ...this.pool
+        .executors()
+        .map((e) => `gocron_executor_running{executor="${e.id}",group="${e.group}"} ${e.running}`),
       '# HELP gocron_runs Runs in the ledger by status.',
       '# TYPE gocron_runs gauge',
       ...[...(await this.runs.countByStatus())].map(([status, n]) => `gocron_runs{status="${status}"} ${n}`),

@@ -38,7 +38,10 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   onApplicationBootstrap(): void {
-    this.registry.addInterval(LOOP_NAME, setInterval(() => void this.loop(), LOOP_MS));
+    this.registry.addInterval(
+      LOOP_NAME,
+      setInterval(() => void this.loop(), LOOP_MS),
+    );
     this.pool.onCapacity(() => void this.loop());
   }
 
@@ -80,7 +83,11 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         const code = grpcCode(e);
         if (code === GrpcStatus.FAILED_PRECONDITION) return 'gone'; // another executor has it, or it ended
         if (code === GrpcStatus.INVALID_ARGUMENT) {
-          await this.runs.finish(run.id, { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${(e as Error).message}` }, ['pending']);
+          await this.runs.finish(
+            run.id,
+            { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${(e as Error).message}` },
+            ['pending'],
+          );
           this.events.runChanged(run.id);
           return 'gone';
         }
@@ -168,7 +175,12 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         ['pending'],
       );
       if (ok.finished) {
-        this.logger.warn({ msg: 'pending run expired', runId: run.id, jobId: run.jobId, scheduledAt: new Date(run.scheduledAt).toISOString() });
+        this.logger.warn({
+          msg: 'pending run expired',
+          runId: run.id,
+          jobId: run.jobId,
+          scheduledAt: new Date(run.scheduledAt).toISOString(),
+        });
         this.events.runChanged(run.id);
       }
     }
@@ -209,7 +221,13 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         job ? retryPolicyOf(job) : null,
       );
       if (finished) {
-        this.logger.warn({ msg: 'run lost', runId: run.id, jobId: run.jobId, executorId: run.executorId, retryRunId: retry?.id });
+        this.logger.warn({
+          msg: 'run lost',
+          runId: run.id,
+          jobId: run.jobId,
+          executorId: run.executorId,
+          retryRunId: retry?.id,
+        });
         this.events.runChanged(run.id);
       }
     }

@@ -63,7 +63,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   async onApplicationBootstrap(): Promise<void> {
     const started = Date.now();
     await this.reconcile(true);
-    this.registry.addInterval(RECONCILE_INTERVAL, setInterval(() => void this.reconcile(false), RECONCILE_MS));
+    this.registry.addInterval(
+      RECONCILE_INTERVAL,
+      setInterval(() => void this.reconcile(false), RECONCILE_MS),
+    );
     this.logger.log(`scheduling ${this.jobs.size} enabled job(s), loaded in ${Date.now() - started} ms`);
   }
 
@@ -165,12 +168,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
           });
           return;
         }
-        for (const run of active) await this.launcher.cancel(run, `replaced by the tick of ${new Date(at).toISOString()}`);
+        for (const run of active)
+          await this.launcher.cancel(run, `replaced by the tick of ${new Date(at).toISOString()}`);
       }
       if (job.routing === 'broadcast') {
         const executors = this.launcher.executorsFor(job);
         if (executors.length > 0) {
-          for (const e of executors) await this.claimAndOffer(job, { ...base, status: 'pending', executorKey: e.address });
+          for (const e of executors)
+            await this.claimAndOffer(job, { ...base, status: 'pending', executorKey: e.address });
           return;
         }
       }
@@ -180,9 +185,15 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private async claimAndOffer(job: JobEntity, run: Omit<NewRun, 'jobId' | 'attempt' | 'deadlineAt' | 'dispatcherId'>): Promise<void> {
+  private async claimAndOffer(
+    job: JobEntity,
+    run: Omit<NewRun, 'jobId' | 'attempt' | 'deadlineAt' | 'dispatcherId'>,
+  ): Promise<void> {
     const claimed = await this.claim(job, run);
-    if (claimed) void this.launcher.offer(claimed, job).catch((e: Error) => this.logger.warn({ msg: `offer failed: ${e.message}`, runId: claimed.id }));
+    if (claimed)
+      void this.launcher
+        .offer(claimed, job)
+        .catch((e: Error) => this.logger.warn({ msg: `offer failed: ${e.message}`, runId: claimed.id }));
   }
 
   private async claim(

@@ -33,7 +33,9 @@ describe('planTicks', () => {
     expect(skip.fire).toEqual([{ at: sec(10), trigger: 'schedule' }]);
     expect(skip.dropped?.count).toBe(9);
     const all = planTicks(everySecond, sec(0), sec(10) + 200, sec(10), 'all');
-    expect(all.fire.filter((t) => t.trigger === 'misfire').map((t) => t.at)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9].map(sec));
+    expect(all.fire.filter((t) => t.trigger === 'misfire').map((t) => t.at)).toEqual(
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].map(sec),
+    );
     expect(all.dropped).toBeNull();
   });
 

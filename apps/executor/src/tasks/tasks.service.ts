@@ -1,4 +1,11 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleInit, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleInit,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -70,7 +77,10 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     if (this.active.has(req.runId)) return { accepted: true, executorId: this.executorId };
     if (this.draining) throw new TaskError('DRAINING', `executor ${this.executorId} is draining`);
     if (this.active.size >= this.config.executor.capacity) {
-      throw new TaskError('AT_CAPACITY', `executor ${this.executorId} runs ${this.active.size} of ${this.config.executor.capacity}`);
+      throw new TaskError(
+        'AT_CAPACITY',
+        `executor ${this.executorId} runs ${this.active.size} of ${this.config.executor.capacity}`,
+      );
     }
     // Reserve the slot before the first await, so concurrent sends can not exceed capacity.
     const slot: ActiveRun = { runId: req.runId, jobId: req.jobId, task: null, cancelReason: null };
@@ -106,7 +116,13 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
             expectStatus: req.http!.expectStatus ?? [],
           });
     if (slot.cancelReason) slot.task.cancel(slot.cancelReason);
-    this.logger.log({ msg: 'run started', runId: req.runId, jobId: req.jobId, scheduledAt: req.scheduledAt, executorId: this.executorId });
+    this.logger.log({
+      msg: 'run started',
+      runId: req.runId,
+      jobId: req.jobId,
+      scheduledAt: req.scheduledAt,
+      executorId: this.executorId,
+    });
     const policy: RetryPolicy | null = req.retry
       ? { retries: req.retry.retries, retryBackoffMs: req.retry.retryBackoffMs, timeoutMs: req.timeoutMs }
       : null;
@@ -124,7 +140,12 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
   }
 
   /** Writes the result, retrying while the ledger is unreachable; the slot frees only once it is recorded. */
-  private async record(run: RunEntity, outcome: RunOutcome, policy: RetryPolicy | null, slot: ActiveRun): Promise<void> {
+  private async record(
+    run: RunEntity,
+    outcome: RunOutcome,
+    policy: RetryPolicy | null,
+    slot: ActiveRun,
+  ): Promise<void> {
     const result: RunResult = {
       status: slot.cancelReason?.startsWith('lost:') ? 'lost' : outcome.status,
       finishedAt: Date.now(),

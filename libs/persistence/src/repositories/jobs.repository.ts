@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Brackets, DataSource, Repository } from 'typeorm';
-import { isDuplicateKey, retryBusy } from '../db-errors';
+import { isDuplicateKey, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { JobEntity } from '../entities/job.entity';
 import { PersistenceError } from '../persistence.error';
 
@@ -30,7 +30,7 @@ export class JobsRepository {
   async create(job: NewJob, now = Date.now()): Promise<JobEntity> {
     const entity = this.repo.create({ ...job, version: 1, createdAt: now, updatedAt: now });
     try {
-      return await retryBusy(() => this.repo.save(entity));
+      return await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
     } catch (e) {
       if (isDuplicateKey(e)) throw new PersistenceError('NAME_TAKEN', `a job named '${job.name}' already exists`);
       throw e;
@@ -65,20 +65,21 @@ export class JobsRepository {
   async list(f: JobFilter): Promise<{ items: JobEntity[]; total: number }> {
     const qb = this.repo.createQueryBuilder('j');
     if (f.q) {
-      const like = `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      // '!' as the escape character: a backslash literal ('\\') is a syntax error on MySQL, whose string literals
+      // treat a backslash as an escape, while SQLite requires exactly one character.
+      const like = `%${f.q.replace(/[!%_]/g, (c) => `!${c}`)}%`;
       qb.andWhere(
         new Brackets((w) => {
-          w.where(`j.name LIKE :like ESCAPE '\\'`, { like }).orWhere(`j.description LIKE :like ESCAPE '\\'`, { like });
+          w.where(`j.name LIKE :like ESCAPE '!'`, { like }).orWhere(`j.description LIKE :like ESCAPE '!'`, { like });
         }),
       );
     }
     if (f.group !== undefined) qb.andWhere('j.group_name = :group', { group: f.group });
     if (f.enabled !== undefined) qb.andWhere('j.enabled = :enabled', { enabled: f.enabled });
     if (f.lastStatus !== undefined) {
-      qb.andWhere(
-        `(SELECT r.status FROM runs r WHERE r.job_id = j.id ORDER BY r.id DESC LIMIT 1) = :lastStatus`,
-        { lastStatus: f.lastStatus },
-      );
+      qb.andWhere(`(SELECT r.status FROM runs r WHERE r.job_id = j.id ORDER BY r.id DESC LIMIT 1) = :lastStatus`, {
+        lastStatus: f.lastStatus,
+      });
     }
     const [items, total] = await qb.orderBy('j.id', 'ASC').skip(f.offset).take(f.limit).getManyAndCount();
     return { items, total };

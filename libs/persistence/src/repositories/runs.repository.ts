@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, LessThanOrEqual, Repository } from 'typeorm';
-import { isDuplicateKey, retryBusy } from '../db-errors';
+import { isDuplicateKey, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, RunTrigger } from '../domain';
 import { RunEntity } from '../entities/run.entity';
 
@@ -69,7 +69,8 @@ export class RunsRepository {
       updatedAt: now,
     });
     try {
-      return await retryBusy(() => this.repo.save(entity));
+      // No implicit transaction (see SAVE_OPTIONS): one INSERT is atomic on its own.
+      return await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
     } catch (e) {
       if (isDuplicateKey(e)) return null;
       throw e;
@@ -84,7 +85,12 @@ export class RunsRepository {
     const where: Record<string, unknown> = {};
     if (f.jobId !== undefined) where.jobId = f.jobId;
     if (f.status !== undefined) where.status = f.status;
-    const [items, total] = await this.repo.findAndCount({ where, order: { id: 'DESC' }, skip: f.offset, take: f.limit });
+    const [items, total] = await this.repo.findAndCount({
+      where,
+      order: { id: 'DESC' },
+      skip: f.offset,
+      take: f.limit,
+    });
     return { items, total };
   }
 
@@ -120,7 +126,9 @@ export class RunsRepository {
   }
 
   findRunningOn(executorIds: string[] | null): Promise<RunEntity[]> {
-    const where = executorIds ? { status: 'running' as const, executorId: In(executorIds) } : { status: 'running' as const };
+    const where = executorIds
+      ? { status: 'running' as const, executorId: In(executorIds) }
+      : { status: 'running' as const };
     return this.repo.find({ where });
   }
 
@@ -129,8 +137,16 @@ export class RunsRepository {
     return this.repo
       .createQueryBuilder('r')
       .select([
-        'r.id', 'r.jobId', 'r.status', 'r.trigger', 'r.attempt', 'r.scheduledAt', 'r.executorId',
-        'r.startedAt', 'r.finishedAt', 'r.updatedAt',
+        'r.id',
+        'r.jobId',
+        'r.status',
+        'r.trigger',
+        'r.attempt',
+        'r.scheduledAt',
+        'r.executorId',
+        'r.startedAt',
+        'r.finishedAt',
+        'r.updatedAt',
       ])
       .where('r.updated_at > :since', { since })
       .orderBy('r.updated_at', 'ASC')
@@ -209,16 +225,20 @@ export class RunsRepository {
 
   /** Pending runs no executor took before their deadline. */
   findExpiredPending(now: number, limit: number): Promise<RunEntity[]> {
-    return this.repo.find({ where: { status: 'pending', deadlineAt: LessThan(now) }, order: { id: 'ASC' }, take: limit });
+    return this.repo.find({
+      where: { status: 'pending', deadlineAt: LessThan(now) },
+      order: { id: 'ASC' },
+      take: limit,
+    });
   }
 
   async countByStatus(): Promise<Map<string, number>> {
-    const rows = (await this.repo
+    const rows = await this.repo
       .createQueryBuilder('r')
       .select('r.status', 'status')
       .addSelect('COUNT(*)', 'n')
       .groupBy('r.status')
-      .getRawMany()) as { status: string; n: string | number }[];
+      .getRawMany<{ status: string; n: string | number }>();
     return new Map(rows.map((r) => [r.status, Number(r.n)]));
   }
 

@@ -37,11 +37,18 @@ export class HttpSpecDto {
   method!: (typeof HTTP_METHODS)[number];
 
   @ApiProperty({ example: 'http://127.0.0.1:9000/hooks/report' })
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false }, { message: '$property must be an http or https URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: '$property must be an http or https URL' },
+  )
   @MaxLength(2048)
   url!: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { Authorization: 'Bearer …' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { Authorization: 'Bearer …' },
+  })
   @IsOptional()
   @IsStringMap(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 64)
   headers?: Record<string, string>;
@@ -86,7 +93,11 @@ export class CreateJobDto {
   @MaxLength(255)
   cron!: string;
 
-  @ApiPropertyOptional({ default: 'UTC', example: 'Europe/Paris', description: 'IANA time zone the cron fields are read in' })
+  @ApiPropertyOptional({
+    default: 'UTC',
+    example: 'Europe/Paris',
+    description: 'IANA time zone the cron fields are read in',
+  })
   @IsOptional()
   @IsTimeZone()
   timezone?: string;
@@ -102,7 +113,12 @@ export class CreateJobDto {
   @MaxLength(65536)
   command?: string;
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, default: {}, example: { LANG: 'C.UTF-8' } })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    default: {},
+    example: { LANG: 'C.UTF-8' },
+  })
   @IsOptional()
   @IsStringMap(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 128)
   env?: Record<string, string>;

@@ -8,7 +8,10 @@ export function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
       name: 'isTimeZone',
       target: target.constructor,
       propertyName: propertyName as string,
-      options: { message: (a: ValidationArguments) => `${a.property}: unknown IANA time zone '${String(a.value)}'`, ...options },
+      options: {
+        message: (a: ValidationArguments) => `${a.property}: unknown IANA time zone '${String(a.value)}'`,
+        ...options,
+      },
       validator: { validate: (v: unknown) => typeof v === 'string' && v !== '' && IANAZone.isValidZone(v) },
     });
 }
@@ -31,7 +34,9 @@ export function IsStringMap(keyPattern: RegExp, maxKeys: number, options?: Valid
           v !== null &&
           !Array.isArray(v) &&
           Object.keys(v).length <= maxKeys &&
-          Object.entries(v as Record<string, unknown>).every(([k, val]) => keyPattern.test(k) && typeof val === 'string'),
+          Object.entries(v as Record<string, unknown>).every(
+            ([k, val]) => keyPattern.test(k) && typeof val === 'string',
+          ),
       },
     });
 }

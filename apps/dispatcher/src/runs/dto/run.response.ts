@@ -18,7 +18,8 @@ export class RunResponse {
   @ApiPropertyOptional({ nullable: true, type: Number }) durationMs!: number | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) exitCode!: number | null;
   @ApiPropertyOptional({ nullable: true, type: Number }) httpStatus!: number | null;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'at most 64 KiB: head and tail' }) output!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'at most 64 KiB: head and tail' }) output!:
+    string | null;
   @ApiProperty() outputTruncated!: boolean;
   @ApiPropertyOptional({ nullable: true, type: String }) error!: string | null;
 

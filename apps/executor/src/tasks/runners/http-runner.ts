@@ -68,8 +68,8 @@ class HttpRun implements RunningTask {
       if (response.body) {
         const reader = response.body.getReader();
         for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
+          const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+          if (done || !value) break;
           this.output.append(value);
         }
       }
@@ -121,7 +121,7 @@ function describeFetchError(err: unknown): string {
     if (isErrorLike(first) && first.message) return first.message;
     if (typeof cause.code === 'string') return cause.code;
   }
-  return err.message || String(err);
+  return err.message || 'request failed';
 }
 
 interface ErrorLike {
