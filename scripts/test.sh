@@ -13,6 +13,7 @@ scripts/test-services.sh
 source "${GOCRON_TEST_STATE:-/tmp/gocron-test-services}/env"
 
 npm run build
+npm run lint
 
 extra=("$@")
 if [ "$#" -gt 0 ]; then extra+=(--passWithNoTests); fi

@@ -1,7 +1,8 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig, ConfigModule } from '@app/config';
-import { InProcessLock, TICK_LOCK } from '@app/locking';
+import { InProcessLock, RedlockTickLock, TICK_LOCK } from '@app/locking';
+import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
 import { PersistenceModule } from '@app/persistence';
 import { ClusterController } from './cluster/cluster.controller';
 import { HealthController } from './cluster/health.controller';
@@ -40,7 +41,11 @@ export class DispatcherModule {
         DashboardController,
       ],
       providers: [
-        { provide: TICK_LOCK, useFactory: () => new InProcessLock() },
+        {
+          provide: TICK_LOCK,
+          useFactory: () => (config.redis.url ? new RedlockTickLock(config.redis.url) : new InProcessLock()),
+        },
+        DispatcherRegistry,
         EventsService,
         RunLauncher,
         SchedulerService,

@@ -9,6 +9,7 @@ import { installBodyParsing } from './common/body-parsing';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { ApiValidationPipe } from './common/api-validation.pipe';
 import { DispatcherModule } from './dispatcher.module';
+import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
 import { setupSwagger } from './swagger';
 
 /**
@@ -30,6 +31,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const { host, port, id } = config.dispatcher;
   await app.listen(port, host);
+  await app.get(DispatcherRegistry).register();
   new Logger('Dispatcher').log(`dispatcher ${id} listening on http://${host}:${port} (API /api, Swagger /api/docs)`);
 }
 

@@ -20,6 +20,8 @@ export interface DispatcherInfo {
  * scheduling code does not change.
  */
 export interface ExecutorDirectory {
+  /** True when an executor missing from list() is certainly gone (its lease expired), not just slow to answer. */
+  readonly absenceIsFinal: boolean;
   /** Executors known to be up now (last probe or registration is fresh). */
   list(): ExecutorInfo[];
   /** Called whenever the list changes (an executor came, went, or changed load). */

@@ -14,6 +14,7 @@ export interface StaticDirectoryOptions {
  * while its probe answers; its identity and load come from the answer.
  */
 export class StaticExecutorDirectory implements ExecutorDirectory {
+  readonly absenceIsFinal = false;
   private readonly logger = new Logger(StaticExecutorDirectory.name);
   private readonly state = new Map<string, { info: ExecutorInfo | null; lastOk: number; failing: boolean }>();
   private readonly listeners: ((executors: ExecutorInfo[]) => void)[] = [];

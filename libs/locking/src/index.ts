@@ -1,2 +1,3 @@
 export * from './tick-lock';
 export * from './in-process-lock';
+export * from './redlock-tick-lock';

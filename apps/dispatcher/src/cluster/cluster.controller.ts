@@ -1,6 +1,6 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { DispatcherRegistry } from './dispatcher-registry.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 
 export class ExecutorResponse {
@@ -18,14 +18,12 @@ export class DispatcherResponse {
   @ApiProperty() startedAt!: string;
 }
 
-const STARTED_AT = new Date().toISOString();
-
 @ApiTags('cluster')
 @Controller('api')
 export class ClusterController {
   constructor(
     private readonly pool: ExecutorPool,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly dispatcherRegistry: DispatcherRegistry,
   ) {}
 
   @Get('executors')
@@ -45,7 +43,6 @@ export class ClusterController {
   @Get('dispatchers')
   @ApiOkResponse({ type: [DispatcherResponse] })
   dispatchers(): DispatcherResponse[] {
-    const d = this.config.dispatcher;
-    return [{ id: d.id, address: `${d.host}:${d.port}`, startedAt: STARTED_AT }];
+    return this.dispatcherRegistry.list();
   }
 }

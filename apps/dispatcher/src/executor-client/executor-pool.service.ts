@@ -35,6 +35,11 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
     await this.directory.stop();
   }
 
+  /** True when an executor missing from the list is certainly gone (etcd lease expired). */
+  get absenceIsFinal(): boolean {
+    return this.directory.absenceIsFinal;
+  }
+
   executors(): ExecutorInfo[] {
     return this.directory.list();
   }

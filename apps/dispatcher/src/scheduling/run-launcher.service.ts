@@ -208,7 +208,9 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     const present = new Set(this.pool.executors().map((e) => e.id));
     for (const id of present) this.missingSince.delete(id);
     const running = await this.runs.findRunningOn(null);
-    const lostAfterMs = 2 * this.config.etcd.leaseTtlSeconds * 1000;
+    // etcd: the key's DELETE (lease expiry, at most a TTL after death) is final. Static: a probe can fail for a
+    // while, so wait two TTLs after the executor stops answering.
+    const lostAfterMs = this.pool.absenceIsFinal ? 0 : 2 * this.config.etcd.leaseTtlSeconds * 1000;
     for (const run of running) {
       if (!run.executorId || present.has(run.executorId)) continue;
       const since = this.missingSince.get(run.executorId) ?? now;

@@ -14,8 +14,13 @@ const WHEEL_TIMEOUT = 'gocron-timer-wheel';
 const RECONCILE_INTERVAL = 'gocron-reconcile';
 /** How often a dispatcher compares its jobs with the database: the safety net for changes made elsewhere. */
 const RECONCILE_MS = 1000;
-/** A tick lock outlives the claim by far; the ledger key is the real fence if it does not. */
-const LOCK_TTL_MS = 10_000;
+/**
+ * A tick lock outlives the claim (milliseconds) by far; the ledger key is the real fence if it does not. Short, so
+ * a holder that dies between lock and insert delays the tick by at most this much.
+ */
+const LOCK_TTL_MS = 5_000;
+/** When another dispatcher holds a tick's lock, look again this soon. */
+const CONTENDED_RETRY_MS = 500;
 
 interface ScheduledJob {
   job: JobEntity;
@@ -125,7 +130,16 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const { job, schedule } = entry;
     const now = Date.now();
     try {
-      const plan = planTicks(schedule, job.lastTickAt, now, this.startedAt, job.misfire);
+      let plan = planTicks(schedule, job.lastTickAt, now, this.startedAt, job.misfire);
+      if (plan.fire.some((t) => t.trigger === 'misfire') || plan.dropped) {
+        // Before treating ticks as missed, take the ledger's word for the last claimed tick: another dispatcher
+        // may have run them while this one was away (its cursor write can lag its claims).
+        const claimed = await this.runs.lastScheduledTick(job.id);
+        if (claimed !== null && claimed > job.lastTickAt) {
+          job.lastTickAt = claimed;
+          plan = planTicks(schedule, job.lastTickAt, now, this.startedAt, job.misfire);
+        }
+      }
       if (plan.dropped) {
         const d = plan.dropped;
         await this.claim(job, {
@@ -138,7 +152,15 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
             `${new Date(d.to).toISOString()} dropped (misfire: ${job.misfire})`,
         });
       }
-      for (const tick of plan.fire) await this.fireTick(job, tick.at, tick.trigger);
+      for (const tick of plan.fire) {
+        if (!(await this.fireTick(job, tick.at, tick.trigger))) {
+          // Another dispatcher holds this tick's lock. It may die before inserting the row, so the cursor stays
+          // before the tick and we look again shortly: the tick ends up claimed by someone, late at worst.
+          await this.moveCursor(job, tick.at - 1000, schedule, now);
+          if (this.jobs.get(id) === entry) this.wheel.set(id, now + CONTENDED_RETRY_MS);
+          return;
+        }
+      }
       const next = schedule.next(new Date(Math.max(plan.cursor, now)));
       if (plan.cursor > job.lastTickAt) {
         await this.jobsRepo.advanceCursor(job.id, plan.cursor, next ? next.getTime() : null);
@@ -152,10 +174,20 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
   }
 
-  private async fireTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<void> {
+  /** Moves the cursor to the last tick at or before `upTo` that this pass handled (never backwards). */
+  private async moveCursor(job: JobEntity, upTo: number, schedule: CronSchedule, now: number): Promise<void> {
+    const handled = schedule.between(new Date(job.lastTickAt), new Date(upTo), 100_000).pop()?.getTime();
+    if (handled === undefined || handled <= job.lastTickAt) return;
+    const next = schedule.next(new Date(Math.max(handled, now)));
+    await this.jobsRepo.advanceCursor(job.id, handled, next ? next.getTime() : null);
+    job.lastTickAt = handled;
+  }
+
+  /** Claims one tick; false when another dispatcher holds its lock right now. */
+  private async fireTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<boolean> {
     const tickKey = tickKeyOf(at);
     const lockKey = tickLockKey(this.config.redis.prefix, job.id, tickKey, 1);
-    if (!(await this.lock.tryAcquire(lockKey, LOCK_TTL_MS))) return; // another dispatcher has this tick
+    if (!(await this.lock.tryAcquire(lockKey, LOCK_TTL_MS))) return false;
     try {
       const base = { tickKey, scheduledAt: at, trigger };
       if (job.concurrency !== 'allow') {
@@ -166,7 +198,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
             status: 'skipped',
             error: `run ${active[0].id} of this job was still ${active[0].status} (concurrency: forbid)`,
           });
-          return;
+          return true;
         }
         for (const run of active)
           await this.launcher.cancel(run, `replaced by the tick of ${new Date(at).toISOString()}`);
@@ -176,10 +208,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         if (executors.length > 0) {
           for (const e of executors)
             await this.claimAndOffer(job, { ...base, status: 'pending', executorKey: e.address });
-          return;
+          return true;
         }
       }
       await this.claimAndOffer(job, { ...base, status: 'pending' });
+      return true;
     } finally {
       await this.lock.release(lockKey);
     }

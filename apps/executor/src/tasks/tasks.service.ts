@@ -9,6 +9,7 @@ import {
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { REGISTRATION, Registration } from '@app/discovery';
 import { RetryPolicy, RunEntity, RunResult, RunsRepository, waitForSchema } from '@app/persistence';
 import type { HealthReply, RunReply, RunRequest } from '@app/protocol';
 import { HttpRunner } from './runners/http-runner';
@@ -38,6 +39,7 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
   private readonly startedAt = new Date().toISOString();
   private draining = false;
   private watchTimer: NodeJS.Timeout | null = null;
+  private loadTimer: NodeJS.Timeout | null = null;
   private readonly shell = new ShellRunner();
   private readonly http = new HttpRunner();
 
@@ -45,7 +47,41 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runs: RunsRepository,
     @InjectDataSource() private readonly ds: DataSource,
+    @Inject(REGISTRATION) private readonly registration: Registration,
   ) {}
+
+  /**
+   * Called once the gRPC server listens: registers in discovery and keeps the load figure fresh. A lease that can
+   * not be renewed for a TTL stops every run here: dispatchers will have declared them lost and retried them.
+   */
+  async register(): Promise<void> {
+    this.registration.onLeaseLost(() => {
+      for (const slot of this.active.values()) {
+        slot.cancelReason = `lost: executor ${this.executorId} lost its discovery lease`;
+        slot.task?.cancel(slot.cancelReason);
+      }
+    });
+    await this.registration.put(this.registrationValue());
+    let last = this.active.size;
+    this.loadTimer = setInterval(() => {
+      if (this.active.size === last || this.draining) return;
+      last = this.active.size;
+      this.registration.put(this.registrationValue()).catch((e: Error) => this.logger.warn(`registration update failed: ${e.message}`));
+    }, 2000);
+  }
+
+  private registrationValue() {
+    const e = this.config.executor;
+    return {
+      id: e.id,
+      address: e.advertise,
+      group: e.group,
+      capacity: e.capacity,
+      running: this.active.size,
+      startedAt: this.startedAt,
+      draining: this.draining,
+    };
+  }
 
   async onModuleInit(): Promise<void> {
     await waitForSchema(this.ds);
@@ -191,11 +227,16 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
   /** SIGTERM: take nothing new, let running tasks finish within drain_timeout, then hand the rest back. */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.draining = true;
+    // First leave the routing tables (nothing new arrives), keeping the lease so finishing runs are not lost.
+    await this.registration.put(this.registrationValue()).catch(() => undefined);
     const budgetMs = this.config.executor.drainTimeoutSeconds * 1000;
     this.logger.log(`draining (${signal ?? 'shutdown'}): ${this.active.size} run(s), up to ${budgetMs} ms`);
     const giveUpAt = Date.now() + budgetMs;
     while (this.active.size > 0 && Date.now() < giveUpAt) await new Promise((r) => setTimeout(r, 100));
-    if (this.active.size === 0) return;
+    if (this.active.size === 0) {
+      await this.registration.stop();
+      return;
+    }
     // Declared lost so that the job's retries apply (on another executor), rather than silently dropped.
     for (const slot of this.active.values()) {
       slot.cancelReason = `lost: executor ${this.executorId} stopped before the run finished (drain timeout)`;
@@ -203,9 +244,11 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     }
     const hardStop = Date.now() + 10_000;
     while (this.active.size > 0 && Date.now() < hardStop) await new Promise((r) => setTimeout(r, 100));
+    await this.registration.stop();
   }
 
   onApplicationShutdown(): void {
     if (this.watchTimer) clearInterval(this.watchTimer);
+    if (this.loadTimer) clearInterval(this.loadTimer);
   }
 }

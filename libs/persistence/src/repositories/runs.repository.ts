@@ -242,6 +242,18 @@ export class RunsRepository {
     return new Map(rows.map((r) => [r.status, Number(r.n)]));
   }
 
+  /** The latest scheduled tick of the job that has a run record (misfire range records excluded). */
+  async lastScheduledTick(jobId: number): Promise<number | null> {
+    const row = await this.repo
+      .createQueryBuilder('r')
+      .select('MAX(r.scheduled_at)', 'at')
+      .where('r.job_id = :jobId', { jobId })
+      .andWhere("r.trigger IN ('schedule', 'misfire')")
+      .andWhere("r.tick_key NOT LIKE 'misfire:%'")
+      .getRawOne<{ at: string | number | null }>();
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+  }
+
   /** The previous attempt of a retry, to run the retry on another executor when one exists. */
   findAttempt(run: Pick<RunEntity, 'jobId' | 'tickKey' | 'executorKey'>, attempt: number): Promise<RunEntity | null> {
     return this.repo.findOneBy({ jobId: run.jobId, tickKey: run.tickKey, executorKey: run.executorKey, attempt });

@@ -1,0 +1,64 @@
+import { Etcd3 } from 'etcd3';
+import { EtcdPrefixCache } from './etcd-prefix-cache';
+import { DispatcherInfo, ExecutorDirectory, ExecutorInfo } from './executor-directory';
+
+/** Contract keys: {prefix}/executors/{group}/{id} and {prefix}/dispatchers/{id}. */
+export const etcdKeys = {
+  executors: (prefix: string) => `${prefix}/executors/`,
+  executor: (prefix: string, group: string, id: string) => `${prefix}/executors/${group}/${id}`,
+  dispatchers: (prefix: string) => `${prefix}/dispatchers/`,
+  dispatcher: (prefix: string, id: string) => `${prefix}/dispatchers/${id}`,
+};
+
+/**
+ * Executors from etcd. An executor is gone when its key is deleted (lease expiry or revoke): the dispatcher sees
+ * the DELETE within a TTL of the executor's death, rather than waiting for the client's own lease-lost event.
+ */
+export class EtcdExecutorDirectory implements ExecutorDirectory {
+  readonly absenceIsFinal = true;
+  private readonly cache: EtcdPrefixCache<ExecutorInfo>;
+
+  constructor(client: Etcd3, prefix: string) {
+    this.cache = new EtcdPrefixCache<ExecutorInfo>(client, etcdKeys.executors(prefix));
+  }
+
+  list(): ExecutorInfo[] {
+    return this.cache.values();
+  }
+
+  onChange(listener: (executors: ExecutorInfo[]) => void): void {
+    this.cache.onChange(listener);
+  }
+
+  start(): Promise<void> {
+    return this.cache.start();
+  }
+
+  stop(): Promise<void> {
+    return this.cache.stop();
+  }
+}
+
+export class EtcdDispatcherDirectory {
+  private readonly cache: EtcdPrefixCache<DispatcherInfo>;
+
+  constructor(client: Etcd3, prefix: string) {
+    this.cache = new EtcdPrefixCache<DispatcherInfo>(client, etcdKeys.dispatchers(prefix));
+  }
+
+  list(): DispatcherInfo[] {
+    return this.cache.values();
+  }
+
+  start(): Promise<void> {
+    return this.cache.start();
+  }
+
+  stop(): Promise<void> {
+    return this.cache.stop();
+  }
+}
+
+export function etcdClient(hosts: string[]): Etcd3 {
+  return new Etcd3({ hosts, dialTimeout: 3000 });
+}

@@ -1,0 +1,76 @@
+import { Logger } from '@nestjs/common';
+import { Etcd3, IKeyValue, Watcher } from 'etcd3';
+
+/**
+ * A live copy of every JSON value under an etcd prefix: listed once, then kept by a watch. While etcd is
+ * unreachable the last known copy stays (the watcher reconnects and resyncs on its own).
+ */
+export class EtcdPrefixCache<T> {
+  private readonly logger = new Logger(EtcdPrefixCache.name);
+  private readonly entries = new Map<string, T>();
+  private watcher: Watcher | null = null;
+  private readonly listeners: ((values: T[]) => void)[] = [];
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly prefix: string,
+  ) {}
+
+  values(): T[] {
+    return [...this.entries.values()];
+  }
+
+  onChange(listener: (values: T[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
+      try {
+        await this.resync();
+        break;
+      } catch (e) {
+        this.logger.warn(`etcd not reachable for ${this.prefix} (${(e as Error).message}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    this.watcher = await this.client.watch().prefix(this.prefix).create();
+    this.watcher.on('put', (kv: IKeyValue) => this.set(kv.key.toString(), kv.value.toString()));
+    this.watcher.on('delete', (kv: IKeyValue) => {
+      if (this.entries.delete(kv.key.toString())) this.emit();
+    });
+    this.watcher.on('disconnected', () => this.logger.warn(`etcd watch on ${this.prefix} disconnected; keeping the last list`));
+    this.watcher.on('connected', () => void this.resync().catch(() => undefined));
+    this.watcher.on('error', (e: Error) => this.logger.warn(`etcd watch error: ${e.message}`));
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.cancel().catch(() => undefined);
+  }
+
+  private async resync(): Promise<void> {
+    const all = await this.client.getAll().prefix(this.prefix).strings();
+    this.entries.clear();
+    for (const [k, v] of Object.entries(all)) this.parse(k, v);
+    this.emit();
+  }
+
+  private set(key: string, raw: string): void {
+    if (this.parse(key, raw)) this.emit();
+  }
+
+  private parse(key: string, raw: string): boolean {
+    try {
+      this.entries.set(key, JSON.parse(raw) as T);
+      return true;
+    } catch {
+      this.logger.warn(`ignoring a malformed value at ${key}`);
+      return false;
+    }
+  }
+
+  private emit(): void {
+    const values = this.values();
+    for (const l of this.listeners) l(values);
+  }
+}

@@ -1,0 +1,80 @@
+import { Logger } from '@nestjs/common';
+import { Etcd3, Lease } from 'etcd3';
+import { Registration } from './registration';
+
+/**
+ * A key on its own lease of `ttlSeconds`, kept alive. When keep-alives fail for a whole TTL the key is gone from
+ * every dispatcher's view, so listeners are told to stop their runs (they will be declared lost and retried
+ * elsewhere; running them on would make a duplicate). The lease is then granted again with back-off.
+ */
+export class EtcdRegistration implements Registration {
+  private readonly logger = new Logger(EtcdRegistration.name);
+  private lease: Lease | null = null;
+  private value: string | null = null;
+  private lastRenewed = Date.now();
+  private watchdog: NodeJS.Timeout | null = null;
+  private readonly lostListeners: (() => void)[] = [];
+  private stopped = false;
+  private lostSignalled = false;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly key: string,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  onLeaseLost(listener: () => void): void {
+    this.lostListeners.push(listener);
+  }
+
+  async put(value: object): Promise<void> {
+    this.value = JSON.stringify(value);
+    if (this.stopped) return;
+    if (!this.lease) await this.grant();
+    else await this.lease.put(this.key).value(this.value).exec();
+    this.watchdog ??= setInterval(() => this.checkRenewal(), 500);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    const lease = this.lease;
+    this.lease = null;
+    if (lease) await lease.revoke().catch(() => undefined);
+  }
+
+  private async grant(): Promise<void> {
+    for (let delay = 200; !this.stopped; delay = Math.min(delay * 2, 5000)) {
+      const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
+      try {
+        await lease.grant();
+        await lease.put(this.key).value(this.value ?? '{}').exec();
+        lease.on('keepaliveSucceeded', () => (this.lastRenewed = Date.now()));
+        lease.on('lost', (e: Error) => {
+          if (this.lease !== lease || this.stopped) return;
+          this.logger.warn(`lease of ${this.key} lost (${e.message}); registering again`);
+          this.lease = null;
+          void this.grant();
+        });
+        this.lease = lease;
+        this.lastRenewed = Date.now();
+        this.lostSignalled = false;
+        this.logger.log(`registered ${this.key} (lease ${this.ttlSeconds} s)`);
+        return;
+      } catch (e) {
+        lease.release();
+        this.logger.warn(`cannot register ${this.key} in etcd (${(e as Error).message}); retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private checkRenewal(): void {
+    if (this.stopped || this.lostSignalled) return;
+    if (Date.now() - this.lastRenewed > this.ttlSeconds * 1000) {
+      this.lostSignalled = true;
+      this.logger.warn(`lease of ${this.key} not renewed for ${this.ttlSeconds} s: stopping runs`);
+      for (const l of this.lostListeners) l();
+    }
+  }
+}

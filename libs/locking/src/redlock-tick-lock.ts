@@ -1,0 +1,89 @@
+import { Logger } from '@nestjs/common';
+import Redis from 'ioredis';
+import Redlock from 'redlock';
+import { TickLock } from './tick-lock';
+
+/**
+ * The tick guard among dispatchers on Redis, through redlock 4.2.0 (pinned: the 5.x line is still beta, with open
+ * extension and quorum issues; 4.2.0 is the last stable release). One Redis, no lock retries: the loser of a tick
+ * neither runs it nor waits for it (redlock's default 10 × 200 ms retries would stall every loser for 2 s a tick).
+ *
+ * Redis down or paused must not stop scheduling: commands fail fast (no offline queue, a short command timeout),
+ * and the lock then answers "go ahead" — the ledger's unique key is the fence that keeps the tick single. That
+ * degradation is logged once and shown by `health()`.
+ */
+export class RedlockTickLock implements TickLock {
+  private readonly logger = new Logger(RedlockTickLock.name);
+  private readonly redis: Redis;
+  private readonly redlock: Redlock;
+  private readonly held = new Map<string, Redlock.Lock>();
+  private lastError: { at: number; message: string } | null = null;
+  private degraded = false;
+
+  constructor(url: string) {
+    this.redis = new Redis(url, {
+      enableOfflineQueue: false,
+      commandTimeout: 500,
+      connectTimeout: 2000,
+      maxRetriesPerRequest: 0,
+      retryStrategy: (times) => Math.min(times * 200, 2000),
+      lazyConnect: false,
+    });
+    this.redis.on('error', (e: Error) => this.noteError(e));
+    this.redlock = new Redlock([this.redis], { retryCount: 0, driftFactor: 0.01 });
+    this.redlock.on('clientError', (e: Error) => this.noteError(e));
+  }
+
+  async tryAcquire(key: string, ttlMs: number): Promise<boolean> {
+    if (this.redis.status !== 'ready') return this.proceedDegraded(`redis is ${this.redis.status}`);
+    const before = this.lastError?.at ?? 0;
+    try {
+      this.held.set(key, await this.redlock.lock(key, ttlMs));
+      if (this.degraded) {
+        this.degraded = false;
+        this.logger.log('redis is back: ticks are guarded by the lock again');
+      }
+      return true;
+    } catch (e) {
+      // A Redis error during this attempt: Redis is the problem, not another holder.
+      if ((this.lastError?.at ?? 0) > before) return this.proceedDegraded(this.lastError!.message);
+      if (e instanceof Redlock.LockError) return false;
+      return this.proceedDegraded((e as Error).message);
+    }
+  }
+
+  async release(key: string): Promise<void> {
+    const lock = this.held.get(key);
+    if (!lock) return;
+    this.held.delete(key);
+    // Expiry releases it anyway; a failed unlock only delays nothing, since losers never wait.
+    await lock.unlock().catch(() => undefined);
+  }
+
+  async health(): Promise<{ status: 'ok' | 'degraded'; detail: string }> {
+    if (this.redis.status !== 'ready') return { status: 'degraded', detail: `redis ${this.redis.status}; ledger fence only` };
+    try {
+      await this.redis.ping();
+      return { status: 'ok', detail: 'redlock on redis' };
+    } catch (e) {
+      return { status: 'degraded', detail: `redis: ${(e as Error).message}; ledger fence only` };
+    }
+  }
+
+  /** Nest calls this on shutdown (the lock is a provider). */
+  onApplicationShutdown(): void {
+    this.redis.disconnect();
+  }
+
+  private proceedDegraded(reason: string): boolean {
+    if (!this.degraded) {
+      this.degraded = true;
+      this.logger.warn(`tick lock unavailable (${reason}): scheduling continues on the ledger's unique key alone`);
+    }
+    return true;
+  }
+
+  private noteError(e: Error): void {
+    this.lastError = { at: Date.now(), message: e.message };
+  }
+}
