@@ -21,11 +21,29 @@ export function isBusy(e: unknown): boolean {
   return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
 }
 
+/**
+ * MySQL chose this statement as a deadlock victim (ER_LOCK_DEADLOCK) and rolled it back. Two compare-and-set
+ * UPDATEs of one run can take its primary-key and `ix_runs_status` locks in opposite orders, depending on the plan.
+ */
+export function isDeadlock(e: unknown): boolean {
+  const d = driverError(e);
+  return d.code === 'ER_LOCK_DEADLOCK' || d.errno === 1213;
+}
+
+/**
+ * For single-row `save()`s: no implicit transaction. With better-sqlite3 every repository shares the driver's one
+ * query runner, so a save's BEGIN … COMMIT/ROLLBACK also wraps whatever other saves run at the same moment (they
+ * see the transaction active and join it): a duplicate-key ROLLBACK undid a concurrent claim that had reported
+ * success. A single INSERT is atomic without a transaction.
+ */
+export const SAVE_OPTIONS = { transaction: false } as const;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * better-sqlite3 waits for a busy database synchronously, freezing the event loop; so the driver's busy timeout
- * is short and we retry here asynchronously, with jitter, for up to `budgetMs`.
+ * is short and we retry here asynchronously, with jitter, for up to `budgetMs`. A MySQL deadlock victim is retried
+ * the same way: `fn` is one autocommit statement, rolled back whole, and a compare-and-set re-checks its condition.
  */
 export async function retryBusy<T>(fn: () => Promise<T>, budgetMs = 10_000): Promise<T> {
   const giveUpAt = Date.now() + budgetMs;
@@ -33,7 +51,7 @@ export async function retryBusy<T>(fn: () => Promise<T>, budgetMs = 10_000): Pro
     try {
       return await fn();
     } catch (e) {
-      if (!isBusy(e) || Date.now() > giveUpAt) throw e;
+      if (!(isBusy(e) || isDeadlock(e)) || Date.now() > giveUpAt) throw e;
       await sleep(delay / 2 + Math.random() * delay);
     }
   }

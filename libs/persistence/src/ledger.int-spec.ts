@@ -130,7 +130,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   }
 
   async function count(sql: string, params: unknown[] = [], ds = ds1): Promise<number> {
-    const rows = (await ds.query(sql, params)) as { n: string | number }[];
+    const rows = await ds.query<{ n: string | number }[]>(sql, params);
     return Number(rows[0].n);
   }
 
@@ -209,13 +209,15 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('gives exactly one of 20 concurrent claims of one key across two connections the row', async () => {
       const results = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => (i % 2 ? runs2 : runs1).claim(run(7, 'race', { dispatcherId: `d${i}` }), T)),
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? runs2 : runs1).claim(run(7, 'race', { dispatcherId: `d${i}` }), T),
+        ),
       );
       const winners = results.filter((r) => r !== null);
       expect(winners).toHaveLength(1);
       expect(await countRuns(7, 'race')).toBe(1);
-      const row = await runs1.findById(winners[0]!.id);
-      expect(row?.dispatcherId).toBe(winners[0]!.dispatcherId);
+      const row = await runs1.findById(winners[0].id);
+      expect(row?.dispatcherId).toBe(winners[0].dispatcherId);
     });
 
     it('keeps every row of concurrent claims of distinct keys mixed with duplicates', async () => {
@@ -227,11 +229,43 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
         ),
       );
       const claimed = results.filter((r) => r !== null);
-      expect(claimed.map((r) => r!.tickKey).sort()).toEqual(
-        Array.from({ length: 10 }, (_, i) => `k${i * 2}`).sort(),
-      );
-      for (const r of claimed) expect(await runs1.findById(r!.id)).toMatchObject({ tickKey: r!.tickKey });
+      expect(claimed.map((r) => r.tickKey).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `k${i * 2}`).sort());
+      for (const r of claimed) expect(await runs1.findById(r.id)).toMatchObject({ tickKey: r.tickKey });
       expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 8`)).toBe(11);
+    });
+
+    it('does not lose a claim that runs beside a duplicate claim on the same connection', async () => {
+      // Regression: on SQLite every save() shares one query runner, so a claim started while a duplicate claim had
+      // its implicit transaction open ran inside it and was rolled back with it, yet returned a run (a phantom id).
+      await runs1.claim(run(9, 'dup'), T);
+      const phantoms: string[] = [];
+      for (let lag = 0; lag < 24; lag++) {
+        const duplicate = runs1.claim(run(9, 'dup'), T);
+        let delay: Promise<void> = Promise.resolve();
+        for (let i = 0; i < lag; i++) delay = delay.then(() => undefined);
+        const fresh = delay.then(() => runs1.claim(run(9, `fresh-${lag}`), T));
+        const [dup, claimed] = await Promise.all([duplicate, fresh]);
+        expect(dup).toBeNull();
+        expect(claimed).not.toBeNull();
+        const row = await runs1.findById(claimed!.id);
+        if (row?.tickKey !== claimed!.tickKey) phantoms.push(`${claimed!.tickKey} (id ${claimed!.id})`);
+      }
+      expect(phantoms).toEqual([]);
+      expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 9`)).toBe(25);
+    });
+
+    it('does not lose a job created beside a duplicate create on the same connection', async () => {
+      await jobs.create(job('taken'), T);
+      for (let lag = 0; lag < 24; lag++) {
+        const duplicate = jobs.create(job('taken'), T).catch((e: unknown) => e);
+        let delay: Promise<void> = Promise.resolve();
+        for (let i = 0; i < lag; i++) delay = delay.then(() => undefined);
+        const fresh = delay.then(() => jobs.create(job(`fresh-${lag}`), T));
+        const [err, created] = await Promise.all([duplicate, fresh]);
+        expect(err).toMatchObject({ code: 'NAME_TAKEN' });
+        expect((await jobs.findById(created.id))?.name).toBe(`fresh-${lag}`);
+      }
+      expect(await count(`SELECT COUNT(*) AS n FROM jobs`)).toBe(25);
     });
   });
 
@@ -283,7 +317,10 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
         false,
       );
       expect(
-        await runs2.finish(r.id, { status: 'lost', finishedAt: T + 800, error: 'executor gone' }, ['pending', 'running']),
+        await runs2.finish(r.id, { status: 'lost', finishedAt: T + 800, error: 'executor gone' }, [
+          'pending',
+          'running',
+        ]),
       ).toBe(false);
       expect(await runs1.findById(r.id)).toMatchObject({
         status: 'succeeded',
@@ -411,19 +448,27 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     });
 
     it('finishes once and claims at most one retry when two callers race', async () => {
-      const r = (await runs1.claim(run(4, 'race'), T))!;
-      await runs1.markRunning(r.id, 'e', 'a', T);
-      const results = await Promise.all([
-        runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 10, exitCode: 1 }, policy),
-        runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 20, error: 'gone' }, policy, ['pending', 'running']),
-      ]);
-      expect(results.filter((x) => x.finished)).toHaveLength(1);
-      const retries = results.filter((x) => x.retry !== null);
-      expect(retries.length).toBeLessThanOrEqual(1);
-      expect(await count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = 4 AND attempt = 2`)).toBe(retries.length);
-      const winner = results.find((x) => x.finished)!;
-      expect(winner.retry).not.toBeNull();
-      expect(await runs1.findById(winner.retry!.id)).toMatchObject({ attempt: 2, trigger: 'retry' });
+      // Many rounds, so the interleavings that matter actually happen (on MariaDB the two CAS updates of one row
+      // could deadlock: ER_LOCK_DEADLOCK, retried by retryBusy).
+      for (let round = 0; round < 20; round++) {
+        const r = (await runs1.claim(run(4, `race-${round}`), T))!;
+        await runs1.markRunning(r.id, 'e', 'a', T);
+        const results = await Promise.all([
+          runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 10, exitCode: 1 }, policy),
+          runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 20, error: 'gone' }, policy, [
+            'pending',
+            'running',
+          ]),
+        ]);
+        expect(results.filter((x) => x.finished)).toHaveLength(1);
+        const retries = results.filter((x) => x.retry !== null);
+        expect(retries.length).toBeLessThanOrEqual(1);
+        expect(await countRuns(4, `race-${round}`)).toBe(1 + retries.length);
+        const winner = results.find((x) => x.finished)!;
+        expect(winner.retry).not.toBeNull();
+        expect(await runs1.findById(winner.retry!.id)).toMatchObject({ attempt: 2, trigger: 'retry' });
+        expect((await runs1.findById(r.id))?.status).toBe(winner === results[0] ? 'failed' : 'lost');
+      }
     });
   });
 
@@ -654,11 +699,13 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
         const raw = new Database(config.path);
         try {
           raw.exec('BEGIN IMMEDIATE');
-          raw.prepare(
-            `INSERT INTO runs (job_id, tick_key, attempt, executor_key, scheduled_at, "trigger", status, not_before,
+          raw
+            .prepare(
+              `INSERT INTO runs (job_id, tick_key, attempt, executor_key, scheduled_at, "trigger", status, not_before,
                deadline_at, output_truncated, created_at, updated_at)
              VALUES (5, 'other', 1, '', ?, 'schedule', 'pending', ?, ?, 0, ?, ?)`,
-          ).run(T, T, T + 60_000, T, T);
+            )
+            .run(T, T, T + 60_000, T, T);
 
           const ticks: number[] = [];
           const ticker = setInterval(() => ticks.push(Date.now()), 5);
