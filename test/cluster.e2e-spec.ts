@@ -40,7 +40,8 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
   let api1: Api;
   let api2: Api;
 
-  const executors = async (api: Api) => (await api.call<{ id: string }[]>('GET', '/api/executors', undefined, 200)).body;
+  const executors = async (api: Api) =>
+    (await api.call<{ id: string }[]>('GET', '/api/executors', undefined, 200)).body;
 
   /** Pauses the jobs and waits until none of their runs is pending or running, then returns their runs. */
   async function settle(api: Api, jobs: Job[]): Promise<Map<number, Run[]>> {
@@ -69,7 +70,10 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
     e2 = await startExecutor(env, 'e2');
     api1 = new Api(d1.base);
     api2 = new Api(d2.base);
-    await waitFor(async () => (await executors(api2)).length === 2, { timeoutMs: 15_000, what: 'two executors listed' });
+    await waitFor(async () => (await executors(api2)).length === 2, {
+      timeoutMs: 15_000,
+      what: 'two executors listed',
+    });
     await waitFor(async () => (await api1.call<unknown[]>('GET', '/api/dispatchers')).body.length === 2, {
       timeoutMs: 15_000,
       what: 'two dispatchers listed',
@@ -82,27 +86,51 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
   });
 
   it('a job created on dispatcher 1 is scheduled by dispatcher 2 within 1 s, and unscheduled the same way', async () => {
-    const scheduled = async () => Number(/gocron_jobs_scheduled (\d+)/.exec(await fetch(`${d2.base}/metrics`).then((r) => r.text()))?.[1]);
+    const scheduled = async () =>
+      Number(/gocron_jobs_scheduled (\d+)/.exec(await fetch(`${d2.base}/metrics`).then((r) => r.text()))?.[1]);
     const before = await scheduled();
     const job = await api1.createJob({ name: 'propagate', cron: '0 0 1 1 *', type: 'shell', command: 'true' });
     const created = Date.now();
-    await waitFor(async () => (await scheduled()) === before + 1, { timeoutMs: 3000, what: 'dispatcher 2 schedules it', intervalMs: 50 });
+    await waitFor(async () => (await scheduled()) === before + 1, {
+      timeoutMs: 3000,
+      what: 'dispatcher 2 schedules it',
+      intervalMs: 50,
+    });
     const seen = Date.now() - created;
     await api1.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
-    await waitFor(async () => (await scheduled()) === before, { timeoutMs: 3000, what: 'dispatcher 2 drops it', intervalMs: 50 });
+    await waitFor(async () => (await scheduled()) === before, {
+      timeoutMs: 3000,
+      what: 'dispatcher 2 drops it',
+      intervalMs: 50,
+    });
     console.log(`job change seen by the other dispatcher after ${seen} ms`);
   });
 
   it('broadcast runs once per executor per tick; consistent_hash keeps a job on one executor', async () => {
-    const b = await api1.createJob({ name: 'broadcast', cron: '* * * * * *', type: 'shell', command: 'true', routing: 'broadcast', concurrency: 'allow' });
-    const h = await api1.createJob({ name: 'hash', cron: '* * * * * *', type: 'shell', command: 'true', routing: 'consistent_hash', concurrency: 'allow' });
+    const b = await api1.createJob({
+      name: 'broadcast',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'true',
+      routing: 'broadcast',
+      concurrency: 'allow',
+    });
+    const h = await api1.createJob({
+      name: 'hash',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'true',
+      routing: 'consistent_hash',
+      concurrency: 'allow',
+    });
     await waitFor(async () => (await api1.runs(h.id)).filter((r) => r.status === 'succeeded').length >= 4, {
       timeoutMs: 15_000,
       what: 'four runs of the hashed job',
     });
     const runs = await settle(api1, [b, h]);
     const perTick = new Map<string, string[]>();
-    for (const r of runs.get(b.id)!) perTick.set(r.scheduledAt, [...(perTick.get(r.scheduledAt) ?? []), r.executorId ?? '?']);
+    for (const r of runs.get(b.id)!)
+      perTick.set(r.scheduledAt, [...(perTick.get(r.scheduledAt) ?? []), r.executorId ?? '?']);
     expect(perTick.size).toBeGreaterThanOrEqual(3);
     for (const ids of perTick.values()) expect(ids.sort()).toEqual(['e1', 'e2']);
     expect(new Set(runs.get(h.id)!.map((r) => r.executorId)).size).toBe(1);
@@ -111,18 +139,29 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
   it('Redis paused for 10 s: still zero duplicate and zero missing ticks', async () => {
     const jobs: Job[] = [];
     for (let i = 0; i < 5; i++) {
-      jobs.push(await api1.createJob({ name: `redis-pause-${i}`, cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' }));
+      jobs.push(
+        await api1.createJob({
+          name: `redis-pause-${i}`,
+          cron: '* * * * * *',
+          type: 'shell',
+          command: 'true',
+          concurrency: 'allow',
+        }),
+      );
     }
     await waitFor(async () => (await api1.runs(jobs[0].id)).length >= 2, { timeoutMs: 10_000, what: 'jobs run' });
     const admin = new Redis(testServices().redisUrl);
     const pausedAt = Date.now();
     try {
       await admin.call('CLIENT', 'PAUSE', '10000', 'ALL');
-      await waitFor(async () => (await api1.runs(jobs[0].id)).some((r) => Date.parse(r.scheduledAt) > pausedAt + 11 * SECOND), {
-        timeoutMs: 30_000,
-        what: 'ticks after the pause',
-        intervalMs: 500,
-      });
+      await waitFor(
+        async () => (await api1.runs(jobs[0].id)).some((r) => Date.parse(r.scheduledAt) > pausedAt + 11 * SECOND),
+        {
+          timeoutMs: 30_000,
+          what: 'ticks after the pause',
+          intervalMs: 500,
+        },
+      );
       const health = await api1.call<{ status: string }>('GET', '/api/health', undefined, 200);
       expect(health.body.status).toMatch(/ok|degraded/);
     } finally {
@@ -132,7 +171,12 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
     const runs = await settle(api1, jobs);
     for (const j of jobs) {
       const report = tickReport(runs.get(j.id)!);
-      expect({ job: j.name, ...report, active: report.active.length }).toEqual({ job: j.name, duplicates: [], gaps: [], active: 0 });
+      expect({ job: j.name, ...report, active: report.active.length }).toEqual({
+        job: j.name,
+        duplicates: [],
+        gaps: [],
+        active: 0,
+      });
       const ticks = runs.get(j.id)!.map((r) => Date.parse(r.scheduledAt));
       expect(Math.min(...ticks)).toBeLessThan(pausedAt);
       expect(Math.max(...ticks)).toBeGreaterThan(pausedAt + 10 * SECOND);
@@ -155,11 +199,18 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
       );
     }
     const start = Date.now();
-    await waitFor(() => Date.now() - start > 12 * SECOND, { timeoutMs: 20_000, what: '12 s of scheduling', intervalMs: 200 });
+    await waitFor(() => Date.now() - start > 12 * SECOND, {
+      timeoutMs: 20_000,
+      what: '12 s of scheduling',
+      intervalMs: 200,
+    });
     await Promise.all([d1.app.kill('SIGKILL'), e1.app.kill('SIGKILL')]);
     const killedAt = Date.now();
     await waitFor(
-      async () => (await api2.runs(jobs[19].id)).some((r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) > start + 32 * SECOND),
+      async () =>
+        (await api2.runs(jobs[19].id)).some(
+          (r) => r.status === 'succeeded' && Date.parse(r.scheduledAt) > start + 32 * SECOND,
+        ),
       { timeoutMs: 60_000, what: 'ticks 32 s after the start', intervalMs: 500 },
     );
     const runs = await settle(api2, jobs);
@@ -168,7 +219,12 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
     for (const j of jobs) {
       const all = runs.get(j.id)!;
       const report = tickReport(all);
-      expect({ job: j.name, ...report, active: report.active.length }).toEqual({ job: j.name, duplicates: [], gaps: [], active: 0 });
+      expect({ job: j.name, ...report, active: report.active.length }).toEqual({
+        job: j.name,
+        duplicates: [],
+        gaps: [],
+        active: 0,
+      });
       const ticks = all.map((r) => Date.parse(r.scheduledAt));
       expect(Math.min(...ticks)).toBeLessThan(killedAt - 5 * SECOND);
       expect(Math.max(...ticks)).toBeGreaterThan(killedAt + 15 * SECOND);
@@ -179,15 +235,21 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
         expect(retry).toMatchObject({ status: 'succeeded', executorId: 'e2', trigger: 'retry' });
       }
       expect(all.filter((r) => r.status === 'failed' || r.status === 'missed')).toEqual([]);
-      for (const r of all) if (r.startedAt && r.attempt === 1) lags.push(Date.parse(r.startedAt) - Date.parse(r.scheduledAt));
+      for (const r of all)
+        if (r.startedAt && r.attempt === 1) lags.push(Date.parse(r.startedAt) - Date.parse(r.scheduledAt));
     }
     lags.sort((a, b) => a - b);
-    console.log(`cluster tick-to-start lag over ${lags.length} runs: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${lags[lags.length - 1]} ms; ${lost} run(s) lost and retried`);
+    console.log(
+      `cluster tick-to-start lag over ${lags.length} runs: p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${lags[lags.length - 1]} ms; ${lost} run(s) lost and retried`,
+    );
   });
 
   it('an executor killed during a long run: the run is lost within 2 TTLs and succeeds on the other executor', async () => {
     const e3 = await startExecutor(env, 'e3');
-    await waitFor(async () => (await executors(api2)).some((e) => e.id === 'e3'), { timeoutMs: 10_000, what: 'e3 listed' });
+    await waitFor(async () => (await executors(api2)).some((e) => e.id === 'e3'), {
+      timeoutMs: 10_000,
+      what: 'e3 listed',
+    });
     const job = await api2.createJob({
       name: 'long',
       cron: '0 0 1 1 *',
@@ -205,7 +267,11 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
     const lost = await api2.waitForRunStatus(runId, ['lost'], 3 * 2 * TTL_S * SECOND);
     const detectMs = Date.now() - killedAt;
     expect(lost.error).toMatch(/vanished/);
-    const retry = await api2.waitForRun(job.id, (r) => r.attempt === 2 && r.status === 'succeeded', 'the retry succeeds');
+    const retry = await api2.waitForRun(
+      job.id,
+      (r) => r.attempt === 2 && r.status === 'succeeded',
+      'the retry succeeds',
+    );
     expect(retry.executorId).not.toBe(running.executorId);
     expect(retry.output).toBe('attempt 2\n');
     console.log(`dead executor's run declared lost ${detectMs} ms after SIGKILL (lease_ttl ${TTL_S} s)`);
@@ -220,7 +286,11 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
       what: 'e4 and e5 listed',
     });
     await e4.app.kill('SIGTERM');
-    await waitFor(async () => !(await executors(api2)).some((e) => e.id === 'e4'), { timeoutMs: 1000, what: 'e4 gone at once', intervalMs: 50 });
+    await waitFor(async () => !(await executors(api2)).some((e) => e.id === 'e4'), {
+      timeoutMs: 1000,
+      what: 'e4 gone at once',
+      intervalMs: 50,
+    });
     await e5.app.kill('SIGKILL');
     const killedAt = Date.now();
     await waitFor(async () => !(await executors(api2)).some((e) => e.id === 'e5'), {

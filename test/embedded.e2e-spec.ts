@@ -19,6 +19,14 @@ function isAlive(pid: number): boolean {
 
 const ONCE_A_YEAR = '0 0 1 1 *'; // jobs that only run when triggered
 
+/** The pid a task wrote to `file` (`echo $$ > file`) once it has started. */
+function waitForPid(file: string): Promise<number> {
+  return waitFor(() => existsSync(file) && Number(readFileSync(file, 'utf8').trim()), {
+    timeoutMs: 5000,
+    what: `pid in ${file}`,
+  });
+}
+
 describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   let db: TestDatabase | null = null;
   let env: Record<string, string>;
@@ -43,7 +51,11 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       `dispatcher-${dialect}`,
     );
     // A variable of the executor's own: tasks must never see it.
-    executor = await startExecutor({ ...env, GOCRON_SECRET_PROBE: 'x' }, `executor-${dialect}`, executorPort);
+    executor = await startExecutor(
+      { ...env, GOCRON_SECRET_PROBE: 'x', GOCRON_EXECUTOR_CAPACITY: '3' },
+      `executor-${dialect}`,
+      executorPort,
+    );
     api = new Api(dispatcher.base);
     await waitFor(async () => (await api.call<unknown[]>('GET', '/api/executors')).body.length === 1, {
       timeoutMs: 15_000,
@@ -95,7 +107,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       command: 'env | sort',
       env: { FOO: 'bar' },
     });
-    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const runId = await api.trigger(job.id);
     const run = await api.waitForRunStatus(runId, ['succeeded', 'failed']);
     expect(run.status).toBe('succeeded');
     expect(run.trigger).toBe('manual');
@@ -116,7 +128,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       command: `echo $$ > ${pidFile}; sleep 100`,
       timeoutMs: 1000,
     });
-    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const runId = await api.trigger(job.id);
     const run = await api.waitForRunStatus(runId, ['timed_out', 'failed', 'succeeded']);
     expect(run.status).toBe('timed_out');
     expect(run.error).toMatch(/timed out after 1000 ms/);
@@ -132,13 +144,9 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       type: 'shell',
       command: `echo $$ > ${pidFile}; sleep 100`,
     });
-    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const runId = await api.trigger(job.id);
     await api.waitForRunStatus(runId, ['running']);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', {
-      timeoutMs: 5000,
-      what: 'pid file',
-    });
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const pid = await waitForPid(pidFile);
     expect(isAlive(pid)).toBe(true);
     await api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
     const run = await api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded']);
@@ -156,7 +164,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       type: 'http',
       http: { method: 'POST', url: `${stub.url}/hook`, headers: { 'X-Test': 'yes' }, body: '{"a":1}' },
     });
-    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${ok.id}/trigger`, undefined, 202)).body;
+    const runId = await api.trigger(ok.id);
     const run = await api.waitForRunStatus(runId, ['succeeded', 'failed']);
     expect(run).toMatchObject({ status: 'succeeded', httpStatus: 200 });
     expect(run.output).toContain('"ok":true');
@@ -172,8 +180,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       type: 'http',
       http: { method: 'GET', url: `${stub.url}/status/500` },
     });
-    const second = (await api.call<{ runId: number }>('POST', `/api/jobs/${bad.id}/trigger`, undefined, 202)).body
-      .runId;
+    const second = await api.trigger(bad.id);
     const failed = await api.waitForRunStatus(second, ['succeeded', 'failed']);
     expect(failed).toMatchObject({ status: 'failed', httpStatus: 500 });
     expect(failed.error).toMatch(/unexpected HTTP status 500/);
@@ -281,9 +288,36 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
   });
 
+  it('a run waits pending while the executor is full, and starts when a slot frees', async () => {
+    // Capacity 3: the fourth run is refused with RESOURCE_EXHAUSTED and offered again.
+    const job = await api.createJob({ name: 'capacity', cron: ONCE_A_YEAR, type: 'shell', command: 'sleep 1' });
+    const ids: number[] = [];
+    for (let i = 0; i < 4; i++) ids.push(await api.trigger(job.id));
+    const runs = await Promise.all(ids.map((id) => api.waitForRunStatus(id, ['succeeded', 'failed'])));
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'succeeded', 'succeeded', 'succeeded']);
+    const firstFinish = Math.min(...runs.slice(0, 3).map((r) => Date.parse(r.finishedAt!)));
+    expect(Date.parse(runs[3].startedAt!)).toBeGreaterThanOrEqual(firstFinish - 50);
+  });
+
+  it('a run no executor can take fails once its timeout has passed, saying why', async () => {
+    const job = await api.createJob({
+      name: 'no-executor',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: 'true',
+      group: 'nowhere',
+      timeoutMs: 1500,
+    });
+    const runId = await api.trigger(job.id);
+    expect((await api.run(runId)).status).toBe('pending');
+    const run = await api.waitForRunStatus(runId, ['failed', 'succeeded']);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/no executor of group 'nowhere' took the run/);
+  });
+
   it('deleting a job cancels its running run', async () => {
     const job = await api.createJob({ name: 'delete-running', cron: ONCE_A_YEAR, type: 'shell', command: 'sleep 100' });
-    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const runId = await api.trigger(job.id);
     await api.waitForRunStatus(runId, ['running']);
     await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
     expect((await api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded'])).status).toBe('cancelled');
@@ -369,13 +403,9 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
       retryBackoffMs: 100,
       timeoutMs: 120_000,
     });
-    const { runId } = (await api.call<{ runId: number }>('POST', `/api/jobs/${job.id}/trigger`, undefined, 202)).body;
+    const runId = await api.trigger(job.id);
     await api.waitForRunStatus(runId, ['running']);
-    await waitFor(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() !== '', {
-      timeoutMs: 5000,
-      what: 'pid file',
-    });
-    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const pid = await waitForPid(pidFile);
     const address = executor.address;
     await executor.app.kill('SIGKILL');
     await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} dies with its executor` });

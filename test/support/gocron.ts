@@ -100,6 +100,11 @@ export class Api {
     return (await this.call<Job>('POST', '/api/jobs', job, 201)).body;
   }
 
+  /** POST /api/jobs/:id/trigger; the new run's id. */
+  async trigger(jobId: number): Promise<number> {
+    return (await this.call<{ runId: number }>('POST', `/api/jobs/${jobId}/trigger`, undefined, 202)).body.runId;
+  }
+
   async runs(jobId: number, query = 'limit=500'): Promise<Run[]> {
     return (await this.call<{ items: Run[] }>('GET', `/api/jobs/${jobId}/runs?${query}`, undefined, 200)).body.items;
   }

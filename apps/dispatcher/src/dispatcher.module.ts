@@ -16,6 +16,7 @@ import { JobsService } from './jobs/jobs.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { JobChangeBus } from './scheduling/job-change-bus';
 import { RunLauncher } from './scheduling/run-launcher.service';
 import { SchedulerService } from './scheduling/scheduler.service';
 
@@ -47,6 +48,7 @@ export class DispatcherModule {
         },
         DispatcherRegistry,
         EventsService,
+        JobChangeBus,
         RunLauncher,
         SchedulerService,
         JobsService,

@@ -10,7 +10,11 @@ export class ExecutorModule {
     const { etcd, executor } = config;
     const registration =
       etcd.hosts.length > 0
-        ? new EtcdRegistration(etcdClient(etcd.hosts), etcdKeys.executor(etcd.prefix, executor.group, executor.id), etcd.leaseTtlSeconds)
+        ? new EtcdRegistration(
+            etcdClient(etcd.hosts),
+            etcdKeys.executor(etcd.prefix, executor.group, executor.id),
+            etcd.leaseTtlSeconds,
+          )
         : new NoopRegistration();
     return {
       module: ExecutorModule,

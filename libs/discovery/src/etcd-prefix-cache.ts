@@ -39,7 +39,9 @@ export class EtcdPrefixCache<T> {
     this.watcher.on('delete', (kv: IKeyValue) => {
       if (this.entries.delete(kv.key.toString())) this.emit();
     });
-    this.watcher.on('disconnected', () => this.logger.warn(`etcd watch on ${this.prefix} disconnected; keeping the last list`));
+    this.watcher.on('disconnected', () =>
+      this.logger.warn(`etcd watch on ${this.prefix} disconnected; keeping the last list`),
+    );
     this.watcher.on('connected', () => void this.resync().catch(() => undefined));
     this.watcher.on('error', (e: Error) => this.logger.warn(`etcd watch error: ${e.message}`));
   }

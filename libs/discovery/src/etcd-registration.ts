@@ -48,7 +48,10 @@ export class EtcdRegistration implements Registration {
       const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
       try {
         await lease.grant();
-        await lease.put(this.key).value(this.value ?? '{}').exec();
+        await lease
+          .put(this.key)
+          .value(this.value ?? '{}')
+          .exec();
         lease.on('keepaliveSucceeded', () => (this.lastRenewed = Date.now()));
         lease.on('lost', (e: Error) => {
           if (this.lease !== lease || this.stopped) return;

@@ -61,7 +61,8 @@ export class RedlockTickLock implements TickLock {
   }
 
   async health(): Promise<{ status: 'ok' | 'degraded'; detail: string }> {
-    if (this.redis.status !== 'ready') return { status: 'degraded', detail: `redis ${this.redis.status}; ledger fence only` };
+    if (this.redis.status !== 'ready')
+      return { status: 'degraded', detail: `redis ${this.redis.status}; ledger fence only` };
     try {
       await this.redis.ping();
       return { status: 'ok', detail: 'redlock on redis' };

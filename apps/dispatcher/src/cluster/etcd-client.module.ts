@@ -12,7 +12,8 @@ export const ETCD_CLIENT = Symbol('ETCD_CLIENT');
     {
       provide: ETCD_CLIENT,
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig): Etcd3 | null => (config.etcd.hosts.length > 0 ? etcdClient(config.etcd.hosts) : null),
+      useFactory: (config: AppConfig): Etcd3 | null =>
+        config.etcd.hosts.length > 0 ? etcdClient(config.etcd.hosts) : null,
     },
   ],
   exports: [ETCD_CLIENT],

@@ -3,9 +3,18 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
+import type { Etcd3 } from 'etcd3';
 import { TICK_LOCK, TickLock } from '@app/locking';
+import { ETCD_CLIENT } from './etcd-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
+  ]);
+}
 
 interface Check {
   status: 'ok' | 'degraded' | 'down';
@@ -20,6 +29,7 @@ export class HealthController {
     @Inject(TICK_LOCK) private readonly lock: TickLock,
     private readonly pool: ExecutorPool,
     private readonly scheduler: SchedulerService,
+    @Inject(ETCD_CLIENT) private readonly etcd: Etcd3 | null,
   ) {}
 
   @Get()
@@ -32,6 +42,7 @@ export class HealthController {
     const checks: Record<string, Check> = {
       database: await this.database(),
       lock: await this.lock.health(),
+      discovery: await this.discovery(),
       executors: this.executors(),
       scheduler: { status: 'ok', detail: `${this.scheduler.scheduledCount} job(s) scheduled` },
     };
@@ -43,13 +54,23 @@ export class HealthController {
 
   private async database(): Promise<Check> {
     try {
-      await Promise.race([
-        this.ds.query('SELECT 1'),
-        new Promise((_, reject) => setTimeout(() => reject(new Error('no answer within 2 s')), 2000).unref()),
-      ]);
+      await withTimeout(this.ds.query('SELECT 1'), 2000);
       return { status: 'ok', detail: this.ds.options.type };
     } catch (e) {
       return { status: 'down', detail: (e as Error).message };
+    }
+  }
+
+  private async discovery(): Promise<Check> {
+    if (!this.etcd) return { status: 'ok', detail: 'static targets' };
+    try {
+      await withTimeout(this.etcd.maintenance.status(), 1000);
+      return { status: 'ok', detail: 'etcd' };
+    } catch (e) {
+      return {
+        status: 'degraded',
+        detail: `etcd unreachable (${(e as Error).message}); using the last known executors`,
+      };
     }
   }
 

@@ -47,7 +47,7 @@ export class JobsService {
     const nextRunAt = this.nextFire(normalized, now, now);
     // The cursor starts at creation: the first tick is the first one after now.
     const job = await this.jobs.create({ ...normalized, scheduleSetAt: now, lastTickAt: now, nextRunAt }, now);
-    await this.scheduler.upsert(job);
+    await this.scheduler.changed(job);
     this.events.jobChanged(job.id, 'created');
     this.logger.log({ msg: 'job created', jobId: job.id });
     return JobResponse.of(job, null, job.nextRunAt);
@@ -83,7 +83,7 @@ export class JobsService {
     );
     const updated = await this.jobs.update(id, changes, now);
     if (!updated) throw DomainError.notFound(`job ${id}`);
-    await this.scheduler.upsert(updated);
+    await this.scheduler.changed(updated);
     this.events.jobChanged(id, 'updated');
     return this.get(id);
   }
@@ -100,7 +100,7 @@ export class JobsService {
   async remove(id: number): Promise<void> {
     await this.find(id);
     await this.jobs.delete(id);
-    await this.scheduler.remove(id);
+    await this.scheduler.deleted(id);
     for (const run of await this.runs.findActive(id)) await this.launcher.cancel(run, 'job deleted');
     this.events.jobChanged(id, 'deleted');
     this.logger.log({ msg: 'job deleted', jobId: id });

@@ -5,6 +5,7 @@ import { CronSchedule } from '@app/cron';
 import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
 import { JobEntity, JobsRepository, RunEntity, RunsRepository, NewRun } from '@app/persistence';
 import { EventsService } from '../events/events.service';
+import { JobChangeBus } from './job-change-bus';
 import { JobMailboxes } from './job-mailbox';
 import { RunLauncher } from './run-launcher.service';
 import { planTicks } from './tick-planner';
@@ -55,7 +56,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly launcher: RunLauncher,
     private readonly registry: SchedulerRegistry,
     private readonly events: EventsService,
+    private readonly bus: JobChangeBus,
   ) {
+    this.bus.onJobChanged((jobId) => void this.refresh(jobId));
     this.wheel = new TimerWheel(
       (ids) => this.onDue(ids),
       (timer) => {
@@ -85,7 +88,32 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return this.jobs.size;
   }
 
-  /** A job was created or changed (here or, through reconcile, elsewhere): schedule its current definition. */
+  /** A job was created or changed here: schedule its current definition and tell the other dispatchers. */
+  async changed(job: JobEntity): Promise<void> {
+    await this.upsert(job);
+    this.bus.publish(job.id);
+  }
+
+  async deleted(jobId: number): Promise<void> {
+    await this.remove(jobId);
+    this.bus.publish(jobId);
+  }
+
+  /** Another dispatcher changed the job: read it again. */
+  private async refresh(jobId: number): Promise<void> {
+    try {
+      const job = await this.jobsRepo.findById(jobId);
+      if (job) await this.upsert(job);
+      else await this.remove(jobId);
+    } catch (e) {
+      this.logger.warn({
+        msg: `refresh after a change elsewhere failed (reconcile will retry): ${(e as Error).message}`,
+        jobId,
+      });
+    }
+  }
+
+  /** Schedules the job's current definition (or drops it when disabled), through its mailbox. */
   upsert(job: JobEntity): Promise<void> {
     return this.mailboxes.post(job.id, 'update', () => Promise.resolve(this.apply(job)));
   }

@@ -66,7 +66,9 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     this.loadTimer = setInterval(() => {
       if (this.active.size === last || this.draining) return;
       last = this.active.size;
-      this.registration.put(this.registrationValue()).catch((e: Error) => this.logger.warn(`registration update failed: ${e.message}`));
+      this.registration
+        .put(this.registrationValue())
+        .catch((e: Error) => this.logger.warn(`registration update failed: ${e.message}`));
     }, 2000);
   }
 
