@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { createAppLogger, loadConfigOrExit } from '@app/config';
 import { migrate } from '@app/persistence';
 import { installBodyParsing } from './common/body-parsing';
+import { serveDashboard } from './dashboard/serve-dashboard';
 import { DomainErrorFilter } from './common/domain-error.filter';
 import { ApiValidationPipe } from './common/api-validation.pipe';
 import { DispatcherModule } from './dispatcher.module';
@@ -25,6 +26,7 @@ async function bootstrap(): Promise<void> {
   });
   await migrate(app.get(DataSource));
   installBodyParsing(app);
+  serveDashboard(app);
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new DomainErrorFilter());
   setupSwagger(app);

@@ -5,13 +5,23 @@ import { TickLock } from './tick-lock';
 
 /**
  * The tick guard among dispatchers on Redis, through redlock 4.2.0 (pinned: the 5.x line is still beta, with open
- * extension and quorum issues; 4.2.0 is the last stable release). One Redis, no lock retries: the loser of a tick
+ * quorum failures, node-redlock#168, and an unreleased extension fix, #276; 4.2.0 is the last stable release). One Redis, no lock retries: the loser of a tick
  * neither runs it nor waits for it (redlock's default 10 × 200 ms retries would stall every loser for 2 s a tick).
  *
  * Redis down or paused must not stop scheduling: commands fail fast (no offline queue, a short command timeout),
  * and the lock then answers "go ahead" — the ledger's unique key is the fence that keeps the tick single. That
  * degradation is logged once and shown by `health()`.
  */
+/** Longer than the command timeout: only a lock() that never settles runs into it. */
+const ACQUIRE_DEADLINE_MS = 1500;
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`lock() did not settle within ${ms} ms`)), ms).unref()),
+  ]);
+}
+
 export class RedlockTickLock implements TickLock {
   private readonly logger = new Logger(RedlockTickLock.name);
   private readonly redis: Redis;
@@ -38,7 +48,8 @@ export class RedlockTickLock implements TickLock {
     if (this.redis.status !== 'ready') return this.proceedDegraded(`redis is ${this.redis.status}`);
     const before = this.lastError?.at ?? 0;
     try {
-      this.held.set(key, await this.redlock.lock(key, ttlMs));
+      // node-redlock#83: a 4.x lock() that never settles was reported; a tick must not wait on one forever.
+      this.held.set(key, await withDeadline(this.redlock.lock(key, ttlMs), ACQUIRE_DEADLINE_MS));
       if (this.degraded) {
         this.degraded = false;
         this.logger.log('redis is back: ticks are guarded by the lock again');
