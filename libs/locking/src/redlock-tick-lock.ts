@@ -18,7 +18,9 @@ const ACQUIRE_DEADLINE_MS = 1500;
 function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`lock() did not settle within ${ms} ms`)), ms).unref()),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`lock() did not settle within ${ms} ms`)), ms).unref(),
+    ),
   ]);
 }
 

@@ -508,6 +508,29 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await jobs.findById(a.id)).toMatchObject({ lastTickAt: 2001, nextRunAt: null });
     });
 
+    it('advanceCursors() moves many jobs forward in batches, never backwards, leaving others alone', async () => {
+      const created = [];
+      for (let i = 0; i < 7; i++) created.push(await jobs.create(job(`batch-${i}`), T));
+      const untouched = await jobs.create(job('untouched'), T);
+      await jobs.advanceCursor(created[0].id, 50_000, 51_000);
+      // 600 entries: two statements (500 a statement); job 0 is asked to move backwards.
+      const batch = created.map((j, i) => ({ id: j.id, tickAt: 10_000 + i, nextRunAt: 20_000 + i }));
+      const padding = Array.from({ length: 593 }, (_, i) => ({ id: 900_000 + i, tickAt: 1, nextRunAt: 1 }));
+      await jobs.advanceCursors([...batch, ...padding]);
+      expect(await jobs.findById(created[0].id)).toMatchObject({ lastTickAt: 50_000, nextRunAt: 51_000 });
+      for (let i = 1; i < 7; i++) {
+        expect(await jobs.findById(created[i].id)).toMatchObject({
+          lastTickAt: 10_000 + i,
+          nextRunAt: 20_000 + i,
+          version: 1,
+        });
+      }
+      expect(await jobs.findById(untouched.id)).toMatchObject({
+        lastTickAt: untouched.lastTickAt,
+        nextRunAt: untouched.nextRunAt,
+      });
+    });
+
     it('fingerprint() changes on create, update and delete but not on advanceCursor', async () => {
       const f0 = await jobs.fingerprint();
       const a = await jobs.create(job('alpha'), T);

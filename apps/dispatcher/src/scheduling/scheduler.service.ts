@@ -5,6 +5,7 @@ import { CronSchedule } from '@app/cron';
 import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
 import { JobEntity, JobsRepository, RunEntity, RunsRepository, NewRun } from '@app/persistence';
 import { EventsService } from '../events/events.service';
+import { CursorWriter } from './cursor-writer';
 import { JobChangeBus } from './job-change-bus';
 import { JobMailboxes } from './job-mailbox';
 import { RunLauncher } from './run-launcher.service';
@@ -13,6 +14,9 @@ import { TimerWheel } from './timer-wheel';
 
 const WHEEL_TIMEOUT = 'gocron-timer-wheel';
 const RECONCILE_INTERVAL = 'gocron-reconcile';
+const CURSOR_FLUSH_INTERVAL = 'gocron-cursor-flush';
+/** How often cursors reach the database (they are a hint; the ledger is the truth). */
+const CURSOR_FLUSH_MS = 1000;
 /** How often a dispatcher compares its jobs with the database: the safety net for changes made elsewhere. */
 const RECONCILE_MS = 1000;
 /**
@@ -46,6 +50,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Ticks before this instant fell while no dispatcher of ours ran: the misfire policy applies to them. */
   private readonly startedAt = Math.floor(Date.now() - process.uptime() * 1000);
   private fingerprint = '';
+  private readonly cursors: CursorWriter;
   private reconciling = false;
 
   constructor(
@@ -59,6 +64,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly bus: JobChangeBus,
   ) {
     this.bus.onJobChanged((jobId) => void this.refresh(jobId));
+    this.cursors = new CursorWriter(this.jobsRepo);
     this.wheel = new TimerWheel(
       (ids) => this.onDue(ids),
       (timer) => {
@@ -75,13 +81,20 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       RECONCILE_INTERVAL,
       setInterval(() => void this.reconcile(false), RECONCILE_MS),
     );
+    this.registry.addInterval(
+      CURSOR_FLUSH_INTERVAL,
+      setInterval(() => void this.cursors.flush(), CURSOR_FLUSH_MS),
+    );
     this.logger.log(`scheduling ${this.jobs.size} enabled job(s), loaded in ${Date.now() - started} ms`);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.registry.doesExist('interval', RECONCILE_INTERVAL)) this.registry.deleteInterval(RECONCILE_INTERVAL);
+    for (const name of [RECONCILE_INTERVAL, CURSOR_FLUSH_INTERVAL]) {
+      if (this.registry.doesExist('interval', name)) this.registry.deleteInterval(name);
+    }
     this.wheel.stop();
     await this.mailboxes.drain();
+    await this.cursors.flush();
   }
 
   get scheduledCount(): number {
@@ -184,14 +197,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         if (!(await this.fireTick(job, tick.at, tick.trigger))) {
           // Another dispatcher holds this tick's lock. It may die before inserting the row, so the cursor stays
           // before the tick and we look again shortly: the tick ends up claimed by someone, late at worst.
-          await this.moveCursor(job, tick.at - 1000, schedule, now);
+          this.moveCursor(job, tick.at - 1000, schedule, now);
           if (this.jobs.get(id) === entry) this.wheel.set(id, now + CONTENDED_RETRY_MS);
           return;
         }
       }
       const next = schedule.next(new Date(Math.max(plan.cursor, now)));
       if (plan.cursor > job.lastTickAt) {
-        await this.jobsRepo.advanceCursor(job.id, plan.cursor, next ? next.getTime() : null);
+        this.cursors.mark(job.id, plan.cursor, next ? next.getTime() : null);
         job.lastTickAt = plan.cursor;
       }
       if (this.jobs.get(id) === entry) this.wheel.set(id, next ? next.getTime() : null);
@@ -203,11 +216,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** Moves the cursor to the last tick at or before `upTo` that this pass handled (never backwards). */
-  private async moveCursor(job: JobEntity, upTo: number, schedule: CronSchedule, now: number): Promise<void> {
+  private moveCursor(job: JobEntity, upTo: number, schedule: CronSchedule, now: number): void {
     const handled = schedule.between(new Date(job.lastTickAt), new Date(upTo), 100_000).pop()?.getTime();
     if (handled === undefined || handled <= job.lastTickAt) return;
     const next = schedule.next(new Date(Math.max(handled, now)));
-    await this.jobsRepo.advanceCursor(job.id, handled, next ? next.getTime() : null);
+    this.cursors.mark(job.id, handled, next ? next.getTime() : null);
     job.lastTickAt = handled;
   }
 

@@ -124,6 +124,27 @@ export class JobsRepository {
     );
   }
 
+  /**
+   * advanceCursor for many jobs in few statements (500 a statement), each row still moved forward only. Single
+   * statements, not a transaction: on SQLite every repository shares one connection, and concurrent writes would
+   * join (and could be rolled back with) an explicit transaction.
+   */
+  async advanceCursors(batch: { id: number; tickAt: number; nextRunAt: number | null }[]): Promise<void> {
+    const greatest = this.ds.options.type === 'mysql' ? 'GREATEST' : 'MAX';
+    for (let i = 0; i < batch.length; i += 500) {
+      const chunk = batch.slice(i, i + 500);
+      const nextParams = chunk.flatMap((c) => [c.id, c.tickAt, c.nextRunAt]);
+      const tickParams = chunk.flatMap((c) => [c.id, c.tickAt]);
+      const when = (s: string) => chunk.map(() => s).join(' ');
+      // MySQL applies SET assignments left to right: next_run_at first, so its CASE still sees the old cursor.
+      const sql =
+        `UPDATE jobs SET next_run_at = CASE id ${when('WHEN ? THEN (CASE WHEN last_tick_at < ? THEN ? ELSE next_run_at END)')} ` +
+        `ELSE next_run_at END, last_tick_at = ${greatest}(last_tick_at, CASE id ${when('WHEN ? THEN ?')} ELSE last_tick_at END) ` +
+        `WHERE id IN (${chunk.map(() => '?').join(', ')})`;
+      await retryBusy(() => this.ds.query(sql, [...nextParams, ...tickParams, ...chunk.map((c) => c.id)]));
+    }
+  }
+
   async setNextRunAt(id: number, nextRunAt: number | null): Promise<void> {
     await retryBusy(() => this.repo.update({ id }, { nextRunAt }));
   }
