@@ -17,6 +17,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { JobChangeBus } from './scheduling/job-change-bus';
+import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
 import { RunLauncher } from './scheduling/run-launcher.service';
 import { SchedulerService } from './scheduling/scheduler.service';
 
@@ -50,6 +51,7 @@ export class DispatcherModule {
         EventsService,
         JobChangeBus,
         RunLauncher,
+        MissedTickSweeper,
         SchedulerService,
         JobsService,
         RunsService,

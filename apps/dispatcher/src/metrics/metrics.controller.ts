@@ -2,6 +2,7 @@ import { Controller, Get, Header } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { RunsRepository } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { MissedTickSweeper } from '../scheduling/missed-tick-sweeper';
 import { SchedulerService } from '../scheduling/scheduler.service';
 
 @ApiTags('metrics')
@@ -11,6 +12,7 @@ export class MetricsController {
     private readonly scheduler: SchedulerService,
     private readonly pool: ExecutorPool,
     private readonly runs: RunsRepository,
+    private readonly missed: MissedTickSweeper,
   ) {}
 
   @Get()
@@ -32,6 +34,9 @@ export class MetricsController {
       ...this.pool
         .executors()
         .map((e) => `gocron_executor_running{executor="${e.id}",group="${e.group}"} ${e.running}`),
+      '# HELP gocron_missed_ticks_total Ticks this dispatcher recorded as missed (nobody claimed them in time).',
+      '# TYPE gocron_missed_ticks_total counter',
+      `gocron_missed_ticks_total ${this.missed.missedTotal}`,
       '# HELP gocron_runs Runs in the ledger by status.',
       '# TYPE gocron_runs gauge',
       ...[...(await this.runs.countByStatus())].map(([status, n]) => `gocron_runs{status="${status}"} ${n}`),

@@ -9,6 +9,7 @@ import { CursorWriter } from './cursor-writer';
 import { JobChangeBus } from './job-change-bus';
 import { JobMailboxes } from './job-mailbox';
 import { RunLauncher } from './run-launcher.service';
+import { tickKeyOf } from './tick-keys';
 import { planTicks } from './tick-planner';
 import { TimerWheel } from './timer-wheel';
 
@@ -30,10 +31,6 @@ const CONTENDED_RETRY_MS = 500;
 interface ScheduledJob {
   job: JobEntity;
   schedule: CronSchedule;
-}
-
-export function tickKeyOf(scheduledAt: number): string {
-  return String(Math.floor(scheduledAt / 1000));
 }
 
 /**

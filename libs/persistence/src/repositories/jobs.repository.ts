@@ -56,6 +56,17 @@ export class JobsRepository {
     return `${String(row.n)}:${String(row.u)}:${String(row.v)}`;
   }
 
+  /** Enabled jobs whose stored next fire time is before `dueBefore`: ticks nobody has claimed. */
+  findOverdue(dueBefore: number, limit: number): Promise<JobEntity[]> {
+    return this.repo
+      .createQueryBuilder('j')
+      .where('j.enabled = :enabled', { enabled: true })
+      .andWhere('j.next_run_at < :dueBefore', { dueBefore })
+      .orderBy('j.next_run_at', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
   /** id and version of every job: what a dispatcher compares with its own copy to find missed changes. */
   async versions(): Promise<Map<number, number>> {
     const rows = await this.repo.find({ select: { id: true, version: true } });

@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import type { SchedulerRegistry } from '@nestjs/schedule';
+import { DataSource } from 'typeorm';
+import { loadConfig } from '@app/config';
+import { dataSourceOptions, JobsRepository, migrate, RunsRepository } from '@app/persistence';
+import { tmpDir } from '../../../../test/support/services';
+import type { EventsService } from '../events/events.service';
+import { MISSED_GRACE_MS, MissedTickSweeper } from './missed-tick-sweeper';
+
+describe('MissedTickSweeper (SQLite file)', () => {
+  let ds: DataSource;
+  let jobs: JobsRepository;
+  let runs: RunsRepository;
+  let sweeper: MissedTickSweeper;
+  const events = { runChanged: jest.fn() } as unknown as EventsService;
+
+  beforeAll(async () => {
+    const config = loadConfig(join(__dirname, '../../../../conf/conf.ini'), {
+      GOCRON_DATABASE_PATH: join(tmpDir('missed'), 'gocron.sqlite'),
+    });
+    ds = new DataSource(dataSourceOptions(config.database));
+    await ds.initialize();
+    await migrate(ds);
+    jobs = new JobsRepository(ds);
+    runs = new RunsRepository(ds);
+    sweeper = new MissedTickSweeper(config, jobs, runs, {} as SchedulerRegistry, events);
+    sweeper.watchSince = 0;
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+  });
+
+  const job = (name: string, lastTickAt: number, nextRunAt: number) => ({
+    name,
+    description: '',
+    cron: '0 * * * * *', // every minute
+    timezone: 'UTC',
+    type: 'shell' as const,
+    command: 'true',
+    env: {},
+    http: null,
+    timeoutMs: 1000,
+    retries: 0,
+    retryBackoffMs: 0,
+    concurrency: 'allow' as const,
+    misfire: 'once' as const,
+    group: 'default',
+    routing: 'round_robin' as const,
+    enabled: true,
+    scheduleSetAt: 0,
+    lastTickAt,
+    nextRunAt,
+  });
+
+  it('records each unclaimed tick older than the grace as missed, once, and leaves claimed and fresh ones alone', async () => {
+    const now = Date.parse('2026-06-01T12:10:30Z');
+    const stuck = await jobs.create(
+      job('stuck', Date.parse('2026-06-01T12:00:00Z'), Date.parse('2026-06-01T12:01:00Z')),
+    );
+    const healthy = await jobs.create(
+      job('healthy', Date.parse('2026-06-01T12:10:00Z'), Date.parse('2026-06-01T12:11:00Z')),
+    );
+    // 12:03 of the stuck job was claimed (by a slow scheduler): not missed.
+    await runs.claim({
+      jobId: stuck.id,
+      tickKey: String(Date.parse('2026-06-01T12:03:00Z') / 1000),
+      attempt: 1,
+      scheduledAt: Date.parse('2026-06-01T12:03:00Z'),
+      trigger: 'schedule',
+      status: 'pending',
+      deadlineAt: now,
+      dispatcherId: 'd',
+    });
+    expect(await sweeper.sweep(now)).toBe(5);
+    const missed = (await runs.list({ limit: 50, offset: 0, jobId: stuck.id, status: 'missed' })).items;
+    // Due before now − 120 s = 12:08:30 and after the last claimed tick 12:03: 12:04 … 12:08.
+    expect(missed.map((r) => new Date(r.scheduledAt).toISOString().slice(11, 16)).sort()).toEqual([
+      '12:04',
+      '12:05',
+      '12:06',
+      '12:07',
+      '12:08',
+    ]);
+    expect(missed[0].error).toMatch(/no dispatcher claimed this tick within 120 s/);
+    expect((await runs.list({ limit: 50, offset: 0, jobId: healthy.id })).total).toBe(0);
+    // The cursor moved: a second sweep records nothing new, and a scheduler claiming 12:05 finds the key taken.
+    expect(await sweeper.sweep(now)).toBe(0);
+    expect(
+      await runs.claim({
+        jobId: stuck.id,
+        tickKey: String(Date.parse('2026-06-01T12:05:00Z') / 1000),
+        attempt: 1,
+        scheduledAt: Date.parse('2026-06-01T12:05:00Z'),
+        trigger: 'schedule',
+        status: 'pending',
+        deadlineAt: now,
+        dispatcherId: 'd',
+      }),
+    ).toBeNull();
+    expect(MISSED_GRACE_MS).toBe(120_000);
+  });
+});
