@@ -205,6 +205,29 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
   });
 
+  it("'replace' cancels the previous run when the next tick comes", async () => {
+    const job = await api.createJob({
+      name: 'replace',
+      cron: '* * * * * *',
+      type: 'shell',
+      command: 'sleep 100',
+      concurrency: 'replace',
+    });
+    const replaced = await api.waitForRun(job.id, (r) => r.status === 'cancelled', 'a replaced run');
+    expect(replaced.error).toMatch(/replaced by the tick of/);
+    await api.call('DELETE', `/api/jobs/${job.id}`, undefined, 204);
+    const runs = await waitFor(
+      async () => {
+        const all = await api.runs(job.id);
+        return all.every((r) => r.status !== 'running' && r.status !== 'pending') ? all : undefined;
+      },
+      { timeoutMs: 10_000, what: 'every run of the deleted job has ended' },
+    );
+    // One run per tick; each replaced run ended before or as its successor was claimed.
+    expect(new Set(runs.map((r) => r.scheduledAt)).size).toBe(runs.length);
+    expect(runs.every((r) => r.status === 'cancelled')).toBe(true);
+  });
+
   it('retries a failed run with back-off, each attempt its own run', async () => {
     const job = await api.createJob({
       name: 'retry',

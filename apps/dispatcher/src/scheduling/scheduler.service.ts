@@ -152,6 +152,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       this.logger.error({ msg: `job has an invalid schedule, not scheduled: ${(e as Error).message}`, jobId: job.id });
       return;
     }
+    // The stored cursor lags the one in memory (cursors are written once a second); a reset (new schedule, resume)
+    // stores `now`, which is ahead of it. So the later of the two is right either way.
+    if (current) job.lastTickAt = Math.max(job.lastTickAt, current.job.lastTickAt);
     this.jobs.set(job.id, { job, schedule });
     const next = schedule.next(new Date(job.lastTickAt));
     this.wheel.set(job.id, next ? next.getTime() : null);
@@ -230,6 +233,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const base = { tickKey, scheduledAt: at, trigger };
       if (job.concurrency !== 'allow') {
         const active = await this.runs.findActive(job.id);
+        // This very tick already has its run (another dispatcher, or a stale cursor here): nothing to do, and
+        // above all nothing to cancel.
+        if (active.some((r) => r.tickKey === tickKey)) return true;
         if (active.length > 0 && job.concurrency === 'forbid') {
           await this.claim(job, {
             ...base,
@@ -238,33 +244,30 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
           });
           return true;
         }
-        for (const run of active)
+      }
+      // Broadcast: one row per executor of the group (none up: one row, which waits for an executor).
+      const executorKeys = job.routing === 'broadcast' ? this.launcher.executorsFor(job).map((e) => e.address) : [];
+      const claimed: RunEntity[] = [];
+      for (const executorKey of executorKeys.length > 0 ? executorKeys : ['']) {
+        const run = await this.claim(job, { ...base, status: 'pending', executorKey });
+        if (run) claimed.push(run);
+      }
+      if (claimed.length === 0) return true; // another dispatcher claimed this tick
+      if (job.concurrency === 'replace') {
+        // Only runs of earlier ticks are replaced, and only once this tick is surely ours.
+        const older = (await this.runs.findActive(job.id)).filter((r) => r.scheduledAt < at);
+        for (const run of older)
           await this.launcher.cancel(run, `replaced by the tick of ${new Date(at).toISOString()}`);
       }
-      if (job.routing === 'broadcast') {
-        const executors = this.launcher.executorsFor(job);
-        if (executors.length > 0) {
-          for (const e of executors)
-            await this.claimAndOffer(job, { ...base, status: 'pending', executorKey: e.address });
-          return true;
-        }
+      for (const run of claimed) {
+        void this.launcher
+          .offer(run, job)
+          .catch((e: Error) => this.logger.warn({ msg: `offer failed: ${e.message}`, runId: run.id }));
       }
-      await this.claimAndOffer(job, { ...base, status: 'pending' });
       return true;
     } finally {
       await this.lock.release(lockKey);
     }
-  }
-
-  private async claimAndOffer(
-    job: JobEntity,
-    run: Omit<NewRun, 'jobId' | 'attempt' | 'deadlineAt' | 'dispatcherId'>,
-  ): Promise<void> {
-    const claimed = await this.claim(job, run);
-    if (claimed)
-      void this.launcher
-        .offer(claimed, job)
-        .catch((e: Error) => this.logger.warn({ msg: `offer failed: ${e.message}`, runId: claimed.id }));
   }
 
   private async claim(
