@@ -2,6 +2,7 @@
 // and on MariaDB, doing what a user does through the REST API.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
 import { Api, Dispatcher, Executor, Run, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
 import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
 import { createMysqlDatabase, freePort, TestDatabase, tmpDir } from './support/services';
@@ -387,6 +388,32 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     await bad('POST', '/api/jobs', { ...valid, name: 'taken' }, /already exists/, 409);
     await bad('PATCH', `/api/jobs/${created.id}`, { cron: '0 0 31 4 *' }, /cron: never fires/);
     await bad('PATCH', `/api/jobs/${created.id}`, { type: 'http' }, /http is required/);
+  });
+
+  it('the executor answers bad gRPC messages with a status naming the problem, and keeps serving', async () => {
+    const client = new ExecutorGrpcClient(executor.address);
+    try {
+      const base = { runId: 0, jobId: 1, scheduledAt: 'nope', attempt: 1, timeoutMs: 1000, dispatcherId: 'test' };
+      const codeOf = (p: Promise<unknown>) =>
+        p.then(
+          () => 'OK',
+          (e: { code: number; details: string }) => `${e.code} ${e.details}`,
+        );
+      expect(await codeOf(client.run(base, 3000))).toMatch(
+        /^3 run_id: must be a positive integer; scheduled_at: must be an ISO 8601 instant; task: one of shell or http/,
+      );
+      const unknownRun = {
+        ...base,
+        runId: 987654,
+        scheduledAt: new Date().toISOString(),
+        shell: { command: 'true', env: {} },
+      };
+      expect(await codeOf(client.run(unknownRun, 3000))).toMatch(/^9 run 987654 is not pending/);
+      expect(await codeOf(client.cancel({ runId: 987654, reason: 'x' }, 3000))).toMatch(/^5 run 987654 is not running/);
+      expect((await client.health(3000)).executorId).toBe(`executor-${dialect}`);
+    } finally {
+      client.close();
+    }
   });
 
   it('computes next fire times, DST included, and serves Swagger', async () => {
