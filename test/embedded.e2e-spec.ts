@@ -416,6 +416,32 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     }
   });
 
+  it('streams job and run changes as server-sent events', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${api.base}/api/events`, { signal: controller.signal });
+    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    const job = await api.createJob({ name: 'sse', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
+    const runId = await api.trigger(job.id);
+    try {
+      await waitFor(
+        async () => {
+          const { value } = await reader.read();
+          text += Buffer.from(value ?? new Uint8Array()).toString('utf8');
+          return text.includes(`"jobId":${job.id}`) && text.includes(`"runId":${runId}`);
+        },
+        { timeoutMs: 10_000, what: 'job and run events', intervalMs: 10 },
+      );
+    } finally {
+      controller.abort();
+    }
+    expect(text).toMatch(
+      new RegExp(`event: job\\nid: \\d+\\ndata: \\{"type":"job","action":"created","jobId":${job.id}\\}`),
+    );
+    expect(text).toContain('event: run');
+  });
+
   it('computes next fire times, DST included, and serves Swagger', async () => {
     const res = await api.call<{ next: string[] }>(
       'GET',
