@@ -297,7 +297,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       if (!full && fingerprint === this.fingerprint) return;
       this.fingerprint = fingerprint;
       if (full) {
-        for (const job of await this.jobsRepo.findEnabled()) await this.upsert(job);
+        // Straight into the wheel, a page at a time: at start no mailbox has anything in it yet.
+        for (let afterId = 0; ;) {
+          const page = await this.jobsRepo.findEnabledPage(afterId, 5000);
+          for (const job of page) this.apply(job);
+          if (page.length < 5000) break;
+          afterId = page[page.length - 1].id;
+        }
         return;
       }
       const versions = await this.jobsRepo.versions();

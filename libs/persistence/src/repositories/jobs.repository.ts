@@ -18,6 +18,44 @@ export interface JobFilter {
   lastStatus?: string;
 }
 
+const JOB_COLUMNS =
+  'id, name, description, cron, timezone, type, command, env, http, timeout_ms, retries, retry_backoff_ms, ' +
+  'concurrency, misfire, group_name, routing, enabled, schedule_set_at, last_tick_at, next_run_at, version, ' +
+  'created_at, updated_at';
+
+type JobRow = Record<string, string | number | null>;
+
+const num = (v: string | number | null) => Number(v);
+const numOrNull = (v: string | number | null) => (v === null ? null : Number(v));
+
+function jobFromRow(r: JobRow): JobEntity {
+  return Object.assign(new JobEntity(), {
+    id: num(r.id),
+    name: String(r.name),
+    description: String(r.description),
+    cron: String(r.cron),
+    timezone: String(r.timezone),
+    type: r.type as JobEntity['type'],
+    command: r.command === null ? null : String(r.command),
+    env: JSON.parse(String(r.env)) as Record<string, string>,
+    http: r.http === null ? null : (JSON.parse(String(r.http)) as JobEntity['http']),
+    timeoutMs: num(r.timeout_ms),
+    retries: num(r.retries),
+    retryBackoffMs: num(r.retry_backoff_ms),
+    concurrency: r.concurrency as JobEntity['concurrency'],
+    misfire: r.misfire as JobEntity['misfire'],
+    group: String(r.group_name),
+    routing: r.routing as JobEntity['routing'],
+    enabled: Boolean(Number(r.enabled)),
+    scheduleSetAt: num(r.schedule_set_at),
+    lastTickAt: num(r.last_tick_at),
+    nextRunAt: numOrNull(r.next_run_at),
+    version: num(r.version),
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+  });
+}
+
 @Injectable()
 export class JobsRepository {
   private readonly repo: Repository<JobEntity>;
@@ -45,6 +83,19 @@ export class JobsRepository {
     return this.repo.find({ where: { enabled: true }, order: { id: 'ASC' } });
   }
 
+  /**
+   * Enabled jobs in id order, a page at a time, as plain objects mapped from raw rows: a dispatcher loads every
+   * enabled job at start, and TypeORM's entity hydration (and the garbage it leaves) dominated that time at
+   * 100,000 jobs.
+   */
+  async findEnabledPage(afterId: number, limit: number): Promise<JobEntity[]> {
+    const rows = (await this.ds.query(
+      `SELECT ${JOB_COLUMNS} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`,
+      [1, afterId, limit],
+    )) as JobRow[];
+    return rows.map(jobFromRow);
+  }
+
   /** Changes whenever any job is created, changed or deleted; cheap enough to read every second. */
   async fingerprint(): Promise<string> {
     const row = (await this.repo
@@ -69,8 +120,11 @@ export class JobsRepository {
 
   /** id and version of every job: what a dispatcher compares with its own copy to find missed changes. */
   async versions(): Promise<Map<number, number>> {
-    const rows = await this.repo.find({ select: { id: true, version: true } });
-    return new Map(rows.map((r) => [r.id, r.version]));
+    const rows = (await this.ds.query('SELECT id, version FROM jobs')) as {
+      id: number | string;
+      version: number | string;
+    }[];
+    return new Map(rows.map((r) => [Number(r.id), Number(r.version)]));
   }
 
   async list(f: JobFilter): Promise<{ items: JobEntity[]; total: number }> {
