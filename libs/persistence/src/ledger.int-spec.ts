@@ -605,6 +605,20 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(d.id).toEqual(expect.any(Number));
     });
 
+    it('findEnabledPage() pages through enabled jobs, mapped exactly like the entity', async () => {
+      const created = [];
+      for (let i = 0; i < 5; i++) created.push(await jobs.create(job(`p${i}`, { enabled: i !== 2 }), T));
+      await jobs.advanceCursor(created[0].id, T + 5000, T + 6000);
+      const first = await jobs.findEnabledPage(0, 2);
+      const second = await jobs.findEnabledPage(first[1].id, 2);
+      expect([...first, ...second].map((j) => j.id)).toEqual([0, 1, 3, 4].map((i) => created[i].id));
+      expect(await jobs.findEnabledPage(second[1].id, 2)).toEqual([]);
+      // Same values and types as TypeORM's own hydration.
+      const viaEntity = await jobs.findById(created[0].id);
+      expect({ ...first[0] }).toEqual({ ...viaEntity });
+      expect(await jobs.versions()).toEqual(new Map(created.map((j) => [j.id, 1])));
+    });
+
     it('findEnabled() and delete()', async () => {
       const a = await jobs.create(job('a'), T);
       await jobs.create(job('b', { enabled: false }), T);
