@@ -14,6 +14,7 @@ source "${GOCRON_TEST_STATE:-/tmp/gocron-test-services}/env"
 
 npm run build
 npm run lint
+npm run typecheck
 
 extra=("$@")
 if [ "$#" -gt 0 ]; then extra+=(--passWithNoTests); fi

@@ -509,7 +509,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     });
 
     it('advanceCursors() moves many jobs forward in batches, never backwards, leaving others alone', async () => {
-      const created = [];
+      const created: Awaited<ReturnType<JobsRepository['create']>>[] = [];
       for (let i = 0; i < 7; i++) created.push(await jobs.create(job(`batch-${i}`), T));
       const untouched = await jobs.create(job('untouched'), T);
       await jobs.advanceCursor(created[0].id, 50_000, 51_000);
@@ -606,7 +606,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     });
 
     it('findEnabledPage() pages through enabled jobs, mapped exactly like the entity', async () => {
-      const created = [];
+      const created: Awaited<ReturnType<JobsRepository['create']>>[] = [];
       for (let i = 0; i < 5; i++) created.push(await jobs.create(job(`p${i}`, { enabled: i !== 2 }), T));
       await jobs.advanceCursor(created[0].id, T + 5000, T + 6000);
       const first = await jobs.findEnabledPage(0, 2);
