@@ -33,7 +33,12 @@ class AppLogger extends ConsoleLogger {
   }
 }
 
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+/** GOCRON_LOG_LEVEL (default `log`): that level and everything more severe. `debug` adds a line per run. */
 export function createAppLogger(): LoggerService {
   const json = process.env.GOCRON_LOG_FORMAT === 'json' || process.env.NODE_ENV === 'production';
-  return new AppLogger({ json, colors: !json && process.stdout.isTTY });
+  const wanted = (process.env.GOCRON_LOG_LEVEL ?? 'log') as LogLevel;
+  const upTo = LEVELS.includes(wanted) ? LEVELS.indexOf(wanted) : LEVELS.indexOf('log');
+  return new AppLogger({ json, colors: !json && process.stdout.isTTY, logLevels: LEVELS.slice(0, upTo + 1) });
 }

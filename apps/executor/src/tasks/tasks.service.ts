@@ -154,7 +154,7 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
             expectStatus: req.http!.expectStatus ?? [],
           });
     if (slot.cancelReason) slot.task.cancel(slot.cancelReason);
-    this.logger.log({
+    this.logger.debug({
       msg: 'run started',
       runId: req.runId,
       jobId: req.jobId,
@@ -196,7 +196,9 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
       try {
         const { finished, retry } = await this.runs.finishWithRetry(run, result, policy);
-        this.logger.log({
+        // Successes at debug (a busy executor finishes hundreds a second); anything else is worth a line.
+        const level = finished && result.status === 'succeeded' ? 'debug' : 'log';
+        this.logger[level]({
           msg: finished ? `run ${result.status}` : 'run result ignored: the ledger already has a final status',
           runId: run.id,
           jobId: run.jobId,
