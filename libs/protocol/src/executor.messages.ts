@@ -29,6 +29,9 @@ export interface RunRequest {
   /** Set by the loader's `oneofs` option: which task field is present. */
   task?: 'shell' | 'http';
   retry?: RetryPolicyMessage | null;
+  /** The run's ledger key; empty from a dispatcher that does not send it (the executor then reads the row). */
+  tickKey?: string;
+  executorKey?: string;
 }
 
 export interface RunReply {

@@ -10,6 +10,7 @@ import { EventsService } from '../events/events.service';
 
 const LOOP_MS = 500;
 const LOOP_NAME = 'gocron-pending-runs';
+const OFFER_PARALLELISM = 32;
 
 export function retryPolicyOf(job: JobEntity): RetryPolicy {
   return { retries: job.retries, retryBackoffMs: job.retryBackoffMs, timeoutMs: job.timeoutMs };
@@ -129,6 +130,8 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
       timeoutMs: job.timeoutMs,
       dispatcherId: this.config.dispatcher.id,
       retry: { retries: job.retries, retryBackoffMs: job.retryBackoffMs },
+      tickKey: run.tickKey,
+      executorKey: run.executorKey,
     };
     return job.type === 'shell'
       ? { ...base, shell: { command: job.command ?? '', env: job.env ?? {} } }
@@ -190,16 +193,20 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     const pending = await this.runs.findOfferable(now, 200);
     if (pending.length === 0) return;
     const jobs = new Map<number, JobEntity | null>();
+    const ready: [RunEntity, JobEntity][] = [];
     for (const run of pending) {
       if (this.offering.has(run.id)) continue;
       if (!jobs.has(run.jobId)) jobs.set(run.jobId, await this.jobs.findById(run.jobId));
       const job = jobs.get(run.jobId);
-      if (!job) {
-        await this.cancel(run, 'job deleted');
-        continue;
-      }
-      const outcome = await this.offer(run, job);
-      if (outcome === 'started') this.events.runChanged(run.id);
+      if (job) ready.push([run, job]);
+      else await this.cancel(run, 'job deleted');
+    }
+    // A backlog (a burst, executors back after an outage) is offered OFFER_PARALLELISM at a time, not one by one.
+    for (let i = 0; i < ready.length; i += OFFER_PARALLELISM) {
+      const outcomes = await Promise.all(
+        ready.slice(i, i + OFFER_PARALLELISM).map(([run, job]) => this.offer(run, job)),
+      );
+      outcomes.forEach((o, k) => o === 'started' && this.events.runChanged(ready[i + k][0].id));
     }
   }
 

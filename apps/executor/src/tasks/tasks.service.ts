@@ -18,6 +18,20 @@ import type { RunContext, RunningTask, RunOutcome } from './runners/task-runner'
 import { runRequestProblems } from './run-request.validator';
 import { TaskError } from './task-errors';
 
+/** What recording a result (and claiming its retry) needs of a run. */
+type LedgerKey = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>;
+
+function ledgerKeyOf(req: RunRequest): LedgerKey {
+  return {
+    id: req.runId,
+    jobId: req.jobId,
+    tickKey: req.tickKey ?? '',
+    attempt: req.attempt,
+    executorKey: req.executorKey ?? '',
+    scheduledAt: Date.parse(req.scheduledAt),
+  };
+}
+
 /** How often the executor compares its runs with the ledger, to stop one cancelled or declared lost elsewhere. */
 const LEDGER_WATCH_MS = 1000;
 
@@ -123,11 +137,11 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     // Reserve the slot before the first await, so concurrent sends can not exceed capacity.
     const slot: ActiveRun = { runId: req.runId, jobId: req.jobId, task: null, cancelReason: null };
     this.active.set(req.runId, slot);
-    let run: RunEntity | null;
+    let run: LedgerKey | null;
     try {
       // The ledger's CAS pending → running is the fence: of two executors offered the same run, one starts it.
       const took = await this.runs.markRunning(req.runId, this.executorId, this.config.executor.advertise);
-      run = took ? await this.runs.findById(req.runId) : null;
+      run = !took ? null : req.tickKey ? ledgerKeyOf(req) : await this.runs.findById(req.runId);
     } catch (e) {
       this.active.delete(req.runId);
       throw new TaskError('LEDGER_DOWN', `cannot record the start of run ${req.runId}: ${(e as Error).message}`);
@@ -179,7 +193,7 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
 
   /** Writes the result, retrying while the ledger is unreachable; the slot frees only once it is recorded. */
   private async record(
-    run: RunEntity,
+    run: LedgerKey,
     outcome: RunOutcome,
     policy: RetryPolicy | null,
     slot: ActiveRun,

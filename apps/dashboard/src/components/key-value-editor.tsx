@@ -1,0 +1,78 @@
+// Rows of name = value (a shell job's environment, an HTTP job's headers).
+import type { Pair } from '../lib/job-form';
+
+export function KeyValueEditor({
+  id,
+  legend,
+  hint,
+  noun,
+  rows,
+  onChange,
+  errors,
+}: {
+  id: string;
+  legend: string;
+  hint: string;
+  noun: string;
+  rows: Pair[];
+  onChange: (rows: Pair[]) => void;
+  errors?: string[];
+}) {
+  const set = (i: number, change: Partial<Pair>) => onChange(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
+  const errorId = `${id}-error`;
+  return (
+    <fieldset
+      className={`kv field${errors ? ' invalid' : ''}`}
+      id={id}
+      aria-describedby={errors ? errorId : `${id}-hint`}
+    >
+      <legend>{legend}</legend>
+      <p className="hint" id={`${id}-hint`}>
+        {hint}
+      </p>
+      {rows.map((row, i) => (
+        <div className="kv-row" key={i}>
+          <input
+            aria-label={`${noun} ${i + 1} name`}
+            placeholder="NAME"
+            value={row.key}
+            spellCheck={false}
+            autoComplete="off"
+            onChange={(e) => set(i, { key: e.target.value })}
+          />
+          <span aria-hidden="true">=</span>
+          <input
+            aria-label={`${noun} ${i + 1} value`}
+            placeholder="value"
+            value={row.value}
+            spellCheck={false}
+            autoComplete="off"
+            onChange={(e) => set(i, { value: e.target.value })}
+          />
+          <button
+            type="button"
+            className="button button-quiet"
+            aria-label={`Remove ${noun.toLowerCase()} ${i + 1}`}
+            onClick={() => onChange(rows.filter((_, j) => j !== i))}
+          >
+            Remove
+          </button>
+        </div>
+      ))}
+      <button type="button" className="button" onClick={() => onChange([...rows, { key: '', value: '' }])}>
+        Add {noun.toLowerCase()}
+      </button>
+      {errors && <FieldMessages id={errorId} messages={errors} />}
+    </fieldset>
+  );
+}
+
+export function FieldMessages({ id, messages }: { id: string; messages: string[] }) {
+  return (
+    <div className="field-error" id={id}>
+      {messages.map((m) => (
+        <p key={m}>{m}</p>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,130 @@
+// Live updates: one EventSource on /api/events for the whole app. When it fails, every listener is poked every
+// 5 s instead (polling), until the stream is back; a stream the browser gave up on is reopened every 15 s.
+import { useEffect, useRef, useSyncExternalStore } from 'react';
+import type { ChangeEvent } from '../lib/types';
+
+export type LiveMode = 'connecting' | 'live' | 'polling';
+/** A change from the server, or `poll`: "something may have changed, look again". */
+export type LiveEvent = ChangeEvent | { type: 'poll' };
+
+const POLL_MS = 5000;
+const REOPEN_MS = 15_000;
+
+class LiveChannel {
+  private source: EventSource | null = null;
+  private pollTimer: number | undefined;
+  private reopenTimer: number | undefined;
+  private readonly listeners = new Set<(e: LiveEvent) => void>();
+  private readonly modeListeners = new Set<() => void>();
+  mode: LiveMode = 'connecting';
+
+  subscribe(listener: (e: LiveEvent) => void): () => void {
+    this.listeners.add(listener);
+    this.open();
+    return () => this.listeners.delete(listener);
+  }
+
+  subscribeMode = (listener: () => void): (() => void) => {
+    this.modeListeners.add(listener);
+    this.open();
+    return () => this.modeListeners.delete(listener);
+  };
+
+  private emit(e: LiveEvent): void {
+    for (const l of [...this.listeners]) l(e);
+  }
+
+  private setMode(mode: LiveMode): void {
+    if (mode === this.mode) return;
+    this.mode = mode;
+    for (const l of [...this.modeListeners]) l();
+  }
+
+  private open(): void {
+    if (this.source || typeof EventSource === 'undefined') {
+      if (!this.source) this.startPolling();
+      return;
+    }
+    const source = new EventSource('/api/events');
+    this.source = source;
+    const onChange = (msg: MessageEvent<string>) => {
+      try {
+        this.emit(JSON.parse(msg.data) as ChangeEvent);
+      } catch {
+        this.emit({ type: 'poll' });
+      }
+    };
+    source.addEventListener('job', onChange);
+    source.addEventListener('run', onChange);
+    source.onopen = () => {
+      const wasPolling = this.mode === 'polling';
+      this.stopPolling();
+      this.setMode('live');
+      // Whatever changed while the stream was down was missed: look once.
+      if (wasPolling) this.emit({ type: 'poll' });
+    };
+    source.onerror = () => {
+      this.startPolling();
+      if (source.readyState === EventSource.CLOSED) {
+        // The browser will not retry (e.g. a non-SSE answer): reopen later ourselves.
+        this.source = null;
+        window.clearTimeout(this.reopenTimer);
+        this.reopenTimer = window.setTimeout(() => this.open(), REOPEN_MS);
+      }
+    };
+  }
+
+  private startPolling(): void {
+    this.setMode('polling');
+    this.pollTimer ??= window.setInterval(() => this.emit({ type: 'poll' }), POLL_MS);
+  }
+
+  private stopPolling(): void {
+    window.clearInterval(this.pollTimer);
+    this.pollTimer = undefined;
+  }
+}
+
+const channel = new LiveChannel();
+
+export function useLiveMode(): LiveMode {
+  return useSyncExternalStore(channel.subscribeMode, () => channel.mode);
+}
+
+/**
+ * Calls `reload` when an event `matches` (and on every poll), at most every 300 ms: a burst of run events becomes
+ * one request.
+ */
+export function useLiveRefresh(reload: () => void, matches: (e: ChangeEvent) => boolean = () => true): void {
+  const latest = useRef({ reload, matches });
+  useEffect(() => {
+    latest.current = { reload, matches };
+  });
+  useEffect(() => {
+    let timer: number | undefined;
+    const unsubscribe = channel.subscribe((e) => {
+      if (e.type !== 'poll' && !latest.current.matches(e)) return;
+      if (timer !== undefined) return;
+      timer = window.setTimeout(() => {
+        timer = undefined;
+        latest.current.reload();
+      }, 300);
+    });
+    return () => {
+      window.clearTimeout(timer);
+      unsubscribe();
+    };
+  }, []);
+}
+
+/** Calls `fn` every `ms` while mounted (for what has no events: executors, health). */
+export function useInterval(fn: () => void, ms: number): void {
+  const latest = useRef(fn);
+  useEffect(() => {
+    latest.current = fn;
+  });
+  useEffect(() => {
+    const t = window.setInterval(() => latest.current(), ms);
+    return () => window.clearInterval(t);
+  }, [ms]);
+}

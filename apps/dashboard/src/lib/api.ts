@@ -1,0 +1,107 @@
+// The dispatcher's public REST API, nothing else: every screen is built on these calls.
+import type { ChangeEvent, Dispatcher, Executor, Health, Job, JobBody, Page, Run, RunStatus } from './types';
+
+/** A refused or failed call; `messages` are the API's `message` (a string or a list of strings) as a list. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly messages: string[],
+  ) {
+    super(messages.join('; ') || `HTTP ${status}`);
+  }
+}
+
+type Query = Record<string, string | number | boolean | undefined | null>;
+
+export function queryString(q: Query): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
+  const s = params.toString();
+  return s ? `?${s}` : '';
+}
+
+function messagesOf(body: unknown, res: Response): string[] {
+  if (body && typeof body === 'object' && 'message' in body) {
+    const m = (body as { message: unknown }).message;
+    if (Array.isArray(m)) return m.map(String);
+    if (typeof m === 'string') return [m];
+  }
+  return [`${res.status} ${res.statusText || 'error'}`];
+}
+
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+  } catch (e) {
+    if (signal?.aborted) throw e;
+    throw new ApiError(0, ['The dispatcher did not answer. Is it running?']);
+  }
+  const text = await res.text();
+  let data: unknown = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = text;
+  }
+  if (!res.ok) throw new ApiError(res.status, messagesOf(data, res));
+  return data as T;
+}
+
+export interface JobQuery {
+  limit?: number;
+  offset?: number;
+  q?: string;
+  group?: string;
+  enabled?: boolean;
+  lastStatus?: RunStatus;
+}
+
+export interface RunQuery {
+  limit?: number;
+  offset?: number;
+  status?: RunStatus;
+  jobId?: number;
+}
+
+export const api = {
+  listJobs: (q: JobQuery, signal?: AbortSignal) =>
+    request<Page<Job>>('GET', `/api/jobs${queryString({ ...q })}`, undefined, signal),
+  getJob: (id: number, signal?: AbortSignal) => request<Job>('GET', `/api/jobs/${id}`, undefined, signal),
+  createJob: (body: JobBody) => request<Job>('POST', '/api/jobs', body),
+  updateJob: (id: number, body: JobBody) => request<Job>('PATCH', `/api/jobs/${id}`, body),
+  deleteJob: (id: number) => request<void>('DELETE', `/api/jobs/${id}`),
+  triggerJob: (id: number) => request<{ runId: number }>('POST', `/api/jobs/${id}/trigger`),
+  pauseJob: (id: number) => request<Job>('POST', `/api/jobs/${id}/pause`),
+  resumeJob: (id: number) => request<Job>('POST', `/api/jobs/${id}/resume`),
+  jobRuns: (id: number, q: Omit<RunQuery, 'jobId'>, signal?: AbortSignal) =>
+    request<Page<Run>>('GET', `/api/jobs/${id}/runs${queryString({ ...q })}`, undefined, signal),
+  listRuns: (q: RunQuery, signal?: AbortSignal) =>
+    request<Page<Run>>('GET', `/api/runs${queryString({ ...q })}`, undefined, signal),
+  getRun: (id: number, signal?: AbortSignal) => request<Run>('GET', `/api/runs/${id}`, undefined, signal),
+  cancelRun: (id: number) => request<void>('POST', `/api/runs/${id}/cancel`),
+  executors: (signal?: AbortSignal) => request<Executor[]>('GET', '/api/executors', undefined, signal),
+  dispatchers: (signal?: AbortSignal) => request<Dispatcher[]>('GET', '/api/dispatchers', undefined, signal),
+  cronNext: (expr: string, tz: string, count: number, signal?: AbortSignal) =>
+    request<{ next: string[] }>('GET', `/api/cron/next${queryString({ expr, tz, count })}`, undefined, signal),
+  /** 503 (database down) still carries the checks: it is an answer, not a failure. */
+  health: async (signal?: AbortSignal): Promise<Health> => {
+    const res = await fetch('/api/health', { signal, headers: { accept: 'application/json' } });
+    if (res.status !== 200 && res.status !== 503) throw new ApiError(res.status, [`health: ${res.status}`]);
+    return (await res.json()) as Health;
+  },
+};
+
+export type { ChangeEvent };
+
+/** One line for a toast or an error box. */
+export function errorText(e: unknown): string {
+  if (e instanceof ApiError) return e.messages.join('\n') || e.message;
+  if (e instanceof Error) return e.message;
+  return String(e);
+}

@@ -1,0 +1,157 @@
+// The job form's state, and its conversions from a Job and to the API's body. Values the API judges (numbers,
+// status lists) are passed on as typed, so that a bad one comes back as the API's own 400 beside its field.
+import type { ConcurrencyPolicy, HttpMethod, Job, JobBody, JobType, MisfirePolicy, Routing } from './types';
+
+export interface Pair {
+  key: string;
+  value: string;
+}
+
+export interface JobForm {
+  name: string;
+  description: string;
+  group: string;
+  enabled: boolean;
+  cron: string;
+  timezone: string;
+  type: JobType;
+  command: string;
+  env: Pair[];
+  method: HttpMethod;
+  url: string;
+  headers: Pair[];
+  body: string;
+  expectStatus: string;
+  timeoutMs: string;
+  retries: string;
+  retryBackoffMs: string;
+  concurrency: ConcurrencyPolicy;
+  misfire: MisfirePolicy;
+  routing: Routing;
+}
+
+/** Every field the form edits, by the API's name for it (the key 400 messages start with). */
+export const FORM_FIELDS = [
+  'name',
+  'description',
+  'group',
+  'enabled',
+  'cron',
+  'timezone',
+  'type',
+  'command',
+  'env',
+  'http',
+  'http.method',
+  'http.url',
+  'http.headers',
+  'http.body',
+  'http.expectStatus',
+  'timeoutMs',
+  'retries',
+  'retryBackoffMs',
+  'concurrency',
+  'misfire',
+  'routing',
+] as const;
+export type FormField = (typeof FORM_FIELDS)[number];
+
+export const NEW_JOB: JobForm = {
+  name: '',
+  description: '',
+  group: 'default',
+  enabled: true,
+  cron: '*/5 * * * *',
+  timezone: 'UTC',
+  type: 'shell',
+  command: '',
+  env: [],
+  method: 'GET',
+  url: '',
+  headers: [],
+  body: '',
+  expectStatus: '',
+  timeoutMs: '60000',
+  retries: '0',
+  retryBackoffMs: '1000',
+  concurrency: 'forbid',
+  misfire: 'once',
+  routing: 'round_robin',
+};
+
+const pairs = (m: Record<string, string> | undefined | null): Pair[] =>
+  Object.entries(m ?? {}).map(([key, value]) => ({ key, value }));
+
+export function formOf(job: Job): JobForm {
+  return {
+    name: job.name,
+    description: job.description,
+    group: job.group,
+    enabled: job.enabled,
+    cron: job.cron,
+    timezone: job.timezone,
+    type: job.type,
+    command: job.command ?? '',
+    env: pairs(job.env),
+    method: job.http?.method ?? 'GET',
+    url: job.http?.url ?? '',
+    headers: pairs(job.http?.headers),
+    body: job.http?.body ?? '',
+    expectStatus: (job.http?.expectStatus ?? []).join(', '),
+    timeoutMs: String(job.timeoutMs),
+    retries: String(job.retries),
+    retryBackoffMs: String(job.retryBackoffMs),
+    concurrency: job.concurrency,
+    misfire: job.misfire,
+    routing: job.routing,
+  };
+}
+
+/** Rows with a key or a value; a value without a key is sent so that the API names the problem. */
+function mapOf(rows: Pair[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const { key, value } of rows) if (key.trim() || value) out[key.trim()] = value;
+  return out;
+}
+
+/** A number when the text is one; else the text itself, for the API to refuse by name. Blank: left out. */
+function numberOf(text: string): number | string | undefined {
+  const t = text.trim();
+  if (t === '') return undefined;
+  return /^-?\d+(\.\d+)?$/.test(t) ? Number(t) : t;
+}
+
+export function bodyOf(f: JobForm): JobBody {
+  const body: JobBody = {
+    name: f.name.trim(),
+    description: f.description,
+    group: f.group.trim(),
+    enabled: f.enabled,
+    cron: f.cron.trim(),
+    timezone: f.timezone.trim(),
+    type: f.type,
+    timeoutMs: numberOf(f.timeoutMs),
+    retries: numberOf(f.retries),
+    retryBackoffMs: numberOf(f.retryBackoffMs),
+    concurrency: f.concurrency,
+    misfire: f.misfire,
+    routing: f.routing,
+  };
+  if (f.type === 'shell') {
+    body.command = f.command;
+    body.env = mapOf(f.env);
+  } else {
+    body.http = {
+      method: f.method,
+      url: f.url.trim(),
+      headers: mapOf(f.headers),
+      body: f.body,
+      expectStatus: f.expectStatus
+        .split(/[\s,]+/)
+        .filter(Boolean)
+        .map((s) => numberOf(s)),
+    };
+  }
+  for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+  return body;
+}
