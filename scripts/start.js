@@ -15,16 +15,19 @@ function newestMtime(dir) {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (entry.name.endsWith('.ts') || entry.name.endsWith('.proto')) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (/\.(ts|tsx|css|html|proto)$/.test(entry.name)) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }
 
 function needsBuild() {
-  const mains = ['dispatcher', 'executor'].map((a) => join(root, 'dist/apps', a, 'main.js'));
+  const mains = [
+    ...['dispatcher', 'executor'].map((a) => join(root, 'dist/apps', a, 'main.js')),
+    join(root, 'dist/dashboard/index.html'),
+  ];
   if (!mains.every(existsSync)) return true;
   const built = Math.min(...mains.map((m) => statSync(m).mtimeMs));
-  return ['apps', 'libs'].some((d) => newestMtime(join(root, d)) > built);
+  return ['apps', 'libs', 'proto'].some((d) => newestMtime(join(root, d)) > built);
 }
 
 if (needsBuild()) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ensures MariaDB (or MySQL), Redis and etcd are installed and running on
-# loopback for the integration and end-to-end suites, then writes the
+# loopback for the integration and end-to-end suites, and that Chromium is
+# installed for the dashboard's browser tests, then writes the
 # connection settings to "$STATE_DIR/env" as shell `export` lines.
 #
 # Idempotent: a service whose port already answers is left alone, a package
@@ -98,6 +99,26 @@ REDIS_BIN=$(find_bin "${REDIS_BIN_CANDIDATES[@]}") || die "no redis-server binar
 ETCD_BIN=$(find_bin "${ETCD_BIN_CANDIDATES[@]}") || die "no etcd binary after install"
 MYSQL_CLIENT=$(find_bin mariadb mysql) || die "no mariadb/mysql client found"
 REDIS_CLI=$(find_bin redis-cli || true)
+
+# --------------------------------------------------------------- chromium ---
+# The dashboard's browser tests drive Debian's Chromium through playwright-core
+# (browser downloads do not work here). Installed on its own: it is large, and
+# a machine that has the services may still lack it.
+CHROMIUM_BIN=/usr/bin/chromium
+if [ -x "$CHROMIUM_BIN" ]; then
+  say "chromium: already installed"
+else
+  apt_log="$STATE_DIR/apt-chromium.log"
+  : >"$apt_log"
+  if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get update >>"$apt_log" 2>&1 ||
+    ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      chromium >>"$apt_log" 2>&1; then
+    tail -n 20 "$apt_log" >&2 || true
+    die "apt-get install chromium failed (full log: $apt_log)"
+  fi
+  [ -x "$CHROMIUM_BIN" ] || die "chromium: $CHROMIUM_BIN missing after install"
+  say "chromium: installed $CHROMIUM_BIN"
+fi
 
 # ---------------------------------------------------------------- mariadb ---
 # The server greets every new connection first (a handshake, or an error packet such as

@@ -36,9 +36,10 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
     migrations: MIGRATIONS,
     synchronize: false,
     enableWAL: true,
-    // The dispatcher and the executor share this file. A short synchronous busy wait; longer waits are retried
-    // asynchronously (retryBusy) so the event loop never freezes behind the other process's write.
-    timeout: 100,
+    // The dispatcher and the executor share this file. better-sqlite3 waits for a busy database synchronously, so
+    // that wait is kept to a few milliseconds; longer waits are retried asynchronously (retryBusy). At 100 ms, a
+    // loaded executor's event loop froze long enough for its health probes to time out (benchmarks, W1 1000/s).
+    timeout: 10,
     prepareDatabase: (db: { pragma(s: string): unknown }) => {
       db.pragma('synchronous = NORMAL');
     },

@@ -29,7 +29,7 @@ export class ExecutorChannels implements OnApplicationShutdown {
   }
 
   async probe(address: string): Promise<ExecutorInfo> {
-    const h = await this.get(address).health(1000);
+    const h = await this.get(address).health(2500);
     return {
       id: h.executorId,
       address: h.address || address,

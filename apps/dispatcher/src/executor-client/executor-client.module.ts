@@ -6,6 +6,14 @@ import type { Etcd3 } from 'etcd3';
 import { ExecutorChannels } from './executor-channels';
 import { ExecutorPool } from './executor-pool.service';
 
+/**
+ * Static discovery unlists an executor after this long without an answer to its health probe: a lease TTL, at
+ * least 3 s, since a busy executor can answer slowly.
+ */
+export function staticDownAfterMs(config: AppConfig): number {
+  return Math.max(3000, config.etcd.leaseTtlSeconds * 1000);
+}
+
 @Module({
   imports: [EtcdClientModule],
   providers: [
@@ -18,7 +26,7 @@ import { ExecutorPool } from './executor-pool.service';
           ? new EtcdExecutorDirectory(etcd, config.etcd.prefix)
           : new StaticExecutorDirectory(config.executor.staticTargets, (address) => channels.probe(address), {
               intervalMs: 1000,
-              downAfterMs: 3000,
+              downAfterMs: staticDownAfterMs(config),
             }),
     },
     ExecutorPool,

@@ -4,6 +4,7 @@ import { status as GrpcStatus } from '@grpc/grpc-js';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobEntity, JobsRepository, RetryPolicy, RunEntity, RunsRepository } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
+import { staticDownAfterMs } from '../executor-client/executor-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { grpcCode } from '../executor-client/executor-grpc.client';
 import { EventsService } from '../events/events.service';
@@ -190,7 +191,7 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async offerPending(now: number): Promise<void> {
-    const pending = await this.runs.findOfferable(now, 200);
+    const pending = await this.runs.findOfferable(now, 1000);
     if (pending.length === 0) return;
     const jobs = new Map<number, JobEntity | null>();
     const ready: [RunEntity, JobEntity][] = [];
@@ -215,9 +216,11 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     const present = new Set(this.pool.executors().map((e) => e.id));
     for (const id of present) this.missingSince.delete(id);
     const running = await this.runs.findRunningOn(null);
-    // etcd: the key's DELETE (lease expiry, at most a TTL after death) is final. Static: a probe can fail for a
-    // while, so wait two TTLs after the executor stops answering.
-    const lostAfterMs = this.pool.absenceIsFinal ? 0 : 2 * this.config.etcd.leaseTtlSeconds * 1000;
+    // etcd: the key's DELETE (lease expiry, at most a TTL after death) is final. Static: the executor is unlisted
+    // after staticDownAfterMs without an answer; lost once two TTLs have passed since its last answer.
+    const lostAfterMs = this.pool.absenceIsFinal
+      ? 0
+      : Math.max(0, 2 * this.config.etcd.leaseTtlSeconds * 1000 - staticDownAfterMs(this.config));
     for (const run of running) {
       if (!run.executorId || present.has(run.executorId)) continue;
       const since = this.missingSince.get(run.executorId) ?? now;

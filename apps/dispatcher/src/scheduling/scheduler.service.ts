@@ -49,6 +49,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private fingerprint = '';
   private readonly cursors: CursorWriter;
   private reconciling = false;
+  private stopping = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -86,6 +87,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // Queued ticks are dropped, not worked through: their cursor has not moved, so the next start catches them up.
+    this.stopping = true;
     for (const name of [RECONCILE_INTERVAL, CURSOR_FLUSH_INTERVAL]) {
       if (this.registry.doesExist('interval', name)) this.registry.deleteInterval(name);
     }
@@ -115,6 +118,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const job = await this.jobsRepo.findById(jobId);
       if (job) await this.upsert(job);
       else await this.remove(jobId);
+      // So that dashboards watching this dispatcher see changes made through another one.
+      this.events.jobChanged(jobId, job ? 'updated' : 'deleted');
     } catch (e) {
       this.logger.warn({
         msg: `refresh after a change elsewhere failed (reconcile will retry): ${(e as Error).message}`,
@@ -167,7 +172,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Claims every due tick of the job since its cursor, per its misfire and concurrency policies. */
   private async catchUp(id: number): Promise<void> {
     const entry = this.jobs.get(id);
-    if (!entry) return;
+    if (!entry || this.stopping) return;
     const { job, schedule } = entry;
     const now = Date.now();
     try {

@@ -89,10 +89,10 @@ export class JobsRepository {
    * 100,000 jobs.
    */
   async findEnabledPage(afterId: number, limit: number): Promise<JobEntity[]> {
-    const rows = (await this.ds.query(
+    const rows = await this.ds.query<JobRow[]>(
       `SELECT ${JOB_COLUMNS} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`,
       [1, afterId, limit],
-    )) as JobRow[];
+    );
     return rows.map(jobFromRow);
   }
 
@@ -120,10 +120,8 @@ export class JobsRepository {
 
   /** id and version of every job: what a dispatcher compares with its own copy to find missed changes. */
   async versions(): Promise<Map<number, number>> {
-    const rows = (await this.ds.query('SELECT id, version FROM jobs')) as {
-      id: number | string;
-      version: number | string;
-    }[];
+    const rows =
+      await this.ds.query<{ id: number | string; version: number | string }[]>('SELECT id, version FROM jobs');
     return new Map(rows.map((r) => [Number(r.id), Number(r.version)]));
   }
 

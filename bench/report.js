@@ -1,0 +1,286 @@
+// Writes docs/benchmarks.md and docs/benchmarks.svg from the results of bench/run.js.
+//   node bench/report.js [bench/results/latest.json]   (re-renders without re-running)
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
+
+const ROOT = path.join(__dirname, '..');
+const LABEL = { embedded: 'gocron-ts embedded (SQLite)', cluster: 'gocron-ts cluster (MariaDB+Redis+etcd)', bullmq: 'BullMQ' };
+const f = (x, unit = '') => (x == null ? '–' : `${x}${unit}`);
+const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${Math.round((a / b) * 100) / 100}×`);
+const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '–');
+
+function procCell(res) {
+  return res.procs
+    .map(
+      (p) =>
+        `${p.name.replace(/-w\d-.*$|-\d+$/, '')}: ${f(p.cpuPct, '%')} CPU, ${f(p.rssPeakMB, ' MB')}${p.died ? ` **${p.died}**` : ''}`,
+    )
+    .join('<br>');
+}
+
+function w1Tables(w1) {
+  const out = [];
+  const sizes = [...new Set(w1.map((r) => r.jobs))];
+  for (const n of sizes) {
+    const rows = w1.filter((r) => r.jobs === n);
+    const bull = rows.find((r) => r.system === 'bullmq');
+    out.push(`### W1 steady: ${n} jobs every second, ${rows[0].seconds} s window\n`);
+    out.push(
+      '| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | processes: CPU, peak RSS | machine busy, load 1m |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of rows) {
+      const srcs = r.system === 'bullmq' ? [['stub', r.stub]] : [['ledger', r.ledger], ['stub', r.stub]];
+      for (const [src, s] of srcs) {
+        out.push(
+          `| ${LABEL[r.system]} | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${f(s.runsPerSec)} (${s.expectedPerSec}) | ${s.missed} | ${s.duplicated}${r.ledger && src === 'ledger' ? ` (rows ${r.ledger.duplicatedRows})` : ''} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)} |`,
+        );
+      }
+    }
+    for (const r of rows) {
+      if (r.ledger && r.ledger.claimLag)
+        out.push(
+          `- ${LABEL[r.system]}: tick → run row inserted (dispatcher: timer, mailbox, lock, claim) p50 ${r.ledger.claimLag.p50} / p99 ${r.ledger.claimLag.p99} ms; row inserted → executor start (offer, gRPC, compare-and-set) p50 ${r.ledger.offerToStart.p50} / p99 ${r.ledger.offerToStart.p99} ms; run statuses ${JSON.stringify(r.statuses)}`,
+        );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function w2Table(w2) {
+  const out = [`### W2 burst: ${w2[0].jobs} jobs due the same second\n`];
+  out.push('| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | processes: CPU, peak RSS | machine busy |');
+  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const bull = w2.find((r) => r.system === 'bullmq');
+  for (const r of w2) {
+    const srcs = r.system === 'bullmq' ? [['stub', r.stub]] : [['ledger', r.ledger], ['stub', r.stub]];
+    for (const [src, st] of srcs)
+      out.push(
+        `| ${LABEL[r.system]} | ${src} | ${st.started} of ${st.jobs} | ${f(st.allStartedAfterMs, '', )} | ${f(st.lag.p50)} | ${f(st.lag.p99)} | ${f(st.lag.max)} | ${r.system === 'bullmq' ? '1×' : ratio(st.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')} |`,
+      );
+    if (r.ledger && r.ledger.claimLag) out.push('');
+  }
+  for (const r of w2)
+    if (r.ledger && r.ledger.claimLag)
+      out.push(`- ${LABEL[r.system]}: tick → run row inserted p50 ${r.ledger.claimLag.p50} / p99 ${r.ledger.claimLag.p99} / max ${r.ledger.claimLag.max} ms`);
+  out.push('');
+  return out.filter((l, i, a) => !(l === '' && a[i + 1] && a[i + 1].startsWith('|'))).join('\n');
+}
+
+function w3Tables(w3) {
+  const out = [];
+  const g = w3.filter((r) => r.system !== 'bullmq');
+  if (g.length) {
+    out.push('### W3 scale: gocron-ts dispatcher with N enabled hourly jobs\n');
+    out.push(
+      '| system | jobs | insert rows ms | spawn → "scheduling N" log ms | spawn → /api/health 200 ms | loaded in ms (own log) | RSS / heap used MB, settled | RSS MB after full GC | heap used MB after full GC | RSS KB/job | heap KB/job | idle CPU (10 s) | PATCH ms | nextRunAt in | PATCH → first run started ms | its lag ms |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of g) {
+      const d = r.idle.procs.find((p) => p.name.startsWith('dispatcher'));
+      out.push(
+        `| ${LABEL[r.system]} | ${r.jobs} | ${r.insertMs} | ${r.coldStart.schedulingLogMs} | ${r.coldStart.healthMs} | ${f(r.coldStart.loadedInMs)} | ${r.beforeGc ? `${r.beforeGc.rssMB} / ${f(r.beforeGc.heapUsedMB)}` : '–'} | ${r.rssMB} | ${f(r.heapUsedMB)} | ${r.rssPerJobKB} | ${f(r.heapPerJobKB)} | ${f(d && d.cpuPct, '%')} | ${r.patch.patchMs} | ${f(r.patch.nextRunInMs, ' ms')} | ${f(r.patch.firstRunStartedAfterMs)} | ${f(r.patch.firstRunLagMs)} |`,
+      );
+    }
+    const marg = (sys) => {
+      const rs = g.filter((r) => r.system === sys).sort((a, b) => a.jobs - b.jobs);
+      if (rs.length < 2) return null;
+      const [a, b] = [rs[0], rs[rs.length - 1]];
+      return {
+        rss: Math.round(((b.rssMB - a.rssMB) * 1024) / (b.jobs - a.jobs) * 100) / 100,
+        heap: a.heapUsedMB != null ? Math.round(((b.heapUsedMB - a.heapUsedMB) * 1024) / (b.jobs - a.jobs) * 100) / 100 : null,
+      };
+    };
+    out.push('');
+    for (const sys of ['embedded', 'cluster']) {
+      const m = marg(sys);
+      if (m) out.push(`- ${LABEL[sys]}: marginal cost between the sizes: ${m.rss} KB RSS and ${f(m.heap)} KB heap per job.`);
+    }
+    out.push('');
+  }
+  const b = w3.filter((r) => r.system === 'bullmq');
+  if (b.length) {
+    out.push('### W3 scale: BullMQ with N hourly job schedulers (for comparison; state lives in Redis)\n');
+    out.push(
+      '| jobs | upsertJobScheduler × N ms | Redis used_memory delta MB | bytes/job | worker spawn → ready ms | worker RSS MB | worker idle CPU | Redis idle CPU | upsert ms | upsert → first run started ms | its lag ms |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of b) {
+      const w = r.idle.procs.find((p) => p.name.startsWith('bullmq'));
+      const rd = r.idle.procs.find((p) => p.name.startsWith('redis'));
+      out.push(
+        `| ${r.jobs} | ${r.createMs} | ${r.redisDeltaMB} | ${r.redisBytesPerJob} | ${r.workerColdStartMs} | ${r.workerRssMB} | ${f(w && w.cpuPct, '%')} | ${f(rd && rd.cpuPct, '%')} | ${r.patch.patchMs} | ${f(r.patch.firstRunStartedAfterMs)} | ${f(r.patch.firstRunLagMs)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function targets(res) {
+  const out = ['| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | verdict |', '| --- | --- | --- | --- | --- | --- |'];
+  const w1k = res.w1.filter((r) => r.jobs === 1000);
+  const bull = w1k.find((r) => r.system === 'bullmq');
+  for (const r of w1k.filter((x) => x.system !== 'bullmq')) {
+    const p99 = r.ledger.lag.p99;
+    const sp99 = r.stub.lag.p99;
+    const b = bull && bull.stub.lag.p99;
+    const ok = p99 != null && p99 <= 50 && sp99 <= 50 && (b == null || sp99 <= b / 2) && r.ledger.missed === 0;
+    out.push(
+      `| W1 1,000/s: p99 ≤ 50 ms, ≤ ½ BullMQ, 0 missed | ${r.system} | p99 ${p99} ms (ledger), ${sp99} ms (stub); missed ${r.ledger.missed} | p99 ${f(b)} ms | ${ratio(sp99, b)} | ${ok ? 'met' : 'missed'} |`,
+    );
+  }
+  if (!w1k.length) out.push('| W1 1,000/s | – | not run | – | – | not measured |');
+  const w2 = res.w2 || [];
+  const b2 = w2.find((r) => r.system === 'bullmq');
+  for (const r of w2.filter((x) => x.system !== 'bullmq')) {
+    const p99 = r.ledger.started === r.jobs ? r.ledger.lag.p99 : null;
+    out.push(
+      `| W2 burst ${r.jobs}: p99 ≤ 400 ms | ${r.system} | ${p99 != null ? `p99 ${p99} ms, all started after ${r.ledger.allStartedAfterMs} ms` : `only ${r.ledger.started} of ${r.jobs} started within 60 s (p99 of those ${r.ledger.lag.p99} ms)`} | ${b2 ? `p99 ${b2.stub.lag.p99} ms (${b2.stub.started} of ${b2.jobs} started)` : '–'} | ${ratio(r.ledger.lag.p99, b2 && b2.stub.lag.p99)} | ${p99 != null && p99 <= 400 ? 'met' : 'missed'} |`,
+    );
+  }
+  if (!w2.length) out.push('| W2 burst p99 ≤ 400 ms | – | not run in this session | – | – | not measured |');
+  const w3 = res.w3.filter((r) => r.jobs === 100000 && r.system !== 'bullmq');
+  for (const r of w3) {
+    const b = res.w3.find((x) => x.system === 'bullmq' && x.jobs === 100000) || {};
+    const rssOk = r.rssMB <= 256 && (!r.beforeGc || r.beforeGc.rssMB <= 256);
+    out.push(
+      `| W3 100,000 jobs: dispatcher ≤ 256 MB RSS | ${r.system} | ${r.beforeGc ? `${r.beforeGc.rssMB} MB RSS settled, ` : ''}${r.rssMB} MB after a full GC (heap used ${f(r.heapUsedMB)} MB) | no scheduler process: Redis +${f(b.redisDeltaMB)} MB, worker ${f(b.workerRssMB)} MB | – | ${rssOk ? 'met' : 'missed'} |`,
+    );
+    const cs = Math.max(r.coldStart.schedulingLogMs, r.coldStart.healthMs);
+    out.push(
+      `| W3 100,000 jobs: cold start ≤ 5 s | ${r.system} | spawn → "scheduling" log ${r.coldStart.schedulingLogMs} ms, → /api/health 200 ${r.coldStart.healthMs} ms (loading itself: ${f(r.coldStart.loadedInMs)} ms) | worker spawn → ready ${f(b.workerColdStartMs)} ms | ${ratio(cs, b.workerColdStartMs)} | ${cs <= 5000 ? 'met' : 'missed'} |`,
+    );
+  }
+  if (!w3.length) out.push('| W3 100,000 jobs | – | not run | – | – | not measured |');
+  const w100 = res.w1.filter((r) => r.jobs === Math.min(...res.w1.map((x) => x.jobs)));
+  const b100 = w100.find((r) => r.system === 'bullmq');
+  for (const r of w100.filter((x) => x.system !== 'bullmq')) {
+    const p50 = r.ledger.lag.p50;
+    out.push(
+      `| idle-machine lag p50 ≤ 5 ms (from W1 ${r.jobs}/s; the machine was not idle: ${r.resources.machineBusyPct}% busy) | ${r.system} | p50 ${p50} ms (ledger), ${r.stub.lag.p50} ms (stub) | p50 ${f(b100 && b100.stub.lag.p50)} ms | ${ratio(r.stub.lag.p50, b100 && b100.stub.lag.p50)} | ${p50 <= 5 ? 'met' : 'missed'} |`,
+    );
+  }
+  out.push('| W4 shell, W5 cluster 1 vs 2 dispatchers | – | not run in this session | – | – | not measured |');
+  return out.join('\n');
+}
+
+/** Horizontal bars of lag p50 / p99 / max (log scale) per scenario and system. */
+function svg(res) {
+  const items = [];
+  for (const r of res.w1) {
+    const s = r.system === 'bullmq' ? r.stub : r.stub.lag.n ? r.stub : r.ledger;
+    items.push({ label: `W1 ${r.jobs}/s · ${LABEL[r.system]}`, sys: r.system, lag: s.lag });
+  }
+  for (const r of res.w2 || []) {
+    const s = r.system === 'bullmq' ? r.stub : r.stub.lag.n ? r.stub : r.ledger;
+    items.push({ label: `W2 burst ${r.jobs} · ${LABEL[r.system]}`, sys: r.system, lag: s.lag });
+  }
+  const W = 1240;
+  const rowH = 46;
+  const left = 370;
+  const top = 50;
+  const H = top + items.length * rowH + 60;
+  const maxV = Math.max(10, ...items.map((i) => i.lag.max || 0));
+  const lo = 1;
+  const scale = (v) => left + ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(maxV * 1.2) - Math.log10(lo))) * (W - left - 290);
+  const color = { embedded: '#2b7bb9', cluster: '#6a3d9a', bullmq: '#d95f02' };
+  const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#fff"/>`,
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">Tick-to-start lag (ms, log scale): bar = p50, dark mark = p99, thin line to max</text>`,
+  ];
+  let lastLabelX = -Infinity;
+  for (let d = 1; d <= maxV * 1.2; d *= 10) {
+    for (const m of [1, 2, 5]) {
+      const v = d * m;
+      if (v > maxV * 1.2) continue;
+      const x = scale(v);
+      parts.push(`<line x1="${x}" y1="${top - 8}" x2="${x}" y2="${H - 50}" stroke="#ddd"/>`);
+      if (x - lastLabelX > 34) {
+        parts.push(`<text x="${x}" y="${H - 34}" text-anchor="middle" fill="#555">${v}</text>`);
+        lastLabelX = x;
+      }
+    }
+  }
+  items.forEach((it, i) => {
+    const y = top + i * rowH;
+    const c = color[it.sys];
+    const { p50, p99, max } = it.lag;
+    parts.push(`<text x="${left - 8}" y="${y + 20}" text-anchor="end">${esc(it.label)}</text>`);
+    if (p50 == null) return;
+    parts.push(`<line x1="${scale(p99)}" y1="${y + 16}" x2="${scale(max)}" y2="${y + 16}" stroke="${c}" stroke-width="1.5"/>`);
+    parts.push(`<rect x="${left}" y="${y + 6}" width="${Math.max(1, scale(p50) - left)}" height="20" fill="${c}" opacity="0.55"/>`);
+    parts.push(`<rect x="${scale(p99) - 2}" y="${y + 3}" width="4" height="26" fill="${c}"/>`);
+    parts.push(`<text x="${W - 275}" y="${y + 20}" fill="#333">p50 ${p50} · p99 ${p99} · max ${max} ms</text>`);
+  });
+  parts.push(`<text x="${W / 2}" y="${H - 12}" text-anchor="middle" fill="#555">gocron-ts: stub receive time − X-Gocron-Scheduled-At; BullMQ: stub receive time − job.opts.prevMillis (the scheduler's tick)</text>`);
+  parts.push('</svg>');
+  return parts.join('\n');
+}
+
+function writeReport(res) {
+  const m = res.machine;
+  const w1 = res.w1 || [];
+  const w3 = res.w3 || [];
+  const md = [
+    '# Benchmarks: gocron-ts vs BullMQ job schedulers',
+    '',
+    `Written by \`npm run bench\` (\`node bench/run.js\`) — run \`${res.runId}\`, ${res.startedAt} → ${res.finishedAt}. Both systems were measured in the same run, one after the other, on the same machine and the same local Redis. Raw figures: \`bench/results/latest.json\`.`,
+    '',
+    res.merged && res.merged.scenarios.length
+      ? `W2 and the scenarios run with it come from run \`${res.runId}\`; ${res.merged.scenarios.map((x) => x.toUpperCase()).join(', ')} from the earlier run \`${res.merged.from}\` (${res.earlier.startedAt} → ${res.earlier.finishedAt}, load ${load(res.earlier.loadAtStart)} → ${load(res.earlier.loadAtEnd)}, build ${res.earlier.build && res.earlier.build.commit}, dist ${res.earlier.build && res.earlier.build.distBuiltAt}). Within each scenario, all systems come from one run.\n`
+      : '',
+    '## Machine and settings',
+    '',
+    `- ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, ${m.ramGB} GB RAM, Linux ${m.kernel}, Node ${m.node}, BullMQ ${m.bullmq}`,
+    `- load average (1/5/15 min) at start ${load(res.loadAtStart)}, at end ${load(res.loadAtEnd)}; the machine is shared with other work (per scenario: "machine busy" = all-CPU busy share during the window from /proc/stat)`,
+    `- gocron-ts build measured: commit ${(res.build && res.build.commit) || '?'}, dist built ${(res.build && res.build.distBuiltAt) || '?'} (copied to a temporary directory at the start of the run, so a rebuild during the run does not mix versions)`,
+    `- gocron-ts: one dispatcher + one executor, executor capacity ${res.options.capacity}; embedded = SQLite (WAL) with static discovery; cluster = MariaDB + Redis (Redlock, pub/sub) + etcd discovery, a fresh database and fresh key prefixes per scenario`,
+    `- BullMQ: \`upsertJobScheduler(id, {pattern: '* * * * * *'})\` per job (W3: \`'0 0 * * * *'\`), one Worker process at concurrency ${res.options.bullConcurrency}, its own key prefix on the same Redis`,
+    `- the task: an HTTP GET to a local stub process that answers 200 at once and records the receive time`,
+    `- W1 window: ${res.options.seconds} s, starting ≥ 3 s after everything is up, on a whole second; late runs of the window are collected for 5 more seconds${res.options.seconds < 60 ? ' — **shortened from the 60 s of issue 5**' : ''}`,
+    '',
+    '## How lag is measured',
+    '',
+    '- gocron-ts **ledger**: `runs.started_at − runs.scheduled_at` (executor\'s start, the tick\'s computed instant), rows with `trigger = schedule` and `scheduled_at` in the window.',
+    '- gocron-ts **stub**: stub receive time − `X-Gocron-Scheduled-At` header.',
+    '- BullMQ **stub**: stub receive time − `job.opts.prevMillis`, which `upsertJobScheduler` sets to the tick\'s `nextMillis` (also the suffix of the job id `repeat:<id>:<nextMillis>`).',
+    '- missed = expected ticks (jobs × seconds) without a started run by the end of the grace period; duplicated = more than one start for one (job, tick).',
+    '- CPU = utime+stime delta from `/proc/<pid>/stat` over the window; RSS = peak `VmRSS` sampled every 500 ms in the window. Shared services (Redis, MariaDB, etcd) serve other work too.',
+    '',
+    '![lag per system and scenario](benchmarks.svg)',
+    '',
+    '## Targets (issue 5)',
+    '',
+    targets({ w1, w2: res.w2 || [], w3 }),
+    '',
+    '## Results',
+    '',
+    w1.length ? w1Tables(w1) : '_W1 not run._\n',
+    res.w2 && res.w2.length ? w2Table(res.w2) : '_W2 not run._\n',
+    w3.length ? w3Tables(w3) : '_W3 not run._\n',
+    res.errors && res.errors.length
+      ? `### Failures\n\n${res.errors.map((e) => `- ${e.label}: ${e.error}`).join('\n')}\n`
+      : '',
+    '## Not yet measured',
+    '',
+    'W4 shell (200 jobs `true` every second) and W5 cluster (1 vs 2 dispatchers and executors) are not implemented in `bench/run.js` yet.',
+    '',
+    fs.existsSync(path.join(__dirname, 'NOTES.md')) ? fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8') : '',
+  ].join('\n');
+  fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), md);
+  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.svg'), svg({ ...res, w1 }));
+}
+
+module.exports = { writeReport };
+
+if (require.main === module) {
+  const file = process.argv[2] || path.join(__dirname, 'results', 'latest.json');
+  writeReport(JSON.parse(fs.readFileSync(file, 'utf8')));
+  process.stdout.write('wrote docs/benchmarks.md and docs/benchmarks.svg\n');
+}

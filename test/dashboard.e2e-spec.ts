@@ -1,0 +1,401 @@
+// The dashboard in a real browser: Debian's headless Chromium driven by playwright-core, against a dispatcher and
+// an executor on SQLite (the built apps, as child processes), doing through the page what a user does.
+// GOCRON_TEST_SCREENSHOTS=1 writes the README's screenshots to docs/screenshots; otherwise they go to a temp dir.
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Browser, chromium, Locator, Page } from 'playwright-core';
+import { Api, Dispatcher, Job, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import { REPO_ROOT, stopAllApps } from './support/processes';
+import { freePort, tmpDir } from './support/services';
+import { waitFor } from './support/wait';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
+  '--no-first-run',
+];
+const ONCE_A_YEAR = '0 0 1 1 *'; // jobs that run only when triggered
+const SHOTS =
+  process.env.GOCRON_TEST_SCREENSHOTS === '1' ? join(REPO_ROOT, 'docs', 'screenshots') : tmpDir('dashboard-shots');
+
+/** Waits until the locator's element is visible. */
+function shown(locator: Locator, timeout = 10_000): Promise<void> {
+  return locator.waitFor({ state: 'visible', timeout });
+}
+
+function gone(locator: Locator, timeout = 10_000): Promise<void> {
+  return locator.waitFor({ state: 'detached', timeout });
+}
+
+describe('dashboard', () => {
+  let dispatcher: Dispatcher;
+  let api: Api;
+  let browser: Browser;
+  let page: Page;
+  const pageErrors: string[] = [];
+
+  async function screenshot(p: Page, name: string, fullPage = false): Promise<void> {
+    mkdirSync(SHOTS, { recursive: true });
+    // The callers waited for the content; fonts may still be loading. Toasts are transient: not in the picture.
+    await p.evaluate('document.fonts.ready.then(() => true)');
+    await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage, style: '.toasts { display: none }' });
+  }
+
+  async function job(id: number): Promise<Job> {
+    return (await api.call<Job>('GET', `/api/jobs/${id}`, undefined, 200)).body;
+  }
+
+  function jobIdOf(p: Page): number {
+    const m = /#\/jobs\/(\d+)/.exec(p.url());
+    if (!m) throw new Error(`not on a job page: ${p.url()}`);
+    return Number(m[1]);
+  }
+
+  beforeAll(async () => {
+    if (!existsSync(join(REPO_ROOT, 'dist', 'dashboard', 'index.html'))) {
+      throw new Error('dist/dashboard/index.html is missing: run `npm run build` first');
+    }
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/test-services.sh`);
+    const env = await sqliteEnv('dashboard');
+    const executorPort = await freePort();
+    dispatcher = await startDispatcher(
+      { ...env, GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}` },
+      'dispatcher-dash',
+    );
+    await startExecutor({ ...env, GOCRON_EXECUTOR_CAPACITY: '4' }, 'executor-dash', executorPort);
+    api = new Api(dispatcher.base);
+    await waitFor(async () => (await api.call<unknown[]>('GET', '/api/executors')).body.length === 1, {
+      timeoutMs: 15_000,
+      what: 'the executor is listed',
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'UTC' });
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stopAllApps();
+  });
+
+  afterEach(() => {
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('says what to do when there are no jobs', async () => {
+    await page.goto(`${dispatcher.base}/`);
+    await shown(page.getByText('No jobs yet.'));
+    await shown(page.locator('[data-live="live"]'));
+    expect(await page.title()).toBe('Jobs · gocron');
+  });
+
+  it('creates a shell job through the form, sees it run and reads its output', async () => {
+    await page.getByRole('link', { name: 'New job', exact: true }).first().click();
+    await shown(page.getByRole('heading', { name: 'New job' }));
+    await page.getByLabel('Name', { exact: true }).fill('dash-hello');
+    await page.getByLabel('Description').fill('Says hello every two seconds');
+    await page.getByLabel('Cron expression').fill('*/2 * * * * *');
+    await shown(page.getByText('Every 2 seconds.'));
+    await waitFor(async () => (await page.locator('#cron-preview li').count()) === 5, {
+      timeoutMs: 5000,
+      what: 'the preview lists 5 fire times',
+    });
+    await page.getByLabel('Command', { exact: true }).fill('echo "$GREETING from run $GOCRON_RUN_ID"');
+    await page.getByRole('button', { name: 'Add variable' }).click();
+    await page.getByLabel('Variable 1 name').fill('GREETING');
+    await page.getByLabel('Variable 1 value').fill('hello-dashboard');
+    await page.getByRole('button', { name: 'Create job' }).click();
+
+    await page.waitForURL(/#\/jobs\/\d+$/);
+    const id = jobIdOf(page);
+    await shown(page.getByRole('heading', { name: /dash-hello/ }));
+    expect(await job(id)).toMatchObject({
+      name: 'dash-hello',
+      cron: '*/2 * * * * *',
+      env: { GREETING: 'hello-dashboard' },
+    });
+
+    // The run shows up without a reload (server-sent events), then its output.
+    const succeeded = page.locator('tr[data-status="succeeded"]').first();
+    await shown(succeeded, 20_000);
+    await succeeded.getByRole('link', { name: 'Output', exact: true }).click();
+    await shown(page.locator('#run-output pre', { hasText: /hello-dashboard from run \d+/ }));
+    expect(await page.locator('#run-output').textContent()).toContain('exit code 0');
+  });
+
+  it('pauses it', async () => {
+    const id = jobIdOf(page);
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await shown(page.getByRole('button', { name: 'Resume', exact: true }));
+    await shown(page.locator('h1 .badge', { hasText: 'paused' }));
+    expect((await job(id)).enabled).toBe(false);
+  });
+
+  it('edits its schedule, previewing the next fire times in its time zone', async () => {
+    const id = jobIdOf(page);
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
+    await shown(page.getByRole('heading', { name: 'Edit dash-hello' }));
+    expect(await page.getByLabel('Cron expression').inputValue()).toBe('*/2 * * * * *');
+    await page.getByLabel('Cron expression').fill('0 9 * * 1-5');
+    await page.getByLabel('Time zone').fill('Europe/Paris');
+    await shown(page.getByText('At 09:00, Monday to Friday.'));
+    await shown(page.locator('#cron-preview h3', { hasText: 'in Europe/Paris' }));
+    await waitFor(
+      async () => {
+        const times = await page.locator('#cron-preview .preview-time').allTextContents();
+        return times.length === 5 && times.every((t) => t.includes('09:00:00') && !/Sat|Sun/.test(t));
+      },
+      { timeoutMs: 5000, what: 'five weekday 09:00 fire times in the preview' },
+    );
+    await screenshot(page, 'job-form');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+
+    await page.waitForURL(new RegExp(`#/jobs/${id}$`));
+    await shown(page.getByText('At 09:00, Monday to Friday'));
+    expect(await job(id)).toMatchObject({ cron: '0 9 * * 1-5', timezone: 'Europe/Paris', enabled: false });
+  });
+
+  it("shows the API's 400 messages beside the fields they name", async () => {
+    const id = jobIdOf(page);
+    await page.goto(`${dispatcher.base}/#/jobs/${id}/edit`);
+    const timezone = page.getByLabel('Time zone');
+    await timezone.fill('Mars/Olympus');
+    await shown(page.locator('#cron-preview', { hasText: "unknown time zone 'Mars/Olympus'" }));
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shown(page.locator('#f-timezone-error', { hasText: "timezone: unknown IANA time zone 'Mars/Olympus'" }));
+    expect(await timezone.getAttribute('aria-invalid')).toBe('true');
+    expect(await timezone.getAttribute('aria-describedby')).toContain('f-timezone-error');
+    expect(await page.evaluate('document.activeElement?.id')).toBe('f-timezone');
+    await shown(page.getByRole('alert').filter({ hasText: 'The job was not saved' }));
+
+    await timezone.fill('UTC');
+    await page.getByLabel('Cron expression').fill('0 0 30 2 *');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shown(page.locator('#f-cron-error', { hasText: 'cron: never fires' }));
+    await gone(page.locator('#f-timezone-error'));
+
+    await page.getByLabel('Name', { exact: true }).fill('');
+    await page.getByLabel('HTTP request').check();
+    await page.getByLabel('URL').fill('ftp://example.com/x');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await shown(page.locator('#f-name-error', { hasText: 'name should not be empty' }));
+    await shown(page.locator('#f-http-url-error', { hasText: 'http.url must be an http or https URL' }));
+
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.waitForURL(new RegExp(`#/jobs/${id}$`));
+    expect(await job(id)).toMatchObject({ name: 'dash-hello', cron: '0 9 * * 1-5', type: 'shell' });
+  });
+
+  it('runs a job now and cancels the running run', async () => {
+    const sleeper = await api.createJob({
+      name: 'dash-sleeper',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: 'sleep 30',
+    });
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await page.getByRole('button', { name: 'Run now dash-sleeper' }).click();
+    await page.getByRole('status').getByRole('link', { name: 'View run' }).click();
+    await page.waitForURL(new RegExp(`#/jobs/${sleeper.id}/runs/\\d+$`));
+    const runId = Number(/runs\/(\d+)$/.exec(page.url())?.[1]);
+    const row = page.locator(`tr[data-run="${runId}"]`);
+    await shown(page.locator(`tr[data-run="${runId}"][data-status="running"]`));
+    await row.getByRole('button', { name: `Cancel run ${runId}` }).click();
+    await shown(page.locator(`tr[data-run="${runId}"][data-status="cancelled"]`));
+    await shown(page.locator('#run-output .badge', { hasText: 'cancelled' }));
+    expect((await api.run(runId)).status).toBe('cancelled');
+  });
+
+  it('searches and filters the jobs list', async () => {
+    await api.createJob({
+      name: 'weekday-digest',
+      description: 'Morning summary for the reports team',
+      cron: '0 9 * * 1-5',
+      timezone: 'America/New_York',
+      group: 'reports',
+      type: 'shell',
+      command: 'echo digest',
+      enabled: false,
+    });
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    // allTextContents() reads what is there now (a locator per row would wait for rows a filter removed).
+    const names = () => page.locator('tbody td[data-label="Name"] a').allTextContents();
+    await shown(page.locator('tr[data-job="weekday-digest"]'));
+
+    await page.getByLabel('Group').selectOption('reports');
+    await waitFor(async () => (await names()).join() === 'weekday-digest', { timeoutMs: 5000, what: 'group filter' });
+    await page.getByLabel('Group').selectOption('');
+    await page.getByLabel('Search').fill('sleep');
+    await waitFor(async () => (await names()).join() === 'dash-sleeper', { timeoutMs: 5000, what: 'search' });
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await page.getByLabel('State').selectOption('paused');
+    await waitFor(async () => (await names()).sort().join() === 'dash-hello,weekday-digest', {
+      timeoutMs: 5000,
+      what: 'paused filter',
+    });
+    await page.getByLabel('State').selectOption('');
+    await page.getByLabel('Last run').selectOption('cancelled');
+    await waitFor(async () => (await names()).join() === 'dash-sleeper', { timeoutMs: 5000, what: 'last-run filter' });
+    await page.getByLabel('Search').fill('nothing-like-this');
+    await shown(page.getByText('No jobs match these filters.'));
+    await page.getByRole('button', { name: 'Clear filters' }).click();
+    await waitFor(async () => (await names()).length === 3, { timeoutMs: 5000, what: 'filters cleared' });
+  });
+
+  it('deletes a job only after confirmation', async () => {
+    await api.createJob({ name: 'dash-temp', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    const row = page.locator('tr[data-job="dash-temp"]');
+    await shown(row);
+    const dialog = page.getByRole('dialog');
+
+    await page.getByRole('button', { name: 'Delete dash-temp' }).click();
+    await shown(dialog.getByRole('heading', { name: 'Delete dash-temp?' }));
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await shown(row);
+
+    await page.getByRole('button', { name: 'Delete dash-temp' }).click();
+    await dialog.getByRole('button', { name: 'Delete job' }).click();
+    await gone(row);
+    const jobs = (await api.call<{ items: Job[] }>('GET', '/api/jobs?q=dash-temp', undefined, 200)).body.items;
+    expect(jobs).toEqual([]);
+  });
+
+  it('shows a job with its run history, chart and output', async () => {
+    // A job that fails one run in three: the chart and the table get both outcomes.
+    const flaky = await api.createJob({
+      name: 'flaky-backup',
+      description: 'Copies the uploads to cold storage',
+      cron: '*/2 * * * * *',
+      type: 'shell',
+      command:
+        'echo "backup: copying $((GOCRON_RUN_ID % 7 + 3)) files"; sleep 0.$((GOCRON_RUN_ID % 4)); [ $((GOCRON_RUN_ID % 3)) -ne 0 ]',
+      retries: 1,
+    });
+    const nightly = await api.createJob({
+      name: 'nightly-report',
+      description: 'Sales report, mailed to the team',
+      cron: '0 2 * * *',
+      timezone: 'Europe/Paris',
+      type: 'shell',
+      command: 'echo report sent',
+    });
+    const ping = await api.createJob({
+      name: 'ping-health',
+      cron: '*/30 * * * * *',
+      type: 'http',
+      http: { method: 'GET', url: `${dispatcher.base}/api/health`, expectStatus: [200] },
+    });
+    await page.goto(`${dispatcher.base}/#/jobs/${flaky.id}`);
+    const finished = page.locator('tr[data-status="succeeded"], tr[data-status="failed"]');
+    await waitFor(
+      async () => (await finished.count()) >= 8 && (await page.locator('tr[data-status="failed"]').count()) > 0,
+      {
+        timeoutMs: 40_000,
+        what: 'eight finished runs of flaky-backup, some failed',
+      },
+    );
+    await page.getByRole('button', { name: 'Pause', exact: true }).click();
+    await shown(page.getByRole('button', { name: 'Resume', exact: true }));
+    await waitFor(
+      async () => (await page.locator('tr[data-status="running"], tr[data-status="pending"]').count()) === 0,
+      {
+        timeoutMs: 10_000,
+        what: 'no run of flaky-backup is still going',
+      },
+    );
+    expect(await page.locator('.chart rect.bar').count()).toBeGreaterThanOrEqual(8);
+    expect(await page.locator('.chart svg').getAttribute('aria-label')).toMatch(/succeeded.*median duration/);
+
+    const failed = page.locator('tr[data-status="failed"]').first();
+    await failed.getByRole('link', { name: 'Output', exact: true }).click();
+    await shown(page.locator('#run-output pre', { hasText: /backup: copying \d+ files/ }));
+    await shown(page.locator('#run-output', { hasText: 'exit code 1' }));
+    // Lag is started minus scheduled: a number of ms or s.
+    expect(await failed.locator('td[data-label="Lag"]').textContent()).toMatch(/^[+−]\d/);
+    await screenshot(page, 'job-detail', true);
+
+    await api.call('POST', `/api/jobs/${flaky.id}/resume`, undefined, 200);
+    for (const j of [nightly, ping]) await api.waitForRunStatus(await api.trigger(j.id), ['succeeded']);
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await shown(page.locator('tr[data-job="nightly-report"]'));
+    await shown(page.locator('tr[data-job="ping-health"] .badge', { hasText: 'succeeded' }));
+    await screenshot(page, 'jobs');
+  });
+
+  it('lists executors and dispatchers', async () => {
+    await page.goto(`${dispatcher.base}/#/cluster`);
+    const executor = page.locator('tr[data-executor="executor-dash"]');
+    await shown(executor);
+    expect(await executor.locator('td[data-label="Group"]').textContent()).toBe('default');
+    expect(await executor.locator('td[data-label="Capacity"]').textContent()).toBe('4');
+    expect(await executor.locator('td[data-label="Uptime"]').textContent()).toMatch(/\d+ (s|min)/);
+    await shown(page.getByRole('cell', { name: 'dispatcher-dash' }));
+    await shown(page.locator('#health-title .badge', { hasText: 'ok' }));
+    await screenshot(page, 'cluster');
+  });
+
+  it('lists runs across jobs, filtered by status', async () => {
+    await page.goto(`${dispatcher.base}/#/runs`);
+    await shown(page.locator('tbody tr').first());
+    await page.getByLabel('Status').selectOption('cancelled');
+    await waitFor(
+      async () => {
+        const statuses = await page.locator('tbody td[data-label="Status"]').allTextContents();
+        return statuses.join() === 'cancelled';
+      },
+      { timeoutMs: 5000, what: 'only the cancelled run is listed' },
+    );
+    await shown(page.getByRole('link', { name: 'dash-sleeper' }));
+  });
+
+  it('falls back to polling when the event stream fails', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await context.newPage();
+      await p.route('**/api/events', (route) => route.abort());
+      await p.goto(`${dispatcher.base}/#/jobs`);
+      await shown(p.locator('[data-live="polling"]'));
+      await api.createJob({ name: 'dash-polled', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
+      await shown(p.locator('tr[data-job="dash-polled"]'), 12_000);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('works on a narrow window, from the keyboard', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB' });
+    try {
+      const p = await context.newPage();
+      await p.goto(`${dispatcher.base}/#/jobs`);
+      await shown(p.locator('tr[data-job="flaky-backup"]'));
+      expect(await p.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(
+        true,
+      );
+      await screenshot(p, 'jobs-narrow');
+
+      // Tab to "New job", open it with Enter, type a name: no mouse needed.
+      await waitFor(
+        async () => {
+          await p.keyboard.press('Tab');
+          return (await p.evaluate('document.activeElement?.textContent')) === 'New job';
+        },
+        { timeoutMs: 10_000, intervalMs: 0, what: 'Tab reaches New job' },
+      );
+      await p.keyboard.press('Enter');
+      await shown(p.getByRole('heading', { name: 'New job' }));
+      await p.getByLabel('Name', { exact: true }).focus();
+      await p.keyboard.type('typed-by-keyboard');
+      expect(await p.getByLabel('Name', { exact: true }).inputValue()).toBe('typed-by-keyboard');
+    } finally {
+      await context.close();
+    }
+  });
+});
