@@ -232,7 +232,7 @@ function writeReport(res) {
     `Written by \`npm run bench\` (\`node bench/run.js\`) — run \`${res.runId}\`, ${res.startedAt} → ${res.finishedAt}. Both systems were measured in the same run, one after the other, on the same machine and the same local Redis. Raw figures: \`bench/results/latest.json\`.`,
     '',
     res.merged && res.merged.scenarios.length
-      ? `W2 and the scenarios run with it come from run \`${res.runId}\`; ${res.merged.scenarios.map((x) => x.toUpperCase()).join(', ')} from the earlier run \`${res.merged.from}\` (${res.earlier.startedAt} → ${res.earlier.finishedAt}, load ${load(res.earlier.loadAtStart)} → ${load(res.earlier.loadAtEnd)}, build ${res.earlier.build && res.earlier.build.commit}, dist ${res.earlier.build && res.earlier.build.distBuiltAt}). Within each scenario, all systems come from one run.\n`
+      ? `Scenarios come from different runs: ${Object.entries(res.provenance || {}).map(([s, id]) => `${s.toUpperCase()} from \`${id}\``).join(', ')}; the run before this one was \`${res.merged.from}\` (${res.earlier.startedAt} → ${res.earlier.finishedAt}, load ${load(res.earlier.loadAtStart)} → ${load(res.earlier.loadAtEnd)}, build ${res.earlier.build && res.earlier.build.commit}, dist ${res.earlier.build && res.earlier.build.distBuiltAt}). Within each scenario, all systems come from one run.\n`
       : '',
     '## Machine and settings',
     '',

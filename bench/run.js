@@ -986,6 +986,12 @@ async function main() {
     const prev = JSON.parse(fs.readFileSync(OPT.out, 'utf8'));
     results.merged = { from: prev.runId, scenarios: ALL.filter((s) => !chosen.includes(s) && prev[s] && prev[s].length) };
     for (const s of results.merged.scenarios) results[s] = prev[s];
+    // Which run each scenario's figures come from, carried across merges.
+    results.provenance = {};
+    for (const s of ALL) {
+      if (chosen.includes(s)) results.provenance[s] = results.runId;
+      else if (results.merged.scenarios.includes(s)) results.provenance[s] = (prev.provenance && prev.provenance[s]) || prev.runId;
+    }
     results.earlier = { runId: prev.runId, startedAt: prev.startedAt, finishedAt: prev.finishedAt, loadAtStart: prev.loadAtStart, loadAtEnd: prev.loadAtEnd, build: prev.build };
   }
   fs.writeFileSync(OPT.out, JSON.stringify(results, null, 2));
