@@ -25,16 +25,23 @@ export class EtcdPrefixCache<T> {
   }
 
   async start(): Promise<void> {
+    let revision = '0';
     for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       try {
-        await this.resync();
+        revision = await this.resync();
         break;
       } catch (e) {
         this.logger.warn(`etcd not reachable for ${this.prefix} (${(e as Error).message}); retrying in ${delay} ms`);
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-    this.watcher = await this.client.watch().prefix(this.prefix).create();
+    // From the revision after the listing: no put or delete can fall between the two. The watcher resumes from its
+    // last revision by itself after a reconnect, so there is no relisting (which could race its events).
+    this.watcher = await this.client
+      .watch()
+      .prefix(this.prefix)
+      .startRevision(String(BigInt(revision) + 1n))
+      .create();
     this.watcher.on('put', (kv: IKeyValue) => this.set(kv.key.toString(), kv.value.toString()));
     this.watcher.on('delete', (kv: IKeyValue) => {
       if (this.entries.delete(kv.key.toString())) this.emit();
@@ -42,7 +49,6 @@ export class EtcdPrefixCache<T> {
     this.watcher.on('disconnected', () =>
       this.logger.warn(`etcd watch on ${this.prefix} disconnected; keeping the last list`),
     );
-    this.watcher.on('connected', () => void this.resync().catch(() => undefined));
     this.watcher.on('error', (e: Error) => this.logger.warn(`etcd watch error: ${e.message}`));
   }
 
@@ -50,11 +56,13 @@ export class EtcdPrefixCache<T> {
     await this.watcher?.cancel().catch(() => undefined);
   }
 
-  private async resync(): Promise<void> {
-    const all = await this.client.getAll().prefix(this.prefix).strings();
+  /** Lists the prefix; returns the store revision of that listing. */
+  private async resync(): Promise<string> {
+    const res = await this.client.getAll().prefix(this.prefix).exec();
     this.entries.clear();
-    for (const [k, v] of Object.entries(all)) this.parse(k, v);
+    for (const kv of res.kvs) this.parse(kv.key.toString(), kv.value.toString());
     this.emit();
+    return String(res.header.revision);
   }
 
   private set(key: string, raw: string): void {

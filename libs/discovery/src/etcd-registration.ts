@@ -16,6 +16,7 @@ export class EtcdRegistration implements Registration {
   private readonly lostListeners: (() => void)[] = [];
   private stopped = false;
   private lostSignalled = false;
+  private granting: Promise<void> | null = null;
 
   constructor(
     private readonly client: Etcd3,
@@ -30,9 +31,21 @@ export class EtcdRegistration implements Registration {
   async put(value: object): Promise<void> {
     this.value = JSON.stringify(value);
     if (this.stopped) return;
-    if (!this.lease) await this.grant();
-    else await this.lease.put(this.key).value(this.value).exec();
     this.watchdog ??= setInterval(() => this.checkRenewal(), 500);
+    if (this.lease) {
+      await this.lease.put(this.key).value(this.value).exec();
+    } else if (this.granting) {
+      // A grant is under way (first registration, or after a lost lease): it puts the latest value when it lands.
+      return;
+    } else {
+      await this.grantOnce();
+    }
+  }
+
+  /** One grant at a time; concurrent callers share it. */
+  private grantOnce(): Promise<void> {
+    this.granting ??= this.grant().finally(() => (this.granting = null));
+    return this.granting;
   }
 
   async stop(): Promise<void> {
@@ -48,6 +61,11 @@ export class EtcdRegistration implements Registration {
       const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
       try {
         await lease.grant();
+        if (this.stopped) {
+          // stop() ran while we were granting: this lease must not keep the key alive.
+          await lease.revoke().catch(() => undefined);
+          return;
+        }
         await lease
           .put(this.key)
           .value(this.value ?? '{}')
@@ -57,9 +75,16 @@ export class EtcdRegistration implements Registration {
           if (this.lease !== lease || this.stopped) return;
           this.logger.warn(`lease of ${this.key} lost (${e.message}); registering again`);
           this.lease = null;
-          void this.grant();
+          void this.grantOnce();
         });
         this.lease = lease;
+        if (this.stopped) {
+          this.lease = null;
+          await lease.revoke().catch(() => undefined);
+          return;
+        }
+        // A put() that came while granting left its value for us.
+        if (this.value) await lease.put(this.key).value(this.value).exec();
         this.lastRenewed = Date.now();
         this.lostSignalled = false;
         this.logger.log(`registered ${this.key} (lease ${this.ttlSeconds} s)`);

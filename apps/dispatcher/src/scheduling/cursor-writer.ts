@@ -23,6 +23,13 @@ export class CursorWriter {
     this.pending.delete(jobId);
   }
 
+  /** At shutdown: until nothing is pending or in flight (bounded: a failing database gives up after 5 tries). */
+  async flushAll(): Promise<void> {
+    for (let i = 0; i < 5 && (this.pending.size > 0 || this.flushing); i++) {
+      await (this.flushing ?? this.flush());
+    }
+  }
+
   async flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     if (this.pending.size === 0) return;

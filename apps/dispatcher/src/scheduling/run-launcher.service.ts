@@ -219,7 +219,9 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     // etcd: the key's DELETE (lease expiry, at most a TTL after death) is final. Static: the executor is unlisted
     // after staticDownAfterMs without an answer; lost once two TTLs have passed since its last answer.
     const lostAfterMs = this.pool.absenceIsFinal
-      ? 0
+      ? // The DELETE comes at most a TTL after death; one more TTL of grace keeps "lost within 2 TTLs" and
+        // absorbs a watch that is briefly behind.
+        this.config.etcd.leaseTtlSeconds * 1000
       : Math.max(0, 2 * this.config.etcd.leaseTtlSeconds * 1000 - staticDownAfterMs(this.config));
     for (const run of running) {
       if (!run.executorId || present.has(run.executorId)) continue;

@@ -94,7 +94,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     }
     this.wheel.stop();
     await this.mailboxes.drain();
-    await this.cursors.flush();
+    await this.cursors.flushAll();
   }
 
   get scheduledCount(): number {
@@ -137,6 +137,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return this.mailboxes.post(jobId, 'delete', () => {
       this.jobs.delete(jobId);
       this.wheel.delete(jobId);
+      this.cursors.forget(jobId);
       return Promise.resolve();
     });
   }
@@ -147,6 +148,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (!job.enabled) {
       this.jobs.delete(job.id);
       this.wheel.delete(job.id);
+      this.cursors.forget(job.id);
       return;
     }
     let schedule: CronSchedule;
@@ -250,6 +252,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
           return true;
         }
       }
+      // Broadcast rows have one key per executor, so the ledger key alone can not tell that another dispatcher
+      // (seeing other executors) already claimed this tick: look for any record of it first.
+      if (job.routing === 'broadcast' && (await this.runs.tickHasRecord(job.id, tickKey))) return true;
       // Broadcast: one row per executor of the group (none up: one row, which waits for an executor).
       const executorKeys = job.routing === 'broadcast' ? this.launcher.executorsFor(job).map((e) => e.address) : [];
       const claimed: RunEntity[] = [];
@@ -300,7 +305,6 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     try {
       const fingerprint = await this.jobsRepo.fingerprint();
       if (!full && fingerprint === this.fingerprint) return;
-      this.fingerprint = fingerprint;
       if (full) {
         // Straight into the wheel, a page at a time: at start no mailbox has anything in it yet.
         for (let afterId = 0; ;) {
@@ -309,6 +313,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
           if (page.length < 5000) break;
           afterId = page[page.length - 1].id;
         }
+        this.fingerprint = fingerprint;
         return;
       }
       const versions = await this.jobsRepo.versions();
@@ -319,6 +324,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         const job = await this.jobsRepo.findById(id);
         if (job && (job.enabled || mine)) void this.upsert(job);
       }
+      // Only once the pass succeeded: a failed one is retried on the next tick of the reconcile timer.
+      this.fingerprint = fingerprint;
     } catch (e) {
       this.logger.warn(`reconcile failed: ${(e as Error).message}`);
       if (full) throw e;

@@ -8,6 +8,7 @@ export class TimerWheel {
   private readonly dueAt = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;
   private armedFor = Infinity;
+  private stopped = false;
 
   constructor(
     private readonly onDue: (ids: number[]) => void,
@@ -24,6 +25,7 @@ export class TimerWheel {
   }
 
   set(id: number, at: number | null): void {
+    if (this.stopped) return;
     if (at === null) {
       this.dueAt.delete(id);
       return;
@@ -38,7 +40,13 @@ export class TimerWheel {
     this.dueAt.delete(id);
   }
 
+  /** For good: later set() calls do nothing, so nothing re-arms a timer after shutdown. */
   stop(): void {
+    this.stopped = true;
+    this.disarm();
+  }
+
+  private disarm(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.armedFor = Infinity;
@@ -66,7 +74,7 @@ export class TimerWheel {
     // Drop stale entries at the top so the timer aims at a live one.
     while (this.heap.length > 0 && this.dueAt.get(this.heap[0].id) !== this.heap[0].at) this.pop();
     if (this.heap.length === 0) {
-      this.stop();
+      this.disarm();
       return;
     }
     const at = this.heap[0].at;

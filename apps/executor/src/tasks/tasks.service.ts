@@ -10,7 +10,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REGISTRATION, Registration } from '@app/discovery';
-import { RetryPolicy, RunEntity, RunResult, RunsRepository, waitForSchema } from '@app/persistence';
+import { JobsRepository, RetryPolicy, RunEntity, RunResult, RunsRepository, waitForSchema } from '@app/persistence';
 import type { HealthReply, RunReply, RunRequest } from '@app/protocol';
 import { HttpRunner } from './runners/http-runner';
 import { ShellRunner } from './runners/shell-runner';
@@ -30,6 +30,10 @@ function ledgerKeyOf(req: RunRequest): LedgerKey {
     executorKey: req.executorKey ?? '',
     scheduledAt: Date.parse(req.scheduledAt),
   };
+}
+
+function failedOutcome(error: string): RunOutcome {
+  return { status: 'failed', exitCode: null, httpStatus: null, output: '', outputTruncated: false, error };
 }
 
 /** How often the executor compares its runs with the ledger, to stop one cancelled or declared lost elsewhere. */
@@ -60,6 +64,7 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runs: RunsRepository,
+    private readonly jobs: JobsRepository,
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(REGISTRATION) private readonly registration: Registration,
   ) {}
@@ -157,16 +162,15 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
       attempt: req.attempt,
       timeoutMs: req.timeoutMs,
     };
-    slot.task =
-      req.task === 'shell' && req.shell
-        ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env ?? {} })
-        : this.http.start(ctx, {
-            method: req.http!.method,
-            url: req.http!.url,
-            headers: req.http!.headers ?? {},
-            body: req.http!.body ?? '',
-            expectStatus: req.http!.expectStatus ?? [],
-          });
+    try {
+      slot.task = this.launch(req, ctx);
+    } catch (e) {
+      // The start is recorded; record the failure too, so the run does not stay running.
+      slot.task = {
+        done: Promise.resolve(failedOutcome(`could not start: ${(e as Error).message}`)),
+        cancel: () => undefined,
+      };
+    }
     if (slot.cancelReason) slot.task.cancel(slot.cancelReason);
     this.logger.debug({
       msg: 'run started',
@@ -178,8 +182,22 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     const policy: RetryPolicy | null = req.retry
       ? { retries: req.retry.retries, retryBackoffMs: req.retry.retryBackoffMs, timeoutMs: req.timeoutMs }
       : null;
-    void slot.task.done.then((outcome) => this.record(run, outcome, policy, slot));
+    void slot.task.done
+      .catch((e: Error) => failedOutcome(`task crashed: ${e.message}`))
+      .then((outcome) => this.record(run, outcome, policy, slot));
     return { accepted: true, executorId: this.executorId };
+  }
+
+  private launch(req: RunRequest, ctx: RunContext): RunningTask {
+    return req.task === 'shell' && req.shell
+      ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env ?? {} })
+      : this.http.start(ctx, {
+          method: req.http!.method,
+          url: req.http!.url,
+          headers: req.http!.headers ?? {},
+          body: req.http!.body ?? '',
+          expectStatus: req.http!.expectStatus ?? [],
+        });
   }
 
   /** Stops a run this executor has; false when it has none by that id. */
@@ -231,14 +249,45 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
 
   /** A run cancelled or declared lost elsewhere (a dispatcher that could not reach us) is stopped here too. */
   private async watchLedger(): Promise<void> {
-    const ids = [...this.active.values()].filter((s) => s.task && !s.cancelReason).map((s) => s.runId);
-    if (ids.length === 0) return;
     try {
+      const ids = [...this.active.values()].filter((s) => s.task && !s.cancelReason).map((s) => s.runId);
       for (const { id, status } of await this.runs.findStatuses(ids)) {
         if (status !== 'running') this.active.get(id)?.task?.cancel(`run is ${status} in the ledger`);
       }
+      await this.releaseOrphans();
     } catch (e) {
       this.logger.warn(`ledger watch failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Runs the ledger says are running here that this process does not run: a start recorded whose reply was lost, or
+   * runs of an earlier process with the same configured id. Nothing will ever finish them, so they are lost (and
+   * retried per their job). A slot is reserved before the start is recorded, so a run being started is never one.
+   */
+  private async releaseOrphans(): Promise<void> {
+    for (const run of await this.runs.findRunningOn([this.executorId])) {
+      if (this.active.has(run.id)) continue;
+      const job = await this.jobs.findById(run.jobId);
+      const policy = job
+        ? { retries: job.retries, retryBackoffMs: job.retryBackoffMs, timeoutMs: job.timeoutMs }
+        : null;
+      const { finished } = await this.runs.finishWithRetry(
+        run,
+        {
+          status: 'lost',
+          finishedAt: Date.now(),
+          error: `executor ${this.executorId} is not running it (lost start or restart)`,
+        },
+        policy,
+      );
+      if (finished)
+        this.logger.warn({
+          msg: 'orphaned run marked lost',
+          runId: run.id,
+          jobId: run.jobId,
+          executorId: this.executorId,
+        });
     }
   }
 

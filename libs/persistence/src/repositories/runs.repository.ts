@@ -201,8 +201,14 @@ export class RunsRepository {
     from: readonly RunStatus[] = ['running'],
   ): Promise<{ finished: boolean; retry: RunEntity | null }> {
     const finished = await this.finish(run.id, r, from);
-    if (!finished || !policy || !RETRYABLE_STATUSES.includes(r.status) || run.attempt > policy.retries) {
+    if (!policy || !RETRYABLE_STATUSES.includes(r.status) || run.attempt > policy.retries) {
       return { finished, retry: null };
+    }
+    if (!finished) {
+      // Our own earlier write may have landed (a reply lost, a retried call): then the retry is still owed. The
+      // retry's ledger key keeps it single whoever claims it.
+      const current = await this.findStatuses([run.id]);
+      if (current[0]?.status !== r.status) return { finished, retry: null };
     }
     const notBefore = r.finishedAt + policy.retryBackoffMs * 2 ** (run.attempt - 1);
     const retry = await this.claim(
@@ -240,6 +246,11 @@ export class RunsRepository {
       .groupBy('r.status')
       .getRawMany<{ status: string; n: string | number }>();
     return new Map(rows.map((r) => [r.status, Number(r.n)]));
+  }
+
+  /** Whether the tick has any first-attempt record (any executorKey, any status). */
+  async tickHasRecord(jobId: number, tickKey: string): Promise<boolean> {
+    return (await this.repo.countBy({ jobId, tickKey, attempt: 1 })) > 0;
   }
 
   /** The latest scheduled tick of the job that has a run record (misfire range records excluded). */
