@@ -531,13 +531,13 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       });
     });
 
-    it('fingerprint() changes on create, update and delete but not on advanceCursor', async () => {
+    it('fingerprint() changes on create, update and delete but not on cursor moves', async () => {
       const f0 = await jobs.fingerprint();
       const a = await jobs.create(job('alpha'), T);
       const f1 = await jobs.fingerprint();
       expect(f1).not.toBe(f0);
       await jobs.advanceCursor(a.id, 5000, 6000);
-      await jobs.setNextRunAt(a.id, 7000);
+      await jobs.advanceCursors([{ id: a.id, tickAt: 7000, nextRunAt: 8000 }]);
       expect(await jobs.fingerprint()).toBe(f1);
       await jobs.update(a.id, { description: 'changed' }, T);
       const f2 = await jobs.fingerprint();
@@ -619,15 +619,15 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await jobs.versions()).toEqual(new Map(created.map((j) => [j.id, 1])));
     });
 
-    it('findEnabled() and delete()', async () => {
+    it('delete() removes a job once; findEnabledPage() no longer lists it', async () => {
       const a = await jobs.create(job('a'), T);
       await jobs.create(job('b', { enabled: false }), T);
       const c = await jobs.create(job('c'), T);
-      expect((await jobs.findEnabled()).map((j) => j.id)).toEqual([a.id, c.id]);
+      expect((await jobs.findEnabledPage(0, 10)).map((j) => j.id)).toEqual([a.id, c.id]);
       expect(await jobs.delete(a.id)).toBe(true);
       expect(await jobs.findById(a.id)).toBeNull();
       expect(await jobs.delete(a.id)).toBe(false);
-      expect((await jobs.findEnabled()).map((j) => j.id)).toEqual([c.id]);
+      expect((await jobs.findEnabledPage(0, 10)).map((j) => j.id)).toEqual([c.id]);
     });
   });
 

@@ -76,11 +76,14 @@ export class JobsService {
       changes.scheduleSetAt = scheduleChanged ? now : job.scheduleSetAt;
       changes.lastTickAt = now;
     }
-    changes.nextRunAt = this.nextFire(
-      merged,
-      changes.lastTickAt ?? job.lastTickAt,
-      changes.scheduleSetAt ?? job.scheduleSetAt,
-    );
+    // The stored next fire time moves with the cursor; recompute it only when the schedule or its state changed.
+    if (scheduleChanged || merged.enabled !== job.enabled) {
+      changes.nextRunAt = this.nextFire(
+        merged,
+        changes.lastTickAt ?? job.lastTickAt,
+        changes.scheduleSetAt ?? job.scheduleSetAt,
+      );
+    }
     const updated = await this.jobs.update(id, changes, now);
     if (!updated) throw DomainError.notFound(`job ${id}`);
     await this.scheduler.changed(updated);

@@ -20,10 +20,6 @@ export class TimerWheel {
     return this.dueAt.size;
   }
 
-  nextDue(id: number): number | undefined {
-    return this.dueAt.get(id);
-  }
-
   set(id: number, at: number | null): void {
     if (this.stopped) return;
     if (at === null) {

@@ -79,10 +79,6 @@ export class JobsRepository {
     return this.repo.findOneBy({ id });
   }
 
-  findEnabled(): Promise<JobEntity[]> {
-    return this.repo.find({ where: { enabled: true }, order: { id: 'ASC' } });
-  }
-
   /**
    * Enabled jobs in id order, a page at a time, as plain objects mapped from raw rows: a dispatcher loads every
    * enabled job at start, and TypeORM's entity hydration (and the garbage it leaves) dominated that time at
@@ -206,9 +202,5 @@ export class JobsRepository {
         `WHERE id IN (${chunk.map(() => '?').join(', ')})`;
       await retryBusy(() => this.ds.query(sql, [...nextParams, ...tickParams, ...chunk.map((c) => c.id)]));
     }
-  }
-
-  async setNextRunAt(id: number, nextRunAt: number | null): Promise<void> {
-    await retryBusy(() => this.repo.update({ id }, { nextRunAt }));
   }
 }

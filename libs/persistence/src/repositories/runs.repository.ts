@@ -269,8 +269,4 @@ export class RunsRepository {
   findAttempt(run: Pick<RunEntity, 'jobId' | 'tickKey' | 'executorKey'>, attempt: number): Promise<RunEntity | null> {
     return this.repo.findOneBy({ jobId: run.jobId, tickKey: run.tickKey, executorKey: run.executorKey, attempt });
   }
-
-  async setDispatcher(id: number, dispatcherId: string): Promise<void> {
-    await retryBusy(() => this.repo.update({ id, status: 'pending' }, { dispatcherId, updatedAt: Date.now() }));
-  }
 }
