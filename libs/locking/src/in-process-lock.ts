@@ -18,6 +18,17 @@ export class InProcessLock implements TickLock {
     return Promise.resolve();
   }
 
+  async tryAcquireMany(keys: string[], ttlMs: number): Promise<boolean[]> {
+    const out: boolean[] = [];
+    for (const key of keys) out.push(await this.tryAcquire(key, ttlMs));
+    return out;
+  }
+
+  releaseMany(keys: string[]): Promise<void> {
+    for (const key of keys) this.held.delete(key);
+    return Promise.resolve();
+  }
+
   health(): Promise<{ status: 'ok'; detail: string }> {
     return Promise.resolve({ status: 'ok', detail: 'in-process lock (single dispatcher)' });
   }

@@ -7,6 +7,12 @@ export interface TickLock {
   /** True when this process holds the key now. Never waits for another holder. */
   tryAcquire(key: string, ttlMs: number): Promise<boolean>;
   release(key: string): Promise<void>;
+  /**
+   * tryAcquire for many keys in one round trip (the ticks of one timer firing): answers, per key, whether this
+   * process holds it now. Each key stays its own lock: losing one tick to another dispatcher takes no other.
+   */
+  tryAcquireMany(keys: string[], ttlMs: number): Promise<boolean[]>;
+  releaseMany(keys: string[]): Promise<void>;
   /** 'ok', or why the lock degraded to the ledger fence alone. */
   health(): Promise<{ status: 'ok' | 'degraded'; detail: string }>;
 }

@@ -8,3 +8,4 @@ export * from './entities/job.entity';
 export * from './entities/run.entity';
 export * from './repositories/jobs.repository';
 export * from './repositories/runs.repository';
+export * from './repositories/run-batch.repository';

@@ -1,76 +1,19 @@
 // The run ledger and the jobs table against both real dialects: SQLite on a file shared by two connections, and
 // MariaDB with a fresh database per suite. The same cases run on each: what the ledger promises (one row per
 // ledger key, compare-and-set status moves, retries claimed once) must hold on both.
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
-import { createMysqlDatabase, tmpDir } from '../../../test/support/services';
+import { mysqlDialect, sqliteDialect } from '../../../test/support/ledger-dialects';
 import { dataSourceOptions } from './data-source-options';
 import { migrate } from './migrator';
+import { MIGRATIONS } from './migrations';
 import { PersistenceError } from './persistence.error';
 import { JobsRepository, NewJob } from './repositories/jobs.repository';
 import { NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
 
 /** A fixed instant, so every timestamp in the assertions is exact. */
 const T = 1_700_000_000_000;
-
-interface Dialect {
-  name: 'sqlite' | 'mysql';
-  /** A new, empty database (SQLite: a new file); removed by cleanup(). */
-  fresh(): Promise<DatabaseConfig>;
-  cleanup(): Promise<void>;
-}
-
-function sqliteDialect(): Dialect {
-  const dirs: string[] = [];
-  return {
-    name: 'sqlite',
-    async fresh() {
-      const dir = tmpDir('ledger-sqlite');
-      dirs.push(dir);
-      return {
-        type: 'sqlite',
-        path: join(dir, 'gocron.sqlite'),
-        username: '',
-        password: '',
-        host: '',
-        port: 0,
-        database: '',
-        charset: '',
-      };
-    },
-    async cleanup() {
-      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-function mysqlDialect(): Dialect {
-  const drops: (() => Promise<void>)[] = [];
-  return {
-    name: 'mysql',
-    async fresh() {
-      const db = await createMysqlDatabase('ledger');
-      drops.push(() => db.drop());
-      const c = db.connection;
-      return {
-        type: 'mysql',
-        path: '',
-        host: c.host,
-        port: c.port,
-        username: c.user,
-        password: c.password,
-        database: c.database,
-        charset: 'utf8mb4',
-      };
-    },
-    async cleanup() {
-      for (const drop of drops.splice(0)) await drop();
-    },
-  };
-}
 
 function job(name: string, over: Partial<NewJob> = {}): NewJob {
   return {
@@ -161,7 +104,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('is idempotent', async () => {
       expect(await migrate(ds1)).toEqual([]);
       expect(await migrate(ds2)).toEqual([]);
-      expect(await count(`SELECT COUNT(*) AS n FROM migrations`)).toBe(1);
+      expect(await count(`SELECT COUNT(*) AS n FROM migrations`)).toBe(MIGRATIONS.length);
       expect(await count(`SELECT COUNT(*) AS n FROM runs`)).toBe(0);
     });
 
@@ -169,9 +112,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const db = await dialect.fresh();
       const [a, b] = await Promise.all([open(db), open(db)]);
       const [ranA, ranB] = await Promise.all([migrate(a), migrate(b)]);
-      // Exactly one of them applied the migration; the other found it applied.
-      expect([...ranA, ...ranB]).toEqual(['InitialSchema1764000000000']);
-      expect(await count(`SELECT COUNT(*) AS n FROM migrations`, [], a)).toBe(1);
+      // Exactly one of them applied the migrations; the other found them applied.
+      expect([...ranA, ...ranB]).toEqual(['InitialSchema1764000000000', 'ActiveRunsIndex1764900000000']);
+      expect(await count(`SELECT COUNT(*) AS n FROM migrations`, [], a)).toBe(MIGRATIONS.length);
       const tables =
         dialect.name === 'sqlite'
           ? `SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name IN ('jobs', 'runs')`

@@ -4,6 +4,7 @@ import type { DatabaseConfig } from '@app/config';
 import { dataSourceOptions } from './data-source-options';
 import { JobsRepository } from './repositories/jobs.repository';
 import { RunsRepository } from './repositories/runs.repository';
+import { RunBatchRepository } from './repositories/run-batch.repository';
 
 @Module({})
 export class PersistenceModule {
@@ -19,8 +20,8 @@ export class PersistenceModule {
           retryDelay: 2000,
         }),
       ],
-      providers: [JobsRepository, RunsRepository],
-      exports: [JobsRepository, RunsRepository],
+      providers: [JobsRepository, RunsRepository, RunBatchRepository],
+      exports: [JobsRepository, RunsRepository, RunBatchRepository],
     };
   }
 }

@@ -39,6 +39,26 @@ export interface RunReply {
   executorId: string;
 }
 
+export interface RunBatchRequest {
+  runs: RunRequest[];
+}
+
+/** Why an executor did not take a run; each maps to the gRPC status `Run` answers with. */
+export type RunRefusal = 'AT_CAPACITY' | 'DRAINING' | 'NOT_PENDING' | 'INVALID' | 'LEDGER_DOWN';
+
+export interface RunOutcome {
+  runId: number;
+  accepted: boolean;
+  /** Empty when accepted. */
+  code: RunRefusal | '';
+  message: string;
+}
+
+export interface RunBatchReply {
+  outcomes: RunOutcome[];
+  executorId: string;
+}
+
 export interface CancelRequest {
   runId: number;
   reason: string;

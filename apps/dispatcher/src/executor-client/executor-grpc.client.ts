@@ -1,7 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EXECUTOR_PACKAGE, EXECUTOR_SERVICE, executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
-import type { CancelReply, CancelRequest, HealthReply, RunReply, RunRequest } from '@app/protocol';
+import type {
+  CancelReply,
+  CancelRequest,
+  HealthReply,
+  RunBatchReply,
+  RunBatchRequest,
+  RunReply,
+  RunRequest,
+} from '@app/protocol';
 
 type UnaryCall<Req, Res> = (
   req: Req,
@@ -11,6 +19,7 @@ type UnaryCall<Req, Res> = (
 
 interface ExecutorStub extends grpc.Client {
   Run: UnaryCall<RunRequest, RunReply>;
+  RunBatch: UnaryCall<RunBatchRequest, RunBatchReply>;
   Cancel: UnaryCall<CancelRequest, CancelReply>;
   Health: UnaryCall<Record<string, never>, HealthReply>;
 }
@@ -49,6 +58,10 @@ export class ExecutorGrpcClient {
 
   run(req: RunRequest, deadlineMs: number): Promise<RunReply> {
     return this.call(this.stub.Run, req, deadlineMs);
+  }
+
+  runBatch(req: RunBatchRequest, deadlineMs: number): Promise<RunBatchReply> {
+    return this.call(this.stub.RunBatch, req, deadlineMs);
   }
 
   cancel(req: CancelRequest, deadlineMs: number): Promise<CancelReply> {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { EXECUTOR_DIRECTORY, ExecutorDirectory, ExecutorInfo } from '@app/discovery';
 import type { Routing } from '@app/persistence';
-import type { CancelReply, RunReply, RunRequest } from '@app/protocol';
+import type { CancelReply, RunBatchReply, RunReply, RunRequest } from '@app/protocol';
 import { ExecutorChannels } from './executor-channels';
 import { rankExecutors } from './routing';
 
@@ -63,6 +63,11 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
 
   send(address: string, req: RunRequest): Promise<RunReply> {
     return this.client(address).run(req, SEND_DEADLINE_MS);
+  }
+
+  /** Many runs in one call; every run is answered on its own (RunBatch). */
+  sendBatch(address: string, runs: RunRequest[]): Promise<RunBatchReply> {
+    return this.client(address).runBatch({ runs }, SEND_DEADLINE_MS);
   }
 
   cancel(address: string, runId: number, reason: string): Promise<CancelReply> {

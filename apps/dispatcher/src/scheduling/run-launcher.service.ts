@@ -1,17 +1,27 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { status as GrpcStatus } from '@grpc/grpc-js';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobEntity, JobsRepository, RetryPolicy, RunEntity, RunsRepository } from '@app/persistence';
-import type { RunRequest } from '@app/protocol';
+import type { RunBatchReply, RunRequest } from '@app/protocol';
 import { staticDownAfterMs } from '../executor-client/executor-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
-import { grpcCode } from '../executor-client/executor-grpc.client';
 import { EventsService } from '../events/events.service';
 
 const LOOP_MS = 500;
 const LOOP_NAME = 'gocron-pending-runs';
-const OFFER_PARALLELISM = 32;
+/** Runs per RunBatch call: one timer firing of a thousand jobs is one call (≈ 300 bytes a run, far below 4 MB). */
+const BATCH_LIMIT = 2000;
+
+export type OfferOutcome = 'started' | 'waiting' | 'gone';
+/** A run being offered: its request, its executors in preference order and the one to try next. */
+interface Offer {
+  i: number;
+  req: RunRequest;
+  candidates: string[];
+  next: number;
+}
+/** What offering a run needs of it. */
+export type RunToOffer = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>;
 
 export function retryPolicyOf(job: JobEntity): RetryPolicy {
   return { retries: job.retries, retryBackoffMs: job.retryBackoffMs, timeoutMs: job.timeoutMs };
@@ -53,17 +63,97 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /** Offers one run to the executors of its job's group, in routing order, failing over on busy or down ones. */
-  async offer(run: RunEntity, job: JobEntity): Promise<'started' | 'waiting' | 'gone'> {
-    if (this.offering.has(run.id) || this.stopped) return 'waiting';
-    this.offering.add(run.id);
-    try {
-      return await this.offerOnce(run, job);
-    } finally {
-      this.offering.delete(run.id);
-    }
+  async offer(run: RunToOffer, job: JobEntity): Promise<OfferOutcome> {
+    const [outcome] = await this.offerMany([{ run, job }]);
+    return outcome;
   }
 
-  private async offerOnce(run: RunEntity, job: JobEntity): Promise<'started' | 'waiting' | 'gone'> {
+  /**
+   * Offers many runs at once: each run's executors are ranked by its job's routing, the runs bound for one executor
+   * travel in one RunBatch call, and the ones an executor refuses (busy, draining, down) move to their next
+   * candidate, round after round. Runs no executor took stay pending for the pending loop.
+   */
+  async offerMany(items: { run: RunToOffer; job: JobEntity }[]): Promise<OfferOutcome[]> {
+    const outcomes: OfferOutcome[] = items.map(() => 'waiting');
+    if (this.stopped) return outcomes;
+    const open: Offer[] = [];
+    for (const [i, { run, job }] of items.entries()) {
+      if (this.offering.has(run.id)) continue;
+      this.offering.add(run.id);
+      open.push({ i, req: this.request(run, job), candidates: await this.candidates(run, job), next: 0 });
+    }
+    try {
+      for (let round = open.filter((o) => o.candidates.length > 0); round.length > 0;) {
+        const byAddress = new Map<string, Offer[]>();
+        for (const o of round) {
+          const address = o.candidates[o.next];
+          const list = byAddress.get(address);
+          if (list) list.push(o);
+          else byAddress.set(address, [o]);
+        }
+        const again: Offer[] = [];
+        await Promise.all(
+          [...byAddress].map(async ([address, batch]) => {
+            for (let c = 0; c < batch.length; c += BATCH_LIMIT) {
+              const chunk = batch.slice(c, c + BATCH_LIMIT);
+              const refused = await this.sendChunk(address, chunk, items, outcomes);
+              again.push(...refused);
+            }
+          }),
+        );
+        for (const o of again) o.next++;
+        round = again.filter((o) => o.next < o.candidates.length);
+      }
+    } finally {
+      for (const o of open) this.offering.delete(items[o.i].run.id);
+    }
+    return outcomes;
+  }
+
+  /** Sends one RunBatch; settles the runs it decides, answers those to offer to their next candidate. */
+  private async sendChunk(
+    address: string,
+    chunk: Offer[],
+    items: { run: RunToOffer; job: JobEntity }[],
+    outcomes: OfferOutcome[],
+  ): Promise<Offer[]> {
+    let reply: RunBatchReply;
+    try {
+      reply = await this.pool.sendBatch(
+        address,
+        chunk.map((o) => o.req),
+      );
+    } catch {
+      // Unreachable, timed out or refusing the call: the whole chunk tries its next executor.
+      return chunk;
+    }
+    const byRun = new Map(reply.outcomes.map((o) => [Number(o.runId), o]));
+    const refused: Offer[] = [];
+    for (const o of chunk) {
+      const answer = byRun.get(o.req.runId);
+      const { run, job } = items[o.i];
+      if (answer?.accepted) {
+        outcomes[o.i] = 'started';
+        this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
+      } else if (answer?.code === 'NOT_PENDING') {
+        outcomes[o.i] = 'gone'; // another executor has it, or it ended
+      } else if (answer?.code === 'INVALID') {
+        outcomes[o.i] = 'gone';
+        await this.runs.finish(
+          run.id,
+          { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${answer.message}` },
+          ['pending'],
+        );
+        this.events.runChanged(run.id);
+      } else {
+        refused.push(o); // AT_CAPACITY, DRAINING, LEDGER_DOWN, or no answer for it: the next executor
+      }
+    }
+    return refused;
+  }
+
+  /** Executor addresses for the run, in preference order; a retry prefers another executor than its last one. */
+  private async candidates(run: RunToOffer, job: JobEntity): Promise<string[]> {
     let candidates = this.pool.rank(job.group, job.routing, job.id);
     if (run.executorKey) candidates = candidates.filter((e) => e.address === run.executorKey);
     if (run.attempt > 1 && candidates.length > 1) {
@@ -75,28 +165,7 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         ];
       }
     }
-    const req = this.request(run, job);
-    for (const executor of candidates) {
-      try {
-        await this.pool.send(executor.address, req);
-        this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: executor.id });
-        return 'started';
-      } catch (e) {
-        const code = grpcCode(e);
-        if (code === GrpcStatus.FAILED_PRECONDITION) return 'gone'; // another executor has it, or it ended
-        if (code === GrpcStatus.INVALID_ARGUMENT) {
-          await this.runs.finish(
-            run.id,
-            { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${(e as Error).message}` },
-            ['pending'],
-          );
-          this.events.runChanged(run.id);
-          return 'gone';
-        }
-        // RESOURCE_EXHAUSTED, UNAVAILABLE, DEADLINE_EXCEEDED: try the next executor.
-      }
-    }
-    return 'waiting';
+    return candidates.map((e) => e.address);
   }
 
   /** The executors a broadcast job runs on now: every one of its group that is not draining. */
@@ -122,7 +191,7 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     this.events.runChanged(run.id);
   }
 
-  request(run: RunEntity, job: JobEntity): RunRequest {
+  request(run: RunToOffer, job: JobEntity): RunRequest {
     const base = {
       runId: run.id,
       jobId: job.id,
@@ -191,24 +260,18 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   private async offerPending(now: number): Promise<void> {
-    const pending = await this.runs.findOfferable(now, 1000);
+    const pending = (await this.runs.findOfferable(now, 1000)).filter((r) => !this.offering.has(r.id));
     if (pending.length === 0) return;
-    const jobs = new Map<number, JobEntity | null>();
-    const ready: [RunEntity, JobEntity][] = [];
+    const jobs = await this.jobs.findByIds([...new Set(pending.map((r) => r.jobId))]);
+    const ready: { run: RunEntity; job: JobEntity }[] = [];
     for (const run of pending) {
-      if (this.offering.has(run.id)) continue;
-      if (!jobs.has(run.jobId)) jobs.set(run.jobId, await this.jobs.findById(run.jobId));
       const job = jobs.get(run.jobId);
-      if (job) ready.push([run, job]);
+      if (job) ready.push({ run, job });
       else await this.cancel(run, 'job deleted');
     }
-    // A backlog (a burst, executors back after an outage) is offered OFFER_PARALLELISM at a time, not one by one.
-    for (let i = 0; i < ready.length; i += OFFER_PARALLELISM) {
-      const outcomes = await Promise.all(
-        ready.slice(i, i + OFFER_PARALLELISM).map(([run, job]) => this.offer(run, job)),
-      );
-      outcomes.forEach((o, k) => o === 'started' && this.events.runChanged(ready[i + k][0].id));
-    }
+    // A backlog (a burst, executors back after an outage) goes out in batches, one call per executor.
+    const outcomes = await this.offerMany(ready);
+    outcomes.forEach((o, k) => o === 'started' && this.events.runChanged(ready[k].run.id));
   }
 
   /** A run whose executor has been absent from discovery for 2 lease TTLs is lost, then retried per the job. */

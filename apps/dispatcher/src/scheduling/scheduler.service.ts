@@ -3,12 +3,13 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
 import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
-import { JobEntity, JobsRepository, RunEntity, RunsRepository, NewRun } from '@app/persistence';
+import { JobEntity, JobsRepository, RunBatchRepository, RunEntity, RunsRepository, NewRun } from '@app/persistence';
 import { EventsService } from '../events/events.service';
 import { CursorWriter } from './cursor-writer';
 import { JobChangeBus } from './job-change-bus';
 import { JobMailboxes } from './job-mailbox';
 import { RunLauncher } from './run-launcher.service';
+import { LOCK_TTL_MS, TickClaimer } from './tick-claimer';
 import { tickKeyOf } from './tick-keys';
 import { planTicks } from './tick-planner';
 import { TimerWheel } from './timer-wheel';
@@ -20,11 +21,6 @@ const CURSOR_FLUSH_INTERVAL = 'gocron-cursor-flush';
 const CURSOR_FLUSH_MS = 1000;
 /** How often a dispatcher compares its jobs with the database: the safety net for changes made elsewhere. */
 const RECONCILE_MS = 1000;
-/**
- * A tick lock outlives the claim (milliseconds) by far; the ledger key is the real fence if it does not. Short, so
- * a holder that dies between lock and insert delays the tick by at most this much.
- */
-const LOCK_TTL_MS = 5_000;
 /** When another dispatcher holds a tick's lock, look again this soon. */
 const CONTENDED_RETRY_MS = 500;
 
@@ -48,6 +44,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly startedAt = Math.floor(Date.now() - process.uptime() * 1000);
   private fingerprint = '';
   private readonly cursors: CursorWriter;
+  private readonly claimer: TickClaimer;
   private reconciling = false;
   private stopping = false;
 
@@ -60,7 +57,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly registry: SchedulerRegistry,
     private readonly events: EventsService,
     private readonly bus: JobChangeBus,
+    batchLedger: RunBatchRepository,
   ) {
+    this.claimer = new TickClaimer(lock, batchLedger, launcher, events, config.redis.prefix, config.dispatcher.id);
     this.bus.onJobChanged((jobId) => void this.refresh(jobId));
     this.cursors = new CursorWriter(this.jobsRepo);
     this.wheel = new TimerWheel(
@@ -233,6 +232,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Claims one tick; false when another dispatcher holds its lock right now. */
   private async fireTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<boolean> {
+    if (TickClaimer.handles(job)) return this.claimer.fire(job, at, trigger);
     const tickKey = tickKeyOf(at);
     const lockKey = tickLockKey(this.config.redis.prefix, job.id, tickKey, 1);
     if (!(await this.lock.tryAcquire(lockKey, LOCK_TTL_MS))) return false;

@@ -1,7 +1,15 @@
 import { Controller, Logger } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { EXECUTOR_SERVICE } from '@app/protocol';
-import type { CancelReply, CancelRequest, HealthReply, RunReply, RunRequest } from '@app/protocol';
+import type {
+  CancelReply,
+  CancelRequest,
+  HealthReply,
+  RunBatchReply,
+  RunBatchRequest,
+  RunReply,
+  RunRequest,
+} from '@app/protocol';
 import { TaskError, toRpcException } from './task-errors';
 import { TasksService } from './tasks.service';
 
@@ -14,6 +22,12 @@ export class TasksController {
   @GrpcMethod(EXECUTOR_SERVICE, 'Run')
   async run(req: RunRequest): Promise<RunReply> {
     return this.edge(() => this.tasks.start(req));
+  }
+
+  @GrpcMethod(EXECUTOR_SERVICE, 'RunBatch')
+  async runBatch(req: RunBatchRequest): Promise<RunBatchReply> {
+    const outcomes = await this.edge(() => this.tasks.startMany(req.runs ?? []));
+    return { outcomes, executorId: this.tasks.executorId };
   }
 
   @GrpcMethod(EXECUTOR_SERVICE, 'Cancel')

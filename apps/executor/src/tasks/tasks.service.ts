@@ -10,16 +10,21 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REGISTRATION, Registration } from '@app/discovery';
-import { JobsRepository, RetryPolicy, RunEntity, RunResult, RunsRepository, waitForSchema } from '@app/persistence';
-import type { HealthReply, RunReply, RunRequest } from '@app/protocol';
+import {
+  JobsRepository,
+  RetryPolicy,
+  RunBatchRepository,
+  RunResult,
+  RunsRepository,
+  waitForSchema,
+} from '@app/persistence';
+import type { HealthReply, RunOutcome, RunRefusal, RunReply, RunRequest } from '@app/protocol';
 import { HttpRunner } from './runners/http-runner';
 import { ShellRunner } from './runners/shell-runner';
-import type { RunContext, RunningTask, RunOutcome } from './runners/task-runner';
+import type { RunContext, RunningTask, RunOutcome as TaskOutcome } from './runners/task-runner';
+import { LedgerKey, ResultRecorder } from './result-recorder';
 import { runRequestProblems } from './run-request.validator';
 import { TaskError } from './task-errors';
-
-/** What recording a result (and claiming its retry) needs of a run. */
-type LedgerKey = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>;
 
 function ledgerKeyOf(req: RunRequest): LedgerKey {
   return {
@@ -32,7 +37,7 @@ function ledgerKeyOf(req: RunRequest): LedgerKey {
   };
 }
 
-function failedOutcome(error: string): RunOutcome {
+function failedOutcome(error: string): TaskOutcome {
   return { status: 'failed', exitCode: null, httpStatus: null, output: '', outputTruncated: false, error };
 }
 
@@ -60,14 +65,18 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
   private loadTimer: NodeJS.Timeout | null = null;
   private readonly shell = new ShellRunner();
   private readonly http = new HttpRunner();
+  private readonly results: ResultRecorder;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runs: RunsRepository,
+    private readonly batch: RunBatchRepository,
     private readonly jobs: JobsRepository,
     @InjectDataSource() private readonly ds: DataSource,
     @Inject(REGISTRATION) private readonly registration: Registration,
-  ) {}
+  ) {
+    this.results = new ResultRecorder(runs, batch, config.executor.id);
+  }
 
   /**
    * Called once the gRPC server listens: registers in discovery and keeps the load figure fresh. A lease that can
@@ -127,33 +136,103 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     };
   }
 
+  /** One run (the `Run` RPC): the batch path with one element, its refusal thrown as a coded error. */
   async start(req: RunRequest): Promise<RunReply> {
-    const problems = runRequestProblems(req);
-    if (problems.length > 0) throw new TaskError('INVALID', problems.join('; '));
-    // A repeated send of a run we already have: the first one's answer stands (idempotent by run id).
-    if (this.active.has(req.runId)) return { accepted: true, executorId: this.executorId };
-    if (this.draining) throw new TaskError('DRAINING', `executor ${this.executorId} is draining`);
-    if (this.active.size >= this.config.executor.capacity) {
-      throw new TaskError(
-        'AT_CAPACITY',
-        `executor ${this.executorId} runs ${this.active.size} of ${this.config.executor.capacity}`,
-      );
+    const [outcome] = await this.startMany([req]);
+    if (!outcome.accepted) throw new TaskError(outcome.code || 'LEDGER_DOWN', outcome.message);
+    return { accepted: true, executorId: this.executorId };
+  }
+
+  /**
+   * Starts what it can of `reqs`, up to capacity, with one ledger compare-and-set for all of them; every run is
+   * answered on its own. A run already running here is accepted again (idempotent by run id).
+   */
+  async startMany(reqs: RunRequest[]): Promise<RunOutcome[]> {
+    const outcomes: RunOutcome[] = [];
+    const refuse = (req: RunRequest, code: RunRefusal, message: string) =>
+      outcomes.push({ runId: Number(req.runId) || 0, accepted: false, code, message });
+    const taking: { req: RunRequest; slot: ActiveRun; outcome: RunOutcome }[] = [];
+    const seen = new Set<number>();
+    for (const req of reqs) {
+      const problems = runRequestProblems(req);
+      if (problems.length > 0) {
+        refuse(req, 'INVALID', problems.join('; '));
+        continue;
+      }
+      if (seen.has(req.runId)) {
+        refuse(req, 'INVALID', `run_id: ${req.runId} appears twice in the batch`);
+        continue;
+      }
+      seen.add(req.runId);
+      if (this.active.has(req.runId)) {
+        outcomes.push({ runId: req.runId, accepted: true, code: '', message: '' });
+        continue;
+      }
+      if (this.draining) {
+        refuse(req, 'DRAINING', `executor ${this.executorId} is draining`);
+        continue;
+      }
+      if (this.active.size >= this.config.executor.capacity) {
+        refuse(
+          req,
+          'AT_CAPACITY',
+          `executor ${this.executorId} runs ${this.active.size} of ${this.config.executor.capacity}`,
+        );
+        continue;
+      }
+      // Reserve the slot before the first await, so concurrent sends can not exceed capacity.
+      const slot: ActiveRun = { runId: req.runId, jobId: req.jobId, task: null, cancelReason: null };
+      this.active.set(req.runId, slot);
+      const outcome: RunOutcome = { runId: req.runId, accepted: false, code: 'NOT_PENDING', message: '' };
+      outcomes.push(outcome);
+      taking.push({ req, slot, outcome });
     }
-    // Reserve the slot before the first await, so concurrent sends can not exceed capacity.
-    const slot: ActiveRun = { runId: req.runId, jobId: req.jobId, task: null, cancelReason: null };
-    this.active.set(req.runId, slot);
-    let run: LedgerKey | null;
+    if (taking.length === 0) return outcomes;
+    let took: Set<number>;
     try {
       // The ledger's CAS pending → running is the fence: of two executors offered the same run, one starts it.
-      const took = await this.runs.markRunning(req.runId, this.executorId, this.config.executor.advertise);
-      run = !took ? null : req.tickKey ? ledgerKeyOf(req) : await this.runs.findById(req.runId);
+      took = await this.batch.markRunningMany(
+        taking.map((t) => t.req.runId),
+        this.executorId,
+        this.config.executor.advertise,
+      );
     } catch (e) {
-      this.active.delete(req.runId);
-      throw new TaskError('LEDGER_DOWN', `cannot record the start of run ${req.runId}: ${(e as Error).message}`);
+      for (const t of taking) {
+        this.active.delete(t.req.runId);
+        Object.assign(t.outcome, {
+          code: 'LEDGER_DOWN',
+          message: `cannot record the start of run ${t.req.runId}: ${(e as Error).message}`,
+        });
+      }
+      return outcomes;
     }
+    const launching: typeof taking = [];
+    for (const t of taking) {
+      if (!took.has(t.req.runId)) {
+        this.active.delete(t.req.runId);
+        t.outcome.message = `run ${t.req.runId} is not pending (taken or finished elsewhere)`;
+        continue;
+      }
+      Object.assign(t.outcome, { accepted: true, code: '', message: '' });
+      launching.push(t);
+    }
+    // The answer goes out first, then the tasks start: starting a thousand requests or processes takes a while, and
+    // the dispatcher should not wait for it (the starts are recorded, the slots reserved).
+    if (launching.length > 0) {
+      setImmediate(() => {
+        for (const t of launching) void this.launchRecorded(t.req, t.slot);
+      });
+    }
+    return outcomes;
+  }
+
+  /** Starts the task of a run whose start is recorded, and records its result when it ends. */
+  private async launchRecorded(req: RunRequest, slot: ActiveRun): Promise<void> {
+    let run: LedgerKey | null = req.tickKey ? ledgerKeyOf(req) : null;
     if (!run) {
-      this.active.delete(req.runId);
-      throw new TaskError('NOT_PENDING', `run ${req.runId} is not pending (taken or finished elsewhere)`);
+      // A dispatcher that does not send the ledger key: read it (the start is recorded, so the row exists).
+      run = await this.runs.findById(req.runId).catch(() => null);
+      run ??= ledgerKeyOf(req);
     }
     const ctx: RunContext = {
       runId: req.runId,
@@ -182,10 +261,10 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     const policy: RetryPolicy | null = req.retry
       ? { retries: req.retry.retries, retryBackoffMs: req.retry.retryBackoffMs, timeoutMs: req.timeoutMs }
       : null;
+    const key = run;
     void slot.task.done
       .catch((e: Error) => failedOutcome(`task crashed: ${e.message}`))
-      .then((outcome) => this.record(run, outcome, policy, slot));
-    return { accepted: true, executorId: this.executorId };
+      .then((outcome) => this.record(key, outcome, policy, slot));
   }
 
   private launch(req: RunRequest, ctx: RunContext): RunningTask {
@@ -209,41 +288,24 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     return { cancelled: true };
   }
 
-  /** Writes the result, retrying while the ledger is unreachable; the slot frees only once it is recorded. */
+  /** Writes the result (batched, retried while the ledger is unreachable); the slot frees once it is recorded. */
   private async record(
     run: LedgerKey,
-    outcome: RunOutcome,
+    outcome: TaskOutcome,
     policy: RetryPolicy | null,
     slot: ActiveRun,
   ): Promise<void> {
+    const lost = slot.cancelReason?.startsWith('lost:') ?? false;
     const result: RunResult = {
-      status: slot.cancelReason?.startsWith('lost:') ? 'lost' : outcome.status,
+      status: lost ? 'lost' : outcome.status,
       finishedAt: Date.now(),
       exitCode: outcome.exitCode,
       httpStatus: outcome.httpStatus,
       output: outcome.output,
       outputTruncated: outcome.outputTruncated,
-      error: slot.cancelReason?.startsWith('lost:') ? slot.cancelReason.slice(5).trim() : outcome.error,
+      error: lost ? slot.cancelReason!.slice(5).trim() : outcome.error,
     };
-    for (let delay = 500; ; delay = Math.min(delay * 2, 10_000)) {
-      try {
-        const { finished, retry } = await this.runs.finishWithRetry(run, result, policy);
-        // Successes at debug (a busy executor finishes hundreds a second); anything else is worth a line.
-        const level = finished && result.status === 'succeeded' ? 'debug' : 'log';
-        this.logger[level]({
-          msg: finished ? `run ${result.status}` : 'run result ignored: the ledger already has a final status',
-          runId: run.id,
-          jobId: run.jobId,
-          scheduledAt: new Date(run.scheduledAt).toISOString(),
-          executorId: this.executorId,
-          retryRunId: retry?.id,
-        });
-        break;
-      } catch (e) {
-        this.logger.warn(`cannot record run ${run.id} yet (${(e as Error).message}); retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    await this.results.record(run, result, policy);
     this.active.delete(run.id);
   }
 

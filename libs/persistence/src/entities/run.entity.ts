@@ -10,6 +10,7 @@ import { epochMs } from './ms-transformer';
 @Index('uq_runs_tick', ['jobId', 'tickKey', 'attempt', 'executorKey'], { unique: true })
 @Index('ix_runs_job', ['jobId', 'id'])
 @Index('ix_runs_status', ['status', 'notBefore'])
+@Index('ix_runs_job_status', ['jobId', 'status'])
 export class RunEntity {
   @PrimaryGeneratedColumn()
   id!: number;

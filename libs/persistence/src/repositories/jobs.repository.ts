@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, Repository } from 'typeorm';
+import { Brackets, DataSource, In, Repository } from 'typeorm';
 import { isDuplicateKey, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { JobEntity } from '../entities/job.entity';
 import { PersistenceError } from '../persistence.error';
@@ -77,6 +77,15 @@ export class JobsRepository {
 
   findById(id: number): Promise<JobEntity | null> {
     return this.repo.findOneBy({ id });
+  }
+
+  /** The jobs of these ids that exist (a backlog of pending runs reads its jobs in one query, not one per run). */
+  async findByIds(ids: number[]): Promise<Map<number, JobEntity>> {
+    const out = new Map<number, JobEntity>();
+    for (let i = 0; i < ids.length; i += 500) {
+      for (const job of await this.repo.findBy({ id: In(ids.slice(i, i + 500)) })) out.set(job.id, job);
+    }
+    return out;
   }
 
   /**

@@ -39,6 +39,8 @@ describe('HttpRunner', () => {
     } else if (url.pathname === '/echo') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString() }));
+    } else if (url.pathname === '/redirect') {
+      res.writeHead(Number(url.searchParams.get('code') ?? 302), { location: '/echo' }).end('moved');
     } else if (url.pathname === '/hang') {
       hanging++;
     } else if (url.pathname === '/hang-in-body') {
@@ -122,6 +124,15 @@ describe('HttpRunner', () => {
       'x-gocron-scheduled-at': '2026-01-02T03:04:05.000Z',
       'x-gocron-attempt': '2',
     });
+  });
+
+  it('follows redirects, turning a POST into a GET on 303 and keeping it on 307', async () => {
+    const seeOther = await runner.start(ctx(), task('/redirect?code=303', { method: 'POST', body: 'x' })).done;
+    expect(seeOther).toMatchObject({ status: 'succeeded', httpStatus: 200 });
+    expect(JSON.parse(seeOther.output)).toMatchObject({ method: 'GET', body: '' });
+    const temporary = await runner.start(ctx(), task('/redirect?code=307', { method: 'POST', body: 'x' })).done;
+    expect(JSON.parse(temporary.output)).toMatchObject({ method: 'POST', body: 'x' });
+    expect(JSON.parse(temporary.output).headers).toMatchObject({ 'x-gocron-run-id': '42' });
   });
 
   it('sends no body with GET', async () => {

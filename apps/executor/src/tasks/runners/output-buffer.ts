@@ -11,10 +11,13 @@ export class OutputBuffer {
   static readonly MIN_LIMIT_BYTES = 128;
 
   private readonly headCap: number;
-  private readonly head: Buffer;
+  // Allocated as output arrives: most runs print little or nothing, and two zero-filled 32 KiB buffers a run were
+  // the executor's largest allocation at a thousand runs a second.
+  private head: Buffer = Buffer.alloc(0);
   private headLen = 0;
   // A ring holding the most recent bytes; together with the head it holds everything until the limit is exceeded.
-  private readonly ring: Buffer;
+  private ring: Buffer | null = null;
+  private readonly ringCap: number;
   private ringPos = 0;
   private ringLen = 0;
   private total = 0;
@@ -25,8 +28,7 @@ export class OutputBuffer {
       throw new RangeError(`output limit must be an integer >= ${OutputBuffer.MIN_LIMIT_BYTES}, got ${limitBytes}`);
     }
     this.headCap = Math.floor(limitBytes / 2);
-    this.head = Buffer.alloc(this.headCap);
-    this.ring = Buffer.alloc(limitBytes - this.headCap);
+    this.ringCap = limitBytes - this.headCap;
   }
 
   append(chunk: Uint8Array | string): void {
@@ -37,6 +39,12 @@ export class OutputBuffer {
 
     if (this.headLen < this.headCap) {
       const n = Math.min(this.headCap - this.headLen, bytes.length);
+      if (this.head.length < this.headLen + n) {
+        // Grow geometrically up to the cap; the bytes past headLen are never read.
+        const grown = Buffer.allocUnsafe(Math.min(this.headCap, Math.max(256, 2 * (this.headLen + n))));
+        this.head.copy(grown, 0, 0, this.headLen);
+        this.head = grown;
+      }
       this.head.set(bytes.subarray(0, n), this.headLen);
       this.headLen += n;
       bytes = bytes.subarray(n);
@@ -53,7 +61,9 @@ export class OutputBuffer {
   }
 
   private pushRing(bytes: Uint8Array): void {
-    const cap = this.ring.length;
+    const cap = this.ringCap;
+    // Unsafe is fine: tailBytes() reads only the ringLen bytes written so far.
+    this.ring ??= Buffer.allocUnsafe(cap);
     if (bytes.length >= cap) {
       this.ring.set(bytes.subarray(bytes.length - cap));
       this.ringPos = 0;
@@ -69,7 +79,8 @@ export class OutputBuffer {
 
   /** The ring's content, oldest byte first. */
   private tailBytes(): Buffer {
-    if (this.ringLen < this.ring.length) return this.ring.subarray(0, this.ringLen);
+    if (!this.ring) return Buffer.alloc(0);
+    if (this.ringLen < this.ringCap) return this.ring.subarray(0, this.ringLen);
     return Buffer.concat([this.ring.subarray(this.ringPos), this.ring.subarray(0, this.ringPos)]);
   }
 
