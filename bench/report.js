@@ -1,5 +1,5 @@
 // Writes docs/benchmarks.md and docs/benchmarks.svg from the results of bench/run.js.
-//   node bench/report.js [bench/results/latest.json]   (re-renders without re-running)
+//   node bench/report.js [bench/results/latest.json] [OUT_DIR]   (re-renders without re-running; OUT_DIR: docs/)
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -119,6 +119,123 @@ function w3Tables(w3) {
   return out.join('\n');
 }
 
+function w4Tables(w4) {
+  const out = [];
+  const sizes = [...new Set(w4.map((r) => r.jobs))];
+  for (const n of sizes) {
+    const rows = w4.filter((r) => r.jobs === n);
+    const bull = rows.find((r) => r.system === 'bullmq');
+    out.push(`### W4 shell: ${n} jobs every second running \`true\`, ${rows[0].seconds} s window\n`);
+    out.push(
+      '| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | spawn cost: CPU ms per run (executor / BullMQ worker) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of rows) {
+      const srcs = r.system === 'bullmq' ? [['worker', r.worker]] : [['ledger', r.ledger]];
+      if (r.commandLag) srcs.push(['command (its `date` output)', { lag: r.commandLag }]);
+      for (const [src, s] of srcs) {
+        const main = s === r.ledger || s === r.worker;
+        out.push(
+          `| ${LABEL[r.system]} | \`${r.command}\` | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${main ? `${f(s.runsPerSec)} (${s.expectedPerSec})` : '–'} | ${main ? s.missed : '–'} | ${main ? `${s.duplicated}${s.duplicatedRows != null ? ` (rows ${s.duplicatedRows})` : ''}` : '–'} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.worker.lag.p99)} | ${main ? `${f(r.spawn.cpuMsPerRun)} (${r.spawn.runs} runs started in the window)` : '–'} | ${main ? f(r.spawn.childCpuMsPerRun) : '–'} | ${main ? `${f(r.duration.p50)} / ${f(r.duration.p99)}` : '–'} | ${main ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}` : '(as above) | '} |`,
+        );
+      }
+    }
+    out.push('');
+    for (const r of rows) {
+      if (r.system === 'bullmq') {
+        out.push(`- ${LABEL[r.system]}: exit codes ${JSON.stringify(r.exitCodes)}; upsertJobScheduler × ${r.jobs} took ${r.createMs} ms`);
+        continue;
+      }
+      out.push(
+        `- ${LABEL[r.system]} \`${r.command}\`: tick → run row inserted p50 ${f(r.ledger.claimLag.p50)} / p99 ${f(r.ledger.claimLag.p99)} ms; row inserted → executor start p50 ${f(r.ledger.offerToStart.p50)} / p99 ${f(r.ledger.offerToStart.p99)} ms; dispatcher CPU ${f(r.dispatcherCpuMsPerRun)} ms per run started; run statuses ${JSON.stringify(r.statuses)}${r.startedToCommand ? `; ledger start → the command's own clock p50 ${f(r.startedToCommand.p50)} / p99 ${f(r.startedToCommand.p99)} ms` : ''}`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+/** Short names for the ids the bench gives: bench-d-w5-2d1e-1000 → d1, bench-d-w5-2d1e-1000-2 → d2. */
+const shortId = (id) => id.replace(/^bench-([de])-w5-\w+-\d+(?:-(\d+))?$/, (m, k, i) => `${k}${i || 1}`);
+const counts = (m) =>
+  Object.entries(m || {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${shortId(k)} ${v}`)
+    .join(', ');
+
+function w5Tables(w5) {
+  const out = [];
+  const rates = [...new Set(w5.map((r) => r.jobs))];
+  for (const n of rates) {
+    const rows = w5.filter((r) => r.jobs === n);
+    const base = rows.find((r) => r.dispatchers === 1 && r.executors === 1);
+    out.push(`### W5 cluster: ${n} jobs every second, 1 or 2 dispatchers × 1 or 2 executors (MariaDB + Redis + etcd), ${rows[0].seconds} s window\n`);
+    out.push(
+      '| setup | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | runs/s vs 1d1e | missed | duplicated (rows; rows of any trigger) | runs by dispatcher | runs by executor | processes: CPU, peak RSS | machine busy, load 1m |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of rows) {
+      for (const [src, s] of [['ledger', r.ledger], ['stub', r.stub]]) {
+        const procs = src === 'ledger' ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}` : '(as above) | ';
+        out.push(
+          `| ${r.combo} | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${f(s.runsPerSec)} (${s.expectedPerSec}) | ${ratio(s.runsPerSec, base && (src === 'ledger' ? base.ledger : base.stub).runsPerSec)} | ${s.missed} | ${s.duplicated}${src === 'ledger' ? ` (rows ${r.ledger.duplicatedRows}; ${r.ledger.duplicatedRowsAnyTrigger})` : ''} | ${src === 'ledger' ? counts(r.byDispatcher) : ''} | ${src === 'ledger' ? counts(r.byExecutor) : ''} | ${procs} |`,
+        );
+      }
+    }
+    out.push('');
+    out.push(
+      `Load on the shared services over the window ("per run" = per run row created in the window; the counters are server-wide, so the background column is the same reading over 5 s before any gocron-ts process of the setup ran):\n`,
+    );
+    out.push(
+      '| setup | run rows created | Redis commands/s (per run; commandstats calls/s) | top Redis commands, calls/s | MariaDB Questions/s (per run) | Com_select / Com_insert / Com_update per s | rows inserted / updated per s | redis-server CPU | mariadbd CPU | background: Redis commands/s, Questions/s |',
+    );
+    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    const svc = (r, name) => {
+      const p = r.resources.procs.find((x) => x.name.startsWith(name));
+      return f(p && p.cpuPct, '%');
+    };
+    for (const r of rows) {
+      const l = r.load;
+      const db = (k) => (l.db[k] ? l.db[k] : { perSec: null, perRun: null });
+      // rows written: InnoDB's own counters where the server has them (MySQL), else the handler's (MariaDB 10.11)
+      const rows = l.db.Innodb_rows_inserted
+        ? `${f(db('Innodb_rows_inserted').perSec)} / ${f(db('Innodb_rows_updated').perSec)} (Innodb_rows_*)`
+        : `${f(db('Handler_write').perSec)} / ${f(db('Handler_update').perSec)} (Handler_*)`;
+      out.push(
+        `| ${r.combo} | ${f(l.runs)} | ${l.redis.commandsProcessed.perSec} (${f(l.redis.commandsProcessed.perRun)}; ${l.redis.commandstatsCalls.perSec}) | ${l.redis.top
+          .slice(0, 5)
+          .map((c) => `${c.cmd} ${c.perSec}`)
+          .join(', ')} | ${db('Questions').perSec} (${f(db('Questions').perRun)}) | ${f(db('Com_select').perSec)} / ${f(db('Com_insert').perSec)} / ${f(db('Com_update').perSec)} | ${rows} | ${svc(r, 'redis-server')} | ${svc(r, 'mariadbd')} | ${r.background ? `${r.background.redis.commandsProcessed.perSec}, ${r.background.db.Questions ? r.background.db.Questions.perSec : '–'}` : '–'} |`,
+      );
+    }
+    out.push('');
+    // what a second dispatcher / executor changes, same number of the other
+    const find = (d, e) => rows.find((r) => r.dispatchers === d && r.executors === e);
+    const perRun = (r, which) =>
+      which === 'redis' ? r.load.redis.commandsProcessed.perRun : r.load.db.Questions && r.load.db.Questions.perRun;
+    for (const e of [1, 2]) {
+      const [a, b] = [find(1, e), find(2, e)];
+      if (a && b)
+        out.push(
+          `- 2 dispatchers vs 1 (${e} executor${e > 1 ? 's' : ''}): runs/s ${f(b.ledger.runsPerSec)} vs ${f(a.ledger.runsPerSec)} (${ratio(b.ledger.runsPerSec, a.ledger.runsPerSec)}); Redis commands per run ${f(perRun(b, 'redis'))} vs ${f(perRun(a, 'redis'))} (${ratio(perRun(b, 'redis'), perRun(a, 'redis'))}), per second ${ratio(b.load.redis.commandsProcessed.perSec, a.load.redis.commandsProcessed.perSec)}; MariaDB questions per run ${f(perRun(b, 'db'))} vs ${f(perRun(a, 'db'))} (${ratio(perRun(b, 'db'), perRun(a, 'db'))}); duplicated rows ${b.ledger.duplicatedRows}, duplicated starts ${b.stub.duplicated}.`,
+        );
+    }
+    for (const d of [1, 2]) {
+      const [a, b] = [find(d, 1), find(d, 2)];
+      if (a && b)
+        out.push(
+          `- 2 executors vs 1 (${d} dispatcher${d > 1 ? 's' : ''}): runs/s ${f(b.ledger.runsPerSec)} vs ${f(a.ledger.runsPerSec)} (${ratio(b.ledger.runsPerSec, a.ledger.runsPerSec)}), ledger p99 ${f(b.ledger.lag.p99)} vs ${f(a.ledger.lag.p99)} ms.`,
+        );
+    }
+    for (const r of rows)
+      out.push(
+        `- ${r.combo}: tick → run row inserted p50 ${f(r.ledger.claimLag.p50)} / p99 ${f(r.ledger.claimLag.p99)} ms; row inserted → executor start p50 ${f(r.ledger.offerToStart.p50)} / p99 ${f(r.ledger.offerToStart.p99)} ms; run statuses ${JSON.stringify(r.statuses)}`,
+      );
+    out.push('');
+  }
+  return out.join('\n');
+}
+
 function targets(res) {
   const out = ['| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | verdict |', '| --- | --- | --- | --- | --- | --- |'];
   const w1k = res.w1.filter((r) => r.jobs === 1000);
@@ -163,7 +280,24 @@ function targets(res) {
       `| idle-machine lag p50 ≤ 5 ms (from W1 ${r.jobs}/s; the machine was not idle: ${r.resources.machineBusyPct}% busy) | ${r.system} | p50 ${p50} ms (ledger), ${r.stub.lag.p50} ms (stub) | p50 ${f(b100 && b100.stub.lag.p50)} ms | ${ratio(r.stub.lag.p50, b100 && b100.stub.lag.p50)} | ${p50 <= 5 ? 'met' : 'missed'} |`,
     );
   }
-  out.push('| W4 shell, W5 cluster 1 vs 2 dispatchers | – | not run in this session | – | – | not measured |');
+  const w4 = res.w4 || [];
+  const b4 = w4.find((r) => r.system === 'bullmq');
+  for (const r of w4.filter((x) => x.system !== 'bullmq' && x.command === 'true')) {
+    const l = r.ledger;
+    out.push(
+      `| W4 shell ${r.jobs}/s \`true\` (no numeric target) | ${r.system} | p99 ${f(l.lag.p99)} ms (ledger), ${f(l.runsPerSec)} of ${l.expectedPerSec} runs/s, missed ${l.missed}; spawn cost ${f(r.spawn.cpuMsPerRun)} ms executor CPU per run | ${b4 ? `p99 ${f(b4.worker.lag.p99)} ms (worker), ${f(b4.worker.runsPerSec)} runs/s, spawn cost ${f(b4.spawn.cpuMsPerRun)} ms worker CPU per run` : '–'} | ${ratio(l.lag.p99, b4 && b4.worker.lag.p99)} | measured |`,
+    );
+  }
+  if (!w4.length) out.push('| W4 shell | – | not run | – | – | not measured |');
+  const w5 = res.w5 || [];
+  for (const r of w5) {
+    const base = w5.find((x) => x.jobs === r.jobs && x.dispatchers === 1 && x.executors === 1);
+    const dups = r.ledger.duplicatedRows + r.ledger.duplicatedRowsAnyTrigger + r.ledger.duplicated + r.stub.duplicated;
+    out.push(
+      `| W5 cluster ${r.jobs}/s, ${r.dispatchers} dispatcher(s) × ${r.executors} executor(s): no tick run twice; throughput a measurement | ${r.combo} | ${f(r.ledger.runsPerSec)} of ${r.jobs} runs/s${base && base !== r ? ` (${ratio(r.ledger.runsPerSec, base.ledger.runsPerSec)} of 1d1e)` : ''}, p99 ${f(r.ledger.lag.p99)} ms; duplicated rows ${r.ledger.duplicatedRows}, starts ${r.stub.duplicated}; Redis ${f(r.load.redis.commandsProcessed.perRun)} commands/run, MariaDB ${f(r.load.db.Questions && r.load.db.Questions.perRun)} questions/run | – | – | ${dups ? '**duplicates**' : 'measured, 0 duplicates'} |`,
+    );
+  }
+  if (!w5.length) out.push('| W5 cluster 1 vs 2 dispatchers and executors | – | not run | – | – | not measured |');
   return out.join('\n');
 }
 
@@ -178,11 +312,18 @@ function svg(res) {
     const s = r.system === 'bullmq' ? r.stub : r.stub.lag.n ? r.stub : r.ledger;
     items.push({ label: `W2 burst ${r.jobs} · ${LABEL[r.system]}`, sys: r.system, lag: s.lag });
   }
+  for (const r of (res.w4 || []).filter((x) => x.command === 'true')) {
+    items.push({ label: `W4 shell ${r.jobs}/s · ${LABEL[r.system]}`, sys: r.system, lag: (r.system === 'bullmq' ? r.worker : r.ledger).lag });
+  }
+  for (const r of res.w5 || []) {
+    items.push({ label: `W5 ${r.jobs}/s ${r.combo} · gocron-ts cluster`, sys: 'cluster', lag: (r.stub.lag.n ? r.stub : r.ledger).lag });
+  }
   const W = 1240;
   const rowH = 46;
   const left = 370;
   const top = 50;
-  const H = top + items.length * rowH + 60;
+  const shell = (res.w4 || []).length > 0;
+  const H = top + items.length * rowH + 60 + (shell ? 16 : 0);
   const maxV = Math.max(10, ...items.map((i) => i.lag.max || 0));
   const lo = 1;
   const scale = (v) => left + ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(maxV * 1.2) - Math.log10(lo))) * (W - left - 290);
@@ -199,9 +340,10 @@ function svg(res) {
       const v = d * m;
       if (v > maxV * 1.2) continue;
       const x = scale(v);
-      parts.push(`<line x1="${x}" y1="${top - 8}" x2="${x}" y2="${H - 50}" stroke="#ddd"/>`);
+      const axis = H - (shell ? 16 : 0);
+      parts.push(`<line x1="${x}" y1="${top - 8}" x2="${x}" y2="${axis - 50}" stroke="#ddd"/>`);
       if (x - lastLabelX > 34) {
-        parts.push(`<text x="${x}" y="${H - 34}" text-anchor="middle" fill="#555">${v}</text>`);
+        parts.push(`<text x="${x}" y="${axis - 34}" text-anchor="middle" fill="#555">${v}</text>`);
         lastLabelX = x;
       }
     }
@@ -217,15 +359,30 @@ function svg(res) {
     parts.push(`<rect x="${scale(p99) - 2}" y="${y + 3}" width="4" height="26" fill="${c}"/>`);
     parts.push(`<text x="${W - 275}" y="${y + 20}" fill="#333">p50 ${p50} · p99 ${p99} · max ${max} ms</text>`);
   });
-  parts.push(`<text x="${W / 2}" y="${H - 12}" text-anchor="middle" fill="#555">gocron-ts: stub receive time − X-Gocron-Scheduled-At; BullMQ: stub receive time − job.opts.prevMillis (the scheduler's tick)</text>`);
+  const foot = H - 12 - (shell ? 16 : 0);
+  parts.push(`<text x="${W / 2}" y="${foot}" text-anchor="middle" fill="#555">gocron-ts: stub receive time − X-Gocron-Scheduled-At; BullMQ: stub receive time − job.opts.prevMillis (the scheduler's tick)</text>`);
+  if (shell)
+    parts.push(`<text x="${W / 2}" y="${foot + 16}" text-anchor="middle" fill="#555">W4 (no stub): gocron-ts runs.started_at − runs.scheduled_at; BullMQ: the worker's clock at spawn − job.opts.prevMillis</text>`);
   parts.push('</svg>');
   return parts.join('\n');
 }
 
-function writeReport(res) {
+function writeReport(res, outDir = path.join(ROOT, 'docs')) {
   const m = res.machine;
   const w1 = res.w1 || [];
   const w3 = res.w3 || [];
+  const w4 = res.w4 || [];
+  const w5 = res.w5 || [];
+  // each scenario's own window (merged results may come from runs with different --seconds)
+  const windows = [['W1', w1], ['W4', w4], ['W5', w5]].filter(([, rs]) => rs.length).map(([s, rs]) => [s, rs[0].seconds]);
+  const missing = ['w1', 'w2', 'w3', 'w4', 'w5'].filter((s) => !(res[s] && res[s].length));
+  const NOT_RUN = {
+    w1: 'W1 steady (100 and 1,000 HTTP jobs every second)',
+    w2: 'W2 burst (5,000 jobs due the same second)',
+    w3: 'W3 scale (10,000 and 100,000 hourly jobs)',
+    w4: 'W4 shell (200 jobs running `true` every second)',
+    w5: 'W5 cluster (1 vs 2 dispatchers and executors at 1,000 jobs/s)',
+  };
   const md = [
     '# Benchmarks: gocron-ts vs BullMQ job schedulers',
     '',
@@ -239,16 +396,25 @@ function writeReport(res) {
     `- ${m.nproc} cores (\`nproc\`), ${m.cpuModel}, ${m.ramGB} GB RAM, Linux ${m.kernel}, Node ${m.node}, BullMQ ${m.bullmq}`,
     `- load average (1/5/15 min) at start ${load(res.loadAtStart)}, at end ${load(res.loadAtEnd)}; the machine is shared with other work (per scenario: "machine busy" = all-CPU busy share during the window from /proc/stat)`,
     `- gocron-ts build measured: commit ${(res.build && res.build.commit) || '?'}, dist built ${(res.build && res.build.distBuiltAt) || '?'} (copied to a temporary directory at the start of the run, so a rebuild during the run does not mix versions)`,
-    `- gocron-ts: one dispatcher + one executor, executor capacity ${res.options.capacity}; embedded = SQLite (WAL) with static discovery; cluster = MariaDB + Redis (Redlock, pub/sub) + etcd discovery, a fresh database and fresh key prefixes per scenario`,
+    `- gocron-ts: one dispatcher + one executor (W5: one or two of each), executor capacity ${res.options.capacity}; embedded = SQLite (WAL) with static discovery; cluster = MariaDB + Redis (Redlock, pub/sub) + etcd discovery, a fresh database and fresh key prefixes per scenario`,
     `- BullMQ: \`upsertJobScheduler(id, {pattern: '* * * * * *'})\` per job (W3: \`'0 0 * * * *'\`), one Worker process at concurrency ${res.options.bullConcurrency}, its own key prefix on the same Redis`,
     `- the task: an HTTP GET to a local stub process that answers 200 at once and records the receive time`,
-    `- W1 window: ${res.options.seconds} s, starting ≥ 3 s after everything is up, on a whole second; late runs of the window are collected for 5 more seconds${res.options.seconds < 60 ? ' — **shortened from the 60 s of issue 5**' : ''}`,
+    windows.length
+      ? `- steady-state windows (${windows.map(([s, secs]) => `${s} ${secs} s`).join(', ')}): starting ≥ 3 s after everything is up, on a whole second; late runs of the window are collected for 5 more seconds${windows.some(([, secs]) => secs < 60) ? ' — **shortened from the 60 s of issue 5**' : ''}`
+      : null,
+    w4.length
+      ? "- W4: shell jobs running `true` every second, no stub. gocron-ts's executor spawns `/bin/sh` with its watchdog wrapper (a watcher subshell, then `exec /bin/sh -c 'true'`); the BullMQ worker (`BULL_MODE=spawn` of `bench/bullmq-worker.js`) spawns `true` itself with `child_process.spawn`, no shell, and waits for its exit. Spawn cost = the executor's (BullMQ: the worker's) own CPU over the window ÷ runs started in the window (it includes everything else the process does per run); reaped children = the same process's cutime+cstime (the spawned shells' CPU, counted once waited for)."
+      : null,
+    w5.length
+      ? "- W5: cluster setup only, W1's HTTP jobs with 1 or 2 dispatchers (the second on its own HTTP port with its own id, same database, Redis prefix and etcd prefix) and 1 or 2 executors (the second on its own gRPC port with its own id), a fresh database per setup. Redis load = deltas of `INFO stats` total_commands_processed and of the calls in `INFO commandstats` (which also counts the commands Lua scripts run, e.g. Redlock's); MariaDB load = deltas of `SHOW GLOBAL STATUS` (Questions, Com_*, rows written from Innodb_rows_* or, where the server lacks them as MariaDB 10.11 does, Handler_*), both over the window and server-wide."
+      : null,
     '',
     '## How lag is measured',
     '',
     '- gocron-ts **ledger**: `runs.started_at − runs.scheduled_at` (executor\'s start, the tick\'s computed instant), rows with `trigger = schedule` and `scheduled_at` in the window.',
     '- gocron-ts **stub**: stub receive time − `X-Gocron-Scheduled-At` header.',
     '- BullMQ **stub**: stub receive time − `job.opts.prevMillis`, which `upsertJobScheduler` sets to the tick\'s `nextMillis` (also the suffix of the job id `repeat:<id>:<nextMillis>`).',
+    w4.length ? "- BullMQ **worker** (W4): the worker's clock just before `spawn('true')` − `job.opts.prevMillis`. gocron-ts W4 uses the ledger only; its `date +%s%3N` variant (`--w4-stamp`) also dates the command's own start (**command**: its output − `runs.scheduled_at`)." : null,
     '- missed = expected ticks (jobs × seconds) without a started run by the end of the grace period; duplicated = more than one start for one (job, tick).',
     '- CPU = utime+stime delta from `/proc/<pid>/stat` over the window; RSS = peak `VmRSS` sampled every 500 ms in the window. Shared services (Redis, MariaDB, etcd) serve other work too.',
     '',
@@ -256,31 +422,33 @@ function writeReport(res) {
     '',
     '## Targets (issue 5)',
     '',
-    targets({ w1, w2: res.w2 || [], w3 }),
+    targets({ w1, w2: res.w2 || [], w3, w4, w5 }),
     '',
     '## Results',
     '',
     w1.length ? w1Tables(w1) : '_W1 not run._\n',
     res.w2 && res.w2.length ? w2Table(res.w2) : '_W2 not run._\n',
     w3.length ? w3Tables(w3) : '_W3 not run._\n',
+    w4.length ? w4Tables(w4) : '_W4 not run._\n',
+    w5.length ? w5Tables(w5) : '_W5 not run._\n',
     res.errors && res.errors.length
       ? `### Failures\n\n${res.errors.map((e) => `- ${e.label}: ${e.error}`).join('\n')}\n`
       : '',
-    '## Not yet measured',
-    '',
-    'W4 shell (200 jobs `true` every second) and W5 cluster (1 vs 2 dispatchers and executors) are not implemented in `bench/run.js` yet.',
-    '',
+    missing.length ? `## Not yet measured\n\n${missing.map((s) => NOT_RUN[s]).join('; ')}: no results in this file (\`node bench/run.js ${missing.join(' ')} --merge\` adds them).\n` : '',
     fs.existsSync(path.join(__dirname, 'NOTES.md')) ? fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8') : '',
-  ].join('\n');
-  fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
-  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.md'), md);
-  fs.writeFileSync(path.join(ROOT, 'docs/benchmarks.svg'), svg({ ...res, w1 }));
+  ]
+    .filter((l) => l !== null)
+    .join('\n');
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'benchmarks.md'), md);
+  fs.writeFileSync(path.join(outDir, 'benchmarks.svg'), svg({ ...res, w1 }));
 }
 
 module.exports = { writeReport };
 
 if (require.main === module) {
   const file = process.argv[2] || path.join(__dirname, 'results', 'latest.json');
-  writeReport(JSON.parse(fs.readFileSync(file, 'utf8')));
-  process.stdout.write('wrote docs/benchmarks.md and docs/benchmarks.svg\n');
+  const outDir = process.argv[3] ? path.resolve(process.argv[3]) : path.join(ROOT, 'docs');
+  writeReport(JSON.parse(fs.readFileSync(file, 'utf8')), outDir);
+  process.stdout.write(`wrote ${path.join(outDir, 'benchmarks.md')} and benchmarks.svg\n`);
 }

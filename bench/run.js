@@ -1,13 +1,23 @@
 #!/usr/bin/env node
 // gocron-ts vs BullMQ job schedulers, side by side in one run (issue 5).
 //
-//   node bench/run.js [w1] [w3] [--seconds=60] [--w1-sizes=100,1000] [--w3-sizes=10000,100000]
-//                     [--systems=embedded,cluster,bullmq] [--capacity=256] [--bull-concurrency=100] [--no-report]
+//   node bench/run.js [w1] [w2] [w3] [w4] [w5] [--seconds=60] [--w1-sizes=100,1000] [--w2-jobs=5000]
+//                     [--w3-sizes=10000,100000] [--w4-jobs=200] [--w4-stamp] [--w5-rate=1000]
+//                     [--w5-combos=1d1e,2d1e,1d2e,2d2e] [--systems=embedded,cluster,bullmq] [--capacity=256]
+//                     [--bull-concurrency=100] [--out=bench/results/latest.json] [--merge] [--no-report]
+//                     [--report-dir=docs]
+//
+// W1 steady (N HTTP jobs every second), W2 burst (N jobs due the same second), W3 scale (N hourly jobs loaded),
+// W4 shell (N jobs every second running `true`: spawn cost and lag; --w4-stamp adds a gocron-ts variant running
+// `date +%s%3N`, whose output dates the command's own start), W5 cluster (W1 at --w5-rate jobs/s on the cluster
+// setup with 1 or 2 dispatchers × 1 or 2 executors: throughput, duplicates, Redis and MariaDB load). No scenario
+// named: all of them.
 //
 // Needs `npm run build` (dist/apps/*/main.js) and, for the cluster setup and BullMQ, MariaDB/MySQL, Redis and etcd
 // on loopback (scripts/test-services.sh starts them; GOCRON_TEST_* variables from it are honoured). Every scenario
 // starts what it needs as child processes (stub, dispatcher, executor, BullMQ worker) and kills them afterwards, also
-// on failure or Ctrl-C. Results go to bench/results/latest.json and docs/benchmarks.md + docs/benchmarks.svg.
+// on failure or Ctrl-C. Results go to --out (bench/results/latest.json; --merge keeps the file's other scenarios) and
+// to benchmarks.md + benchmarks.svg in --report-dir (docs/).
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -26,7 +36,7 @@ const flag = (name, def) => {
   const a = argv.find((x) => x.startsWith(`--${name}=`));
   return a ? a.slice(name.length + 3) : def;
 };
-const ALL = ['w1', 'w2', 'w3'];
+const ALL = ['w1', 'w2', 'w3', 'w4', 'w5'];
 const scenarios = argv.filter((a) => !a.startsWith('--')).map((s) => s.toLowerCase());
 const chosen = scenarios.length ? scenarios : ALL;
 for (const s of chosen) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL.join(', ')})`);
@@ -39,9 +49,15 @@ const OPT = {
   bullConcurrency: Number(flag('bull-concurrency', 100)),
   report: !argv.includes('--no-report'),
   out: flag('out', path.join(__dirname, 'results', 'latest.json')),
+  reportDir: flag('report-dir', path.join(ROOT, 'docs')), // where benchmarks.md and benchmarks.svg go
   w2Jobs: Number(flag('w2-jobs', 5000)),
+  w4Jobs: Number(flag('w4-jobs', 200)),
+  w4Stamp: argv.includes('--w4-stamp'),
+  w5Rate: Number(flag('w5-rate', 1000)),
+  w5Combos: flag('w5-combos', '1d1e,2d1e,1d2e,2d2e').split(','),
   merge: argv.includes('--merge'), // keep the other scenarios of the results file, replace the ones run now
 };
+for (const c of OPT.w5Combos) if (!/^\d+d\d+e$/.test(c)) throw new Error(`--w5-combos: ${c} is not <N>d<M>e (e.g. 2d1e)`);
 
 const SVC = {
   mysqlHost: process.env.GOCRON_TEST_MYSQL_HOST || '127.0.0.1',
@@ -197,6 +213,16 @@ function cpuTicks(pid) {
     return null;
   }
 }
+/** CPU of the process's children that it has waited for (cutime + cstime): spawned tasks, once reaped. */
+function childTicks(pid) {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[13]) + Number(f[14]);
+  } catch {
+    return null;
+  }
+}
 function memKb(pid) {
   try {
     const s = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -238,6 +264,7 @@ function sampler(procs, services = {}) {
   const t0 = Date.now();
   const m0 = machineTicks();
   const c0 = targets.map((t) => cpuTicks(t.pid));
+  const k0 = targets.map((t) => childTicks(t.pid));
   const peak = targets.map(() => 0);
   const load0 = os.loadavg();
   const tick = () =>
@@ -254,6 +281,7 @@ function sampler(procs, services = {}) {
       const m1 = machineTicks();
       const res = targets.map((t, i) => {
         const c1 = cpuTicks(t.pid);
+        const k1 = childTicks(t.pid);
         const mem = memKb(t.pid);
         const died = t.proc && t.proc.dead ? `exited during the window (code ${t.proc.exitCode}, signal ${t.proc.signalCode})` : null;
         if (died) keepWork = true;
@@ -262,6 +290,8 @@ function sampler(procs, services = {}) {
           shared: !!t.shared,
           died,
           cpuPct: c0[i] == null || c1 == null ? null : round1(((c1 - c0[i]) / CLK_TCK / secs) * 100),
+          cpuSec: c0[i] == null || c1 == null ? null : round3((c1 - c0[i]) / CLK_TCK),
+          childCpuSec: t.shared || k0[i] == null || k1 == null ? null : round3((k1 - k0[i]) / CLK_TCK),
           rssPeakMB: round1(peak[i] / 1024),
           hwmMB: t.shared ? null : round1(mem.hwm / 1024),
         };
@@ -274,6 +304,7 @@ function sampler(procs, services = {}) {
 
 // ---------------------------------------------------------------- statistics
 const round1 = (x) => (x == null || Number.isNaN(x) ? null : Math.round(x * 10) / 10);
+const round3 = (x) => (x == null || Number.isNaN(x) ? null : Math.round(x * 1000) / 1000);
 function pct(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -428,16 +459,17 @@ async function gocronSetup(mode, tag) {
   const prof = process.env.BENCH_CPU_PROF
     ? (name) => ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`, `--cpu-prof-name=${name}-${tag}.cpuprofile`]
     : () => [];
-  ctx.startDispatcher = (extraArgs = [], extraEnv = {}) => {
-    const p = start(`dispatcher-${tag}`, [...prof('dispatcher'), ...extraArgs, path.join(SNAP, 'dist/apps/dispatcher/main.js')], {
+  // W5 starts a second dispatcher / executor under another name, with its own port and id in extraEnv
+  ctx.startDispatcher = (extraArgs = [], extraEnv = {}, name = 'dispatcher') => {
+    const p = start(`${name}-${tag}`, [...prof(name), ...extraArgs, path.join(SNAP, 'dist/apps/dispatcher/main.js')], {
       ...env,
       ...extraEnv,
     });
     ctx.procs.push(p);
     return p;
   };
-  ctx.startExecutor = () => {
-    const p = start(`executor-${tag}`, [...prof('executor'), path.join(SNAP, 'dist/apps/executor/main.js')], env);
+  ctx.startExecutor = (extraEnv = {}, name = 'executor') => {
+    const p = start(`${name}-${tag}`, [...prof(name), path.join(SNAP, 'dist/apps/executor/main.js')], { ...env, ...extraEnv });
     ctx.procs.push(p);
     return p;
   };
@@ -449,8 +481,8 @@ async function gocronSetup(mode, tag) {
     ctx.procs = ctx.procs.filter((p) => p !== d);
     await ctx.openDb();
   };
-  ctx.waitExecutor = () =>
-    until(async () => (await (await fetch(`${ctx.base}/api/executors`)).json()).length >= 1, 60_000, 'executor');
+  ctx.waitExecutor = (n = 1, base = ctx.base) =>
+    until(async () => (await (await fetch(`${base}/api/executors`)).json()).length >= n, 60_000, `${n} executor(s) at ${base}`);
   ctx.stopAll = async () => {
     for (const p of [...ctx.procs].reverse()) await stop(p);
   };
@@ -462,16 +494,17 @@ async function gocronSetup(mode, tag) {
   return ctx;
 }
 
-function jobRow(i, prefix, cron, url, now) {
+/** A job row: an HTTP GET of `url`, or with `command` a shell job. */
+function jobRow(i, prefix, cron, url, now, command = null) {
   return {
     name: `${prefix}-${i}`,
     description: '',
     cron,
     timezone: 'UTC',
-    type: 'http',
-    command: null,
+    type: command == null ? 'http' : 'shell',
+    command,
     env: '{}',
-    http: JSON.stringify({ method: 'GET', url, headers: {}, body: '', expectStatus: [200] }),
+    http: command == null ? JSON.stringify({ method: 'GET', url, headers: {}, body: '', expectStatus: [200] }) : null,
     timeout_ms: 60000,
     retries: 0,
     retry_backoff_ms: 1000,
@@ -546,39 +579,46 @@ async function w1Gocron(mode, jobs) {
     const res = smp.stop();
     await sleep(5000); // late runs of the window still count, with their lag
     const hits = await dumpStub(stub);
-    const t = ctx.q('trigger');
-    const dbRows = await ctx.all(
-      `SELECT job_id, scheduled_at, created_at, started_at, status FROM runs WHERE ${t} = 'schedule' AND scheduled_at >= ? AND scheduled_at < ?`,
-      [T0, T1],
-    );
-    const statuses = {};
-    for (const r of dbRows) statuses[r.status] = (statuses[r.status] || 0) + 1;
-    const ledger = tickStats(
-      dbRows
-        .filter((r) => r.started_at != null)
-        .map((r) => ({ key: String(r.job_id), sched: Number(r.scheduled_at), start: Number(r.started_at) })),
-      jobs,
-      T0,
-      T1,
-    );
+    const { ledger, statuses } = await steadyLedger(ctx, jobs, T0, T1);
     const stubStats = tickStats(
       hits.filter((h) => h.key.startsWith('g')),
       jobs,
       T0,
       T1,
     );
-    // run rows beyond one per tick would be duplicates in the ledger
-    const keys = new Set(dbRows.map((r) => `${r.job_id}@${r.scheduled_at}`));
-    ledger.duplicatedRows = dbRows.length - keys.size;
-    // where the lag goes: tick → row inserted by the dispatcher (claim), row inserted → executor start (offer, gRPC, CAS)
-    const inWin = dbRows.filter((r) => r.started_at != null);
-    ledger.claimLag = lagStats(inWin.map((r) => Number(r.created_at) - Number(r.scheduled_at)));
-    ledger.offerToStart = lagStats(inWin.map((r) => Number(r.started_at) - Number(r.created_at)));
     return { system: mode, jobs, seconds: OPT.seconds, window: [T0, T1], ledger, stub: stubStats, statuses, resources: res };
   } finally {
     await ctx.dispose();
     await stop(stub);
   }
+}
+
+/**
+ * The ledger's view of a steady window: rows of scheduled ticks in [T0, T1), their lag (started − scheduled),
+ * missed and duplicated ticks, duplicated rows, and where the lag goes. `extraCols` are selected too (dbRows).
+ */
+async function steadyLedger(ctx, jobs, T0, T1, extraCols = []) {
+  const t = ctx.q('trigger');
+  const cols = ['job_id', 'scheduled_at', 'created_at', 'started_at', 'status', ...extraCols].map(ctx.q).join(', ');
+  const dbRows = await ctx.all(`SELECT ${cols} FROM runs WHERE ${t} = 'schedule' AND scheduled_at >= ? AND scheduled_at < ?`, [T0, T1]);
+  const statuses = {};
+  for (const r of dbRows) statuses[r.status] = (statuses[r.status] || 0) + 1;
+  const ledger = tickStats(
+    dbRows
+      .filter((r) => r.started_at != null)
+      .map((r) => ({ key: String(r.job_id), sched: Number(r.scheduled_at), start: Number(r.started_at) })),
+    jobs,
+    T0,
+    T1,
+  );
+  // run rows beyond one per tick would be duplicates in the ledger
+  const keys = new Set(dbRows.map((r) => `${r.job_id}@${r.scheduled_at}`));
+  ledger.duplicatedRows = dbRows.length - keys.size;
+  // where the lag goes: tick → row inserted by the dispatcher (claim), row inserted → executor start (offer, gRPC, CAS)
+  const inWin = dbRows.filter((r) => r.started_at != null);
+  ledger.claimLag = lagStats(inWin.map((r) => Number(r.created_at) - Number(r.scheduled_at)));
+  ledger.offerToStart = lagStats(inWin.map((r) => Number(r.started_at) - Number(r.created_at)));
+  return { ledger, statuses, dbRows };
 }
 
 async function w1Bull(jobs) {
@@ -914,6 +954,306 @@ async function w3Bull(jobs) {
   }
 }
 
+// ---------------------------------------------------------------- W4 shell
+/** Executor (or worker) CPU per run started in the window: the spawn cost. */
+function spawnCost(res, proc, runs) {
+  const p = res.procs.find((x) => x.name === proc.benchName);
+  if (!p || p.cpuSec == null || !runs) return { runs, cpuMsPerRun: null, childCpuMsPerRun: null };
+  return {
+    runs,
+    cpuMsPerRun: round3((p.cpuSec * 1000) / runs),
+    childCpuMsPerRun: p.childCpuSec == null ? null : round3((p.childCpuSec * 1000) / runs),
+  };
+}
+
+async function w4Gocron(mode, jobs, stamp = false) {
+  // the headline runs `true`; the stamp variant prints the command's own start (ms), kept in runs.output
+  const command = stamp ? 'date +%s%3N' : 'true';
+  const tag = `w4-${mode}-${jobs}${stamp ? '-stamp' : ''}`;
+  const ctx = await gocronSetup(mode, tag);
+  try {
+    await ctx.migrate();
+    const now = Date.now();
+    const rows = [];
+    for (let i = 0; i < jobs; i++) rows.push(jobRow(i, 'w4', '* * * * * *', null, now, command));
+    await ctx.insertJobs(rows);
+    const ex = ctx.startExecutor();
+    const d = ctx.startDispatcher();
+    await waitOut(d, /scheduling (\d+) enabled job/, 120_000);
+    await until(ctx.health, 60_000, 'dispatcher health');
+    await ctx.waitExecutor();
+    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    await sleepUntil(T0);
+    const smp = sampler([d, ex], SVCS_FOR(mode));
+    const T1 = T0 + OPT.seconds * 1000;
+    await sleepUntil(T1);
+    const res = smp.stop();
+    await sleep(5000); // late runs of the window still count, with their lag
+    const { ledger, statuses, dbRows } = await steadyLedger(ctx, jobs, T0, T1, ['duration_ms', ...(stamp ? ['output'] : [])]);
+    const [{ n }] = await ctx.all(`SELECT COUNT(*) AS n FROM runs WHERE started_at >= ? AND started_at < ?`, [T0, T1]);
+    const done = dbRows.filter((r) => r.duration_ms != null);
+    const r = {
+      system: mode,
+      jobs,
+      command,
+      seconds: OPT.seconds,
+      window: [T0, T1],
+      ledger,
+      statuses,
+      duration: lagStats(done.map((x) => Number(x.duration_ms))),
+      spawn: spawnCost(res, ex, Number(n)),
+      dispatcherCpuMsPerRun: spawnCost(res, d, Number(n)).cpuMsPerRun,
+      resources: res,
+    };
+    if (stamp) {
+      const stamped = dbRows
+        .map((x) => ({ x, t: Number(String(x.output || '').trim()) }))
+        .filter(({ x, t }) => x.started_at != null && t > 1e12);
+      r.commandLag = lagStats(stamped.map(({ x, t }) => t - Number(x.scheduled_at))); // tick → command runs
+      r.startedToCommand = lagStats(stamped.map(({ x, t }) => t - Number(x.started_at))); // ledger start → command runs
+    }
+    return r;
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+async function w4Bull(jobs) {
+  const tag = `w4-bullmq-${jobs}`;
+  const prefix = `bench-bull-${RUN_ID}-w4-${jobs}`;
+  const records = path.join(WORK, `${tag}.records`);
+  const { Queue } = require('bullmq');
+  const IORedis = require('ioredis');
+  const connection = new IORedis(SVC.redisUrl, { maxRetriesPerRequest: null });
+  const queue = new Queue('bench', { connection, prefix });
+  let worker;
+  try {
+    worker = start(`bullmq-worker-w4-${jobs}`, [path.join(__dirname, 'bullmq-worker.js')], {
+      ...baseEnv(),
+      REDIS_URL: SVC.redisUrl,
+      BULL_PREFIX: prefix,
+      BULL_QUEUE: 'bench',
+      BULL_CONCURRENCY: String(OPT.bullConcurrency),
+      BULL_MODE: 'spawn',
+      BULL_RECORD_FILE: records,
+    });
+    await waitOut(worker, /worker ready/, 30_000);
+    const t0 = Date.now();
+    await inBatches(jobs, 100, (i) =>
+      queue.upsertJobScheduler(`w4-${i}`, { pattern: '* * * * * *' }, { name: `w4-${i}`, data: {} }),
+    );
+    const createMs = Date.now() - t0;
+    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    await sleepUntil(T0);
+    const smp = sampler([worker], SVCS_FOR('bullmq'));
+    const T1 = T0 + OPT.seconds * 1000;
+    await sleepUntil(T1);
+    const res = smp.stop();
+    await sleep(5000);
+    await stop(worker); // flushes its records
+    // [spawnMs, name, scheduledMs, exitMs, code]
+    const recs = fs.existsSync(records)
+      ? fs
+          .readFileSync(records, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l))
+      : [];
+    const inWin = recs.filter((x) => x[2] >= T0 && x[2] < T1);
+    const codes = {};
+    for (const x of inWin) codes[x[4]] = (codes[x[4]] || 0) + 1;
+    return {
+      system: 'bullmq',
+      jobs,
+      command: 'true',
+      seconds: OPT.seconds,
+      window: [T0, T1],
+      worker: tickStats(
+        recs.map((x) => ({ key: x[1], sched: x[2], start: x[0] })),
+        jobs,
+        T0,
+        T1,
+      ),
+      exitCodes: codes,
+      duration: lagStats(inWin.map((x) => x[3] - x[0])),
+      spawn: spawnCost(
+        res,
+        worker,
+        recs.filter((x) => x[0] >= T0 && x[0] < T1).length,
+      ),
+      createMs,
+      resources: res,
+    };
+  } finally {
+    await stop(worker);
+    await queue.close().catch(() => {});
+    connection.disconnect();
+    await delRedisPrefix(prefix).catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------- W5 cluster
+const DB_COUNTERS = [
+  'Questions',
+  'Com_select',
+  'Com_insert',
+  'Com_update',
+  'Com_delete',
+  'Com_commit',
+  'Innodb_rows_inserted', // MySQL; MariaDB 10.11 no longer has the Innodb_rows_* counters:
+  'Innodb_rows_updated',
+  'Innodb_rows_deleted',
+  'Innodb_rows_read',
+  'Handler_write', // rows written, updated, deleted (MariaDB and MySQL)
+  'Handler_update',
+  'Handler_delete',
+  'Rows_read', // MariaDB
+];
+
+/** Redis INFO commandstats / stats and MariaDB SHOW GLOBAL STATUS, over connections kept open for the scenario. */
+async function serviceCounters() {
+  const IORedis = require('ioredis');
+  const mysql = require('mysql2/promise');
+  const redis = new IORedis(SVC.redisUrl);
+  const db = await mysql.createConnection({ host: SVC.mysqlHost, port: SVC.mysqlPort, user: SVC.mysqlUser, password: SVC.mysqlPassword });
+  return {
+    async read() {
+      const [cs, st, [rows]] = await Promise.all([redis.info('commandstats'), redis.info('stats'), db.query(`SHOW GLOBAL STATUS WHERE Variable_name IN (?)`, [DB_COUNTERS])]);
+      const cmds = {};
+      for (const m of cs.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) cmds[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+      const dbc = {};
+      for (const r of rows) dbc[r.Variable_name] = Number(r.Value);
+      return { t: Date.now(), redis: { total: Number(st.match(/total_commands_processed:(\d+)/)[1]), cmds }, db: dbc };
+    },
+    async close() {
+      redis.disconnect();
+      await db.end().catch(() => {});
+    },
+  };
+}
+
+/** Deltas between two serviceCounters() readings: totals, per second and (with runs) per run. */
+function counterDelta(a, b, runs = null) {
+  const secs = (b.t - a.t) / 1000;
+  const per = (x) => ({ total: x, perSec: round1(x / secs), perRun: runs ? round3(x / runs) : null });
+  const calls = {};
+  let callsTotal = 0;
+  let usec = 0;
+  for (const [k, v] of Object.entries(b.redis.cmds)) {
+    const prev = a.redis.cmds[k] || { calls: 0, usec: 0 };
+    const d = v.calls - prev.calls;
+    if (d > 0) calls[k] = d;
+    callsTotal += Math.max(0, d);
+    usec += Math.max(0, v.usec - prev.usec);
+  }
+  const db = {};
+  for (const k of DB_COUNTERS) if (k in b.db) db[k] = per(b.db[k] - (a.db[k] || 0));
+  return {
+    seconds: round1(secs),
+    runs,
+    redis: {
+      commandsProcessed: per(b.redis.total - a.redis.total),
+      commandstatsCalls: per(callsTotal),
+      commandUsec: usec,
+      top: Object.entries(calls)
+        .sort((x, y) => y[1] - x[1])
+        .slice(0, 8)
+        .map(([cmd, n]) => ({ cmd, calls: n, perSec: round1(n / secs) })),
+    },
+    db,
+  };
+}
+
+async function w5Cluster(nD, nE, jobs) {
+  const combo = `${nD}d${nE}e`;
+  const tag = `w5-${combo}-${jobs}`;
+  const stub = await startStub(tag);
+  const ctx = await gocronSetup('cluster', tag);
+  let counters;
+  try {
+    counters = await serviceCounters();
+    await ctx.migrate();
+    const now = Date.now();
+    const rows = [];
+    for (let i = 0; i < jobs; i++) rows.push(jobRow(i, 'w5', '* * * * * *', `${stub.url}/`, now));
+    await ctx.insertJobs(rows);
+    // what the shared Redis and MariaDB do without us (other work on the machine), 5 s before anything starts
+    const b0 = await counters.read();
+    await sleep(5000);
+    const background = counterDelta(b0, await counters.read());
+    const execs = [];
+    for (let i = 1; i <= nE; i++) {
+      const extra = i === 1 ? {} : { GOCRON_EXECUTOR_PORT: String(await freePort()), GOCRON_EXECUTOR_ID: `bench-e-${tag}-${i}` };
+      execs.push(ctx.startExecutor(extra, i === 1 ? 'executor' : `executor${i}`));
+    }
+    const disps = [];
+    const bases = [];
+    for (let i = 1; i <= nD; i++) {
+      const port = i === 1 ? null : await freePort();
+      const extra = i === 1 ? {} : { GOCRON_DISPATCHER_PORT: String(port), GOCRON_DISPATCHER_ID: `bench-d-${tag}-${i}` };
+      disps.push(ctx.startDispatcher([], extra, i === 1 ? 'dispatcher' : `dispatcher${i}`));
+      bases.push(i === 1 ? ctx.base : `http://127.0.0.1:${port}`);
+    }
+    await Promise.all(disps.map((d) => waitOut(d, /scheduling (\d+) enabled job/, 120_000)));
+    for (const base of bases) {
+      await until(async () => (await fetch(`${base}/api/health`)).status === 200, 60_000, `dispatcher health at ${base}`);
+      await ctx.waitExecutor(nE, base);
+    }
+    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    await sleepUntil(T0);
+    await dumpStub(stub);
+    const c0 = await counters.read();
+    const smp = sampler([...disps, ...execs, stub], SVCS_FOR('cluster'));
+    const T1 = T0 + OPT.seconds * 1000;
+    await sleepUntil(T1);
+    const res = smp.stop();
+    const c1 = await counters.read();
+    await sleep(5000);
+    const hits = await dumpStub(stub);
+    const { ledger, statuses, dbRows } = await steadyLedger(ctx, jobs, T0, T1, ['dispatcher_id', 'executor_id']);
+    const stubStats = tickStats(
+      hits.filter((h) => h.key.startsWith('g')),
+      jobs,
+      T0,
+      T1,
+    );
+    // rows of any trigger for one (job, tick): a second dispatcher must never add one
+    const [{ n: allRows }] = await ctx.all(`SELECT COUNT(*) AS n FROM runs WHERE scheduled_at >= ? AND scheduled_at < ?`, [T0, T1]);
+    const [{ n: distinctTicks }] = await ctx.all(
+      `SELECT COUNT(*) AS n FROM (SELECT DISTINCT job_id, scheduled_at FROM runs WHERE scheduled_at >= ? AND scheduled_at < ?) x`,
+      [T0, T1],
+    );
+    ledger.duplicatedRowsAnyTrigger = Number(allRows) - Number(distinctTicks);
+    const [{ n: created }] = await ctx.all(`SELECT COUNT(*) AS n FROM runs WHERE created_at >= ? AND created_at < ?`, [T0, T1]);
+    const count = (col) => {
+      const m = {};
+      for (const r of dbRows) m[r[col] || '(none)'] = (m[r[col] || '(none)'] || 0) + 1;
+      return m;
+    };
+    return {
+      system: 'cluster',
+      combo,
+      dispatchers: nD,
+      executors: nE,
+      jobs,
+      seconds: OPT.seconds,
+      window: [T0, T1],
+      ledger,
+      stub: stubStats,
+      statuses,
+      byDispatcher: count('dispatcher_id'),
+      byExecutor: count('executor_id'),
+      load: counterDelta(c0, c1, Number(created)),
+      background,
+      resources: res,
+    };
+  } finally {
+    if (counters) await counters.close();
+    await ctx.dispose();
+    await stop(stub);
+  }
+}
+
 // ---------------------------------------------------------------- main
 function machine() {
   const cpus = os.cpus();
@@ -941,6 +1281,8 @@ async function main() {
     w1: [],
     w2: [],
     w3: [],
+    w4: [],
+    w5: [],
     errors: [],
   };
   const log = (s) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -949,7 +1291,8 @@ async function main() {
     try {
       const r = await fn();
       into.push(r);
-      log(`${label}: ${JSON.stringify(r.ledger ? [r.ledger.lag, r.ledger.started] : r.stub ? [r.stub.lag, r.stub.started] : r.coldStart || r.createMs)}`);
+      const s = r.ledger || r.worker || r.stub;
+      log(`${label}: ${JSON.stringify(s ? [s.lag, s.started] : r.coldStart || r.createMs)}`);
     } catch (e) {
       log(`${label} FAILED: ${e.stack}`);
       results.errors.push({ label, error: String(e.message) });
@@ -978,6 +1321,23 @@ async function main() {
       }
     }
   }
+  if (chosen.includes('w4')) {
+    for (const sys of OPT.systems) {
+      if (sys === 'bullmq') await attempt(`W4 bullmq ${OPT.w4Jobs}`, () => w4Bull(OPT.w4Jobs), results.w4);
+      else {
+        await attempt(`W4 ${sys} ${OPT.w4Jobs}`, () => w4Gocron(sys, OPT.w4Jobs), results.w4);
+        if (OPT.w4Stamp) await attempt(`W4 ${sys} ${OPT.w4Jobs} (date stamp)`, () => w4Gocron(sys, OPT.w4Jobs, true), results.w4);
+      }
+    }
+  }
+  if (chosen.includes('w5')) {
+    if (!OPT.systems.includes('cluster')) log('W5 skipped: it measures the cluster setup, which --systems leaves out');
+    else
+      for (const combo of OPT.w5Combos) {
+        const m = combo.match(/^(\d+)d(\d+)e$/);
+        await attempt(`W5 cluster ${combo} ${OPT.w5Rate}`, () => w5Cluster(Number(m[1]), Number(m[2]), OPT.w5Rate), results.w5);
+      }
+  }
   results.finishedAt = new Date().toISOString();
   results.loadAtEnd = os.loadavg();
   fs.mkdirSync(path.dirname(OPT.out), { recursive: true });
@@ -998,8 +1358,8 @@ async function main() {
   log(`results: ${OPT.out}`);
   if (OPT.report) {
     const { writeReport } = require('./report');
-    writeReport(results);
-    log('wrote docs/benchmarks.md and docs/benchmarks.svg');
+    writeReport(results, OPT.reportDir);
+    log(`wrote ${path.join(OPT.reportDir, 'benchmarks.md')} and benchmarks.svg`);
   }
 }
 
