@@ -15,6 +15,30 @@ export interface CronScheduleOptions {
 
 const DEFAULT_TIMEZONE = 'UTC';
 
+// Interned schedules. Bounded so that many distinct expressions (or @every anchors) can not grow them forever:
+// when full, a cache starts over; schedules already handed out stay valid, they are just no longer shared.
+const MAX_INTERNED = 10_000;
+const calendarCache = new Map<string, CronSchedule>();
+const intervalCache = new Map<string, CronSchedule>();
+
+function remember(cache: Map<string, CronSchedule>, key: string, schedule: CronSchedule): void {
+  if (cache.size >= MAX_INTERNED) {
+    cache.clear();
+  }
+  cache.set(key, schedule);
+}
+
+/** Forgets every interned schedule (tests). */
+export function clearInternedSchedules(): void {
+  calendarCache.clear();
+  intervalCache.clear();
+}
+
+/** How many schedules are interned (tests). */
+export function internedScheduleCount(): number {
+  return calendarCache.size + intervalCache.size;
+}
+
 /** A parsed, validated schedule. Immutable and safe to share; all instants are whole seconds. */
 export class CronSchedule {
   private constructor(
@@ -25,15 +49,48 @@ export class CronSchedule {
     private readonly plan: FirePlan,
   ) {}
 
-  /** @throws CronError with a human-readable reason. */
+  /**
+   * The schedule of `expr` in the zone (and, for @every, from the anchor). Interned: a schedule is immutable, so
+   * every caller asking for the same expression and zone (plus the same anchor second for @every, whose fire times
+   * depend on it) gets the same instance; 100,000 hourly jobs share one.
+   * @throws CronError with a human-readable reason.
+   */
   static parse(expr: string, options: CronScheduleOptions = {}): CronSchedule {
     const timezone = options.timezone ?? DEFAULT_TIMEZONE;
+    if (typeof expr !== 'string' || typeof timezone !== 'string') {
+      return CronSchedule.compile(expr, timezone, options.anchor);
+    }
+    // Only non-interval schedules are stored under the calendar key and only intervals under the anchored one, and
+    // an expression is always the same kind, so a hit on the calendar key is right whatever the anchor.
+    const calendarKey = `${timezone.length}:${timezone}${expr}`;
+    const calendar = calendarCache.get(calendarKey);
+    if (calendar !== undefined) {
+      return calendar;
+    }
+    const anchor = options.anchor === undefined ? 0 : anchorMillis(options.anchor);
+    const anchorSecond = Math.floor(anchor / 1000);
+    const intervalKey = `${anchorSecond}:${calendarKey}`;
+    const interval = intervalCache.get(intervalKey);
+    if (interval !== undefined) {
+      return interval;
+    }
+    const schedule = CronSchedule.compile(expr, timezone, options.anchor);
+    remember(
+      schedule.isInterval ? intervalCache : calendarCache,
+      schedule.isInterval ? intervalKey : calendarKey,
+      schedule,
+    );
+    return schedule;
+  }
+
+  /** parse() without the interning: a new instance every time. */
+  private static compile(expr: string, timezone: string, anchorDate: Date | undefined): CronSchedule {
     const parsed = parseExpression(expr);
     const zone = zoneRules(timezone);
     const expression = expr.trim();
 
     if (parsed.kind === 'interval') {
-      const anchor = options.anchor === undefined ? 0 : options.anchor.getTime();
+      const anchor = anchorDate === undefined ? 0 : anchorDate.getTime();
       if (!Number.isFinite(anchor)) {
         throw new CronError('anchor: invalid date');
       }
@@ -112,6 +169,11 @@ export class CronSchedule {
       cap,
     );
   }
+}
+
+/** An anchor's instant; NaN for anything that is not a valid Date (compile() reports it, for @every only). */
+function anchorMillis(anchor: Date): number {
+  return typeof anchor?.getTime === 'function' ? anchor.getTime() : NaN;
 }
 
 function toMillis(date: Date, name: string): number {
