@@ -3,9 +3,9 @@
 //
 //   node bench/run.js [w1] [w2] [w3] [w4] [w5] [--seconds=60] [--w1-sizes=100,1000] [--w2-jobs=5000]
 //                     [--w3-sizes=10000,100000] [--w4-jobs=200] [--w4-stamp] [--w5-rate=1000]
-//                     [--w5-combos=1d1e,2d1e,1d2e,2d2e] [--systems=embedded,cluster,bullmq] [--capacity=256]
+//                     [--w5-combos=1d1e,2d1e,1d2e,2d2e] [--systems=embedded,cluster,bullmq] [--capacity=2048]
 //                     [--bull-concurrency=100] [--out=bench/results/latest.json] [--merge] [--no-report]
-//                     [--report-dir=docs]
+//                     [--report-dir=docs] [--warmup=10]
 //
 // W1 steady (N HTTP jobs every second), W2 burst (N jobs due the same second), W3 scale (N hourly jobs loaded),
 // W4 shell (N jobs every second running `true`: spawn cost and lag; --w4-stamp adds a gocron-ts variant running
@@ -29,6 +29,8 @@ const ROOT = path.join(__dirname, '..');
 const NODE = process.execPath;
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const sleepUntil = (t) => sleep(t - Date.now());
+/** The measuring window of a steady scenario starts on a whole second after the warm-up (at least 3 s). */
+const windowStart = () => Math.ceil((Date.now() + Math.max(3, OPT.warmup) * 1000) / 1000) * 1000;
 
 // ---------------------------------------------------------------- arguments
 const argv = process.argv.slice(2);
@@ -42,10 +44,13 @@ const chosen = scenarios.length ? scenarios : ALL;
 for (const s of chosen) if (!ALL.includes(s)) throw new Error(`unknown scenario ${s} (known: ${ALL.join(', ')})`);
 const OPT = {
   seconds: Number(flag('seconds', 60)),
+  // Steady scenarios (W1, W4, W5) measure after this many seconds of the load already running, for every system
+  // alike: the first seconds of a fresh process (cold JIT, first connections) are start-up, not steady state.
+  warmup: Number(flag('warmup', 10)),
   w1Sizes: flag('w1-sizes', '100,1000').split(',').map(Number),
   w3Sizes: flag('w3-sizes', '10000,100000').split(',').map(Number),
   systems: flag('systems', 'embedded,cluster,bullmq').split(','),
-  capacity: Number(flag('capacity', 256)),
+  capacity: Number(flag('capacity', 2048)),
   bullConcurrency: Number(flag('bull-concurrency', 100)),
   report: !argv.includes('--no-report'),
   out: flag('out', path.join(__dirname, 'results', 'latest.json')),
@@ -396,7 +401,8 @@ async function gocronSetup(mode, tag) {
       };
       ctx.closeDb = async () => db.close();
     };
-    ctx.cleanup = async () => fs.rmSync(dir, { recursive: true, force: true });
+    // BENCH_KEEP=1 keeps the SQLite file beside the logs, for a look at the ledger afterwards.
+    ctx.cleanup = async () => (process.env.BENCH_KEEP ? undefined : fs.rmSync(dir, { recursive: true, force: true }));
   } else {
     const database = `gocron_bench_${id}`.slice(0, 60);
     Object.assign(env, {
@@ -570,7 +576,7 @@ async function w1Gocron(mode, jobs) {
     await waitOut(d, /scheduling (\d+) enabled job/, 120_000);
     await until(ctx.health, 60_000, 'dispatcher health');
     await ctx.waitExecutor();
-    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    const T0 = windowStart();
     await sleepUntil(T0);
     await dumpStub(stub);
     const smp = sampler([d, ex, stub], SVCS_FOR(mode));
@@ -645,7 +651,7 @@ async function w1Bull(jobs) {
       queue.upsertJobScheduler(`w1-${i}`, { pattern: '* * * * * *' }, { name: `w1-${i}`, data: {} }),
     );
     const createMs = Date.now() - t0;
-    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    const T0 = windowStart();
     await sleepUntil(T0);
     await dumpStub(stub);
     const smp = sampler([worker, stub], SVCS_FOR('bullmq'));
@@ -982,7 +988,7 @@ async function w4Gocron(mode, jobs, stamp = false) {
     await waitOut(d, /scheduling (\d+) enabled job/, 120_000);
     await until(ctx.health, 60_000, 'dispatcher health');
     await ctx.waitExecutor();
-    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    const T0 = windowStart();
     await sleepUntil(T0);
     const smp = sampler([d, ex], SVCS_FOR(mode));
     const T1 = T0 + OPT.seconds * 1000;
@@ -1043,7 +1049,7 @@ async function w4Bull(jobs) {
       queue.upsertJobScheduler(`w4-${i}`, { pattern: '* * * * * *' }, { name: `w4-${i}`, data: {} }),
     );
     const createMs = Date.now() - t0;
-    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    const T0 = windowStart();
     await sleepUntil(T0);
     const smp = sampler([worker], SVCS_FOR('bullmq'));
     const T1 = T0 + OPT.seconds * 1000;
@@ -1199,7 +1205,7 @@ async function w5Cluster(nD, nE, jobs) {
       await until(async () => (await fetch(`${base}/api/health`)).status === 200, 60_000, `dispatcher health at ${base}`);
       await ctx.waitExecutor(nE, base);
     }
-    const T0 = Math.ceil((Date.now() + 3000) / 1000) * 1000;
+    const T0 = windowStart();
     await sleepUntil(T0);
     await dumpStub(stub);
     const c0 = await counters.read();

@@ -26,145 +26,151 @@ function tick(jobId: number, at: number, over: Partial<NewRun> = {}): NewRun {
   };
 }
 
-describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
-  'batch ledger on $dialect.name',
-  ({ dialect }) => {
-    const sources: DataSource[] = [];
-    let a: RunBatchRepository;
-    let b: RunBatchRepository;
-    let ds: DataSource;
+/** MySQL proper has no INSERT … RETURNING: the same suite on MariaDB with the read-back path MySQL takes. */
+class WithoutReturning extends RunBatchRepository {
+  protected override insertReturns(): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+}
 
-    async function open(): Promise<DataSource> {
-      const source = new DataSource(dataSourceOptions(config));
-      sources.push(source);
-      await source.initialize();
-      return source;
-    }
-    let config: Awaited<ReturnType<typeof dialect.fresh>>;
+describe.each([
+  { dialect: sqliteDialect(), name: 'sqlite', Ledger: RunBatchRepository },
+  { dialect: mysqlDialect(), name: 'mariadb', Ledger: RunBatchRepository },
+  { dialect: mysqlDialect(), name: 'mariadb without RETURNING (as MySQL)', Ledger: WithoutReturning },
+])('batch ledger on $name', ({ dialect, Ledger }) => {
+  const sources: DataSource[] = [];
+  let a: RunBatchRepository;
+  let b: RunBatchRepository;
+  let ds: DataSource;
 
-    beforeAll(async () => {
-      config = await dialect.fresh();
-      ds = await open();
-      await migrate(ds);
-      a = new RunBatchRepository(ds);
-      b = new RunBatchRepository(await open());
+  async function open(): Promise<DataSource> {
+    const source = new DataSource(dataSourceOptions(config));
+    sources.push(source);
+    await source.initialize();
+    return source;
+  }
+  let config: Awaited<ReturnType<typeof dialect.fresh>>;
+
+  beforeAll(async () => {
+    config = await dialect.fresh();
+    ds = await open();
+    await migrate(ds);
+    a = new Ledger(ds);
+    b = new Ledger(await open());
+  });
+
+  afterAll(async () => {
+    for (const s of sources) if (s.isInitialized) await s.destroy();
+    await dialect.cleanup();
+  });
+
+  const statusOf = async (id: number) =>
+    (await ds.query<{ status: string }[]>(`SELECT status FROM runs WHERE id = ?`, [id]))[0]?.status;
+
+  it('claims each free key once; a second writer of the same ticks gets none of them', async () => {
+    const batch = [tick(1, T), tick(2, T), tick(3, T)];
+    const first = await a.claimMany(batch, T + 5);
+    expect(first.every((id) => typeof id === 'number')).toBe(true);
+    expect(new Set(first).size).toBe(3);
+    // Another dispatcher, the same ticks plus one new one: only the new one is its.
+    const second = await b.claimMany(
+      [...batch.map((r) => ({ ...r, dispatcherId: 'd2' })), tick(4, T, { dispatcherId: 'd2' })],
+      T + 6,
+    );
+    expect(second.slice(0, 3)).toEqual([null, null, null]);
+    expect(typeof second[3]).toBe('number');
+    const rows = await ds.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM runs WHERE scheduled_at = ?`, [T]);
+    expect(Number(rows[0].n)).toBe(4);
+  });
+
+  it('two concurrent claimers of overlapping batches make exactly one row per key', async () => {
+    const at = T + 1000;
+    const keys = Array.from({ length: 300 }, (_, i) => tick(100 + i, at));
+    const [x, y] = await Promise.all([
+      a.claimMany(keys, at + 1),
+      b.claimMany(
+        [...keys].reverse().map((r) => ({ ...r, dispatcherId: 'd2' })),
+        at + 2,
+      ),
+    ]);
+    const won = x.filter((id) => id !== null).length + y.filter((id) => id !== null).length;
+    expect(won).toBe(300);
+    const rows = await ds.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM runs WHERE scheduled_at = ?`, [
+      at,
+    ]);
+    expect(Number(rows[0].n)).toBe(300);
+  });
+
+  it('records skipped ticks with their reason and a finish time', async () => {
+    const at = T + 2000;
+    const [id] = await a.claimMany([tick(5, at, { status: 'skipped', error: 'run 1 was still running' })], at + 3);
+    const rows = await ds.query<{ status: string; error: string; finished_at: string | number }[]>(
+      `SELECT status, error, finished_at FROM runs WHERE id = ?`,
+      [id],
+    );
+    expect(rows[0]).toMatchObject({ status: 'skipped', error: 'run 1 was still running' });
+    expect(Number(rows[0].finished_at)).toBe(at + 3);
+  });
+
+  it('finds the active runs of the jobs asked about, by job', async () => {
+    const at = T + 3000;
+    const [p, q] = await a.claimMany([tick(6, at), tick(7, at)], at);
+    await a.claimMany([tick(8, at, { status: 'skipped' })], at);
+    const active = await b.findActiveOf([6, 7, 8, 999]);
+    expect(active.get(6)?.map((r) => r.id)).toEqual([p]);
+    expect(active.get(7)?.[0]).toMatchObject({
+      id: q,
+      status: 'pending',
+      tickKey: String(at / 1000),
+      scheduledAt: at,
     });
+    expect(active.has(8)).toBe(false);
+    expect(active.has(999)).toBe(false);
+  });
 
-    afterAll(async () => {
-      for (const s of sources) if (s.isInitialized) await s.destroy();
-      await dialect.cleanup();
-    });
+  it('moves a run to running for exactly one of two racing executors', async () => {
+    const at = T + 4000;
+    const ids = (await a.claimMany(
+      Array.from({ length: 50 }, (_, i) => tick(200 + i, at)),
+      at,
+    )) as number[];
+    const [x, y] = await Promise.all([
+      a.markRunningMany(ids, 'e1', '127.0.0.1:1', at + 10),
+      b.markRunningMany([...ids].reverse(), 'e2', '127.0.0.1:2', at + 11),
+    ]);
+    expect(x.size + y.size).toBe(50);
+    for (const id of ids) expect(x.has(id) !== y.has(id)).toBe(true);
+    // Not pending any more: nobody gets them again.
+    expect((await a.markRunningMany(ids, 'e3', '127.0.0.1:3', at + 12)).size).toBe(0);
+  });
 
-    const statusOf = async (id: number) =>
-      (await ds.query<{ status: string }[]>(`SELECT status FROM runs WHERE id = ?`, [id]))[0]?.status;
-
-    it('claims each free key once; a second writer of the same ticks gets none of them', async () => {
-      const batch = [tick(1, T), tick(2, T), tick(3, T)];
-      const first = await a.claimMany(batch, T + 5);
-      expect(first.every((id) => typeof id === 'number')).toBe(true);
-      expect(new Set(first).size).toBe(3);
-      // Another dispatcher, the same ticks plus one new one: only the new one is its.
-      const second = await b.claimMany(
-        [...batch.map((r) => ({ ...r, dispatcherId: 'd2' })), tick(4, T, { dispatcherId: 'd2' })],
-        T + 6,
-      );
-      expect(second.slice(0, 3)).toEqual([null, null, null]);
-      expect(typeof second[3]).toBe('number');
-      const rows = await ds.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM runs WHERE scheduled_at = ?`, [
-        T,
-      ]);
-      expect(Number(rows[0].n)).toBe(4);
-    });
-
-    it('two concurrent claimers of overlapping batches make exactly one row per key', async () => {
-      const at = T + 1000;
-      const keys = Array.from({ length: 300 }, (_, i) => tick(100 + i, at));
-      const [x, y] = await Promise.all([
-        a.claimMany(keys, at + 1),
-        b.claimMany(
-          [...keys].reverse().map((r) => ({ ...r, dispatcherId: 'd2' })),
-          at + 2,
-        ),
-      ]);
-      const won = x.filter((id) => id !== null).length + y.filter((id) => id !== null).length;
-      expect(won).toBe(300);
-      const rows = await ds.query<{ n: number | string }[]>(`SELECT COUNT(*) AS n FROM runs WHERE scheduled_at = ?`, [
-        at,
-      ]);
-      expect(Number(rows[0].n)).toBe(300);
-    });
-
-    it('records skipped ticks with their reason and a finish time', async () => {
-      const at = T + 2000;
-      const [id] = await a.claimMany([tick(5, at, { status: 'skipped', error: 'run 1 was still running' })], at + 3);
-      const rows = await ds.query<{ status: string; error: string; finished_at: string | number }[]>(
-        `SELECT status, error, finished_at FROM runs WHERE id = ?`,
-        [id],
-      );
-      expect(rows[0]).toMatchObject({ status: 'skipped', error: 'run 1 was still running' });
-      expect(Number(rows[0].finished_at)).toBe(at + 3);
-    });
-
-    it('finds the active runs of the jobs asked about, by job', async () => {
-      const at = T + 3000;
-      const [p, q] = await a.claimMany([tick(6, at), tick(7, at)], at);
-      await a.claimMany([tick(8, at, { status: 'skipped' })], at);
-      const active = await b.findActiveOf([6, 7, 8, 999]);
-      expect(active.get(6)?.map((r) => r.id)).toEqual([p]);
-      expect(active.get(7)?.[0]).toMatchObject({
-        id: q,
-        status: 'pending',
-        tickKey: String(at / 1000),
-        scheduledAt: at,
-      });
-      expect(active.has(8)).toBe(false);
-      expect(active.has(999)).toBe(false);
-    });
-
-    it('moves a run to running for exactly one of two racing executors', async () => {
-      const at = T + 4000;
-      const ids = (await a.claimMany(
-        Array.from({ length: 50 }, (_, i) => tick(200 + i, at)),
-        at,
-      )) as number[];
-      const [x, y] = await Promise.all([
-        a.markRunningMany(ids, 'e1', '127.0.0.1:1', at + 10),
-        b.markRunningMany([...ids].reverse(), 'e2', '127.0.0.1:2', at + 11),
-      ]);
-      expect(x.size + y.size).toBe(50);
-      for (const id of ids) expect(x.has(id) !== y.has(id)).toBe(true);
-      // Not pending any more: nobody gets them again.
-      expect((await a.markRunningMany(ids, 'e3', '127.0.0.1:3', at + 12)).size).toBe(0);
-    });
-
-    it('writes results of running runs and ignores a late report for a final one', async () => {
-      const at = T + 5000;
-      const [r1, r2, r3] = (await a.claimMany([tick(9, at), tick(10, at), tick(11, at)], at)) as number[];
-      await a.markRunningMany([r1, r2, r3], 'e1', '127.0.0.1:1', at + 100);
-      // r3 was declared lost elsewhere meanwhile.
-      await ds.query(`UPDATE runs SET status = 'lost' WHERE id = ?`, [r3]);
-      const moved = await b.finishMany([
-        { id: r1, result: { status: 'succeeded', finishedAt: at + 350, httpStatus: 200, output: 'ok' } },
-        {
-          id: r2,
-          result: { status: 'failed', finishedAt: at + 400, exitCode: 3, error: 'exit 3', outputTruncated: true },
-        },
-        { id: r3, result: { status: 'succeeded', finishedAt: at + 500 } },
-      ]);
-      expect([...moved].sort()).toEqual([r1, r2].sort());
-      const rows = await ds.query<Record<string, string | number | null>[]>(
-        `SELECT id, status, duration_ms, http_status, exit_code, output, output_truncated, error FROM runs WHERE id IN (?, ?, ?) ORDER BY id`,
-        [r1, r2, r3],
-      );
-      expect(rows.map((r) => [r.status, num(r.duration_ms), num(r.http_status)])).toEqual([
-        ['succeeded', 250, 200],
-        ['failed', 300, null],
-        ['lost', null, null],
-      ]);
-      expect(rows[0].output).toBe('ok');
-      expect(Number(rows[1].exit_code)).toBe(3);
-      expect(Number(rows[1].output_truncated)).toBe(1);
-      expect(await statusOf(r3)).toBe('lost');
-    });
-  },
-);
+  it('writes results of running runs and ignores a late report for a final one', async () => {
+    const at = T + 5000;
+    const [r1, r2, r3] = (await a.claimMany([tick(9, at), tick(10, at), tick(11, at)], at)) as number[];
+    await a.markRunningMany([r1, r2, r3], 'e1', '127.0.0.1:1', at + 100);
+    // r3 was declared lost elsewhere meanwhile.
+    await ds.query(`UPDATE runs SET status = 'lost' WHERE id = ?`, [r3]);
+    const moved = await b.finishMany([
+      { id: r1, result: { status: 'succeeded', finishedAt: at + 350, httpStatus: 200, output: 'ok' } },
+      {
+        id: r2,
+        result: { status: 'failed', finishedAt: at + 400, exitCode: 3, error: 'exit 3', outputTruncated: true },
+      },
+      { id: r3, result: { status: 'succeeded', finishedAt: at + 500 } },
+    ]);
+    expect([...moved].sort()).toEqual([r1, r2].sort());
+    const rows = await ds.query<Record<string, string | number | null>[]>(
+      `SELECT id, status, duration_ms, http_status, exit_code, output, output_truncated, error FROM runs WHERE id IN (?, ?, ?) ORDER BY id`,
+      [r1, r2, r3],
+    );
+    expect(rows.map((r) => [r.status, num(r.duration_ms), num(r.http_status)])).toEqual([
+      ['succeeded', 250, 200],
+      ['failed', 300, null],
+      ['lost', null, null],
+    ]);
+    expect(rows[0].output).toBe('ok');
+    expect(Number(rows[1].exit_code)).toBe(3);
+    expect(Number(rows[1].output_truncated)).toBe(1);
+    expect(await statusOf(r3)).toBe('lost');
+  });
+});

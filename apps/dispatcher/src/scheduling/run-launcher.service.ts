@@ -8,6 +8,8 @@ import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 
 const LOOP_MS = 500;
+/** After a refusal for capacity, the next pass comes this soon, doubling up to LOOP_MS while refusals go on. */
+const RETRY_MIN_MS = 25;
 const LOOP_NAME = 'gocron-pending-runs';
 /** Runs per RunBatch call: one timer firing of a thousand jobs is one call (≈ 300 bytes a run, far below 4 MB). */
 const BATCH_LIMIT = 2000;
@@ -39,6 +41,9 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly missingSince = new Map<string, number>();
   private looping = false;
   private stopped = false;
+  /** A pass soon after executors refused runs for want of room, sooner than the next regular pass. */
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = RETRY_MIN_MS;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -59,6 +64,7 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
 
   onApplicationShutdown(): void {
     this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.registry.doesExist('interval', LOOP_NAME)) this.registry.deleteInterval(LOOP_NAME);
   }
 
@@ -107,7 +113,22 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     } finally {
       for (const o of open) this.offering.delete(items[o.i].run.id);
     }
+    // Executors were there but had no room: they free it within milliseconds for short tasks, so look again soon
+    // rather than at the next regular pass (a burst larger than the executors' capacity drains at their pace).
+    // The pause doubles only while nothing gets in.
+    if (outcomes.includes('started')) this.retryDelayMs = RETRY_MIN_MS;
+    if (open.some((o) => o.candidates.length > 0 && outcomes[o.i] === 'waiting')) this.retrySoon();
     return outcomes;
+  }
+
+  private retrySoon(): void {
+    if (this.retryTimer || this.stopped) return;
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, LOOP_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.loop();
+    }, delay);
   }
 
   /** Sends one RunBatch; settles the runs it decides, answers those to offer to their next candidate. */

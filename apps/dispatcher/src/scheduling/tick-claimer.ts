@@ -10,6 +10,8 @@ import { tickKeyOf } from './tick-keys';
  * a holder that dies between lock and insert delays the tick by at most this much.
  */
 export const LOCK_TTL_MS = 5_000;
+/** Rows inserted (and offered) at a time within one firing. */
+const PIPELINE_SLICE = 250;
 
 interface TickRequest {
   job: JobEntity;
@@ -73,6 +75,22 @@ export class TickClaimer {
     }
   }
 
+  /** Hands the slice's claimed pending runs to the executors, without waiting for their answers. */
+  private offer(rows: NewRun[], ids: (number | null)[], requests: TickRequest[]): void {
+    const offers: { run: RunToOffer; job: JobEntity }[] = [];
+    ids.forEach((id, k) => {
+      if (id === null) return; // another dispatcher claimed this tick
+      this.events.runChanged(id);
+      const row = rows[k];
+      if (row.status === 'pending') offers.push({ run: { ...row, id, executorKey: '' }, job: requests[k].job });
+    });
+    if (offers.length === 0) return;
+    void this.launcher
+      .offerMany(offers)
+      .then((outcomes) => outcomes.forEach((o, k) => o === 'started' && this.events.runChanged(offers[k].run.id)))
+      .catch((e: Error) => this.logger.warn(`offer of ${offers.length} run(s) failed: ${e.message}`));
+  }
+
   private async claim(batch: TickRequest[]): Promise<void> {
     const keys = batch.map((r) => tickLockKey(this.lockPrefix, r.job.id, tickKeyOf(r.at), 1));
     const held = await this.lock.tryAcquireMany(keys, LOCK_TTL_MS);
@@ -112,19 +130,13 @@ export class TickClaimer {
         }
         rowOf.push(r);
       }
-      const ids = await this.ledger.claimMany(rows, now);
-      const offers: { run: RunToOffer; job: JobEntity }[] = [];
-      ids.forEach((id, k) => {
-        if (id === null) return; // another dispatcher claimed this tick
-        this.events.runChanged(id);
-        const row = rows[k];
-        if (row.status === 'pending') offers.push({ run: { ...row, id, executorKey: '' }, job: rowOf[k].job });
-      });
-      if (offers.length > 0) {
-        void this.launcher
-          .offerMany(offers)
-          .then((outcomes) => outcomes.forEach((o, k) => o === 'started' && this.events.runChanged(offers[k].run.id)))
-          .catch((e: Error) => this.logger.warn(`offer of ${offers.length} run(s) failed: ${e.message}`));
+      // A slice at a time, each offered as soon as it is in the ledger: the executor takes the first slice while
+      // the next is being inserted, so the last run of a large firing starts sooner.
+      for (let c = 0; c < rows.length; c += PIPELINE_SLICE) {
+        if (c > 0) await new Promise((resolve) => setImmediate(resolve)); // let the previous slice's call go out
+        const slice = rows.slice(c, c + PIPELINE_SLICE);
+        const ids = await this.ledger.claimMany(slice, now);
+        this.offer(slice, ids, rowOf.slice(c, c + PIPELINE_SLICE));
       }
       for (const r of mine) r.resolve(true);
     } finally {

@@ -43,6 +43,8 @@ function failedOutcome(error: string): TaskOutcome {
 
 /** How often the executor compares its runs with the ledger, to stop one cancelled or declared lost elsewhere. */
 const LEDGER_WATCH_MS = 1000;
+/** How long the executor launches tasks before it lets other work in. */
+const LAUNCH_SLICE_MS = 10;
 
 interface ActiveRun {
   runId: number;
@@ -218,12 +220,22 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
     }
     // The answer goes out first, then the tasks start: starting a thousand requests or processes takes a while, and
     // the dispatcher should not wait for it (the starts are recorded, the slots reserved).
-    if (launching.length > 0) {
-      setImmediate(() => {
-        for (const t of launching) void this.launchRecorded(t.req, t.slot);
-      });
-    }
+    if (launching.length > 0) setImmediate(() => this.launchPaced(launching));
     return outcomes;
+  }
+
+  /**
+   * Starts tasks a few milliseconds' worth at a time, yielding in between: a process spawn costs milliseconds of this
+   * process's CPU (fork), and two hundred in a row would keep health probes, cancels and the next batch waiting.
+   */
+  private launchPaced(queue: { req: RunRequest; slot: ActiveRun }[], from = 0): void {
+    const until = Date.now() + LAUNCH_SLICE_MS;
+    let i = from;
+    while (i < queue.length && (i === from || Date.now() < until)) {
+      void this.launchRecorded(queue[i].req, queue[i].slot);
+      i++;
+    }
+    if (i < queue.length) setImmediate(() => this.launchPaced(queue, i));
   }
 
   /** Starts the task of a run whose start is recorded, and records its result when it ends. */

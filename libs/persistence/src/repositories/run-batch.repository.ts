@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database } from 'better-sqlite3';
-import { DataSource, QueryRunner } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { retryBusy } from '../db-errors';
 import type { RunStatus } from '../domain';
 import type { NewRun, RunResult } from './runs.repository';
@@ -54,8 +54,26 @@ const keyOf = (jobId: number, tickKey: string, attempt: number, executorKey: str
 export class RunBatchRepository {
   private readonly sqlite: boolean;
 
+  private returning: Promise<boolean> | null = null;
+
   constructor(@InjectDataSource() private readonly ds: DataSource) {
     this.sqlite = ds.options.type === 'better-sqlite3';
+  }
+
+  /** Whether INSERT … RETURNING is there: SQLite and MariaDB ≥ 10.5 have it, MySQL has not. Asked once. */
+  protected insertReturns(): Promise<boolean> {
+    if (this.sqlite) return Promise.resolve(true);
+    this.returning ??= this.ds
+      .query<{ v: string }[]>(`SELECT VERSION() AS v`)
+      .then(([row]) => {
+        const m = /^(\d+)\.(\d+).*mariadb/i.exec(row?.v ?? '');
+        return m !== null && (Number(m[1]) > 10 || (Number(m[1]) === 10 && Number(m[2]) >= 5));
+      })
+      .catch(() => {
+        this.returning = null; // ask again next time
+        return false;
+      });
+    return this.returning;
   }
 
   /**
@@ -90,18 +108,20 @@ export class RunBatchRepository {
       const rowsSql = chunk.map(() => `(${placeholders(INSERT_COLUMNS.length)})`).join(', ');
       const cols = INSERT_COLUMNS.map((c) => `\`${c}\``).join(', ');
       const byKey = new Map(chunk.map((e) => [e.key, e.i]));
-      if (this.sqlite) {
-        // RETURNING lists only the rows actually inserted (SQLite ≥ 3.35; better-sqlite3 12 bundles 3.4x).
+      if (await this.insertReturns()) {
+        // RETURNING lists only the rows actually inserted (SQLite ≥ 3.35, better-sqlite3 12 bundles 3.4x; MariaDB
+        // ≥ 10.5, INSERT IGNORE included).
+        const ignore = this.sqlite ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
         const rows = await retryBusy<
           { id: number; job_id: number; tick_key: string; attempt: number; executor_key: string }[]
         >(() =>
           this.ds.query(
-            `INSERT OR IGNORE INTO runs (${cols}) VALUES ${rowsSql} RETURNING id, job_id, tick_key, attempt, executor_key`,
+            `${ignore} INTO runs (${cols}) VALUES ${rowsSql} RETURNING id, job_id, tick_key, attempt, executor_key`,
             values,
           ),
         );
         for (const row of rows) {
-          const i = byKey.get(keyOf(row.job_id, row.tick_key, row.attempt, row.executor_key));
+          const i = byKey.get(keyOf(Number(row.job_id), row.tick_key, Number(row.attempt), row.executor_key));
           if (i !== undefined) ids[i] = Number(row.id);
         }
         continue;
@@ -186,8 +206,15 @@ export class RunBatchRepository {
         for (const r of rows) got.add(Number(r.id));
         continue;
       }
-      await retryBusy(() => this.ds.query(`UPDATE runs ${set} ${where}`, params));
-      // Ours: running here since this very instant (a cancel recorded in between leaves it out, so it is not started).
+      const res = await retryBusy<{ affectedRows?: number }>(() =>
+        this.ds.query(`UPDATE runs ${set} ${where}`, params),
+      );
+      if (res.affectedRows === chunk.length) {
+        for (const id of chunk) got.add(id); // every one of them moved: no need to ask which
+        continue;
+      }
+      // Some were not pending: ours are those running here since this very instant (a cancel recorded in between
+      // leaves one out, so it is not started).
       const rows = await this.ds.query<{ id: number }[]>(
         `SELECT id FROM runs WHERE id IN (${placeholders(chunk.length)}) AND status = 'running' ` +
           `AND executor_id = ? AND started_at = ?`,
@@ -233,23 +260,43 @@ export class RunBatchRepository {
       });
       return retryBusy(() => Promise.resolve(write(results)));
     }
-    return retryBusy(async () => {
-      const qr: QueryRunner = this.ds.createQueryRunner();
-      try {
-        await qr.startTransaction();
-        const moved = new Set<number>();
-        for (const row of results) {
-          const res = (await qr.query(sql, paramsOf(row), true)) as { affected?: number };
-          if ((res.affected ?? 0) > 0) moved.add(row.id);
-        }
-        await qr.commitTransaction();
-        return moved;
-      } catch (e) {
-        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
-        throw e;
-      } finally {
-        await qr.release();
+    // MySQL: one multi-table UPDATE against the results as a derived table, then a read of which rows carry them
+    // (a row that already had a final status keeps its own finish time).
+    const moved = new Set<number>();
+    for (let c = 0; c < results.length; c += CHUNK / 4) {
+      const chunk = results.slice(c, c + CHUNK / 4);
+      const first = `SELECT ? AS id, ? AS status, ? AS finished_at, ? AS exit_code, ? AS http_status, ? AS output, ? AS output_truncated, ? AS error`;
+      const rest = `SELECT ?, ?, ?, ?, ?, ?, ?, ?`;
+      const derived = [first, ...chunk.slice(1).map(() => rest)].join(' UNION ALL ');
+      const params = chunk.flatMap(({ id, result: r }) => [
+        id,
+        r.status,
+        r.finishedAt,
+        r.exitCode ?? null,
+        r.httpStatus ?? null,
+        r.output ?? null,
+        r.outputTruncated ? 1 : 0,
+        r.error ?? null,
+      ]);
+      await retryBusy(() =>
+        this.ds.query(
+          `UPDATE runs r JOIN (${derived}) v ON r.id = v.id SET r.status = v.status, r.finished_at = v.finished_at, ` +
+            `r.duration_ms = CASE WHEN r.started_at IS NULL THEN NULL ELSE v.finished_at - r.started_at END, ` +
+            `r.exit_code = v.exit_code, r.http_status = v.http_status, r.output = v.output, ` +
+            `r.output_truncated = v.output_truncated, r.error = v.error, r.updated_at = v.finished_at ` +
+            `WHERE r.status = 'running'`,
+          params,
+        ),
+      );
+      const want = new Map(chunk.map(({ id, result: r }) => [id, `${r.status}:${r.finishedAt}`]));
+      const rows = await this.ds.query<{ id: number; status: string; finished_at: string | number | null }[]>(
+        `SELECT id, status, finished_at FROM runs WHERE id IN (${placeholders(chunk.length)})`,
+        chunk.map((r) => r.id),
+      );
+      for (const row of rows) {
+        if (want.get(Number(row.id)) === `${row.status}:${Number(row.finished_at)}`) moved.add(Number(row.id));
       }
-    });
+    }
+    return moved;
   }
 }

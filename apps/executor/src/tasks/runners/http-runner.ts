@@ -13,14 +13,24 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const RUN_HEADERS = ['x-gocron-job-id', 'x-gocron-run-id', 'x-gocron-scheduled-at', 'x-gocron-attempt'];
 
 /**
+ * Connections per host. A thousand jobs calling one host on the same second opened a thousand connections at once;
+ * past the server's accept backlog (511 by default on Linux) the kernel drops SYNs, retried after 1 s and 3 s, and
+ * the requests started seconds late. Up to this many run in parallel per host, the others wait in the agent for a
+ * free socket (their timeout runs meanwhile); executors run 16 tasks at once by default, far below it.
+ */
+const SOCKETS_PER_HOST = 256;
+/**
  * node:http with keep-alive agents rather than fetch: at a thousand requests a second, fetch's per-request machinery
  * (WHATWG streams, Headers, AbortSignal) was a quarter of the executor's CPU (docs/benchmarks.md). Sockets to one
  * host are reused across runs; LIFO keeps the warm ones in use.
  */
-const AGENTS = {
-  'http:': new http.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' }),
-  'https:': new https.Agent({ keepAlive: true, maxFreeSockets: 256, scheduling: 'lifo' }),
+const agentOptions = {
+  keepAlive: true,
+  maxSockets: SOCKETS_PER_HOST,
+  maxFreeSockets: SOCKETS_PER_HOST,
+  scheduling: 'lifo' as const,
 };
+const AGENTS = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
 
 @Injectable()
 export class HttpRunner {
