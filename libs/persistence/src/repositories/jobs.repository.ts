@@ -47,7 +47,6 @@ const JOB_COLUMNS = JOB_COLUMN_LIST.join(', ');
 const ENABLED_PAGE_SQL = `SELECT ${JOB_COLUMNS} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`;
 
 type Value = string | number | null;
-type JobRow = Record<string, Value>;
 
 const num = (v: Value) => Number(v);
 const numOrNull = (v: Value) => (v === null ? null : Number(v));
@@ -120,13 +119,18 @@ function jobFromValues(v: ArrayLike<Value>): JobEntity {
   return Object.setPrototypeOf(job, JobEntity.prototype) as JobEntity;
 }
 
-function jobFromRow(r: JobRow): JobEntity {
-  return jobFromValues(JOB_COLUMN_LIST.map((c) => r[c]));
-}
-
 /** The part of a better-sqlite3 connection used to read rows as arrays. */
 interface SqliteConnection {
   prepare(sql: string): { raw(on: boolean): { all(...params: unknown[]): Value[][] } };
+}
+
+/** The part of a mysql2 (callback API) connection used to read rows as arrays. */
+interface MysqlConnection {
+  query(
+    options: { sql: string; rowsAsArray: boolean; supportBigNumbers: boolean; bigNumberStrings: boolean },
+    values: unknown[],
+    callback: (error: Error | null, rows: Value[][]) => void,
+  ): unknown;
 }
 
 @Injectable()
@@ -167,21 +171,38 @@ export class JobsRepository {
    * read as arrays straight from the driver, several times faster than as objects. `env` and `http` are frozen.
    */
   async findEnabledPage(afterId: number, limit: number): Promise<JobEntity[]> {
-    const params = [1, afterId, limit];
-    if (this.ds.options.type === 'better-sqlite3') {
-      const connection = (this.ds.driver as unknown as { databaseConnection: SqliteConnection }).databaseConnection;
-      const rows = await retryBusy(() =>
+    return (await this.rowsAsArrays(ENABLED_PAGE_SQL, [1, afterId, limit])).map(jobFromValues);
+  }
+
+  /**
+   * A SELECT's rows as arrays of column values, straight from the driver's own connection: no row objects, and on
+   * MySQL numbers rather than strings for BIGINT columns (all of ours are epoch milliseconds, below 2^53).
+   */
+  private async rowsAsArrays(sql: string, params: unknown[]): Promise<Value[][]> {
+    const runner = this.ds.createQueryRunner();
+    try {
+      if (this.ds.options.type === 'mysql') {
+        const connection = (await runner.connect()) as MysqlConnection;
+        return await new Promise<Value[][]>((resolve, reject) => {
+          connection.query(
+            { sql, rowsAsArray: true, supportBigNumbers: false, bigNumberStrings: false },
+            params,
+            (error, rows) => (error ? reject(error) : resolve(rows)),
+          );
+        });
+      }
+      const connection = (await runner.connect()) as SqliteConnection;
+      return await retryBusy(() =>
         Promise.resolve(
           connection
-            .prepare(ENABLED_PAGE_SQL)
+            .prepare(sql)
             .raw(true)
             .all(...params),
         ),
       );
-      return rows.map(jobFromValues);
+    } finally {
+      await runner.release();
     }
-    const rows = await this.ds.query<JobRow[]>(ENABLED_PAGE_SQL, params);
-    return rows.map(jobFromRow);
   }
 
   /** Changes whenever any job is created, changed or deleted; cheap enough to read every second. */
