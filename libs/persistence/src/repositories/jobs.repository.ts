@@ -127,7 +127,7 @@ interface SqliteConnection {
 /** The part of a mysql2 (callback API) connection used to read rows as arrays. */
 interface MysqlConnection {
   query(
-    options: { sql: string; rowsAsArray: boolean; supportBigNumbers: boolean; bigNumberStrings: boolean },
+    options: { sql: string; rowsAsArray: boolean },
     values: unknown[],
     callback: (error: Error | null, rows: Value[][]) => void,
   ): unknown;
@@ -175,8 +175,8 @@ export class JobsRepository {
   }
 
   /**
-   * A SELECT's rows as arrays of column values, straight from the driver's own connection: no row objects, and on
-   * MySQL numbers rather than strings for BIGINT columns (all of ours are epoch milliseconds, below 2^53).
+   * A SELECT's rows as arrays of column values, straight from the driver's own connection (the query runner's):
+   * no row objects. (MySQL still answers BIGINT columns as strings, per the pool's options; callers convert.)
    */
   private async rowsAsArrays(sql: string, params: unknown[]): Promise<Value[][]> {
     const runner = this.ds.createQueryRunner();
@@ -184,10 +184,8 @@ export class JobsRepository {
       if (this.ds.options.type === 'mysql') {
         const connection = (await runner.connect()) as MysqlConnection;
         return await new Promise<Value[][]>((resolve, reject) => {
-          connection.query(
-            { sql, rowsAsArray: true, supportBigNumbers: false, bigNumberStrings: false },
-            params,
-            (error, rows) => (error ? reject(error) : resolve(rows)),
+          connection.query({ sql, rowsAsArray: true }, params, (error, rows) =>
+            error ? reject(error) : resolve(rows),
           );
         });
       }
