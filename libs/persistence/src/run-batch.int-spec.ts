@@ -174,3 +174,23 @@ describe.each([
     expect(await statusOf(r3)).toBe('lost');
   });
 });
+
+describe('batch ledger on sqlite, rows the database drops silently', () => {
+  const dialect = sqliteDialect();
+  let ds: DataSource;
+
+  afterAll(async () => {
+    if (ds?.isInitialized) await ds.destroy();
+    await dialect.cleanup();
+  });
+
+  it('fails loudly instead of passing a dropped row off as claimed elsewhere', async () => {
+    ds = new DataSource(dataSourceOptions(await dialect.fresh()));
+    await ds.initialize();
+    await migrate(ds);
+    const ledger = new RunBatchRepository(ds);
+    // OR IGNORE drops a NOT NULL violation without an error; a tick must not vanish that way.
+    const broken = { ...tick(1, T), tickKey: null as unknown as string };
+    await expect(ledger.claimMany([tick(2, T), broken], T)).rejects.toThrow(/dropped 1 run row/);
+  });
+});

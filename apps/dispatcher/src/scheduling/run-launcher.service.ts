@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobEntity, JobsRepository, RetryPolicy, RunEntity, RunsRepository } from '@app/persistence';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { RunBatchReply, RunRequest } from '@app/protocol';
+import { grpcCode } from '../executor-client/executor-grpc.client';
 import { staticDownAfterMs } from '../executor-client/executor-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
@@ -11,8 +13,43 @@ const LOOP_MS = 500;
 /** After a refusal for capacity, the next pass comes this soon, doubling up to LOOP_MS while refusals go on. */
 const RETRY_MIN_MS = 25;
 const LOOP_NAME = 'gocron-pending-runs';
-/** Runs per RunBatch call: one timer firing of a thousand jobs is one call (≈ 300 bytes a run, far below 4 MB). */
+/** Runs per RunBatch call. */
 const BATCH_LIMIT = 2000;
+/**
+ * Estimated bytes per RunBatch call: below the executor's 4 MiB message limit (grpc-js's default receive limit).
+ * A run is ≈ 150 bytes plus its command, URL, body, headers and environment.
+ */
+const BATCH_BYTES = 3 * 1024 * 1024;
+
+function requestBytes(req: RunRequest): number {
+  let n = 150 + req.dispatcherId.length + (req.tickKey?.length ?? 0) + (req.executorKey?.length ?? 0);
+  const strings = req.shell
+    ? [req.shell.command, ...Object.entries(req.shell.env).flat()]
+    : req.http
+      ? [req.http.url, req.http.body, req.http.method, ...Object.entries(req.http.headers).flat()]
+      : [];
+  for (const s of strings) n += 3 * s.length + 4; // UTF-8 is at most 3 bytes per UTF-16 unit
+  return n;
+}
+
+/** Consecutive slices within BATCH_LIMIT runs and about BATCH_BYTES (a larger single run goes alone). */
+function chunksOf(offers: Offer[]): Offer[][] {
+  const chunks: Offer[][] = [];
+  let chunk: Offer[] = [];
+  let bytes = 0;
+  for (const o of offers) {
+    const size = requestBytes(o.req);
+    if (chunk.length > 0 && (chunk.length >= BATCH_LIMIT || bytes + size > BATCH_BYTES)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(o);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
 
 export type OfferOutcome = 'started' | 'waiting' | 'gone';
 /** A run being offered: its request, its executors in preference order and the one to try next. */
@@ -83,12 +120,14 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     const outcomes: OfferOutcome[] = items.map(() => 'waiting');
     if (this.stopped) return outcomes;
     const open: Offer[] = [];
-    for (const [i, { run, job }] of items.entries()) {
-      if (this.offering.has(run.id)) continue;
-      this.offering.add(run.id);
-      open.push({ i, req: this.request(run, job), candidates: await this.candidates(run, job), next: 0 });
-    }
     try {
+      for (const [i, { run, job }] of items.entries()) {
+        if (this.offering.has(run.id)) continue;
+        this.offering.add(run.id);
+        const offer: Offer = { i, req: this.request(run, job), candidates: [], next: 0 };
+        open.push(offer); // before the await: the finally below must see it
+        offer.candidates = await this.candidates(run, job);
+      }
       for (let round = open.filter((o) => o.candidates.length > 0); round.length > 0;) {
         const byAddress = new Map<string, Offer[]>();
         for (const o of round) {
@@ -100,10 +139,8 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         const again: Offer[] = [];
         await Promise.all(
           [...byAddress].map(async ([address, batch]) => {
-            for (let c = 0; c < batch.length; c += BATCH_LIMIT) {
-              const chunk = batch.slice(c, c + BATCH_LIMIT);
-              const refused = await this.sendChunk(address, chunk, items, outcomes);
-              again.push(...refused);
+            for (const chunk of chunksOf(batch)) {
+              again.push(...(await this.sendChunk(address, chunk, items, outcomes)));
             }
           }),
         );
@@ -127,7 +164,7 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, LOOP_MS);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
-      void this.loop();
+      void this.loop(false);
     }, delay);
   }
 
@@ -144,7 +181,15 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         address,
         chunk.map((o) => o.req),
       );
-    } catch {
+    } catch (e) {
+      // Too large for the executor's message limit (a size estimate can be off): halves, to the same executor.
+      if (grpcCode(e) === GrpcStatus.RESOURCE_EXHAUSTED && chunk.length > 1) {
+        const half = chunk.length >> 1;
+        return [
+          ...(await this.sendChunk(address, chunk.slice(0, half), items, outcomes)),
+          ...(await this.sendChunk(address, chunk.slice(half), items, outcomes)),
+        ];
+      }
       // Unreachable, timed out or refusing the call: the whole chunk tries its next executor.
       return chunk;
     }
@@ -239,14 +284,15 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /** One pass: expire overdue pending runs, offer the rest, find lost runs. Never overlaps itself. */
-  async loop(): Promise<void> {
+  async loop(full = true): Promise<void> {
     if (this.looping || this.stopped) return;
     this.looping = true;
     try {
       const now = Date.now();
-      await this.expire(now);
+      // The quick passes after capacity refusals only offer; expiry and lost runs keep the regular pace.
+      if (full) await this.expire(now);
       await this.offerPending(now);
-      await this.findLost(now);
+      if (full) await this.findLost(now);
     } catch (e) {
       this.logger.warn(`pending-run pass failed: ${(e as Error).message}`);
     } finally {

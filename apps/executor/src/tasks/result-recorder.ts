@@ -16,7 +16,12 @@ interface Pending {
   result: RunResult;
   policy: RetryPolicy | null;
   done: () => void;
+  /** Failed writes of this result on its own. */
+  soloFailures: number;
 }
+
+/** A result that failed this often on its own is written without its output (the likely cause), rather than never. */
+const SOLO_FAILURES_BEFORE_STRIPPING = 3;
 
 /** Results wait at most this long to share a write with others. */
 const FLUSH_AFTER_MS = 5;
@@ -36,6 +41,8 @@ export class ResultRecorder {
   private timer: NodeJS.Timeout | null = null;
   private flushing = false;
   private backoffMs = 0;
+  /** After a failed write, the next ones take half as many results (down to one), so one bad result is isolated. */
+  private take = Infinity;
 
   constructor(
     private readonly runs: RunsRepository,
@@ -45,7 +52,7 @@ export class ResultRecorder {
 
   record(run: LedgerKey, result: RunResult, policy: RetryPolicy | null): Promise<void> {
     return new Promise((done) => {
-      this.queue.push({ run, result, policy, done });
+      this.queue.push({ run, result, policy, done, soloFailures: 0 });
       if (this.queue.length >= FLUSH_AT) this.schedule(0);
       else this.schedule(FLUSH_AFTER_MS);
     });
@@ -53,7 +60,8 @@ export class ResultRecorder {
 
   private schedule(ms: number): void {
     if (this.flushing) return; // the running flush looks at the queue again when it ends
-    if (this.timer && ms > 0) return;
+    // An armed timer stays: a shorter one only while no back-off is on (results arriving must not postpone it).
+    if (this.timer && (ms > 0 || this.backoffMs > 0)) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.flush(), Math.max(ms, this.backoffMs));
   }
@@ -61,8 +69,9 @@ export class ResultRecorder {
   private async flush(): Promise<void> {
     this.timer = null;
     this.flushing = true;
-    const items = this.queue;
-    this.queue = [];
+    const count = Math.min(this.queue.length, this.take);
+    const items = this.queue.slice(0, count);
+    this.queue = this.queue.slice(count);
     const failed: Pending[] = [];
     try {
       const mayRetry = (p: Pending) =>
@@ -75,6 +84,7 @@ export class ResultRecorder {
         } catch (e) {
           this.warn(plain.length, e);
           failed.push(...plain);
+          if (plain.length === 1) this.noteSoloFailure(plain[0], e);
         }
       }
       for (const p of items.filter(mayRetry)) {
@@ -84,14 +94,34 @@ export class ResultRecorder {
         } catch (e) {
           this.warn(1, e);
           failed.push(p);
+          this.noteSoloFailure(p, e);
         }
       }
     } finally {
       this.backoffMs = failed.length > 0 ? Math.min(Math.max(this.backoffMs * 2, 500), 10_000) : 0;
+      this.take = failed.length > 0 ? Math.max(1, count >> 1) : Infinity;
       this.queue = [...failed, ...this.queue];
       this.flushing = false;
       if (this.queue.length > 0) this.schedule(this.queue.length >= FLUSH_AT ? 0 : FLUSH_AFTER_MS);
     }
+  }
+
+  private noteSoloFailure(p: Pending, e: unknown): void {
+    if (++p.soloFailures < SOLO_FAILURES_BEFORE_STRIPPING || p.result.output === null) return;
+    this.logger.error({
+      msg: `result of run ${p.run.id} can not be written (${(e as Error).message}); writing it without its output`,
+      runId: p.run.id,
+      jobId: p.run.jobId,
+      executorId: this.executorId,
+    });
+    p.result = {
+      ...p.result,
+      output: null,
+      outputTruncated: true,
+      error: [p.result.error, `output dropped: the ledger refused it (${(e as Error).message})`]
+        .filter(Boolean)
+        .join('; '),
+    };
   }
 
   private settle(p: Pending, finished: boolean, retryRunId: number | null): void {

@@ -246,6 +246,14 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
       run = await this.runs.findById(req.runId).catch(() => null);
       run ??= ledgerKeyOf(req);
     }
+    if (slot.cancelReason) {
+      // Cancelled (or lost) between the start being recorded and the launch: nothing is started at all.
+      const reason = slot.cancelReason;
+      const outcome = { ...failedOutcome(reason), status: 'cancelled' as const };
+      const policy = this.policyOf(req);
+      void this.record(run, outcome, policy, slot);
+      return;
+    }
     const ctx: RunContext = {
       runId: req.runId,
       jobId: req.jobId,
@@ -270,13 +278,17 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
       scheduledAt: req.scheduledAt,
       executorId: this.executorId,
     });
-    const policy: RetryPolicy | null = req.retry
-      ? { retries: req.retry.retries, retryBackoffMs: req.retry.retryBackoffMs, timeoutMs: req.timeoutMs }
-      : null;
+    const policy = this.policyOf(req);
     const key = run;
     void slot.task.done
       .catch((e: Error) => failedOutcome(`task crashed: ${e.message}`))
       .then((outcome) => this.record(key, outcome, policy, slot));
+  }
+
+  private policyOf(req: RunRequest): RetryPolicy | null {
+    return req.retry
+      ? { retries: req.retry.retries, retryBackoffMs: req.retry.retryBackoffMs, timeoutMs: req.timeoutMs }
+      : null;
   }
 
   private launch(req: RunRequest, ctx: RunContext): RunningTask {
@@ -324,9 +336,15 @@ export class TasksService implements OnModuleInit, BeforeApplicationShutdown, On
   /** A run cancelled or declared lost elsewhere (a dispatcher that could not reach us) is stopped here too. */
   private async watchLedger(): Promise<void> {
     try {
-      const ids = [...this.active.values()].filter((s) => s.task && !s.cancelReason).map((s) => s.runId);
+      // Reserved slots whose task is not launched yet count too: a cancel recorded meanwhile stops the launch.
+      const ids = [...this.active.values()].filter((s) => !s.cancelReason).map((s) => s.runId);
+      const started = new Set(ids.filter((id) => this.active.get(id)?.task));
       for (const { id, status } of await this.runs.findStatuses(ids)) {
-        if (status !== 'running') this.active.get(id)?.task?.cancel(`run is ${status} in the ledger`);
+        if (status === 'running' || (status === 'pending' && !started.has(id))) continue;
+        const slot = this.active.get(id);
+        if (!slot) continue;
+        slot.cancelReason = `run is ${status} in the ledger`;
+        slot.task?.cancel(slot.cancelReason);
       }
       await this.releaseOrphans();
     } catch (e) {

@@ -36,6 +36,39 @@ const INSERT_COLUMNS = [
   'updated_at',
 ] as const;
 
+/**
+ * Bytes of output and error text per MySQL statement: far below the server's max_allowed_packet (16 MiB on
+ * MariaDB 10.11, 64 MiB on MySQL 8), with every result's output up to 64 KiB.
+ */
+const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+/** Consecutive slices of at most `maxRows` results and about `maxBytes` of text (a larger single one alone). */
+function byteBoundedChunks<T extends { result: RunResult }>(rows: T[], maxBytes: number, maxRows: number): T[][] {
+  const chunks: T[][] = [];
+  let chunk: T[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = 200 + 3 * ((row.result.output?.length ?? 0) + (row.result.error?.length ?? 0));
+    if (chunk.length > 0 && (bytes + size > maxBytes || chunk.length >= maxRows)) {
+      chunks.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(row);
+    bytes += size;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
+}
+
+function silentlyRefused(runs: NewRun[]): Error {
+  const first = runs[0];
+  return new Error(
+    `the database dropped ${runs.length} run row(s) without an error (first: job ${first.jobId}, tick ` +
+      `${first.tickKey}, attempt ${first.attempt}); a value breaks a column limit or constraint`,
+  );
+}
+
 const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const keyOf = (jobId: number, tickKey: string, attempt: number, executorKey: string) =>
   `${jobId}\u0000${tickKey}\u0000${attempt}\u0000${executorKey}`;
@@ -124,6 +157,8 @@ export class RunBatchRepository {
           const i = byKey.get(keyOf(Number(row.job_id), row.tick_key, Number(row.attempt), row.executor_key));
           if (i !== undefined) ids[i] = Number(row.id);
         }
+        const notOurs = chunk.filter((e) => ids[e.i] === null);
+        if (notOurs.length > 0) await this.assertRecorded(notOurs);
         continue;
       }
       // MySQL has no RETURNING: insert what is free, then read the keys back. A row is ours when it carries our
@@ -146,13 +181,38 @@ export class RunBatchRepository {
           `WHERE job_id IN (${placeholders(jobIds.length)}) AND tick_key IN (${placeholders(tickKeys.length)})`,
         [...jobIds, ...tickKeys],
       );
+      const recorded = new Set<string>();
       for (const row of rows) {
-        const i = byKey.get(keyOf(Number(row.job_id), row.tick_key, Number(row.attempt), row.executor_key));
+        const key = keyOf(Number(row.job_id), row.tick_key, Number(row.attempt), row.executor_key);
+        const i = byKey.get(key);
         if (i === undefined) continue;
-        if (row.dispatcher_id === runs[i].dispatcherId && Number(row.created_at) === now) ids[i] = Number(row.id);
+        recorded.add(key);
+        // (The column keeps 128 characters of the id.)
+        const mine = row.dispatcher_id === (runs[i].dispatcherId ?? '').slice(0, 128);
+        if (mine && Number(row.created_at) === now) ids[i] = Number(row.id);
       }
+      const missing = chunk.filter((e) => !recorded.has(e.key));
+      if (missing.length > 0) throw silentlyRefused(missing.map((e) => e.r));
     }
     return ids;
+  }
+
+  /**
+   * An ignored row must be one that another writer holds. INSERT IGNORE (MySQL) and OR IGNORE (SQLite) also drop a
+   * row that breaks a constraint or a column size without an error: such a tick must fail loudly (and be retried),
+   * not pass for claimed elsewhere.
+   */
+  private async assertRecorded(entries: { r: NewRun; key: string }[]): Promise<void> {
+    const jobIds = [...new Set(entries.map((e) => e.r.jobId))];
+    const tickKeys = [...new Set(entries.map((e) => e.r.tickKey))];
+    const rows = await this.ds.query<{ job_id: number; tick_key: string; attempt: number; executor_key: string }[]>(
+      `SELECT job_id, tick_key, attempt, executor_key FROM runs ` +
+        `WHERE job_id IN (${placeholders(jobIds.length)}) AND tick_key IN (${placeholders(tickKeys.length)})`,
+      [...jobIds, ...tickKeys],
+    );
+    const recorded = new Set(rows.map((r) => keyOf(Number(r.job_id), r.tick_key, Number(r.attempt), r.executor_key)));
+    const missing = entries.filter((e) => !recorded.has(e.key));
+    if (missing.length > 0) throw silentlyRefused(missing.map((e) => e.r));
   }
 
   /** Pending and running runs of these jobs, oldest first, by job. */
@@ -263,8 +323,7 @@ export class RunBatchRepository {
     // MySQL: one multi-table UPDATE against the results as a derived table, then a read of which rows carry them
     // (a row that already had a final status keeps its own finish time).
     const moved = new Set<number>();
-    for (let c = 0; c < results.length; c += CHUNK / 4) {
-      const chunk = results.slice(c, c + CHUNK / 4);
+    for (const chunk of byteBoundedChunks(results, MAX_STATEMENT_BYTES, CHUNK / 4)) {
       const first = `SELECT ? AS id, ? AS status, ? AS finished_at, ? AS exit_code, ? AS http_status, ? AS output, ? AS output_truncated, ? AS error`;
       const rest = `SELECT ?, ?, ?, ?, ?, ?, ?, ?`;
       const derived = [first, ...chunk.slice(1).map(() => rest)].join(' UNION ALL ');

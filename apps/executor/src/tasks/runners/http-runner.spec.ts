@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { HttpRunner } from './http-runner';
 import { HttpTask, RunContext } from './task-runner';
 
@@ -40,7 +41,12 @@ describe('HttpRunner', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ method: req.method, headers: req.headers, body: Buffer.concat(chunks).toString() }));
     } else if (url.pathname === '/redirect') {
-      res.writeHead(Number(url.searchParams.get('code') ?? 302), { location: '/echo' }).end('moved');
+      const to = url.searchParams.get('to') ?? '/echo';
+      res.writeHead(Number(url.searchParams.get('code') ?? 302), { location: to }).end('moved');
+    } else if (url.pathname === '/loop') {
+      res.writeHead(302, { location: '/loop' }).end();
+    } else if (url.pathname === '/gzip') {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }).end(gzipSync('hello, gzip'));
     } else if (url.pathname === '/hang') {
       hanging++;
     } else if (url.pathname === '/hang-in-body') {
@@ -133,6 +139,47 @@ describe('HttpRunner', () => {
     const temporary = await runner.start(ctx(), task('/redirect?code=307', { method: 'POST', body: 'x' })).done;
     expect(JSON.parse(temporary.output)).toMatchObject({ method: 'POST', body: 'x' });
     expect(JSON.parse(temporary.output).headers).toMatchObject({ 'x-gocron-run-id': '42' });
+  });
+
+  it('drops the body headers on a redirect to GET, and credentials on a redirect to another origin', async () => {
+    const headers = { Authorization: 'Bearer secret', Cookie: 'a=b', 'Content-Type': 'application/json' };
+    const sameOrigin = await runner.start(ctx(), task('/redirect?code=303', { method: 'POST', body: '{}', headers }))
+      .done;
+    const echoed = JSON.parse(sameOrigin.output) as { headers: Record<string, string> };
+    expect(echoed.headers).toMatchObject({ authorization: 'Bearer secret', cookie: 'a=b' });
+    expect(echoed.headers['content-type']).toBeUndefined();
+    // 127.0.0.1 and localhost are different origins (same server).
+    const other = base.replace('127.0.0.1', 'localhost');
+    const crossOrigin = await runner.start(
+      ctx(),
+      task(`/redirect?code=307&to=${encodeURIComponent(`${other}/echo`)}`, { headers }),
+    ).done;
+    const moved = JSON.parse(crossOrigin.output) as { headers: Record<string, string> };
+    expect(moved.headers.authorization).toBeUndefined();
+    expect(moved.headers.cookie).toBeUndefined();
+    expect(moved.headers['x-gocron-run-id']).toBe('42');
+  });
+
+  it('fails after 20 redirects, naming why', async () => {
+    const outcome = await runner.start(ctx(), task('/loop')).done;
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      httpStatus: 302,
+      error: 'redirect count exceeded (20)',
+    });
+  });
+
+  it("sends fetch's default headers unless the job sets its own, and decodes a compressed body", async () => {
+    const plain = await runner.start(ctx(), task('/echo')).done;
+    expect((JSON.parse(plain.output) as { headers: Record<string, string> }).headers).toMatchObject({
+      accept: '*/*',
+      'user-agent': 'gocron-ts',
+      'accept-encoding': 'gzip, deflate, br',
+    });
+    const own = await runner.start(ctx(), task('/echo', { headers: { 'User-Agent': 'mine/1.0' } })).done;
+    expect((JSON.parse(own.output) as { headers: Record<string, string> }).headers['user-agent']).toBe('mine/1.0');
+    const zipped = await runner.start(ctx(), task('/gzip')).done;
+    expect(zipped).toMatchObject({ status: 'succeeded', output: 'hello, gzip' });
   });
 
   it('sends no body with GET', async () => {

@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
+import * as zlib from 'node:zlib';
 import { Injectable } from '@nestjs/common';
 import { OutputBuffer } from './output-buffer';
 import { HttpTask, MAX_TIMER_MS, RunContext, RunOutcome, RunningTask } from './task-runner';
@@ -9,6 +10,16 @@ const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
 /** fetch's limit, kept so that behaviour did not change when the runner moved off fetch. */
 const MAX_REDIRECTS = 20;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** What fetch sends unless the job says otherwise (some APIs refuse a request without a User-Agent). */
+const DEFAULT_HEADERS: http.OutgoingHttpHeaders = {
+  accept: '*/*',
+  'accept-encoding': 'gzip, deflate, br',
+  'user-agent': 'gocron-ts',
+};
+/** Dropped when a redirect turns the request into a GET without a body. */
+const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
+/** Dropped when a redirect leads to another origin. */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
 /** The run headers a job's own headers can not replace. */
 const RUN_HEADERS = ['x-gocron-job-id', 'x-gocron-run-id', 'x-gocron-scheduled-at', 'x-gocron-attempt'];
 
@@ -40,6 +51,7 @@ export class HttpRunner {
 }
 
 class StoppedError extends Error {}
+class TooManyRedirects extends Error {}
 
 /** One request (and its redirects). The timeout covers the whole exchange, response body included. */
 class HttpRun implements RunningTask {
@@ -80,23 +92,29 @@ class HttpRun implements RunningTask {
       let method = task.method.toUpperCase();
       let body: string | null = BODYLESS_METHODS.has(method) ? null : task.body;
       let url = new URL(task.url);
+      const origin = url.origin;
+      let headers = headersFor(ctx, task, body);
       for (let hop = 0; ; hop++) {
         this.throwIfStopped();
-        const res = await this.send(url, method, headersFor(ctx, task, body));
+        const res = await this.send(url, method, headers, body);
         httpStatus = res.statusCode ?? null;
         const location = res.headers.location;
-        if (httpStatus !== null && REDIRECTS.has(httpStatus) && location && hop < MAX_REDIRECTS) {
+        if (httpStatus !== null && REDIRECTS.has(httpStatus) && location) {
           res.resume(); // the redirect's own body is not kept
+          if (hop >= MAX_REDIRECTS) throw new TooManyRedirects(`redirect count exceeded (${MAX_REDIRECTS})`);
           url = new URL(location, url);
           // As fetch (and browsers): 303, and 301/302 after a POST, continue as a GET without a body.
           if (httpStatus === 303 || ((httpStatus === 301 || httpStatus === 302) && method === 'POST')) {
             if (method !== 'HEAD') method = 'GET';
             body = null;
+            headers = without(headers, BODY_HEADERS);
           }
+          // Credentials are not handed to another origin (as fetch does).
+          if (url.origin !== origin) headers = without(headers, CREDENTIAL_HEADERS);
           continue;
         }
-        // Streamed into the bounded buffer: a large body must not be held whole.
-        await this.readBody(res);
+        // Streamed (and decompressed, as fetch does) into the bounded buffer: a large body must not be held whole.
+        await this.readBody(res, method !== 'HEAD' && httpStatus !== 204 && httpStatus !== 304);
         break;
       }
       if (this.stopping) return this.outcome(this.stopping.status, httpStatus, this.stopping.error);
@@ -109,7 +127,8 @@ class HttpRun implements RunningTask {
     } catch (err) {
       if (this.stopping) return this.outcome(this.stopping.status, httpStatus, this.stopping.error);
       const message = describeRequestError(err);
-      return this.outcome('failed', httpStatus, httpStatus === null ? message : `reading response body: ${message}`);
+      const beforeBody = httpStatus === null || err instanceof TooManyRedirects;
+      return this.outcome('failed', httpStatus, beforeBody ? message : `reading response body: ${message}`);
     }
   }
 
@@ -118,25 +137,35 @@ class HttpRun implements RunningTask {
     if (this.stopping) throw new StoppedError(this.stopping.error);
   }
 
-  private send(url: URL, method: string, request: { headers: http.OutgoingHttpHeaders; body: string | null }) {
+  private send(url: URL, method: string, headers: http.OutgoingHttpHeaders, body: string | null) {
     const agent = AGENTS[url.protocol as keyof typeof AGENTS];
     if (!agent) return Promise.reject(new Error(`unsupported protocol ${url.protocol} (http: or https: only)`));
     const send = url.protocol === 'https:' ? https.request : http.request;
     return new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method, headers: request.headers, agent }, resolve);
+      const req = send(url, { method, headers, agent }, resolve);
       this.current = req;
       req.on('error', reject);
-      req.end(request.body ?? undefined);
+      req.end(body ?? undefined);
     });
   }
 
-  private readBody(res: http.IncomingMessage): Promise<void> {
+  private readBody(res: http.IncomingMessage, hasBody: boolean): Promise<void> {
     return new Promise((resolve, reject) => {
-      res.on('data', (chunk: Buffer) => this.output.append(chunk));
-      res.on('end', resolve);
+      // A HEAD, 204 or 304 answer has no body to decode (an empty gzip stream is an error to zlib).
+      const decoder = hasBody ? decoderFor(res.headers['content-encoding']) : null;
+      const source: NodeJS.ReadableStream = decoder ? res.pipe(decoder) : res;
+      if (decoder) {
+        decoder.on('error', reject);
+        res.on('error', (e) => decoder.destroy(e));
+      }
+      source.on('data', (chunk: Buffer) => this.output.append(chunk));
+      source.on('end', resolve);
       res.on('error', reject);
       // A connection closed mid-body (or destroyed by stop()) ends the response without 'end'.
-      res.on('close', () => (res.complete ? resolve() : reject(new Error('connection closed before the body ended'))));
+      res.on('close', () => {
+        if (!res.complete) reject(new Error('connection closed before the body ended'));
+        else if (!decoder) resolve();
+      });
     });
   }
 
@@ -152,16 +181,13 @@ class HttpRun implements RunningTask {
   }
 }
 
-/** The job's headers, then the run headers (which a job can not disguise), and a length for a body. */
-function headersFor(
-  ctx: RunContext,
-  task: HttpTask,
-  body: string | null,
-): { headers: http.OutgoingHttpHeaders; body: string | null } {
-  const headers: http.OutgoingHttpHeaders = {};
+/** The job's headers over fetch's defaults, then the run headers (which a job can not disguise), and a body length. */
+function headersFor(ctx: RunContext, task: HttpTask, body: string | null): http.OutgoingHttpHeaders {
+  const headers: http.OutgoingHttpHeaders = { ...DEFAULT_HEADERS };
   for (const [name, value] of Object.entries(task.headers)) {
     const lower = name.toLowerCase();
     if (RUN_HEADERS.includes(lower) || lower === 'content-length' || lower === 'host') continue;
+    delete headers[lower]; // the defaults are lower-case
     headers[name] = value;
   }
   headers['X-Gocron-Job-Id'] = String(ctx.jobId);
@@ -174,7 +200,26 @@ function headersFor(
       headers['Content-Type'] = 'text/plain;charset=UTF-8';
     }
   }
-  return { headers, body };
+  return headers;
+}
+
+function without(headers: http.OutgoingHttpHeaders, names: readonly string[]): http.OutgoingHttpHeaders {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !names.includes(name.toLowerCase())));
+}
+
+/** A decompressing stream for the response's Content-Encoding (fetch decodes these); null for identity. */
+function decoderFor(encoding: string | undefined): zlib.Gunzip | zlib.Inflate | zlib.BrotliDecompress | null {
+  switch ((encoding ?? '').trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return null;
+  }
 }
 
 function statusExpected(status: number, expected: number[]): boolean {
