@@ -121,7 +121,7 @@ function jobFromValues(v: ArrayLike<Value>): JobEntity {
 
 /** The part of a better-sqlite3 connection used to read rows as arrays. */
 interface SqliteConnection {
-  prepare(sql: string): { raw(on: boolean): { all(...params: unknown[]): Value[][] } };
+  prepare(sql: string): { raw(on: boolean): { iterate(...params: unknown[]): IterableIterator<Value[]> } };
 }
 
 /** The part of a mysql2 (callback API) connection used to read rows as arrays. */
@@ -171,33 +171,36 @@ export class JobsRepository {
    * read as arrays straight from the driver, several times faster than as objects. `env` and `http` are frozen.
    */
   async findEnabledPage(afterId: number, limit: number): Promise<JobEntity[]> {
-    return (await this.rowsAsArrays(ENABLED_PAGE_SQL, [1, afterId, limit])).map(jobFromValues);
+    return this.mapRows(ENABLED_PAGE_SQL, [1, afterId, limit], jobFromValues);
   }
 
   /**
-   * A SELECT's rows as arrays of column values, straight from the driver's own connection (the query runner's):
-   * no row objects. (MySQL still answers BIGINT columns as strings, per the pool's options; callers convert.)
+   * A SELECT's rows, each mapped from its array of column values, straight from the driver's own connection (the
+   * query runner's): no row objects, and on SQLite each row is mapped as it is stepped, so it dies young.
+   * (MySQL answers BIGINT columns as strings, per the pool's options: mappers convert.)
    */
-  private async rowsAsArrays(sql: string, params: unknown[]): Promise<Value[][]> {
+  private async mapRows<T>(sql: string, params: unknown[], map: (row: Value[]) => T): Promise<T[]> {
     const runner = this.ds.createQueryRunner();
     try {
       if (this.ds.options.type === 'mysql') {
         const connection = (await runner.connect()) as MysqlConnection;
-        return await new Promise<Value[][]>((resolve, reject) => {
+        const rows = await new Promise<Value[][]>((resolve, reject) => {
           connection.query({ sql, rowsAsArray: true }, params, (error, rows) =>
             error ? reject(error) : resolve(rows),
           );
         });
+        return rows.map(map);
       }
       const connection = (await runner.connect()) as SqliteConnection;
-      return await retryBusy(() =>
-        Promise.resolve(
-          connection
-            .prepare(sql)
-            .raw(true)
-            .all(...params),
-        ),
-      );
+      return await retryBusy(() => {
+        const out: T[] = [];
+        for (const row of connection
+          .prepare(sql)
+          .raw(true)
+          .iterate(...params))
+          out.push(map(row));
+        return Promise.resolve(out);
+      });
     } finally {
       await runner.release();
     }
