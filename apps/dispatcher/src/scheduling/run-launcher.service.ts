@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { JobEntity, JobsRepository, RetryPolicy, RunEntity, RunsRepository } from '@app/persistence';
+import { boundedChunks, JobEntity, JobsRepository, RetryPolicy, RunEntity, RunsRepository } from '@app/persistence';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { RunBatchReply, RunRequest } from '@app/protocol';
 import { grpcCode } from '../executor-client/executor-grpc.client';
@@ -30,25 +30,6 @@ function requestBytes(req: RunRequest): number {
       : [];
   for (const s of strings) n += 3 * s.length + 4; // UTF-8 is at most 3 bytes per UTF-16 unit
   return n;
-}
-
-/** Consecutive slices within BATCH_LIMIT runs and about BATCH_BYTES (a larger single run goes alone). */
-function chunksOf(offers: Offer[]): Offer[][] {
-  const chunks: Offer[][] = [];
-  let chunk: Offer[] = [];
-  let bytes = 0;
-  for (const o of offers) {
-    const size = requestBytes(o.req);
-    if (chunk.length > 0 && (chunk.length >= BATCH_LIMIT || bytes + size > BATCH_BYTES)) {
-      chunks.push(chunk);
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(o);
-    bytes += size;
-  }
-  if (chunk.length > 0) chunks.push(chunk);
-  return chunks;
 }
 
 export type OfferOutcome = 'started' | 'waiting' | 'gone';
@@ -139,7 +120,7 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
         const again: Offer[] = [];
         await Promise.all(
           [...byAddress].map(async ([address, batch]) => {
-            for (const chunk of chunksOf(batch)) {
+            for (const chunk of boundedChunks(batch, (o) => requestBytes(o.req), BATCH_BYTES, BATCH_LIMIT)) {
               again.push(...(await this.sendChunk(address, chunk, items, outcomes)));
             }
           }),

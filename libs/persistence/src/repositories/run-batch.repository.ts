@@ -42,24 +42,31 @@ const INSERT_COLUMNS = [
  */
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 
-/** Consecutive slices of at most `maxRows` results and about `maxBytes` of text (a larger single one alone). */
-function byteBoundedChunks<T extends { result: RunResult }>(rows: T[], maxBytes: number, maxRows: number): T[][] {
+/**
+ * Consecutive slices of `items` of at most `maxItems` and about `maxBytes` by `sizeOf` (a larger single item goes
+ * alone): for statements and messages that have a size limit.
+ */
+export function boundedChunks<T>(items: T[], sizeOf: (item: T) => number, maxBytes: number, maxItems: number): T[][] {
   const chunks: T[][] = [];
   let chunk: T[] = [];
   let bytes = 0;
-  for (const row of rows) {
-    const size = 200 + 3 * ((row.result.output?.length ?? 0) + (row.result.error?.length ?? 0));
-    if (chunk.length > 0 && (bytes + size > maxBytes || chunk.length >= maxRows)) {
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (chunk.length > 0 && (bytes + size > maxBytes || chunk.length >= maxItems)) {
       chunks.push(chunk);
       chunk = [];
       bytes = 0;
     }
-    chunk.push(row);
+    chunk.push(item);
     bytes += size;
   }
   if (chunk.length > 0) chunks.push(chunk);
   return chunks;
 }
+
+/** A result's text in a statement, in bytes at most (UTF-8 is at most 3 bytes per UTF-16 unit). */
+const resultBytes = ({ result: r }: { result: RunResult }) =>
+  200 + 3 * ((r.output?.length ?? 0) + (r.error?.length ?? 0));
 
 function silentlyRefused(runs: NewRun[]): Error {
   const first = runs[0];
@@ -323,7 +330,7 @@ export class RunBatchRepository {
     // MySQL: one multi-table UPDATE against the results as a derived table, then a read of which rows carry them
     // (a row that already had a final status keeps its own finish time).
     const moved = new Set<number>();
-    for (const chunk of byteBoundedChunks(results, MAX_STATEMENT_BYTES, CHUNK / 4)) {
+    for (const chunk of boundedChunks(results, resultBytes, MAX_STATEMENT_BYTES, CHUNK / 4)) {
       const first = `SELECT ? AS id, ? AS status, ? AS finished_at, ? AS exit_code, ? AS http_status, ? AS output, ? AS output_truncated, ? AS error`;
       const rest = `SELECT ?, ?, ?, ?, ?, ?, ?, ?`;
       const derived = [first, ...chunk.slice(1).map(() => rest)].join(' UNION ALL ');
