@@ -13,8 +13,9 @@
 // setup with 1 or 2 dispatchers × 1 or 2 executors: throughput, duplicates, Redis and MariaDB load). No scenario
 // named: all of them.
 //
-// Needs `npm run build` (dist/apps/*/main.js) and, for the cluster setup and BullMQ, MariaDB/MySQL, Redis and etcd
-// on loopback (scripts/test-services.sh starts them; GOCRON_TEST_* variables from it are honoured). Every scenario
+// `npm run bench` (scripts/bench.sh) starts MariaDB, Redis and etcd (scripts/test-services.sh), builds, then runs
+// this; run directly, it needs `npm run build` (dist/apps/*/main.js) and those services on loopback (GOCRON_TEST_*
+// variables from scripts/test-services.sh are honoured). Every scenario
 // starts what it needs as child processes (stub, dispatcher, executor, BullMQ worker) and kills them afterwards, also
 // on failure or Ctrl-C. Results go to --out (bench/results/latest.json; --merge keeps the file's other scenarios) and
 // to benchmarks.md + benchmarks.svg in --report-dir (docs/).

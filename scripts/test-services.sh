@@ -11,6 +11,7 @@
 #   GOCRON_TEST_STATE      state dir (env file, logs, etcd data);
 #                          default /tmp/gocron-test-services
 #   GOCRON_TEST_WAIT_SECS  how long to wait for each service; default 60
+#   GOCRON_TEST_NO_BROWSER 1: skip Chromium (the benchmarks need no browser)
 set -euo pipefail
 
 STATE_DIR="${GOCRON_TEST_STATE:-/tmp/gocron-test-services}"
@@ -105,7 +106,9 @@ REDIS_CLI=$(find_bin redis-cli || true)
 # (browser downloads do not work here). Installed on its own: it is large, and
 # a machine that has the services may still lack it.
 CHROMIUM_BIN=/usr/bin/chromium
-if [ -x "$CHROMIUM_BIN" ]; then
+if [ "${GOCRON_TEST_NO_BROWSER:-}" = 1 ]; then
+  say "chromium: not needed (GOCRON_TEST_NO_BROWSER=1)"
+elif [ -x "$CHROMIUM_BIN" ]; then
   say "chromium: already installed"
 else
   apt_log="$STATE_DIR/apt-chromium.log"
