@@ -400,7 +400,7 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     `- BullMQ: \`upsertJobScheduler(id, {pattern: '* * * * * *'})\` per job (W3: \`'0 0 * * * *'\`), one Worker process at concurrency ${res.options.bullConcurrency}, its own key prefix on the same Redis`,
     `- the task: an HTTP GET to a local stub process that answers 200 at once and records the receive time`,
     windows.length
-      ? `- steady-state windows (${windows.map(([s, secs]) => `${s} ${secs} s`).join(', ')}): starting ≥ 3 s after everything is up, on a whole second; late runs of the window are collected for 5 more seconds${windows.some(([, secs]) => secs < 60) ? ' — **shortened from the 60 s of issue 5**' : ''}`
+      ? `- steady-state windows (${windows.map(([s, secs]) => `${s} ${secs} s`).join(', ')}): starting on a whole second after ${res.options.warmup != null ? `a ${Math.max(3, res.options.warmup)} s warm-up with the load already running (every system alike)` : 'everything is up (≥ 3 s)'}; late runs of the window are collected for 5 more seconds${windows.some(([, secs]) => secs < 60) ? ' — **shortened from the 60 s of issue 5**' : ''}`
       : null,
     w4.length
       ? "- W4: shell jobs running `true` every second, no stub. gocron-ts's executor spawns `/bin/sh` with its watchdog wrapper (a watcher subshell, then `exec /bin/sh -c 'true'`); the BullMQ worker (`BULL_MODE=spawn` of `bench/bullmq-worker.js`) spawns `true` itself with `child_process.spawn`, no shell, and waits for its exit. Spawn cost = the executor's (BullMQ: the worker's) own CPU over the window ÷ runs started in the window (it includes everything else the process does per run); reaped children = the same process's cutime+cstime (the spawned shells' CPU, counted once waited for)."
