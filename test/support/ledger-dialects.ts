@@ -11,6 +11,11 @@ export interface Dialect {
   cleanup(): Promise<void>;
 }
 
+/** The database config of a SQLite file (or ':memory:'). */
+export function sqliteConfig(path: string): DatabaseConfig {
+  return { type: 'sqlite', path, username: '', password: '', host: '', port: 0, database: '', charset: '' };
+}
+
 export function sqliteDialect(): Dialect {
   const dirs: string[] = [];
   return {
@@ -18,16 +23,7 @@ export function sqliteDialect(): Dialect {
     async fresh() {
       const dir = tmpDir('ledger-sqlite');
       dirs.push(dir);
-      return {
-        type: 'sqlite',
-        path: join(dir, 'gocron.sqlite'),
-        username: '',
-        password: '',
-        host: '',
-        port: 0,
-        database: '',
-        charset: '',
-      };
+      return sqliteConfig(join(dir, 'gocron.sqlite'));
     },
     async cleanup() {
       for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { EXECUTOR_DIRECTORY, ExecutorDirectory, ExecutorInfo } from '@app/discovery';
 import type { Routing } from '@app/persistence';
-import type { CancelReply, RunBatchReply, RunReply, RunRequest } from '@app/protocol';
+import type { CancelReply, RunBatchReply, RunRequest } from '@app/protocol';
 import { ExecutorChannels } from './executor-channels';
 import { rankExecutors } from './routing';
 
@@ -59,10 +59,6 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
   /** Called when an executor's load drops or a new one appears: pending runs may now find room. */
   onCapacity(listener: () => void): void {
     this.capacityListeners.push(listener);
-  }
-
-  send(address: string, req: RunRequest): Promise<RunReply> {
-    return this.client(address).run(req, SEND_DEADLINE_MS);
   }
 
   /** Many runs in one call; every run is answered on its own (RunBatch). */

@@ -171,7 +171,9 @@ export class RunLauncher implements OnApplicationBootstrap, OnApplicationShutdow
           ...(await this.sendChunk(address, chunk.slice(half), items, outcomes)),
         ];
       }
-      // Unreachable, timed out or refusing the call: the whole chunk tries its next executor.
+      // Unreachable, timed out or refusing the call: the whole chunk tries its next executor (discovery and health
+      // report a down executor; a line per failed call would repeat that for every offer).
+      this.logger.debug?.({ msg: `RunBatch of ${chunk.length} run(s) to ${address} failed: ${(e as Error).message}` });
       return chunk;
     }
     const byRun = new Map(reply.outcomes.map((o) => [Number(o.runId), o]));

@@ -1,6 +1,7 @@
 // findEnabledPage() on an in-memory SQLite database: the start-up loader reads rows as arrays and shares the values
 // that repeat across jobs. (The integration suite checks the same mapping on both dialects.)
 import { DataSource } from 'typeorm';
+import { sqliteConfig } from '../../../../test/support/ledger-dialects';
 import { dataSourceOptions } from '../data-source-options';
 import { JobEntity } from '../entities/job.entity';
 import { migrate } from '../migrator';
@@ -38,18 +39,7 @@ describe('JobsRepository.findEnabledPage (SQLite)', () => {
   let jobs: JobsRepository;
 
   beforeEach(async () => {
-    ds = new DataSource(
-      dataSourceOptions({
-        type: 'sqlite',
-        path: ':memory:',
-        username: '',
-        password: '',
-        host: '',
-        port: 0,
-        database: '',
-        charset: '',
-      }),
-    );
+    ds = new DataSource(dataSourceOptions(sqliteConfig(':memory:')));
     await ds.initialize();
     await migrate(ds);
     jobs = new JobsRepository(ds);
