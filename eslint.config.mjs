@@ -4,7 +4,19 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // apps/dashboard is a browser app with its own tsconfig (DOM, JSX); `npm run build:dashboard` type-checks it.
-  { ignores: ['dist/**', 'node_modules/**', 'scripts/**', '*.config.js', 'eslint.config.mjs', 'apps/dashboard/**'] },
+  // libs/protocol/src/generated is proto-loader-gen-types output (`npm run gen:proto`), checked against the proto by a
+  // unit test; tsc still type-checks it.
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'scripts/**',
+      '*.config.js',
+      'eslint.config.mjs',
+      'apps/dashboard/**',
+      'libs/protocol/src/generated/**',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -2,6 +2,7 @@
 // and on MariaDB, doing what a user does through the REST API.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { RunRequest } from '@app/protocol';
 import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
 import { Api, Dispatcher, Executor, Run, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
 import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
@@ -390,25 +391,44 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     await bad('PATCH', `/api/jobs/${created.id}`, { type: 'http' }, /http is required/);
   });
 
-  it('the executor answers bad gRPC messages with a status naming the problem, and keeps serving', async () => {
+  it('the executor answers bad gRPC messages with an outcome naming the problem, and keeps serving', async () => {
     const client = new ExecutorGrpcClient(executor.address);
     try {
-      const base = { runId: 0, jobId: 1, scheduledAt: 'nope', attempt: 1, timeoutMs: 1000, dispatcherId: 'test' };
+      const base: RunRequest = {
+        runId: 0,
+        jobId: 1,
+        scheduledAt: 'nope',
+        attempt: 1,
+        timeoutMs: 1000,
+        dispatcherId: 'test',
+        retry: null,
+        tickKey: '',
+        executorKey: '',
+      };
+      const outcomeOf = async (req: RunRequest) => (await client.runBatch({ runs: [req] }, 3000)).outcomes[0];
       const codeOf = (p: Promise<unknown>) =>
         p.then(
           () => 'OK',
           (e: { code: number; details: string }) => `${e.code} ${e.details}`,
         );
-      expect(await codeOf(client.run(base, 3000))).toMatch(
-        /^3 run_id: must be a positive integer; scheduled_at: must be an ISO 8601 instant; task: one of shell or http/,
-      );
+      expect(await outcomeOf(base)).toMatchObject({
+        accepted: false,
+        code: 'INVALID',
+        message: expect.stringMatching(
+          /^run_id: must be a positive integer; scheduled_at: must be an ISO 8601 instant; task: one of shell or http/,
+        ) as unknown,
+      });
       const unknownRun = {
         ...base,
         runId: 987654,
         scheduledAt: new Date().toISOString(),
         shell: { command: 'true', env: {} },
       };
-      expect(await codeOf(client.run(unknownRun, 3000))).toMatch(/^9 run 987654 is not pending/);
+      expect(await outcomeOf(unknownRun)).toMatchObject({
+        accepted: false,
+        code: 'NOT_PENDING',
+        message: expect.stringMatching(/^run 987654 is not pending/) as unknown,
+      });
       expect(await codeOf(client.cancel({ runId: 987654, reason: 'x' }, 3000))).toMatch(/^5 run 987654 is not running/);
       expect((await client.health(3000)).executorId).toBe(`executor-${dialect}`);
     } finally {

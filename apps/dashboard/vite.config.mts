@@ -10,6 +10,8 @@ export default defineConfig({
   root: here('.'),
   base: '/',
   oxc: { jsx: { runtime: 'automatic', importSource: 'react' } },
+  // The one lib the browser imports (the API's shapes and vocabulary); it is dependency-free for that reason.
+  resolve: { alias: { '@app/contract': here('../../libs/contract/src/index.ts') } },
   build: {
     outDir: here('../../dist/dashboard'),
     emptyOutDir: true,

@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AppConfig, ConfigModule } from '@app/config';
-import { InProcessLock, RedlockTickLock, TICK_LOCK } from '@app/locking';
+import { InProcessLock, RedisTickLock, TICK_LOCK } from '@app/locking';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
 import { PersistenceModule } from '@app/persistence';
 import { ClusterController } from './cluster/cluster.controller';
@@ -16,10 +16,16 @@ import { JobsService } from './jobs/jobs.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
+import { Timers } from './common/timers.service';
+import { LostRuns } from './launching/lost-runs.service';
+import { PendingRuns } from './launching/pending-runs.service';
+import { RunCanceller } from './launching/run-canceller.service';
+import { RunLauncher } from './launching/run-launcher.service';
 import { JobChangeBus } from './scheduling/job-change-bus';
+import { JobCursors } from './scheduling/job-cursors';
 import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
-import { RunLauncher } from './scheduling/run-launcher.service';
 import { SchedulerService } from './scheduling/scheduler.service';
+import { TickClaimer } from './scheduling/tick-claimer';
 
 @Module({})
 export class DispatcherModule {
@@ -45,12 +51,18 @@ export class DispatcherModule {
       providers: [
         {
           provide: TICK_LOCK,
-          useFactory: () => (config.redis.url ? new RedlockTickLock(config.redis.url) : new InProcessLock()),
+          useFactory: () => (config.redis.url ? new RedisTickLock(config.redis.url) : new InProcessLock()),
         },
         DispatcherRegistry,
         EventsService,
+        Timers,
         JobChangeBus,
         RunLauncher,
+        RunCanceller,
+        PendingRuns,
+        LostRuns,
+        JobCursors,
+        TickClaimer,
         MissedTickSweeper,
         SchedulerService,
         JobsService,

@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { createAppLogger, loadConfigOrExit } from '@app/config';
+import { createAppLogger } from '@app/common';
+import { loadConfigOrExit } from '@app/config';
 import { EXECUTOR_PACKAGE, executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
 import { ExecutorModule } from './executor.module';
-import { TasksService } from './tasks/tasks.service';
+import { Presence } from './tasks/presence.service';
 
 /**
  * The executor: a gRPC server (proto/executor.proto) on [executor] host:port that runs shell and HTTP tasks,
@@ -26,7 +27,7 @@ async function bootstrap(): Promise<void> {
   });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen();
-  await app.get(TasksService).register();
+  await app.get(Presence).register();
   const e = config.executor;
   new Logger('Executor').log(
     `executor ${e.id} listening on ${e.host}:${e.port} (advertise ${e.advertise}, group ${e.group}, capacity ${e.capacity})`,

@@ -1,2 +1,4 @@
-// Small helpers every app and lib shares (back-off, deadlines, logging): one copy of each.
-export {};
+export * from './backoff';
+export * from './deadline';
+export * from './logger';
+export * from './redis-client';

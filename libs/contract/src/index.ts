@@ -1,2 +1,6 @@
-// The vocabulary of the external contract (CONTRACT.md: Job and Run), shared by the server and the dashboard.
-export {};
+// The external contract (CONTRACT.md) as code, shared by the server and the dashboard. The browser bundles it:
+// no Node, Nest or other package imports here.
+export * from './vocabulary';
+export * from './http-spec';
+export * from './api-json';
+export * from './cron-names';

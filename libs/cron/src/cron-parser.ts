@@ -1,3 +1,4 @@
+import { CRON_MACROS } from '@app/contract';
 import { CronError } from './cron-error';
 import {
   CronField,
@@ -25,16 +26,6 @@ export interface CronFields {
 export type ParsedExpression =
   | { readonly kind: 'fields'; readonly fields: CronFields }
   | { readonly kind: 'interval'; readonly intervalMs: number; readonly intervalText: string };
-
-const DESCRIPTORS: Readonly<Record<string, string>> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
 
 /** Turns an expression into field tables or an @every interval; zone-independent. */
 export function parseExpression(expression: string): ParsedExpression {
@@ -73,7 +64,7 @@ function parseDescriptor(source: string): ParsedExpression {
     }
     return { kind: 'interval', intervalMs, intervalText };
   }
-  const fields = DESCRIPTORS[name];
+  const fields = CRON_MACROS[name];
   if (fields === undefined) {
     throw new CronError(
       `unknown descriptor '${head}' (expected @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>)`,

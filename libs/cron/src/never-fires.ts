@@ -1,21 +1,6 @@
+import { MONTH_WORDS } from '@app/contract';
 import { maxDaysInMonth } from './calendar';
 import { CronFields } from './cron-parser';
-
-const MONTH_NAMES = [
-  '',
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
 
 /**
  * Explains why an expression can never fire. Only called once the search has already found nothing,
@@ -35,9 +20,9 @@ export function explainNeverFires(fields: CronFields): string | null {
   const dayText = days.length === 1 ? `day ${days[0]}` : `days ${days.join(', ')}`;
   const verb = days.length === 1 ? 'does' : 'do';
   if (months.length === 1) {
-    return `never fires: ${dayText} of ${MONTH_NAMES[months[0]]} ${verb} not exist`;
+    return `never fires: ${dayText} of ${MONTH_WORDS[months[0] - 1]} ${verb} not exist`;
   }
-  const names = months.map((month) => MONTH_NAMES[month]);
+  const names = months.map((month) => MONTH_WORDS[month - 1]);
   const list = `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
   return `never fires: ${dayText} ${verb} not exist in ${list}`;
 }

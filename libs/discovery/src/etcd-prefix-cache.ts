@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { retryWithBackoff } from '@app/common';
 
 /**
  * A live copy of every JSON value under an etcd prefix: listed once, then kept by a watch. While etcd is
@@ -25,16 +26,12 @@ export class EtcdPrefixCache<T> {
   }
 
   async start(): Promise<void> {
-    let revision = '0';
-    for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
-      try {
-        revision = await this.resync();
-        break;
-      } catch (e) {
-        this.logger.warn(`etcd not reachable for ${this.prefix} (${(e as Error).message}); retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+    const revision = await retryWithBackoff(() => this.resync(), {
+      initialMs: 200,
+      maxMs: 5000,
+      onRetry: (e, _attempt, waitMs) =>
+        this.logger.warn(`etcd not reachable for ${this.prefix} (${(e as Error).message}); retrying in ${waitMs} ms`),
+    });
     // From the revision after the listing: no put or delete can fall between the two. The watcher resumes from its
     // last revision by itself after a reconnect, so there is no relisting (which could race its events).
     this.watcher = await this.client

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Etcd3, Lease } from 'etcd3';
+import { retryWithBackoff } from '@app/common';
 import { Registration } from './registration';
 
 /**
@@ -56,44 +57,51 @@ export class EtcdRegistration implements Registration {
     if (lease) await lease.revoke().catch(() => undefined);
   }
 
-  private async grant(): Promise<void> {
-    for (let delay = 200; !this.stopped; delay = Math.min(delay * 2, 5000)) {
-      const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
-      try {
-        await lease.grant();
-        if (this.stopped) {
-          // stop() ran while we were granting: this lease must not keep the key alive.
-          await lease.revoke().catch(() => undefined);
-          return;
-        }
-        await lease
-          .put(this.key)
-          .value(this.value ?? '{}')
-          .exec();
-        lease.on('keepaliveSucceeded', () => (this.lastRenewed = Date.now()));
-        lease.on('lost', (e: Error) => {
-          if (this.lease !== lease || this.stopped) return;
-          this.logger.warn(`lease of ${this.key} lost (${e.message}); registering again`);
-          this.lease = null;
-          void this.grantOnce();
-        });
-        this.lease = lease;
-        if (this.stopped) {
-          this.lease = null;
-          await lease.revoke().catch(() => undefined);
-          return;
-        }
-        // A put() that came while granting left its value for us.
-        if (this.value) await lease.put(this.key).value(this.value).exec();
-        this.lastRenewed = Date.now();
-        this.lostSignalled = false;
-        this.logger.log(`registered ${this.key} (lease ${this.ttlSeconds} s)`);
+  /** Grants until one lease holds the key, or until stop(): a stopped registration takes no more leases. */
+  private grant(): Promise<void> {
+    return retryWithBackoff(() => this.grantAttempt(), {
+      initialMs: 200,
+      maxMs: 5000,
+      onRetry: (e, _attempt, waitMs) =>
+        this.logger.warn(`cannot register ${this.key} in etcd (${(e as Error).message}); retrying in ${waitMs} ms`),
+    });
+  }
+
+  private async grantAttempt(): Promise<void> {
+    if (this.stopped) return;
+    const lease = this.client.lease(this.ttlSeconds, { autoKeepAlive: true });
+    try {
+      await lease.grant();
+      if (this.stopped) {
+        // stop() ran while we were granting: this lease must not keep the key alive.
+        await lease.revoke().catch(() => undefined);
         return;
-      } catch (e) {
-        lease.release();
-        this.logger.warn(`cannot register ${this.key} in etcd (${(e as Error).message}); retrying in ${delay} ms`);
-        await new Promise((r) => setTimeout(r, delay));
       }
+      await lease
+        .put(this.key)
+        .value(this.value ?? '{}')
+        .exec();
+      lease.on('keepaliveSucceeded', () => (this.lastRenewed = Date.now()));
+      lease.on('lost', (e: Error) => {
+        if (this.lease !== lease || this.stopped) return;
+        this.logger.warn(`lease of ${this.key} lost (${e.message}); registering again`);
+        this.lease = null;
+        void this.grantOnce();
+      });
+      this.lease = lease;
+      if (this.stopped) {
+        this.lease = null;
+        await lease.revoke().catch(() => undefined);
+        return;
+      }
+      // A put() that came while granting left its value for us.
+      if (this.value) await lease.put(this.key).value(this.value).exec();
+      this.lastRenewed = Date.now();
+      this.lostSignalled = false;
+      this.logger.log(`registered ${this.key} (lease ${this.ttlSeconds} s)`);
+    } catch (e) {
+      lease.release();
+      throw e;
     }
   }
 

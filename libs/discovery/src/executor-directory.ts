@@ -16,8 +16,8 @@ export interface DispatcherInfo {
 }
 
 /**
- * Where executors are. Static targets probed over gRPC now; etcd watch later, behind the same interface, so the
- * scheduling code does not change.
+ * Where executors are: static targets probed over gRPC (StaticExecutorDirectory) or an etcd watch
+ * (EtcdExecutorDirectory). The scheduling code sees only this interface.
  */
 export interface ExecutorDirectory {
   /** True when an executor missing from list() is certainly gone (its lease expired), not just slow to answer. */

@@ -7,12 +7,12 @@ describe('InProcessLock', () => {
 
   it('lets one holder take a key until it is released or expires', async () => {
     const lock = new InProcessLock();
-    expect(await lock.tryAcquire('k', 1000)).toBe(true);
-    expect(await lock.tryAcquire('k', 1000)).toBe(false);
-    await lock.release('k');
-    expect(await lock.tryAcquire('k', 1000)).toBe(true);
+    expect(await lock.tryAcquireMany(['k', 'j'], 1000)).toEqual([true, true]);
+    expect(await lock.tryAcquireMany(['k', 'i'], 1000)).toEqual([false, true]);
+    await lock.releaseMany(['k']);
+    expect(await lock.tryAcquireMany(['k', 'j'], 1000)).toEqual([true, false]);
     jest.advanceTimersByTime(1001);
-    expect(await lock.tryAcquire('k', 1000)).toBe(true);
+    expect(await lock.tryAcquireMany(['k', 'j', 'i'], 1000)).toEqual([true, true, true]);
   });
 
   it('builds the contract key', () => {

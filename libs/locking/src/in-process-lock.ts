@@ -4,24 +4,16 @@ import { TickLock } from './tick-lock';
 export class InProcessLock implements TickLock {
   private readonly held = new Map<string, number>();
 
-  tryAcquire(key: string, ttlMs: number): Promise<boolean> {
+  tryAcquireMany(keys: string[], ttlMs: number): Promise<boolean[]> {
     const now = Date.now();
-    const until = this.held.get(key);
-    if (until !== undefined && until > now) return Promise.resolve(false);
-    this.held.set(key, now + ttlMs);
+    const out = keys.map((key) => {
+      const until = this.held.get(key);
+      if (until !== undefined && until > now) return false;
+      this.held.set(key, now + ttlMs);
+      return true;
+    });
     if (this.held.size > 10_000) this.sweep(now);
-    return Promise.resolve(true);
-  }
-
-  release(key: string): Promise<void> {
-    this.held.delete(key);
-    return Promise.resolve();
-  }
-
-  async tryAcquireMany(keys: string[], ttlMs: number): Promise<boolean[]> {
-    const out: boolean[] = [];
-    for (const key of keys) out.push(await this.tryAcquire(key, ttlMs));
-    return out;
+    return Promise.resolve(out);
   }
 
   releaseMany(keys: string[]): Promise<void> {

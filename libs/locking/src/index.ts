@@ -1,3 +1,3 @@
 export * from './tick-lock';
 export * from './in-process-lock';
-export * from './redlock-tick-lock';
+export * from './redis-tick-lock';

@@ -4,14 +4,13 @@
  * expires or is never taken (Redis down) can make a tick late, never doubled.
  */
 export interface TickLock {
-  /** True when this process holds the key now. Never waits for another holder. */
-  tryAcquire(key: string, ttlMs: number): Promise<boolean>;
-  release(key: string): Promise<void>;
   /**
-   * tryAcquire for many keys in one round trip (the ticks of one timer firing): answers, per key, whether this
-   * process holds it now. Each key stays its own lock: losing one tick to another dispatcher takes no other.
+   * Takes many keys in one round trip (the ticks of one timer firing): answers, per key, whether this process holds
+   * it now. Each key stays its own lock: losing one tick to another dispatcher takes no other. Never waits for
+   * another holder.
    */
   tryAcquireMany(keys: string[], ttlMs: number): Promise<boolean[]>;
+  /** Releases the keys this process holds; others' keys are left alone. */
   releaseMany(keys: string[]): Promise<void>;
   /** 'ok', or why the lock degraded to the ledger fence alone. */
   health(): Promise<{ status: 'ok' | 'degraded'; detail: string }>;

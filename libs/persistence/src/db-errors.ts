@@ -1,3 +1,5 @@
+import { Backoff, retryWithBackoff } from '@app/common';
+
 /** Driver error codes we act on. MariaDB: ER_DUP_ENTRY (1062); SQLite: SQLITE_CONSTRAINT_UNIQUE. */
 interface DriverError {
   code?: string;
@@ -38,21 +40,21 @@ export function isDeadlock(e: unknown): boolean {
  */
 export const SAVE_OPTIONS = { transaction: false } as const;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const BUSY_BUDGET_MS = 10_000;
+const BUSY_BACKOFF: Backoff = {
+  initialMs: 5,
+  maxMs: 100,
+  jitter: true,
+  budgetMs: BUSY_BUDGET_MS,
+  retryable: (e) => isBusy(e) || isDeadlock(e),
+};
 
 /**
  * better-sqlite3 waits for a busy database synchronously, freezing the event loop; so the driver's busy timeout
  * is short and we retry here asynchronously, with jitter, for up to `budgetMs`. A MySQL deadlock victim is retried
  * the same way: `fn` is one autocommit statement, rolled back whole, and a compare-and-set re-checks its condition.
  */
-export async function retryBusy<T>(fn: () => Promise<T>, budgetMs = 10_000): Promise<T> {
-  const giveUpAt = Date.now() + budgetMs;
-  for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!(isBusy(e) || isDeadlock(e)) || Date.now() > giveUpAt) throw e;
-      await sleep(delay / 2 + Math.random() * delay);
-    }
-  }
+export function retryBusy<T>(fn: () => Promise<T>, budgetMs = BUSY_BUDGET_MS): Promise<T> {
+  // Every ledger statement comes through here: the usual budget shares one back-off object.
+  return retryWithBackoff(fn, budgetMs === BUSY_BUDGET_MS ? BUSY_BACKOFF : { ...BUSY_BACKOFF, budgetMs });
 }

@@ -1,48 +1,24 @@
-/** Vocabulary shared by the dispatcher, the executor and the ledger (CONTRACT.md, Job and Run). */
-export const JOB_TYPES = ['shell', 'http'] as const;
-export type JobType = (typeof JOB_TYPES)[number];
-
-export const CONCURRENCY_POLICIES = ['allow', 'forbid', 'replace'] as const;
-export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
-
-export const MISFIRE_POLICIES = ['skip', 'once', 'all'] as const;
-export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
-
-export const ROUTINGS = ['round_robin', 'random', 'least_busy', 'consistent_hash', 'broadcast'] as const;
-export type Routing = (typeof ROUTINGS)[number];
-
-export const RUN_TRIGGERS = ['schedule', 'manual', 'retry', 'misfire', 'dependency'] as const;
-export type RunTrigger = (typeof RUN_TRIGGERS)[number];
-
-export const RUN_STATUSES = [
-  'pending',
-  'running',
-  'succeeded',
-  'failed',
-  'timed_out',
-  'cancelled',
-  'lost',
-  'skipped',
-  'missed',
-] as const;
-export type RunStatus = (typeof RUN_STATUSES)[number];
-
-export const ACTIVE_STATUSES: readonly RunStatus[] = ['pending', 'running'];
-export const FINAL_STATUSES: readonly RunStatus[] = RUN_STATUSES.filter((s) => !ACTIVE_STATUSES.includes(s));
-/** Final statuses after which the job's `retries` apply. */
-export const RETRYABLE_STATUSES: readonly RunStatus[] = ['failed', 'timed_out', 'lost'];
-
-export function isFinal(status: RunStatus): boolean {
-  return FINAL_STATUSES.includes(status);
-}
-
-export interface HttpSpec {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  expectStatus: number[];
-}
-
-/** Output of one run keeps at most this much (head and tail). */
-export const OUTPUT_LIMIT_BYTES = 64 * 1024;
+// The ledger's vocabulary is the contract's (libs/contract). Re-exported under the names the server has always
+// imported from @app/persistence, so a stored value and an API value can not mean different things.
+export {
+  ACTIVE_STATUSES,
+  CONCURRENCY_POLICIES,
+  FINAL_STATUSES,
+  isFinal,
+  JOB_TYPES,
+  MISFIRE_POLICIES,
+  OUTPUT_LIMIT_BYTES,
+  RETRYABLE_STATUSES,
+  ROUTINGS,
+  RUN_STATUSES,
+  RUN_TRIGGERS,
+} from '@app/contract';
+export type {
+  ConcurrencyPolicy,
+  HttpSpec,
+  JobType,
+  MisfirePolicy,
+  Routing,
+  RunStatus,
+  RunTrigger,
+} from '@app/contract';

@@ -9,3 +9,4 @@ export * from './entities/run.entity';
 export * from './repositories/jobs.repository';
 export * from './repositories/runs.repository';
 export * from './repositories/run-batch.repository';
+export * from './retry-policy';

@@ -10,6 +10,7 @@ import { migrate } from './migrator';
 import { MIGRATIONS } from './migrations';
 import { PersistenceError } from './persistence.error';
 import { JobsRepository, NewJob } from './repositories/jobs.repository';
+import { RunBatchRepository } from './repositories/run-batch.repository';
 import { NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
 
 /** A fixed instant, so every timestamp in the assertions is exact. */
@@ -63,6 +64,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   let ds2: DataSource;
   let runs1: RunsRepository;
   let runs2: RunsRepository;
+  /** Where executors move runs to running (markRunningMany), on each connection. */
+  let batch1: RunBatchRepository;
+  let batch2: RunBatchRepository;
   let jobs: JobsRepository;
 
   async function open(db: DatabaseConfig): Promise<DataSource> {
@@ -77,6 +81,10 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     return Number(rows[0].n);
   }
 
+  /** CAS pending → running of one run, as an executor starts it; whether this caller got it. */
+  const markRunning = async (ledger: RunBatchRepository, id: number, executorId: string, address: string, at: number) =>
+    (await ledger.markRunningMany([id], executorId, address, at)).has(id);
+
   const countRuns = (jobId: number, tickKey: string) =>
     count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = ? AND tick_key = ?`, [jobId, tickKey]);
 
@@ -87,6 +95,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     ds2 = await open(config);
     runs1 = new RunsRepository(ds1);
     runs2 = new RunsRepository(ds2);
+    batch1 = new RunBatchRepository(ds1);
+    batch2 = new RunBatchRepository(ds2);
     jobs = new JobsRepository(ds1);
   });
 
@@ -212,11 +222,11 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     });
   });
 
-  describe('markRunning()', () => {
+  describe('markRunningMany() of one run', () => {
     it('succeeds for the first caller only', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      expect(await runs1.markRunning(r.id, 'exec-1', '10.0.0.1:7000', T + 10)).toBe(true);
-      expect(await runs2.markRunning(r.id, 'exec-2', '10.0.0.2:7000', T + 20)).toBe(false);
+      expect(await markRunning(batch1, r.id, 'exec-1', '10.0.0.1:7000', T + 10)).toBe(true);
+      expect(await markRunning(batch2, r.id, 'exec-2', '10.0.0.2:7000', T + 20)).toBe(false);
       expect(await runs1.findById(r.id)).toMatchObject({
         status: 'running',
         executorId: 'exec-1',
@@ -228,7 +238,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('lets exactly one of concurrent callers win', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => (i % 2 ? runs2 : runs1).markRunning(r.id, `exec-${i}`, `a${i}`, T + i)),
+        Array.from({ length: 10 }, (_, i) => markRunning(i % 2 ? batch2 : batch1, r.id, `exec-${i}`, `a${i}`, T + i)),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
@@ -238,12 +248,12 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('can not move a run in a final status back to running', async () => {
       const skipped = (await runs1.claim(run(1, 's', { status: 'skipped' }), T))!;
       expect(skipped.finishedAt).toBe(T);
-      expect(await runs1.markRunning(skipped.id, 'exec-1', 'a', T + 1)).toBe(false);
+      expect(await markRunning(batch1, skipped.id, 'exec-1', 'a', T + 1)).toBe(false);
 
       const done = (await runs1.claim(run(1, 'd'), T))!;
-      expect(await runs1.markRunning(done.id, 'exec-1', 'a', T + 1)).toBe(true);
+      expect(await markRunning(batch1, done.id, 'exec-1', 'a', T + 1)).toBe(true);
       expect(await runs1.finish(done.id, { status: 'succeeded', finishedAt: T + 2 })).toBe(true);
-      expect(await runs1.markRunning(done.id, 'exec-2', 'b', T + 3)).toBe(false);
+      expect(await markRunning(batch1, done.id, 'exec-2', 'b', T + 3)).toBe(false);
       expect(await runs1.findById(done.id)).toMatchObject({ status: 'succeeded', executorId: 'exec-1' });
       expect((await runs1.findById(skipped.id))?.status).toBe('skipped');
     });
@@ -252,7 +262,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   describe('finish()', () => {
     it('moves running to a final status once; a stale report does not overwrite it', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      await runs1.markRunning(r.id, 'exec-1', 'a', T + 100);
+      await markRunning(batch1, r.id, 'exec-1', 'a', T + 100);
       expect(
         await runs1.finish(r.id, { status: 'succeeded', finishedAt: T + 600, exitCode: 0, output: 'all good' }),
       ).toBe(true);
@@ -279,7 +289,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('does not finish a running run from pending only', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      await runs1.markRunning(r.id, 'exec-1', 'a', T + 100);
+      await markRunning(batch1, r.id, 'exec-1', 'a', T + 100);
       expect(await runs1.finish(r.id, { status: 'cancelled', finishedAt: T + 200 }, ['pending'])).toBe(false);
       expect((await runs1.findById(r.id))?.status).toBe('running');
     });
@@ -294,7 +304,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('stores output with its truncation flag', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      await runs1.markRunning(r.id, 'exec-1', 'a', T);
+      await markRunning(batch1, r.id, 'exec-1', 'a', T);
       const output = 'x'.repeat(70_000);
       expect(
         await runs1.finish(r.id, { status: 'failed', finishedAt: T + 1, exitCode: 2, output, outputTruncated: true }),
@@ -308,7 +318,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('claims one retry per failed attempt with doubling back-off until the retries run out', async () => {
       const a1 = (await runs1.claim(run(3, 'tick', { scheduledAt: T - 5 }), T))!;
-      await runs1.markRunning(a1.id, 'exec-1', 'a', T + 10);
+      await markRunning(batch1, a1.id, 'exec-1', 'a', T + 10);
       const f1 = T + 100;
       const r1 = await runs1.finishWithRetry(a1, { status: 'failed', finishedAt: f1, exitCode: 1 }, policy);
       expect(r1.finished).toBe(true);
@@ -329,7 +339,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await countRuns(3, 'tick')).toBe(2);
 
       const a2 = r1.retry!;
-      await runs1.markRunning(a2.id, 'exec-2', 'b', f1 + 1000);
+      await markRunning(batch1, a2.id, 'exec-2', 'b', f1 + 1000);
       const f2 = f1 + 1500;
       const r2 = await runs1.finishWithRetry(a2, { status: 'timed_out', finishedAt: f2 }, policy);
       expect(r2.finished).toBe(true);
@@ -337,7 +347,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await countRuns(3, 'tick')).toBe(3);
 
       const a3 = r2.retry!;
-      await runs1.markRunning(a3.id, 'exec-1', 'a', f2 + 2000);
+      await markRunning(batch1, a3.id, 'exec-1', 'a', f2 + 2000);
       const r3 = await runs1.finishWithRetry(a3, { status: 'failed', finishedAt: f2 + 2100 }, policy);
       expect(r3).toEqual({ finished: true, retry: null });
       expect(await countRuns(3, 'tick')).toBe(3);
@@ -351,19 +361,19 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('claims no retry for a success, a non-retryable status, or no policy', async () => {
       const ok = (await runs1.claim(run(3, 'ok'), T))!;
-      await runs1.markRunning(ok.id, 'e', 'a', T);
+      await markRunning(batch1, ok.id, 'e', 'a', T);
       expect(await runs1.finishWithRetry(ok, { status: 'succeeded', finishedAt: T + 1 }, policy)).toEqual({
         finished: true,
         retry: null,
       });
       const cancelled = (await runs1.claim(run(3, 'cancelled'), T))!;
-      await runs1.markRunning(cancelled.id, 'e', 'a', T);
+      await markRunning(batch1, cancelled.id, 'e', 'a', T);
       expect(await runs1.finishWithRetry(cancelled, { status: 'cancelled', finishedAt: T + 1 }, policy)).toEqual({
         finished: true,
         retry: null,
       });
       const noPolicy = (await runs1.claim(run(3, 'nopolicy'), T))!;
-      await runs1.markRunning(noPolicy.id, 'e', 'a', T);
+      await markRunning(batch1, noPolicy.id, 'e', 'a', T);
       expect(await runs1.finishWithRetry(noPolicy, { status: 'failed', finishedAt: T + 1 }, null)).toEqual({
         finished: true,
         retry: null,
@@ -373,7 +383,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('claims no retry when the finish was stale', async () => {
       const r = (await runs1.claim(run(3, 'stale'), T))!;
-      await runs1.markRunning(r.id, 'e', 'a', T);
+      await markRunning(batch1, r.id, 'e', 'a', T);
       expect(await runs1.finish(r.id, { status: 'succeeded', finishedAt: T + 1 })).toBe(true);
       expect(
         await runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 2 }, policy, ['pending', 'running']),
@@ -383,7 +393,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('keeps a broadcast run’s executorKey on its retry', async () => {
       const r = (await runs1.claim(run(3, 'b', { executorKey: 'exec-9' }), T))!;
-      await runs1.markRunning(r.id, 'exec-9', 'a', T);
+      await markRunning(batch1, r.id, 'exec-9', 'a', T);
       const { retry } = await runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 1 }, policy);
       expect(retry).toMatchObject({ executorKey: 'exec-9', attempt: 2 });
       expect(await runs1.findAttempt(r, 1)).toMatchObject({ id: r.id, status: 'failed' });
@@ -395,7 +405,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       // could deadlock: ER_LOCK_DEADLOCK, retried by retryBusy).
       for (let round = 0; round < 20; round++) {
         const r = (await runs1.claim(run(4, `race-${round}`), T))!;
-        await runs1.markRunning(r.id, 'e', 'a', T);
+        await markRunning(batch1, r.id, 'e', 'a', T);
         const results = await Promise.all([
           runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 10, exitCode: 1 }, policy),
           runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 20, error: 'gone' }, policy, [
@@ -528,7 +538,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       // a: succeeded then failed (newest failed); b: failed then succeeded; c: running; d: no runs.
       const finish = async (jobId: number, key: string, status: 'succeeded' | 'failed') => {
         const r = (await runs1.claim(run(jobId, key), T))!;
-        await runs1.markRunning(r.id, 'e', 'x', T);
+        await markRunning(batch1, r.id, 'e', 'x', T);
         await runs1.finish(r.id, { status, finishedAt: T + 1 });
       };
       await finish(a.id, '1', 'succeeded');
@@ -536,7 +546,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await finish(b.id, '1', 'failed');
       await finish(b.id, '2', 'succeeded');
       const cr = (await runs1.claim(run(c.id, '1'), T))!;
-      await runs1.markRunning(cr.id, 'e', 'x', T);
+      await markRunning(batch1, cr.id, 'e', 'x', T);
 
       expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'failed' }))).toEqual(['a']);
       expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'succeeded' }))).toEqual(['b']);
@@ -579,7 +589,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const ids: number[] = [];
       for (let i = 0; i < 5; i++) ids.push((await runs1.claim(run(1, `t${i}`), T + i))!.id);
       await runs1.claim(run(2, 't0'), T);
-      await runs1.markRunning(ids[1], 'e', 'a', T);
+      await markRunning(batch1, ids[1], 'e', 'a', T);
 
       const page1 = await runs1.list({ jobId: 1, limit: 2, offset: 0 });
       expect(page1.items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
@@ -612,7 +622,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const later = (await runs1.claim(run(1, 'b', { notBefore: T + 1 }), T))!;
       const due2 = (await runs1.claim(run(1, 'c', { notBefore: T }), T))!;
       const running = (await runs1.claim(run(1, 'd', { notBefore: T - 10 }), T))!;
-      await runs1.markRunning(running.id, 'e', 'a', T);
+      await markRunning(batch1, running.id, 'e', 'a', T);
       await runs1.claim(run(1, 'e', { status: 'skipped', notBefore: T - 10 }), T);
       const due3 = (await runs1.claim(run(1, 'f'), T - 5))!; // notBefore defaults to the claim's now
 
@@ -627,7 +637,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await runs1.claim(run(1, 'b', { deadlineAt: T }), T); // deadline == now: not yet expired
       await runs1.claim(run(1, 'c', { deadlineAt: T + 1000 }), T);
       const runningPast = (await runs1.claim(run(1, 'd', { deadlineAt: T - 1 }), T))!;
-      await runs1.markRunning(runningPast.id, 'e', 'a', T);
+      await markRunning(batch1, runningPast.id, 'e', 'a', T);
       expect((await runs1.findExpiredPending(T, 10)).map((r) => r.id)).toEqual([expired.id]);
       expect((await runs1.findExpiredPending(T + 1, 10)).map((r) => r.tickKey)).toEqual(['a', 'b']);
       expect((await runs1.findExpiredPending(T + 1, 1)).map((r) => r.tickKey)).toEqual(['a']);
@@ -638,9 +648,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       for (const key of ['a', 'b', 'c']) await runs1.claim(run(1, key), T);
       await runs1.claim(run(1, 'd', { status: 'skipped' }), T);
       const r = (await runs1.claim(run(1, 'e'), T))!;
-      await runs1.markRunning(r.id, 'e', 'a', T);
+      await markRunning(batch1, r.id, 'e', 'a', T);
       const f = (await runs1.claim(run(1, 'f'), T))!;
-      await runs1.markRunning(f.id, 'e', 'a', T);
+      await markRunning(batch1, f.id, 'e', 'a', T);
       await runs1.finish(f.id, { status: 'failed', finishedAt: T + 1 });
       expect(await runs2.countByStatus()).toEqual(
         new Map([
@@ -655,9 +665,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('findActive(), findStatuses() and findRunningOn()', async () => {
       const p = (await runs1.claim(run(1, 'p'), T))!;
       const r = (await runs1.claim(run(1, 'r'), T))!;
-      await runs1.markRunning(r.id, 'exec-1', 'a', T);
+      await markRunning(batch1, r.id, 'exec-1', 'a', T);
       const r2 = (await runs1.claim(run(2, 'r'), T))!;
-      await runs1.markRunning(r2.id, 'exec-2', 'b', T);
+      await markRunning(batch1, r2.id, 'exec-2', 'b', T);
       const s = (await runs1.claim(run(1, 's', { status: 'skipped' }), T))!;
       expect((await runs1.findActive(1)).map((x) => x.id)).toEqual([p.id, r.id]);
       const statuses = await runs1.findStatuses([p.id, r.id, s.id]);

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { retryWithBackoff } from '@app/common';
 import { retryBusy } from './db-errors';
 
 const logger = new Logger('Migrator');
@@ -47,15 +48,17 @@ async function migrateSqlite(ds: DataSource) {
 
 /** The executor never migrates: it waits, with back-off, until the dispatcher has created the schema. */
 export async function waitForSchema(ds: DataSource, timeoutMs = 120_000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  for (let attempt = 1, delay = 200; ; attempt++, delay = Math.min(delay * 2, 5000)) {
-    try {
-      await ds.query('SELECT id FROM runs WHERE 1 = 0');
-      return;
-    } catch (e) {
-      if (Date.now() > giveUpAt) throw new Error(`database schema not found after ${timeoutMs} ms: ${String(e)}`);
-      if (attempt === 1) logger.warn('waiting for the dispatcher to create the database schema');
-      await new Promise((r) => setTimeout(r, delay));
-    }
+  try {
+    await retryWithBackoff(() => ds.query('SELECT id FROM runs WHERE 1 = 0'), {
+      initialMs: 200,
+      maxMs: 5000,
+      budgetMs: timeoutMs,
+      onRetry: (_e, attempt) => {
+        if (attempt === 1) logger.warn('waiting for the dispatcher to create the database schema');
+      },
+    });
+  } catch (e) {
+    // Every error is retried: the only way out with one is the spent budget.
+    throw new Error(`database schema not found after ${timeoutMs} ms: ${String(e)}`);
   }
 }

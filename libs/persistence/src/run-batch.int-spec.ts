@@ -160,17 +160,27 @@ describe.each([
     ]);
     expect([...moved].sort()).toEqual([r1, r2].sort());
     const rows = await ds.query<Record<string, string | number | null>[]>(
-      `SELECT id, status, duration_ms, http_status, exit_code, output, output_truncated, error FROM runs WHERE id IN (?, ?, ?) ORDER BY id`,
+      `SELECT id, status, finished_at, updated_at, duration_ms, http_status, exit_code, output, output_truncated, ` +
+        `error FROM runs WHERE id IN (?, ?, ?) ORDER BY id`,
       [r1, r2, r3],
     );
-    expect(rows.map((r) => [r.status, num(r.duration_ms), num(r.http_status)])).toEqual([
-      ['succeeded', 250, 200],
-      ['failed', 300, null],
-      ['lost', null, null],
+    expect(
+      rows.map((r) => [
+        r.status,
+        num(r.finished_at),
+        num(r.updated_at),
+        num(r.duration_ms),
+        num(r.exit_code),
+        num(r.http_status),
+        r.output,
+        num(r.output_truncated),
+        r.error,
+      ]),
+    ).toEqual([
+      ['succeeded', at + 350, at + 350, 250, null, 200, 'ok', 0, null],
+      ['failed', at + 400, at + 400, 300, 3, null, null, 1, 'exit 3'],
+      ['lost', null, at + 100, null, null, null, null, 0, null],
     ]);
-    expect(rows[0].output).toBe('ok');
-    expect(Number(rows[1].exit_code)).toBe(3);
-    expect(Number(rows[1].output_truncated)).toBe(1);
     expect(await statusOf(r3)).toBe('lost');
   });
 });

@@ -19,7 +19,10 @@ export function executorProtoPath(): string {
   return found;
 }
 
-/** int64 as JS numbers (ids and milliseconds stay far below 2^53), defaults filled in, oneof names reported. */
+/**
+ * int64 as JS numbers (ids and milliseconds stay far below 2^53), defaults filled in, oneof names reported. The types
+ * in generated/ are generated with the same options (generated-types.spec.ts derives the generator's flags from these).
+ */
 export const PROTO_LOADER_OPTIONS = {
   keepCase: false,
   longs: Number,

@@ -1,7 +1,7 @@
 // Trigger, pause/resume and delete, the same from the jobs table and a job's page: confirmed where destructive,
 // reported in a toast, refused calls explained.
+import type { JobJson } from '@app/contract';
 import { api, errorText } from '../lib/api';
-import type { Job } from '../lib/types';
 import { href } from '../hooks/router';
 import { AsyncButton } from './async-button';
 import { useConfirm } from './confirm-dialog';
@@ -19,7 +19,7 @@ export function useJobActions(onChanged: () => void) {
     onChanged();
   };
   return {
-    trigger: (job: Job) =>
+    trigger: (job: JobJson) =>
       attempt(async () => {
         const { runId } = await api.triggerJob(job.id);
         toast(`Triggered ${job.name}: run #${runId}.`, 'ok', {
@@ -27,12 +27,12 @@ export function useJobActions(onChanged: () => void) {
           label: 'View run',
         });
       }),
-    setEnabled: (job: Job, enabled: boolean) =>
+    setEnabled: (job: JobJson, enabled: boolean) =>
       attempt(async () => {
         await (enabled ? api.resumeJob(job.id) : api.pauseJob(job.id));
         toast(enabled ? `Resumed ${job.name}.` : `Paused ${job.name}: it will not fire until resumed.`);
       }),
-    remove: async (job: Job): Promise<boolean> => {
+    remove: async (job: JobJson): Promise<boolean> => {
       const ok = await confirm({
         title: `Delete ${job.name}?`,
         body: (
@@ -66,7 +66,7 @@ export function JobActionButtons({
   onDeleted,
   compact,
 }: {
-  job: Job;
+  job: JobJson;
   actions: ReturnType<typeof useJobActions>;
   onDeleted?: () => void;
   compact?: boolean;

@@ -1,7 +1,6 @@
 // One run in full: its times, result and output (head and tail when it was longer than 64 KiB).
 import { useState } from 'react';
-import type { Run } from '../lib/types';
-import { isActive } from '../lib/types';
+import { isActive, RunJson } from '@app/contract';
 import { formatDateTime, formatDuration, formatLag, humanize } from '../lib/format';
 import { StatusBadge } from './status-badge';
 import { AsyncButton } from './async-button';
@@ -11,8 +10,8 @@ export function OutputViewer({
   onCancel,
   closeHref,
 }: {
-  run: Run;
-  onCancel: (run: Run) => Promise<void>;
+  run: RunJson;
+  onCancel: (run: RunJson) => Promise<void>;
   closeHref: string;
 }) {
   const [wrap, setWrap] = useState(true);

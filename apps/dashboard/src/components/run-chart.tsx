@@ -1,5 +1,5 @@
 // Durations and outcomes of the last runs as bars, oldest on the left: height is the duration, colour the status.
-import type { Run } from '../lib/types';
+import type { RunJson } from '@app/contract';
 import { formatDuration, formatShort, humanize } from '../lib/format';
 
 const W = 600;
@@ -13,7 +13,7 @@ function median(values: number[]): number | null {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-export function RunChart({ runs }: { runs: Run[] }) {
+export function RunChart({ runs }: { runs: RunJson[] }) {
   const ordered = [...runs].reverse();
   const durations = ordered.map((r) => r.durationMs).filter((d): d is number => d !== null);
   const max = Math.max(1, ...durations);

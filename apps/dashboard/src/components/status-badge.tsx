@@ -1,4 +1,4 @@
-import type { RunStatus } from '../lib/types';
+import type { RunStatus } from '@app/contract';
 import { humanize } from '../lib/format';
 
 export function StatusBadge({ status }: { status: RunStatus }) {

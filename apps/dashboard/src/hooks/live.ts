@@ -1,7 +1,7 @@
 // Live updates: one EventSource on /api/events for the whole app. When it fails, every listener is poked every
 // 5 s instead (polling), until the stream is back; a stream the browser gave up on is reopened every 15 s.
 import { useEffect, useRef, useSyncExternalStore } from 'react';
-import type { ChangeEvent } from '../lib/types';
+import type { ChangeEvent } from '@app/contract';
 
 export type LiveMode = 'connecting' | 'live' | 'polling';
 /** A change from the server, or `poll`: "something may have changed, look again". */

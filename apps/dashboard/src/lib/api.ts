@@ -1,5 +1,6 @@
 // The dispatcher's public REST API, nothing else: every screen is built on these calls.
-import type { ChangeEvent, Dispatcher, Executor, Health, Job, JobBody, Page, Run, RunStatus } from './types';
+import type { DispatcherJson, ExecutorJson, HealthJson, JobJson, PageJson, RunJson, RunStatus } from '@app/contract';
+import type { JobBody } from './job-form';
 
 /** A refused or failed call; `messages` are the API's `message` (a string or a list of strings) as a list. */
 export class ApiError extends Error {
@@ -71,33 +72,31 @@ export interface RunQuery {
 
 export const api = {
   listJobs: (q: JobQuery, signal?: AbortSignal) =>
-    request<Page<Job>>('GET', `/api/jobs${queryString({ ...q })}`, undefined, signal),
-  getJob: (id: number, signal?: AbortSignal) => request<Job>('GET', `/api/jobs/${id}`, undefined, signal),
-  createJob: (body: JobBody) => request<Job>('POST', '/api/jobs', body),
-  updateJob: (id: number, body: JobBody) => request<Job>('PATCH', `/api/jobs/${id}`, body),
+    request<PageJson<JobJson>>('GET', `/api/jobs${queryString({ ...q })}`, undefined, signal),
+  getJob: (id: number, signal?: AbortSignal) => request<JobJson>('GET', `/api/jobs/${id}`, undefined, signal),
+  createJob: (body: JobBody) => request<JobJson>('POST', '/api/jobs', body),
+  updateJob: (id: number, body: JobBody) => request<JobJson>('PATCH', `/api/jobs/${id}`, body),
   deleteJob: (id: number) => request<void>('DELETE', `/api/jobs/${id}`),
   triggerJob: (id: number) => request<{ runId: number }>('POST', `/api/jobs/${id}/trigger`),
-  pauseJob: (id: number) => request<Job>('POST', `/api/jobs/${id}/pause`),
-  resumeJob: (id: number) => request<Job>('POST', `/api/jobs/${id}/resume`),
+  pauseJob: (id: number) => request<JobJson>('POST', `/api/jobs/${id}/pause`),
+  resumeJob: (id: number) => request<JobJson>('POST', `/api/jobs/${id}/resume`),
   jobRuns: (id: number, q: Omit<RunQuery, 'jobId'>, signal?: AbortSignal) =>
-    request<Page<Run>>('GET', `/api/jobs/${id}/runs${queryString({ ...q })}`, undefined, signal),
+    request<PageJson<RunJson>>('GET', `/api/jobs/${id}/runs${queryString({ ...q })}`, undefined, signal),
   listRuns: (q: RunQuery, signal?: AbortSignal) =>
-    request<Page<Run>>('GET', `/api/runs${queryString({ ...q })}`, undefined, signal),
-  getRun: (id: number, signal?: AbortSignal) => request<Run>('GET', `/api/runs/${id}`, undefined, signal),
+    request<PageJson<RunJson>>('GET', `/api/runs${queryString({ ...q })}`, undefined, signal),
+  getRun: (id: number, signal?: AbortSignal) => request<RunJson>('GET', `/api/runs/${id}`, undefined, signal),
   cancelRun: (id: number) => request<void>('POST', `/api/runs/${id}/cancel`),
-  executors: (signal?: AbortSignal) => request<Executor[]>('GET', '/api/executors', undefined, signal),
-  dispatchers: (signal?: AbortSignal) => request<Dispatcher[]>('GET', '/api/dispatchers', undefined, signal),
+  executors: (signal?: AbortSignal) => request<ExecutorJson[]>('GET', '/api/executors', undefined, signal),
+  dispatchers: (signal?: AbortSignal) => request<DispatcherJson[]>('GET', '/api/dispatchers', undefined, signal),
   cronNext: (expr: string, tz: string, count: number, signal?: AbortSignal) =>
     request<{ next: string[] }>('GET', `/api/cron/next${queryString({ expr, tz, count })}`, undefined, signal),
   /** 503 (database down) still carries the checks: it is an answer, not a failure. */
-  health: async (signal?: AbortSignal): Promise<Health> => {
+  health: async (signal?: AbortSignal): Promise<HealthJson> => {
     const res = await fetch('/api/health', { signal, headers: { accept: 'application/json' } });
     if (res.status !== 200 && res.status !== 503) throw new ApiError(res.status, [`health: ${res.status}`]);
-    return (await res.json()) as Health;
+    return (await res.json()) as HealthJson;
   },
 };
-
-export type { ChangeEvent };
 
 /** One line for a toast or an error box. */
 export function errorText(e: unknown): string {

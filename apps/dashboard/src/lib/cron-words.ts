@@ -1,45 +1,18 @@
 // A cron expression in plain words, for the common forms ("Every 5 minutes", "At 09:00, Monday to Friday").
 // Anything unusual returns null and the UI shows the expression alone: a wrong sentence is worse than none.
 // The grammar is the contract's: 5 fields or 6 with leading seconds, macros, `@every`, names, `?` as `*`.
-
-const MONTHS = [
-  'January',
-  'February',
-  'March',
-  'April',
-  'May',
-  'June',
-  'July',
-  'August',
-  'September',
-  'October',
-  'November',
-  'December',
-];
-const DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-const MONTH_NAMES = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const DAY_NAMES = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-
-const MACROS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *',
-  '@annually': '0 0 1 1 *',
-  '@monthly': '0 0 1 * *',
-  '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *',
-  '@midnight': '0 0 * * *',
-  '@hourly': '0 * * * *',
-};
+import { CRON_MACROS, MONTH_ABBREVIATIONS, MONTH_WORDS, WEEKDAY_ABBREVIATIONS, WEEKDAY_WORDS } from '@app/contract';
 
 /** A parsed field: unrestricted, `*\/n`, or a list of values and ranges. */
 type Field = { kind: 'any' } | { kind: 'step'; step: number } | { kind: 'list'; items: Array<[number, number]> };
 
-function parseValue(s: string, names?: string[], offset = 0): number | null {
+function parseValue(s: string, names?: readonly string[], offset = 0): number | null {
   if (/^\d+$/.test(s)) return Number(s);
   const i = names?.indexOf(s.toUpperCase()) ?? -1;
   return i >= 0 ? i + offset : null;
 }
 
-function parseField(text: string, min: number, max: number, names?: string[], nameOffset = 0): Field | null {
+function parseField(text: string, min: number, max: number, names?: readonly string[], nameOffset = 0): Field | null {
   if (text === '*' || text === '?') return { kind: 'any' };
   const step = /^\*\/(\d+)$/.exec(text);
   if (step) {
@@ -134,14 +107,14 @@ function describeDow(f: Field): { lead: string; words: string } | null {
   values.sort((a, b) => a - b);
   if (values.length === 7) return null;
   const r = range(f);
-  if (r && r[1] <= 6) return { lead: ',', words: `${DAYS[r[0]]} to ${DAYS[r[1]]}` };
+  if (r && r[1] <= 6) return { lead: ',', words: `${WEEKDAY_WORDS[r[0]]} to ${WEEKDAY_WORDS[r[1]]}` };
   if (values.join() === WEEKDAYS.join()) return { lead: ' on', words: 'weekdays' };
   if (values.join() === '0,6') return { lead: ' on', words: 'weekends' };
   const one = single(f);
-  if (one !== null) return { lead: ' every', words: DAYS[one % 7] };
+  if (one !== null) return { lead: ' every', words: WEEKDAY_WORDS[one % 7] };
   const list = singles(f);
   if (list === null) return null;
-  return { lead: ' on', words: joinWords(list.map((d) => DAYS[d % 7])) };
+  return { lead: ' on', words: joinWords(list.map((d) => WEEKDAY_WORDS[d % 7])) };
 }
 
 function describeDom(f: Field): string | null {
@@ -156,10 +129,10 @@ function describeDom(f: Field): string | null {
 function describeMonth(f: Field): string | null {
   if (f.kind !== 'list') return null;
   const r = range(f);
-  if (r) return `from ${MONTHS[r[0] - 1]} to ${MONTHS[r[1] - 1]}`;
+  if (r) return `from ${MONTH_WORDS[r[0] - 1]} to ${MONTH_WORDS[r[1] - 1]}`;
   const list = singles(f);
   if (list === null) return null;
-  return `in ${joinWords(list.map((m) => MONTHS[m - 1]))}`;
+  return `in ${joinWords(list.map((m) => MONTH_WORDS[m - 1]))}`;
 }
 
 const UNITS: Record<string, string> = {
@@ -179,7 +152,7 @@ function describeEvery(spec: string): string | null {
 export function cronToWords(expression: string): string | null {
   const expr = expression.trim().replace(/\s+/g, ' ');
   if (expr.startsWith('@every ')) return describeEvery(expr.slice(7).trim());
-  const fields = (MACROS[expr.toLowerCase()] ?? expr).split(' ');
+  const fields = (CRON_MACROS[expr.toLowerCase()] ?? expr).split(' ');
   if (fields.length !== 5 && fields.length !== 6) return null;
   if (fields.length === 5) fields.unshift('0');
   const [secT, minT, hourT, domT, monT, dowT] = fields;
@@ -187,8 +160,8 @@ export function cronToWords(expression: string): string | null {
   const min = parseField(minT, 0, 59);
   const hour = parseField(hourT, 0, 23);
   const dom = parseField(domT, 1, 31);
-  const month = parseField(monT, 1, 12, MONTH_NAMES, 1);
-  const dow = parseField(dowT, 0, 7, DAY_NAMES);
+  const month = parseField(monT, 1, 12, MONTH_ABBREVIATIONS, 1);
+  const dow = parseField(dowT, 0, 7, WEEKDAY_ABBREVIATIONS);
   if (!sec || !min || !hour || !dom || !month || !dow) return null;
 
   const time = describeTime(sec, min, hour);
@@ -200,7 +173,7 @@ export function cronToWords(expression: string): string | null {
   let day = '';
   if (dom.kind !== 'any' && dow.kind === 'any' && domOne !== null && monthOne !== null) {
     // "on 1 January": both fixed reads as a date.
-    day = ` on ${domOne} ${MONTHS[monthOne - 1]}`;
+    day = ` on ${domOne} ${MONTH_WORDS[monthOne - 1]}`;
   } else {
     const d = dom.kind === 'any' ? '' : describeDom(dom);
     const w = dow.kind === 'any' ? null : describeDow(dow);

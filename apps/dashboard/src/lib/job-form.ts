@@ -1,6 +1,13 @@
 // The job form's state, and its conversions from a Job and to the API's body. Values the API judges (numbers,
 // status lists) are passed on as typed, so that a bad one comes back as the API's own 400 beside its field.
-import type { ConcurrencyPolicy, HttpMethod, Job, JobBody, JobType, MisfirePolicy, Routing } from './types';
+import type { ConcurrencyPolicy, HttpMethod, HttpSpec, JobJson, JobType, MisfirePolicy, Routing } from '@app/contract';
+
+/** What POST /api/jobs and PATCH /api/jobs/:id take (values may be raw where the API is the judge). */
+export type JobBody = Record<string, unknown>;
+
+/** A job field the API takes, by the name its 400 messages use: a renamed or removed one fails to compile here. */
+type ApiField =
+  Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun'> | `http.${keyof HttpSpec}`;
 
 export interface Pair {
   key: string;
@@ -53,7 +60,7 @@ export const FORM_FIELDS = [
   'concurrency',
   'misfire',
   'routing',
-] as const;
+] as const satisfies readonly ApiField[];
 export type FormField = (typeof FORM_FIELDS)[number];
 
 export const NEW_JOB: JobForm = {
@@ -82,7 +89,7 @@ export const NEW_JOB: JobForm = {
 const pairs = (m: Record<string, string> | undefined | null): Pair[] =>
   Object.entries(m ?? {}).map(([key, value]) => ({ key, value }));
 
-export function formOf(job: Job): JobForm {
+export function formOf(job: JobJson): JobForm {
   return {
     name: job.name,
     description: job.description,

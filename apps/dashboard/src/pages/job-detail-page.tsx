@@ -1,8 +1,8 @@
 // One job: its definition, a chart of its last runs, its run history, and one run's output beside it.
 import { useEffect } from 'react';
+import { isActive, JobJson, RUN_STATUSES, RunJson, RunStatus } from '@app/contract';
 import { api, ApiError, errorText } from '../lib/api';
 import { formatDuration, formatLag, formatShort, humanize } from '../lib/format';
-import { isActive, Job, Run, RUN_STATUSES, RunStatus } from '../lib/types';
 import { href, navigate, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
 import { useResource } from '../hooks/use-resource';
@@ -57,7 +57,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
 
   const base = `/jobs/${jobId}`;
   const keep = { status: status || undefined, offset: offset || undefined };
-  const cancel = async (run: Run) => {
+  const cancel = async (run: RunJson) => {
     try {
       await api.cancelRun(run.id);
       toast(`Cancelling run #${run.id}.`);
@@ -236,7 +236,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
   );
 }
 
-function JobSummary({ job }: { job: Job }) {
+function JobSummary({ job }: { job: JobJson }) {
   return (
     <section className="card" aria-labelledby="summary-title">
       <h2 id="summary-title" className="visually-hidden">

@@ -1,12 +1,12 @@
 // Create and edit a job: every field of the contract, the API's 400 messages beside the fields they name, and a
 // live preview of the schedule.
 import { FormEvent, ReactNode, useMemo, useRef, useState } from 'react';
+import { CONCURRENCY_POLICIES, HTTP_METHODS, JobJson, MISFIRE_POLICIES, ROUTINGS } from '@app/contract';
 import { api, ApiError, errorText } from '../lib/api';
 import { cronToWords } from '../lib/cron-words';
 import { splitByField, FieldErrors } from '../lib/field-errors';
 import { browserTimeZone, formatDuration, timeZones } from '../lib/format';
 import { bodyOf, FORM_FIELDS, FormField, formOf, JobForm, NEW_JOB } from '../lib/job-form';
-import { CONCURRENCY_POLICIES, HTTP_METHODS, Job, MISFIRE_POLICIES, ROUTINGS } from '../lib/types';
 import { href, navigate } from '../hooks/router';
 import { useResource } from '../hooks/use-resource';
 import { CronPreview } from '../components/cron-preview';
@@ -42,7 +42,7 @@ export function JobFormPage({ jobId }: { jobId?: number }) {
 
 const fieldId = (f: FormField) => `f-${f.replace('.', '-')}`;
 
-function JobEditor({ job, initial }: { job?: Job; initial: JobForm }) {
+function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
   const [form, setForm] = useState<JobForm>(initial);
   const [errors, setErrors] = useState<FieldErrors | null>(null);
   const [saving, setSaving] = useState(false);

@@ -1,7 +1,7 @@
 // Jobs: what is scheduled, when it fires next and how it last went; search, filters, and the everyday actions.
 import { useEffect, useState } from 'react';
+import { RUN_STATUSES, RunStatus } from '@app/contract';
 import { api } from '../lib/api';
-import { RUN_STATUSES, RunStatus } from '../lib/types';
 import { humanize } from '../lib/format';
 import { href, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';

@@ -1,7 +1,7 @@
 // Every run, newest first, across jobs (GET /api/runs): what ran where, and what is running now.
+import { RUN_STATUSES, RunStatus } from '@app/contract';
 import { api } from '../lib/api';
 import { formatDuration, formatLag, formatShort, humanize } from '../lib/format';
-import { RUN_STATUSES, RunStatus } from '../lib/types';
 import { href, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
 import { useResource } from '../hooks/use-resource';

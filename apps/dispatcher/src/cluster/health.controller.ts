@@ -4,17 +4,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { Etcd3 } from 'etcd3';
+import { withDeadline } from '@app/common';
 import { TICK_LOCK, TickLock } from '@app/locking';
 import { ETCD_CLIENT } from './etcd-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms).unref()),
-  ]);
-}
 
 interface Check {
   status: 'ok' | 'degraded' | 'down';
@@ -54,7 +48,7 @@ export class HealthController {
 
   private async database(): Promise<Check> {
     try {
-      await withTimeout(this.ds.query('SELECT 1'), 2000);
+      await withDeadline(this.ds.query('SELECT 1'), 2000, 'no answer');
       return { status: 'ok', detail: this.ds.options.type };
     } catch (e) {
       return { status: 'down', detail: (e as Error).message };
@@ -64,7 +58,7 @@ export class HealthController {
   private async discovery(): Promise<Check> {
     if (!this.etcd) return { status: 'ok', detail: 'static targets' };
     try {
-      await withTimeout(this.etcd.maintenance.status(), 1000);
+      await withDeadline(this.etcd.maintenance.status(), 1000, 'no answer');
       return { status: 'ok', detail: 'etcd' };
     } catch (e) {
       return {

@@ -1,53 +1,42 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { EXECUTOR_PACKAGE, EXECUTOR_SERVICE, executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
+import { executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
 import type {
   CancelReply,
   CancelRequest,
+  ExecutorClient,
   HealthReply,
+  ProtoGrpcType,
   RunBatchReply,
   RunBatchRequest,
-  RunReply,
-  RunRequest,
 } from '@app/protocol';
 
-type UnaryCall<Req, Res> = (
-  req: Req,
-  options: grpc.CallOptions,
-  cb: (err: grpc.ServiceError | null, res: Res) => void,
-) => grpc.ClientUnaryCall;
+type ExecutorConstructor = ProtoGrpcType['gocron']['executor']['v1']['Executor'];
 
-interface ExecutorStub extends grpc.Client {
-  Run: UnaryCall<RunRequest, RunReply>;
-  RunBatch: UnaryCall<RunBatchRequest, RunBatchReply>;
-  Cancel: UnaryCall<CancelRequest, CancelReply>;
-  Health: UnaryCall<Record<string, never>, HealthReply>;
+let executorConstructor: ExecutorConstructor | null = null;
+
+function loadExecutorConstructor(): ExecutorConstructor {
+  if (!executorConstructor) {
+    const definition = protoLoader.loadSync(executorProtoPath(), PROTO_LOADER_OPTIONS);
+    // loadPackageDefinition is untyped; the generated ProtoGrpcType describes what it builds from this proto.
+    const proto = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
+    executorConstructor = proto.gocron.executor.v1.Executor;
+  }
+  return executorConstructor;
 }
 
-type StubConstructor = new (address: string, creds: grpc.ChannelCredentials, options?: object) => ExecutorStub;
-
-let stubConstructor: StubConstructor | null = null;
-
-function loadStub(): StubConstructor {
-  if (!stubConstructor) {
-    const definition = protoLoader.loadSync(executorProtoPath(), PROTO_LOADER_OPTIONS);
-    const pkg = grpc.loadPackageDefinition(definition) as unknown as Record<
-      string,
-      Record<string, Record<string, unknown>>
-    >;
-    const [a, b, c] = EXECUTOR_PACKAGE.split('.');
-    stubConstructor = (pkg[a][b] as unknown as Record<string, Record<string, StubConstructor>>)[c][EXECUTOR_SERVICE];
-  }
-  return stubConstructor;
+/** Settles a promise from a unary call's callback: grpc-js passes a message whenever it passes no error. */
+function settle<Res>(resolve: (res: Res) => void, reject: (err: grpc.ServiceError) => void): grpc.requestCallback<Res> {
+  return (err, res) => (err ? reject(err) : resolve(res!));
 }
 
 /** One channel to one executor; every call carries a deadline. */
 export class ExecutorGrpcClient {
-  private readonly stub: ExecutorStub;
+  private readonly stub: ExecutorClient;
 
   constructor(readonly address: string) {
-    const Stub = loadStub();
-    this.stub = new Stub(address, grpc.credentials.createInsecure(), {
+    const Executor = loadExecutorConstructor();
+    this.stub = new Executor(address, grpc.credentials.createInsecure(), {
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       // Reconnect quickly after an executor restart instead of the default 120 s back-off ceiling.
@@ -56,20 +45,22 @@ export class ExecutorGrpcClient {
     });
   }
 
-  run(req: RunRequest, deadlineMs: number): Promise<RunReply> {
-    return this.call(this.stub.Run, req, deadlineMs);
-  }
-
   runBatch(req: RunBatchRequest, deadlineMs: number): Promise<RunBatchReply> {
-    return this.call(this.stub.RunBatch, req, deadlineMs);
+    return new Promise((resolve, reject) => {
+      this.stub.runBatch(req, { deadline: Date.now() + deadlineMs }, settle(resolve, reject));
+    });
   }
 
   cancel(req: CancelRequest, deadlineMs: number): Promise<CancelReply> {
-    return this.call(this.stub.Cancel, req, deadlineMs);
+    return new Promise((resolve, reject) => {
+      this.stub.cancel(req, { deadline: Date.now() + deadlineMs }, settle(resolve, reject));
+    });
   }
 
   health(deadlineMs: number): Promise<HealthReply> {
-    return this.call(this.stub.Health, {}, deadlineMs);
+    return new Promise((resolve, reject) => {
+      this.stub.health({}, { deadline: Date.now() + deadlineMs }, settle(resolve, reject));
+    });
   }
 
   /** Opens the channel now: the first call would otherwise pay for the connection (≈ 50–90 ms). */
@@ -81,14 +72,6 @@ export class ExecutorGrpcClient {
 
   close(): void {
     this.stub.close();
-  }
-
-  private call<Req, Res>(method: UnaryCall<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      method.call(this.stub, req, { deadline: Date.now() + deadlineMs }, (err, res) =>
-        err ? reject(err) : resolve(res),
-      );
-    });
   }
 }
 

@@ -16,7 +16,8 @@ const SEND_DEADLINE_MS = 3000;
 @Injectable()
 export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ExecutorPool.name);
-  private readonly cursors = new Map<number, { next: number }>();
+  /** Where each job's round-robin rotation stands. */
+  private readonly rotations = new Map<number, { next: number }>();
   private readonly capacityListeners: (() => void)[] = [];
 
   constructor(
@@ -46,14 +47,27 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
 
   /** Executors of the group in preference order for this job. */
   rank(group: string, routing: Routing, jobId: number): ExecutorInfo[] {
-    const cursor = this.cursors.get(jobId) ?? { next: 0 };
-    this.cursors.set(jobId, cursor);
+    let rotation = this.rotations.get(jobId);
+    if (!rotation) {
+      rotation = { next: 0 };
+      this.rotations.set(jobId, rotation);
+    }
     return rankExecutors(
       routing,
       jobId,
       this.executors().filter((e) => e.group === group),
-      cursor,
+      rotation,
     );
+  }
+
+  /** The job is gone from this dispatcher: its rotation is not needed any more. */
+  forgetJob(jobId: number): void {
+    this.rotations.delete(jobId);
+  }
+
+  /** The executors a broadcast job runs on now: every one of its group that is not draining. */
+  broadcastTargets(group: string): ExecutorInfo[] {
+    return this.executors().filter((e) => e.group === group && !e.draining);
   }
 
   /** Called when an executor's load drops or a new one appears: pending runs may now find room. */

@@ -15,8 +15,8 @@ describe('rankExecutors', () => {
   const three = [ex('b:1'), ex('a:1'), ex('c:1')];
 
   it('round_robin rotates the starting executor each call', () => {
-    const cursor = { next: 0 };
-    const firsts = [0, 1, 2, 3].map(() => rankExecutors('round_robin', 1, three, cursor)[0].address);
+    const rotation = { next: 0 };
+    const firsts = [0, 1, 2, 3].map(() => rankExecutors('round_robin', 1, three, rotation)[0].address);
     expect(firsts).toEqual(['a:1', 'b:1', 'c:1', 'a:1']);
   });
 

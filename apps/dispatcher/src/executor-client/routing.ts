@@ -10,7 +10,7 @@ export function rankExecutors(
   routing: Routing,
   jobId: number,
   candidates: ExecutorInfo[],
-  cursor: { next: number },
+  rotation: { next: number },
   random: () => number = Math.random,
 ): ExecutorInfo[] {
   const list = candidates.filter((e) => !e.draining);
@@ -19,7 +19,7 @@ export function rankExecutors(
     case 'round_robin':
     case 'broadcast': {
       const sorted = [...list].sort((a, b) => a.address.localeCompare(b.address));
-      const start = cursor.next++ % sorted.length;
+      const start = rotation.next++ % sorted.length;
       return [...sorted.slice(start), ...sorted.slice(0, start)];
     }
     case 'random': {

@@ -6,7 +6,8 @@ import { HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository
 type JobFields = Omit<NewJob, 'scheduleSetAt' | 'lastTickAt' | 'nextRunAt'>;
 import { DomainError } from '../common/domain-error';
 import { EventsService } from '../events/events.service';
-import { RunLauncher } from '../scheduling/run-launcher.service';
+import { RunCanceller } from '../launching/run-canceller.service';
+import { RunLauncher } from '../launching/run-launcher.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
 import { CreateJobDto } from './dto/create-job.dto';
 import { JobPage, JobResponse } from './dto/job.response';
@@ -37,6 +38,7 @@ export class JobsService {
     private readonly runs: RunsRepository,
     private readonly scheduler: SchedulerService,
     private readonly launcher: RunLauncher,
+    private readonly canceller: RunCanceller,
     private readonly events: EventsService,
   ) {}
 
@@ -104,7 +106,7 @@ export class JobsService {
     await this.find(id);
     await this.jobs.delete(id);
     await this.scheduler.deleted(id);
-    for (const run of await this.runs.findActive(id)) await this.launcher.cancel(run, 'job deleted');
+    for (const run of await this.runs.findActive(id)) await this.canceller.cancel(run, 'job deleted');
     this.events.jobChanged(id, 'deleted');
     this.logger.log({ msg: 'job deleted', jobId: id });
   }
@@ -124,7 +126,7 @@ export class JobsService {
       dispatcherId: null,
     });
     if (!run) throw new DomainError('CONFLICT', 'could not record the run');
-    void this.launcher.offer(run, job).catch(() => undefined);
+    void this.launcher.offer([{ run, job }]).catch(() => undefined);
     this.events.runChanged(run.id);
     return { runId: run.id };
   }

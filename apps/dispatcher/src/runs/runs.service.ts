@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { RunFilter, RunsRepository } from '@app/persistence';
 import { DomainError } from '../common/domain-error';
-import { RunLauncher } from '../scheduling/run-launcher.service';
+import { RunCanceller } from '../launching/run-canceller.service';
 import { RunPage, RunResponse } from './dto/run.response';
 
 @Injectable()
 export class RunsService {
   constructor(
     private readonly runs: RunsRepository,
-    private readonly launcher: RunLauncher,
+    private readonly canceller: RunCanceller,
   ) {}
 
   async list(f: RunFilter): Promise<RunPage> {
@@ -29,6 +29,6 @@ export class RunsService {
     if (run.status !== 'pending' && run.status !== 'running') {
       throw new DomainError('CONFLICT', `run ${id} has already ended (${run.status})`);
     }
-    await this.launcher.cancel(run, 'cancelled by request');
+    await this.canceller.cancel(run, 'cancelled by request');
   }
 }

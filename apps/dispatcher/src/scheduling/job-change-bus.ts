@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import { redisOptions } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 
 /**
@@ -26,13 +27,8 @@ export class JobChangeBus implements OnApplicationBootstrap, OnApplicationShutdo
   onApplicationBootstrap(): void {
     const url = this.config.redis.url;
     if (!url) return;
-    const options = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (n: number) => Math.min(n * 200, 2000),
-    };
-    this.publisher = new Redis(url, { ...options, commandTimeout: 500 });
-    this.subscriber = new Redis(url, options);
+    this.publisher = new Redis(url, redisOptions('publisher'));
+    this.subscriber = new Redis(url, redisOptions('subscriber'));
     for (const c of [this.publisher, this.subscriber]) c.on('error', () => undefined); // health reports Redis
     this.subscriber.on('ready', () => {
       this.subscriber?.subscribe(this.channel).catch((e: Error) => this.logger.warn(`subscribe failed: ${e.message}`));

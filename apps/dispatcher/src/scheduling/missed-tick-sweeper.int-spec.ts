@@ -1,11 +1,17 @@
 import { join } from 'node:path';
-import type { SchedulerRegistry } from '@nestjs/schedule';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
-import { dataSourceOptions, JobsRepository, migrate, RunsRepository } from '@app/persistence';
+import { InProcessLock } from '@app/locking';
+import { dataSourceOptions, JobsRepository, migrate, RunBatchRepository, RunsRepository } from '@app/persistence';
 import { tmpDir } from '../../../../test/support/services';
+import type { Timers } from '../common/timers.service';
+import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { EventsService } from '../events/events.service';
+import type { RunCanceller } from '../launching/run-canceller.service';
+import type { RunLauncher } from '../launching/run-launcher.service';
+import { JobCursors } from './job-cursors';
 import { MissedTickSweeper } from './missed-tick-sweeper';
+import { TickClaimer } from './tick-claimer';
 
 describe('MissedTickSweeper (SQLite file)', () => {
   let ds: DataSource;
@@ -23,7 +29,20 @@ describe('MissedTickSweeper (SQLite file)', () => {
     await migrate(ds);
     jobs = new JobsRepository(ds);
     runs = new RunsRepository(ds);
-    sweeper = new MissedTickSweeper(config, jobs, runs, {} as SchedulerRegistry, events);
+    // The real claim pipeline and cursors on the real ledger; missed records are never offered, so the launcher,
+    // canceller and pool are not reached.
+    const claimer = new TickClaimer(
+      new InProcessLock(),
+      config,
+      new RunBatchRepository(ds),
+      runs,
+      {} as RunLauncher,
+      {} as RunCanceller,
+      {} as ExecutorPool,
+      events,
+    );
+    const timers = {} as Timers;
+    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers, events);
     sweeper.watchSince = 0;
   });
 

@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
-import { APP_CONFIG, AppConfig } from '@app/config';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { CronSchedule } from '@app/cron';
-import { JobsRepository, RunsRepository } from '@app/persistence';
+import { JobsRepository } from '@app/persistence';
+import { Timers } from '../common/timers.service';
 import { EventsService } from '../events/events.service';
-import { tickKeyOf } from './tick-keys';
+import { JobCursors } from './job-cursors';
+import { TickClaimer } from './tick-claimer';
+import { tickKeyOf } from './tick-policy';
 
 const SWEEP_NAME = 'gocron-missed-ticks';
 const SWEEP_MS = 15_000;
@@ -31,22 +32,19 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
   watchSince = Math.floor(Date.now() - process.uptime() * 1000);
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: JobsRepository,
-    private readonly runs: RunsRepository,
-    private readonly registry: SchedulerRegistry,
+    private readonly cursors: JobCursors,
+    private readonly claimer: TickClaimer,
+    private readonly timers: Timers,
     private readonly events: EventsService,
   ) {}
 
   onApplicationBootstrap(): void {
-    this.registry.addInterval(
-      SWEEP_NAME,
-      setInterval(() => void this.sweep(), SWEEP_MS),
-    );
+    this.timers.every(SWEEP_NAME, SWEEP_MS, () => this.sweep());
   }
 
   onApplicationShutdown(): void {
-    if (this.registry.doesExist('interval', SWEEP_NAME)) this.registry.deleteInterval(SWEEP_NAME);
+    this.timers.clearInterval(SWEEP_NAME);
   }
 
   async sweep(now = Date.now()): Promise<number> {
@@ -61,35 +59,32 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
         } catch {
           continue;
         }
-        const from = Math.max(job.lastTickAt, this.watchSince - 1, (await this.runs.lastScheduledTick(job.id)) ?? 0);
+        const from = Math.max(this.watchSince - 1, await this.cursors.lastClaimed(job.id, job.lastTickAt));
         const ticks = schedule.between(new Date(from), new Date(now - MISSED_GRACE_MS), MAX_PER_JOB);
-        for (const at of ticks.map((d) => d.getTime())) {
-          const run = await this.runs.claim({
-            jobId: job.id,
-            tickKey: tickKeyOf(at),
-            attempt: 1,
-            scheduledAt: at,
-            trigger: 'schedule',
-            status: 'missed',
-            deadlineAt: at,
-            dispatcherId: this.config.dispatcher.id,
-            error: `no dispatcher claimed this tick within ${MISSED_GRACE_MS / 1000} s of its time`,
-          });
-          if (!run) continue;
+        const error = `no dispatcher claimed this tick within ${MISSED_GRACE_MS / 1000} s of its time`;
+        const ids = await Promise.all(
+          ticks.map((d) =>
+            this.claimer.record(job, {
+              tickKey: tickKeyOf(d.getTime()),
+              scheduledAt: d.getTime(),
+              trigger: 'schedule',
+              status: 'missed',
+              deadlineAt: d.getTime(),
+              error,
+            }),
+          ),
+        );
+        ids.forEach((runId, k) => {
+          if (runId === null) return; // claimed meanwhile, or recorded by another dispatcher's sweep
           recorded++;
           this.missedTotal++;
-          this.events.runChanged(run.id);
-          this.logger.error({
-            msg: 'tick missed',
-            jobId: job.id,
-            runId: run.id,
-            scheduledAt: new Date(at).toISOString(),
-          });
-        }
+          this.events.runChanged(runId);
+          this.logger.error({ msg: 'tick missed', jobId: job.id, runId, scheduledAt: ticks[k].toISOString() });
+        });
         const last = ticks[ticks.length - 1]?.getTime();
         if (last !== undefined) {
           const next = schedule.next(new Date(Math.max(last, now)));
-          await this.jobs.advanceCursor(job.id, last, next ? next.getTime() : null);
+          await this.cursors.store(job.id, last, next ? next.getTime() : null);
         }
       }
     } catch (e) {

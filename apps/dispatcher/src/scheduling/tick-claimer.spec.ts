@@ -1,27 +1,36 @@
+import type { AppConfig } from '@app/config';
 import type { TickLock } from '@app/locking';
-import type { ActiveRunRow, JobEntity, NewRun, RunBatchRepository } from '@app/persistence';
+import type { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunEntity, RunsRepository } from '@app/persistence';
+import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { EventsService } from '../events/events.service';
-import type { RunLauncher } from './run-launcher.service';
+import type { RunCanceller } from '../launching/run-canceller.service';
+import type { RunLauncher, RunToOffer } from '../launching/run-launcher.service';
 import { TickClaimer } from './tick-claimer';
 
 const T = 1_767_225_600_000; // 2026-01-01T00:00:00Z
 
 function job(id: number, over: Partial<JobEntity> = {}): JobEntity {
-  return { id, concurrency: 'forbid', routing: 'round_robin', timeoutMs: 60_000, ...over } as JobEntity;
+  return { id, concurrency: 'forbid', routing: 'round_robin', timeoutMs: 60_000, group: 'g', ...over } as JobEntity;
 }
 
 /** Fakes of the claimer's collaborators that record what it asked for. */
-function harness(opts: { held?: (key: string) => boolean; active?: Map<number, ActiveRunRow[]>; taken?: Set<number> }) {
+function harness(opts: {
+  held?: (key: string) => boolean;
+  active?: Map<number, ActiveRunRow[]>;
+  taken?: Set<number>;
+  recorded?: Set<number>;
+  executors?: string[];
+  activeAfterClaim?: Partial<RunEntity>[];
+}) {
   const calls = {
     acquired: [] as string[][],
     released: [] as string[][],
     inserted: [] as NewRun[][],
-    offered: [] as number[][],
+    offered: [] as RunToOffer[][],
+    cancelled: [] as [number, string][],
   };
   let nextId = 100;
   const lock: TickLock = {
-    tryAcquire: () => Promise.resolve(true),
-    release: () => Promise.resolve(),
     tryAcquireMany: (keys) => {
       calls.acquired.push(keys);
       return Promise.resolve(keys.map((k) => opts.held?.(k) ?? true));
@@ -42,20 +51,37 @@ function harness(opts: { held?: (key: string) => boolean; active?: Map<number, A
       return Promise.resolve(rows.map((r) => (opts.taken?.has(r.jobId) ? null : nextId++)));
     },
   } as unknown as RunBatchRepository;
+  const runs = {
+    tickHasRecord: (jobId: number) => Promise.resolve(opts.recorded?.has(jobId) ?? false),
+    findActive: () => Promise.resolve(opts.activeAfterClaim ?? []),
+  } as unknown as RunsRepository;
   const launcher = {
-    offerMany: (items: { run: { id: number } }[]) => {
-      calls.offered.push(items.map((i) => i.run.id));
+    offer: (items: RunToOffer[]) => {
+      calls.offered.push(items);
       return Promise.resolve(items.map(() => 'started' as const));
     },
   } as unknown as RunLauncher;
+  const canceller = {
+    cancel: (run: { id: number }, reason: string) => {
+      calls.cancelled.push([run.id, reason]);
+      return Promise.resolve();
+    },
+  } as unknown as RunCanceller;
+  const pool = {
+    broadcastTargets: () => (opts.executors ?? []).map((address) => ({ address })),
+  } as unknown as ExecutorPool;
   const events = { runChanged: () => undefined } as unknown as EventsService;
-  return { claimer: new TickClaimer(lock, ledger, launcher, events, 'p', 'd1'), calls };
+  const config = { redis: { prefix: 'p' }, dispatcher: { id: 'd1' } } as AppConfig;
+  const claimer = new TickClaimer(lock, config, ledger, runs, launcher, canceller, pool, events);
+  return { claimer, calls };
 }
+
+const offeredIds = (calls: { offered: RunToOffer[][] }) => calls.offered.map((batch) => batch.map((o) => o.run.id));
 
 describe('TickClaimer', () => {
   it('claims the ticks asked for in one turn with one lock call and one insert, and offers the pending runs', async () => {
     const { claimer, calls } = harness({});
-    const answers = await Promise.all([1, 2, 3].map((id) => claimer.fire(job(id), T, 'schedule')));
+    const answers = await Promise.all([1, 2, 3].map((id) => claimer.claimTick(job(id), T, 'schedule')));
     expect(answers).toEqual([true, true, true]);
     expect(calls.acquired).toEqual([['p:lock:1:1767225600:1', 'p:lock:2:1767225600:1', 'p:lock:3:1767225600:1']]);
     expect(calls.inserted).toHaveLength(1);
@@ -64,13 +90,13 @@ describe('TickClaimer', () => {
       [2, '1767225600', 'pending', T, T + 60_000],
       [3, '1767225600', 'pending', T, T + 60_000],
     ]);
-    expect(calls.offered).toEqual([[100, 101, 102]]);
+    expect(offeredIds(calls)).toEqual([[100, 101, 102]]);
     expect(calls.released).toEqual(calls.acquired);
   });
 
   it('answers false for ticks whose lock another dispatcher holds, and releases only the keys it took', async () => {
     const { claimer, calls } = harness({ held: (k) => !k.includes(':2:') });
-    const answers = await Promise.all([1, 2].map((id) => claimer.fire(job(id), T, 'schedule')));
+    const answers = await Promise.all([1, 2].map((id) => claimer.claimTick(job(id), T, 'schedule')));
     expect(answers).toEqual([true, false]);
     expect(calls.inserted[0].map((r) => r.jobId)).toEqual([1]);
     expect(calls.released).toEqual([['p:lock:1:1767225600:1']]);
@@ -83,37 +109,106 @@ describe('TickClaimer', () => {
     ]);
     const { claimer, calls } = harness({ active });
     const answers = await Promise.all([
-      claimer.fire(job(1), T, 'schedule'),
-      claimer.fire(job(2), T, 'schedule'),
-      claimer.fire(job(3, { concurrency: 'allow' }), T, 'schedule'),
+      claimer.claimTick(job(1), T, 'schedule'),
+      claimer.claimTick(job(2), T, 'schedule'),
+      claimer.claimTick(job(3, { concurrency: 'allow' }), T, 'schedule'),
     ]);
     expect(answers).toEqual([true, true, true]);
     expect(calls.inserted[0].map((r) => [r.jobId, r.status, r.error ?? null])).toEqual([
       [1, 'skipped', 'run 7 of this job was still running (concurrency: forbid)'],
       [3, 'pending', null],
     ]);
-    expect(calls.offered).toEqual([[101]]); // the skipped record is not offered
+    expect(offeredIds(calls)).toEqual([[101]]); // the skipped record is not offered
   });
 
   it('offers nothing for ticks another dispatcher inserted first', async () => {
     const { claimer, calls } = harness({ taken: new Set([1]) });
-    expect(await Promise.all([1, 2].map((id) => claimer.fire(job(id), T, 'misfire')))).toEqual([true, true]);
+    expect(await Promise.all([1, 2].map((id) => claimer.claimTick(job(id), T, 'misfire')))).toEqual([true, true]);
     expect(calls.inserted[0].map((r) => r.trigger)).toEqual(['misfire', 'misfire']);
-    expect(calls.offered).toEqual([[100]]);
+    expect(offeredIds(calls)).toEqual([[100]]);
   });
 
   it('rejects every waiter of a batch whose insert failed, and still releases its locks', async () => {
     const { claimer, calls } = harness({});
     (claimer as unknown as { ledger: { claimMany: () => Promise<never> } }).ledger.claimMany = () =>
       Promise.reject(new Error('database is down'));
-    const results = await Promise.allSettled([1, 2].map((id) => claimer.fire(job(id), T, 'schedule')));
+    const results = await Promise.allSettled([1, 2].map((id) => claimer.claimTick(job(id), T, 'schedule')));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(calls.released).toEqual(calls.acquired);
   });
 
-  it('keeps the one-tick path for broadcast routing and replace concurrency', () => {
-    expect(TickClaimer.handles(job(1))).toBe(true);
-    expect(TickClaimer.handles(job(1, { routing: 'broadcast' }))).toBe(false);
-    expect(TickClaimer.handles(job(1, { concurrency: 'replace' }))).toBe(false);
+  it('claims broadcast ticks in the same batch: one row per executor, each offered to its own executor', async () => {
+    const { claimer, calls } = harness({ executors: ['e1:1', 'e2:1'] });
+    const b = job(1, { routing: 'broadcast', concurrency: 'allow' });
+    expect(await Promise.all([claimer.claimTick(b, T, 'schedule'), claimer.claimTick(job(2), T, 'schedule')])).toEqual([
+      true,
+      true,
+    ]);
+    expect(calls.acquired).toHaveLength(1);
+    expect(calls.inserted).toHaveLength(1);
+    expect(calls.inserted[0].map((r) => [r.jobId, r.executorKey])).toEqual([
+      [1, 'e1:1'],
+      [1, 'e2:1'],
+      [2, ''],
+    ]);
+    expect(calls.offered[0].map((o) => o.run.executorKey)).toEqual(['e1:1', 'e2:1', '']);
+  });
+
+  it('writes nothing for a broadcast tick that another dispatcher recorded, and one waiting row with no executor', async () => {
+    const { claimer, calls } = harness({ recorded: new Set([1]) });
+    const b = (id: number) => job(id, { routing: 'broadcast', concurrency: 'allow' });
+    expect(await Promise.all([claimer.claimTick(b(1), T, 'schedule'), claimer.claimTick(b(2), T, 'schedule')])).toEqual(
+      [true, true],
+    );
+    expect(calls.inserted[0].map((r) => [r.jobId, r.executorKey, r.status])).toEqual([[2, '', 'pending']]);
+  });
+
+  it('replace: cancels the earlier runs once its tick is claimed, before offering it, and never the tick itself', async () => {
+    const { claimer, calls } = harness({
+      activeAfterClaim: [
+        { id: 5, status: 'running', scheduledAt: T - 1000, executorAddress: 'e1:1' },
+        { id: 100, status: 'pending', scheduledAt: T },
+      ],
+    });
+    expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toBe(true);
+    expect(calls.cancelled).toEqual([[5, 'replaced by the tick of 2026-01-01T00:00:00.000Z']]);
+    expect(offeredIds(calls)).toEqual([[100]]);
+  });
+
+  it('replace: a tick that already has its run cancels nothing and writes nothing', async () => {
+    const active = new Map<number, ActiveRunRow[]>([
+      [1, [{ id: 9, jobId: 1, tickKey: '1767225600', status: 'running', scheduledAt: T }]],
+    ]);
+    const { claimer, calls } = harness({ active });
+    expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toBe(true);
+    expect(calls.inserted).toEqual([]);
+    expect(calls.cancelled).toEqual([]);
+  });
+
+  it('writes final records in the same insert as ticks, without a lock, and answers their ids', async () => {
+    const { claimer, calls } = harness({ taken: new Set([3]) });
+    const [tick, record, taken] = await Promise.all([
+      claimer.claimTick(job(1), T, 'schedule'),
+      claimer.record(job(2), {
+        tickKey: '1767225000',
+        scheduledAt: T - 600_000,
+        trigger: 'schedule',
+        status: 'missed',
+      }),
+      claimer.record(job(3), {
+        tickKey: '1767225000',
+        scheduledAt: T - 600_000,
+        trigger: 'schedule',
+        status: 'missed',
+      }),
+    ]);
+    expect([tick, record, taken]).toEqual([true, 101, null]);
+    expect(calls.acquired).toEqual([['p:lock:1:1767225600:1']]);
+    expect(calls.inserted[0].map((r) => [r.jobId, r.status, r.dispatcherId])).toEqual([
+      [1, 'pending', 'd1'],
+      [2, 'missed', 'd1'],
+      [3, 'missed', 'd1'],
+    ]);
+    expect(offeredIds(calls)).toEqual([[100]]);
   });
 });

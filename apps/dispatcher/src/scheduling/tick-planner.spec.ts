@@ -11,7 +11,7 @@ describe('planTicks', () => {
     const plan = planTicks(everySecond, sec(0), sec(3) + 500, sec(-3600), 'skip');
     expect(plan.fire).toEqual([1, 2, 3].map((n) => ({ at: sec(n), trigger: 'schedule' })));
     expect(plan.dropped).toBeNull();
-    expect(plan.cursor).toBe(sec(3));
+    expect(plan.latest).toBe(sec(3));
   });
 
   it('never re-fires the cursor tick itself', () => {

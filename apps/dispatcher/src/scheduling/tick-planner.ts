@@ -24,8 +24,8 @@ export interface DroppedTicks {
 export interface TickPlan {
   fire: PlannedTick[];
   dropped: DroppedTicks | null;
-  /** The new ledger cursor once the plan is carried out: the latest due tick. */
-  cursor: number;
+  /** The latest due tick (the cursor when none is due): where the cursor goes once the plan is carried out. */
+  latest: number;
 }
 
 /**
@@ -41,7 +41,7 @@ export function planTicks(
   policy: MisfirePolicy,
 ): TickPlan {
   const due = schedule.between(new Date(cursor), new Date(now), ENUMERATION_CAP).map((d) => d.getTime());
-  if (due.length === 0) return { fire: [], dropped: null, cursor };
+  if (due.length === 0) return { fire: [], dropped: null, latest: cursor };
   const capped = due.length === ENUMERATION_CAP;
   const isMisfire = (t: number) => t < startedAt || now - t > MISFIRE_THRESHOLD_MS;
   const missed = due.filter(isMisfire);
@@ -69,5 +69,5 @@ export function planTicks(
     droppedTicks.length > 0
       ? { from: droppedTicks[0], to: droppedTicks[droppedTicks.length - 1], count: droppedTicks.length, capped }
       : null;
-  return { fire, dropped, cursor: latest };
+  return { fire, dropped, latest };
 }

@@ -1,5 +1,5 @@
-import type { RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
-import { LedgerKey, ResultRecorder } from './result-recorder';
+import type { LedgerKey, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
+import { ResultRecorder } from './result-recorder';
 
 const key = (id: number): LedgerKey => ({
   id,

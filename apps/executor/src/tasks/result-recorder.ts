@@ -1,15 +1,12 @@
 import { Logger } from '@nestjs/common';
 import {
+  LedgerKey,
   RETRYABLE_STATUSES,
   RetryPolicy,
   RunBatchRepository,
-  RunEntity,
   RunResult,
   RunsRepository,
 } from '@app/persistence';
-
-/** What recording a result (and claiming its retry) needs of a run. */
-export type LedgerKey = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>;
 
 interface Pending {
   run: LedgerKey;

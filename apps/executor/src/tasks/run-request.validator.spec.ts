@@ -10,6 +10,9 @@ const valid: RunRequest = {
   dispatcherId: 'd',
   task: 'shell',
   shell: { command: 'true', env: {} },
+  retry: null,
+  tickKey: '',
+  executorKey: '',
 };
 
 describe('runRequestProblems', () => {

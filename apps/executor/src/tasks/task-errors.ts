@@ -1,7 +1,9 @@
 import { status } from '@grpc/grpc-js';
 import { RpcException } from '@nestjs/microservices';
+import type { RunRefusal } from '@app/protocol';
 
-export type TaskErrorCode = 'INVALID' | 'AT_CAPACITY' | 'DRAINING' | 'NOT_PENDING' | 'NOT_FOUND' | 'LEDGER_DOWN';
+/** A refused run (thrown by `Run`, answered in a RunBatch outcome), or a cancel of a run this executor does not have. */
+export type TaskErrorCode = RunRefusal | 'NOT_FOUND';
 
 /** Coded executor errors; the gRPC edge maps them to status codes. */
 export class TaskError extends Error {

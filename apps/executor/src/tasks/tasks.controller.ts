@@ -4,6 +4,7 @@ import { EXECUTOR_SERVICE } from '@app/protocol';
 import type {
   CancelReply,
   CancelRequest,
+  ExecutorController,
   HealthReply,
   RunBatchReply,
   RunBatchRequest,
@@ -14,7 +15,7 @@ import { TaskError, toRpcException } from './task-errors';
 import { TasksService } from './tasks.service';
 
 @Controller()
-export class TasksController {
+export class TasksController implements ExecutorController {
   private readonly logger = new Logger(TasksController.name);
 
   constructor(private readonly tasks: TasksService) {}
@@ -26,7 +27,7 @@ export class TasksController {
 
   @GrpcMethod(EXECUTOR_SERVICE, 'RunBatch')
   async runBatch(req: RunBatchRequest): Promise<RunBatchReply> {
-    const outcomes = await this.edge(() => this.tasks.startMany(req.runs ?? []));
+    const outcomes = await this.edge(() => this.tasks.startMany(req.runs));
     return { outcomes, executorId: this.tasks.executorId };
   }
 

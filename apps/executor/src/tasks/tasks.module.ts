@@ -1,6 +1,14 @@
 import { Module } from '@nestjs/common';
+import { ActiveRuns } from './active-runs';
+import { LedgerWatch } from './ledger-watch.service';
+import { Presence } from './presence.service';
+import { TaskLauncher } from './task-launcher';
 import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
 
-@Module({ controllers: [TasksController], providers: [TasksService], exports: [TasksService] })
+@Module({
+  controllers: [TasksController],
+  providers: [ActiveRuns, TaskLauncher, LedgerWatch, Presence, TasksService],
+  exports: [Presence],
+})
 export class TasksModule {}

@@ -63,9 +63,15 @@ describe('JobsRepository.findEnabledPage (SQLite)', () => {
         misfire: 'all',
         group: 'g',
         routing: 'broadcast',
+        timeoutMs: 7000,
+        retries: 2,
+        retryBackoffMs: 3000,
+        scheduleSetAt: T - 7,
       }),
       T + 1,
     );
+    // Every number of b distinct, so a property read from another column shows.
+    await jobs.update(b.id, { description: 'some job, changed' }, T + 2);
     await jobs.advanceCursor(b.id, T + 5000, T + 6000);
     const page = await jobs.findEnabledPage(0, 10);
     expect(page.map((j) => j.id)).toEqual([a.id, b.id]);
@@ -73,7 +79,15 @@ describe('JobsRepository.findEnabledPage (SQLite)', () => {
       expect(loaded).toBeInstanceOf(JobEntity);
       expect(loaded).toEqual(await jobs.findById(loaded.id));
     }
-    expect(page[1]).toMatchObject({ lastTickAt: T + 5000, nextRunAt: T + 6000, enabled: true, command: 'echo hi' });
+    expect(page[1]).toMatchObject({
+      lastTickAt: T + 5000,
+      nextRunAt: T + 6000,
+      enabled: true,
+      command: 'echo hi',
+      version: 2,
+      createdAt: T + 1,
+      updatedAt: T + 2,
+    });
   });
 
   it('pages by id', async () => {

@@ -4,6 +4,8 @@ import { Brackets, DataSource, In, Repository } from 'typeorm';
 import { isDuplicateKey, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { JobEntity } from '../entities/job.entity';
 import { PersistenceError } from '../persistence.error';
+import type { Value } from '../sql/columns';
+import { jobFromValues, JOB_SELECT_LIST } from '../sql/jobs.table';
 
 export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
 export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>>;
@@ -18,106 +20,7 @@ export interface JobFilter {
   lastStatus?: string;
 }
 
-const JOB_COLUMN_LIST = [
-  'id',
-  'name',
-  'description',
-  'cron',
-  'timezone',
-  'type',
-  'command',
-  'env',
-  'http',
-  'timeout_ms',
-  'retries',
-  'retry_backoff_ms',
-  'concurrency',
-  'misfire',
-  'group_name',
-  'routing',
-  'enabled',
-  'schedule_set_at',
-  'last_tick_at',
-  'next_run_at',
-  'version',
-  'created_at',
-  'updated_at',
-] as const;
-const JOB_COLUMNS = JOB_COLUMN_LIST.join(', ');
-const ENABLED_PAGE_SQL = `SELECT ${JOB_COLUMNS} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`;
-
-type Value = string | number | null;
-
-const num = (v: Value) => Number(v);
-const numOrNull = (v: Value) => (v === null ? null : Number(v));
-
-/**
- * Shared copies of the values that repeat across jobs: cron, zone, policies, group, and the parsed `env` and
- * `http` (deep-frozen, since every job with the same JSON text gets the same object). A dispatcher keeps every
- * enabled job in memory, and 100,000 jobs mostly repeat a handful of these. Bounded: when full, it starts over.
- */
-const MAX_SHARED = 4096;
-const sharedStrings = new Map<string, string>();
-const sharedJson = new Map<string, unknown>();
-
-function shared(v: Value): string {
-  const s = String(v);
-  const found = sharedStrings.get(s);
-  if (found !== undefined) return found;
-  if (sharedStrings.size >= MAX_SHARED) sharedStrings.clear();
-  sharedStrings.set(s, s);
-  return s;
-}
-
-function sharedParse(v: Value): unknown {
-  const text = String(v);
-  if (sharedJson.has(text)) return sharedJson.get(text);
-  const value = deepFreeze(JSON.parse(text) as unknown);
-  if (sharedJson.size >= MAX_SHARED) sharedJson.clear();
-  sharedJson.set(text, value);
-  return value;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
-}
-
-/**
- * A job from its column values in JOB_COLUMN_LIST order. Built as one literal (all fields in the object itself,
- * none in a separate property store), then given JobEntity's prototype.
- */
-function jobFromValues(v: ArrayLike<Value>): JobEntity {
-  const job = {
-    id: num(v[0]),
-    name: String(v[1]),
-    description: shared(v[2]),
-    cron: shared(v[3]),
-    timezone: shared(v[4]),
-    type: shared(v[5]) as JobEntity['type'],
-    command: v[6] === null ? null : shared(v[6]),
-    env: sharedParse(v[7]) as Record<string, string>,
-    http: v[8] === null ? null : (sharedParse(v[8]) as JobEntity['http']),
-    timeoutMs: num(v[9]),
-    retries: num(v[10]),
-    retryBackoffMs: num(v[11]),
-    concurrency: shared(v[12]) as JobEntity['concurrency'],
-    misfire: shared(v[13]) as JobEntity['misfire'],
-    group: shared(v[14]),
-    routing: shared(v[15]) as JobEntity['routing'],
-    enabled: Boolean(Number(v[16])),
-    scheduleSetAt: num(v[17]),
-    lastTickAt: num(v[18]),
-    nextRunAt: numOrNull(v[19]),
-    version: num(v[20]),
-    createdAt: num(v[21]),
-    updatedAt: num(v[22]),
-  };
-  return Object.setPrototypeOf(job, JobEntity.prototype) as JobEntity;
-}
+const ENABLED_PAGE_SQL = `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`;
 
 /** The part of a better-sqlite3 connection used to read rows as arrays. */
 interface SqliteConnection {

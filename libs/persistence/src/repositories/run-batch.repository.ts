@@ -4,9 +4,12 @@ import type { Database } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { retryBusy } from '../db-errors';
 import type { RunStatus } from '../domain';
+import type { RunEntity } from '../entities/run.entity';
+import { columnWrites, placeholders } from '../sql/columns';
+import { RUN_COLUMNS } from '../sql/runs.table';
 import type { NewRun, RunResult } from './runs.repository';
 
-/** Rows per statement: below SQLite's 32,766 bound variables (15 a row) and MySQL's packet limit. */
+/** Rows per statement: below SQLite's 32,766 bound variables (CLAIM's 15 a row) and MySQL's packet limit. */
 const CHUNK = 2000;
 
 /** The part of an active run the concurrency policies look at. */
@@ -18,23 +21,54 @@ export interface ActiveRunRow {
   scheduledAt: number;
 }
 
-const INSERT_COLUMNS = [
-  'job_id',
-  'tick_key',
-  'attempt',
-  'executor_key',
-  'scheduled_at',
-  'trigger',
-  'status',
-  'not_before',
-  'deadline_at',
-  'dispatcher_id',
-  'error',
-  'output_truncated',
-  'finished_at',
-  'created_at',
-  'updated_at',
-] as const;
+/** What claimMany writes of a new run claimed at `now`. */
+const CLAIM = columnWrites<RunEntity, NewRun, number>(RUN_COLUMNS, {
+  jobId: (r) => r.jobId,
+  tickKey: (r) => r.tickKey,
+  attempt: (r) => r.attempt,
+  executorKey: (r) => r.executorKey ?? '',
+  scheduledAt: (r) => r.scheduledAt,
+  trigger: (r) => r.trigger,
+  status: (r) => r.status,
+  notBefore: (r, now) => r.notBefore ?? now,
+  deadlineAt: (r) => r.deadlineAt,
+  dispatcherId: (r) => r.dispatcherId,
+  error: (r) => r.error ?? null,
+  outputTruncated: () => 0,
+  finishedAt: (r, now) => (r.status === 'pending' ? null : now),
+  createdAt: (_, now) => now,
+  updatedAt: (_, now) => now,
+});
+const CLAIM_COLUMNS = CLAIM.columns.join(', ');
+const CLAIM_ROW = `(${placeholders(CLAIM.columns.length)})`;
+
+/**
+ * What finishMany writes of a result as it is. (`duration_ms` and `updated_at` follow from `finished_at`, each
+ * statement its own way.)
+ */
+const RESULT = columnWrites<RunEntity, RunResult>(RUN_COLUMNS, {
+  status: (r) => r.status,
+  finishedAt: (r) => r.finishedAt,
+  exitCode: (r) => r.exitCode ?? null,
+  httpStatus: (r) => r.httpStatus ?? null,
+  output: (r) => r.output ?? null,
+  outputTruncated: (r) => (r.outputTruncated ? 1 : 0),
+  error: (r) => r.error ?? null,
+});
+
+/** SQLite: one UPDATE a result; parameters: RESULT's values, the duration's finish instant, updated_at, id. */
+const FINISH_ONE_SQL =
+  `UPDATE runs SET ${RESULT.columns.map((c) => `${c} = ?`).join(', ')}, ` +
+  `duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ? - started_at END, updated_at = ? ` +
+  `WHERE id = ? AND status = 'running'`;
+
+/** MySQL: the rows of a derived table of results, each `id` then RESULT's values. */
+const RESULT_FIRST_ROW = `SELECT ? AS id, ${RESULT.columns.map((c) => `? AS ${c}`).join(', ')}`;
+const RESULT_ROW = `SELECT ${placeholders(1 + RESULT.columns.length)}`;
+const FINISH_FROM_DERIVED_SET =
+  `SET ${RESULT.columns.map((c) => `r.${c} = v.${c}`).join(', ')}, ` +
+  `r.duration_ms = CASE WHEN r.started_at IS NULL THEN NULL ELSE v.finished_at - r.started_at END, ` +
+  `r.updated_at = v.finished_at`;
 
 /**
  * Bytes of output and error text per MySQL statement: far below the server's max_allowed_packet (16 MiB on
@@ -76,7 +110,6 @@ function silentlyRefused(runs: NewRun[]): Error {
   );
 }
 
-const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const keyOf = (jobId: number, tickKey: string, attempt: number, executorKey: string) =>
   `${jobId}\u0000${tickKey}\u0000${attempt}\u0000${executorKey}`;
 
@@ -128,25 +161,10 @@ export class RunBatchRepository {
       .sort((a, b) => a.r.jobId - b.r.jobId || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (let c = 0; c < order.length; c += CHUNK) {
       const chunk = order.slice(c, c + CHUNK);
-      const values = chunk.flatMap(({ r }) => [
-        r.jobId,
-        r.tickKey,
-        r.attempt,
-        r.executorKey ?? '',
-        r.scheduledAt,
-        r.trigger,
-        r.status,
-        r.notBefore ?? now,
-        r.deadlineAt,
-        r.dispatcherId,
-        r.error ?? null,
-        0,
-        r.status === 'pending' ? null : now,
-        now,
-        now,
-      ]);
-      const rowsSql = chunk.map(() => `(${placeholders(INSERT_COLUMNS.length)})`).join(', ');
-      const cols = INSERT_COLUMNS.map((c) => `\`${c}\``).join(', ');
+      const values = new Array<unknown>(chunk.length * CLAIM.columns.length);
+      let at = 0;
+      for (const { r } of chunk) at = CLAIM.put(values, at, r, now);
+      const rowsSql = chunk.map(() => CLAIM_ROW).join(', ');
       const byKey = new Map(chunk.map((e) => [e.key, e.i]));
       if (await this.insertReturns()) {
         // RETURNING lists only the rows actually inserted (SQLite ≥ 3.35, better-sqlite3 12 bundles 3.4x; MariaDB
@@ -156,7 +174,8 @@ export class RunBatchRepository {
           { id: number; job_id: number; tick_key: string; attempt: number; executor_key: string }[]
         >(() =>
           this.ds.query(
-            `${ignore} INTO runs (${cols}) VALUES ${rowsSql} RETURNING id, job_id, tick_key, attempt, executor_key`,
+            `${ignore} INTO runs (${CLAIM_COLUMNS}) VALUES ${rowsSql} ` +
+              `RETURNING id, job_id, tick_key, attempt, executor_key`,
             values,
           ),
         );
@@ -170,7 +189,7 @@ export class RunBatchRepository {
       }
       // MySQL has no RETURNING: insert what is free, then read the keys back. A row is ours when it carries our
       // dispatcher id and this batch's creation instant; a row of another dispatcher (or of an earlier batch) is not.
-      await retryBusy(() => this.ds.query(`INSERT IGNORE INTO runs (${cols}) VALUES ${rowsSql}`, values));
+      await retryBusy(() => this.ds.query(`INSERT IGNORE INTO runs (${CLAIM_COLUMNS}) VALUES ${rowsSql}`, values));
       const jobIds = [...new Set(chunk.map((e) => e.r.jobId))];
       const tickKeys = [...new Set(chunk.map((e) => e.r.tickKey))];
       const rows = await this.ds.query<
@@ -252,7 +271,7 @@ export class RunBatchRepository {
 
   /**
    * Compare-and-set pending → running for many runs at once; answers the ids this executor got. Of two executors
-   * offered one run, exactly one gets it (the UPDATE's status condition), as with RunsRepository.markRunning.
+   * offered one run, exactly one gets it (the UPDATE's status condition), as with every status write of the ledger.
    */
   async markRunningMany(
     ids: number[],
@@ -299,27 +318,19 @@ export class RunBatchRepository {
    */
   async finishMany(results: { id: number; result: RunResult }[]): Promise<Set<number>> {
     if (results.length === 0) return new Set();
-    const sql =
-      `UPDATE runs SET status = ?, finished_at = ?, ` +
-      `duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ? - started_at END, exit_code = ?, http_status = ?, ` +
-      `output = ?, output_truncated = ?, error = ?, updated_at = ? WHERE id = ? AND status = 'running'`;
-    const paramsOf = ({ id, result: r }: { id: number; result: RunResult }) => [
-      r.status,
-      r.finishedAt,
-      Math.trunc(r.finishedAt),
-      r.exitCode ?? null,
-      r.httpStatus ?? null,
-      r.output ?? null,
-      r.outputTruncated ? 1 : 0,
-      r.error ?? null,
-      r.finishedAt,
-      id,
-    ];
+    const paramsOf = ({ id, result: r }: { id: number; result: RunResult }) => {
+      const params = new Array<unknown>(RESULT.columns.length + 3);
+      const at = RESULT.put(params, 0, r);
+      params[at] = Math.trunc(r.finishedAt);
+      params[at + 1] = r.finishedAt;
+      params[at + 2] = id;
+      return params;
+    };
     if (this.sqlite) {
       // One synchronous transaction on the driver's connection: nothing else can interleave with it (TypeORM's
       // shared query runner would let concurrent statements join an async BEGIN … COMMIT).
       const db = (this.ds.driver as unknown as { databaseConnection: Database }).databaseConnection;
-      const stmt = db.prepare(sql);
+      const stmt = db.prepare(FINISH_ONE_SQL);
       const write = db.transaction((rows: typeof results) => {
         const moved = new Set<number>();
         for (const row of rows) if (stmt.run(...paramsOf(row)).changes > 0) moved.add(row.id);
@@ -331,26 +342,16 @@ export class RunBatchRepository {
     // (a row that already had a final status keeps its own finish time).
     const moved = new Set<number>();
     for (const chunk of boundedChunks(results, resultBytes, MAX_STATEMENT_BYTES, CHUNK / 4)) {
-      const first = `SELECT ? AS id, ? AS status, ? AS finished_at, ? AS exit_code, ? AS http_status, ? AS output, ? AS output_truncated, ? AS error`;
-      const rest = `SELECT ?, ?, ?, ?, ?, ?, ?, ?`;
-      const derived = [first, ...chunk.slice(1).map(() => rest)].join(' UNION ALL ');
-      const params = chunk.flatMap(({ id, result: r }) => [
-        id,
-        r.status,
-        r.finishedAt,
-        r.exitCode ?? null,
-        r.httpStatus ?? null,
-        r.output ?? null,
-        r.outputTruncated ? 1 : 0,
-        r.error ?? null,
-      ]);
+      const derived = [RESULT_FIRST_ROW, ...chunk.slice(1).map(() => RESULT_ROW)].join(' UNION ALL ');
+      const params = new Array<unknown>(chunk.length * (1 + RESULT.columns.length));
+      let at = 0;
+      for (const { id, result } of chunk) {
+        params[at] = id;
+        at = RESULT.put(params, at + 1, result);
+      }
       await retryBusy(() =>
         this.ds.query(
-          `UPDATE runs r JOIN (${derived}) v ON r.id = v.id SET r.status = v.status, r.finished_at = v.finished_at, ` +
-            `r.duration_ms = CASE WHEN r.started_at IS NULL THEN NULL ELSE v.finished_at - r.started_at END, ` +
-            `r.exit_code = v.exit_code, r.http_status = v.http_status, r.output = v.output, ` +
-            `r.output_truncated = v.output_truncated, r.error = v.error, r.updated_at = v.finished_at ` +
-            `WHERE r.status = 'running'`,
+          `UPDATE runs r JOIN (${derived}) v ON r.id = v.id ${FINISH_FROM_DERIVED_SET} WHERE r.status = 'running'`,
           params,
         ),
       );

@@ -44,6 +44,9 @@ export interface RetryPolicy {
 
 export type LastRun = Pick<RunEntity, 'id' | 'status' | 'scheduledAt'>;
 
+/** What recording a run's result needs of the run: its id, and its ledger key and tick to claim its retry under. */
+export type LedgerKey = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>;
+
 /**
  * The run ledger. Inserting a row is the only way a tick becomes a run, and every status write is a
  * compare-and-set on the current status, so status moves forward only and a final status is never overwritten.
@@ -154,19 +157,6 @@ export class RunsRepository {
       .getMany();
   }
 
-  /** CAS pending → running. False when the run is not pending any more (another executor has it, or it ended). */
-  async markRunning(id: number, executorId: string, executorAddress: string, startedAt = Date.now()): Promise<boolean> {
-    const result = await retryBusy(() =>
-      this.repo
-        .createQueryBuilder()
-        .update(RunEntity)
-        .set({ status: 'running', executorId, executorAddress, startedAt, updatedAt: startedAt })
-        .where('id = :id AND status = :pending', { id, pending: 'pending' })
-        .execute(),
-    );
-    return (result.affected ?? 0) > 0;
-  }
-
   /** CAS from one of `from` to a final status. False when the run had already moved on (a stale report). */
   async finish(id: number, r: RunResult, from: readonly RunStatus[] = ['running']): Promise<boolean> {
     const result = await retryBusy(() =>
@@ -195,7 +185,7 @@ export class RunsRepository {
    * run with doubling back-off. The retry row has its own ledger key, so two writers can not both create it.
    */
   async finishWithRetry(
-    run: Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>,
+    run: LedgerKey,
     r: RunResult,
     policy: RetryPolicy | null,
     from: readonly RunStatus[] = ['running'],

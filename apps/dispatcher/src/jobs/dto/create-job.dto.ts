@@ -20,21 +20,22 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   CONCURRENCY_POLICIES,
   ConcurrencyPolicy,
+  HTTP_METHODS,
+  HttpMethod,
+  HttpSpecInput,
   JOB_TYPES,
   JobType,
   MISFIRE_POLICIES,
   MisfirePolicy,
   ROUTINGS,
   Routing,
-} from '@app/persistence';
+} from '@app/contract';
 import { IsStringMap, IsTimeZone } from './job-validators';
 
-const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-
-export class HttpSpecDto {
+export class HttpSpecDto implements HttpSpecInput {
   @ApiProperty({ enum: HTTP_METHODS, example: 'GET' })
   @IsIn(HTTP_METHODS)
-  method!: (typeof HTTP_METHODS)[number];
+  method!: HttpMethod;
 
   @ApiProperty({ example: 'http://127.0.0.1:9000/hooks/report' })
   @IsUrl(

@@ -1,31 +1,44 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES, ROUTINGS, RUN_STATUSES } from '@app/persistence';
-import type { HttpSpec, JobEntity, LastRun } from '@app/persistence';
+import { CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES, ROUTINGS, RUN_STATUSES } from '@app/contract';
+import type {
+  ConcurrencyPolicy,
+  HttpSpec,
+  JobJson,
+  JobType,
+  LastRunJson,
+  MisfirePolicy,
+  PageJson,
+  Routing,
+  RunStatus,
+} from '@app/contract';
+import type { JobEntity, LastRun } from '@app/persistence';
 import { HttpSpecDto } from './create-job.dto';
 
-export class LastRunResponse {
+export class LastRunResponse implements LastRunJson {
   @ApiProperty() id!: number;
-  @ApiProperty({ enum: RUN_STATUSES }) status!: string;
+  @ApiProperty({ enum: RUN_STATUSES }) status!: RunStatus;
   @ApiProperty({ example: '2026-11-25T12:00:00.000Z' }) scheduledAt!: string;
 }
 
-export class JobResponse {
+// `implements` catches a contract field the class lacks; `of` returning JobJson catches one the class or the
+// literal adds, since its result must also pass as a JobResponse where the services return it.
+export class JobResponse implements JobJson {
   @ApiProperty() id!: number;
   @ApiProperty() name!: string;
   @ApiProperty() description!: string;
   @ApiProperty({ example: '*/5 * * * *' }) cron!: string;
   @ApiProperty({ example: 'UTC' }) timezone!: string;
-  @ApiProperty({ enum: JOB_TYPES }) type!: string;
+  @ApiProperty({ enum: JOB_TYPES }) type!: JobType;
   @ApiPropertyOptional({ nullable: true, type: String }) command!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) env!: Record<string, string>;
   @ApiPropertyOptional({ nullable: true, type: HttpSpecDto }) http!: HttpSpec | null;
   @ApiProperty() timeoutMs!: number;
   @ApiProperty() retries!: number;
   @ApiProperty() retryBackoffMs!: number;
-  @ApiProperty({ enum: CONCURRENCY_POLICIES }) concurrency!: string;
-  @ApiProperty({ enum: MISFIRE_POLICIES }) misfire!: string;
+  @ApiProperty({ enum: CONCURRENCY_POLICIES }) concurrency!: ConcurrencyPolicy;
+  @ApiProperty({ enum: MISFIRE_POLICIES }) misfire!: MisfirePolicy;
   @ApiProperty() group!: string;
-  @ApiProperty({ enum: ROUTINGS }) routing!: string;
+  @ApiProperty({ enum: ROUTINGS }) routing!: Routing;
   @ApiProperty() enabled!: boolean;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
@@ -33,7 +46,7 @@ export class JobResponse {
   nextRunAt!: string | null;
   @ApiPropertyOptional({ nullable: true, type: LastRunResponse }) lastRun!: LastRunResponse | null;
 
-  static of(job: JobEntity, lastRun: LastRun | null | undefined, nextRunAt: number | null): JobResponse {
+  static of(job: JobEntity, lastRun: LastRun | null | undefined, nextRunAt: number | null): JobJson {
     return {
       id: job.id,
       name: job.name,
@@ -62,7 +75,7 @@ export class JobResponse {
   }
 }
 
-export class JobPage {
+export class JobPage implements PageJson<JobJson> {
   @ApiProperty({ type: [JobResponse] }) items!: JobResponse[];
   @ApiProperty() total!: number;
 }

@@ -1,16 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { RUN_STATUSES, RUN_TRIGGERS } from '@app/persistence';
+import { RUN_STATUSES, RUN_TRIGGERS } from '@app/contract';
+import type { PageJson, RunJson, RunStatus, RunTrigger } from '@app/contract';
 import type { RunEntity } from '@app/persistence';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export class RunResponse {
+// `implements` catches a contract field the class lacks; `of` returning RunJson catches one the class or the
+// literal adds, since its result must also pass as a RunResponse where the services return it.
+export class RunResponse implements RunJson {
   @ApiProperty() id!: number;
   @ApiProperty() jobId!: number;
   @ApiProperty({ description: 'the tick this run is for (whole seconds for scheduled runs)' }) scheduledAt!: string;
-  @ApiProperty({ enum: RUN_TRIGGERS }) trigger!: string;
+  @ApiProperty({ enum: RUN_TRIGGERS }) trigger!: RunTrigger;
   @ApiProperty() attempt!: number;
-  @ApiProperty({ enum: RUN_STATUSES }) status!: string;
+  @ApiProperty({ enum: RUN_STATUSES }) status!: RunStatus;
   @ApiPropertyOptional({ nullable: true, type: String }) executorId!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) dispatcherId!: string | null;
   @ApiPropertyOptional({ nullable: true, type: String }) startedAt!: string | null;
@@ -23,7 +26,7 @@ export class RunResponse {
   @ApiProperty() outputTruncated!: boolean;
   @ApiPropertyOptional({ nullable: true, type: String }) error!: string | null;
 
-  static of(r: RunEntity): RunResponse {
+  static of(r: RunEntity): RunJson {
     return {
       id: r.id,
       jobId: r.jobId,
@@ -45,7 +48,7 @@ export class RunResponse {
   }
 }
 
-export class RunPage {
+export class RunPage implements PageJson<RunJson> {
   @ApiProperty({ type: [RunResponse] }) items!: RunResponse[];
   @ApiProperty() total!: number;
 }

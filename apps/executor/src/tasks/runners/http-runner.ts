@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { Injectable } from '@nestjs/common';
 import { OutputBuffer } from './output-buffer';
-import { HttpTask, MAX_TIMER_MS, RunContext, RunOutcome, RunningTask } from './task-runner';
+import { HttpTask, MAX_TIMER_MS, RunContext, TaskResult, RunningTask } from './task-runner';
 
 /** No body is sent with these (as fetch does). */
 const BODYLESS_METHODS = new Set(['GET', 'HEAD']);
@@ -55,7 +55,7 @@ class TooManyRedirects extends Error {}
 
 /** One request (and its redirects). The timeout covers the whole exchange, response body included. */
 class HttpRun implements RunningTask {
-  readonly done: Promise<RunOutcome>;
+  readonly done: Promise<TaskResult>;
   private readonly output = new OutputBuffer();
   private stopping: { status: 'timed_out' | 'cancelled'; error: string } | null = null;
   private settled = false;
@@ -86,7 +86,7 @@ class HttpRun implements RunningTask {
     this.current?.destroy(new StoppedError(error));
   }
 
-  private async run(ctx: RunContext, task: HttpTask): Promise<RunOutcome> {
+  private async run(ctx: RunContext, task: HttpTask): Promise<TaskResult> {
     let httpStatus: number | null = null;
     try {
       let method = task.method.toUpperCase();
@@ -169,7 +169,7 @@ class HttpRun implements RunningTask {
     });
   }
 
-  private outcome(status: RunOutcome['status'], httpStatus: number | null, error: string | null): RunOutcome {
+  private outcome(status: TaskResult['status'], httpStatus: number | null, error: string | null): TaskResult {
     return {
       status,
       exitCode: null,

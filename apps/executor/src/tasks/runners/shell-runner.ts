@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { finished } from 'node:stream/promises';
 import { OutputBuffer } from './output-buffer';
-import { MAX_TIMER_MS, RunContext, RunOutcome, RunningTask, ShellTask } from './task-runner';
+import { MAX_TIMER_MS, RunContext, TaskResult, RunningTask, ShellTask } from './task-runner';
 
 const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 /** Besides PATH, the only parts of the executor's environment a task may see; the rest is config and secrets. */
@@ -89,8 +89,8 @@ export class ShellRunner {
  * (background children, the watcher) is SIGKILLed then, so a run ends with its processes.
  */
 class ShellRun implements RunningTask {
-  readonly done: Promise<RunOutcome>;
-  private resolveDone!: (outcome: RunOutcome) => void;
+  readonly done: Promise<TaskResult>;
+  private resolveDone!: (outcome: TaskResult) => void;
   private readonly output = new OutputBuffer();
   private child: ChildProcessWithoutNullStreams | null = null;
   private stopping: { status: 'timed_out' | 'cancelled'; error: string } | null = null;
@@ -187,7 +187,7 @@ class ShellRun implements RunningTask {
     }
   }
 
-  private outcome(status: RunOutcome['status'], exitCode: number | null, error: string | null): RunOutcome {
+  private outcome(status: TaskResult['status'], exitCode: number | null, error: string | null): TaskResult {
     return {
       status,
       exitCode,
@@ -198,7 +198,7 @@ class ShellRun implements RunningTask {
     };
   }
 
-  private settle(outcome: RunOutcome): void {
+  private settle(outcome: TaskResult): void {
     if (this.settled) return;
     this.settled = true;
     this.clearTimers();

@@ -9,10 +9,10 @@ export interface RunContext {
   timeoutMs: number;
 }
 
-export type RunStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+export type TaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
 
-export type RunOutcome = {
-  status: RunStatus;
+export type TaskResult = {
+  status: TaskStatus;
   exitCode: number | null;
   httpStatus: number | null;
   output: string;
@@ -36,7 +36,7 @@ export interface HttpTask {
 
 /** A started run. `done` never rejects: every failure is reported as an outcome. */
 export interface RunningTask {
-  readonly done: Promise<RunOutcome>;
+  readonly done: Promise<TaskResult>;
   /** Idempotent; ignored once the run has finished or timed out. */
   cancel(reason?: string): void;
 }

@@ -1,36 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import Redis from 'ioredis';
-import Redlock from 'redlock';
+import { redisOptions, withDeadline } from '@app/common';
 import { TickLock } from './tick-lock';
 
-/**
- * The tick guard among dispatchers on Redis, through redlock 4.2.0 (pinned: the 5.x line is still beta, with open
- * quorum failures, node-redlock#168, and an unreleased extension fix, #276; 4.2.0 is the last stable release). One Redis, no lock retries: the loser of a tick
- * neither runs it nor waits for it (redlock's default 10 × 200 ms retries would stall every loser for 2 s a tick).
- *
- * Redis down or paused must not stop scheduling: commands fail fast (no offline queue, a short command timeout),
- * and the lock then answers "go ahead" — the ledger's unique key is the fence that keeps the tick single. That
- * degradation is logged once and shown by `health()`.
- */
-/** Longer than the command timeout: only a lock() that never settles runs into it. */
+/** Longer than the command timeout: only a call that never settles runs into it. */
 const ACQUIRE_DEADLINE_MS = 1500;
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`lock() did not settle within ${ms} ms`)), ms).unref(),
-    ),
-  ]);
-}
+const LOCK_UNSETTLED = 'lock() did not settle';
 
 /**
  * Redlock's acquire and release on one Redis node (SET NX PX with a random value; delete only while the value is
- * ours), for many keys in one script call. redlock 4.2.0's lock() on several resources is all-or-nothing, so a batch
- * where another dispatcher holds one tick would lose them all; and it sends each key's script text with EVAL, two
- * round trips a tick (7 % of a cluster dispatcher's CPU at 300 ticks/s). ioredis's defineCommand runs these by
- * EVALSHA. With one Redis node this is the same algorithm Redlock runs with a quorum of one.
+ * ours, https://redis.io/docs/latest/develop/use/patterns/distributed-locks/), for many keys in one script call: with
+ * one Redis node this is the algorithm Redlock runs with a quorum of one. Not the redlock package: its lock() on
+ * several resources is all-or-nothing (a batch where another dispatcher holds one tick would lose them all), and it
+ * sends each key's script text with EVAL, two round trips a tick (7 % of a cluster dispatcher's CPU at 300
+ * ticks/s); ioredis's defineCommand runs these by EVALSHA.
  */
 const ACQUIRE_MANY = `local out = {}
 for i, key in ipairs(KEYS) do
@@ -50,57 +34,27 @@ type BatchRedis = Redis & {
   gocronReleaseMany(numKeys: number, ...args: string[]): Promise<number>;
 };
 
-export class RedlockTickLock implements TickLock {
-  private readonly logger = new Logger(RedlockTickLock.name);
+/**
+ * The tick guard among dispatchers on one Redis, the scripts above. No lock retries: the loser of a tick neither
+ * runs it nor waits for it.
+ *
+ * Redis down or paused must not stop scheduling: commands fail fast (no offline queue, a short command timeout),
+ * and the lock then answers "go ahead" — the ledger's unique key is the fence that keeps the tick single. That
+ * degradation is logged once and shown by `health()`.
+ */
+export class RedisTickLock implements TickLock {
+  private readonly logger = new Logger(RedisTickLock.name);
   private readonly redis: Redis;
-  private readonly redlock: Redlock;
-  private readonly held = new Map<string, Redlock.Lock>();
   /** Keys taken by tryAcquireMany, with the value that proves they are ours. */
   private readonly heldMany = new Map<string, string>();
-  private lastError: { at: number; message: string } | null = null;
   private degraded = false;
 
   constructor(url: string) {
-    this.redis = new Redis(url, {
-      enableOfflineQueue: false,
-      commandTimeout: 500,
-      connectTimeout: 2000,
-      maxRetriesPerRequest: 0,
-      retryStrategy: (times) => Math.min(times * 200, 2000),
-      lazyConnect: false,
-    });
-    this.redis.on('error', (e: Error) => this.noteError(e));
+    this.redis = new Redis(url, redisOptions('tick-lock'));
+    // Connection errors show in health() and in the degraded warning; without a listener ioredis would rethrow them.
+    this.redis.on('error', () => undefined);
     this.redis.defineCommand('gocronAcquireMany', { lua: ACQUIRE_MANY });
     this.redis.defineCommand('gocronReleaseMany', { lua: RELEASE_MANY });
-    this.redlock = new Redlock([this.redis], { retryCount: 0, driftFactor: 0.01 });
-    this.redlock.on('clientError', (e: Error) => this.noteError(e));
-  }
-
-  async tryAcquire(key: string, ttlMs: number): Promise<boolean> {
-    if (this.redis.status !== 'ready') return this.proceedDegraded(`redis is ${this.redis.status}`);
-    const before = this.lastError?.at ?? 0;
-    try {
-      // node-redlock#83: a 4.x lock() that never settles was reported; a tick must not wait on one forever.
-      this.held.set(key, await withDeadline(this.redlock.lock(key, ttlMs), ACQUIRE_DEADLINE_MS));
-      if (this.degraded) {
-        this.degraded = false;
-        this.logger.log('redis is back: ticks are guarded by the lock again');
-      }
-      return true;
-    } catch (e) {
-      // A Redis error during this attempt: Redis is the problem, not another holder.
-      if ((this.lastError?.at ?? 0) > before) return this.proceedDegraded(this.lastError!.message);
-      if (e instanceof Redlock.LockError) return false;
-      return this.proceedDegraded((e as Error).message);
-    }
-  }
-
-  async release(key: string): Promise<void> {
-    const lock = this.held.get(key);
-    if (!lock) return;
-    this.held.delete(key);
-    // Expiry releases it anyway; a failed unlock only delays nothing, since losers never wait.
-    await lock.unlock().catch(() => undefined);
   }
 
   async tryAcquireMany(keys: string[], ttlMs: number): Promise<boolean[]> {
@@ -115,6 +69,7 @@ export class RedlockTickLock implements TickLock {
         const got = await withDeadline(
           redis.gocronAcquireMany(chunk.length, ...chunk, value, Math.trunc(ttlMs)),
           ACQUIRE_DEADLINE_MS,
+          LOCK_UNSETTLED,
         );
         chunk.forEach((key, k) => {
           if (got[k] === 1) this.heldMany.set(key, value);
@@ -159,7 +114,7 @@ export class RedlockTickLock implements TickLock {
       return { status: 'degraded', detail: `redis ${this.redis.status}; ledger fence only` };
     try {
       await this.redis.ping();
-      return { status: 'ok', detail: 'redlock on redis' };
+      return { status: 'ok', detail: 'tick locks on redis' };
     } catch (e) {
       return { status: 'degraded', detail: `redis: ${(e as Error).message}; ledger fence only` };
     }
@@ -176,9 +131,5 @@ export class RedlockTickLock implements TickLock {
       this.logger.warn(`tick lock unavailable (${reason}): scheduling continues on the ledger's unique key alone`);
     }
     return true;
-  }
-
-  private noteError(e: Error): void {
-    this.lastError = { at: Date.now(), message: e.message };
   }
 }

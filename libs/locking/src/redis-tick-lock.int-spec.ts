@@ -2,17 +2,17 @@
 // locks (two clients), under the suite's own key prefix.
 import Redis from 'ioredis';
 import { testServices, uniquePrefix } from '../../../test/support/services';
-import { RedlockTickLock } from './redlock-tick-lock';
+import { RedisTickLock } from './redis-tick-lock';
 import { tickLockKey } from './tick-lock';
 
-describe('RedlockTickLock on redis', () => {
+describe('RedisTickLock on redis', () => {
   const prefix = uniquePrefix('tick-lock');
   const url = testServices().redisUrl;
-  let one: RedlockTickLock;
-  let two: RedlockTickLock;
+  let one: RedisTickLock;
+  let two: RedisTickLock;
   let redis: Redis;
 
-  const ready = (lock: RedlockTickLock) =>
+  const ready = (lock: RedisTickLock) =>
     new Promise<void>((resolve, reject) => {
       const deadline = Date.now() + 5000;
       const poll = () =>
@@ -25,8 +25,8 @@ describe('RedlockTickLock on redis', () => {
     });
 
   beforeAll(async () => {
-    one = new RedlockTickLock(url);
-    two = new RedlockTickLock(url);
+    one = new RedisTickLock(url);
+    two = new RedisTickLock(url);
     redis = new Redis(url);
     await Promise.all([ready(one), ready(two)]);
   });
@@ -51,11 +51,8 @@ describe('RedlockTickLock on redis', () => {
     b.forEach((k, i) => gotB[i] && holders.set(k, (holders.get(k) ?? 0) + 1));
     expect(holders.size).toBe(2000); // keys 1..2000, each held
     expect([...holders.values()].every((n) => n === 1)).toBe(true);
-    // The single-key path sees them as taken too.
-    expect(await two.tryAcquire(a[0], 5000)).toBe(gotA[0] ? false : true);
     await one.releaseMany(a);
     await two.releaseMany(b);
-    await two.release(a[0]);
   });
 
   it('releases only its own keys, and a released key is free again', async () => {

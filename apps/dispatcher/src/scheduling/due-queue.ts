@@ -3,7 +3,7 @@
  * job instead of one timer object per job keeps 100,000 jobs cheap; the caller registers that one timer in
  * SchedulerRegistry. Punctuality is not relied on: the callback computes due ticks from the ledger cursor.
  */
-export class TimerWheel {
+export class DueQueue {
   private heap: { at: number; id: number }[] = [];
   private readonly dueAt = new Map<number, number>();
   private timer: NodeJS.Timeout | null = null;

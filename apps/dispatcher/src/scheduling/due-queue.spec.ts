@@ -1,18 +1,18 @@
-import { TimerWheel } from './timer-wheel';
+import { DueQueue } from './due-queue';
 
-describe('TimerWheel', () => {
+describe('DueQueue', () => {
   beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
   afterEach(() => jest.useRealTimers());
 
   it('hands over jobs in due order with one timer, skipping replaced and deleted entries', () => {
     const fired: number[][] = [];
-    const wheel = new TimerWheel((ids) => fired.push(ids));
-    wheel.set(1, 1_000_300);
-    wheel.set(2, 1_000_100);
-    wheel.set(3, 1_000_100);
-    wheel.set(4, 1_000_200);
-    wheel.set(4, 1_000_400); // moved later: the old entry must not fire
-    wheel.delete(3);
+    const queue = new DueQueue((ids) => fired.push(ids));
+    queue.set(1, 1_000_300);
+    queue.set(2, 1_000_100);
+    queue.set(3, 1_000_100);
+    queue.set(4, 1_000_200);
+    queue.set(4, 1_000_400); // moved later: the old entry must not fire
+    queue.delete(3);
     expect(jest.getTimerCount()).toBe(1);
     jest.advanceTimersByTime(100);
     expect(fired).toEqual([[2]]);
@@ -20,26 +20,26 @@ describe('TimerWheel', () => {
     expect(fired).toEqual([[2], [1]]);
     jest.advanceTimersByTime(100);
     expect(fired).toEqual([[2], [1], [4]]);
-    expect(wheel.size).toBe(0);
+    expect(queue.size).toBe(0);
     expect(jest.getTimerCount()).toBe(0);
   });
 
   it('fires at once for a time already past, and rearms for an earlier job', () => {
     const fired: number[] = [];
-    const wheel = new TimerWheel((ids) => fired.push(...ids));
-    wheel.set(1, 1_005_000);
-    wheel.set(2, 999_000);
+    const queue = new DueQueue((ids) => fired.push(...ids));
+    queue.set(1, 1_005_000);
+    queue.set(2, 999_000);
     jest.advanceTimersByTime(0);
     expect(fired).toEqual([2]);
-    wheel.set(3, 1_001_000);
+    queue.set(3, 1_001_000);
     jest.advanceTimersByTime(1000);
     expect(fired).toEqual([2, 3]);
   });
 
   it('holds 100,000 jobs and pops them in order', () => {
     const fired: number[] = [];
-    const wheel = new TimerWheel((ids) => fired.push(...ids));
-    for (let i = 0; i < 100_000; i++) wheel.set(i, 1_000_000 + ((i * 7919) % 100_000));
+    const queue = new DueQueue((ids) => fired.push(...ids));
+    for (let i = 0; i < 100_000; i++) queue.set(i, 1_000_000 + ((i * 7919) % 100_000));
     jest.advanceTimersByTime(100_000);
     expect(fired).toHaveLength(100_000);
     expect(new Set(fired).size).toBe(100_000);

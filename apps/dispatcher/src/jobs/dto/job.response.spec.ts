@@ -1,0 +1,58 @@
+import type { JobEntity } from '@app/persistence';
+import { JobResponse } from './job.response';
+
+const T0 = Date.UTC(2026, 10, 25, 12, 0, 0);
+
+function job(over: Partial<JobEntity> = {}): JobEntity {
+  return {
+    id: 7,
+    name: 'report',
+    description: 'nightly',
+    cron: '0 2 * * *',
+    timezone: 'Europe/Paris',
+    type: 'http',
+    command: null,
+    env: {},
+    http: { method: 'POST', url: 'http://127.0.0.1:9000/r', headers: { A: 'b' }, body: '{}', expectStatus: [204] },
+    timeoutMs: 30_000,
+    retries: 2,
+    retryBackoffMs: 500,
+    concurrency: 'allow',
+    misfire: 'all',
+    group: 'batch',
+    routing: 'least_busy',
+    enabled: true,
+    scheduleSetAt: T0,
+    lastTickAt: T0,
+    nextRunAt: T0 + 60_000,
+    version: 3,
+    createdAt: T0,
+    updatedAt: T0 + 1,
+    ...over,
+  };
+}
+
+/** Ledger fields the API never sends, and times it sends as ISO strings instead of epoch ms. */
+const NOT_AS_STORED = ['scheduleSetAt', 'lastTickAt', 'version', 'nextRunAt', 'createdAt', 'updatedAt'];
+const sentAsIs = (j: JobEntity) => Object.fromEntries(Object.entries(j).filter(([k]) => !NOT_AS_STORED.includes(k)));
+
+describe('JobResponse.of', () => {
+  it('sends the contract fields with ISO times, and none of the ledger fields', () => {
+    const stored = job();
+    expect(JobResponse.of(stored, { id: 41, status: 'succeeded', scheduledAt: T0 }, T0 + 5000)).toStrictEqual({
+      ...sentAsIs(stored),
+      createdAt: '2026-11-25T12:00:00.000Z',
+      updatedAt: '2026-11-25T12:00:00.001Z',
+      nextRunAt: '2026-11-25T12:00:05.000Z',
+      lastRun: { id: 41, status: 'succeeded', scheduledAt: '2026-11-25T12:00:00.000Z' },
+    });
+  });
+
+  it('has no next run while paused, no last run before the first, and {} for a missing env', () => {
+    const json = JobResponse.of(job({ enabled: false, env: undefined as unknown as Record<string, string> }), null, T0);
+    expect(json.nextRunAt).toBeNull();
+    expect(json.lastRun).toBeNull();
+    expect(json.env).toEqual({});
+    expect(JobResponse.of(job(), undefined, null).nextRunAt).toBeNull();
+  });
+});

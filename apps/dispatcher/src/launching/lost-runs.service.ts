@@ -1,0 +1,95 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { JobsRepository, retryPolicyOf, RunsRepository } from '@app/persistence';
+import { Timers } from '../common/timers.service';
+import { staticDownAfterMs } from '../executor-client/executor-client.module';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { EventsService } from '../events/events.service';
+
+const PASS_NAME = 'gocron-lost-runs';
+const PASS_MS = 500;
+
+/**
+ * A running run whose executor has been absent from discovery for two lease TTLs is lost (compare-and-set, so of
+ * several dispatchers one records it), then retried per its job, on another executor when one exists.
+ */
+@Injectable()
+export class LostRuns implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(LostRuns.name);
+  /** Since when each executor that running runs name has been missing from discovery. */
+  private missingSince = new Map<string, number>();
+  private running = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runs: RunsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly pool: ExecutorPool,
+    private readonly timers: Timers,
+    private readonly events: EventsService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timers.every(PASS_NAME, PASS_MS, () => this.pass());
+  }
+
+  onApplicationShutdown(): void {
+    this.timers.clearInterval(PASS_NAME);
+  }
+
+  /**
+   * etcd: the key's DELETE (lease expiry, at most a TTL after death) is final, and one more TTL of grace keeps
+   * "lost within 2 TTLs" while absorbing a watch that is briefly behind. Static: the executor is unlisted after
+   * staticDownAfterMs without an answer; lost once two TTLs have passed since its last answer.
+   */
+  private lostAfterMs(): number {
+    const ttlMs = this.config.etcd.leaseTtlSeconds * 1000;
+    return this.pool.absenceIsFinal ? ttlMs : Math.max(0, 2 * ttlMs - staticDownAfterMs(this.config));
+  }
+
+  async pass(now = Date.now()): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      await this.findLost(now);
+    } catch (e) {
+      this.logger.warn(`lost-run pass failed: ${(e as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async findLost(now: number): Promise<void> {
+    const present = new Set(this.pool.executors().map((e) => e.id));
+    const running = await this.runs.findRunningOn(null);
+    // Only executors that running runs still name are remembered: the map can not outgrow the ledger's running set.
+    const missingSince = new Map<string, number>();
+    for (const run of running) {
+      if (run.executorId && !present.has(run.executorId)) {
+        missingSince.set(run.executorId, this.missingSince.get(run.executorId) ?? now);
+      }
+    }
+    this.missingSince = missingSince;
+    const lostAfterMs = this.lostAfterMs();
+    for (const run of running) {
+      if (!run.executorId || present.has(run.executorId)) continue;
+      if (now - missingSince.get(run.executorId)! < lostAfterMs) continue;
+      const job = await this.jobs.findById(run.jobId);
+      const { finished, retry } = await this.runs.finishWithRetry(
+        run,
+        { status: 'lost', finishedAt: now, error: `executor ${run.executorId} vanished while the run was running` },
+        job ? retryPolicyOf(job) : null,
+      );
+      if (finished) {
+        this.logger.warn({
+          msg: 'run lost',
+          runId: run.id,
+          jobId: run.jobId,
+          executorId: run.executorId,
+          retryRunId: retry?.id,
+        });
+        this.events.runChanged(run.id);
+      }
+    }
+  }
+}

@@ -1,0 +1,181 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { boundedChunks, JobEntity, LedgerKey, RunsRepository } from '@app/persistence';
+import type { RunBatchReply, RunRequest } from '@app/protocol';
+import { grpcCode } from '../executor-client/executor-grpc.client';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { EventsService } from '../events/events.service';
+import { requestBytes, runRequestOf } from './run-request';
+
+/** Runs per RunBatch call. */
+const BATCH_LIMIT = 2000;
+/** Estimated bytes per RunBatch call: below the executor's 4 MiB message limit. */
+const BATCH_BYTES = 3 * 1024 * 1024;
+
+/** What became of one offered run: an executor started it, none had room (it stays pending), or it is not ours. */
+export type OfferOutcome = 'started' | 'waiting' | 'gone';
+
+/** A run to offer, with its job. */
+export interface RunToOffer {
+  run: LedgerKey;
+  job: JobEntity;
+}
+
+/** A run being offered: its request, its executors in preference order and the one to try next. */
+interface Offer {
+  i: number;
+  req: RunRequest;
+  candidates: string[];
+  next: number;
+}
+
+/**
+ * Hands claimed runs to executors. Each run's executors are ranked by its job's routing, the runs bound for one
+ * executor travel in one RunBatch call, and the ones an executor refuses (busy, draining, down) move to their next
+ * candidate, round after round. A run no executor took stays `pending` in the ledger for the pending pass
+ * (PendingRuns), which this tells when executors were there but had no room.
+ */
+@Injectable()
+export class RunLauncher implements OnApplicationShutdown {
+  private readonly logger = new Logger(RunLauncher.name);
+  /** Runs being offered now: a pass that finds them pending leaves them alone. */
+  private readonly offering = new Set<number>();
+  private readonly listeners: ((summary: { started: boolean; waitingForRoom: boolean }) => void)[] = [];
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runs: RunsRepository,
+    private readonly pool: ExecutorPool,
+    private readonly events: EventsService,
+  ) {}
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+  }
+
+  isOffering(runId: number): boolean {
+    return this.offering.has(runId);
+  }
+
+  /** Called after every offer: whether some run started, and whether some found executors but no room. */
+  onOffered(listener: (summary: { started: boolean; waitingForRoom: boolean }) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Offers the runs; each started one is announced as a run change. */
+  async offer(items: RunToOffer[]): Promise<OfferOutcome[]> {
+    const outcomes: OfferOutcome[] = items.map(() => 'waiting');
+    if (this.stopped) return outcomes;
+    const open: Offer[] = [];
+    try {
+      for (const [i, { run, job }] of items.entries()) {
+        if (this.offering.has(run.id)) continue;
+        this.offering.add(run.id);
+        const offer: Offer = { i, req: runRequestOf(run, job, this.config.dispatcher.id), candidates: [], next: 0 };
+        open.push(offer); // before the await: the finally below must see it
+        offer.candidates = await this.candidates(run, job);
+      }
+      for (let round = open.filter((o) => o.candidates.length > 0); round.length > 0;) {
+        const byAddress = new Map<string, Offer[]>();
+        for (const o of round) {
+          const address = o.candidates[o.next];
+          const list = byAddress.get(address);
+          if (list) list.push(o);
+          else byAddress.set(address, [o]);
+        }
+        const again: Offer[] = [];
+        await Promise.all(
+          [...byAddress].map(async ([address, batch]) => {
+            for (const chunk of boundedChunks(batch, (o) => requestBytes(o.req), BATCH_BYTES, BATCH_LIMIT)) {
+              again.push(...(await this.sendChunk(address, chunk, items, outcomes)));
+            }
+          }),
+        );
+        for (const o of again) o.next++;
+        round = again.filter((o) => o.next < o.candidates.length);
+      }
+    } finally {
+      for (const o of open) this.offering.delete(items[o.i].run.id);
+    }
+    outcomes.forEach((o, k) => o === 'started' && this.events.runChanged(items[k].run.id));
+    const summary = {
+      started: outcomes.includes('started'),
+      waitingForRoom: open.some((o) => o.candidates.length > 0 && outcomes[o.i] === 'waiting'),
+    };
+    for (const listener of this.listeners) listener(summary);
+    return outcomes;
+  }
+
+  /** Sends one RunBatch; settles the runs it decides, answers those to offer to their next candidate. */
+  private async sendChunk(
+    address: string,
+    chunk: Offer[],
+    items: RunToOffer[],
+    outcomes: OfferOutcome[],
+  ): Promise<Offer[]> {
+    let reply: RunBatchReply;
+    try {
+      reply = await this.pool.sendBatch(
+        address,
+        chunk.map((o) => o.req),
+      );
+    } catch (e) {
+      // Too large for the executor's message limit (a size estimate can be off): halves, to the same executor.
+      if (grpcCode(e) === GrpcStatus.RESOURCE_EXHAUSTED && chunk.length > 1) {
+        const half = chunk.length >> 1;
+        return [
+          ...(await this.sendChunk(address, chunk.slice(0, half), items, outcomes)),
+          ...(await this.sendChunk(address, chunk.slice(half), items, outcomes)),
+        ];
+      }
+      // Unreachable, timed out or refusing the call: the whole chunk tries its next executor (discovery and health
+      // report a down executor; a line per failed call would repeat that for every offer).
+      this.logger.debug?.({ msg: `RunBatch of ${chunk.length} run(s) to ${address} failed: ${(e as Error).message}` });
+      return chunk;
+    }
+    const byRun = new Map(reply.outcomes.map((o) => [Number(o.runId), o]));
+    const refused: Offer[] = [];
+    for (const o of chunk) {
+      const answer = byRun.get(o.req.runId);
+      const { run, job } = items[o.i];
+      if (answer?.accepted) {
+        outcomes[o.i] = 'started';
+        this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
+      } else if (answer?.code === 'NOT_PENDING') {
+        outcomes[o.i] = 'gone'; // another executor has it, or it ended
+      } else if (answer?.code === 'INVALID') {
+        outcomes[o.i] = 'gone';
+        await this.runs.finish(
+          run.id,
+          { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${answer.message}` },
+          ['pending'],
+        );
+        this.events.runChanged(run.id);
+      } else {
+        refused.push(o); // AT_CAPACITY, DRAINING, LEDGER_DOWN, or no answer for it: the next executor
+      }
+    }
+    return refused;
+  }
+
+  /**
+   * Executor addresses for the run, in preference order: a broadcast run only on its own executor; a retry
+   * prefers another executor than its last one.
+   */
+  private async candidates(run: LedgerKey, job: JobEntity): Promise<string[]> {
+    let candidates = this.pool.rank(job.group, job.routing, job.id);
+    if (run.executorKey) candidates = candidates.filter((e) => e.address === run.executorKey);
+    if (run.attempt > 1 && candidates.length > 1) {
+      const previous = await this.runs.findAttempt(run, run.attempt - 1);
+      if (previous?.executorAddress) {
+        candidates = [
+          ...candidates.filter((e) => e.address !== previous.executorAddress),
+          ...candidates.filter((e) => e.address === previous.executorAddress),
+        ];
+      }
+    }
+    return candidates.map((e) => e.address);
+  }
+}

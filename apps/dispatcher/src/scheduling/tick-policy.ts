@@ -1,0 +1,104 @@
+import type { ActiveRunRow, JobEntity, NewRun } from '@app/persistence';
+
+/** The ledger's tickKey of a scheduled tick: its instant in whole seconds (the same on every dispatcher). */
+export function tickKeyOf(scheduledAt: number): string {
+  return String(Math.floor(scheduledAt / 1000));
+}
+
+/** What claiming one scheduled tick comes to, by the job's concurrency policy and routing. */
+export type TickDecision =
+  /** The tick already has its record (another dispatcher, or a stale cursor here): nothing to write or cancel. */
+  | { kind: 'recorded' }
+  /** `forbid` while a run is active: the tick is recorded as `skipped`, with the reason. */
+  | { kind: 'skip'; reason: string }
+  /**
+   * One pending run per executor key (one empty key, except with `broadcast`); with `replace`, the job's active
+   * runs of earlier ticks are cancelled once the tick is surely claimed.
+   */
+  | { kind: 'run'; executorKeys: string[]; replaceEarlier: boolean };
+
+/** What the decision needs to know about the ledger and the executors, read for a whole batch of ticks at once. */
+export interface TickFacts {
+  /** The job's pending and running runs (read only when its concurrency is not `allow`). */
+  active: readonly ActiveRunRow[];
+  /** `broadcast` only: whether the tick has any first-attempt record, on any executor key. */
+  recorded: boolean;
+  /** `broadcast` only: the addresses of the group's executors now. */
+  executors: readonly string[];
+}
+
+/**
+ * The concurrency and routing policies of a scheduled tick, in one place: every tick of every job is decided here,
+ * whether it is claimed alone or with a thousand others.
+ */
+export function decideTick(job: JobEntity, tickKey: string, facts: TickFacts): TickDecision {
+  if (job.concurrency !== 'allow') {
+    if (facts.active.some((r) => r.tickKey === tickKey)) return { kind: 'recorded' };
+    const [first] = facts.active;
+    if (first && job.concurrency === 'forbid') {
+      return { kind: 'skip', reason: `run ${first.id} of this job was still ${first.status} (concurrency: forbid)` };
+    }
+  }
+  const replaceEarlier = job.concurrency === 'replace';
+  if (job.routing !== 'broadcast') return { kind: 'run', executorKeys: [''], replaceEarlier };
+  // Broadcast rows have one key per executor, so the ledger key alone can not tell that another dispatcher (seeing
+  // other executors) already claimed this tick: any record of it counts.
+  if (facts.recorded) return { kind: 'recorded' };
+  // No executor up: one row, which waits for one.
+  return { kind: 'run', executorKeys: facts.executors.length > 0 ? [...facts.executors] : [''], replaceEarlier };
+}
+
+/** The fields of a first-attempt ledger row that come from the tick itself. */
+export interface TickRecord {
+  tickKey: string;
+  scheduledAt: number;
+  trigger: NewRun['trigger'];
+  status: NewRun['status'];
+  executorKey?: string;
+  error?: string | null;
+  notBefore?: number;
+  deadlineAt?: number;
+}
+
+/** A first-attempt ledger row of the job: what every claim, skip, drop and miss record is written as. */
+export function ledgerRow(
+  job: Pick<JobEntity, 'id' | 'timeoutMs'>,
+  tick: TickRecord,
+  dispatcherId: string | null,
+): NewRun {
+  return {
+    jobId: job.id,
+    tickKey: tick.tickKey,
+    attempt: 1,
+    executorKey: tick.executorKey ?? '',
+    scheduledAt: tick.scheduledAt,
+    trigger: tick.trigger,
+    status: tick.status,
+    notBefore: tick.notBefore,
+    deadlineAt: tick.deadlineAt ?? tick.scheduledAt + job.timeoutMs,
+    dispatcherId,
+    error: tick.error ?? null,
+  };
+}
+
+/** The rows a decision writes (none when the tick is already recorded). */
+export function rowsOf(
+  job: JobEntity,
+  at: number,
+  trigger: 'schedule' | 'misfire',
+  decision: TickDecision,
+  dispatcherId: string,
+  now: number,
+): NewRun[] {
+  const tick = { tickKey: tickKeyOf(at), scheduledAt: at, trigger };
+  switch (decision.kind) {
+    case 'recorded':
+      return [];
+    case 'skip':
+      return [ledgerRow(job, { ...tick, status: 'skipped', error: decision.reason }, dispatcherId)];
+    case 'run':
+      return decision.executorKeys.map((executorKey) =>
+        ledgerRow(job, { ...tick, status: 'pending', executorKey, notBefore: now }, dispatcherId),
+      );
+  }
+}

@@ -1,0 +1,67 @@
+import { Injectable } from '@nestjs/common';
+import type { RunningTask } from './runners/task-runner';
+
+/**
+ * Why a run is being stopped before its task ends on its own. The kind decides the status recorded: `cancelled`
+ * (a user, `replace`, a deleted job, a final status in the ledger) or `lost` (this executor is going away or lost
+ * its lease, so the job's retries apply). Only the executor itself decides `lost`: no string a caller sends does.
+ */
+export type StopReason = { kind: 'cancelled' | 'lost'; message: string };
+
+/** A run this executor holds: from the slot's reservation (before its start is recorded) until its result is. */
+export interface ActiveRun {
+  readonly runId: number;
+  readonly jobId: number;
+  /** Null until the task is launched. */
+  task: RunningTask | null;
+  stop: StopReason | null;
+}
+
+/**
+ * The runs this executor holds, at most `capacity` of them. A slot is reserved before the ledger's
+ * compare-and-set, so concurrent sends can not exceed capacity, and freed once the run's result is recorded.
+ */
+@Injectable()
+export class ActiveRuns {
+  private readonly slots = new Map<number, ActiveRun>();
+
+  get size(): number {
+    return this.slots.size;
+  }
+
+  has(runId: number): boolean {
+    return this.slots.has(runId);
+  }
+
+  get(runId: number): ActiveRun | undefined {
+    return this.slots.get(runId);
+  }
+
+  ids(): number[] {
+    return [...this.slots.keys()];
+  }
+
+  all(): IterableIterator<ActiveRun> {
+    return this.slots.values();
+  }
+
+  reserve(runId: number, jobId: number): ActiveRun {
+    const slot: ActiveRun = { runId, jobId, task: null, stop: null };
+    this.slots.set(runId, slot);
+    return slot;
+  }
+
+  release(runId: number): void {
+    this.slots.delete(runId);
+  }
+
+  /** Stops one run: its task now if it is launched, its launch otherwise. The first reason given stands. */
+  stop(slot: ActiveRun, reason: StopReason): void {
+    slot.stop ??= reason;
+    slot.task?.cancel(reason.message);
+  }
+
+  stopAll(reason: StopReason): void {
+    for (const slot of this.slots.values()) this.stop(slot, reason);
+  }
+}

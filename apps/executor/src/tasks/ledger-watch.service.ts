@@ -1,0 +1,77 @@
+import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { JobsRepository, retryPolicyOf, RunsRepository, waitForSchema } from '@app/persistence';
+import { ActiveRuns } from './active-runs';
+
+/** How often the executor compares its runs with the ledger. */
+const WATCH_MS = 1000;
+
+/**
+ * Keeps this executor's runs in line with the ledger, every second: a run cancelled or declared lost elsewhere (a
+ * dispatcher that could not reach us) is stopped here too; a run the ledger says is running here that this process
+ * does not hold (a start recorded whose reply was lost, or a run of an earlier process with the same id) is marked
+ * lost, so the job's retries apply: nothing else would ever finish it.
+ */
+@Injectable()
+export class LedgerWatch implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(LedgerWatch.name);
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runs: RunsRepository,
+    private readonly jobs: JobsRepository,
+    private readonly active: ActiveRuns,
+    @InjectDataSource() private readonly ds: DataSource,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    await waitForSchema(this.ds);
+    this.timer = setInterval(() => void this.pass(), WATCH_MS);
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async pass(): Promise<void> {
+    try {
+      await this.stopEndedElsewhere();
+      await this.releaseOrphans();
+    } catch (e) {
+      this.logger.warn(`ledger watch failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** Reserved slots whose task is not launched yet count too: a cancel recorded meanwhile stops the launch. */
+  private async stopEndedElsewhere(): Promise<void> {
+    const slots = [...this.active.all()].filter((s) => !s.stop);
+    const launched = new Set(slots.filter((s) => s.task).map((s) => s.runId));
+    for (const { id, status } of await this.runs.findStatuses(slots.map((s) => s.runId))) {
+      if (status === 'running' || (status === 'pending' && !launched.has(id))) continue;
+      const slot = this.active.get(id);
+      if (slot) this.active.stop(slot, { kind: 'cancelled', message: `run is ${status} in the ledger` });
+    }
+  }
+
+  /** A slot is reserved before the start is recorded, so a run being started is never taken for an orphan. */
+  private async releaseOrphans(): Promise<void> {
+    const executorId = this.config.executor.id;
+    for (const run of await this.runs.findRunningOn([executorId])) {
+      if (this.active.has(run.id)) continue;
+      const job = await this.jobs.findById(run.jobId);
+      const { finished } = await this.runs.finishWithRetry(
+        run,
+        {
+          status: 'lost',
+          finishedAt: Date.now(),
+          error: `executor ${executorId} is not running it (lost start or restart)`,
+        },
+        job ? retryPolicyOf(job) : null,
+      );
+      if (finished) this.logger.warn({ msg: 'orphaned run marked lost', runId: run.id, jobId: run.jobId, executorId });
+    }
+  }
+}

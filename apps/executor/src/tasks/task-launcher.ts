@@ -1,0 +1,137 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { LedgerKey, retryPolicyOf, RetryPolicy, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
+import type { RunRequest } from '@app/protocol';
+import { ActiveRun, ActiveRuns } from './active-runs';
+import { ResultRecorder } from './result-recorder';
+import { HttpRunner } from './runners/http-runner';
+import { ShellRunner } from './runners/shell-runner';
+import type { RunContext, RunningTask, TaskResult } from './runners/task-runner';
+
+/** How long the executor launches tasks before it lets other work in. */
+const LAUNCH_SLICE_MS = 10;
+
+function ledgerKeyOf(req: RunRequest): LedgerKey {
+  return {
+    id: req.runId,
+    jobId: req.jobId,
+    tickKey: req.tickKey ?? '',
+    attempt: req.attempt,
+    executorKey: req.executorKey ?? '',
+    scheduledAt: Date.parse(req.scheduledAt),
+  };
+}
+
+function failed(error: string): TaskResult {
+  return { status: 'failed', exitCode: null, httpStatus: null, output: '', outputTruncated: false, error };
+}
+
+/**
+ * Starts the tasks of runs whose start is recorded (the shell or HTTP runner), and records each result in the
+ * ledger (with the job's next attempt when it failed and may retry). The slot stays held until the result is
+ * written, so capacity counts runs whose result is not recorded yet.
+ */
+@Injectable()
+export class TaskLauncher {
+  private readonly logger = new Logger(TaskLauncher.name);
+  private readonly shell = new ShellRunner();
+  private readonly http = new HttpRunner();
+  private readonly results: ResultRecorder;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly runs: RunsRepository,
+    batch: RunBatchRepository,
+    private readonly active: ActiveRuns,
+  ) {
+    this.results = new ResultRecorder(runs, batch, config.executor.id);
+  }
+
+  /**
+   * Starts tasks a few milliseconds' worth at a time, yielding in between: a process spawn costs milliseconds of this
+   * process's CPU (fork), and two hundred in a row would keep health probes, cancels and the next batch waiting.
+   */
+  launchPaced(queue: { req: RunRequest; slot: ActiveRun }[], from = 0): void {
+    const until = Date.now() + LAUNCH_SLICE_MS;
+    let i = from;
+    while (i < queue.length && (i === from || Date.now() < until)) {
+      void this.launch(queue[i].req, queue[i].slot);
+      i++;
+    }
+    if (i < queue.length) setImmediate(() => this.launchPaced(queue, i));
+  }
+
+  /** Starts the task of a run whose start is recorded, and records its result when it ends. */
+  private async launch(req: RunRequest, slot: ActiveRun): Promise<void> {
+    let run: LedgerKey | null = req.tickKey ? ledgerKeyOf(req) : null;
+    if (!run) {
+      // A dispatcher that does not send the ledger key: read it (the start is recorded, so the row exists).
+      run = await this.runs.findById(req.runId).catch(() => null);
+      run ??= ledgerKeyOf(req);
+    }
+    const policy = req.retry ? retryPolicyOf({ ...req.retry, timeoutMs: req.timeoutMs }) : null;
+    if (slot.stop) {
+      // Stopped between the start being recorded and the launch: nothing is started at all.
+      void this.record(run, { ...failed(slot.stop.message), status: 'cancelled' }, policy, slot);
+      return;
+    }
+    try {
+      slot.task = this.start(req);
+    } catch (e) {
+      // The start is recorded; record the failure too, so the run does not stay running.
+      slot.task = {
+        done: Promise.resolve(failed(`could not start: ${(e as Error).message}`)),
+        cancel: () => undefined,
+      };
+    }
+    this.logger.debug({
+      msg: 'run started',
+      runId: req.runId,
+      jobId: req.jobId,
+      scheduledAt: req.scheduledAt,
+      executorId: this.config.executor.id,
+    });
+    const key = run;
+    void slot.task.done
+      .catch((e: Error) => failed(`task crashed: ${e.message}`))
+      .then((result) => this.record(key, result, policy, slot));
+  }
+
+  private start(req: RunRequest): RunningTask {
+    const ctx: RunContext = {
+      runId: req.runId,
+      jobId: req.jobId,
+      scheduledAt: req.scheduledAt,
+      attempt: req.attempt,
+      timeoutMs: req.timeoutMs,
+    };
+    return req.task === 'shell' && req.shell
+      ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env ?? {} })
+      : this.http.start(ctx, {
+          method: req.http!.method,
+          url: req.http!.url,
+          headers: req.http!.headers ?? {},
+          body: req.http!.body ?? '',
+          expectStatus: req.http!.expectStatus ?? [],
+        });
+  }
+
+  /**
+   * Writes the result (batched, retried while the ledger is unreachable); the slot frees once it is recorded. A run
+   * this executor stopped as `lost` is recorded as lost, with the reason as its error.
+   */
+  private async record(run: LedgerKey, task: TaskResult, policy: RetryPolicy | null, slot: ActiveRun): Promise<void> {
+    const lost = slot.stop?.kind === 'lost';
+    const result: RunResult = {
+      status: lost ? 'lost' : task.status,
+      finishedAt: Date.now(),
+      exitCode: task.exitCode,
+      httpStatus: task.httpStatus,
+      output: task.output,
+      outputTruncated: task.outputTruncated,
+      error: lost ? slot.stop!.message : task.error,
+    };
+    await this.results.record(run, result, policy);
+    this.active.release(run.id);
+  }
+}

@@ -1,0 +1,94 @@
+// The REST API's JSON (CONTRACT.md, REST API): what the dispatcher sends and the dashboard reads. Times are ISO 8601
+// strings in UTC. The dispatcher's response classes implement these, so a field added on one side only fails to
+// compile.
+import type { HttpSpec } from './http-spec';
+import type { ConcurrencyPolicy, JobType, MisfirePolicy, Routing, RunStatus, RunTrigger } from './vocabulary';
+
+export interface LastRunJson {
+  id: number;
+  status: RunStatus;
+  scheduledAt: string;
+}
+
+export interface JobJson {
+  id: number;
+  name: string;
+  description: string;
+  cron: string;
+  timezone: string;
+  type: JobType;
+  command: string | null;
+  env: Record<string, string>;
+  http: HttpSpec | null;
+  timeoutMs: number;
+  retries: number;
+  retryBackoffMs: number;
+  concurrency: ConcurrencyPolicy;
+  misfire: MisfirePolicy;
+  group: string;
+  routing: Routing;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+  /** Null while the job is paused. */
+  nextRunAt: string | null;
+  lastRun: LastRunJson | null;
+}
+
+export interface RunJson {
+  id: number;
+  jobId: number;
+  scheduledAt: string;
+  trigger: RunTrigger;
+  attempt: number;
+  status: RunStatus;
+  executorId: string | null;
+  dispatcherId: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  durationMs: number | null;
+  exitCode: number | null;
+  httpStatus: number | null;
+  output: string | null;
+  outputTruncated: boolean;
+  error: string | null;
+}
+
+/** A list answer: one page of items and the count of all that match. */
+export interface PageJson<T> {
+  items: T[];
+  total: number;
+}
+
+/** GET /api/executors, and the executor's value in etcd. */
+export interface ExecutorJson {
+  id: string;
+  address: string;
+  group: string;
+  capacity: number;
+  running: number;
+  startedAt: string;
+}
+
+/** GET /api/dispatchers, and the dispatcher's value in etcd. */
+export interface DispatcherJson {
+  id: string;
+  address: string;
+  startedAt: string;
+}
+
+export interface HealthCheckJson {
+  status: 'ok' | 'degraded' | 'down';
+  detail: string;
+}
+
+/** GET /api/health. */
+export interface HealthJson {
+  status: 'ok' | 'degraded';
+  checks: Record<string, HealthCheckJson>;
+}
+
+/** GET /api/events: the data of `job` and `run` events. */
+export type ChangeEvent =
+  | { type: 'job'; action: 'created' | 'updated' | 'deleted'; jobId: number }
+  | { type: 'run'; runId: number; jobId?: number; status?: RunStatus };

@@ -1,0 +1,48 @@
+// The contract's enumerations (CONTRACT.md, Job and Run). The server validates and stores them, the dashboard
+// offers them in its forms and filters: one list each, so a new value reaches both.
+export const JOB_TYPES = ['shell', 'http'] as const;
+export type JobType = (typeof JOB_TYPES)[number];
+
+export const CONCURRENCY_POLICIES = ['allow', 'forbid', 'replace'] as const;
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+
+export const MISFIRE_POLICIES = ['skip', 'once', 'all'] as const;
+export type MisfirePolicy = (typeof MISFIRE_POLICIES)[number];
+
+export const ROUTINGS = ['round_robin', 'random', 'least_busy', 'consistent_hash', 'broadcast'] as const;
+export type Routing = (typeof ROUTINGS)[number];
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+export const RUN_TRIGGERS = ['schedule', 'manual', 'retry', 'misfire', 'dependency'] as const;
+export type RunTrigger = (typeof RUN_TRIGGERS)[number];
+
+export const RUN_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'failed',
+  'timed_out',
+  'cancelled',
+  'lost',
+  'skipped',
+  'missed',
+] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const ACTIVE_STATUSES: readonly RunStatus[] = ['pending', 'running'];
+export const FINAL_STATUSES: readonly RunStatus[] = RUN_STATUSES.filter((s) => !ACTIVE_STATUSES.includes(s));
+/** Final statuses after which the job's `retries` apply. */
+export const RETRYABLE_STATUSES: readonly RunStatus[] = ['failed', 'timed_out', 'lost'];
+
+export function isFinal(status: RunStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export function isActive(status: RunStatus): boolean {
+  return ACTIVE_STATUSES.includes(status);
+}
+
+/** Output of one run keeps at most this much (head and tail). */
+export const OUTPUT_LIMIT_BYTES = 64 * 1024;

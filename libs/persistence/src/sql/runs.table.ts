@@ -1,0 +1,29 @@
+import type { RunEntity } from '../entities/run.entity';
+import type { ColumnNamesOf } from './columns';
+
+/** The runs table for raw SQL: each RunEntity property's column. */
+export const RUN_COLUMNS = {
+  id: 'id',
+  jobId: 'job_id',
+  tickKey: 'tick_key',
+  attempt: 'attempt',
+  executorKey: 'executor_key',
+  scheduledAt: 'scheduled_at',
+  trigger: 'trigger',
+  status: 'status',
+  notBefore: 'not_before',
+  deadlineAt: 'deadline_at',
+  executorId: 'executor_id',
+  executorAddress: 'executor_address',
+  dispatcherId: 'dispatcher_id',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  durationMs: 'duration_ms',
+  exitCode: 'exit_code',
+  httpStatus: 'http_status',
+  output: 'output',
+  outputTruncated: 'output_truncated',
+  error: 'error',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies ColumnNamesOf<RunEntity>;
