@@ -1,3 +1,4 @@
+import { MONTH_ABBREVIATIONS, WEEKDAY_ABBREVIATIONS } from '@app/contract';
 import { CronError } from './cron-error';
 
 export type FieldName = 'second' | 'minute' | 'hour' | 'day-of-month' | 'month' | 'day-of-week';
@@ -20,7 +21,7 @@ export const MONTH_FIELD: FieldSpec = {
   name: 'month',
   min: 1,
   max: 12,
-  names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'],
+  names: MONTH_ABBREVIATIONS,
   allowsQuestionMark: false,
 };
 // 7 is accepted as a second spelling of Sunday and folded onto 0 once the field is parsed.
@@ -28,7 +29,7 @@ export const DAY_OF_WEEK_FIELD: FieldSpec = {
   name: 'day-of-week',
   min: 0,
   max: 7,
-  names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'],
+  names: WEEKDAY_ABBREVIATIONS,
   allowsQuestionMark: true,
 };
 

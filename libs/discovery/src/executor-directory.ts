@@ -1,19 +1,12 @@
-/** One executor as dispatchers see it (CONTRACT.md: GET /api/executors, etcd values). */
-export interface ExecutorInfo {
-  id: string;
-  address: string;
-  group: string;
-  capacity: number;
-  running: number;
-  startedAt: string;
+import type { DispatcherJson, ExecutorJson } from '@app/contract';
+
+/** One executor as dispatchers see it (CONTRACT.md: GET /api/executors), and its value in etcd. */
+export interface ExecutorInfo extends ExecutorJson {
+  /** Stopping: finishes what it runs, takes nothing new. */
   draining: boolean;
 }
 
-export interface DispatcherInfo {
-  id: string;
-  address: string;
-  startedAt: string;
-}
+export type DispatcherInfo = DispatcherJson;
 
 /**
  * Where executors are: static targets probed over gRPC (StaticExecutorDirectory) or an etcd watch

@@ -1,9 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
+import type { DispatcherJson, ExecutorJson } from '@app/contract';
 import { DispatcherRegistry } from './dispatcher-registry.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 
-export class ExecutorResponse {
+export class ExecutorResponse implements ExecutorJson {
   @ApiProperty() id!: string;
   @ApiProperty({ example: '127.0.0.1:50051' }) address!: string;
   @ApiProperty() group!: string;
@@ -12,7 +13,7 @@ export class ExecutorResponse {
   @ApiProperty() startedAt!: string;
 }
 
-export class DispatcherResponse {
+export class DispatcherResponse implements DispatcherJson {
   @ApiProperty() id!: string;
   @ApiProperty({ example: '127.0.0.1:8080' }) address!: string;
   @ApiProperty() startedAt!: string;

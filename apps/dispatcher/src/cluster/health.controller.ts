@@ -5,15 +5,13 @@ import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import type { Etcd3 } from 'etcd3';
 import { withDeadline } from '@app/common';
+import type { HealthCheckJson, HealthJson } from '@app/contract';
 import { TICK_LOCK, TickLock } from '@app/locking';
 import { ETCD_CLIENT } from './etcd-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
 
-interface Check {
-  status: 'ok' | 'degraded' | 'down';
-  detail: string;
-}
+type Check = HealthCheckJson;
 
 @ApiTags('health')
 @Controller('api/health')
@@ -32,7 +30,7 @@ export class HealthController {
   })
   @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: { status: 'ok', detail: 'sqlite' } } } } })
   @ApiServiceUnavailableResponse({ description: 'the database is unreachable' })
-  async health(@Res({ passthrough: true }) res: Response) {
+  async health(@Res({ passthrough: true }) res: Response): Promise<HealthJson> {
     const checks: Record<string, Check> = {
       database: await this.database(),
       lock: await this.lock.health(),

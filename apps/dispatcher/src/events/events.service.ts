@@ -1,11 +1,10 @@
 import { Injectable, Logger, MessageEvent, OnApplicationShutdown } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
+import type { ChangeEvent } from '@app/contract';
 import { RunsRepository } from '@app/persistence';
+import { Timers } from '../common/timers.service';
 
-export type ChangeEvent =
-  | { type: 'job'; action: 'created' | 'updated' | 'deleted'; jobId: number }
-  | { type: 'run'; runId: number; jobId?: number; status?: string };
-
+const POLL_NAME = 'gocron-event-feed';
 const POLL_MS = 1000;
 
 /**
@@ -17,11 +16,14 @@ export class EventsService implements OnApplicationShutdown {
   private readonly logger = new Logger(EventsService.name);
   private readonly subject = new Subject<ChangeEvent>();
   private listeners = 0;
-  private timer: NodeJS.Timeout | null = null;
-  private cursor = Date.now();
+  /** Rows updated after this instant (ms) are looked at on the next poll. */
+  private changedSince = Date.now();
   private readonly seen = new Map<number, string>();
 
-  constructor(private readonly runs: RunsRepository) {}
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly timers: Timers,
+  ) {}
 
   jobChanged(jobId: number, action: 'created' | 'updated' | 'deleted'): void {
     this.subject.next({ type: 'job', action, jobId });
@@ -33,15 +35,11 @@ export class EventsService implements OnApplicationShutdown {
 
   stream(): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
-      this.listeners++;
-      this.timer ??= setInterval(() => void this.poll(), POLL_MS);
+      if (this.listeners++ === 0) this.timers.every(POLL_NAME, POLL_MS, () => this.poll());
       const sub = this.subject.subscribe((e) => subscriber.next({ type: e.type, data: e }));
       return () => {
         sub.unsubscribe();
-        if (--this.listeners === 0 && this.timer) {
-          clearInterval(this.timer);
-          this.timer = null;
-        }
+        if (--this.listeners === 0) this.timers.clearInterval(POLL_NAME);
       };
     });
   }
@@ -49,13 +47,13 @@ export class EventsService implements OnApplicationShutdown {
   private async poll(): Promise<void> {
     try {
       // Overlap the window by a second: writers' clocks and commit order are not exact.
-      const rows = await this.runs.findChangedSince(this.cursor - 1000, 500);
+      const rows = await this.runs.findChangedSince(this.changedSince - 1000, 500);
       for (const r of rows) {
         const key = `${r.status}:${r.updatedAt}`;
         if (this.seen.get(r.id) === key) continue;
         this.seen.set(r.id, key);
         this.subject.next({ type: 'run', runId: r.id, jobId: r.jobId, status: r.status });
-        this.cursor = Math.max(this.cursor, r.updatedAt);
+        this.changedSince = Math.max(this.changedSince, r.updatedAt);
       }
       if (this.seen.size > 10_000) this.seen.clear();
     } catch (e) {
@@ -64,7 +62,7 @@ export class EventsService implements OnApplicationShutdown {
   }
 
   onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+    this.timers.clearInterval(POLL_NAME);
     this.subject.complete();
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { httpSpecWithDefaults } from '@app/contract';
 import { CronSchedule } from '@app/cron';
 import { HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository } from '@app/persistence';
 
@@ -145,14 +146,9 @@ export class JobsService {
       if (!job.command) throw new DomainError('INVALID', 'command is required for a shell job');
       return { ...job, http: null };
     }
-    if (!job.http?.url || !job.http.method) throw new DomainError('INVALID', 'http is required for an http job');
-    const http: HttpSpec = {
-      method: job.http.method,
-      url: job.http.url,
-      headers: job.http.headers ?? {},
-      body: job.http.body ?? '',
-      expectStatus: job.http.expectStatus ?? [],
-    };
+    const { method, url } = job.http ?? {};
+    if (!url || !method) throw new DomainError('INVALID', 'http is required for an http job');
+    const http = httpSpecWithDefaults({ ...job.http, method, url });
     return { ...job, command: null, http };
   }
 

@@ -1,3 +1,4 @@
+import { httpSpecWithDefaults } from '@app/contract';
 import type { JobEntity, LedgerKey } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
 
@@ -16,16 +17,7 @@ export function runRequestOf(run: LedgerKey, job: JobEntity, dispatcherId: strin
   };
   return job.type === 'shell'
     ? { ...base, shell: { command: job.command ?? '', env: job.env ?? {} } }
-    : {
-        ...base,
-        http: {
-          method: job.http!.method,
-          url: job.http!.url,
-          headers: job.http!.headers ?? {},
-          body: job.http!.body ?? '',
-          expectStatus: job.http!.expectStatus ?? [],
-        },
-      };
+    : { ...base, http: httpSpecWithDefaults(job.http!) };
 }
 
 /**
@@ -33,7 +25,7 @@ export function runRequestOf(run: LedgerKey, job: JobEntity, dispatcherId: strin
  * (grpc-js's default receive limit): ≈ 150 bytes plus its strings, at most 3 UTF-8 bytes per UTF-16 unit.
  */
 export function requestBytes(req: RunRequest): number {
-  let n = 150 + req.dispatcherId.length + (req.tickKey?.length ?? 0) + (req.executorKey?.length ?? 0);
+  let n = 150 + req.dispatcherId.length + req.tickKey.length + req.executorKey.length;
   const strings = req.shell
     ? [req.shell.command, ...Object.entries(req.shell.env).flat()]
     : req.http

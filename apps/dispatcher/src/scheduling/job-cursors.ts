@@ -75,12 +75,12 @@ export class JobCursors {
   }
 
   /**
-   * Moves a job's cursor forward in the database at once: for records written outside the scheduling path (the
-   * missed-tick sweeper), about jobs that may not be scheduled here.
+   * Moves a job's stored cursor forward at once: for records written outside the scheduling path (the missed-tick
+   * sweeper), about jobs that may not be scheduled here. The cursor in memory moves only in the job's mailbox; if
+   * it is behind, its claims of those ticks find their ledger keys taken.
    */
   async store(jobId: number, tickAt: number, nextRunAt: number | null): Promise<void> {
     await this.jobs.advanceCursor(jobId, tickAt, nextRunAt);
-    if (this.at.has(jobId) && tickAt > this.of(jobId)) this.at.set(jobId, tickAt);
   }
 
   /** The job is no longer scheduled here (paused, deleted): its cursor is the database's business again. */

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 
 /**
- * One mailbox per job: its messages (tick, updated, deleted, run-finished) are handled one at a time, in order, so
+ * One mailbox per job: its messages (tick, update, delete) are handled one at a time, in order, so
  * a PATCH during a tick or two overlapping ticks can not race the concurrency and misfire policies.
  */
 export class JobMailboxes {

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { httpSpecWithDefaults } from '@app/contract';
 import { LedgerKey, retryPolicyOf, RetryPolicy, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
 import { ActiveRun, ActiveRuns } from './active-runs';
@@ -15,9 +16,9 @@ function ledgerKeyOf(req: RunRequest): LedgerKey {
   return {
     id: req.runId,
     jobId: req.jobId,
-    tickKey: req.tickKey ?? '',
+    tickKey: req.tickKey,
     attempt: req.attempt,
-    executorKey: req.executorKey ?? '',
+    executorKey: req.executorKey,
     scheduledAt: Date.parse(req.scheduledAt),
   };
 }
@@ -106,14 +107,8 @@ export class TaskLauncher {
       timeoutMs: req.timeoutMs,
     };
     return req.task === 'shell' && req.shell
-      ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env ?? {} })
-      : this.http.start(ctx, {
-          method: req.http!.method,
-          url: req.http!.url,
-          headers: req.http!.headers ?? {},
-          body: req.http!.body ?? '',
-          expectStatus: req.http!.expectStatus ?? [],
-        });
+      ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env })
+      : this.http.start(ctx, httpSpecWithDefaults(req.http!));
   }
 
   /**

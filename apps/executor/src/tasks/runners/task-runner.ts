@@ -1,3 +1,5 @@
+import type { HttpSpec } from '@app/contract';
+
 /** What every runner is told about the run it executes. */
 export interface RunContext {
   runId: number;
@@ -25,14 +27,8 @@ export interface ShellTask {
   env: Record<string, string>;
 }
 
-export interface HttpTask {
-  method: string;
-  url: string;
-  headers: Record<string, string>;
-  body: string;
-  /** Empty means any 2xx. */
-  expectStatus: number[];
-}
+/** The method arrives as a plain string over gRPC; the runner sends whatever it is. */
+export type HttpTask = HttpSpec<string>;
 
 /** A started run. `done` never rejects: every failure is reported as an outcome. */
 export interface RunningTask {
