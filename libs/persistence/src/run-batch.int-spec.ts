@@ -101,6 +101,18 @@ describe.each([
     expect(Number(rows[0].n)).toBe(300);
   });
 
+  it('answers a key asked twice in one batch once: the row the database kept gets the id, the other is taken', async () => {
+    const at = T + 3500;
+    // A missed-tick record and a late claim of the same tick, in one INSERT.
+    const [missed, pending] = await a.claimMany(
+      [tick(70, at, { status: 'missed', error: 'no dispatcher claimed it' }), tick(70, at)],
+      at + 1,
+    );
+    expect(typeof missed).toBe('number');
+    expect(pending).toBeNull();
+    expect(await statusOf(missed!)).toBe('missed');
+  });
+
   it('records skipped ticks with their reason and a finish time', async () => {
     const at = T + 2000;
     const [id] = await a.claimMany([tick(5, at, { status: 'skipped', error: 'run 1 was still running' })], at + 3);

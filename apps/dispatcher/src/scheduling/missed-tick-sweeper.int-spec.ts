@@ -42,7 +42,7 @@ describe('MissedTickSweeper (SQLite file)', () => {
       events,
     );
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers, events);
+    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers);
     sweeper.watchSince = 0;
   });
 

@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { CronSchedule } from '@app/cron';
 import { JobsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
-import { EventsService } from '../events/events.service';
 import { JobCursors } from './job-cursors';
 import { TickClaimer } from './tick-claimer';
 import { tickKeyOf } from './tick-policy';
@@ -36,7 +35,6 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
     private readonly cursors: JobCursors,
     private readonly claimer: TickClaimer,
     private readonly timers: Timers,
-    private readonly events: EventsService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -62,7 +60,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
         const from = Math.max(this.watchSince - 1, await this.cursors.lastClaimed(job.id, job.lastTickAt));
         const ticks = schedule.between(new Date(from), new Date(now - MISSED_GRACE_MS), MAX_PER_JOB);
         const error = `no dispatcher claimed this tick within ${MISSED_GRACE_MS / 1000} s of its time`;
-        const ids = await Promise.all(
+        const answers = await Promise.allSettled(
           ticks.map((d) =>
             this.claimer.record(job, {
               tickKey: tickKeyOf(d.getTime()),
@@ -74,13 +72,17 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
             }),
           ),
         );
-        ids.forEach((runId, k) => {
+        answers.forEach((answer, k) => {
+          if (answer.status === 'rejected') return;
+          const runId = answer.value;
           if (runId === null) return; // claimed meanwhile, or recorded by another dispatcher's sweep
           recorded++;
           this.missedTotal++;
-          this.events.runChanged(runId);
           this.logger.error({ msg: 'tick missed', jobId: job.id, runId, scheduledAt: ticks[k].toISOString() });
         });
+        // Some records did not make it (the database): the next sweep looks again from the stored cursor.
+        const failure = answers.find((a): a is PromiseRejectedResult => a.status === 'rejected');
+        if (failure) throw failure.reason;
         const last = ticks[ticks.length - 1]?.getTime();
         if (last !== undefined) {
           const next = schedule.next(new Date(Math.max(last, now)));

@@ -21,6 +21,8 @@ function harness(opts: {
   recorded?: Set<number>;
   executors?: string[];
   activeAfterClaim?: Partial<RunEntity>[];
+  recordCheckFails?: Set<number>;
+  cancelGate?: Promise<void>;
 }) {
   const calls = {
     acquired: [] as string[][],
@@ -52,7 +54,10 @@ function harness(opts: {
     },
   } as unknown as RunBatchRepository;
   const runs = {
-    tickHasRecord: (jobId: number) => Promise.resolve(opts.recorded?.has(jobId) ?? false),
+    tickHasRecord: (jobId: number) =>
+      opts.recordCheckFails?.has(jobId)
+        ? Promise.reject(new Error('read failed'))
+        : Promise.resolve(opts.recorded?.has(jobId) ?? false),
     findActive: () => Promise.resolve(opts.activeAfterClaim ?? []),
   } as unknown as RunsRepository;
   const launcher = {
@@ -62,9 +67,9 @@ function harness(opts: {
     },
   } as unknown as RunLauncher;
   const canceller = {
-    cancel: (run: { id: number }, reason: string) => {
+    cancel: async (run: { id: number }, reason: string) => {
       calls.cancelled.push([run.id, reason]);
-      return Promise.resolve();
+      await opts.cancelGate;
     },
   } as unknown as RunCanceller;
   const pool = {
@@ -171,6 +176,7 @@ describe('TickClaimer', () => {
       ],
     });
     expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toBe(true);
+    await new Promise((r) => setImmediate(r)); // the cancel, then the offer, run after the claim
     expect(calls.cancelled).toEqual([[5, 'replaced by the tick of 2026-01-01T00:00:00.000Z']]);
     expect(offeredIds(calls)).toEqual([[100]]);
   });
@@ -210,5 +216,36 @@ describe('TickClaimer', () => {
       [3, 'missed', 'd1'],
     ]);
     expect(offeredIds(calls)).toEqual([[100]]);
+  });
+
+  it('replace: a slow cancel holds back only its own run, not the batch, its locks or the other runs', async () => {
+    let open!: () => void;
+    const cancelGate = new Promise<void>((r) => (open = r));
+    const { claimer, calls } = harness({
+      cancelGate,
+      activeAfterClaim: [{ id: 5, status: 'running', scheduledAt: T - 1000, executorAddress: 'e1:1' }],
+    });
+    const answers = await Promise.all([
+      claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule'),
+      claimer.claimTick(job(2), T, 'schedule'),
+    ]);
+    expect(answers).toEqual([true, true]);
+    expect(calls.released).toEqual(calls.acquired); // while the cancel is still waiting for its executor
+    expect(offeredIds(calls)).toEqual([[101]]);
+    open();
+    await new Promise((r) => setImmediate(r));
+    expect(calls.cancelled.map(([id]) => id)).toEqual([5]);
+    expect(offeredIds(calls)).toEqual([[101], [100]]); // the replacing run once the earlier one is cancelled
+  });
+
+  it('a broadcast tick whose record check fails is answered with the error alone', async () => {
+    const { claimer, calls } = harness({ recordCheckFails: new Set([1]), executors: ['e1:1'] });
+    const results = await Promise.allSettled([
+      claimer.claimTick(job(1, { routing: 'broadcast' }), T, 'schedule'),
+      claimer.claimTick(job(2), T, 'schedule'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(calls.inserted[0].map((r) => r.jobId)).toEqual([2]);
+    expect(calls.released).toEqual(calls.acquired);
   });
 });

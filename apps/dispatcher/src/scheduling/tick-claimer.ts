@@ -124,12 +124,13 @@ export class TickClaimer {
           planned.push({ row: r.row, request: r });
           continue;
         }
-        const decision = decided.get(r); // none: another dispatcher holds the tick's lock
+        const decision = decided.get(r); // none: another dispatcher holds the tick's lock, or its reads failed
         if (!decision) continue;
         for (const row of rowsOf(r.job, r.at, r.trigger, decision, this.config.dispatcher.id, now)) {
           planned.push({ row, request: r });
         }
       }
+      const replacing = new Map<TickRequest, Promise<void>>();
       // A slice at a time, each offered as soon as it is in the ledger: the executor takes the first slice while
       // the next is being inserted, so the last run of a large firing starts sooner.
       for (let c = 0; c < planned.length; c += PIPELINE_SLICE) {
@@ -139,7 +140,7 @@ export class TickClaimer {
           slice.map((p) => p.row),
           now,
         );
-        await this.settle(slice, ids, decided);
+        this.settle(slice, ids, decided, replacing);
       }
       for (const r of mine) r.resolve(true);
     } finally {
@@ -147,19 +148,29 @@ export class TickClaimer {
     }
   }
 
-  /** Decides every held tick, with the ledger reads the decisions need done once for the whole batch. */
+  /**
+   * Decides every held tick, with the ledger reads the decisions need done once for the whole batch. A tick whose
+   * own read fails is answered with the error alone; the others go on.
+   */
   private async decide(mine: TickRequest[]): Promise<Map<TickRequest, TickDecision>> {
     const watched = [...new Set(mine.filter((r) => r.job.concurrency !== 'allow').map((r) => r.job.id))];
     const active = await this.ledger.findActiveOf(watched);
     // Broadcast jobs are few; their record checks run side by side.
-    const broadcast = mine.filter((r) => r.job.routing === 'broadcast');
     const recorded = new Map<TickRequest, boolean>();
     await Promise.all(
-      broadcast.map(async (r) => recorded.set(r, await this.runs.tickHasRecord(r.job.id, tickKeyOf(r.at)))),
+      mine
+        .filter((r) => r.job.routing === 'broadcast')
+        .map((r) =>
+          this.runs.tickHasRecord(r.job.id, tickKeyOf(r.at)).then(
+            (has) => recorded.set(r, has),
+            (e: Error) => r.reject(e),
+          ),
+        ),
     );
     const decided = new Map<TickRequest, TickDecision>();
     for (const r of mine) {
       const isBroadcast = r.job.routing === 'broadcast';
+      if (isBroadcast && !recorded.has(r)) continue; // its read failed: rejected above
       decided.set(
         r,
         decideTick(r.job, tickKeyOf(r.at), {
@@ -173,24 +184,43 @@ export class TickClaimer {
   }
 
   /**
-   * Answers the slice's record requests, cancels what its `replace` ticks replace, then hands its pending runs to
-   * the executors without waiting for their answers.
+   * Answers the slice's record requests and hands its pending runs to the executors, without waiting for their
+   * answers. The runs of a `replace` tick go out once the earlier runs it replaces are cancelled; that happens
+   * outside the claim (a cancel waits for an executor), once per tick even when its rows span two slices.
    */
-  private async settle(slice: PlannedRow[], ids: (number | null)[], decided: Map<TickRequest, TickDecision>) {
+  private settle(
+    slice: PlannedRow[],
+    ids: (number | null)[],
+    decided: Map<TickRequest, TickDecision>,
+    replacing: Map<TickRequest, Promise<void>>,
+  ): void {
     const offers: RunToOffer[] = [];
-    const replacing = new Set<TickRequest>();
+    const afterReplace = new Map<TickRequest, RunToOffer[]>();
     slice.forEach(({ row, request }, k) => {
       const id = ids[k];
       if (request.kind === 'record') request.resolve(id);
-      if (id === null) return; // another dispatcher recorded it first
+      if (id === null) return; // another dispatcher (or an earlier row of this batch) recorded it first
       this.events.runChanged(id);
       if (row.status !== 'pending') return;
-      offers.push({ run: { ...row, id, executorKey: row.executorKey ?? '' }, job: request.job });
-      if (request.kind !== 'tick') return;
-      const decision = decided.get(request);
-      if (decision?.kind === 'run' && decision.replaceEarlier) replacing.add(request);
+      const offer = { run: { ...row, id, executorKey: row.executorKey ?? '' }, job: request.job };
+      const decision = request.kind === 'tick' ? decided.get(request) : undefined;
+      if (request.kind !== 'tick' || decision?.kind !== 'run' || !decision.replaceEarlier) {
+        offers.push(offer);
+        return;
+      }
+      const list = afterReplace.get(request) ?? [];
+      list.push(offer);
+      afterReplace.set(request, list);
     });
-    for (const r of replacing) await this.replaceEarlier(r);
+    this.offer(offers);
+    for (const [r, runs] of afterReplace) {
+      const replaced = replacing.get(r) ?? this.replaceEarlier(r);
+      replacing.set(r, replaced);
+      void replaced.then(() => this.offer(runs));
+    }
+  }
+
+  private offer(offers: RunToOffer[]): void {
     if (offers.length === 0) return;
     void this.launcher
       .offer(offers)

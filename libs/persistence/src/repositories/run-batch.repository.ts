@@ -165,7 +165,10 @@ export class RunBatchRepository {
       let at = 0;
       for (const { r } of chunk) at = CLAIM.put(values, at, r, now);
       const rowsSql = chunk.map(() => CLAIM_ROW).join(', ');
-      const byKey = new Map(chunk.map((e) => [e.key, e.i]));
+      // A key twice in one batch: the first row is the one the database keeps, so it gets the id and the other is
+      // answered as taken (a Map built in one go would keep the last index and hand the id to the wrong row).
+      const byKey = new Map<string, number>();
+      for (const e of chunk) if (!byKey.has(e.key)) byKey.set(e.key, e.i);
       if (await this.insertReturns()) {
         // RETURNING lists only the rows actually inserted (SQLite ≥ 3.35, better-sqlite3 12 bundles 3.4x; MariaDB
         // ≥ 10.5, INSERT IGNORE included).
