@@ -1,5 +1,6 @@
 // A modal "are you sure" on the native <dialog>: focus moves into it and is trapped, Escape cancels.
 import { createContext, ReactNode, useCallback, useContext, useEffect, useRef, useState } from 'react';
+import './confirm-dialog.css';
 
 export interface ConfirmOptions {
   title: string;

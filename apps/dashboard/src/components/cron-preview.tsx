@@ -4,6 +4,7 @@ import { browserTimeZone, formatClock, formatDateTime } from '../lib/format';
 import { useDebounced } from '../hooks/use-now';
 import { useResource } from '../hooks/use-resource';
 import { RelTime } from './rel-time';
+import './cron-preview.css';
 
 export function CronPreview({ cron, timezone }: { cron: string; timezone: string }) {
   const expr = useDebounced(cron.trim(), 300);

@@ -1,5 +1,6 @@
 // Rows of name = value (a shell job's environment, an HTTP job's headers).
 import type { Pair } from '../lib/job-form';
+import './key-value-editor.css';
 
 export function KeyValueEditor({
   id,

@@ -4,6 +4,7 @@ import { isActive, RunJson } from '@app/contract';
 import { formatDateTime, formatDuration, formatLag, humanize } from '../lib/format';
 import { StatusBadge } from './status-badge';
 import { AsyncButton } from './async-button';
+import './output-viewer.css';
 
 export function OutputViewer({
   run,

@@ -1,6 +1,7 @@
 // Durations and outcomes of the last runs as bars, oldest on the left: height is the duration, colour the status.
 import type { RunJson } from '@app/contract';
 import { formatDuration, formatShort, humanize } from '../lib/format';
+import './run-chart.css';
 
 const W = 600;
 const H = 120;

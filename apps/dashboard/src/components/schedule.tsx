@@ -1,4 +1,5 @@
 import { cronToWords } from '../lib/cron-words';
+import './schedule.css';
 
 /** The schedule in words (when it is a common form) above the expression as written. */
 export function Schedule({ cron }: { cron: string }) {

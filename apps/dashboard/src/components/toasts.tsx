@@ -1,5 +1,6 @@
 // Short confirmations and failures of actions ("Triggered run #12"), announced to screen readers.
 import { createContext, ReactNode, useCallback, useContext, useMemo, useState } from 'react';
+import './toasts.css';
 
 export type ToastKind = 'ok' | 'error';
 interface Toast {

@@ -5,6 +5,7 @@ import { useInterval, useLiveRefresh } from '../hooks/live';
 import { useNow } from '../hooks/use-now';
 import { useResource } from '../hooks/use-resource';
 import { Empty, ErrorState, Loading } from '../components/states';
+import './cluster-page.css';
 
 function Uptime({ since }: { since: string }) {
   const now = useNow();

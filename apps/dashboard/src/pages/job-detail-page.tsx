@@ -16,6 +16,7 @@ import { Schedule } from '../components/schedule';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { EnabledBadge, StatusBadge } from '../components/status-badge';
 import { useToast } from '../components/toasts';
+import './job-detail-page.css';
 
 const PAGE = 20;
 const CHART_RUNS = 60;

@@ -13,6 +13,7 @@ import { CronPreview } from '../components/cron-preview';
 import { FieldMessages, KeyValueEditor } from '../components/key-value-editor';
 import { ErrorState, Loading } from '../components/states';
 import { useToast } from '../components/toasts';
+import './job-form-page.css';
 
 const CONCURRENCY_HELP: Record<(typeof CONCURRENCY_POLICIES)[number], string> = {
   forbid: 'forbid: skip the tick (recorded as skipped)',

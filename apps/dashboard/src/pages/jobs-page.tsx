@@ -13,6 +13,7 @@ import { RelTime } from '../components/rel-time';
 import { Schedule } from '../components/schedule';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { EnabledBadge, StatusBadge } from '../components/status-badge';
+import './jobs-page.css';
 
 const PAGE = 50;
 
