@@ -2,6 +2,14 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The Node.js globals the plain-JavaScript scripts use (bench/*.js run as measured processes without a loader,
+// scripts/start.js); listed here instead of a dependency on the `globals` package.
+const nodeGlobals = Object.fromEntries(
+  ['__dirname', 'process', 'Buffer', 'URL', 'fetch', 'global', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map(
+    (name) => [name, 'readonly'],
+  ),
+);
+
 export default tseslint.config(
   // apps/dashboard is a browser app with its own tsconfig (DOM, JSX); `npm run build:dashboard` type-checks it.
   // libs/protocol/src/generated is proto-loader-gen-types output (`npm run gen:proto`), checked against the proto by a
@@ -10,7 +18,6 @@ export default tseslint.config(
     ignores: [
       'dist/**',
       'node_modules/**',
-      'scripts/**',
       '*.config.js',
       'eslint.config.mjs',
       'apps/dashboard/**',
@@ -18,8 +25,9 @@ export default tseslint.config(
     ],
   },
   eslint.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
   {
+    files: ['**/*.ts'],
+    extends: [...tseslint.configs.recommendedTypeChecked],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -40,6 +48,15 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
       'no-console': 'off',
+    },
+  },
+  // CommonJS scripts run by plain node: ESLint's JavaScript rules (no types to check).
+  {
+    files: ['bench/**/*.js', 'scripts/**/*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: nodeGlobals },
+    rules: {
+      'no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      'no-console': 'error',
     },
   },
 );

@@ -10,6 +10,9 @@ const f = (x, unit = '') => (x == null ? '–' : `${x}${unit}`);
 const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${Math.round((a / b) * 100) / 100}×`);
 const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '–');
 
+/** A Markdown table's header row (`| a | b |`) and its separator, one `---` per column. */
+const tableHead = (header) => [header, `|${' --- |'.repeat(header.split('|').length - 2)}`];
+
 function procCell(res) {
   return res.procs
     .map(
@@ -19,17 +22,15 @@ function procCell(res) {
     .join('<br>');
 }
 
+/** [jobs, the results with that many jobs] in the order the sizes first appear. */
+const byJobs = (results) => [...new Set(results.map((r) => r.jobs))].map((n) => [n, results.filter((r) => r.jobs === n)]);
+
 function w1Tables(w1) {
   const out = [];
-  const sizes = [...new Set(w1.map((r) => r.jobs))];
-  for (const n of sizes) {
-    const rows = w1.filter((r) => r.jobs === n);
+  for (const [n, rows] of byJobs(w1)) {
     const bull = rows.find((r) => r.system === 'bullmq');
     out.push(`### W1 steady: ${n} jobs every second, ${rows[0].seconds} s window\n`);
-    out.push(
-      '| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | processes: CPU, peak RSS | machine busy, load 1m |',
-    );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push(...tableHead('| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | processes: CPU, peak RSS | machine busy, load 1m |'));
     for (const r of rows) {
       const srcs = r.system === 'bullmq' ? [['stub', r.stub]] : [['ledger', r.ledger], ['stub', r.stub]];
       for (const [src, s] of srcs) {
@@ -51,8 +52,7 @@ function w1Tables(w1) {
 
 function w2Table(w2) {
   const out = [`### W2 burst: ${w2[0].jobs} jobs due the same second\n`];
-  out.push('| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | processes: CPU, peak RSS | machine busy |');
-  out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  out.push(...tableHead('| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | processes: CPU, peak RSS | machine busy |'));
   const bull = w2.find((r) => r.system === 'bullmq');
   for (const r of w2) {
     const srcs = r.system === 'bullmq' ? [['stub', r.stub]] : [['ledger', r.ledger], ['stub', r.stub]];
@@ -74,10 +74,7 @@ function w3Tables(w3) {
   const g = w3.filter((r) => r.system !== 'bullmq');
   if (g.length) {
     out.push('### W3 scale: gocron-ts dispatcher with N enabled hourly jobs\n');
-    out.push(
-      '| system | jobs | insert rows ms | spawn → "scheduling N" log ms | spawn → /api/health 200 ms | loaded in ms (own log) | RSS / heap used MB, settled | RSS MB after full GC | heap used MB after full GC | RSS KB/job | heap KB/job | idle CPU (10 s) | PATCH ms | nextRunAt in | PATCH → first run started ms | its lag ms |',
-    );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push(...tableHead('| system | jobs | insert rows ms | spawn → "scheduling N" log ms | spawn → /api/health 200 ms | loaded in ms (own log) | RSS / heap used MB, settled | RSS MB after full GC | heap used MB after full GC | RSS KB/job | heap KB/job | idle CPU (10 s) | PATCH ms | nextRunAt in | PATCH → first run started ms | its lag ms |'));
     for (const r of g) {
       const d = r.idle.procs.find((p) => p.name.startsWith('dispatcher'));
       out.push(
@@ -103,10 +100,7 @@ function w3Tables(w3) {
   const b = w3.filter((r) => r.system === 'bullmq');
   if (b.length) {
     out.push('### W3 scale: BullMQ with N hourly job schedulers (for comparison; state lives in Redis)\n');
-    out.push(
-      '| jobs | upsertJobScheduler × N ms | Redis used_memory delta MB | bytes/job | worker spawn → ready ms | worker RSS MB | worker idle CPU | Redis idle CPU | upsert ms | upsert → first run started ms | its lag ms |',
-    );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push(...tableHead('| jobs | upsertJobScheduler × N ms | Redis used_memory delta MB | bytes/job | worker spawn → ready ms | worker RSS MB | worker idle CPU | Redis idle CPU | upsert ms | upsert → first run started ms | its lag ms |'));
     for (const r of b) {
       const w = r.idle.procs.find((p) => p.name.startsWith('bullmq'));
       const rd = r.idle.procs.find((p) => p.name.startsWith('redis'));
@@ -121,15 +115,10 @@ function w3Tables(w3) {
 
 function w4Tables(w4) {
   const out = [];
-  const sizes = [...new Set(w4.map((r) => r.jobs))];
-  for (const n of sizes) {
-    const rows = w4.filter((r) => r.jobs === n);
+  for (const [n, rows] of byJobs(w4)) {
     const bull = rows.find((r) => r.system === 'bullmq');
     out.push(`### W4 shell: ${n} jobs every second running \`true\`, ${rows[0].seconds} s window\n`);
-    out.push(
-      '| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | spawn cost: CPU ms per run (executor / BullMQ worker) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |',
-    );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push(...tableHead('| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | spawn cost: CPU ms per run (executor / BullMQ worker) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |'));
     for (const r of rows) {
       const srcs = r.system === 'bullmq' ? [['worker', r.worker]] : [['ledger', r.ledger]];
       if (r.commandLag) srcs.push(['command (its `date` output)', { lag: r.commandLag }]);
@@ -165,15 +154,10 @@ const counts = (m) =>
 
 function w5Tables(w5) {
   const out = [];
-  const rates = [...new Set(w5.map((r) => r.jobs))];
-  for (const n of rates) {
-    const rows = w5.filter((r) => r.jobs === n);
+  for (const [n, rows] of byJobs(w5)) {
     const base = rows.find((r) => r.dispatchers === 1 && r.executors === 1);
     out.push(`### W5 cluster: ${n} jobs every second, 1 or 2 dispatchers × 1 or 2 executors (MariaDB + Redis + etcd), ${rows[0].seconds} s window\n`);
-    out.push(
-      '| setup | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | runs/s vs 1d1e | missed | duplicated (rows; rows of any trigger) | runs by dispatcher | runs by executor | processes: CPU, peak RSS | machine busy, load 1m |',
-    );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push(...tableHead('| setup | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | runs/s vs 1d1e | missed | duplicated (rows; rows of any trigger) | runs by dispatcher | runs by executor | processes: CPU, peak RSS | machine busy, load 1m |'));
     for (const r of rows) {
       for (const [src, s] of [['ledger', r.ledger], ['stub', r.stub]]) {
         const procs = src === 'ledger' ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}` : '(as above) | ';
@@ -186,10 +170,7 @@ function w5Tables(w5) {
     out.push(
       `Load on the shared services over the window ("per run" = per run row created in the window; the counters are server-wide, so the background column is the same reading over 5 s before any gocron-ts process of the setup ran):\n`,
     );
-    out.push(
-      '| setup | run rows created | Redis commands/s (per run; commandstats calls/s) | top Redis commands, calls/s | MariaDB Questions/s (per run) | Com_select / Com_insert / Com_update per s | rows inserted / updated per s | redis-server CPU | mariadbd CPU | background: Redis commands/s, Questions/s |',
-    );
-    out.push('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    out.push(...tableHead('| setup | run rows created | Redis commands/s (per run; commandstats calls/s) | top Redis commands, calls/s | MariaDB Questions/s (per run) | Com_select / Com_insert / Com_update per s | rows inserted / updated per s | redis-server CPU | mariadbd CPU | background: Redis commands/s, Questions/s |'));
     const svc = (r, name) => {
       const p = r.resources.procs.find((x) => x.name.startsWith(name));
       return f(p && p.cpuPct, '%');
@@ -237,7 +218,7 @@ function w5Tables(w5) {
 }
 
 function targets(res) {
-  const out = ['| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | verdict |', '| --- | --- | --- | --- | --- | --- |'];
+  const out = tableHead('| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | verdict |');
   const w1k = res.w1.filter((r) => r.jobs === 1000);
   const bull = w1k.find((r) => r.system === 'bullmq');
   for (const r of w1k.filter((x) => x.system !== 'bullmq')) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The benchmark command (`npm run bench`): starts what the benchmarks need, builds, then runs bench/run.js, which
-# writes docs/benchmarks.md and docs/benchmarks.svg. Arguments go to bench/run.js, e.g.
-# `npm run bench -- w1 --seconds=20 --w1-sizes=100`. Needs `npm ci` first (BullMQ is a dev dependency).
+# The benchmark command (`npm run bench`): starts what the benchmarks need, builds, then runs bench/run.ts (through
+# tsx), which writes docs/benchmarks.md and docs/benchmarks.svg. Arguments go to bench/run.ts, e.g.
+# `npm run bench -- w1 --seconds=20 --w1-sizes=100`. Needs `npm ci` first (BullMQ and tsx are dev dependencies).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,4 +12,4 @@ GOCRON_TEST_NO_BROWSER=1 scripts/test-services.sh
 source "${GOCRON_TEST_STATE:-/tmp/gocron-test-services}/env"
 
 npm run build
-exec node bench/run.js "$@"
+exec node --import tsx bench/run.ts "$@"

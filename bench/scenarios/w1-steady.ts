@@ -1,0 +1,85 @@
+// W1 steady: N HTTP jobs every second, for each system; lag from the ledger and from the stub.
+import type { Attempt, Bench } from '../lib/bench';
+import { withBull } from '../lib/bullmq';
+import { withGocron } from '../lib/gocron-setup';
+import { jobRows } from '../lib/ledger-db';
+import type { GocronMode, System } from '../lib/options';
+import { Resources, servicesFor } from '../lib/sampling';
+import { SteadyLedger, steadyLedger, steadyWindow } from '../lib/steady';
+import { TickStats, tickStats } from '../lib/stats';
+import { dumpStub, hitsOf, withStub } from '../lib/stub';
+
+export interface W1Result {
+  system: System;
+  jobs: number;
+  seconds: number;
+  window: [number, number];
+  ledger?: SteadyLedger;
+  stub: TickStats;
+  statuses?: Record<string, number>;
+  createMs?: number;
+  resources: Resources;
+}
+
+export function w1Attempts(bench: Bench): Attempt<W1Result>[] {
+  return bench.opts.w1Sizes.flatMap((n) =>
+    bench.opts.systems.map((sys) =>
+      sys === 'bullmq'
+        ? { label: `W1 bullmq ${n}`, run: () => w1Bull(bench, n) }
+        : { label: `W1 ${sys} ${n}`, run: () => w1Gocron(bench, sys, n) },
+    ),
+  );
+}
+
+function w1Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W1Result> {
+  const tag = `w1-${mode}-${jobs}`;
+  return withStub(bench, tag, (stub) =>
+    withGocron(bench, mode, tag, async (g) => {
+      await g.migrate();
+      await g.db.insertJobs(jobRows(jobs, 'w1', '* * * * * *', `${stub.url}/`));
+      const { dispatchers, executors } = await g.up();
+      const [d, ex] = [dispatchers[0], executors[0]];
+      const { T0, T1, resources } = await steadyWindow(bench, [d, ex, stub.proc], servicesFor(mode), {
+        atStart: () => dumpStub(stub),
+      });
+      const hits = await dumpStub(stub);
+      const { ledger, statuses } = await steadyLedger(g, jobs, T0, T1);
+      const stubStats = tickStats(hitsOf(hits, 'gocron'), jobs, T0, T1);
+      return {
+        system: mode,
+        jobs,
+        seconds: bench.opts.seconds,
+        window: [T0, T1],
+        ledger,
+        stub: stubStats,
+        statuses,
+        resources,
+      };
+    }),
+  );
+}
+
+function w1Bull(bench: Bench, jobs: number): Promise<W1Result> {
+  return withStub(bench, `w1-bullmq-${jobs}`, (stub) =>
+    withBull(bench, `bench-bull-${bench.runId}-${jobs}`, async (b) => {
+      const { worker } = await b.startWorker(`bullmq-worker-${jobs}`, { STUB_URL: stub.url }, 30_000);
+      const t0 = Date.now();
+      await b.schedule(jobs, 100, 'w1', '* * * * * *');
+      const createMs = Date.now() - t0;
+      const { T0, T1, resources } = await steadyWindow(bench, [worker, stub.proc], servicesFor('bullmq'), {
+        atStart: () => dumpStub(stub),
+      });
+      const hits = await dumpStub(stub);
+      const stubStats = tickStats(hitsOf(hits, 'bullmq'), jobs, T0, T1);
+      return {
+        system: 'bullmq',
+        jobs,
+        seconds: bench.opts.seconds,
+        window: [T0, T1],
+        stub: stubStats,
+        createMs,
+        resources,
+      };
+    }),
+  );
+}

@@ -1,0 +1,116 @@
+// W2 burst: N jobs due the same second; how long until all of them started.
+import { waitFor } from '../../test/support/wait';
+import type { Attempt, Bench } from '../lib/bench';
+import { withBull } from '../lib/bullmq';
+import { sleep, sleepUntil, wholeSecondAfter } from '../lib/clock';
+import { withGocron } from '../lib/gocron-setup';
+import { jobRows } from '../lib/ledger-db';
+import type { GocronMode, System } from '../lib/options';
+import { Resources, sampler, servicesFor } from '../lib/sampling';
+import { BurstStats, burstStats, LagStats, lagStats, TickRecord } from '../lib/stats';
+import { dumpStub, hitsOf, withStub } from '../lib/stub';
+
+export interface W2Result {
+  system: System;
+  jobs: number;
+  at: number;
+  ledger?: BurstStats & { claimLag: LagStats };
+  stub: BurstStats;
+  resources: Resources;
+}
+
+export function w2Attempts(bench: Bench): Attempt<W2Result>[] {
+  const n = bench.opts.w2Jobs;
+  return bench.opts.systems.map((sys) =>
+    sys === 'bullmq'
+      ? { label: `W2 bullmq ${n}`, run: () => w2Bull(bench, n) }
+      : { label: `W2 ${sys} ${n}`, run: () => w2Gocron(bench, sys, n) },
+  );
+}
+
+/** A cron for exactly one instant today (UTC): `s m h * * *`. */
+function cronAt(t: number): string {
+  const d = new Date(t);
+  return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} * * *`;
+}
+
+/** The burst instant: far enough ahead for the jobs to be created and picked up (gocron-ts reconciles every 1 s). */
+const burstInstant = (): number => wholeSecondAfter(15);
+
+interface BurstRow {
+  job_id: number | string;
+  scheduled_at: number | string;
+  created_at: number | string;
+  started_at: number | string;
+}
+
+function w2Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W2Result> {
+  const tag = `w2-${mode}-${jobs}`;
+  return withStub(bench, tag, (stub) =>
+    withGocron(bench, mode, tag, async (g) => {
+      await g.migrate();
+      const { dispatchers, executors } = await g.up();
+      const [d, ex] = [dispatchers[0], executors[0]];
+      const at = burstInstant();
+      await g.db.insertJobs(jobRows(jobs, 'w2', cronAt(at), `${stub.url}/`));
+      await waitFor(
+        async () => Number((await g.db.all<{ n: number }>('SELECT COUNT(*) AS n FROM jobs'))[0].n) >= jobs,
+        {
+          timeoutMs: 10_000,
+          intervalMs: 20,
+          what: 'rows',
+        },
+      );
+      await sleepUntil(at - 1000);
+      const smp = sampler(bench.work, [d, ex, stub.proc], servicesFor(mode));
+      const startedSql = `SELECT COUNT(*) AS n FROM runs WHERE scheduled_at = ? AND started_at IS NOT NULL`;
+      await waitFor(async () => Number((await g.db.all<{ n: number }>(startedSql, [at]))[0].n) >= jobs, {
+        timeoutMs: 60_000,
+        intervalMs: 250,
+        what: 'burst started',
+      }).catch(() => null);
+      const resources = smp.stop();
+      await sleep(1000);
+      const hits = await dumpStub(stub);
+      const dbRows = await g.db.all<BurstRow>(
+        `SELECT job_id, scheduled_at, created_at, started_at FROM runs WHERE scheduled_at = ? AND started_at IS NOT NULL`,
+        [at],
+      );
+      const records: TickRecord[] = dbRows.map((r) => ({
+        key: String(r.job_id),
+        sched: Number(r.scheduled_at),
+        start: Number(r.started_at),
+      }));
+      const ledger = {
+        ...burstStats(records, jobs, at),
+        claimLag: lagStats(dbRows.map((r) => Number(r.created_at) - at)),
+      };
+      const stubStats = burstStats(hitsOf(hits, 'gocron'), jobs, at);
+      return { system: mode, jobs, at, ledger, stub: stubStats, resources };
+    }),
+  );
+}
+
+function w2Bull(bench: Bench, jobs: number): Promise<W2Result> {
+  return withStub(bench, `w2-bullmq-${jobs}`, (stub) =>
+    withBull(bench, `bench-bull-${bench.runId}-w2-${jobs}`, async (b) => {
+      const { worker } = await b.startWorker(`bullmq-worker-w2-${jobs}`, { STUB_URL: stub.url }, 30_000);
+      const at = burstInstant();
+      await b.schedule(jobs, 200, 'w2', cronAt(at));
+      await sleepUntil(at - 1000);
+      await dumpStub(stub);
+      const smp = sampler(bench.work, [worker, stub.proc], servicesFor('bullmq'));
+      let hits: TickRecord[] = [];
+      await waitFor(
+        async () => {
+          hits = hits.concat(await dumpStub(stub));
+          return new Set(hits.filter((h) => h.sched === at).map((h) => h.key)).size >= jobs;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, what: 'BullMQ burst started' },
+      ).catch(() => null);
+      const resources = smp.stop();
+      const stubStats = burstStats(hitsOf(hits, 'bullmq'), jobs, at);
+      return { system: 'bullmq', jobs, at, stub: stubStats, resources };
+    }),
+  );
+}

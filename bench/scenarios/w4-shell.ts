@@ -1,0 +1,154 @@
+// W4 shell: N jobs every second running `true`: spawn cost and lag. --w4-stamp adds a gocron-ts variant running
+// `date +%s%3N`, whose output dates the command's own start.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Attempt, Bench } from '../lib/bench';
+import { withBull } from '../lib/bullmq';
+import { withGocron } from '../lib/gocron-setup';
+import { jobRows } from '../lib/ledger-db';
+import type { GocronMode, System } from '../lib/options';
+import type { BenchProcess } from '../lib/processes';
+import { Resources, servicesFor } from '../lib/sampling';
+import { RunRow, SteadyLedger, steadyLedger, steadyWindow } from '../lib/steady';
+import { LagStats, lagStats, round3, TickStats, tickStats } from '../lib/stats';
+
+export interface SpawnCost {
+  runs: number;
+  cpuMsPerRun: number | null;
+  childCpuMsPerRun: number | null;
+}
+
+export interface W4Result {
+  system: System;
+  jobs: number;
+  command: string;
+  seconds: number;
+  window: [number, number];
+  ledger?: SteadyLedger;
+  statuses?: Record<string, number>;
+  worker?: TickStats;
+  exitCodes?: Record<string, number>;
+  duration: LagStats;
+  spawn: SpawnCost;
+  dispatcherCpuMsPerRun?: number | null;
+  createMs?: number;
+  resources: Resources;
+  commandLag?: LagStats;
+  startedToCommand?: LagStats;
+}
+
+export function w4Attempts(bench: Bench): Attempt<W4Result>[] {
+  const n = bench.opts.w4Jobs;
+  return bench.opts.systems.flatMap((sys): Attempt<W4Result>[] => {
+    if (sys === 'bullmq') return [{ label: `W4 bullmq ${n}`, run: () => w4Bull(bench, n) }];
+    const attempts = [{ label: `W4 ${sys} ${n}`, run: () => w4Gocron(bench, sys, n) }];
+    if (bench.opts.w4Stamp) {
+      attempts.push({ label: `W4 ${sys} ${n} (date stamp)`, run: () => w4Gocron(bench, sys, n, true) });
+    }
+    return attempts;
+  });
+}
+
+interface ShellRunRow extends RunRow {
+  duration_ms: number | string | null;
+  /** Selected by the stamp variant only. */
+  output?: string | null;
+}
+
+/** Executor (or worker) CPU per run started in the window: the spawn cost. */
+function spawnCost(res: Resources, proc: BenchProcess, runs: number): SpawnCost {
+  const p = res.procs.find((x) => x.name === proc.name);
+  if (!p || p.cpuSec == null || !runs) return { runs, cpuMsPerRun: null, childCpuMsPerRun: null };
+  return {
+    runs,
+    cpuMsPerRun: round3((p.cpuSec * 1000) / runs),
+    childCpuMsPerRun: p.childCpuSec == null ? null : round3((p.childCpuSec * 1000) / runs),
+  };
+}
+
+function w4Gocron(bench: Bench, mode: GocronMode, jobs: number, stamp = false): Promise<W4Result> {
+  // the headline runs `true`; the stamp variant prints the command's own start (ms), kept in runs.output
+  const command = stamp ? 'date +%s%3N' : 'true';
+  const tag = `w4-${mode}-${jobs}${stamp ? '-stamp' : ''}`;
+  return withGocron(bench, mode, tag, async (g) => {
+    await g.migrate();
+    await g.db.insertJobs(jobRows(jobs, 'w4', '* * * * * *', null, command));
+    const { dispatchers, executors } = await g.up();
+    const [d, ex] = [dispatchers[0], executors[0]];
+    const { T0, T1, resources } = await steadyWindow(bench, [d, ex], servicesFor(mode));
+    const extra: (keyof ShellRunRow)[] = stamp ? ['duration_ms', 'output'] : ['duration_ms'];
+    const { ledger, statuses, dbRows } = await steadyLedger<ShellRunRow>(g, jobs, T0, T1, extra);
+    const [{ n }] = await g.db.all<{ n: number }>(
+      `SELECT COUNT(*) AS n FROM runs WHERE started_at >= ? AND started_at < ?`,
+      [T0, T1],
+    );
+    const done = dbRows.filter((r) => r.duration_ms != null);
+    const r: W4Result = {
+      system: mode,
+      jobs,
+      command,
+      seconds: bench.opts.seconds,
+      window: [T0, T1],
+      ledger,
+      statuses,
+      duration: lagStats(done.map((x) => Number(x.duration_ms))),
+      spawn: spawnCost(resources, ex, Number(n)),
+      dispatcherCpuMsPerRun: spawnCost(resources, d, Number(n)).cpuMsPerRun,
+      resources,
+    };
+    if (stamp) {
+      const stamped = dbRows
+        .map((x) => ({ x, t: Number((x.output || '').trim()) }))
+        .filter(({ x, t }) => x.started_at != null && t > 1e12);
+      r.commandLag = lagStats(stamped.map(({ x, t }) => t - Number(x.scheduled_at))); // tick → command runs
+      r.startedToCommand = lagStats(stamped.map(({ x, t }) => t - Number(x.started_at))); // ledger start → command runs
+    }
+    return r;
+  });
+}
+
+/** A line of the worker's BULL_RECORD_FILE: [spawnMs, name, scheduledMs, exitMs, code]. */
+type SpawnRecord = [number, string, number, number, number | string];
+
+function w4Bull(bench: Bench, jobs: number): Promise<W4Result> {
+  const tag = `w4-bullmq-${jobs}`;
+  const records = bench.work.file(`${tag}.records`);
+  return withBull(bench, `bench-bull-${bench.runId}-w4-${jobs}`, async (b) => {
+    const { worker } = await b.startWorker(
+      `bullmq-worker-w4-${jobs}`,
+      { BULL_MODE: 'spawn', BULL_RECORD_FILE: records },
+      30_000,
+    );
+    const t0 = Date.now();
+    await b.schedule(jobs, 100, 'w4', '* * * * * *');
+    const createMs = Date.now() - t0;
+    const { T0, T1, resources } = await steadyWindow(bench, [worker], servicesFor('bullmq'));
+    await worker.stop(); // flushes its records
+    const recs = existsSync(records)
+      ? readFileSync(records, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as SpawnRecord)
+      : [];
+    const inWin = recs.filter((x) => x[2] >= T0 && x[2] < T1);
+    const codes: Record<string, number> = {};
+    for (const x of inWin) codes[x[4]] = (codes[x[4]] || 0) + 1;
+    return {
+      system: 'bullmq',
+      jobs,
+      command: 'true',
+      seconds: bench.opts.seconds,
+      window: [T0, T1],
+      worker: tickStats(
+        recs.map((x) => ({ key: x[1], sched: x[2], start: x[0] })),
+        jobs,
+        T0,
+        T1,
+      ),
+      exitCodes: codes,
+      duration: lagStats(inWin.map((x) => x[3] - x[0])),
+      spawn: spawnCost(resources, worker, recs.filter((x) => x[0] >= T0 && x[0] < T1).length),
+      createMs,
+      resources,
+    };
+  });
+}
