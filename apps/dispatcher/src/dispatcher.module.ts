@@ -17,6 +17,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
 import { Timers } from './common/timers.service';
+import { LaunchLoop } from './launching/launch-loop.service';
 import { LostRuns } from './launching/lost-runs.service';
 import { PendingRuns } from './launching/pending-runs.service';
 import { RunCanceller } from './launching/run-canceller.service';
@@ -61,6 +62,7 @@ export class DispatcherModule {
         RunCanceller,
         PendingRuns,
         LostRuns,
+        LaunchLoop,
         JobCursors,
         TickClaimer,
         MissedTickSweeper,

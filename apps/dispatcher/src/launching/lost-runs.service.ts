@@ -1,41 +1,27 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobsRepository, retryPolicyOf, RunsRepository } from '@app/persistence';
-import { Timers } from '../common/timers.service';
 import { staticDownAfterMs } from '../executor-client/executor-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
-
-const PASS_NAME = 'gocron-lost-runs';
-const PASS_MS = 500;
 
 /**
  * A running run whose executor has been absent from discovery for two lease TTLs is lost (compare-and-set, so of
  * several dispatchers one records it), then retried per its job, on another executor when one exists.
  */
 @Injectable()
-export class LostRuns implements OnApplicationBootstrap, OnApplicationShutdown {
+export class LostRuns {
   private readonly logger = new Logger(LostRuns.name);
   /** Since when each executor that running runs name has been missing from discovery. */
   private missingSince = new Map<string, number>();
-  private running = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runs: RunsRepository,
     private readonly jobs: JobsRepository,
     private readonly pool: ExecutorPool,
-    private readonly timers: Timers,
     private readonly events: EventsService,
   ) {}
-
-  onApplicationBootstrap(): void {
-    this.timers.every(PASS_NAME, PASS_MS, () => this.pass());
-  }
-
-  onApplicationShutdown(): void {
-    this.timers.clearInterval(PASS_NAME);
-  }
 
   /**
    * etcd: the key's DELETE (lease expiry, at most a TTL after death) is final, and one more TTL of grace keeps
@@ -47,19 +33,7 @@ export class LostRuns implements OnApplicationBootstrap, OnApplicationShutdown {
     return this.pool.absenceIsFinal ? ttlMs : Math.max(0, 2 * ttlMs - staticDownAfterMs(this.config));
   }
 
-  async pass(now = Date.now()): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    try {
-      await this.findLost(now);
-    } catch (e) {
-      this.logger.warn(`lost-run pass failed: ${(e as Error).message}`);
-    } finally {
-      this.running = false;
-    }
-  }
-
-  private async findLost(now: number): Promise<void> {
+  async find(now: number): Promise<void> {
     const present = new Set(this.pool.executors().map((e) => e.id));
     const running = await this.runs.findRunningOn(null);
     // Only executors that running runs still name are remembered: the map can not outgrow the ledger's running set.

@@ -1,0 +1,80 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Timers } from '../common/timers.service';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { LostRuns } from './lost-runs.service';
+import { PendingRuns } from './pending-runs.service';
+import { RunLauncher } from './run-launcher.service';
+
+const PASS_NAME = 'gocron-launch-loop';
+const PASS_MS = 500;
+/** After a refusal for capacity, the next pass comes this soon, doubling up to PASS_MS while refusals go on. */
+const RETRY_MIN_MS = 25;
+
+/**
+ * When the launcher's background work runs: every 500 ms, and as soon as an executor frees capacity, one pass that
+ * fails overdue pending runs, offers the others, then looks for lost runs, each step on its own (one failing does
+ * not skip the others); passes never overlap. Runs executors refused for want of room are offered again sooner
+ * (25 ms, doubling while none gets in), by quick passes that only offer.
+ */
+@Injectable()
+export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(LaunchLoop.name);
+  private running = false;
+  private stopped = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private retryDelayMs = RETRY_MIN_MS;
+
+  constructor(
+    private readonly pending: PendingRuns,
+    private readonly lost: LostRuns,
+    private readonly launcher: RunLauncher,
+    private readonly pool: ExecutorPool,
+    private readonly timers: Timers,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timers.every(PASS_NAME, PASS_MS, () => this.pass());
+    this.pool.onCapacity(() => void this.pass());
+    this.launcher.onOffered(({ started, waitingForRoom }) => {
+      if (started) this.retryDelayMs = RETRY_MIN_MS;
+      if (waitingForRoom) this.retrySoon();
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.timers.clearInterval(PASS_NAME);
+  }
+
+  async pass(full = true): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      const now = Date.now();
+      if (full) await this.step('pending-run expiry', () => this.pending.expire(now));
+      await this.step('pending-run offer', () => this.pending.offer(now));
+      if (full) await this.step('lost-run detection', () => this.lost.find(now));
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async step(what: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      this.logger.warn(`${what} failed: ${(e as Error).message}`);
+    }
+  }
+
+  private retrySoon(): void {
+    if (this.retryTimer || this.stopped) return;
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, PASS_MS);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.pass(false);
+    }, delay);
+  }
+}
