@@ -33,8 +33,8 @@ interface Offer {
 /**
  * Hands claimed runs to executors. Each run's executors are ranked by its job's routing, the runs bound for one
  * executor travel in one RunBatch call, and the ones an executor refuses (busy, draining, down) move to their next
- * candidate, round after round. A run no executor took stays `pending` in the ledger for the pending pass
- * (PendingRuns), which this tells when executors were there but had no room.
+ * candidate, round after round. A run no executor took stays `pending` in the ledger for the next pass
+ * (LaunchLoop, told through onOffered when executors were there but had no room).
  */
 @Injectable()
 export class RunLauncher implements OnApplicationShutdown {

@@ -15,7 +15,7 @@ export type TickDecision =
    * One pending run per executor key (one empty key, except with `broadcast`); with `replace`, the job's active
    * runs of earlier ticks are cancelled once the tick is surely claimed.
    */
-  | { kind: 'run'; executorKeys: string[]; replaceEarlier: boolean };
+  | { kind: 'run'; executorKeys: readonly string[]; replaceEarlier: boolean };
 
 /** What the decision needs to know about the ledger and the executors, read for a whole batch of ticks at once. */
 export interface TickFacts {
@@ -27,25 +27,35 @@ export interface TickFacts {
   executors: readonly string[];
 }
 
+// The decisions of almost every tick, shared rather than built per tick (1,000 ticks a second on the claim path).
+const RECORDED: TickDecision = Object.freeze({ kind: 'recorded' });
+const ONE_RUN: TickDecision = Object.freeze({ kind: 'run', executorKeys: Object.freeze(['']), replaceEarlier: false });
+const ONE_RUN_REPLACING: TickDecision = Object.freeze({
+  kind: 'run',
+  executorKeys: Object.freeze(['']),
+  replaceEarlier: true,
+});
+
 /**
  * The concurrency and routing policies of a scheduled tick, in one place: every tick of every job is decided here,
  * whether it is claimed alone or with a thousand others.
  */
 export function decideTick(job: JobEntity, tickKey: string, facts: TickFacts): TickDecision {
   if (job.concurrency !== 'allow') {
-    if (facts.active.some((r) => r.tickKey === tickKey)) return { kind: 'recorded' };
+    if (facts.active.some((r) => r.tickKey === tickKey)) return RECORDED;
     const [first] = facts.active;
     if (first && job.concurrency === 'forbid') {
       return { kind: 'skip', reason: `run ${first.id} of this job was still ${first.status} (concurrency: forbid)` };
     }
   }
   const replaceEarlier = job.concurrency === 'replace';
-  if (job.routing !== 'broadcast') return { kind: 'run', executorKeys: [''], replaceEarlier };
+  if (job.routing !== 'broadcast') return replaceEarlier ? ONE_RUN_REPLACING : ONE_RUN;
   // Broadcast rows have one key per executor, so the ledger key alone can not tell that another dispatcher (seeing
   // other executors) already claimed this tick: any record of it counts.
-  if (facts.recorded) return { kind: 'recorded' };
+  if (facts.recorded) return RECORDED;
   // No executor up: one row, which waits for one.
-  return { kind: 'run', executorKeys: facts.executors.length > 0 ? [...facts.executors] : [''], replaceEarlier };
+  if (facts.executors.length === 0) return replaceEarlier ? ONE_RUN_REPLACING : ONE_RUN;
+  return { kind: 'run', executorKeys: [...facts.executors], replaceEarlier };
 }
 
 /** The fields of a first-attempt ledger row that come from the tick itself. */
