@@ -520,3 +520,127 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     await api.call('POST', `/api/runs/${retry.id}/cancel`, undefined, 202);
   });
 });
+
+// Issue 11, items 10 and 11, through a real dispatcher on SQLite: null where the job has none, and a body nested
+// thousands of levels deep, were 500s (a NOT NULL column, a stack overflow in validation); a weekday step ran onto
+// Sunday.
+describe('bad values are 400s naming them, and weekday steps end at Saturday', () => {
+  let api: Api;
+
+  beforeAll(async () => {
+    const executorPort = await freePort(); // nothing listens there: no run is started here
+    const dispatcher = await startDispatcher(
+      { ...(await sqliteEnv('nulls')), GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}` },
+      'dispatcher-nulls',
+    );
+    api = new Api(dispatcher.base);
+  });
+
+  afterAll(() => stopAllApps());
+
+  const valid = { name: 'nulls', cron: ONCE_A_YEAR, type: 'shell', command: 'true' };
+  const notNull = [
+    'name',
+    'description',
+    'cron',
+    'timezone',
+    'type',
+    'env',
+    'timeoutMs',
+    'retries',
+    'retryBackoffMs',
+    'concurrency',
+    'misfire',
+    'group',
+    'routing',
+    'enabled',
+  ];
+
+  async function expect400(method: string, path: string, body: unknown, message: RegExp): Promise<void> {
+    const res = await api.call<{ statusCode: number; message: string | string[]; error: string }>(method, path, body);
+    expect({ path, body: typeof body === 'string' ? body.slice(0, 40) : body, status: res.status }).toEqual({
+      path,
+      body: typeof body === 'string' ? body.slice(0, 40) : body,
+      status: 400,
+    });
+    expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(JSON.stringify(res.body.message)).toMatch(message);
+  }
+
+  it('answers null in any PATCH or POST field, nested ones included, with a 400 naming the field', async () => {
+    const job = await api.createJob(valid);
+    for (const field of notNull) {
+      await expect400('PATCH', `/api/jobs/${job.id}`, { [field]: null }, new RegExp(`${field} must not be null`));
+      await expect400('POST', '/api/jobs', { ...valid, name: 'other', [field]: null }, new RegExp(`${field} must not`));
+    }
+    const http = { method: 'GET', url: 'http://127.0.0.1:9/' };
+    await expect400(
+      'PATCH',
+      `/api/jobs/${job.id}`,
+      { http: { ...http, method: null } },
+      /http\.method must not be null/,
+    );
+    await expect400('PATCH', `/api/jobs/${job.id}`, { env: { A: null } }, /env\.A must be a string, got null/);
+    await expect400('PATCH', `/api/jobs/${job.id}`, { command: null }, /command is required for a shell job/);
+    await expect400(
+      'POST',
+      '/api/jobs',
+      { ...valid, name: 'other', type: 'http', command: null, http: { ...http, headers: { 'X-A': null } } },
+      /http\.headers\.X-A must be a string, got null/,
+    );
+    // The stored job is untouched, and null stays accepted where the job has none: switching type clears the other.
+    expect((await api.call<Record<string, unknown>>('GET', `/api/jobs/${job.id}`, undefined, 200)).body).toMatchObject({
+      name: 'nulls',
+      type: 'shell',
+      command: 'true',
+      http: null,
+    });
+    const switched = await api.call<Record<string, unknown>>(
+      'PATCH',
+      `/api/jobs/${job.id}`,
+      { type: 'http', command: null, http: { ...http, headers: null, body: null, expectStatus: null } },
+      200,
+    );
+    expect(switched.body).toMatchObject({ type: 'http', command: null, http: { ...http, headers: {}, body: '' } });
+  });
+
+  it('answers a body nested thousands of levels deep with a 400 naming the bound, never a 500', async () => {
+    const deep = (levels: number) => '{"a":'.repeat(levels) + '1' + '}'.repeat(levels);
+    const body = `{"name":"deep","cron":"${ONCE_A_YEAR}","type":"shell","command":"true","env":${deep(5000)}}`;
+    await expect400('POST', '/api/jobs', body, /body: JSON nested deeper than 64 levels/);
+    await expect400('POST', '/api/jobs', '['.repeat(5000) + ']'.repeat(5000), /JSON nested deeper than 64 levels/);
+    await expect400('PATCH', '/api/jobs/1', `{"http":${deep(3000)}}`, /JSON nested deeper than 64 levels/);
+    await expect400('GET', '/api/jobs?offset=', undefined, /offset must be an integer/);
+    await expect400('GET', '/api/jobs?limit=1&limit=2', undefined, /limit must be an integer/);
+    expect((await api.call('GET', '/api/health')).status).toBe(200);
+  });
+
+  it('fires 0 0 * * 1/2 on Monday, Wednesday and Friday, and 5-7 on Friday to Sunday', async () => {
+    const next = async (expr: string) =>
+      (
+        await api.call<{ next: string[] }>(
+          'GET',
+          `/api/cron/next?expr=${encodeURIComponent(expr)}&from=2026-01-04T12:00:00Z&count=6`,
+          undefined,
+          200,
+        )
+      ).body.next.map((iso) => iso.slice(0, 10));
+    // 2026-01-05 is a Monday.
+    expect(await next('0 0 * * 1/2')).toEqual([
+      '2026-01-05',
+      '2026-01-07',
+      '2026-01-09',
+      '2026-01-12',
+      '2026-01-14',
+      '2026-01-16',
+    ]);
+    expect(await next('0 0 * * 5-7')).toEqual([
+      '2026-01-09',
+      '2026-01-10',
+      '2026-01-11',
+      '2026-01-16',
+      '2026-01-17',
+      '2026-01-18',
+    ]);
+  });
+});

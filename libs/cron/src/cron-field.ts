@@ -6,29 +6,45 @@ export type FieldName = 'second' | 'minute' | 'hour' | 'day-of-month' | 'month' 
 export interface FieldSpec {
   readonly name: FieldName;
   readonly min: number;
+  /** The largest value that may be written. */
   readonly max: number;
+  /**
+   * The field's last value in its own order, where `*` and `N/step` end: `max`, except in day-of-week, whose 7 is a
+   * second spelling of Sunday (0) and not a day after Saturday.
+   */
+  readonly last: number;
   /** Upper-case names; names[i] stands for the value min + i. */
   readonly names?: readonly string[];
   /** Quartz-style '?' is only meaningful where it lets the other day field decide. */
   readonly allowsQuestionMark: boolean;
 }
 
-export const SECOND_FIELD: FieldSpec = { name: 'second', min: 0, max: 59, allowsQuestionMark: false };
-export const MINUTE_FIELD: FieldSpec = { name: 'minute', min: 0, max: 59, allowsQuestionMark: false };
-export const HOUR_FIELD: FieldSpec = { name: 'hour', min: 0, max: 23, allowsQuestionMark: false };
-export const DAY_OF_MONTH_FIELD: FieldSpec = { name: 'day-of-month', min: 1, max: 31, allowsQuestionMark: true };
+export const SECOND_FIELD: FieldSpec = { name: 'second', min: 0, max: 59, last: 59, allowsQuestionMark: false };
+export const MINUTE_FIELD: FieldSpec = { name: 'minute', min: 0, max: 59, last: 59, allowsQuestionMark: false };
+export const HOUR_FIELD: FieldSpec = { name: 'hour', min: 0, max: 23, last: 23, allowsQuestionMark: false };
+export const DAY_OF_MONTH_FIELD: FieldSpec = {
+  name: 'day-of-month',
+  min: 1,
+  max: 31,
+  last: 31,
+  allowsQuestionMark: true,
+};
 export const MONTH_FIELD: FieldSpec = {
   name: 'month',
   min: 1,
   max: 12,
+  last: 12,
   names: MONTH_ABBREVIATIONS,
   allowsQuestionMark: false,
 };
-// 7 is accepted as a second spelling of Sunday and folded onto 0 once the field is parsed.
+// 7 is accepted as a second spelling of Sunday wherever a value is written (`7`, `5-7` = Fri-Sun, `1-7/2` =
+// Mon, Wed, Fri, Sun) and folded onto 0 once the field is parsed. `*` and `N/step` end at Saturday, as in
+// robfig/cron (day-of-week 0-6), so `1/2` is Mon, Wed, Fri and a step never wraps onto Sunday.
 export const DAY_OF_WEEK_FIELD: FieldSpec = {
   name: 'day-of-week',
   min: 0,
   max: 7,
+  last: 6,
   names: WEEKDAY_ABBREVIATIONS,
   allowsQuestionMark: true,
 };
@@ -37,7 +53,7 @@ export const DAY_OF_WEEK_FIELD: FieldSpec = {
 export interface CronField {
   /** Allowed values ascending (day-of-week: 0-6, Sunday as 0). */
   readonly values: readonly number[];
-  /** nextAllowed[v] = smallest allowed value >= v, or -1; defined for v in 0..max+1. */
+  /** nextAllowed[v] = smallest allowed value >= v, or -1; defined for v in 0..last+1. */
   readonly nextAllowed: Int16Array;
   /** True only for a literal '*' or '?': the DOM/DOW OR rule and the DST rule depend on the spelling. */
   readonly unrestricted: boolean;
@@ -79,13 +95,12 @@ function buildField(spec: FieldSpec, text: string): CronField {
       parseItem(spec, item, text, allowed);
     }
   }
-  if (spec.max === 7 && allowed[7] === 1) {
-    allowed[0] = 1;
+  if (spec.max > spec.last && allowed[spec.max] === 1) {
+    allowed[spec.min] = 1; // Sunday written as 7
   }
-  const top = spec.max === 7 ? 6 : spec.max;
   const values: number[] = [];
-  const nextAllowed = new Int16Array(top + 2).fill(-1);
-  for (let v = top; v >= 0; v--) {
+  const nextAllowed = new Int16Array(spec.last + 2).fill(-1);
+  for (let v = spec.last; v >= 0; v--) {
     const isAllowed = v >= spec.min && allowed[v] === 1;
     if (isAllowed) {
       values.unshift(v);
@@ -142,7 +157,7 @@ function parseItem(spec: FieldSpec, item: string, fieldText: string, allowed: Ui
   let high: number;
   if (base === '*') {
     low = spec.min;
-    high = spec.max;
+    high = spec.last;
   } else {
     const bounds = base.split('-');
     if (bounds.length > 2) {
@@ -155,8 +170,10 @@ function parseItem(spec: FieldSpec, item: string, fieldText: string, allowed: Ui
         throw fieldError(spec, `range '${base}' is backwards: start ${bounds[0]} is greater than end ${bounds[1]}`);
       }
     } else {
-      // "a/n" means "from a to the end of the field", as in Vixie cron.
-      high = stepText === undefined ? low : spec.max;
+      // "a/n" means "from a to the end of the field", as in robfig/cron (getRange: end = r.max for a single value
+      // with a step) and Vixie cron. The end is the field's last value (Saturday for day-of-week), or a itself when
+      // a is written past it (`7/2`: Sunday alone, as before).
+      high = stepText === undefined ? low : Math.max(low, spec.last);
     }
   }
   for (let v = low; v <= high; v += step) {

@@ -30,14 +30,17 @@ import {
   ROUTINGS,
   Routing,
 } from '@app/contract';
+import { IsNotNull, IsOptionalNotNull } from '../../common/api-validation.pipe';
 import { IsStringMap, IsTimeZone } from './job-validators';
 
 export class HttpSpecDto implements HttpSpecInput {
   @ApiProperty({ enum: HTTP_METHODS, example: 'GET' })
+  @IsNotNull()
   @IsIn(HTTP_METHODS)
   method!: HttpMethod;
 
   @ApiProperty({ example: 'http://127.0.0.1:9000/hooks/report' })
+  @IsNotNull()
   @IsUrl(
     { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
     { message: '$property must be an http or https URL' },
@@ -45,22 +48,29 @@ export class HttpSpecDto implements HttpSpecInput {
   @MaxLength(2048)
   url!: string;
 
+  // headers, body and expectStatus have defaults (httpSpecWithDefaults), for which null stands too.
   @ApiPropertyOptional({
     type: 'object',
     additionalProperties: { type: 'string' },
+    nullable: true,
     example: { Authorization: 'Bearer …' },
   })
   @IsOptional()
   @IsStringMap(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 64)
   headers?: Record<string, string>;
 
-  @ApiPropertyOptional({ example: '', maxLength: 65536 })
+  @ApiPropertyOptional({ example: '', maxLength: 65536, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(65536)
   body?: string;
 
-  @ApiPropertyOptional({ type: [Number], example: [200, 204], description: 'success statuses; default 200-299' })
+  @ApiPropertyOptional({
+    type: [Number],
+    nullable: true,
+    example: [200, 204],
+    description: 'success statuses; default 200-299',
+  })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(100)
@@ -72,13 +82,14 @@ export class HttpSpecDto implements HttpSpecInput {
 
 export class CreateJobDto {
   @ApiProperty({ minLength: 1, maxLength: 128, example: 'nightly-report' })
+  @IsNotNull()
   @IsString()
   @IsNotEmpty()
   @MaxLength(128)
   name!: string;
 
   @ApiPropertyOptional({ maxLength: 1024, default: '' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @MaxLength(1024)
   description?: string;
@@ -87,8 +98,10 @@ export class CreateJobDto {
     example: '*/5 * * * *',
     description:
       '5 fields, or 6 with leading seconds; @yearly @annually @monthly @weekly @daily @midnight @hourly; @every 90s. ' +
+      'N/step runs to the end of the field (day-of-week 1/2 = Mon, Wed, Fri); 7 is Sunday (5-7 = Fri-Sun). ' +
       'L, W and # are refused.',
   })
+  @IsNotNull()
   @IsString()
   @IsNotEmpty()
   @MaxLength(255)
@@ -99,16 +112,23 @@ export class CreateJobDto {
     example: 'Europe/Paris',
     description: 'IANA time zone the cron fields are read in',
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsTimeZone()
   timezone?: string;
 
   @ApiProperty({ enum: JOB_TYPES })
+  @IsNotNull()
   @IsIn(JOB_TYPES)
   type!: JobType;
 
-  @ApiPropertyOptional({ example: 'echo hello', description: 'required for shell jobs; run with /bin/sh -c' })
-  @ValidateIf((o: CreateJobDto) => o.type === 'shell' || o.command !== undefined)
+  // command and http may be null (none), as a job reads back, where its type does not use them; a PATCH without a
+  // type leaves that to JobsService, which knows the stored type.
+  @ApiPropertyOptional({
+    example: 'echo hello',
+    nullable: true,
+    description: 'required for shell jobs; run with /bin/sh -c',
+  })
+  @ValidateIf((o: CreateJobDto) => o.type === 'shell' || (o.command !== undefined && o.command !== null))
   @IsString()
   @IsNotEmpty({ message: 'command is required for a shell job' })
   @MaxLength(65536)
@@ -120,61 +140,61 @@ export class CreateJobDto {
     default: {},
     example: { LANG: 'C.UTF-8' },
   })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsStringMap(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 128)
   env?: Record<string, string>;
 
-  @ApiPropertyOptional({ type: HttpSpecDto, description: 'required for http jobs' })
-  @ValidateIf((o: CreateJobDto) => o.type === 'http' || o.http !== undefined)
+  @ApiPropertyOptional({ type: HttpSpecDto, nullable: true, description: 'required for http jobs' })
+  @ValidateIf((o: CreateJobDto) => o.type === 'http' || (o.http !== undefined && o.http !== null))
   @ValidateNested()
   @Type(() => HttpSpecDto)
   @IsNotEmpty({ message: 'http is required for an http job' })
   http?: HttpSpecDto;
 
   @ApiPropertyOptional({ default: 60000, minimum: 1, maximum: 86400000 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   @Max(86_400_000)
   timeoutMs?: number;
 
   @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 10 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(10)
   retries?: number;
 
   @ApiPropertyOptional({ default: 1000, minimum: 0, maximum: 3600000, description: 'doubles each attempt' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(3_600_000)
   retryBackoffMs?: number;
 
   @ApiPropertyOptional({ enum: CONCURRENCY_POLICIES, default: 'forbid' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(CONCURRENCY_POLICIES)
   concurrency?: ConcurrencyPolicy;
 
   @ApiPropertyOptional({ enum: MISFIRE_POLICIES, default: 'once' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(MISFIRE_POLICIES)
   misfire?: MisfirePolicy;
 
   @ApiPropertyOptional({ default: 'default', pattern: '^[A-Za-z0-9_.-]{1,64}$' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'group must be 1-64 characters of A-Z a-z 0-9 _ . -' })
   group?: string;
 
   @ApiPropertyOptional({ enum: ROUTINGS, default: 'round_robin' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(ROUTINGS)
   routing?: Routing;
 
   @ApiPropertyOptional({ default: true })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   enabled?: boolean;
 }

@@ -24,19 +24,30 @@ export function IsStringMap(keyPattern: RegExp, maxKeys: number, options?: Valid
       target: target.constructor,
       propertyName: propertyName as string,
       options: {
-        message: (a: ValidationArguments) =>
-          `${a.property} must be an object of at most ${maxKeys} string values with keys matching ${keyPattern}`,
+        message: (a: ValidationArguments) => stringMapProblem(a.property, a.value, keyPattern, maxKeys) ?? '',
         ...options,
       },
-      validator: {
-        validate: (v: unknown) =>
-          typeof v === 'object' &&
-          v !== null &&
-          !Array.isArray(v) &&
-          Object.keys(v).length <= maxKeys &&
-          Object.entries(v as Record<string, unknown>).every(
-            ([k, val]) => keyPattern.test(k) && typeof val === 'string',
-          ),
-      },
+      validator: { validate: (v: unknown) => stringMapProblem('', v, keyPattern, maxKeys) === null },
     });
+}
+
+/** What is wrong with a string map, naming the first bad key; null when nothing is. */
+function stringMapProblem(property: string, v: unknown, keyPattern: RegExp, maxKeys: number): string | null {
+  const shape = `${property} must be an object of at most ${maxKeys} string values with keys matching ${keyPattern}`;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return shape;
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length > maxKeys) return `${shape}, got ${entries.length} keys`;
+  for (const [key, value] of entries) {
+    if (!keyPattern.test(key)) return `${property}: key '${shortened(key)}' does not match ${keyPattern}`;
+    if (typeof value !== 'string') {
+      const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+      return `${property}.${shortened(key)} must be a string, got ${got}`;
+    }
+  }
+  return null;
+}
+
+/** A client's key as a message quotes it: a bad key can be as long as the body. */
+function shortened(key: string): string {
+  return key.length > 64 ? `${key.slice(0, 64)}…` : key;
 }
