@@ -2,3 +2,4 @@ export * from './backoff';
 export * from './deadline';
 export * from './logger';
 export * from './redis-client';
+export * from './log-throttle';

@@ -57,7 +57,9 @@ export interface RunJson {
 /** A list answer: one page of items and the count of all that match. */
 export interface PageJson<T> {
   items: T[];
+  /** Exact up to 10,000; beyond, 10,000 with `totalCapped: true` (the count stops there). */
   total: number;
+  totalCapped: boolean;
 }
 
 /** GET /api/executors, and the executor's value in etcd. */

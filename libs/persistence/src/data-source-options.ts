@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import * as mysql2 from 'mysql2';
 import { dirname } from 'node:path';
 import type { DatabaseConfig } from '@app/config';
 import type { DataSourceOptions } from 'typeorm';
@@ -7,6 +8,10 @@ import { RunEntity } from './entities/run.entity';
 import { MIGRATIONS } from './migrations';
 
 export const ENTITIES = [JobEntity, RunEntity];
+
+/** The API's own pool (MySQL): a few connections, every statement cut off after API_STATEMENT_TIMEOUT_S. */
+export const API_POOL_SIZE = 4;
+export const API_STATEMENT_TIMEOUT_S = 5;
 
 /** TypeORM options for either dialect. `synchronize` stays off: the schema is the migrations'. */
 export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
@@ -44,4 +49,30 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
       db.pragma('synchronous = NORMAL');
     },
   };
+}
+
+/** A session's statement time limit: MariaDB's max_statement_time (s), else MySQL's max_execution_time (ms). */
+function limitStatements(connection: mysql2.Connection, seconds: number): void {
+  connection.query(`SET SESSION max_statement_time = ${seconds}`, (e) => {
+    if (e) connection.query(`SET SESSION max_execution_time = ${seconds * 1000}`, () => undefined);
+  });
+}
+
+/**
+ * Options for the pool the REST API reads through (MySQL): separate from the scheduler's, small, and with a
+ * statement timeout set on every connection as it opens (before any query of ours runs on it), so that reads
+ * can neither starve tick claims of connections nor run for minutes.
+ */
+export function apiDataSourceOptions(db: DatabaseConfig, timeoutSeconds = API_STATEMENT_TIMEOUT_S): DataSourceOptions {
+  const base = dataSourceOptions(db);
+  if (base.type !== 'mysql') return base;
+  const driver = {
+    ...mysql2,
+    createPool: (options: mysql2.PoolOptions) => {
+      const pool = mysql2.createPool(options);
+      pool.on('connection', (connection) => limitStatements(connection, timeoutSeconds));
+      return pool;
+    },
+  };
+  return { ...base, name: 'api', poolSize: API_POOL_SIZE, driver, connectorPackage: 'mysql2', migrations: [] };
 }

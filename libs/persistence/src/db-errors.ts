@@ -4,6 +4,8 @@ import { Backoff, retryWithBackoff } from '@app/common';
 interface DriverError {
   code?: string;
   errno?: number;
+  message?: string;
+  sqlMessage?: string;
   driverError?: DriverError;
 }
 
@@ -14,7 +16,44 @@ function driverError(e: unknown): DriverError {
 
 export function isDuplicateKey(e: unknown): boolean {
   const d = driverError(e);
-  return d.code === 'ER_DUP_ENTRY' || d.errno === 1062 || d.code === 'SQLITE_CONSTRAINT_UNIQUE';
+  return (
+    d.code === 'ER_DUP_ENTRY' ||
+    d.errno === 1062 ||
+    d.code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    d.code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}
+
+/** A unique index by what each dialect's duplicate-key message names: MySQL its name, SQLite its columns. */
+export interface UniqueKey {
+  /** MariaDB: `for key 'uq_runs_tick'`; MySQL 8: `for key 'runs.uq_runs_tick'`. */
+  mysql: string;
+  /** `UNIQUE constraint failed: runs.job_id, runs.tick_key, …` */
+  sqlite: string;
+}
+
+export const LEDGER_KEY: UniqueKey = {
+  mysql: 'uq_runs_tick',
+  sqlite: 'runs.job_id, runs.tick_key, runs.attempt, runs.executor_key',
+};
+export const JOB_NAME_KEY: UniqueKey = { mysql: 'uq_jobs_name', sqlite: 'jobs.name' };
+
+/**
+ * A duplicate on exactly this unique key. Any other duplicate (a PRIMARY KEY whose AUTO_INCREMENT ran out above
+ * all) is a fault to report, never "someone else has it".
+ */
+export function isDuplicateOn(e: unknown, key: UniqueKey): boolean {
+  if (!isDuplicateKey(e)) return false;
+  const d = driverError(e);
+  const message = d.sqlMessage ?? d.message ?? '';
+  if (d.code?.startsWith('SQLITE_')) return message.endsWith(`constraint failed: ${key.sqlite}`);
+  return new RegExp(`for key '(?:[^'.]+\\.)?${key.mysql}'`).test(message);
+}
+
+/** The server cut the statement off at its time limit (MariaDB max_statement_time, MySQL max_execution_time). */
+export function isStatementTimeout(e: unknown): boolean {
+  const d = driverError(e);
+  return d.errno === 1969 || d.code === 'ER_STATEMENT_TIMEOUT' || d.errno === 3024 || d.code === 'ER_QUERY_TIMEOUT';
 }
 
 /** SQLite's writer lock is taken by another process (SQLITE_BUSY, or SQLITE_LOCKED within one). */

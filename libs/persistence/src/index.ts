@@ -10,3 +10,6 @@ export * from './repositories/jobs.repository';
 export * from './repositories/runs.repository';
 export * from './repositories/run-batch.repository';
 export * from './retry-policy';
+export * from './api-data-source';
+export * from './repositories/api-reads.repository';
+export { SCHEMA_VERSION } from './migrations';

@@ -9,6 +9,7 @@ import { dataSourceOptions } from './data-source-options';
 import { migrate } from './migrator';
 import { MIGRATIONS } from './migrations';
 import { PersistenceError } from './persistence.error';
+import { ApiReads } from './repositories/api-reads.repository';
 import { JobsRepository, NewJob } from './repositories/jobs.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
 import { NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
@@ -68,6 +69,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   let batch1: RunBatchRepository;
   let batch2: RunBatchRepository;
   let jobs: JobsRepository;
+  let reads: ApiReads;
 
   async function open(db: DatabaseConfig): Promise<DataSource> {
     const ds = new DataSource(dataSourceOptions(db));
@@ -98,6 +100,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     batch1 = new RunBatchRepository(ds1);
     batch2 = new RunBatchRepository(ds2);
     jobs = new JobsRepository(ds1);
+    reads = new ApiReads(ds1);
   });
 
   afterAll(async () => {
@@ -108,6 +111,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   beforeEach(async () => {
     await ds1.query('DELETE FROM runs');
     await ds1.query('DELETE FROM jobs');
+    await ds1.query('DELETE FROM job_tombstones');
   });
 
   describe('migrate()', () => {
@@ -123,7 +127,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const [a, b] = await Promise.all([open(db), open(db)]);
       const [ranA, ranB] = await Promise.all([migrate(a), migrate(b)]);
       // Exactly one of them applied the migrations; the other found them applied.
-      expect([...ranA, ...ranB]).toEqual(['InitialSchema1764000000000', 'ActiveRunsIndex1764900000000']);
+      expect([...ranA, ...ranB]).toEqual(MIGRATIONS.map((m) => new m().name));
       expect(await count(`SELECT COUNT(*) AS n FROM migrations`, [], a)).toBe(MIGRATIONS.length);
       const tables =
         dialect.name === 'sqlite'
@@ -351,7 +355,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const r3 = await runs1.finishWithRetry(a3, { status: 'failed', finishedAt: f2 + 2100 }, policy);
       expect(r3).toEqual({ finished: true, retry: null });
       expect(await countRuns(3, 'tick')).toBe(3);
-      const attempts = (await runs1.list({ jobId: 3, limit: 10, offset: 0 })).items.map((r) => [r.attempt, r.status]);
+      const attempts = (await reads.listRuns({ jobId: 3, limit: 10, offset: 0 })).items.map((r) => [r.attempt, r.status]);
       expect(attempts).toEqual([
         [3, 'failed'],
         [2, 'timed_out'],
@@ -447,7 +451,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const u2 = await jobs.update(a.id, { description: 'x' }, T + 6);
       expect(u2).toMatchObject({ version: 3, description: 'x', enabled: false });
       expect(await jobs.update(a.id + 1000, { description: 'y' }, T + 7)).toBeNull();
-      expect(await jobs.versions()).toEqual(new Map([[a.id, 3]]));
+      expect(new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version]))).toEqual(new Map([[a.id, 3]]));
     });
 
     it('advanceCursor() only moves forward and does not bump the version', async () => {
@@ -484,25 +488,41 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       });
     });
 
-    it('fingerprint() changes on create, update and delete but not on cursor moves', async () => {
-      const f0 = await jobs.fingerprint();
+    it('findChangedAfter() pages through creates and updates in (updatedAt, id) order, not cursor moves', async () => {
       const a = await jobs.create(job('alpha'), T);
-      const f1 = await jobs.fingerprint();
-      expect(f1).not.toBe(f0);
-      await jobs.advanceCursor(a.id, 5000, 6000);
-      await jobs.advanceCursors([{ id: a.id, tickAt: 7000, nextRunAt: 8000 }]);
-      expect(await jobs.fingerprint()).toBe(f1);
-      await jobs.update(a.id, { description: 'changed' }, T);
-      const f2 = await jobs.fingerprint();
-      expect(f2).not.toBe(f1);
       const b = await jobs.create(job('beta'), T);
-      const f3 = await jobs.fingerprint();
-      expect(f3).not.toBe(f2);
-      expect(await jobs.delete(b.id)).toBe(true);
-      const f4 = await jobs.fingerprint();
-      expect(f4).not.toBe(f3);
-      // The fingerprint is the same whichever connection reads it.
-      expect(await new JobsRepository(ds2).fingerprint()).toBe(f4);
+      const c = await jobs.create(job('gamma'), T + 10);
+      const ids = async (after: { at: number; id: number }, upTo: number | null, limit = 10) =>
+        (await jobs.findChangedAfter(after, upTo, limit)).map((j) => j.id);
+      expect(await ids({ at: 0, id: 0 }, null)).toEqual([a.id, b.id, c.id]);
+      // Keyset: after (T, a) come b (same instant, larger id) and c; a page of one always moves on.
+      expect(await ids({ at: T, id: a.id }, null)).toEqual([b.id, c.id]);
+      expect(await ids({ at: T, id: a.id }, null, 1)).toEqual([b.id]);
+      expect(await ids({ at: T, id: b.id }, null, 1)).toEqual([c.id]);
+      expect(await ids({ at: 0, id: 0 }, T)).toEqual([a.id, b.id]);
+      await jobs.advanceCursor(a.id, 5000, 6000);
+      await jobs.advanceCursors([{ id: b.id, tickAt: 7000, nextRunAt: 8000 }]);
+      expect(await ids({ at: T + 10, id: c.id }, null)).toEqual([]);
+      await jobs.update(a.id, { description: 'changed' }, T + 20);
+      expect(await ids({ at: T + 10, id: c.id }, null)).toEqual([a.id]);
+    });
+
+    it('delete() leaves a tombstone that findDeletedAfter() pages through; pruneTombstones() drops old ones', async () => {
+      const a = await jobs.create(job('alpha'), T);
+      const b = await jobs.create(job('beta'), T);
+      expect(await jobs.delete(a.id, T + 100)).toBe(true);
+      expect(await jobs.delete(b.id, T + 200)).toBe(true);
+      expect(await jobs.delete(b.id, T + 300)).toBe(false);
+      expect(await jobs.findDeletedAfter({ at: 0, id: 0 }, null, 10)).toEqual([
+        { id: a.id, deletedAt: T + 100 },
+        { id: b.id, deletedAt: T + 200 },
+      ]);
+      expect(await jobs.findDeletedAfter({ at: T + 100, id: a.id }, null, 10)).toEqual([
+        { id: b.id, deletedAt: T + 200 },
+      ]);
+      expect(await jobs.findDeletedAfter({ at: 0, id: 0 }, T + 150, 10)).toEqual([{ id: a.id, deletedAt: T + 100 }]);
+      expect(await jobs.pruneTombstones(T + 150)).toBe(1);
+      expect(await jobs.findDeletedAfter({ at: 0, id: 0 }, null, 10)).toEqual([{ id: b.id, deletedAt: T + 200 }]);
     });
 
     it('list() matches q literally, including % _ and \\', async () => {
@@ -510,7 +530,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       for (const name of names) await jobs.create(job(name), T);
       await jobs.create(job('described', { description: 'checks disk_usage nightly' }), T);
       const q = async (text: string) =>
-        (await jobs.list({ limit: 50, offset: 0, q: text })).items.map((j) => j.name).sort();
+        (await reads.listJobs({ limit: 50, offset: 0, q: text })).items.map((j) => j.name).sort();
       expect(await q('_')).toEqual(['described', 'disk_usage']);
       expect(await q('disk_')).toEqual(['described', 'disk_usage']);
       expect(await q('%')).toEqual(['cpu 100%']);
@@ -527,11 +547,11 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const d = await jobs.create(job('d', { group: 'g2', enabled: true }), T);
       const names = (r: { items: { name: string }[] }) => r.items.map((j) => j.name);
 
-      expect(names(await jobs.list({ limit: 50, offset: 0, group: 'g1' }))).toEqual(['a', 'b']);
-      expect(names(await jobs.list({ limit: 50, offset: 0, enabled: false }))).toEqual(['b']);
-      expect(names(await jobs.list({ limit: 50, offset: 0, enabled: true }))).toEqual(['a', 'c', 'd']);
-      expect(names(await jobs.list({ limit: 50, offset: 0, group: 'g2', enabled: false }))).toEqual([]);
-      const page = await jobs.list({ limit: 2, offset: 1 });
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, group: 'g1' }))).toEqual(['a', 'b']);
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, enabled: false }))).toEqual(['b']);
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, enabled: true }))).toEqual(['a', 'c', 'd']);
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, group: 'g2', enabled: false }))).toEqual([]);
+      const page = await reads.listJobs({ limit: 2, offset: 1 });
       expect(names(page)).toEqual(['b', 'c']);
       expect(page.total).toBe(4);
 
@@ -548,13 +568,13 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const cr = (await runs1.claim(run(c.id, '1'), T))!;
       await markRunning(batch1, cr.id, 'e', 'x', T);
 
-      expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'failed' }))).toEqual(['a']);
-      expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'succeeded' }))).toEqual(['b']);
-      expect(names(await jobs.list({ limit: 50, offset: 0, lastStatus: 'running' }))).toEqual(['c']);
-      const failedInG1 = await jobs.list({ limit: 50, offset: 0, lastStatus: 'failed', group: 'g1' });
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'failed' }))).toEqual(['a']);
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'succeeded' }))).toEqual(['b']);
+      expect(names(await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'running' }))).toEqual(['c']);
+      const failedInG1 = await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'failed', group: 'g1' });
       expect(names(failedInG1)).toEqual(['a']);
       expect(failedInG1.total).toBe(1);
-      expect((await jobs.list({ limit: 50, offset: 0, lastStatus: 'pending' })).total).toBe(0);
+      expect((await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'pending' })).total).toBe(0);
       expect(d.id).toEqual(expect.any(Number));
     });
 
@@ -569,7 +589,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       // Same values and types as TypeORM's own hydration.
       const viaEntity = await jobs.findById(created[0].id);
       expect({ ...first[0] }).toEqual({ ...viaEntity });
-      expect(await jobs.versions()).toEqual(new Map(created.map((j) => [j.id, 1])));
+      expect(new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version]))).toEqual(new Map(created.map((j) => [j.id, 1])));
     });
 
     it('delete() removes a job once; findEnabledPage() no longer lists it', async () => {
@@ -591,13 +611,13 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await runs1.claim(run(2, 't0'), T);
       await markRunning(batch1, ids[1], 'e', 'a', T);
 
-      const page1 = await runs1.list({ jobId: 1, limit: 2, offset: 0 });
+      const page1 = await reads.listRuns({ jobId: 1, limit: 2, offset: 0 });
       expect(page1.items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
       expect(page1.total).toBe(5);
-      const page3 = await runs1.list({ jobId: 1, limit: 2, offset: 4 });
+      const page3 = await reads.listRuns({ jobId: 1, limit: 2, offset: 4 });
       expect(page3.items.map((r) => r.id)).toEqual([ids[0]]);
-      expect((await runs1.list({ limit: 100, offset: 0 })).total).toBe(6);
-      const running = await runs1.list({ jobId: 1, status: 'running', limit: 10, offset: 0 });
+      expect((await reads.listRuns({ limit: 100, offset: 0 })).total).toBe(6);
+      const running = await reads.listRuns({ jobId: 1, status: 'running', limit: 10, offset: 0 });
       expect(running).toMatchObject({ total: 1, items: [{ id: ids[1] }] });
     });
 
@@ -607,14 +627,14 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await runs1.claim(run(2, 'a'), T);
       const newest2 = (await runs1.claim(run(2, 'b', { status: 'skipped', scheduledAt: T + 2 }), T))!;
       await runs1.claim(run(3, 'a'), T); // not asked for
-      const last = await runs1.lastRuns([1, 2, 99]);
+      const last = await reads.lastRuns([1, 2, 99]);
       expect(last).toEqual(
         new Map([
           [1, { id: newest1.id, status: 'pending', scheduledAt: T + 1 }],
           [2, { id: newest2.id, status: 'skipped', scheduledAt: T + 2 }],
         ]),
       );
-      expect(await runs1.lastRuns([])).toEqual(new Map());
+      expect(await reads.lastRuns([])).toEqual(new Map());
     });
 
     it('findOfferable() gives pending runs due by now, oldest first, up to the limit', async () => {
@@ -644,7 +664,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     });
 
     it('countByStatus() counts every status present', async () => {
-      expect(await runs1.countByStatus()).toEqual(new Map());
+      expect(await reads.countByStatus()).toEqual(new Map());
       for (const key of ['a', 'b', 'c']) await runs1.claim(run(1, key), T);
       await runs1.claim(run(1, 'd', { status: 'skipped' }), T);
       const r = (await runs1.claim(run(1, 'e'), T))!;
@@ -652,7 +672,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const f = (await runs1.claim(run(1, 'f'), T))!;
       await markRunning(batch1, f.id, 'e', 'a', T);
       await runs1.finish(f.id, { status: 'failed', finishedAt: T + 1 });
-      expect(await runs2.countByStatus()).toEqual(
+      expect(await new ApiReads(ds2).countByStatus()).toEqual(
         new Map([
           ['pending', 3],
           ['skipped', 1],

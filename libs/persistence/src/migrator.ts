@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { retryWithBackoff } from '@app/common';
 import { retryBusy } from './db-errors';
+import { SCHEMA_VERSION } from './migrations';
 
 const logger = new Logger('Migrator');
 const MYSQL_LOCK = 'gocron_migrations';
@@ -46,17 +47,27 @@ async function migrateSqlite(ds: DataSource) {
   }
 }
 
-/** The executor never migrates: it waits, with back-off, until the dispatcher has created the schema. */
-export async function waitForSchema(ds: DataSource, timeoutMs = 120_000): Promise<void> {
+/**
+ * The executor never migrates: it waits, with back-off, until a dispatcher has brought the schema to the version
+ * this build needs (the newest migration it knows is recorded), not merely until a `runs` table exists: an older
+ * schema lacks what this build writes.
+ */
+export async function waitForSchema(ds: DataSource, timeoutMs = 120_000, version = SCHEMA_VERSION): Promise<void> {
   try {
-    await retryWithBackoff(() => ds.query('SELECT id FROM runs WHERE 1 = 0'), {
-      initialMs: 200,
-      maxMs: 5000,
-      budgetMs: timeoutMs,
-      onRetry: (_e, attempt) => {
-        if (attempt === 1) logger.warn('waiting for the dispatcher to create the database schema');
+    await retryWithBackoff(
+      async () => {
+        const rows = await ds.query<unknown[]>('SELECT name FROM migrations WHERE name = ?', [version]);
+        if (rows.length === 0) throw new Error(`schema version ${version} is not applied yet`);
       },
-    });
+      {
+        initialMs: 200,
+        maxMs: 5000,
+        budgetMs: timeoutMs,
+        onRetry: (_e, attempt) => {
+          if (attempt === 1) logger.warn(`waiting for a dispatcher to migrate the database schema to ${version}`);
+        },
+      },
+    );
   } catch (e) {
     // Every error is retried: the only way out with one is the spent budget.
     throw new Error(`database schema not found after ${timeoutMs} ms: ${String(e)}`);

@@ -1,7 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
+import { ApiDataSource } from './api-data-source';
 import { dataSourceOptions } from './data-source-options';
+import { ApiReads } from './repositories/api-reads.repository';
 import { JobsRepository } from './repositories/jobs.repository';
 import { RunsRepository } from './repositories/runs.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
@@ -20,8 +23,18 @@ export class PersistenceModule {
           retryDelay: 2000,
         }),
       ],
-      providers: [JobsRepository, RunsRepository, RunBatchRepository],
-      exports: [JobsRepository, RunsRepository, RunBatchRepository],
+      providers: [
+        JobsRepository,
+        RunsRepository,
+        RunBatchRepository,
+        {
+          provide: ApiDataSource,
+          useFactory: (main: DataSource) => new ApiDataSource(main, db),
+          inject: [getDataSourceToken()],
+        },
+        { provide: ApiReads, useFactory: (api: ApiDataSource) => new ApiReads(api.get), inject: [ApiDataSource] },
+      ],
+      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads],
     };
   }
 }

@@ -20,7 +20,8 @@ function statusOf(code: DomainError['code']): [number, string] {
 @Catch(DomainError, PersistenceError)
 export class DomainErrorFilter implements ExceptionFilter {
   catch(e: DomainError | PersistenceError, host: ArgumentsHost): void {
-    const code: DomainError['code'] = e instanceof PersistenceError ? 'CONFLICT' : e.code;
+    const code: DomainError['code'] =
+      e instanceof PersistenceError ? (e.code === 'TOO_SLOW' ? 'UNAVAILABLE' : 'CONFLICT') : e.code;
     const [statusCode, error] = statusOf(code);
     host.switchToHttp().getResponse<Response>().status(statusCode).json({ statusCode, message: e.message, error });
   }

@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 
 /**
@@ -9,6 +10,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 @Injectable()
 export class Timers implements OnApplicationShutdown {
   private readonly logger = new Logger(Timers.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private readonly intervals = new Set<string>();
   private readonly timeouts = new Set<string>();
 
@@ -52,6 +54,6 @@ export class Timers implements OnApplicationShutdown {
   }
 
   private failed(name: string, e: Error): void {
-    this.logger.warn(`${name} failed: ${e.message}`);
+    this.failures.warn(name, `${name} failed: ${e.message}`);
   }
 }

@@ -1,11 +1,15 @@
 import { Injectable, Logger, MessageEvent, OnApplicationShutdown } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
+import { LogThrottle } from '@app/common';
 import type { ChangeEvent } from '@app/contract';
-import { RunsRepository } from '@app/persistence';
+import { ApiReads, ChangedRun } from '@app/persistence';
+import { ChangeFeed } from '../common/change-feed';
 import { Timers } from '../common/timers.service';
 
 const POLL_NAME = 'gocron-event-feed';
 const POLL_MS = 1000;
+/** Executors' clocks and commit delays stay within this; a run's change is sent once either way. */
+const SETTLE_MS = 3000;
 
 /**
  * Job and run changes for `GET /api/events`. Runs change on executors too (they write the ledger themselves), so
@@ -16,12 +20,12 @@ export class EventsService implements OnApplicationShutdown {
   private readonly logger = new Logger(EventsService.name);
   private readonly subject = new Subject<ChangeEvent>();
   private listeners = 0;
-  /** Rows updated after this instant (ms) are looked at on the next poll. */
-  private changedSince = Date.now();
-  private readonly seen = new Map<number, string>();
+  private feed: ChangeFeed<ChangedRun> | null = null;
+  private polling = false;
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
 
   constructor(
-    private readonly runs: RunsRepository,
+    private readonly reads: ApiReads,
     private readonly timers: Timers,
   ) {}
 
@@ -35,7 +39,15 @@ export class EventsService implements OnApplicationShutdown {
 
   stream(): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
-      if (this.listeners++ === 0) this.timers.every(POLL_NAME, POLL_MS, () => this.poll());
+      if (this.listeners++ === 0) {
+        // The ledger's change feed from now on (ApiReads.runsChangedAfter: a keyset cursor on (updated_at, id)).
+        this.feed = new ChangeFeed(
+          (after, upTo, limit) => this.reads.runsChangedAfter(after, upTo, limit),
+          (r) => ({ at: r.updatedAt, id: r.id }),
+          { settleMs: SETTLE_MS, pageSize: 500, maxPages: 10 },
+        );
+        this.timers.every(POLL_NAME, POLL_MS, () => this.poll());
+      }
       const sub = this.subject.subscribe((e) => subscriber.next({ type: e.type, data: e }));
       return () => {
         sub.unsubscribe();
@@ -45,19 +57,17 @@ export class EventsService implements OnApplicationShutdown {
   }
 
   private async poll(): Promise<void> {
+    const feed = this.feed;
+    if (!feed || this.polling) return;
+    this.polling = true;
     try {
-      // Overlap the window by a second: writers' clocks and commit order are not exact.
-      const rows = await this.runs.findChangedSince(this.changedSince - 1000, 500);
-      for (const r of rows) {
-        const key = `${r.status}:${r.updatedAt}`;
-        if (this.seen.get(r.id) === key) continue;
-        this.seen.set(r.id, key);
+      for (const r of await feed.poll()) {
         this.subject.next({ type: 'run', runId: r.id, jobId: r.jobId, status: r.status });
-        this.changedSince = Math.max(this.changedSince, r.updatedAt);
       }
-      if (this.seen.size > 10_000) this.seen.clear();
     } catch (e) {
-      this.logger.warn(`event poll failed: ${(e as Error).message}`);
+      this.failures.warn('poll', `event poll failed: ${(e as Error).message}`);
+    } finally {
+      this.polling = false;
     }
   }
 

@@ -8,6 +8,12 @@ import { rankExecutors } from './routing';
 
 /** How long a dispatcher waits for an executor to accept or refuse a run. */
 const SEND_DEADLINE_MS = 3000;
+/**
+ * Round-robin positions kept at most: jobs scheduled here are forgotten when unscheduled, but runs of other jobs
+ * (retries and manual runs of jobs scheduled elsewhere, or deleted since) are ranked here too. Past the bound the
+ * least recently used position goes: that job's rotation restarts, nothing else.
+ */
+export const MAX_ROTATIONS = 200_000;
 
 /**
  * One gRPC channel per executor the directory lists, opened and closed as executors come and go, and the choice
@@ -48,16 +54,25 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
   /** Executors of the group in preference order for this job. */
   rank(group: string, routing: Routing, jobId: number): ExecutorInfo[] {
     let rotation = this.rotations.get(jobId);
-    if (!rotation) {
+    if (rotation) {
+      // Re-inserted, so the map's order is least recently used first.
+      this.rotations.delete(jobId);
+    } else {
       rotation = { next: 0 };
-      this.rotations.set(jobId, rotation);
+      if (this.rotations.size >= MAX_ROTATIONS) this.rotations.delete(this.rotations.keys().next().value!);
     }
+    this.rotations.set(jobId, rotation);
     return rankExecutors(
       routing,
       jobId,
       this.executors().filter((e) => e.group === group),
       rotation,
     );
+  }
+
+  /** Round-robin positions held (bounded by MAX_ROTATIONS). */
+  get rotationCount(): number {
+    return this.rotations.size;
   }
 
   /** The job is gone from this dispatcher: its rotation is not needed any more. */

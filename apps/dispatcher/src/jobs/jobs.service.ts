@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { httpSpecWithDefaults } from '@app/contract';
 import { CronSchedule } from '@app/cron';
-import { HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository } from '@app/persistence';
+import { ApiReads, HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository } from '@app/persistence';
 
 type JobFields = Omit<NewJob, 'scheduleSetAt' | 'lastTickAt' | 'nextRunAt'>;
 import { DomainError } from '../common/domain-error';
@@ -37,6 +37,7 @@ export class JobsService {
   constructor(
     private readonly jobs: JobsRepository,
     private readonly runs: RunsRepository,
+    private readonly reads: ApiReads,
     private readonly scheduler: SchedulerService,
     private readonly launcher: RunLauncher,
     private readonly canceller: RunCanceller,
@@ -57,14 +58,15 @@ export class JobsService {
   }
 
   async list(q: ListJobsQuery): Promise<JobPage> {
-    const { items, total } = await this.jobs.list(q);
-    const last = await this.runs.lastRuns(items.map((j) => j.id));
-    return { items: items.map((j) => JobResponse.of(j, last.get(j.id), this.displayNext(j))), total };
+    const { items, total, totalCapped } = await this.reads.listJobs(q);
+    const last = await this.reads.lastRuns(items.map((j) => j.id));
+    return { items: items.map((j) => JobResponse.of(j, last.get(j.id), this.displayNext(j))), total, totalCapped };
   }
 
   async get(id: number): Promise<JobResponse> {
-    const job = await this.find(id);
-    const last = await this.runs.lastRuns([id]);
+    const job = await this.reads.findJob(id);
+    if (!job) throw DomainError.notFound(`job ${id}`);
+    const last = await this.reads.lastRuns([id]);
     return JobResponse.of(job, last.get(id), this.displayNext(job));
   }
 

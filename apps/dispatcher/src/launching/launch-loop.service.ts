@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { LostRuns } from './lost-runs.service';
@@ -19,6 +20,7 @@ const RETRY_MIN_MS = 25;
 @Injectable()
 export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LaunchLoop.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private running = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -64,7 +66,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     try {
       await fn();
     } catch (e) {
-      this.logger.warn(`${what} failed: ${(e as Error).message}`);
+      this.failures.warn(what, `${what} failed: ${(e as Error).message}`);
     }
   }
 

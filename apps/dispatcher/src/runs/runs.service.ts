@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { RunFilter, RunsRepository } from '@app/persistence';
+import { ApiReads, RunFilter, RunsRepository } from '@app/persistence';
 import { DomainError } from '../common/domain-error';
 import { RunCanceller } from '../launching/run-canceller.service';
 import { RunPage, RunResponse } from './dto/run.response';
@@ -8,16 +8,17 @@ import { RunPage, RunResponse } from './dto/run.response';
 export class RunsService {
   constructor(
     private readonly runs: RunsRepository,
+    private readonly reads: ApiReads,
     private readonly canceller: RunCanceller,
   ) {}
 
   async list(f: RunFilter): Promise<RunPage> {
-    const { items, total } = await this.runs.list(f);
-    return { items: items.map((r) => RunResponse.of(r)), total };
+    const { items, total, totalCapped } = await this.reads.listRuns(f);
+    return { items: items.map((r) => RunResponse.of(r)), total, totalCapped };
   }
 
   async get(id: number): Promise<RunResponse> {
-    const run = await this.runs.findById(id);
+    const run = await this.reads.findRun(id);
     if (!run) throw DomainError.notFound(`run ${id}`);
     return RunResponse.of(run);
   }

@@ -44,4 +44,27 @@ describe('DueQueue', () => {
     expect(fired).toHaveLength(100_000);
     expect(new Set(fired).size).toBe(100_000);
   });
+
+  it('does not keep entries of deleted or rescheduled jobs: churn leaves the heap within twice the live jobs', () => {
+    const fired: number[] = [];
+    const queue = new DueQueue((ids) => fired.push(...ids));
+    // (The private heap, read as it is: the bound must hold for what is really kept.)
+    const heapLength = () => (queue as unknown as { heap: unknown[] }).heap.length;
+    const yearLater = 1_000_000 + 365 * 86_400_000;
+    queue.set(1, 1_000_500); // one live job throughout
+    // 50,000 yearly jobs created and deleted, and one job rescheduled 50,000 times: no entry reaches the top.
+    for (let id = 100; id < 50_100; id++) {
+      queue.set(id, yearLater + id);
+      queue.delete(id);
+      queue.set(2, yearLater + id);
+    }
+    expect(queue.size).toBe(2);
+    expect(heapLength()).toBeLessThanOrEqual(2 * 2 + 1024 + 1);
+    expect(queue.entries).toBe(heapLength());
+    // Still a heap: the live jobs fire in order.
+    jest.advanceTimersByTime(500);
+    expect(fired).toEqual([1]);
+    jest.advanceTimersByTime(yearLater + 50_099 - 1_000_500);
+    expect(fired).toEqual([1, 2]);
+  });
 });

@@ -20,6 +20,11 @@ export class DueQueue {
     return this.dueAt.size;
   }
 
+  /** Heap entries, live and stale: bounded by compact() to about twice the live ones. */
+  get entries(): number {
+    return this.heap.length;
+  }
+
   set(id: number, at: number | null): void {
     if (this.stopped) return;
     if (at === null) {
@@ -29,11 +34,25 @@ export class DueQueue {
     if (this.dueAt.get(id) === at) return;
     this.dueAt.set(id, at);
     this.push({ at, id });
+    this.compactIfStale();
     if (at < this.armedFor) this.arm();
   }
 
   delete(id: number): void {
     this.dueAt.delete(id);
+    this.compactIfStale();
+  }
+
+  /**
+   * Deletion is lazy: a removed or rescheduled job's old entry stays in the heap until it reaches the top, which for
+   * a yearly job is a year. When stale entries outnumber live ones, the heap is rebuilt from the live due times, so
+   * churn (jobs created and deleted, schedules changed) can not grow it beyond twice the jobs scheduled.
+   */
+  private compactIfStale(): void {
+    if (this.heap.length <= 2 * this.dueAt.size + 1024) return;
+    this.heap = [...this.dueAt].map(([id, at]) => ({ at, id }));
+    // Floyd's heap construction: sift down from the last parent.
+    for (let i = (this.heap.length >> 1) - 1; i >= 0; i--) this.siftDown(i);
   }
 
   /** For good: later set() calls do nothing, so nothing re-arms a timer after shutdown. */
@@ -99,17 +118,22 @@ export class DueQueue {
     const last = h.pop()!;
     if (h.length > 0) {
       h[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && h[l].at < h[m].at) m = l;
-        if (r < h.length && h[r].at < h[m].at) m = r;
-        if (m === i) break;
-        [h[m], h[i]] = [h[i], h[m]];
-        i = m;
-      }
+      this.siftDown(0);
     }
     return top;
+  }
+
+  private siftDown(from: number): void {
+    const h = this.heap;
+    for (let i = from; ;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l].at < h[m].at) m = l;
+      if (r < h.length && h[r].at < h[m].at) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i], h[m]];
+      i = m;
+    }
   }
 }

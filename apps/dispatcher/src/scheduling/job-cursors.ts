@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { JobsRepository, RunsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
 
@@ -20,6 +21,7 @@ const FLUSH_MS = 1000;
 @Injectable()
 export class JobCursors {
   private readonly logger = new Logger(JobCursors.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   /** Cursors of the jobs this dispatcher schedules. */
   private readonly at = new Map<number, number>();
   /** Moves not yet written, with the next fire time shown by the API. */
@@ -108,7 +110,7 @@ export class JobCursors {
       } catch (e) {
         // Put them back (later moves win) and try again on the next flush.
         for (const [id, c] of batch) this.queueWrite(id, c.tickAt, c.nextRunAt);
-        this.logger.warn(`cursor flush of ${batch.size} job(s) failed, retrying: ${(e as Error).message}`);
+        this.failures.warn('flush', `cursor flush of ${batch.size} job(s) failed, retrying: ${(e as Error).message}`);
       } finally {
         this.flushing = null;
       }

@@ -2,7 +2,14 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
 import { InProcessLock } from '@app/locking';
-import { dataSourceOptions, JobsRepository, migrate, RunBatchRepository, RunsRepository } from '@app/persistence';
+import {
+  ApiReads,
+  dataSourceOptions,
+  JobsRepository,
+  migrate,
+  RunBatchRepository,
+  RunsRepository,
+} from '@app/persistence';
 import { tmpDir } from '../../../../test/support/services';
 import type { Timers } from '../common/timers.service';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
@@ -92,7 +99,7 @@ describe('MissedTickSweeper (SQLite file)', () => {
       dispatcherId: 'd',
     });
     expect(await sweeper.sweep(now)).toBe(5);
-    const missed = (await runs.list({ limit: 50, offset: 0, jobId: stuck.id, status: 'missed' })).items;
+    const missed = (await new ApiReads(ds).listRuns({ limit: 50, offset: 0, jobId: stuck.id, status: 'missed' })).items;
     // Due before now − 120 s = 12:08:30 and after the last claimed tick 12:03: 12:04 … 12:08.
     expect(missed.map((r) => new Date(r.scheduledAt).toISOString().slice(11, 16)).sort()).toEqual([
       '12:04',
@@ -102,7 +109,7 @@ describe('MissedTickSweeper (SQLite file)', () => {
       '12:08',
     ]);
     expect(missed[0].error).toMatch(/no dispatcher claimed this tick within 120 s/);
-    expect((await runs.list({ limit: 50, offset: 0, jobId: healthy.id })).total).toBe(0);
+    expect((await new ApiReads(ds).listRuns({ limit: 50, offset: 0, jobId: healthy.id })).total).toBe(0);
     // The cursor moved: a second sweep records nothing new, and a scheduler claiming 12:05 finds the key taken.
     expect(await sweeper.sweep(now)).toBe(0);
     expect(

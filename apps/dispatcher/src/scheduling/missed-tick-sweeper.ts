@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { CronSchedule } from '@app/cron';
 import { JobsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
@@ -25,6 +26,7 @@ const MAX_PER_JOB = 100;
 @Injectable()
 export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MissedTickSweeper.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private sweeping = false;
   missedTotal = 0;
   /** Ticks before this instant fell while this dispatcher was not running: the misfire policy's, not ours. */
@@ -90,7 +92,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
         }
       }
     } catch (e) {
-      this.logger.warn(`missed-tick sweep failed: ${(e as Error).message}`);
+      this.failures.warn('sweep', `missed-tick sweep failed: ${(e as Error).message}`);
     } finally {
       this.sweeping = false;
     }

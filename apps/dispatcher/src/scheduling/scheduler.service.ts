@@ -1,6 +1,8 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { CronSchedule } from '@app/cron';
 import { JobEntity, JobsRepository } from '@app/persistence';
+import { ChangeFeed } from '../common/change-feed';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
@@ -20,6 +22,11 @@ const RECONCILE_MS = 1000;
 const CONTENDED_RETRY_MS = 500;
 /** Jobs read a page at a time at start. */
 const LOAD_PAGE = 5000;
+/** Dispatchers' clocks and commit delays stay within this; a change is applied once either way. */
+const CHANGE_SETTLE_MS = 5000;
+/** Tombstones of deleted jobs are kept this long (every reconcile has read them by then), pruned now and then. */
+const TOMBSTONE_KEEP_MS = 24 * 3600_000;
+const PRUNE_EVERY_RECONCILES = 600;
 
 interface ScheduledJob {
   job: JobEntity;
@@ -35,12 +42,17 @@ interface ScheduledJob {
 @Injectable()
 export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SchedulerService.name);
+  /** One line per kind of failure every 10 s, with a count, however many jobs fail (a database outage). */
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private readonly jobs = new Map<number, ScheduledJob>();
   private readonly mailboxes = new JobMailboxes();
   private readonly due: DueQueue;
   /** Ticks before this instant fell while no dispatcher of ours ran: the misfire policy applies to them. */
   private readonly startedAt = Math.floor(Date.now() - process.uptime() * 1000);
-  private fingerprint = '';
+  /** What changed in `jobs` and which jobs were deleted since the last reconcile: its cost is the changes'. */
+  private changes: ChangeFeed<JobEntity> | null = null;
+  private deletions: ChangeFeed<{ id: number; deletedAt: number }> | null = null;
+  private reconciles = 0;
   private reconciling = false;
   private stopping = false;
 
@@ -101,7 +113,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       // So that dashboards watching this dispatcher see changes made through another one.
       this.events.jobChanged(jobId, job ? 'updated' : 'deleted');
     } catch (e) {
-      this.logger.warn({
+      this.failures.warn('refresh', {
         msg: `refresh after a change elsewhere failed (reconcile will retry): ${(e as Error).message}`,
         jobId,
       });
@@ -178,7 +190,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       rearm(next ? next.getTime() : null);
     } catch (e) {
       // The database may be down: try again shortly; the cursor did not move, so nothing is lost.
-      this.logger.warn({ msg: `tick handling failed, retrying in 1 s: ${(e as Error).message}`, jobId: id });
+      this.failures.warn('tick', { msg: `tick handling failed, retrying in 1 s: ${(e as Error).message}`, jobId: id });
       rearm(now + 1000);
     }
   }
@@ -208,16 +220,28 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Brings the scheduled set in line with the database: everything at start, then only what changed (a cheap
-   * fingerprint first), so a change made through another dispatcher is live here within about a second.
+   * Brings the scheduled set in line with the database: everything at start, then what changed since the last
+   * pass (jobs by (updated_at, id), deletions by their tombstones), so a change made through another dispatcher is
+   * live here within about a second even when its pub/sub message was lost, at a cost that does not grow with the
+   * number of jobs.
    */
   async reconcile(full: boolean): Promise<void> {
     if (this.reconciling) return;
     this.reconciling = true;
     try {
-      const fingerprint = await this.jobsRepo.fingerprint();
-      if (!full && fingerprint === this.fingerprint) return;
-      if (full) {
+      if (full || !this.changes || !this.deletions) {
+        // The feeds start before the load, so a change made while it runs is read again, not lost.
+        const options = { settleMs: CHANGE_SETTLE_MS, pageSize: 1000, maxPages: 20 };
+        const changes = new ChangeFeed<JobEntity>(
+          (after, upTo, limit) => this.jobsRepo.findChangedAfter(after, upTo, limit),
+          (j) => ({ at: j.updatedAt, id: j.id }),
+          options,
+        );
+        const deletions = new ChangeFeed<{ id: number; deletedAt: number }>(
+          (after, upTo, limit) => this.jobsRepo.findDeletedAfter(after, upTo, limit),
+          (d) => ({ at: d.deletedAt, id: d.id }),
+          options,
+        );
         // Straight into the queue, a page at a time: at start no mailbox has anything in it yet.
         for (let afterId = 0; ;) {
           const page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE);
@@ -225,21 +249,22 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
           if (page.length < LOAD_PAGE) break;
           afterId = page[page.length - 1].id;
         }
-        this.fingerprint = fingerprint;
+        this.changes = changes;
+        this.deletions = deletions;
         return;
       }
-      const versions = await this.jobsRepo.versions();
-      for (const id of this.jobs.keys()) if (!versions.has(id)) void this.remove(id);
-      for (const [id, version] of versions) {
-        const mine = this.jobs.get(id);
-        if (mine && mine.job.version === version) continue;
-        const job = await this.jobsRepo.findById(id);
-        if (job && (job.enabled || mine)) void this.upsert(job);
+      // Changes first: a job deleted after its change was read is then removed behind it, in its mailbox.
+      for (const job of await this.changes.poll()) {
+        const mine = this.jobs.get(job.id);
+        if (mine && mine.job.version >= job.version) continue;
+        if (job.enabled || mine) void this.upsert(job);
       }
-      // Only once the pass succeeded: a failed one is retried on the next tick of the reconcile timer.
-      this.fingerprint = fingerprint;
+      for (const { id } of await this.deletions.poll()) if (this.jobs.has(id)) void this.remove(id);
+      if (++this.reconciles % PRUNE_EVERY_RECONCILES === 0) {
+        await this.jobsRepo.pruneTombstones(Date.now() - TOMBSTONE_KEEP_MS);
+      }
     } catch (e) {
-      this.logger.warn(`reconcile failed: ${(e as Error).message}`);
+      this.failures.warn('reconcile', `reconcile failed: ${(e as Error).message}`);
       if (full) throw e;
     } finally {
       this.reconciling = false;

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
 import { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunsRepository } from '@app/persistence';
@@ -60,6 +61,7 @@ interface PlannedRow {
 @Injectable()
 export class TickClaimer {
   private readonly logger = new Logger(TickClaimer.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private queue: ClaimRequest[] = [];
   private flushQueued = false;
 
@@ -224,7 +226,7 @@ export class TickClaimer {
     if (offers.length === 0) return;
     void this.launcher
       .offer(offers)
-      .catch((e: Error) => this.logger.warn(`offer of ${offers.length} run(s) failed: ${e.message}`));
+      .catch((e: Error) => this.failures.warn('offer', `offer of ${offers.length} run(s) failed: ${e.message}`));
   }
 
   /** `replace`: the job's active runs of earlier ticks are cancelled, once this tick is surely ours. */

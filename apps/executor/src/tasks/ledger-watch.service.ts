@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -17,6 +18,7 @@ const WATCH_MS = 1000;
 @Injectable()
 export class LedgerWatch implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LedgerWatch.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -41,7 +43,7 @@ export class LedgerWatch implements OnModuleInit, OnApplicationShutdown {
       await this.stopEndedElsewhere();
       await this.releaseOrphans();
     } catch (e) {
-      this.logger.warn(`ledger watch failed: ${(e as Error).message}`);
+      this.failures.warn('watch', `ledger watch failed: ${(e as Error).message}`);
     }
   }
 

@@ -1,10 +1,11 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import type { ConcurrencyPolicy, HttpSpec, JobType, MisfirePolicy, Routing } from '../domain';
-import { epochMs } from './ms-transformer';
+import { epochMs, int64 } from './ms-transformer';
 
 @Entity({ name: 'jobs' })
+@Index('ix_jobs_updated', ['updatedAt', 'id'])
 export class JobEntity {
-  @PrimaryGeneratedColumn()
+  @PrimaryColumn({ type: 'bigint', generated: 'increment', transformer: int64 })
   id!: number;
 
   @Index('uq_jobs_name', { unique: true })

@@ -8,3 +8,6 @@ export const epochMs: ValueTransformer = {
   to: (value: number | null | undefined) => value,
   from: (value: string | number | null) => (value === null || value === undefined ? null : Number(value)),
 };
+
+/** 64-bit ids (BIGINT): mysql2 hands them back as strings; they stay JS numbers, exact up to 2^53. */
+export const int64: ValueTransformer = epochMs;

@@ -1,6 +1,6 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import type { RunStatus, RunTrigger } from '../domain';
-import { epochMs } from './ms-transformer';
+import { epochMs, int64 } from './ms-transformer';
 
 /**
  * The run ledger. A tick becomes a run only by inserting its row; the unique key (every column NOT NULL, since a
@@ -9,13 +9,15 @@ import { epochMs } from './ms-transformer';
 @Entity({ name: 'runs' })
 @Index('uq_runs_tick', ['jobId', 'tickKey', 'attempt', 'executorKey'], { unique: true })
 @Index('ix_runs_job', ['jobId', 'id'])
-@Index('ix_runs_status', ['status', 'notBefore'])
+@Index('ix_runs_status', ['status', 'id'])
+@Index('ix_runs_updated', ['updatedAt', 'id'])
+@Index('ix_runs_job_sched', ['jobId', 'scheduledAt'])
 @Index('ix_runs_job_status', ['jobId', 'status'])
 export class RunEntity {
-  @PrimaryGeneratedColumn()
+  @PrimaryColumn({ type: 'bigint', generated: 'increment', transformer: int64 })
   id!: number;
 
-  @Column({ name: 'job_id', type: 'int' })
+  @Column({ name: 'job_id', type: 'bigint', transformer: int64 })
   jobId!: number;
 
   /** From scheduledAt for scheduled and misfire runs, unique per manual trigger, the parent's for a dependency. */

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, Repository } from 'typeorm';
-import { isDuplicateKey, retryBusy, SAVE_OPTIONS } from '../db-errors';
+import type { Database } from 'better-sqlite3';
+import { DataSource, In, Repository } from 'typeorm';
+import { isDuplicateOn, JOB_NAME_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { JobEntity } from '../entities/job.entity';
 import { PersistenceError } from '../persistence.error';
 import type { Value } from '../sql/columns';
@@ -10,17 +11,21 @@ import { jobFromValues, JOB_SELECT_LIST } from '../sql/jobs.table';
 export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
 export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>>;
 
-export interface JobFilter {
-  limit: number;
-  offset: number;
-  q?: string;
-  group?: string;
-  enabled?: boolean;
-  /** Restricts to jobs whose newest run has this status. */
-  lastStatus?: string;
+/** A position in a change feed ordered by (instant, id). */
+export interface ChangeCursor {
+  at: number;
+  id: number;
 }
 
 const ENABLED_PAGE_SQL = `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`;
+/** Rows after a (column, id) cursor, optionally up to an instant, in that order: a keyset page on its index. */
+const after = (at: string, id: string, upTo: boolean) =>
+  `${at} >= ? AND (${at} > ? OR ${id} > ?)${upTo ? ` AND ${at} <= ?` : ''} ORDER BY ${at}, ${id} LIMIT ?`;
+const changedSql = (upTo: boolean) => `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE ${after('updated_at', 'id', upTo)}`;
+const deletedSql = (upTo: boolean) =>
+  `SELECT job_id, deleted_at FROM job_tombstones WHERE ${after('deleted_at', 'job_id', upTo)}`;
+const cursorParams = (c: ChangeCursor, upTo: number | null, limit: number) =>
+  upTo === null ? [c.at, c.at, c.id, limit] : [c.at, c.at, c.id, upTo, limit];
 
 /** The part of a better-sqlite3 connection used to read rows as arrays. */
 interface SqliteConnection {
@@ -48,9 +53,13 @@ export class JobsRepository {
   async create(job: NewJob, now = Date.now()): Promise<JobEntity> {
     const entity = this.repo.create({ ...job, version: 1, createdAt: now, updatedAt: now });
     try {
-      return await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
+      const saved = await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
+      saved.id = Number(saved.id); // mysql2 may answer a BIGINT insert id as a string
+      return saved;
     } catch (e) {
-      if (isDuplicateKey(e)) throw new PersistenceError('NAME_TAKEN', `a job named '${job.name}' already exists`);
+      if (isDuplicateOn(e, JOB_NAME_KEY)) {
+        throw new PersistenceError('NAME_TAKEN', `a job named '${job.name}' already exists`);
+      }
       throw e;
     }
   }
@@ -109,17 +118,6 @@ export class JobsRepository {
     }
   }
 
-  /** Changes whenever any job is created, changed or deleted; cheap enough to read every second. */
-  async fingerprint(): Promise<string> {
-    const row = (await this.repo
-      .createQueryBuilder('j')
-      .select('COUNT(*)', 'n')
-      .addSelect('MAX(j.updated_at)', 'u')
-      .addSelect('SUM(j.version)', 'v')
-      .getRawOne()) as { n: unknown; u: unknown; v: unknown };
-    return `${String(row.n)}:${String(row.u)}:${String(row.v)}`;
-  }
-
   /** Enabled jobs whose stored next fire time is before `dueBefore`: ticks nobody has claimed. */
   findOverdue(dueBefore: number, limit: number): Promise<JobEntity[]> {
     return this.repo
@@ -129,36 +127,6 @@ export class JobsRepository {
       .orderBy('j.next_run_at', 'ASC')
       .limit(limit)
       .getMany();
-  }
-
-  /** id and version of every job: what a dispatcher compares with its own copy to find missed changes. */
-  async versions(): Promise<Map<number, number>> {
-    const rows =
-      await this.ds.query<{ id: number | string; version: number | string }[]>('SELECT id, version FROM jobs');
-    return new Map(rows.map((r) => [Number(r.id), Number(r.version)]));
-  }
-
-  async list(f: JobFilter): Promise<{ items: JobEntity[]; total: number }> {
-    const qb = this.repo.createQueryBuilder('j');
-    if (f.q) {
-      // '!' as the escape character: a backslash literal ('\\') is a syntax error on MySQL, whose string literals
-      // treat a backslash as an escape, while SQLite requires exactly one character.
-      const like = `%${f.q.replace(/[!%_]/g, (c) => `!${c}`)}%`;
-      qb.andWhere(
-        new Brackets((w) => {
-          w.where(`j.name LIKE :like ESCAPE '!'`, { like }).orWhere(`j.description LIKE :like ESCAPE '!'`, { like });
-        }),
-      );
-    }
-    if (f.group !== undefined) qb.andWhere('j.group_name = :group', { group: f.group });
-    if (f.enabled !== undefined) qb.andWhere('j.enabled = :enabled', { enabled: f.enabled });
-    if (f.lastStatus !== undefined) {
-      qb.andWhere(`(SELECT r.status FROM runs r WHERE r.job_id = j.id ORDER BY r.id DESC LIMIT 1) = :lastStatus`, {
-        lastStatus: f.lastStatus,
-      });
-    }
-    const [items, total] = await qb.orderBy('j.id', 'ASC').skip(f.offset).take(f.limit).getManyAndCount();
-    return { items, total };
   }
 
   /** @throws PersistenceError NAME_TAKEN */
@@ -174,15 +142,77 @@ export class JobsRepository {
       );
       if (!result.affected) return null;
     } catch (e) {
-      if (isDuplicateKey(e)) throw new PersistenceError('NAME_TAKEN', `a job named '${changes.name}' already exists`);
+      if (isDuplicateOn(e, JOB_NAME_KEY)) {
+        throw new PersistenceError('NAME_TAKEN', `a job named '${changes.name}' already exists`);
+      }
       throw e;
     }
     return this.findById(id);
   }
 
-  async delete(id: number): Promise<boolean> {
-    const result = await retryBusy(() => this.repo.delete({ id }));
-    return (result.affected ?? 0) > 0;
+  /**
+   * Deletes the job and leaves a tombstone in the same transaction, so that every dispatcher's reconcile learns of
+   * the deletion by reading what changed (findDeletedAfter), not by comparing every job it holds.
+   */
+  async delete(id: number, now = Date.now()): Promise<boolean> {
+    if (this.ds.options.type !== 'mysql') {
+      // One synchronous transaction on the driver's connection: no other statement can join it (see SAVE_OPTIONS).
+      const db = (this.ds.driver as unknown as { databaseConnection: Database }).databaseConnection;
+      const remove = db.prepare('DELETE FROM jobs WHERE id = ?');
+      const mark = db.prepare('INSERT OR REPLACE INTO job_tombstones (job_id, deleted_at) VALUES (?, ?)');
+      const write = db.transaction(() => {
+        if (remove.run(id).changes === 0) return false;
+        mark.run(id, now);
+        return true;
+      });
+      return retryBusy(() => Promise.resolve(write()));
+    }
+    return retryBusy(() =>
+      this.ds.transaction(async (m) => {
+        const result = await m.query<{ affectedRows?: number }>('DELETE FROM jobs WHERE id = ?', [id]);
+        if (!result.affectedRows) return false;
+        await m.query(
+          'INSERT INTO job_tombstones (job_id, deleted_at) VALUES (?, ?) ON DUPLICATE KEY UPDATE deleted_at = ?',
+          [id, now, now],
+        );
+        return true;
+      }),
+    );
+  }
+
+  /**
+   * Jobs created or changed (by a user: the cursor columns do not touch updated_at) after the cursor, in
+   * (updated_at, id) order, at most `limit`, with `upTo` only those changed by then: a reconcile reads what
+   * changed, on the (updated_at, id) index.
+   */
+  findChangedAfter(cursor: ChangeCursor, upTo: number | null, limit: number): Promise<JobEntity[]> {
+    return this.mapRows(changedSql(upTo !== null), cursorParams(cursor, upTo, limit), jobFromValues);
+  }
+
+  /** Jobs deleted after the cursor, in (deleted_at, job_id) order, at most `limit`. */
+  findDeletedAfter(
+    cursor: ChangeCursor,
+    upTo: number | null,
+    limit: number,
+  ): Promise<{ id: number; deletedAt: number }[]> {
+    return this.mapRows(deletedSql(upTo !== null), cursorParams(cursor, upTo, limit), (v) => ({
+      id: Number(v[0]),
+      deletedAt: Number(v[1]),
+    }));
+  }
+
+  /** Tombstones older than `before` (ms), at most `limit` a call: a deletion only needs to outlive reconciles. */
+  async pruneTombstones(before: number, limit = 1000): Promise<number> {
+    const rows = await this.ds.query<{ job_id: number | string }[]>(
+      `SELECT job_id FROM job_tombstones WHERE deleted_at < ? ORDER BY deleted_at LIMIT ${Math.trunc(limit)}`,
+      [before],
+    );
+    if (rows.length === 0) return 0;
+    const ids = rows.map((r) => Number(r.job_id));
+    await retryBusy(() =>
+      this.ds.query(`DELETE FROM job_tombstones WHERE job_id IN (${ids.map(() => '?').join(', ')})`, ids),
+    );
+    return ids.length;
   }
 
   /**

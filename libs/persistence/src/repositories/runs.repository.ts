@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, LessThanOrEqual, Repository } from 'typeorm';
-import { isDuplicateKey, retryBusy, SAVE_OPTIONS } from '../db-errors';
+import { isDuplicateOn, LEDGER_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, RunTrigger } from '../domain';
 import { RunEntity } from '../entities/run.entity';
 
@@ -29,23 +29,33 @@ export interface RunResult {
   error?: string | null;
 }
 
-export interface RunFilter {
-  limit: number;
-  offset: number;
-  jobId?: number;
-  status?: RunStatus;
-}
-
 export interface RetryPolicy {
   retries: number;
   retryBackoffMs: number;
   timeoutMs: number;
 }
 
-export type LastRun = Pick<RunEntity, 'id' | 'status' | 'scheduledAt'>;
+/** How many of a job's newest records (by tick) lastScheduledTick looks through, and how many a query. */
+const LAST_TICK_WINDOW = 1000;
+const LAST_TICK_PAGE = 50;
 
 /** What recording a run's result needs of the run: its id, and its ledger key and tick to claim its retry under. */
 export type LedgerKey = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'>;
+
+/** A running run as lost-run detection and the executor's ledger watch read it. */
+export type RunningRun = LedgerKey & Pick<RunEntity, 'executorId' | 'startedAt' | 'deadlineAt'>;
+
+const RUNNING_RUN_SELECT = {
+  id: true,
+  jobId: true,
+  tickKey: true,
+  attempt: true,
+  executorKey: true,
+  scheduledAt: true,
+  executorId: true,
+  startedAt: true,
+  deadlineAt: true,
+} as const;
 
 /**
  * The run ledger. Inserting a row is the only way a tick becomes a run, and every status write is a
@@ -59,7 +69,10 @@ export class RunsRepository {
     this.repo = ds.getRepository(RunEntity);
   }
 
-  /** Inserts the run; null when (jobId, tickKey, attempt, executorKey) already has a row: someone else has it. */
+  /**
+   * Inserts the run; null when (jobId, tickKey, attempt, executorKey) already has a row: someone else has it. Any
+   * other failure (another unique key, a spent AUTO_INCREMENT) is thrown, never taken for "claimed elsewhere".
+   */
   async claim(run: NewRun, now = Date.now()): Promise<RunEntity | null> {
     const entity = this.repo.create({
       ...run,
@@ -73,40 +86,17 @@ export class RunsRepository {
     });
     try {
       // No implicit transaction (see SAVE_OPTIONS): one INSERT is atomic on its own.
-      return await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
+      const saved = await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
+      saved.id = Number(saved.id); // mysql2 may answer a BIGINT insert id as a string
+      return saved;
     } catch (e) {
-      if (isDuplicateKey(e)) return null;
+      if (isDuplicateOn(e, LEDGER_KEY)) return null;
       throw e;
     }
   }
 
   findById(id: number): Promise<RunEntity | null> {
     return this.repo.findOneBy({ id });
-  }
-
-  async list(f: RunFilter): Promise<{ items: RunEntity[]; total: number }> {
-    const where: Record<string, unknown> = {};
-    if (f.jobId !== undefined) where.jobId = f.jobId;
-    if (f.status !== undefined) where.status = f.status;
-    const [items, total] = await this.repo.findAndCount({
-      where,
-      order: { id: 'DESC' },
-      skip: f.offset,
-      take: f.limit,
-    });
-    return { items, total };
-  }
-
-  /** The newest run of each job, for the API's `lastRun`. */
-  async lastRuns(jobIds: number[]): Promise<Map<number, LastRun>> {
-    if (jobIds.length === 0) return new Map();
-    const rows = await this.repo
-      .createQueryBuilder('r')
-      .select(['r.id', 'r.jobId', 'r.status', 'r.scheduledAt'])
-      .where('r.job_id IN (:...jobIds)', { jobIds })
-      .andWhere('r.id IN (SELECT MAX(r2.id) FROM runs r2 WHERE r2.job_id IN (:...jobIds) GROUP BY r2.job_id)')
-      .getMany();
-    return new Map(rows.map((r) => [r.jobId, { id: r.id, status: r.status, scheduledAt: r.scheduledAt }]));
   }
 
   /** Runs of the job that are pending or running. */
@@ -128,33 +118,15 @@ export class RunsRepository {
     });
   }
 
-  findRunningOn(executorIds: string[] | null): Promise<RunEntity[]> {
+  /**
+   * Running runs (of these executors): what lost-run detection and an executor's ledger watch need of them, read
+   * every half second, so only the columns they use.
+   */
+  findRunningOn(executorIds: string[] | null): Promise<RunningRun[]> {
     const where = executorIds
       ? { status: 'running' as const, executorId: In(executorIds) }
       : { status: 'running' as const };
-    return this.repo.find({ where });
-  }
-
-  /** Runs whose status changed after `since` (ms): the feed for server-sent events. */
-  findChangedSince(since: number, limit: number): Promise<RunEntity[]> {
-    return this.repo
-      .createQueryBuilder('r')
-      .select([
-        'r.id',
-        'r.jobId',
-        'r.status',
-        'r.trigger',
-        'r.attempt',
-        'r.scheduledAt',
-        'r.executorId',
-        'r.startedAt',
-        'r.finishedAt',
-        'r.updatedAt',
-      ])
-      .where('r.updated_at > :since', { since })
-      .orderBy('r.updated_at', 'ASC')
-      .limit(limit)
-      .getMany();
+    return this.repo.find({ select: RUNNING_RUN_SELECT, where });
   }
 
   /** CAS from one of `from` to a final status. False when the run had already moved on (a stale report). */
@@ -228,31 +200,33 @@ export class RunsRepository {
     });
   }
 
-  async countByStatus(): Promise<Map<string, number>> {
-    const rows = await this.repo
-      .createQueryBuilder('r')
-      .select('r.status', 'status')
-      .addSelect('COUNT(*)', 'n')
-      .groupBy('r.status')
-      .getRawMany<{ status: string; n: string | number }>();
-    return new Map(rows.map((r) => [r.status, Number(r.n)]));
-  }
-
   /** Whether the tick has any first-attempt record (any executorKey, any status). */
   async tickHasRecord(jobId: number, tickKey: string): Promise<boolean> {
     return (await this.repo.countBy({ jobId, tickKey, attempt: 1 })) > 0;
   }
 
-  /** The latest scheduled tick of the job that has a run record (misfire range records excluded). */
+  /**
+   * The latest scheduled tick of the job that has a run record (misfire range records excluded), among its
+   * LAST_TICK_WINDOW newest records by tick: read a page at a time on the (job_id, scheduled_at) index from the
+   * newest tick down (usually the first page has it), so its cost does not grow with the job's history. Null when
+   * none of them is a scheduled tick; then the stored cursor, which JobCursors merges with this, stands.
+   */
   async lastScheduledTick(jobId: number): Promise<number | null> {
-    const row = await this.repo
-      .createQueryBuilder('r')
-      .select('MAX(r.scheduled_at)', 'at')
-      .where('r.job_id = :jobId', { jobId })
-      .andWhere("r.trigger IN ('schedule', 'misfire')")
-      .andWhere("r.tick_key NOT LIKE 'misfire:%'")
-      .getRawOne<{ at: string | number | null }>();
-    return row?.at === null || row?.at === undefined ? null : Number(row.at);
+    let before: { at: number; id: number } | null = null;
+    for (let read = 0; read < LAST_TICK_WINDOW; read += LAST_TICK_PAGE) {
+      const rows: { id: string | number; at: string | number; t: string; tick_key: string }[] = await this.ds.query(
+        `SELECT id, scheduled_at AS at, \`trigger\` AS t, tick_key FROM runs WHERE job_id = ?` +
+          (before ? ' AND (scheduled_at < ? OR (scheduled_at = ? AND id < ?))' : '') +
+          ` ORDER BY scheduled_at DESC, id DESC LIMIT ${LAST_TICK_PAGE}`,
+        before ? [jobId, before.at, before.at, before.id] : [jobId],
+      );
+      const found = rows.find((r) => (r.t === 'schedule' || r.t === 'misfire') && !r.tick_key.startsWith('misfire:'));
+      if (found) return Number(found.at);
+      if (rows.length < LAST_TICK_PAGE) return null;
+      const last = rows[rows.length - 1];
+      before = { at: Number(last.at), id: Number(last.id) };
+    }
+    return null;
   }
 
   /** The previous attempt of a retry, to run the retry on another executor when one exists. */

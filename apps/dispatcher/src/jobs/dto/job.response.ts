@@ -77,5 +77,7 @@ export class JobResponse implements JobJson {
 
 export class JobPage implements PageJson<JobJson> {
   @ApiProperty({ type: [JobResponse] }) items!: JobResponse[];
-  @ApiProperty() total!: number;
+  @ApiProperty({ description: 'exact up to 10,000; beyond, 10,000 with totalCapped: true' }) total!: number;
+  @ApiProperty({ description: 'true when there are more than 10,000 and `total` says 10,000' })
+  totalCapped!: boolean;
 }

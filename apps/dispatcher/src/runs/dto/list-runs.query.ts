@@ -8,11 +8,21 @@ export class ListRunsQuery extends PageQuery {
   @IsOptional()
   @IsIn(RUN_STATUSES)
   status?: RunStatus;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    description:
+      'keyset paging: only runs with a smaller id; pass the last id of the previous page (cheap at any depth, ' +
+      'unlike a large offset)',
+  })
+  @IsOptional()
+  @QueryInt(1, Number.MAX_SAFE_INTEGER)
+  beforeId?: number;
 }
 
 export class ListAllRunsQuery extends ListRunsQuery {
   @ApiPropertyOptional({ minimum: 1 })
   @IsOptional()
-  @QueryInt(1, 2_147_483_647)
+  @QueryInt(1, Number.MAX_SAFE_INTEGER)
   jobId?: number;
 }

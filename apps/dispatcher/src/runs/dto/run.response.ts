@@ -50,5 +50,7 @@ export class RunResponse implements RunJson {
 
 export class RunPage implements PageJson<RunJson> {
   @ApiProperty({ type: [RunResponse] }) items!: RunResponse[];
-  @ApiProperty() total!: number;
+  @ApiProperty({ description: 'exact up to 10,000; beyond, 10,000 with totalCapped: true' }) total!: number;
+  @ApiProperty({ description: 'true when there are more than 10,000 and `total` says 10,000' })
+  totalCapped!: boolean;
 }

@@ -1,0 +1,163 @@
+import { Logger } from '@nestjs/common';
+import type { JobEntity, JobsRepository, RunsRepository } from '@app/persistence';
+import type { Timers } from '../common/timers.service';
+import type { EventsService } from '../events/events.service';
+import type { ExecutorPool } from '../executor-client/executor-pool.service';
+import type { JobChangeBus } from './job-change-bus';
+import { JobCursors } from './job-cursors';
+import { SchedulerService } from './scheduler.service';
+import type { TickClaimer } from './tick-claimer';
+
+const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+
+function job(id: number, over: Partial<JobEntity> = {}): JobEntity {
+  return {
+    id,
+    name: `job-${id}`,
+    description: '',
+    cron: '* * * * * *',
+    timezone: 'UTC',
+    type: 'shell',
+    command: 'true',
+    env: {},
+    http: null,
+    timeoutMs: 60_000,
+    retries: 0,
+    retryBackoffMs: 1000,
+    concurrency: 'allow',
+    misfire: 'once',
+    group: 'default',
+    routing: 'round_robin',
+    enabled: true,
+    scheduleSetAt: T0 - 60_000,
+    lastTickAt: T0,
+    nextRunAt: null,
+    version: 1,
+    createdAt: T0 - 60_000,
+    updatedAt: T0 - 60_000,
+    ...over,
+  };
+}
+
+/**
+ * The jobs table in memory, counting every row a query hands back (a scan of the table counts the table). It also
+ * answers the fingerprint/versions pair the reconcile used to read, so the same test measures either way.
+ */
+class JobsTable {
+  rowsRead = 0;
+  readonly rows = new Map<number, JobEntity>();
+  readonly tombstones: { id: number; deletedAt: number }[] = [];
+
+  private hand<T>(rows: T[], scanned = rows.length): T[] {
+    this.rowsRead += scanned;
+    return rows;
+  }
+
+  repository(): JobsRepository {
+    const sorted = (rows: JobEntity[]) => rows.sort((a, b) => a.updatedAt - b.updatedAt || a.id - b.id);
+    const after = (c: { at: number; id: number }, at: number, id: number) => at > c.at || (at === c.at && id > c.id);
+    return {
+      findEnabledPage: (afterId: number, limit: number) =>
+        Promise.resolve(this.hand([...this.rows.values()].filter((j) => j.enabled && j.id > afterId).slice(0, limit))),
+      findById: (id: number) => Promise.resolve(this.hand([this.rows.get(id) ?? null])[0]),
+      findByIds: (ids: number[]) => Promise.resolve(new Map(this.hand(ids.map((id) => [id, this.rows.get(id)!])))),
+      fingerprint: () => {
+        const all = this.hand([...this.rows.values()]);
+        return Promise.resolve(
+          `${all.length}:${Math.max(0, ...all.map((j) => j.updatedAt))}:${all.reduce((n, j) => n + j.version, 0)}`,
+        );
+      },
+      versions: () =>
+        Promise.resolve(new Map(this.hand([...this.rows.values()]).map((j): [number, number] => [j.id, j.version]))),
+      findChangedAfter: (c: { at: number; id: number }, upTo: number | null, limit: number) =>
+        Promise.resolve(
+          this.hand(
+            sorted(
+              [...this.rows.values()].filter(
+                (j) => after(c, j.updatedAt, j.id) && (upTo === null || j.updatedAt <= upTo),
+              ),
+            ).slice(0, limit),
+          ),
+        ),
+      findDeletedAfter: (c: { at: number; id: number }, upTo: number | null, limit: number) =>
+        Promise.resolve(
+          this.hand(
+            this.tombstones
+              .filter((d) => after(c, d.deletedAt, d.id) && (upTo === null || d.deletedAt <= upTo))
+              .slice(0, limit),
+          ),
+        ),
+      pruneTombstones: () => Promise.resolve(0),
+      advanceCursors: () => Promise.resolve(),
+    } as unknown as JobsRepository;
+  }
+}
+
+function harness(table: JobsTable, claimTick: () => Promise<boolean> = () => Promise.resolve(true)) {
+  const timers = { every: jest.fn(), clearInterval: jest.fn(), setTimeout: jest.fn() } as unknown as Timers;
+  const jobs = table.repository();
+  const runs = { lastScheduledTick: () => Promise.resolve(null) } as unknown as RunsRepository;
+  const cursors = new JobCursors(jobs, runs, timers);
+  const claimer = { claimTick: jest.fn(claimTick), record: jest.fn() } as unknown as TickClaimer;
+  const pool = { forgetJob: jest.fn() } as unknown as ExecutorPool;
+  const events = { jobChanged: jest.fn() } as unknown as EventsService;
+  const bus = { onJobChanged: jest.fn(), publish: jest.fn() } as unknown as JobChangeBus;
+  const scheduler = new SchedulerService(jobs, cursors, claimer, pool, timers, events, bus);
+  return { scheduler, claimer };
+}
+
+describe('SchedulerService', () => {
+  afterEach(() => {
+    jest.useRealTimers();
+    jest.restoreAllMocks();
+  });
+
+  it('reconciles at the cost of what changed, not of how many jobs there are', async () => {
+    jest.useFakeTimers({ now: T0 });
+    const table = new JobsTable();
+    // 10,000 jobs, 9,000 of them paused.
+    for (let id = 1; id <= 10_000; id++) table.rows.set(id, job(id, { enabled: id <= 1000 }));
+    const { scheduler } = harness(table);
+    await scheduler.reconcile(true);
+    expect(scheduler.scheduledCount).toBe(1000);
+
+    // Made elsewhere, and their pub/sub messages lost: one job paused, one resumed, one deleted.
+    jest.setSystemTime(T0 + 2000);
+    const now = Date.now();
+    table.rows.set(5, job(5, { enabled: false, version: 2, updatedAt: now }));
+    table.rows.set(5005, job(5005, { enabled: true, version: 2, updatedAt: now }));
+    table.rows.delete(7);
+    table.tombstones.push({ id: 7, deletedAt: now });
+    table.rowsRead = 0;
+    await scheduler.reconcile(false);
+    await jest.advanceTimersByTimeAsync(0); // the mailboxes apply them
+    expect(scheduler.scheduledCount).toBe(1000 - 1 + 1 - 1);
+    expect(table.rowsRead).toBeLessThanOrEqual(10);
+
+    // Nothing changed since: a pass reads (almost) nothing.
+    table.rowsRead = 0;
+    await scheduler.reconcile(false);
+    expect(table.rowsRead).toBeLessThanOrEqual(10);
+    await scheduler.onApplicationShutdown();
+  });
+
+  it('logs a database outage as a line every 10 s with a count, not one warning per due job per tick', async () => {
+    jest.useFakeTimers({ now: T0 + 100 });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const table = new JobsTable();
+    for (let id = 1; id <= 200; id++) table.rows.set(id, job(id));
+    const { scheduler, claimer } = harness(table, () => Promise.reject(new Error('connect ECONNREFUSED')));
+    await scheduler.reconcile(true);
+    await jest.advanceTimersByTimeAsync(5000);
+    // Every due job kept trying (it is retried each second, its cursor did not move) …
+    expect((claimer.claimTick as jest.Mock).mock.calls.length).toBeGreaterThanOrEqual(200 * 4);
+    // … and the log got one line for all of it.
+    const tickWarnings = warn.mock.calls.filter((c) => JSON.stringify(c[0]).includes('tick handling failed'));
+    expect(tickWarnings).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(6000);
+    const after = warn.mock.calls.filter((c) => JSON.stringify(c[0]).includes('tick handling failed'));
+    expect(after).toHaveLength(2);
+    expect(after[1][0]).toMatchObject({ repeated: expect.any(Number) as number });
+    await scheduler.onApplicationShutdown();
+  });
+});

@@ -1,0 +1,211 @@
+import { Brackets, DataSource } from 'typeorm';
+import { isStatementTimeout } from '../db-errors';
+import type { RunStatus } from '../domain';
+import { JobEntity } from '../entities/job.entity';
+import { RunEntity } from '../entities/run.entity';
+import { PersistenceError } from '../persistence.error';
+
+/** Lists count exactly up to this many rows; beyond, `total` says this many and `totalCapped` is true. */
+export const TOTAL_CAP = 10_000;
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+  totalCapped: boolean;
+}
+
+export interface JobFilter {
+  limit: number;
+  offset: number;
+  q?: string;
+  group?: string;
+  enabled?: boolean;
+  /** Restricts to jobs whose newest run has this status. */
+  lastStatus?: string;
+}
+
+export interface RunFilter {
+  limit: number;
+  offset: number;
+  jobId?: number;
+  status?: RunStatus;
+  /** Keyset pagination: only runs with a smaller id (the last id of the previous page). */
+  beforeId?: number;
+}
+
+export type LastRun = Pick<RunEntity, 'id' | 'status' | 'scheduledAt'>;
+
+/** A position in a feed ordered by (changedAt, id): what has been read is at or before it. */
+export interface FeedCursor {
+  at: number;
+  id: number;
+}
+
+export interface ChangedRun {
+  id: number;
+  jobId: number;
+  status: RunStatus;
+  updatedAt: number;
+}
+
+/**
+ * What the REST API, the event feed and /metrics read. On MySQL this is its own small pool with a statement
+ * timeout (ApiDataSource), so a slow or hostile read can not hold the connections that claim ticks. Every query
+ * here costs the page it returns, not the history behind it: counts stop at TOTAL_CAP, run pages follow an index
+ * in id order (with `beforeId` for keyset paging), the feed is a keyset cursor.
+ */
+export class ApiReads {
+  constructor(private readonly source: DataSource | (() => Promise<DataSource>)) {}
+
+  private ds(): Promise<DataSource> {
+    return typeof this.source === 'function' ? this.source() : Promise.resolve(this.source);
+  }
+
+  /** A read the server cut off at the statement timeout is a 503 naming the way out, not a 500. */
+  private async timed<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (e) {
+      if (isStatementTimeout(e)) {
+        throw new PersistenceError(
+          'TOO_SLOW',
+          'the query ran past the API statement timeout; narrow it (filters, a smaller limit, beforeId)',
+        );
+      }
+      throw e;
+    }
+  }
+
+  findJob(id: number): Promise<JobEntity | null> {
+    return this.timed(async () => {
+      return (await this.ds()).getRepository(JobEntity).findOneBy({ id });
+    });
+  }
+
+  findRun(id: number): Promise<RunEntity | null> {
+    return this.timed(async () => {
+      return (await this.ds()).getRepository(RunEntity).findOneBy({ id });
+    });
+  }
+
+  listJobs(f: JobFilter): Promise<Page<JobEntity>> {
+    return this.timed(async () => {
+      const ds = await this.ds();
+      const qb = ds.getRepository(JobEntity).createQueryBuilder('j');
+      if (f.q) {
+        // '!' as the escape character: a backslash literal ('\\') is a syntax error on MySQL, whose string literals
+        // treat a backslash as an escape, while SQLite requires exactly one character.
+        const like = `%${f.q.replace(/[!%_]/g, (c) => `!${c}`)}%`;
+        qb.andWhere(
+          new Brackets((w) => {
+            w.where(`j.name LIKE :like ESCAPE '!'`, { like }).orWhere(`j.description LIKE :like ESCAPE '!'`, { like });
+          }),
+        );
+      }
+      if (f.group !== undefined) qb.andWhere('j.group_name = :group', { group: f.group });
+      if (f.enabled !== undefined) qb.andWhere('j.enabled = :enabled', { enabled: f.enabled });
+      if (f.lastStatus !== undefined) {
+        qb.andWhere(`(SELECT r.status FROM runs r WHERE r.job_id = j.id ORDER BY r.id DESC LIMIT 1) = :lastStatus`, {
+          lastStatus: f.lastStatus,
+        });
+      }
+      const items = await qb.clone().orderBy('j.id', 'ASC').offset(f.offset).limit(f.limit).getMany();
+      const [sql, params] = qb.select('1').getQueryAndParameters();
+      return { items, ...(await this.cappedCount(ds, sql, params)) };
+    });
+  }
+
+  listRuns(f: RunFilter): Promise<Page<RunEntity>> {
+    return this.timed(async () => {
+      const ds = await this.ds();
+      const qb = ds.getRepository(RunEntity).createQueryBuilder('r');
+      if (f.jobId !== undefined) qb.andWhere('r.job_id = :jobId', { jobId: f.jobId });
+      if (f.status !== undefined) qb.andWhere('r.status = :status', { status: f.status });
+      const [sql, params] = qb.clone().select('1').getQueryAndParameters();
+      if (f.beforeId !== undefined) qb.andWhere('r.id < :beforeId', { beforeId: f.beforeId });
+      const items = await qb.orderBy('r.id', 'DESC').offset(f.offset).limit(f.limit).getMany();
+      return { items, ...(await this.cappedCount(ds, sql, params)) };
+    });
+  }
+
+  /** The rows of `sql` (a SELECT of anything) counted up to TOTAL_CAP: the read stops there. */
+  private async cappedCount(ds: DataSource, sql: string, params: unknown[]): Promise<Omit<Page<never>, 'items'>> {
+    const [row] = await ds.query<{ n: number | string }[]>(
+      `SELECT COUNT(*) AS n FROM (${sql} LIMIT ${TOTAL_CAP + 1}) capped`,
+      params,
+    );
+    const n = Number(row?.n ?? 0);
+    return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
+  }
+
+  /**
+   * The newest run of each job, for the API's `lastRun`: one index lookup per job (MAX(id) of one job), whatever
+   * its history.
+   */
+  lastRuns(jobIds: number[]): Promise<Map<number, LastRun>> {
+    return this.timed(async () => {
+      const out = new Map<number, LastRun>();
+      if (jobIds.length === 0) return out;
+      const ds = await this.ds();
+      for (let i = 0; i < jobIds.length; i += 100) {
+        const chunk = jobIds.slice(i, i + 100);
+        // Two steps: MariaDB runs `id IN (SELECT MAX … UNION ALL …)` as a scan of the runs table.
+        const newest = await ds.query<{ id: number | string | null }[]>(
+          chunk.map(() => 'SELECT MAX(id) AS id FROM runs WHERE job_id = ?').join(' UNION ALL '),
+          chunk,
+        );
+        const ids = newest.filter((r) => r.id !== null).map((r) => Number(r.id));
+        if (ids.length === 0) continue;
+        const rows = await ds.query<
+          { id: number | string; job_id: number | string; status: RunStatus; scheduled_at: number | string }[]
+        >(`SELECT id, job_id, status, scheduled_at FROM runs WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+        for (const r of rows) {
+          out.set(Number(r.job_id), { id: Number(r.id), status: r.status, scheduledAt: Number(r.scheduled_at) });
+        }
+      }
+      return out;
+    });
+  }
+
+  /**
+   * Runs changed after the cursor, in (updated_at, id) order, at most `limit`; with `upTo`, only those changed at
+   * or before that instant. Reads the (updated_at, id) index from the cursor on: a page costs its rows.
+   */
+  runsChangedAfter(after: FeedCursor, upTo: number | null, limit: number): Promise<ChangedRun[]> {
+    return this.timed(async () => {
+      const ds = await this.ds();
+      const rows = await ds.query<
+        { id: number | string; job_id: number | string; status: RunStatus; updated_at: number | string }[]
+      >(
+        `SELECT id, job_id, status, updated_at FROM runs ` +
+          `WHERE updated_at >= ? AND (updated_at > ? OR id > ?)${upTo === null ? '' : ' AND updated_at <= ?'} ` +
+          `ORDER BY updated_at, id LIMIT ${Math.trunc(limit)}`,
+        upTo === null ? [after.at, after.at, after.id] : [after.at, after.at, after.id, upTo],
+      );
+      return rows.map((r) => ({
+        id: Number(r.id),
+        jobId: Number(r.job_id),
+        status: r.status,
+        updatedAt: Number(r.updated_at),
+      }));
+    });
+  }
+
+  /** The newest run's id, or 0: where a feed that starts now begins. */
+  newestRunId(): Promise<number> {
+    return this.timed(async () => {
+      const [row] = await (await this.ds()).query<{ id: number | string | null }[]>(`SELECT MAX(id) AS id FROM runs`);
+      return Number(row?.id ?? 0);
+    });
+  }
+
+  /** Runs per status (a full count: /metrics, until the operations work rebuilds it on counters). */
+  countByStatus(): Promise<Map<string, number>> {
+    return this.timed(async () => {
+      const rows = await (
+        await this.ds()
+      ).query<{ status: string; n: string | number }[]>(`SELECT status, COUNT(*) AS n FROM runs GROUP BY status`);
+      return new Map(rows.map((r) => [r.status, Number(r.n)]));
+    });
+  }
+}
