@@ -1,24 +1,34 @@
 import './pager.css';
 
+/**
+ * Offset paging over a list whose `total` the API counts only up to 10,000 (`totalCapped` beyond): then the
+ * count reads "more than 10,000" and Next stays available while pages come back full.
+ */
 export function Pager({
   offset,
   limit,
   total,
+  capped = false,
+  shown,
   onChange,
   what,
 }: {
   offset: number;
   limit: number;
   total: number;
+  capped?: boolean;
+  /** Items on this page. */
+  shown: number;
   onChange: (offset: number) => void;
   what: string;
 }) {
-  if (total <= limit && offset === 0) return null;
-  const last = Math.min(offset + limit, total);
+  if (!capped && total <= limit && offset === 0) return null;
+  const last = offset + shown;
+  const more = capped ? shown === limit : last < total;
   return (
     <nav className="pager" aria-label={`${what} pages`}>
       <span>
-        {total === 0 ? 0 : offset + 1}–{last} of {total} {what}
+        {shown === 0 ? 0 : offset + 1}–{last} of {capped ? `more than ${total.toLocaleString('en')}` : total} {what}
       </span>
       <button
         type="button"
@@ -28,7 +38,7 @@ export function Pager({
       >
         Previous
       </button>
-      <button type="button" className="button" disabled={last >= total} onClick={() => onChange(offset + limit)}>
+      <button type="button" className="button" disabled={!more} onClick={() => onChange(offset + limit)}>
         Next
       </button>
     </nav>

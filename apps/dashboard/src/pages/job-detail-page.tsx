@@ -224,6 +224,8 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
                 offset={offset}
                 limit={PAGE}
                 total={runs.data.total}
+                capped={runs.data.totalCapped}
+                shown={runs.data.items.length}
                 what="runs"
                 onChange={(o) =>
                   replaceRoute(href(runId ? `${base}/runs/${runId}` : base, { ...keep, offset: o || undefined }))

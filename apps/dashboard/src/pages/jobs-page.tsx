@@ -208,6 +208,8 @@ export function JobsPage({ route }: { route: Route }) {
             offset={offset}
             limit={PAGE}
             total={jobs.data.total}
+            capped={jobs.data.totalCapped}
+            shown={jobs.data.items.length}
             what="jobs"
             onChange={(o) => setFilter({ offset: String(o) })}
           />

@@ -113,6 +113,8 @@ export function RunsPage({ route }: { route: Route }) {
             offset={offset}
             limit={PAGE}
             total={runs.data.total}
+            capped={runs.data.totalCapped}
+            shown={runs.data.items.length}
             what="runs"
             onChange={(o) => setFilter({ offset: o || undefined })}
           />
