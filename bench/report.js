@@ -217,6 +217,118 @@ function w5Tables(w5) {
   return out.join('\n');
 }
 
+/** a / b as a ratio for a figure with history over the same figure without (`–` when either is missing). */
+const over = (a, b) => (a == null || b == null ? '–' : b === 0 ? (a === 0 ? '1×' : '∞') : ratio(a, b));
+/** A W6 measure's p50 and p99 ratios both within the goal. */
+const withinW6Goal = (a, b) =>
+  a && b && a.p50 != null && a.p99 != null && b.p50 != null && b.p99 != null && a.p50 <= 1.2 * Math.max(b.p50, 1) && a.p99 <= 1.2 * Math.max(b.p99, 1);
+
+/** The W6 measures of a result: lag from the ledger and the stub, each polled page, the event stream. */
+function w6Measures(r) {
+  const pages = Object.entries(r.api || {}).map(([, v]) => [`API \`GET ${v.path}\` latency`, v.latency, true]);
+  return [
+    ['lag, ledger (started − scheduled)', r.ledger.lag, true],
+    ['lag, stub (received − scheduled)', r.stub.lag, true],
+    ...pages,
+    ['event stream: run change → event received (no goal)', r.events.lag, false],
+  ];
+}
+
+/** [system, the empty-ledger result, the result with the most history] for each system with both. */
+function w6Pairs(w6) {
+  return [...new Set(w6.map((r) => r.system))].map((sys) => {
+    const rs = w6.filter((r) => r.system === sys);
+    const empty = rs.find((r) => r.ledgerRows === 0);
+    const full = rs.filter((r) => r.ledgerRows > 0).sort((a, b) => b.ledgerRows - a.ledgerRows)[0];
+    return [sys, empty, full];
+  });
+}
+
+function w6Tables(w6) {
+  const out = [];
+  const r0 = w6[0];
+  out.push(
+    `### W6 history: W1 at ${r0.jobs} HTTP jobs/s with a dashboard open, beside a ledger of 30 days' history over ${r0.historyJobs} jobs and beside an empty one, ${r0.seconds} s window\n`,
+  );
+  out.push(...tableHead('| system | measure | empty ledger p50 / p99 / max ms | with history p50 / p99 / max ms | ratio p50 / p99 | goal ≤ 1.2× |'));
+  for (const [sys, empty, full] of w6Pairs(w6)) {
+    const base = empty || full;
+    const measures = w6Measures(base);
+    const fullMeasures = full ? w6Measures(full) : [];
+    measures.forEach(([name, e, goal], i) => {
+      const h = fullMeasures[i] ? fullMeasures[i][1] : null;
+      const eStats = empty ? e : null;
+      const cell = (x) => (x ? `${f(x.p50)} / ${f(x.p99)} / ${f(x.max)}` : '–');
+      out.push(
+        `| ${LABEL[sys]}${full ? ` (${full.ledgerRows.toLocaleString('en-US')} runs)` : ''} | ${name} | ${cell(eStats)} | ${cell(h)} | ${eStats && h ? `${over(h.p50, eStats.p50)} / ${over(h.p99, eStats.p99)}` : '–'} | ${!goal ? '–' : eStats && h ? (withinW6Goal(h, eStats) ? 'met' : 'missed') : 'not measured'} |`,
+      );
+    });
+  }
+  out.push('');
+  for (const [sys, empty, full] of w6Pairs(w6)) {
+    for (const r of [empty, full].filter(Boolean)) {
+      const api = Object.entries(r.api || {})
+        .map(([k, v]) => `${k} ${v.requests} requests, ${v.errors} errors ${JSON.stringify(v.statuses)}`)
+        .join('; ');
+      out.push(
+        `- ${LABEL[sys]}, ${r.ledgerRows ? `${r.ledgerRows.toLocaleString('en-US')} runs` : 'empty ledger'}: ${f(r.ledger.runsPerSec)} of ${r.ledger.expectedPerSec} runs/s, missed ${r.ledger.missed}, duplicated ${r.ledger.duplicated}; tick → row p50 ${f(r.ledger.claimLag.p50)} / p99 ${f(r.ledger.claimLag.p99)} ms, row → start p50 ${f(r.ledger.offerToStart.p50)} / p99 ${f(r.ledger.offerToStart.p99)} ms; ${api}; event stream ${r.events.events} events (${r.events.runEvents} run events, ${r.events.dated} dated), ${r.events.drops} drops${r.events.dropReasons && r.events.dropReasons.length ? ` (${r.events.dropReasons.join('; ')})` : ''}; ${procCell(r.resources).replace(/<br>/g, ', ')}; machine ${f(r.resources.machineBusyPct, '%')} busy`,
+      );
+    }
+  }
+  out.push('');
+  const fills = w6.filter((r) => r.prefill);
+  if (fills.length) {
+    out.push('Prefill of the history (multi-row INSERTs from the bench process, the system stopped; MySQL: the next batch generated while one is written):\n');
+    out.push(...tableHead('| system | runs | jobs, days | time s | rows/s | INSERTs (rows each) | database size after MB | statuses |'));
+    for (const r of fills) {
+      const p = r.prefill;
+      out.push(
+        `| ${LABEL[r.system]} | ${p.rows.toLocaleString('en-US')} | ${p.jobs}, ${p.days} | ${(p.ms / 1000).toFixed(1)} | ${f(p.rowsPerSec)} | ${p.statements} (≤ ${p.rowsPerStatement}) | ${f(p.storageMB)} | ${JSON.stringify(p.statuses)} |`,
+      );
+    }
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+const pct = (x) => (x == null ? '–' : `${x > 0 ? '+' : ''}${x} %`);
+const shortProc = (name) => name.replace(/-w7-.*$/, '');
+
+function w7Tables(w7) {
+  const out = [];
+  const r0 = w7[0];
+  const parallel = w7.some((r) => r.parallel);
+  out.push(
+    `### W7 soak: ${r0.jobs} HTTP jobs every second for ${r0.minutes} min${parallel ? ' — **both setups at the same time** (`--w7-parallel`: each shared the machine with the other)' : ', one setup after the other'}\n`,
+  );
+  out.push(...tableHead('| system | process | RSS at minute N MB | final MB | max from minute N MB | growth final / max | ≤ +10 % | CPU over the soak |'));
+  for (const r of w7) {
+    for (const p of [...r.rss, { ...r.stubRss, stub: true }]) {
+      const res = r.resources.procs.find((x) => x.name === p.name);
+      out.push(
+        `| ${LABEL[r.system]} | ${shortProc(p.name)}${p.stub ? ' (the bench\'s, apart)' : ''} | ${f(p.baseMB)} (minute ${p.baseMinute}) | ${f(p.finalMB)} | ${f(p.maxMB)} | ${pct(p.finalGrowthPct)} / ${pct(p.maxGrowthPct)} | ${p.stub ? '–' : p.withinGoal ? 'met' : 'missed'} | ${f(res && res.cpuPct, '%')} |`,
+      );
+    }
+  }
+  out.push('');
+  out.push(...tableHead('| system | expected ticks | started | absent (no row) | row, never started | status `missed` | misfire records | duplicate keys | ticks started twice | stub: missed / duplicated | lag p50 / p99 / max ms (ledger) | 0 missed, 0 duplicated |'));
+  for (const r of w7) {
+    const c = r.checks;
+    const ok = r.ledger.missed === 0 && c.missedStatus === 0 && c.misfireRecords === 0 && c.duplicateKeys === 0 && c.multiStartTicks === 0 && r.stub.duplicated === 0;
+    out.push(
+      `| ${LABEL[r.system]} | ${c.expectedTicks} | ${r.ledger.started} | ${c.absentTicks} | ${c.notStarted} | ${c.missedStatus} | ${c.misfireRecords} | ${c.duplicateKeys} | ${c.multiStartTicks} | ${r.stub.missed} / ${r.stub.duplicated} | ${f(r.ledger.lag.p50)} / ${f(r.ledger.lag.p99)} / ${f(r.ledger.lag.max)} | ${ok ? 'met' : 'missed'} |`,
+    );
+  }
+  out.push('');
+  for (const r of w7) {
+    out.push(
+      `- ${LABEL[r.system]}: RSS MB each minute — ${[...r.rss, r.stubRss].map((p) => `${shortProc(p.name)} ${p.samplesMB.map((x) => f(x)).join(', ')}`).join('; ')}; run statuses ${JSON.stringify(r.statuses)}; machine ${f(r.resources.machineBusyPct, '%')} busy, load ${load(r.resources.load[1])}`,
+    );
+  }
+  out.push('');
+  return out.join('\n');
+}
+
 function targets(res) {
   const out = tableHead('| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | verdict |');
   const w1k = res.w1.filter((r) => r.jobs === 1000);
@@ -279,6 +391,28 @@ function targets(res) {
     );
   }
   if (!w5.length) out.push('| W5 cluster 1 vs 2 dispatchers and executors | – | not run | – | – | not measured |');
+  const w6 = res.w6 || [];
+  for (const [sys, empty, full] of w6Pairs(w6)) {
+    if (!empty || !full) {
+      out.push(`| W6 history: lag and API latency ≤ 1.2× an empty ledger | ${sys} | only the ${empty ? 'empty ledger' : 'history'} was measured | – | – | not measured |`);
+      continue;
+    }
+    const pairs = w6Measures(full).map((m, i) => [m, w6Measures(empty)[i]]).filter(([m]) => m[2]);
+    const ok = pairs.every(([h, e]) => withinW6Goal(h[1], e[1]));
+    const fig = pairs.map(([h, e]) => `${h[0].replace(/ latency$| \(.*\)$/g, '')} p99 ${f(h[1].p99)} vs ${f(e[1].p99)} ms (${over(h[1].p99, e[1].p99)})`).join('; ');
+    out.push(`| W6 history ${full.ledgerRows.toLocaleString('en-US')} runs: lag and API latency p50 and p99 ≤ 1.2× an empty ledger | ${sys} | ${fig} | – | – | ${ok ? 'met' : 'missed'} |`);
+  }
+  if (!w6.length) out.push('| W6 history: lag and API latency ≤ 1.2× an empty ledger | – | not run | – | – | not measured |');
+  const w7 = res.w7 || [];
+  for (const r of w7) {
+    const c = r.checks;
+    const rssOk = r.rss.every((p) => p.withinGoal);
+    const none = r.ledger.missed === 0 && c.missedStatus === 0 && c.misfireRecords === 0 && c.duplicateKeys === 0 && c.multiStartTicks === 0 && r.stub.duplicated === 0;
+    out.push(
+      `| W7 soak ${r.jobs}/s for ${r.minutes} min${r.parallel ? ' (both setups at once)' : ''}: RSS ≤ +10 % after minute ${r.rss[0] ? r.rss[0].baseMinute : 5}, 0 missed, 0 duplicated | ${r.system} | ${r.rss.map((p) => `${shortProc(p.name)} ${f(p.baseMB)} → ${f(p.finalMB)} MB (max ${pct(p.maxGrowthPct)})`).join(', ')}; missed ${r.ledger.missed} (status missed ${c.missedStatus}), duplicated ${c.duplicateKeys + c.multiStartTicks} | – | – | ${rssOk && none ? 'met' : 'missed'} |`,
+    );
+  }
+  if (!w7.length) out.push('| W7 soak: RSS ≤ +10 % after 5 min, 0 missed, 0 duplicated | – | not run | – | – | not measured |');
   return out.join('\n');
 }
 
@@ -354,15 +488,19 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
   const w3 = res.w3 || [];
   const w4 = res.w4 || [];
   const w5 = res.w5 || [];
+  const w6 = res.w6 || [];
+  const w7 = res.w7 || [];
   // each scenario's own window (merged results may come from runs with different --seconds)
-  const windows = [['W1', w1], ['W4', w4], ['W5', w5]].filter(([, rs]) => rs.length).map(([s, rs]) => [s, rs[0].seconds]);
-  const missing = ['w1', 'w2', 'w3', 'w4', 'w5'].filter((s) => !(res[s] && res[s].length));
+  const windows = [['W1', w1], ['W4', w4], ['W5', w5], ['W6', w6]].filter(([, rs]) => rs.length).map(([s, rs]) => [s, rs[0].seconds]);
+  const missing = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'].filter((s) => !(res[s] && res[s].length));
   const NOT_RUN = {
     w1: 'W1 steady (100 and 1,000 HTTP jobs every second)',
     w2: 'W2 burst (5,000 jobs due the same second)',
     w3: 'W3 scale (10,000 and 100,000 hourly jobs)',
     w4: 'W4 shell (200 jobs running `true` every second)',
     w5: 'W5 cluster (1 vs 2 dispatchers and executors at 1,000 jobs/s)',
+    w6: 'W6 history (W1 at 100 jobs/s with a dashboard open, beside 10 million runs on the cluster setup and 2 million embedded, vs an empty ledger)',
+    w7: 'W7 soak (200 jobs/s for 30 minutes: RSS each minute, 0 missed, 0 duplicated)',
   };
   const md = [
     '# Benchmarks: gocron-ts vs BullMQ job schedulers',
@@ -389,6 +527,12 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     w5.length
       ? "- W5: cluster setup only, W1's HTTP jobs with 1 or 2 dispatchers (the second on its own HTTP port with its own id, same database, Redis prefix and etcd prefix) and 1 or 2 executors (the second on its own gRPC port with its own id), a fresh database per setup. Redis load = deltas of `INFO stats` total_commands_processed and of the calls in `INFO commandstats` (which also counts the commands Lua scripts run, e.g. Redlock's); MariaDB load = deltas of `SHOW GLOBAL STATUS` (Questions, Com_*, rows written from Innodb_rows_* or, where the server lacks them as MariaDB 10.11 does, Handler_*), both over the window and server-wide."
       : null,
+    w6.length
+      ? `- W6: gocron-ts only, each setup twice, on a fresh database each time: once with the ledger prefilled (the system stopped after one start had migrated the schema) with 30 days of history over ${w6[0].historyJobs} paused jobs (\`@every\` schedules, their runs exactly their ticks, Zipf-skewed per job; 2 % failed, 0.5 % missed, some skipped under \`forbid\`; ids following created_at; \`bench/lib/history.ts\`), once with the same jobs and no runs. W1's jobs are the first ${w6[0].jobs} of those jobs switched to every second (HTTP to the stub), so their claims go among their own history in every index. A dashboard is open throughout, warm-up included: \`GET /api/events\` read as it streams, \`GET /api/runs?limit=50\` and \`GET /api/jobs?limit=50\` each every second (one at a time per page, at phases spread over the second), timed to the last byte of the answer; an event's lag = its arrival − the ledger's instant of the status it announces. The ratio is with history ÷ empty (figures under 1 ms count as 1 ms for the goal).`
+      : null,
+    w7.length
+      ? `- W7: gocron-ts only, W1's HTTP jobs for ${w7[0].minutes} min after the warm-up${w7.some((r) => r.parallel) ? ', **both setups at the same time** (`--w7-parallel`)' : ''}; VmRSS of each process from \`/proc/<pid>/status\` at minute 0, 1, 2, …; growth is measured from the sample at minute ${w7[0].rss[0] ? w7[0].rss[0].baseMinute : 5} (minute 5: the first 5 minutes are start-up; half the soak when it is shorter than 10 minutes). The stub's records are collected every minute, so its memory is its own. From the ledger: expected ticks without a row, rows that never started, rows with status \`missed\`, misfire records, duplicate ledger keys, and (job, tick)s started more than once.`
+      : null,
     '',
     '## How lag is measured',
     '',
@@ -403,7 +547,7 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     '',
     '## Targets (issue 5)',
     '',
-    targets({ w1, w2: res.w2 || [], w3, w4, w5 }),
+    targets({ w1, w2: res.w2 || [], w3, w4, w5, w6, w7 }),
     '',
     '## Results',
     '',
@@ -412,6 +556,8 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     w3.length ? w3Tables(w3) : '_W3 not run._\n',
     w4.length ? w4Tables(w4) : '_W4 not run._\n',
     w5.length ? w5Tables(w5) : '_W5 not run._\n',
+    w6.length ? w6Tables(w6) : '_W6 not run._\n',
+    w7.length ? w7Tables(w7) : '_W7 not run._\n',
     res.errors && res.errors.length
       ? `### Failures\n\n${res.errors.map((e) => `- ${e.label}: ${e.error}`).join('\n')}\n`
       : '',

@@ -1,17 +1,21 @@
 // gocron-ts vs BullMQ job schedulers, side by side in one run (issue 5).
 //
-//   node --import tsx bench/run.ts [w1] [w2] [w3] [w4] [w5] [--seconds=60] [--w1-sizes=100,1000] [--w2-jobs=5000]
-//                     [--w3-sizes=10000,100000] [--w4-jobs=200] [--w4-stamp] [--w5-rate=1000]
-//                     [--w5-combos=1d1e,2d1e,1d2e,2d2e] [--systems=embedded,cluster,bullmq] [--capacity=2048]
-//                     [--bull-concurrency=100] [--out=bench/results/latest.json] [--merge] [--no-report]
-//                     [--report-dir=docs] [--warmup=10]
+//   node --import tsx bench/run.ts [w1] [w2] [w3] [w4] [w5] [w6] [w7] [--seconds=60] [--w1-sizes=100,1000]
+//                     [--w2-jobs=5000] [--w3-sizes=10000,100000] [--w4-jobs=200] [--w4-stamp] [--w5-rate=1000]
+//                     [--w5-combos=1d1e,2d1e,1d2e,2d2e] [--w6-rows=cluster:10000000,embedded:2000000]
+//                     [--w6-rate=100] [--w7-minutes=30] [--w7-rate=200] [--w7-parallel]
+//                     [--systems=embedded,cluster,bullmq] [--capacity=2048] [--bull-concurrency=100]
+//                     [--out=bench/results/latest.json] [--merge] [--no-report] [--report-dir=docs] [--warmup=10]
 //   (`node bench/run.js …` is the same: it loads this file through tsx.)
 //
 // W1 steady (N HTTP jobs every second), W2 burst (N jobs due the same second), W3 scale (N hourly jobs loaded),
 // W4 shell (N jobs every second running `true`: spawn cost and lag; --w4-stamp adds a gocron-ts variant running
 // `date +%s%3N`, whose output dates the command's own start), W5 cluster (W1 at --w5-rate jobs/s on the cluster
-// setup with 1 or 2 dispatchers × 1 or 2 executors: throughput, duplicates, Redis and MariaDB load). No scenario
-// named: all of them. One file per scenario in bench/scenarios/; what they share in bench/lib/.
+// setup with 1 or 2 dispatchers × 1 or 2 executors: throughput, duplicates, Redis and MariaDB load), W6 history
+// (W1 at --w6-rate jobs/s with a dashboard open, beside a ledger prefilled with --w6-rows runs, and beside an empty
+// one: lag and API latency, and the prefill's time), W7 soak (--w7-rate jobs/s for --w7-minutes: RSS each minute,
+// no tick missed or run twice; --w7-parallel runs both setups at once). No scenario named: W1–W5 (W6 and W7 take
+// long: name them). One file per scenario in bench/scenarios/; what they share in bench/lib/.
 //
 // `npm run bench` (scripts/bench.sh) starts MariaDB, Redis and etcd (scripts/test-services.sh), builds, then runs
 // this; run directly, it needs `npm run build` (dist/apps/*/main.js) and those services on loopback (GOCRON_TEST_*
@@ -35,6 +39,8 @@ import { w2Attempts } from './scenarios/w2-burst';
 import { w3Attempts } from './scenarios/w3-scale';
 import { w4Attempts } from './scenarios/w4-shell';
 import { w5Attempts } from './scenarios/w5-cluster';
+import { w6Attempts } from './scenarios/w6-history';
+import { w7Attempts } from './scenarios/w7-soak';
 
 function machine(): Machine {
   const c = cpus();
@@ -57,9 +63,16 @@ function summary(r: object): string {
     stub?: { lag: unknown; started: number };
     coldStart?: unknown;
     createMs?: number;
+    api?: Record<string, { latency: { p50: number | null; p99: number | null }; errors: number }>;
+    rss?: { name: string; baseMB: number | null; finalMB: number | null }[];
   };
   const s = x.ledger || x.worker || x.stub;
-  return JSON.stringify(s ? [s.lag, s.started] : x.coldStart || x.createMs);
+  const extra = x.api
+    ? Object.entries(x.api).map(([k, v]) => `${k} ${v.latency.p50}/${v.latency.p99} ms, ${v.errors} errors`)
+    : x.rss
+      ? x.rss.map((p) => `${p.name} RSS ${p.baseMB} → ${p.finalMB} MB`)
+      : [];
+  return JSON.stringify(s ? [s.lag, s.started, ...extra] : x.coldStart || x.createMs);
 }
 
 /** With --merge: the scenarios not run now come from the file's earlier run (each scenario's systems from one run). */
@@ -105,6 +118,8 @@ async function main(): Promise<void> {
     w3: [],
     w4: [],
     w5: [],
+    w6: [],
+    w7: [],
     errors: [],
   };
   const runAll = async <R extends object>(attempts: Attempt<R>[], into: R[]): Promise<void> => {
@@ -127,6 +142,8 @@ async function main(): Promise<void> {
   if (chosen.includes('w3')) await runAll(w3Attempts(bench), results.w3);
   if (chosen.includes('w4')) await runAll(w4Attempts(bench), results.w4);
   if (chosen.includes('w5')) await runAll(w5Attempts(bench), results.w5);
+  if (chosen.includes('w6')) await runAll(w6Attempts(bench), results.w6);
+  if (chosen.includes('w7')) await runAll(w7Attempts(bench), results.w7);
   results.finishedAt = new Date().toISOString();
   results.loadAtEnd = loadavg();
   mkdirSync(dirname(opts.out), { recursive: true });

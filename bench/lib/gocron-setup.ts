@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { createMysqlDatabase, freePort, testServices } from '../../test/support/services';
 import { waitFor } from '../../test/support/wait';
+import { apiFetch } from './api';
 import type { Bench } from './bench';
 import { LedgerDb, openMysqlLedger, openSqliteLedger } from './ledger-db';
 import type { GocronMode } from './options';
@@ -92,7 +93,7 @@ export class GocronSetup {
   }
 
   health(base = this.base): Promise<boolean> {
-    return fetch(`${base}/api/health`).then((r) => r.status === 200);
+    return apiFetch(base, '/api/health').then((r) => r.status === 200);
   }
 
   /** A dispatcher; W5 starts a second one under another name, with its own port and id in extraEnv. */
@@ -130,7 +131,7 @@ export class GocronSetup {
   }
 
   waitExecutors(n = 1, base = this.base): Promise<unknown> {
-    return waitFor(async () => ((await (await fetch(`${base}/api/executors`)).json()) as unknown[]).length >= n, {
+    return waitFor(async () => ((await (await apiFetch(base, '/api/executors')).json()) as unknown[]).length >= n, {
       timeoutMs: 60_000,
       intervalMs: 20,
       what: `${n} executor(s) at ${base}`,

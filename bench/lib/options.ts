@@ -2,8 +2,10 @@
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../test/support/processes';
 
-export const SCENARIOS = ['w1', 'w2', 'w3', 'w4', 'w5'] as const;
+export const SCENARIOS = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
+/** What runs when no scenario is named: W6 (a 10-million-row prefill) and W7 (a 30-minute soak) only when named. */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['w1', 'w2', 'w3', 'w4', 'w5'];
 
 export const SYSTEMS = ['embedded', 'cluster', 'bullmq'] as const;
 export type System = (typeof SYSTEMS)[number];
@@ -34,10 +36,36 @@ export interface BenchOptions {
   w5Combos: string[];
   /** Keep the other scenarios of the results file, replace the ones run now. */
   merge: boolean;
+  /** W6: history rows prefilled per setup (--w6-rows=N for both, or cluster:N,embedded:M). */
+  w6Rows: Record<GocronMode, number>;
+  /** W6: W1's HTTP jobs every second beside the history. */
+  w6Rate: number;
+  /** W7: the soak's length, and its HTTP jobs every second. */
+  w7Minutes: number;
+  w7Rate: number;
+  /** W7: both setups at once (halves the wall time; each then shares the machine with the other). */
+  w7Parallel: boolean;
+}
+
+const W6_ROWS: Record<GocronMode, number> = { cluster: 10_000_000, embedded: 2_000_000 };
+
+/** `--w6-rows=`: one count for both setups, or `cluster:N,embedded:M` (a setup left out keeps its default). */
+function parseW6Rows(v: string | null): Record<GocronMode, number> {
+  const rows = { ...W6_ROWS };
+  if (v === null) return rows;
+  if (/^\d+$/.test(v)) return { cluster: Number(v), embedded: Number(v) };
+  for (const part of v.split(',')) {
+    const [mode, n] = part.split(':');
+    if ((mode !== 'cluster' && mode !== 'embedded') || !/^\d+$/.test(n ?? '')) {
+      throw new Error(`--w6-rows: ${part} is not <N> or cluster:<N> / embedded:<N>`);
+    }
+    rows[mode] = Number(n);
+  }
+  return rows;
 }
 
 export interface BenchArgs {
-  /** The scenarios named on the command line, or all of them. */
+  /** The scenarios named on the command line, or DEFAULT_SCENARIOS. */
   chosen: ScenarioName[];
   options: BenchOptions;
 }
@@ -78,9 +106,15 @@ export function parseArgs(argv: string[]): BenchArgs {
     w5Rate: Number(flag('w5-rate', '1000')),
     w5Combos: list('w5-combos', '1d1e,2d1e,1d2e,2d2e'),
     merge: argv.includes('--merge'),
+    w6Rows: parseW6Rows(argv.some((x) => x.startsWith('--w6-rows=')) ? flag('w6-rows', '') : null),
+    w6Rate: Number(flag('w6-rate', '100')),
+    w7Minutes: Number(flag('w7-minutes', '30')),
+    w7Rate: Number(flag('w7-rate', '200')),
+    w7Parallel: argv.includes('--w7-parallel'),
   };
   for (const c of options.w5Combos) {
     if (!/^\d+d\d+e$/.test(c)) throw new Error(`--w5-combos: ${c} is not <N>d<M>e (e.g. 2d1e)`);
   }
-  return { chosen: chosen.length ? chosen : [...SCENARIOS], options };
+  if (!(options.w7Minutes > 0)) throw new Error(`--w7-minutes: ${options.w7Minutes} is not a positive number`);
+  return { chosen: chosen.length ? chosen : [...DEFAULT_SCENARIOS], options };
 }

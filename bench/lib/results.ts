@@ -4,6 +4,8 @@ import type { W2Result } from '../scenarios/w2-burst';
 import type { W3Result } from '../scenarios/w3-scale';
 import type { W4Result } from '../scenarios/w4-shell';
 import type { W5Result } from '../scenarios/w5-cluster';
+import type { W6Result } from '../scenarios/w6-history';
+import type { W7Result } from '../scenarios/w7-soak';
 import type { BenchOptions, ScenarioName } from './options';
 import type { BuildInfo } from './workspace';
 
@@ -28,6 +30,8 @@ export interface BenchResults {
   w3: W3Result[];
   w4: W4Result[];
   w5: W5Result[];
+  w6: W6Result[];
+  w7: W7Result[];
   errors: { label: string; error: string }[];
   finishedAt?: string;
   loadAtEnd?: number[];

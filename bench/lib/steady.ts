@@ -16,21 +16,25 @@ export interface SteadyWindow {
 const LATE_RUNS_MS = 5000;
 
 /**
- * Waits for the window [T0, T1): it starts on a whole second after the warm-up (at least 3 s) and lasts --seconds.
- * `procs` and `services` are sampled over it; `atStart` runs at T0 before sampling starts, `atEnd` right after it
- * stops, before the grace period for late runs.
+ * Waits for the window [T0, T1): it starts on a whole second after the warm-up (at least 3 s) and lasts --seconds
+ * (or `hooks.seconds`: W7's soak). `procs` and `services` are sampled over it; `atStart` runs at T0 (it is told the
+ * window) before sampling starts, `atEnd` right after it stops, before the grace period for late runs.
  */
 export async function steadyWindow(
   bench: Bench,
   procs: BenchProcess[],
   services: ServicePids,
-  hooks: { atStart?: () => Promise<unknown>; atEnd?: () => Promise<unknown> } = {},
+  hooks: {
+    atStart?: (T0: number, T1: number) => Promise<unknown>;
+    atEnd?: () => Promise<unknown>;
+    seconds?: number;
+  } = {},
 ): Promise<SteadyWindow> {
   const T0 = wholeSecondAfter(Math.max(3, bench.opts.warmup));
+  const T1 = T0 + (hooks.seconds ?? bench.opts.seconds) * 1000;
   await sleepUntil(T0);
-  if (hooks.atStart) await hooks.atStart();
+  if (hooks.atStart) await hooks.atStart(T0, T1);
   const smp = sampler(bench.work, procs, services);
-  const T1 = T0 + bench.opts.seconds * 1000;
   await sleepUntil(T1);
   const resources = smp.stop();
   if (hooks.atEnd) await hooks.atEnd();
@@ -58,6 +62,7 @@ export interface RunRow {
 /**
  * The ledger's view of a steady window: rows of scheduled ticks in [T0, T1), their lag (started − scheduled),
  * missed and duplicated ticks, duplicated rows, and where the lag goes. `extraCols` are selected too (dbRows).
+ * `afterId`: only rows with a greater id are read (W6: the prefilled history is not scanned for the window's rows).
  */
 export async function steadyLedger<R extends RunRow = RunRow>(
   g: GocronSetup,
@@ -65,13 +70,14 @@ export async function steadyLedger<R extends RunRow = RunRow>(
   T0: number,
   T1: number,
   extraCols: (keyof R & string)[] = [],
+  afterId = 0,
 ): Promise<{ ledger: SteadyLedger; statuses: Record<string, number>; dbRows: R[] }> {
   const { db } = g;
   const t = db.q('trigger');
   const cols = ['job_id', 'scheduled_at', 'created_at', 'started_at', 'status', ...extraCols].map(db.q).join(', ');
   const dbRows = await db.all<R>(
-    `SELECT ${cols} FROM runs WHERE ${t} = 'schedule' AND scheduled_at >= ? AND scheduled_at < ?`,
-    [T0, T1],
+    `SELECT ${cols} FROM runs WHERE id > ? AND ${t} = 'schedule' AND scheduled_at >= ? AND scheduled_at < ?`,
+    [afterId, T0, T1],
   );
   const statuses: Record<string, number> = {};
   for (const r of dbRows) statuses[r.status] = (statuses[r.status] || 0) + 1;

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '../../test/support/wait';
+import { apiFetch } from '../lib/api';
 import type { Attempt, Bench } from '../lib/bench';
 import { withBull } from '../lib/bullmq';
 import { sleep } from '../lib/clock';
@@ -133,7 +134,7 @@ function w3Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W3Gocro
       // a job update: PATCH job 1 to every second; when does it run?
       const [{ id: jobId }] = await g.db.all<{ id: number }>(`SELECT MIN(id) AS id FROM jobs`);
       const tp = Date.now();
-      const resp = await fetch(`${g.base}/api/jobs/${jobId}`, {
+      const resp = await apiFetch(g.base, `/api/jobs/${jobId}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ cron: EVERY_SECOND }),
