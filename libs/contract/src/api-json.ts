@@ -28,6 +28,8 @@ export interface JobJson {
   group: string;
   routing: Routing;
   enabled: boolean;
+  /** Bumped by every change of the definition; also the `ETag` (`"<version>"`) that `If-Match` names. */
+  version: number;
   createdAt: string;
   updatedAt: string;
   /** Null while the job is paused. */

@@ -440,18 +440,37 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await count(`SELECT COUNT(*) AS n FROM jobs`)).toBe(1);
 
       const b = await jobs.create(job('beta'), T);
-      await expect(jobs.update(b.id, { name: 'alpha' }, T + 2)).rejects.toMatchObject({ code: 'NAME_TAKEN' });
+      await expect(jobs.update(b.id, 1, { name: 'alpha' }, T + 2)).rejects.toMatchObject({ code: 'NAME_TAKEN' });
       expect((await jobs.findById(b.id))?.name).toBe('beta');
     });
 
-    it('update() bumps the version and updatedAt; an unknown id gives null', async () => {
+    it('update() bumps the version and updatedAt; an unknown id is not_found', async () => {
       const a = await jobs.create(job('alpha'), T);
-      const u1 = await jobs.update(a.id, { cron: '0 * * * * *', enabled: false }, T + 5);
-      expect(u1).toMatchObject({ cron: '0 * * * * *', enabled: false, version: 2, updatedAt: T + 5, createdAt: T });
-      const u2 = await jobs.update(a.id, { description: 'x' }, T + 6);
-      expect(u2).toMatchObject({ version: 3, description: 'x', enabled: false });
-      expect(await jobs.update(a.id + 1000, { description: 'y' }, T + 7)).toBeNull();
+      const u1 = await jobs.update(a.id, 1, { cron: '0 * * * * *', enabled: false }, T + 5);
+      expect(u1).toMatchObject({
+        outcome: 'updated',
+        job: { cron: '0 * * * * *', enabled: false, version: 2, updatedAt: T + 5, createdAt: T },
+      });
+      const u2 = await jobs.update(a.id, 2, { description: 'x' }, T + 6);
+      expect(u2).toMatchObject({ outcome: 'updated', job: { version: 3, description: 'x', enabled: false } });
+      expect(await jobs.update(a.id + 1000, 1, { description: 'y' }, T + 7)).toEqual({ outcome: 'not_found' });
       expect(new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version]))).toEqual(new Map([[a.id, 3]]));
+    });
+
+    // Issue 11, item 1: the write of a read-merge-write lands only on the version read, on a second connection too.
+    it('update() writes only onto the expected version; a stale one writes nothing and hears the current', async () => {
+      const a = await jobs.create(job('alpha', { description: 'v1' }), T);
+      const other = new JobsRepository(ds2);
+      expect(await other.update(a.id, 1, { description: 'first' }, T + 1)).toMatchObject({ outcome: 'updated' });
+      expect(await jobs.update(a.id, 1, { description: 'second', command: 'x' }, T + 2)).toEqual({
+        outcome: 'stale',
+        version: 2,
+      });
+      expect(await jobs.findById(a.id)).toMatchObject({ description: 'first', command: 'true', version: 2 });
+      // A write that changes no column still moves the version (MySQL counts changed rows, not matched ones).
+      expect(await jobs.update(a.id, 2, { description: 'first' }, T + 1)).toMatchObject({ job: { version: 3 } });
+      await jobs.delete(a.id, T + 3);
+      expect(await jobs.update(a.id, 3, { description: 'gone' }, T + 4)).toEqual({ outcome: 'not_found' });
     });
 
     it('advanceCursor() only moves forward and does not bump the version', async () => {
@@ -503,7 +522,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await jobs.advanceCursor(a.id, 5000, 6000);
       await jobs.advanceCursors([{ id: b.id, tickAt: 7000, nextRunAt: 8000 }]);
       expect(await ids({ at: T + 10, id: c.id }, null)).toEqual([]);
-      await jobs.update(a.id, { description: 'changed' }, T + 20);
+      await jobs.update(a.id, 1, { description: 'changed' }, T + 20);
       expect(await ids({ at: T + 10, id: c.id }, null)).toEqual([a.id]);
     });
 

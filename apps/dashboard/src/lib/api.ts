@@ -30,12 +30,21 @@ function messagesOf(body: unknown, res: Response): string[] {
   return [`${res.status} ${res.statusText || 'error'}`];
 }
 
-async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  signal?: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<T> {
   let res: Response;
   try {
     res = await fetch(path, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? { accept: 'application/json' } : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
@@ -75,7 +84,9 @@ export const api = {
     request<PageJson<JobJson>>('GET', `/api/jobs${queryString({ ...q })}`, undefined, signal),
   getJob: (id: number, signal?: AbortSignal) => request<JobJson>('GET', `/api/jobs/${id}`, undefined, signal),
   createJob: (body: JobBody) => request<JobJson>('POST', '/api/jobs', body),
-  updateJob: (id: number, body: JobBody) => request<JobJson>('PATCH', `/api/jobs/${id}`, body),
+  /** Changes only `version` of the job (If-Match): a 412 when someone changed it since it was read. */
+  updateJob: (id: number, version: number, body: JobBody) =>
+    request<JobJson>('PATCH', `/api/jobs/${id}`, body, undefined, { 'if-match': `"${version}"` }),
   deleteJob: (id: number) => request<void>('DELETE', `/api/jobs/${id}`),
   triggerJob: (id: number) => request<{ runId: number }>('POST', `/api/jobs/${id}/trigger`),
   pauseJob: (id: number) => request<JobJson>('POST', `/api/jobs/${id}/pause`),

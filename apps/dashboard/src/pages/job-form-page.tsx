@@ -41,6 +41,11 @@ export function JobFormPage({ jobId }: { jobId?: number }) {
   return <JobEditor key={job.data.id} job={job.data} initial={formOf(job.data)} />;
 }
 
+/** A 412: the job changed (elsewhere) since this form loaded it; saving would undo that change, so nothing was saved. */
+const STALE_MESSAGE =
+  'Someone changed this job after you opened it, so your edit was not saved (it would have undone theirs). ' +
+  'Reload the page to see the current job, then make your change again.';
+
 const fieldId = (f: FormField) => `f-${f.replace('.', '-')}`;
 
 function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
@@ -90,17 +95,19 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
     setSaving(true);
     try {
       const body = bodyOf(form);
-      const saved = job ? await api.updateJob(job.id, body) : await api.createJob(body);
+      const saved = job ? await api.updateJob(job.id, job.version, body) : await api.createJob(body);
       toast(job ? `Saved ${saved.name}.` : `Created ${saved.name}.`);
       navigate(href(`/jobs/${saved.id}`));
     } catch (err) {
       const messages = err instanceof ApiError ? err.messages : [errorText(err)];
       const split =
-        err instanceof ApiError && err.status === 409
-          ? { byField: { name: messages }, general: [] }
-          : err instanceof ApiError && err.status === 400
-            ? splitByField(messages, FORM_FIELDS)
-            : { byField: {}, general: messages };
+        err instanceof ApiError && err.status === 412
+          ? { byField: {}, general: [STALE_MESSAGE] }
+          : err instanceof ApiError && err.status === 409
+            ? { byField: { name: messages }, general: [] }
+            : err instanceof ApiError && err.status === 400
+              ? splitByField(messages, FORM_FIELDS)
+              : { byField: {}, general: messages };
       setErrors(split);
       setSaving(false);
       // Take the keyboard to the first field named, else to the summary.

@@ -11,6 +11,8 @@ function statusOf(code: DomainError['code']): [number, string] {
       return [HttpStatus.CONFLICT, 'Conflict'];
     case 'INVALID':
       return [HttpStatus.BAD_REQUEST, 'Bad Request'];
+    case 'STALE':
+      return [HttpStatus.PRECONDITION_FAILED, 'Precondition Failed'];
     case 'UNAVAILABLE':
       return [HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable'];
   }

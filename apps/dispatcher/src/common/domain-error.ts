@@ -1,4 +1,5 @@
-export type DomainErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'INVALID' | 'UNAVAILABLE';
+/** STALE: a conditional change (If-Match) asked for a version that is no longer the current one. */
+export type DomainErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'INVALID' | 'STALE' | 'UNAVAILABLE';
 
 /** A coded error of the dispatcher's services; the HTTP edge maps the code to a status (DomainErrorFilter). */
 export class DomainError extends Error {

@@ -18,7 +18,11 @@ import { CreateJobDto } from './dto/create-job.dto';
 import { JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
+import { ETAG_RESPONSE_HEADER, IfMatch, IfMatchHeader, SendsJobETag, TakesIfMatch } from './job-etag';
 import { JobsService } from './jobs.service';
+
+/** A Job answer, with its version as the ETag. */
+const JOB = { type: JobResponse, headers: ETAG_RESPONSE_HEADER };
 
 @ApiTags('jobs')
 @ApiBadRequestResponse({ description: 'invalid input; `message` names every bad field' })
@@ -31,8 +35,9 @@ export class JobsController {
 
   @Post()
   @ApiOperation({ summary: 'Create a job; it is scheduled at once' })
-  @ApiCreatedResponse({ type: JobResponse })
+  @ApiCreatedResponse(JOB)
   @ApiConflictResponse({ description: 'name taken' })
+  @SendsJobETag()
   create(@Body() dto: CreateJobDto): Promise<JobResponse> {
     return this.jobs.create(dto);
   }
@@ -45,19 +50,26 @@ export class JobsController {
   }
 
   @Get(':id')
-  @ApiOkResponse({ type: JobResponse })
+  @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
+  @SendsJobETag()
   get(@Param('id', new IdPipe()) id: number): Promise<JobResponse> {
     return this.jobs.get(id);
   }
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change a job; the new schedule is live on every dispatcher within 1 s' })
-  @ApiOkResponse({ type: JobResponse })
+  @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
-  @ApiConflictResponse({ description: 'name taken' })
-  update(@Param('id', new IdPipe()) id: number, @Body() dto: UpdateJobDto): Promise<JobResponse> {
-    return this.jobs.update(id, dto);
+  @ApiConflictResponse({ description: 'name taken; or, without If-Match, the job kept changing during the merge' })
+  @TakesIfMatch()
+  @SendsJobETag()
+  update(
+    @Param('id', new IdPipe()) id: number,
+    @Body() dto: UpdateJobDto,
+    @IfMatchHeader() ifMatch: IfMatch | undefined,
+  ): Promise<JobResponse> {
+    return this.jobs.update(id, dto, ifMatch);
   }
 
   @Delete(':id')
@@ -81,19 +93,23 @@ export class JobsController {
   @Post(':id/pause')
   @HttpCode(200)
   @ApiOperation({ summary: 'Pause: enabled=false' })
-  @ApiOkResponse({ type: JobResponse })
+  @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
-  pause(@Param('id', new IdPipe()) id: number): Promise<JobResponse> {
-    return this.jobs.pause(id);
+  @TakesIfMatch()
+  @SendsJobETag()
+  pause(@Param('id', new IdPipe()) id: number, @IfMatchHeader() ifMatch: IfMatch | undefined): Promise<JobResponse> {
+    return this.jobs.pause(id, ifMatch);
   }
 
   @Post(':id/resume')
   @HttpCode(200)
   @ApiOperation({ summary: 'Resume; ticks that fell while paused never fire' })
-  @ApiOkResponse({ type: JobResponse })
+  @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
-  resume(@Param('id', new IdPipe()) id: number): Promise<JobResponse> {
-    return this.jobs.resume(id);
+  @TakesIfMatch()
+  @SendsJobETag()
+  resume(@Param('id', new IdPipe()) id: number, @IfMatchHeader() ifMatch: IfMatch | undefined): Promise<JobResponse> {
+    return this.jobs.resume(id, ifMatch);
   }
 
   @Get(':id/runs')

@@ -14,6 +14,17 @@ import { CreateJobDto } from './dto/create-job.dto';
 import { JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
+import type { IfMatch } from './job-etag';
+
+/** Writes of one change without If-Match before a 409: each lost only to another change of the same job. */
+const MERGE_ATTEMPTS = 5;
+
+/** A 412 naming the version the job is at. */
+const stale = (id: number, current: number, ifMatch: IfMatch) =>
+  new DomainError(
+    'STALE',
+    `job ${id} is at version ${current} (ETag "${current}"), not If-Match ${ifMatch.header}: read it again and reapply the change`,
+  );
 
 const DEFAULTS = {
   description: '',
@@ -70,38 +81,42 @@ export class JobsService {
     return JobResponse.of(job, last.get(id), this.displayNext(job));
   }
 
-  async update(id: number, dto: UpdateJobDto): Promise<JobResponse> {
-    const job = await this.find(id);
-    const now = Date.now();
-    const merged = this.normalize({ ...job, ...dto } as JobFields);
-    const changes: JobChanges = { ...dto, command: merged.command, http: merged.http };
-    const scheduleChanged = merged.cron !== job.cron || merged.timezone !== job.timezone;
-    if (scheduleChanged || (merged.enabled && !job.enabled)) {
-      // A new schedule (or a resume) starts now: ticks of the old schedule, or those that fell while paused, never fire.
-      changes.scheduleSetAt = scheduleChanged ? now : job.scheduleSetAt;
-      changes.lastTickAt = now;
+  /**
+   * Reads the job, merges the change, validates the merged job as a whole and writes it onto the version it read, so
+   * no interleaving of two changes loses one or stores an invalid job. With If-Match, a version other than the one
+   * named is a 412 (at the read or at the write); without, a write that lost the race merges again onto what won.
+   */
+  async update(id: number, dto: UpdateJobDto, ifMatch?: IfMatch): Promise<JobResponse> {
+    for (let attempt = 1; ; attempt++) {
+      const job = await this.find(id);
+      if (ifMatch && !ifMatch.versions.includes(job.version)) throw stale(id, job.version, ifMatch);
+      const now = Date.now();
+      const result = await this.jobs.update(id, job.version, this.merge(job, dto, now), now);
+      switch (result.outcome) {
+        case 'updated':
+          await this.scheduler.changed(result.job);
+          this.events.jobChanged(id, 'updated');
+          return this.get(id);
+        case 'not_found':
+          throw DomainError.notFound(`job ${id}`);
+        case 'stale':
+          if (ifMatch) throw stale(id, result.version, ifMatch);
+          if (attempt >= MERGE_ATTEMPTS) {
+            throw new DomainError(
+              'CONFLICT',
+              `job ${id} kept changing while this change was merged (${MERGE_ATTEMPTS} attempts); try again`,
+            );
+          }
+      }
     }
-    // The stored next fire time moves with the cursor; recompute it only when the schedule or its state changed.
-    if (scheduleChanged || merged.enabled !== job.enabled) {
-      changes.nextRunAt = this.nextFire(
-        merged,
-        changes.lastTickAt ?? job.lastTickAt,
-        changes.scheduleSetAt ?? job.scheduleSetAt,
-      );
-    }
-    const updated = await this.jobs.update(id, changes, now);
-    if (!updated) throw DomainError.notFound(`job ${id}`);
-    await this.scheduler.changed(updated);
-    this.events.jobChanged(id, 'updated');
-    return this.get(id);
   }
 
-  pause(id: number): Promise<JobResponse> {
-    return this.update(id, { enabled: false });
+  pause(id: number, ifMatch?: IfMatch): Promise<JobResponse> {
+    return this.update(id, { enabled: false }, ifMatch);
   }
 
-  resume(id: number): Promise<JobResponse> {
-    return this.update(id, { enabled: true });
+  resume(id: number, ifMatch?: IfMatch): Promise<JobResponse> {
+    return this.update(id, { enabled: true }, ifMatch);
   }
 
   /** Scheduling stops, running runs are cancelled, the run history stays. */
@@ -138,6 +153,30 @@ export class JobsService {
     const job = await this.jobs.findById(id);
     if (!job) throw DomainError.notFound(`job ${id}`);
     return job;
+  }
+
+  /**
+   * The columns a change writes onto `job` (the version read): the change, the task fields as one piece of the merged
+   * job, and the schedule's cursor when the schedule or its state changed.
+   */
+  private merge(job: JobEntity, dto: UpdateJobDto, now: number): JobChanges {
+    const merged = this.normalize({ ...job, ...dto } as JobFields);
+    const changes: JobChanges = { ...dto, type: merged.type, command: merged.command, http: merged.http };
+    const scheduleChanged = merged.cron !== job.cron || merged.timezone !== job.timezone;
+    if (scheduleChanged || (merged.enabled && !job.enabled)) {
+      // A new schedule (or a resume) starts now: ticks of the old schedule, or those that fell while paused, never fire.
+      changes.scheduleSetAt = scheduleChanged ? now : job.scheduleSetAt;
+      changes.lastTickAt = now;
+    }
+    // The stored next fire time moves with the cursor; recompute it only when the schedule or its state changed.
+    if (scheduleChanged || merged.enabled !== job.enabled) {
+      changes.nextRunAt = this.nextFire(
+        merged,
+        changes.lastTickAt ?? job.lastTickAt,
+        changes.scheduleSetAt ?? job.scheduleSetAt,
+      );
+    }
+    return changes;
   }
 
   /** Cross-field rules the DTO can not express; the job's task fields are kept to its type. */

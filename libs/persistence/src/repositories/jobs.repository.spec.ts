@@ -71,7 +71,7 @@ describe('JobsRepository.findEnabledPage (SQLite)', () => {
       T + 1,
     );
     // Every number of b distinct, so a property read from another column shows.
-    await jobs.update(b.id, { description: 'some job, changed' }, T + 2);
+    await jobs.update(b.id, 1, { description: 'some job, changed' }, T + 2);
     await jobs.advanceCursor(b.id, T + 5000, T + 6000);
     const page = await jobs.findEnabledPage(0, 10);
     expect(page.map((j) => j.id)).toEqual([a.id, b.id]);

@@ -11,6 +11,10 @@ import { jobFromValues, JOB_SELECT_LIST } from '../sql/jobs.table';
 export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
 export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>>;
 
+/** What a conditional update did: wrote (the job as stored after it), found another version, or found no job. */
+export type JobUpdate =
+  { outcome: 'updated'; job: JobEntity } | { outcome: 'stale'; version: number } | { outcome: 'not_found' };
+
 /** A position in a change feed ordered by (instant, id). */
 export interface ChangeCursor {
   at: number;
@@ -129,25 +133,35 @@ export class JobsRepository {
       .getMany();
   }
 
-  /** @throws PersistenceError NAME_TAKEN */
-  async update(id: number, changes: JobChanges, now = Date.now()): Promise<JobEntity | null> {
+  /**
+   * Writes the changes only onto the version the caller read (`WHERE id = ? AND version = ?`), bumping it: a
+   * read-merge-write whose read went stale writes nothing and hears the version now stored, so two overlapping
+   * merges can neither lose a change nor store a job that is invalid as a whole.
+   * @throws PersistenceError NAME_TAKEN
+   */
+  async update(id: number, expectedVersion: number, changes: JobChanges, now = Date.now()): Promise<JobUpdate> {
     try {
       const result = await retryBusy(() =>
         this.repo
           .createQueryBuilder()
           .update(JobEntity)
           .set({ ...changes, updatedAt: now, version: () => 'version + 1' })
-          .where('id = :id', { id })
+          .where('id = :id AND version = :expectedVersion', { id, expectedVersion })
           .execute(),
       );
-      if (!result.affected) return null;
+      // Every matched row changes (version + 1), so MySQL's affected rows (changed, not matched) count it too.
+      if (!result.affected) {
+        const current = await this.findById(id);
+        return current ? { outcome: 'stale', version: current.version } : { outcome: 'not_found' };
+      }
     } catch (e) {
       if (isDuplicateOn(e, JOB_NAME_KEY)) {
         throw new PersistenceError('NAME_TAKEN', `a job named '${changes.name}' already exists`);
       }
       throw e;
     }
-    return this.findById(id);
+    const job = await this.findById(id);
+    return job ? { outcome: 'updated', job } : { outcome: 'not_found' };
   }
 
   /**

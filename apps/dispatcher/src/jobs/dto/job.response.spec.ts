@@ -32,12 +32,12 @@ function job(over: Partial<JobEntity> = {}): JobEntity {
   };
 }
 
-/** Ledger fields the API never sends, and times it sends as ISO strings instead of epoch ms. */
-const NOT_AS_STORED = ['scheduleSetAt', 'lastTickAt', 'version', 'nextRunAt', 'createdAt', 'updatedAt'];
+/** Ledger fields the API never sends, and times it sends as ISO strings instead of epoch ms. (`version` is sent.) */
+const NOT_AS_STORED = ['scheduleSetAt', 'lastTickAt', 'nextRunAt', 'createdAt', 'updatedAt'];
 const sentAsIs = (j: JobEntity) => Object.fromEntries(Object.entries(j).filter(([k]) => !NOT_AS_STORED.includes(k)));
 
 describe('JobResponse.of', () => {
-  it('sends the contract fields with ISO times, and none of the ledger fields', () => {
+  it('sends the contract fields with ISO times and the version, and none of the ledger fields', () => {
     const stored = job();
     expect(JobResponse.of(stored, { id: 41, status: 'succeeded', scheduledAt: T0 }, T0 + 5000)).toStrictEqual({
       ...sentAsIs(stored),

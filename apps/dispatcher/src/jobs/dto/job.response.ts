@@ -40,6 +40,11 @@ export class JobResponse implements JobJson {
   @ApiProperty() group!: string;
   @ApiProperty({ enum: ROUTINGS }) routing!: Routing;
   @ApiProperty() enabled!: boolean;
+  @ApiProperty({
+    description: 'bumped by every change of the definition; also sent as `ETag: "<version>"`, for If-Match',
+    example: 3,
+  })
+  version!: number;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'next fire time (null when paused)' })
@@ -65,6 +70,7 @@ export class JobResponse implements JobJson {
       group: job.group,
       routing: job.routing,
       enabled: job.enabled,
+      version: job.version,
       createdAt: new Date(job.createdAt).toISOString(),
       updatedAt: new Date(job.updatedAt).toISOString(),
       nextRunAt: job.enabled && nextRunAt !== null ? new Date(nextRunAt).toISOString() : null,
