@@ -1,5 +1,5 @@
 import { Etcd3 } from 'etcd3';
-import { EtcdPrefixCache } from './etcd-prefix-cache';
+import { EtcdPrefixCache, EtcdPrefixCacheOptions, PrefixWatchState } from './etcd-prefix-cache';
 import { DispatcherInfo, ExecutorDirectory, ExecutorInfo } from './executor-directory';
 
 /** Contract keys: {prefix}/executors/{group}/{id} and {prefix}/dispatchers/{id}. */
@@ -12,14 +12,21 @@ export const etcdKeys = {
 
 /**
  * Executors from etcd. An executor is gone when its key is deleted (lease expiry or revoke): the dispatcher sees
- * the DELETE within a TTL of the executor's death, rather than waiting for the client's own lease-lost event.
+ * the DELETE within a TTL of the executor's death, rather than waiting for the client's own lease-lost event. A watch
+ * the client gives up (etcd compacted past it during a disconnect) is replaced after a fresh listing: see
+ * EtcdPrefixCache.
  */
 export class EtcdExecutorDirectory implements ExecutorDirectory {
   readonly absenceIsFinal = true;
   private readonly cache: EtcdPrefixCache<ExecutorInfo>;
 
-  constructor(client: Etcd3, prefix: string) {
-    this.cache = new EtcdPrefixCache<ExecutorInfo>(client, etcdKeys.executors(prefix));
+  constructor(client: Etcd3, prefix: string, options?: EtcdPrefixCacheOptions) {
+    this.cache = new EtcdPrefixCache<ExecutorInfo>(client, etcdKeys.executors(prefix), options);
+  }
+
+  /** Whether the list follows etcd now (false while disconnected or re-listing after a lost watch). */
+  watchState(): PrefixWatchState {
+    return this.cache.watchState();
   }
 
   list(): ExecutorInfo[] {
@@ -42,8 +49,12 @@ export class EtcdExecutorDirectory implements ExecutorDirectory {
 export class EtcdDispatcherDirectory {
   private readonly cache: EtcdPrefixCache<DispatcherInfo>;
 
-  constructor(client: Etcd3, prefix: string) {
-    this.cache = new EtcdPrefixCache<DispatcherInfo>(client, etcdKeys.dispatchers(prefix));
+  constructor(client: Etcd3, prefix: string, options?: EtcdPrefixCacheOptions) {
+    this.cache = new EtcdPrefixCache<DispatcherInfo>(client, etcdKeys.dispatchers(prefix), options);
+  }
+
+  watchState(): PrefixWatchState {
+    return this.cache.watchState();
   }
 
   list(): DispatcherInfo[] {

@@ -4,3 +4,4 @@ export * from './registration';
 export * from './etcd-registration';
 export * from './etcd-prefix-cache';
 export * from './etcd-directory';
+export * from './etcd-health';

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import type { Etcd3 } from 'etcd3';
 import { withDeadline } from '@app/common';
 import type { HealthCheckJson, HealthJson } from '@app/contract';
+import { etcdDiscoveryHealth } from '@app/discovery';
 import { TICK_LOCK, TickLock } from '@app/locking';
 import { ETCD_CLIENT } from './etcd-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
@@ -53,17 +54,10 @@ export class HealthController {
     }
   }
 
+  /** etcd answering and every watch of the dispatcher's prefix caches attached (see etcdDiscoveryHealth). */
   private async discovery(): Promise<Check> {
     if (!this.etcd) return { status: 'ok', detail: 'static targets' };
-    try {
-      await withDeadline(this.etcd.maintenance.status(), 1000, 'no answer');
-      return { status: 'ok', detail: 'etcd' };
-    } catch (e) {
-      return {
-        status: 'degraded',
-        detail: `etcd unreachable (${(e as Error).message}); using the last known executors`,
-      };
-    }
+    return etcdDiscoveryHealth(this.etcd);
   }
 
   private executors(): Check {
