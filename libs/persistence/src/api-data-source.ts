@@ -1,4 +1,5 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
 import { apiDataSourceOptions } from './data-source-options';
@@ -10,6 +11,7 @@ import { apiDataSourceOptions } from './data-source-options';
  */
 export class ApiDataSource implements OnApplicationShutdown {
   private readonly logger = new Logger(ApiDataSource.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private readonly own: DataSource | null;
   private ready: Promise<DataSource> | null = null;
 
@@ -26,13 +28,14 @@ export class ApiDataSource implements OnApplicationShutdown {
     if (!this.own) return Promise.resolve(this.main);
     this.ready ??= this.own.initialize().catch((e: unknown) => {
       this.ready = null;
-      this.logger.warn(`the API's database pool could not connect: ${(e as Error).message}`);
+      this.failures.warn('connect', `the API's database pool could not connect: ${(e as Error).message}`);
       throw e;
     });
     return this.ready;
   };
 
   async onApplicationShutdown(): Promise<void> {
+    await this.ready?.catch(() => undefined); // a start in flight ends first, so its pool is closed too
     if (this.own?.isInitialized) await this.own.destroy();
   }
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
 import * as mysql2 from 'mysql2';
 import { dirname } from 'node:path';
 import type { DatabaseConfig } from '@app/config';
@@ -12,6 +13,9 @@ export const ENTITIES = [JobEntity, RunEntity];
 /** The API's own pool (MySQL): a few connections, every statement cut off after API_STATEMENT_TIMEOUT_S. */
 export const API_POOL_SIZE = 4;
 export const API_STATEMENT_TIMEOUT_S = 5;
+/** Requests waiting for an API connection at most; past it a read fails at once (503) instead of queueing. */
+export const API_QUEUE_LIMIT = 64;
+const apiPoolLogger = new Logger('ApiDataSource');
 
 /** TypeORM options for either dialect. `synchronize` stays off: the schema is the migrations'. */
 export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
@@ -53,8 +57,16 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
 
 /** A session's statement time limit: MariaDB's max_statement_time (s), else MySQL's max_execution_time (ms). */
 function limitStatements(connection: mysql2.Connection, seconds: number): void {
-  connection.query(`SET SESSION max_statement_time = ${seconds}`, (e) => {
-    if (e) connection.query(`SET SESSION max_execution_time = ${seconds * 1000}`, () => undefined);
+  // Both queued at once, before any query of ours: each server knows one of them and refuses the other.
+  let applied = 0;
+  const done = (e: unknown) => {
+    if (!e) applied++;
+  };
+  connection.query(`SET SESSION max_statement_time = ${seconds}`, done);
+  connection.query(`SET SESSION max_execution_time = ${seconds * 1000}`, (e) => {
+    done(e);
+    if (applied === 0)
+      apiPoolLogger.warn('neither max_statement_time nor max_execution_time applies: API reads are not time-limited');
   });
 }
 
@@ -74,5 +86,13 @@ export function apiDataSourceOptions(db: DatabaseConfig, timeoutSeconds = API_ST
       return pool;
     },
   };
-  return { ...base, name: 'api', poolSize: API_POOL_SIZE, driver, connectorPackage: 'mysql2', migrations: [] };
+  return {
+    ...base,
+    name: 'api',
+    poolSize: API_POOL_SIZE,
+    driver,
+    connectorPackage: 'mysql2',
+    migrations: [],
+    extra: { ...base.extra, queueLimit: API_QUEUE_LIMIT },
+  };
 }

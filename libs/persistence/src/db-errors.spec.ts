@@ -41,8 +41,9 @@ describe('RunsRepository.claim', () => {
     const repo = {
       create: (x: unknown) => x,
       save: () => Promise.reject(Object.assign(new Error('query failed'), error)),
+      countBy: () => Promise.resolve(0), // the ledger has no row under the key
     };
-    return new RunsRepository({ getRepository: () => repo } as unknown as DataSource);
+    return new RunsRepository({ options: { type: 'mysql' }, getRepository: () => repo } as unknown as DataSource);
   };
   const run = {
     jobId: 1,
@@ -57,6 +58,22 @@ describe('RunsRepository.claim', () => {
 
   it('answers null only when the ledger key is taken (someone else has the tick)', async () => {
     await expect(repoFailingWith(mysqlDup('uq_runs_tick')).claim(run)).resolves.toBeNull();
+  });
+
+  it('asks the ledger when a duplicate names no key it knows (a server answering in another language)', async () => {
+    const localized = {
+      driverError: { code: 'ER_DUP_ENTRY', errno: 1062, sqlMessage: "Doppelter Eintrag '1-k-1-' für Schlüssel 'x'" },
+    };
+    const withLedger = (rows: number) => {
+      const repo = {
+        create: (x: unknown) => x,
+        save: () => Promise.reject(Object.assign(new Error('query failed'), localized)),
+        countBy: () => Promise.resolve(rows),
+      };
+      return new RunsRepository({ options: { type: 'mysql' }, getRepository: () => repo } as unknown as DataSource);
+    };
+    await expect(withLedger(1).claim(run)).resolves.toBeNull();
+    await expect(withLedger(0).claim(run)).rejects.toThrow('query failed');
   });
 
   it('throws any other duplicate instead of passing it off as claimed elsewhere', async () => {

@@ -56,6 +56,13 @@ export function isStatementTimeout(e: unknown): boolean {
   return d.errno === 1969 || d.code === 'ER_STATEMENT_TIMEOUT' || d.errno === 3024 || d.code === 'ER_QUERY_TIMEOUT';
 }
 
+/** The server can not be reached or has no connection for us now (the API pool's queue is full). */
+export function isUnreachable(e: unknown): boolean {
+  const d = driverError(e);
+  const codes = ['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'];
+  return codes.includes(d.code ?? '') || /Queue limit reached/.test(d.message ?? (e as Error)?.message ?? '');
+}
+
 /** SQLite's writer lock is taken by another process (SQLITE_BUSY, or SQLITE_LOCKED within one). */
 export function isBusy(e: unknown): boolean {
   const code = driverError(e).code ?? '';

@@ -286,6 +286,45 @@ describe('reads on a long history (SQLite)', () => {
   });
 });
 
+describe('the WideIds migration (MariaDB)', () => {
+  const dialect = mysqlDialect();
+  afterAll(() => dialect.cleanup());
+
+  it('runs again after a process died between its long ALTER and its record', async () => {
+    const db = await dialect.fresh();
+    const older = new DataSource({ ...dataSourceOptions(db), migrations: MIGRATIONS.slice(0, 2) } as DataSourceOptions);
+    await older.initialize();
+    try {
+      await older.runMigrations();
+      await fillHistory(older, 1, 100);
+      // The runs ALTER completed on the server; the dispatcher running it was killed before the rest.
+      await older.query(`ALTER TABLE runs MODIFY id BIGINT NOT NULL AUTO_INCREMENT, MODIFY job_id BIGINT NOT NULL,
+        DROP INDEX ix_runs_status, ADD INDEX ix_runs_status (status, id), ADD INDEX ix_runs_updated (updated_at, id),
+        ADD INDEX ix_runs_job_sched (job_id, scheduled_at)`);
+      const current = new DataSource(dataSourceOptions(db));
+      await current.initialize();
+      try {
+        expect(await migrate(current)).toEqual(['WideIds1765000000000']);
+        const types = await current.query<{ t: string; c: string }[]>(
+          `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
+           AND DATA_TYPE = 'bigint' AND COLUMN_NAME IN ('id', 'job_id') ORDER BY t, c`,
+        );
+        expect(types.map((r) => `${r.t}.${r.c}`).sort()).toEqual([
+          'job_tombstones.job_id',
+          'jobs.id',
+          'runs.id',
+          'runs.job_id',
+        ]);
+        expect(await current.query('SELECT COUNT(*) AS n FROM runs')).toEqual([{ n: '100' }]);
+      } finally {
+        await current.destroy();
+      }
+    } finally {
+      await older.destroy();
+    }
+  });
+});
+
 describe.each([
   ['SQLite', sqliteDialect],
   ['MariaDB', mysqlDialect],

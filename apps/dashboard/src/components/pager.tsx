@@ -9,6 +9,7 @@ export function Pager({
   limit,
   total,
   capped = false,
+  maxOffset = Infinity,
   shown,
   onChange,
   what,
@@ -17,6 +18,8 @@ export function Pager({
   limit: number;
   total: number;
   capped?: boolean;
+  /** The deepest offset the list takes (run lists: 10,000; deeper pages need filters). */
+  maxOffset?: number;
   /** Items on this page. */
   shown: number;
   onChange: (offset: number) => void;
@@ -24,11 +27,12 @@ export function Pager({
 }) {
   if (!capped && total <= limit && offset === 0) return null;
   const last = offset + shown;
-  const more = capped ? shown === limit : last < total;
+  const more = (capped ? shown === limit : last < total) && offset + limit <= maxOffset;
   return (
     <nav className="pager" aria-label={`${what} pages`}>
       <span>
-        {shown === 0 ? 0 : offset + 1}–{last} of {capped ? `more than ${total.toLocaleString('en')}` : total} {what}
+        {shown === 0 ? 0 : offset + 1}–{shown === 0 ? 0 : last} of{' '}
+        {capped ? `more than ${total.toLocaleString('en')}` : total} {what}
       </span>
       <button
         type="button"

@@ -225,6 +225,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
                 limit={PAGE}
                 total={runs.data.total}
                 capped={runs.data.totalCapped}
+                maxOffset={10_000}
                 shown={runs.data.items.length}
                 what="runs"
                 onChange={(o) =>

@@ -114,6 +114,7 @@ export function RunsPage({ route }: { route: Route }) {
             limit={PAGE}
             total={runs.data.total}
             capped={runs.data.totalCapped}
+            maxOffset={10_000}
             shown={runs.data.items.length}
             what="runs"
             onChange={(o) => setFilter({ offset: o || undefined })}

@@ -4,6 +4,11 @@ export interface FeedPosition {
   id: number;
 }
 
+/** A row's place in the feed, and what makes two changes of one row at one instant different (a version, a status). */
+export interface FeedEntry extends FeedPosition {
+  revision?: string | number;
+}
+
 /** Reads the rows after `after` in (at, id) order, at most `limit`; with `upTo`, only those with at ≤ upTo. */
 export type FeedReader<T> = (after: FeedPosition, upTo: number | null, limit: number) => Promise<T[]>;
 
@@ -14,6 +19,9 @@ export interface ChangeFeedOptions {
   /** Pages read per cursor and poll: a larger backlog is worked through over the next polls. */
   maxPages: number;
 }
+
+/** Changes remembered as answered at most: past it the oldest are forgotten (one may then be answered twice). */
+export const MAX_ANSWERED = 100_000;
 
 const compare = (a: FeedPosition, b: FeedPosition) => a.at - b.at || a.id - b.id;
 
@@ -26,16 +34,19 @@ const compare = (a: FeedPosition, b: FeedPosition) => a.at - b.at || a.id - b.id
  * - the head reads everything after itself: new rows are seen at the next poll;
  * - the settled cursor trails `settleMs` behind the clock and reads everything up to there, so a row whose
  *   writer's clock is behind, or whose commit came late, is still seen once, if within `settleMs`.
- * A row both cursors read is returned once: what poll() answered is remembered until the settled cursor passes it.
+ * A change both cursors read is returned once (a change: the row's id, instant and revision). A poll is all or
+ * nothing: when a read fails, neither cursor moves and nothing read is taken as answered, so the next poll reads it
+ * all again.
  */
 export class ChangeFeed<T> {
   private head: FeedPosition;
   private settled: FeedPosition;
+  /** Changes answered, by key, with their instant: kept until the settled cursor passes them. */
   private readonly answered = new Map<string, number>();
 
   constructor(
     private readonly read: FeedReader<T>,
-    private readonly positionOf: (row: T) => FeedPosition,
+    private readonly entryOf: (row: T) => FeedEntry,
     private readonly options: ChangeFeedOptions,
     start: number = Date.now(),
   ) {
@@ -50,32 +61,43 @@ export class ChangeFeed<T> {
 
   /** Rows not answered before, in the order read. */
   async poll(now: number = Date.now()): Promise<T[]> {
+    const settledRows = await this.drain(this.settled, now - this.options.settleMs);
+    let head = this.head;
+    if (compare(head, settledRows.end) < 0) head = settledRows.end;
+    const headRows = await this.drain(head, null);
+    // Both reads succeeded: commit.
     const out: T[] = [];
-    const take = (rows: T[]) => {
-      for (const row of rows) {
-        const p = this.positionOf(row);
-        const key = `${p.id}:${p.at}`;
-        if (this.answered.has(key)) continue;
-        this.answered.set(key, p.at);
-        out.push(row);
-      }
-    };
-    this.settled = await this.drain(this.settled, now - this.options.settleMs, take);
-    if (compare(this.head, this.settled) < 0) this.head = { ...this.settled };
-    this.head = await this.drain(this.head, null, take);
+    for (const row of [...settledRows.rows, ...headRows.rows]) {
+      const e = this.entryOf(row);
+      const key = `${e.id}:${e.at}:${e.revision ?? ''}`;
+      if (this.answered.has(key)) continue;
+      this.answered.set(key, e.at);
+      out.push(row);
+    }
+    this.settled = settledRows.end;
+    this.head = headRows.end;
     // Neither cursor reads at or before the settled one again.
     for (const [key, at] of this.answered) if (at < this.settled.at) this.answered.delete(key);
+    // A writer far ahead of the clock keeps rows above the settled cursor for long: bounded all the same.
+    for (const key of this.answered.keys()) {
+      if (this.answered.size <= MAX_ANSWERED) break;
+      this.answered.delete(key);
+    }
     return out;
   }
 
-  private async drain(from: FeedPosition, upTo: number | null, take: (rows: T[]) => void): Promise<FeedPosition> {
-    let at = from;
+  private async drain(from: FeedPosition, upTo: number | null): Promise<{ rows: T[]; end: FeedPosition }> {
+    let end = from;
+    const rows: T[] = [];
     for (let page = 0; page < this.options.maxPages; page++) {
-      const rows = await this.read(at, upTo, this.options.pageSize);
-      take(rows);
-      if (rows.length > 0) at = this.positionOf(rows[rows.length - 1]);
-      if (rows.length < this.options.pageSize) break;
+      const got = await this.read(end, upTo, this.options.pageSize);
+      rows.push(...got);
+      if (got.length > 0) {
+        const last = this.entryOf(got[got.length - 1]);
+        end = { at: last.at, id: last.id };
+      }
+      if (got.length < this.options.pageSize) break;
     }
-    return at;
+    return { rows, end };
   }
 }

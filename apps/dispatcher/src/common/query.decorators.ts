@@ -14,14 +14,15 @@ export function QueryBoolean(): PropertyDecorator {
  * A query integer within bounds, e.g. limit 1..500, written in decimal digits: `Number()` alone would read `offset=`
  * as 0 and `1e2` or `0x10` as numbers. Anything else (a repeated parameter included) reaches IsInt as it came.
  */
-export function QueryInt(min: number, max: number): PropertyDecorator {
+export function QueryInt(min: number, max: number, hint?: string): PropertyDecorator {
+  const message = `$property must be an integer from ${min} to ${max}${hint ? ` (${hint})` : ''}`;
   return applyDecorators(
     Transform(({ value }: { value: unknown }) =>
       typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value,
     ),
-    IsInt({ message: `$property must be an integer from ${min} to ${max}` }),
-    Min(min, { message: `$property must be an integer from ${min} to ${max}` }),
-    Max(max, { message: `$property must be an integer from ${min} to ${max}` }),
+    IsInt({ message }),
+    Min(min, { message }),
+    Max(max, { message }),
   );
 }
 

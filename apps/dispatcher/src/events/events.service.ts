@@ -43,7 +43,7 @@ export class EventsService implements OnApplicationShutdown {
         // The ledger's change feed from now on (ApiReads.runsChangedAfter: a keyset cursor on (updated_at, id)).
         this.feed = new ChangeFeed(
           (after, upTo, limit) => this.reads.runsChangedAfter(after, upTo, limit),
-          (r) => ({ at: r.updatedAt, id: r.id }),
+          (r) => ({ at: r.updatedAt, id: r.id, revision: r.status }),
           { settleMs: SETTLE_MS, pageSize: 500, maxPages: 10 },
         );
         this.timers.every(POLL_NAME, POLL_MS, () => this.poll());

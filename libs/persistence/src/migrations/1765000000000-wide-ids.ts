@@ -20,23 +20,30 @@ export class WideIds1765000000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     if (q.connection.options.type === 'mysql') {
-      await q.query(`ALTER TABLE runs
-        MODIFY id BIGINT NOT NULL AUTO_INCREMENT,
-        MODIFY job_id BIGINT NOT NULL,
-        DROP INDEX ix_runs_status,
-        ADD INDEX ix_runs_status (status, id),
-        ADD INDEX ix_runs_updated (updated_at, id),
-        ADD INDEX ix_runs_job_sched (job_id, scheduled_at)`);
-      await q.query(`ALTER TABLE jobs
-        MODIFY id BIGINT NOT NULL AUTO_INCREMENT,
-        ADD INDEX ix_jobs_updated (updated_at, id)`);
-      await q.query(`CREATE TABLE job_tombstones (
+      // MySQL commits each DDL statement on its own, so a dispatcher killed during the long ALTER leaves it done and
+      // this migration unrecorded: every step looks at what is there first, and the migration can simply run again.
+      const runs = await alterations(q, 'runs', {
+        columns: { id: 'BIGINT NOT NULL AUTO_INCREMENT', job_id: 'BIGINT NOT NULL' },
+        indexes: {
+          ix_runs_status: ['status', 'id'],
+          ix_runs_updated: ['updated_at', 'id'],
+          ix_runs_job_sched: ['job_id', 'scheduled_at'],
+        },
+      });
+      if (runs.length > 0) await q.query(`ALTER TABLE runs ${runs.join(', ')}`);
+      const jobs = await alterations(q, 'jobs', {
+        columns: { id: 'BIGINT NOT NULL AUTO_INCREMENT' },
+        indexes: { ix_jobs_updated: ['updated_at', 'id'] },
+      });
+      if (jobs.length > 0) await q.query(`ALTER TABLE jobs ${jobs.join(', ')}`);
+      await q.query(`CREATE TABLE IF NOT EXISTS job_tombstones (
         job_id BIGINT NOT NULL PRIMARY KEY,
         deleted_at BIGINT NOT NULL,
         KEY ix_tombstones_deleted (deleted_at, job_id)
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`);
       return;
     }
+    // SQLite runs every migration in one transaction (migrator.ts): all of this or none of it.
     await q.query(`DROP INDEX ix_runs_status`);
     await q.query(`CREATE INDEX ix_runs_status ON runs (status, id)`);
     await q.query(`CREATE INDEX ix_runs_updated ON runs (updated_at, id)`);
@@ -68,4 +75,40 @@ export class WideIds1765000000000 implements MigrationInterface {
     await q.query(`DROP INDEX ix_runs_status`);
     await q.query(`CREATE INDEX ix_runs_status ON runs (status, not_before)`);
   }
+}
+
+/**
+ * The clauses of one ALTER TABLE that bring `table` to the wanted column types and indexes (MySQL), from what
+ * information_schema says is there: an index with other columns is dropped and added again, one that is right is
+ * left alone.
+ */
+async function alterations(
+  q: QueryRunner,
+  table: string,
+  want: { columns: Record<string, string>; indexes: Record<string, string[]> },
+): Promise<string[]> {
+  const columns = (await q.query(
+    `SELECT COLUMN_NAME AS name, DATA_TYPE AS type FROM information_schema.COLUMNS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+    [table],
+  )) as { name: string; type: string }[];
+  const indexRows = (await q.query(
+    `SELECT INDEX_NAME AS name, COLUMN_NAME AS col FROM information_schema.STATISTICS
+     WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+    [table],
+  )) as { name: string; col: string }[];
+  const indexes = new Map<string, string[]>();
+  for (const r of indexRows) indexes.set(r.name, [...(indexes.get(r.name) ?? []), r.col]);
+  const clauses: string[] = [];
+  for (const [name, definition] of Object.entries(want.columns)) {
+    const type = columns.find((c) => c.name === name)?.type.toLowerCase();
+    if (type !== definition.split(' ')[0].toLowerCase()) clauses.push(`MODIFY ${name} ${definition}`);
+  }
+  for (const [name, cols] of Object.entries(want.indexes)) {
+    const present = indexes.get(name);
+    if (present && present.join(',') === cols.join(',')) continue;
+    if (present) clauses.push(`DROP INDEX ${name}`);
+    clauses.push(`ADD INDEX ${name} (${cols.join(', ')})`);
+  }
+  return clauses;
 }

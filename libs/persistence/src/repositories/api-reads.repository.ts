@@ -1,5 +1,5 @@
 import { Brackets, DataSource } from 'typeorm';
-import { isStatementTimeout } from '../db-errors';
+import { isStatementTimeout, isUnreachable } from '../db-errors';
 import type { RunStatus } from '../domain';
 import { JobEntity } from '../entities/job.entity';
 import { RunEntity } from '../entities/run.entity';
@@ -71,6 +71,9 @@ export class ApiReads {
           'TOO_SLOW',
           'the query ran past the API statement timeout; narrow it (filters, a smaller limit, beforeId)',
         );
+      }
+      if (isUnreachable(e)) {
+        throw new PersistenceError('TOO_SLOW', `the database is unavailable for reads: ${(e as Error).message}`);
       }
       throw e;
     }
