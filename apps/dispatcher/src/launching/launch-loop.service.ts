@@ -1,21 +1,27 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
+import { JobsRepository, RunsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { EventsService } from '../events/events.service';
 import { LostRuns } from './lost-runs.service';
 import { PendingRuns } from './pending-runs.service';
+import { RetryRepair } from './retry-repair';
 import { RunLauncher } from './run-launcher.service';
 
 const PASS_NAME = 'gocron-launch-loop';
 const PASS_MS = 500;
 /** After a refusal for capacity, the next pass comes this soon, doubling up to PASS_MS while refusals go on. */
 const RETRY_MIN_MS = 25;
+/** How often a full pass also looks for runs owed a retry (RetryRepair). */
+const REPAIR_MS = 2000;
 
 /**
  * When the launcher's background work runs: every 500 ms, and as soon as an executor frees capacity, one pass that
- * fails overdue pending runs, offers the others, then looks for lost runs, each step on its own (one failing does
- * not skip the others); passes never overlap. Runs executors refused for want of room are offered again sooner
- * (25 ms, doubling while none gets in), by quick passes that only offer.
+ * fails overdue pending runs, offers the others, looks for lost runs, and every 2 s for runs owed a retry, each
+ * step on its own (one failing does not skip the others; within a step each run is handled on its own too); passes
+ * never overlap. Runs executors refused for want of room are offered again sooner (25 ms, doubling while none gets
+ * in), by quick passes that only offer.
  */
 @Injectable()
 export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -25,6 +31,8 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = RETRY_MIN_MS;
+  private readonly repair: RetryRepair;
+  private repairDueAt = 0;
 
   constructor(
     private readonly pending: PendingRuns,
@@ -32,7 +40,12 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly launcher: RunLauncher,
     private readonly pool: ExecutorPool,
     private readonly timers: Timers,
-  ) {}
+    runs: RunsRepository,
+    jobs: JobsRepository,
+    events: EventsService,
+  ) {
+    this.repair = new RetryRepair(runs, jobs, events);
+  }
 
   onApplicationBootstrap(): void {
     this.timers.every(PASS_NAME, PASS_MS, () => this.pass());
@@ -57,6 +70,10 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
       if (full) await this.step('pending-run expiry', () => this.pending.expire(now));
       await this.step('pending-run offer', () => this.pending.offer(now));
       if (full) await this.step('lost-run detection', () => this.lost.find(now));
+      if (full && now >= this.repairDueAt) {
+        this.repairDueAt = now + REPAIR_MS;
+        await this.step('retry repair', () => this.repair.pass(now));
+      }
     } finally {
       this.running = false;
     }

@@ -1,17 +1,20 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { JobsRepository, retryPolicyOf, RunsRepository } from '@app/persistence';
+import { JobsRepository, retryPolicyOf, RunningRun, RunsRepository } from '@app/persistence';
 import { staticDownAfterMs } from '../executor-client/executor-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 
 /**
  * A running run whose executor has been absent from discovery for two lease TTLs is lost (compare-and-set, so of
- * several dispatchers one records it), then retried per its job, on another executor when one exists.
+ * several dispatchers one records it), then retried per its job, on another executor when one exists. Each run is
+ * handled on its own: one that can not be recorded now is tried again next pass, and holds back none of the others.
  */
 @Injectable()
 export class LostRuns {
   private readonly logger = new Logger(LostRuns.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   /** Since when each executor that running runs name has been missing from discovery. */
   private missingSince = new Map<string, number>();
 
@@ -34,6 +37,8 @@ export class LostRuns {
   }
 
   async find(now: number): Promise<void> {
+    // Discovery has not answered since start (etcd down when this dispatcher started): an absence says nothing yet.
+    if (!this.pool.listed) return;
     const present = new Set(this.pool.executors().map((e) => e.id));
     const running = await this.runs.findRunningOn(null);
     // Only executors that running runs still name are remembered: the map can not outgrow the ledger's running set.
@@ -48,22 +53,30 @@ export class LostRuns {
     for (const run of running) {
       if (!run.executorId || present.has(run.executorId)) continue;
       if (now - missingSince.get(run.executorId)! < lostAfterMs) continue;
-      const job = await this.jobs.findById(run.jobId);
-      const { finished, retry } = await this.runs.finishWithRetry(
-        run,
-        { status: 'lost', finishedAt: now, error: `executor ${run.executorId} vanished while the run was running` },
-        job ? retryPolicyOf(job) : null,
-      );
-      if (finished) {
-        this.logger.warn({
-          msg: 'run lost',
-          runId: run.id,
-          jobId: run.jobId,
-          executorId: run.executorId,
-          retryRunId: retry?.id,
-        });
-        this.events.runChanged(run.id);
+      try {
+        await this.markLost(run, run.executorId, now);
+      } catch (e) {
+        this.failures.warn('lost', `cannot mark run ${run.id} lost: ${(e as Error).message}`);
       }
+    }
+  }
+
+  private async markLost(run: RunningRun, executorId: string, now: number): Promise<void> {
+    let error = `executor ${executorId} vanished while the run was running`;
+    // A job that can not be read gives no retry policy: the run is lost all the same (nothing else would end it),
+    // and RetryRepair gives it its retry once the job can be read.
+    const job = await this.jobs.findById(run.jobId).catch((e: Error) => {
+      error += `; its job ${run.jobId} could not be read for its retries (${e.message})`;
+      return null;
+    });
+    const { finished, retry } = await this.runs.finishWithRetry(
+      run,
+      { status: 'lost', finishedAt: now, error },
+      job ? retryPolicyOf(job) : null,
+    );
+    if (finished) {
+      this.logger.warn({ msg: 'run lost', runId: run.id, jobId: run.jobId, executorId, retryRunId: retry?.id });
+      this.events.runChanged(run.id);
     }
   }
 }

@@ -1,12 +1,28 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { RunEntity, RunsRepository } from '@app/persistence';
+import { isFinal, RunEntity, RunsRepository, RunStatus } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 
 /** The part of a run that stopping it needs. */
 export type RunToCancel = Pick<RunEntity, 'id' | 'status' | 'executorAddress'>;
 
-/** Stops runs: a pending one is cancelled in the ledger, a running one on its executor. */
+/**
+ * What became of a cancel: recorded in the ledger (`cancelled`), being stopped by the executor that runs it (which
+ * records `cancelled` itself, with the task's output), or not needed, the run having ended first (`ended`, with the
+ * status it ended with).
+ */
+export type CancelOutcome =
+  { kind: 'cancelled' } | { kind: 'stopping'; executorAddress: string } | { kind: 'ended'; status: RunStatus };
+
+/** pending → running → final: a run can move at most twice under a cancel, and each move is one more look. */
+const MAX_LOOKS = 4;
+
+/**
+ * Stops runs: a pending one is cancelled in the ledger, a running one on its executor (in the ledger when that
+ * executor can not be reached or no longer has it). The state a caller read can be stale by the time the cancel
+ * lands (the run just started, or just ended): every compare-and-set that misses is followed by a fresh read, and
+ * the cancel is tried again for the state found, until the run is stopped or ended.
+ */
 @Injectable()
 export class RunCanceller {
   private readonly logger = new Logger(RunCanceller.name);
@@ -17,20 +33,38 @@ export class RunCanceller {
     private readonly events: EventsService,
   ) {}
 
-  async cancel(run: RunToCancel, reason: string): Promise<void> {
-    if (run.status === 'pending') {
-      await this.runs.finish(run.id, { status: 'cancelled', finishedAt: Date.now(), error: reason }, ['pending']);
-    } else if (run.status === 'running' && run.executorAddress) {
+  async cancel(run: RunToCancel, reason: string): Promise<CancelOutcome> {
+    let seen: RunToCancel | null = run;
+    for (let look = 1; seen && look <= MAX_LOOKS; look++) {
+      const outcome = await this.cancelAs(seen, reason);
+      if (outcome) {
+        if (outcome.kind === 'cancelled') this.events.runChanged(run.id);
+        return outcome;
+      }
+      seen = await this.runs.findById(run.id);
+    }
+    // Gone from the ledger, or still moving after every look (it can not: statuses only move forward).
+    return { kind: 'ended', status: seen?.status ?? 'cancelled' };
+  }
+
+  /** One attempt for the state read; null when the run had moved on since (look again). */
+  private async cancelAs(run: RunToCancel, reason: string): Promise<CancelOutcome | null> {
+    if (isFinal(run.status)) return { kind: 'ended', status: run.status };
+    const record = async (from: RunStatus) =>
+      (await this.runs.finish(run.id, { status: 'cancelled', finishedAt: Date.now(), error: reason }, [from]))
+        ? ({ kind: 'cancelled' } as const)
+        : null;
+    if (run.status === 'pending') return record('pending');
+    if (run.executorAddress) {
       try {
         await this.pool.cancel(run.executorAddress, run.id, reason);
-        return;
+        return { kind: 'stopping', executorAddress: run.executorAddress };
       } catch (e) {
-        // The executor is unreachable or no longer has it: record the cancel; if it still runs the task, its ledger
-        // watch stops it, and its late result can not overwrite this final status.
+        // Unreachable, or it no longer has the run: record the cancel; if it still runs the task, its ledger watch
+        // stops it, and its late result can not overwrite this final status.
         this.logger.warn({ msg: `cancel via executor failed (${(e as Error).message}); recording it`, runId: run.id });
-        await this.runs.finish(run.id, { status: 'cancelled', finishedAt: Date.now(), error: reason }, ['running']);
       }
     }
-    this.events.runChanged(run.id);
+    return record('running');
   }
 }

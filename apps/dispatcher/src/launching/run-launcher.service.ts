@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
+import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { boundedChunks, JobEntity, LedgerKey, RunsRepository } from '@app/persistence';
+import type { ExecutorInfo } from '@app/discovery';
+import { boundedChunks, JobEntity, LedgerKey, ROUTINGS, RunsRepository } from '@app/persistence';
 import type { RunBatchReply, RunRequest } from '@app/protocol';
 import { grpcCode } from '../executor-client/executor-grpc.client';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
-import { requestBytes, runRequestOf } from './run-request';
+import { requestBytes, runRequestOf, UnofferableJobError } from './run-request';
 
 /** Runs per RunBatch call. */
 const BATCH_LIMIT = 2000;
@@ -22,10 +24,11 @@ export interface RunToOffer {
   job: JobEntity;
 }
 
-/** A run being offered: its request, its executors in preference order and the one to try next. */
+/** A run being offered: its request and its size, its executors in preference order and the one to try next. */
 interface Offer {
   i: number;
   req: RunRequest;
+  bytes: number;
   candidates: string[];
   next: number;
 }
@@ -34,11 +37,13 @@ interface Offer {
  * Hands claimed runs to executors. Each run's executors are ranked by its job's routing, the runs bound for one
  * executor travel in one RunBatch call, and the ones an executor refuses (busy, draining, down) move to their next
  * candidate, round after round. A run no executor took stays `pending` in the ledger for the next pass
- * (LaunchLoop, told through onOffered when executors were there but had no room).
+ * (LaunchLoop, told through onOffered when executors were there but had no room). A run whose job can not be turned
+ * into a request (or ranked by its routing) fails with the reason; it holds back none of the others.
  */
 @Injectable()
 export class RunLauncher implements OnApplicationShutdown {
   private readonly logger = new Logger(RunLauncher.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   /** Runs being offered now: a pass that finds them pending leaves them alone. */
   private readonly offering = new Set<number>();
   private readonly listeners: ((summary: { started: boolean; waitingForRoom: boolean }) => void)[] = [];
@@ -72,10 +77,20 @@ export class RunLauncher implements OnApplicationShutdown {
     try {
       for (const [i, { run, job }] of items.entries()) {
         if (this.offering.has(run.id)) continue;
+        let offer: Offer;
+        let ranked: ExecutorInfo[];
+        try {
+          const req = runRequestOf(run, job, this.config.dispatcher.id);
+          offer = { i, req, bytes: requestBytes(req), candidates: [], next: 0 };
+          ranked = this.rank(run, job);
+        } catch (e) {
+          // This job can not be offered, on any pass: fail the run with the reason, go on with the others.
+          outcomes[i] = await this.fail(run, job, `can not be offered: ${(e as Error).message}`);
+          continue;
+        }
         this.offering.add(run.id);
-        const offer: Offer = { i, req: runRequestOf(run, job, this.config.dispatcher.id), candidates: [], next: 0 };
         open.push(offer); // before the await: the finally below must see it
-        offer.candidates = await this.candidates(run, job);
+        offer.candidates = await this.preferAnother(run, ranked);
       }
       for (let round = open.filter((o) => o.candidates.length > 0); round.length > 0;) {
         const byAddress = new Map<string, Offer[]>();
@@ -88,7 +103,7 @@ export class RunLauncher implements OnApplicationShutdown {
         const again: Offer[] = [];
         await Promise.all(
           [...byAddress].map(async ([address, batch]) => {
-            for (const chunk of boundedChunks(batch, (o) => requestBytes(o.req), BATCH_BYTES, BATCH_LIMIT)) {
+            for (const chunk of boundedChunks(batch, (o) => o.bytes, BATCH_BYTES, BATCH_LIMIT)) {
               again.push(...(await this.sendChunk(address, chunk, items, outcomes)));
             }
           }),
@@ -146,13 +161,7 @@ export class RunLauncher implements OnApplicationShutdown {
       } else if (answer?.code === 'NOT_PENDING') {
         outcomes[o.i] = 'gone'; // another executor has it, or it ended
       } else if (answer?.code === 'INVALID') {
-        outcomes[o.i] = 'gone';
-        await this.runs.finish(
-          run.id,
-          { status: 'failed', finishedAt: Date.now(), error: `executor refused the run: ${answer.message}` },
-          ['pending'],
-        );
-        this.events.runChanged(run.id);
+        outcomes[o.i] = await this.fail(run, job, `executor refused the run: ${answer.message}`);
       } else {
         refused.push(o); // AT_CAPACITY, DRAINING, LEDGER_DOWN, or no answer for it: the next executor
       }
@@ -160,20 +169,46 @@ export class RunLauncher implements OnApplicationShutdown {
     return refused;
   }
 
+  /** Fails a pending run that can not be offered; 'waiting' when even that can not be written now (next pass). */
+  private async fail(run: LedgerKey, job: JobEntity, error: string): Promise<OfferOutcome> {
+    try {
+      if (await this.runs.finish(run.id, { status: 'failed', finishedAt: Date.now(), error }, ['pending'])) {
+        this.logger.warn({ msg: `run failed: ${error}`, runId: run.id, jobId: job.id });
+        this.events.runChanged(run.id);
+      }
+      return 'gone';
+    } catch (e) {
+      this.failures.warn('fail', `cannot record that run ${run.id} failed (${error}): ${(e as Error).message}`);
+      return 'waiting';
+    }
+  }
+
+  /** The executors of the run's group in its routing's order; a broadcast run only on its own executor. */
+  private rank(run: LedgerKey, job: JobEntity): ExecutorInfo[] {
+    if (!ROUTINGS.includes(job.routing)) {
+      throw new UnofferableJobError(`job ${job.id} has an unknown routing '${String(job.routing)}'`);
+    }
+    const ranked = this.pool.rank(job.group, job.routing, job.id);
+    return run.executorKey ? ranked.filter((e) => e.address === run.executorKey) : ranked;
+  }
+
   /**
-   * Executor addresses for the run, in preference order: a broadcast run only on its own executor; a retry
-   * prefers another executor than its last one.
+   * Executor addresses for the run, in preference order: a retry prefers another executor than its last one (when
+   * the previous attempt can not be read now, the routing's order stands).
    */
-  private async candidates(run: LedgerKey, job: JobEntity): Promise<string[]> {
-    let candidates = this.pool.rank(job.group, job.routing, job.id);
-    if (run.executorKey) candidates = candidates.filter((e) => e.address === run.executorKey);
+  private async preferAnother(run: LedgerKey, ranked: ExecutorInfo[]): Promise<string[]> {
+    let candidates = ranked;
     if (run.attempt > 1 && candidates.length > 1) {
-      const previous = await this.runs.findAttempt(run, run.attempt - 1);
-      if (previous?.executorAddress) {
-        candidates = [
-          ...candidates.filter((e) => e.address !== previous.executorAddress),
-          ...candidates.filter((e) => e.address === previous.executorAddress),
-        ];
+      try {
+        const previous = await this.runs.findAttempt(run, run.attempt - 1);
+        if (previous?.executorAddress) {
+          candidates = [
+            ...candidates.filter((e) => e.address !== previous.executorAddress),
+            ...candidates.filter((e) => e.address === previous.executorAddress),
+          ];
+        }
+      } catch (e) {
+        this.failures.warn('previous', `cannot read the previous attempt of run ${run.id}: ${(e as Error).message}`);
       }
     }
     return candidates.map((e) => e.address);

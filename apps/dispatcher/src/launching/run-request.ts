@@ -2,6 +2,12 @@ import { httpSpecWithDefaults } from '@app/contract';
 import type { JobEntity, LedgerKey } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
 
+/**
+ * A job that can not be turned into a request: stored as no API call would store it (an http job without its
+ * request, a type nobody knows). Its runs fail with the reason instead of being offered.
+ */
+export class UnofferableJobError extends Error {}
+
 /** What the executor is sent for a run: the run's ledger key and its job's task, timeout and retry policy. */
 export function runRequestOf(run: LedgerKey, job: JobEntity, dispatcherId: string): RunRequest {
   const base = {
@@ -15,9 +21,31 @@ export function runRequestOf(run: LedgerKey, job: JobEntity, dispatcherId: strin
     tickKey: run.tickKey,
     executorKey: run.executorKey,
   };
-  return job.type === 'shell'
-    ? { ...base, shell: { command: job.command ?? '', env: job.env ?? {} } }
-    : { ...base, http: httpSpecWithDefaults(job.http!) };
+  switch (job.type) {
+    case 'shell':
+      return { ...base, shell: { command: job.command ?? '', env: stringMap(job, 'env', job.env) } };
+    case 'http': {
+      if (typeof job.http?.url !== 'string' || typeof job.http.method !== 'string') {
+        throw new UnofferableJobError(`job ${job.id} is an http job without its http request (method and url)`);
+      }
+      const http = httpSpecWithDefaults(job.http);
+      return { ...base, http: { ...http, headers: stringMap(job, 'http.headers', http.headers) } };
+    }
+    default:
+      throw new UnofferableJobError(`job ${job.id} has an unknown type '${String(job.type)}'`);
+  }
+}
+
+/** A map of strings as stored (null: none); anything else is named. */
+function stringMap(job: JobEntity, field: string, map: Record<string, string> | null): Record<string, string> {
+  if (map === null || map === undefined) return {};
+  if (typeof map !== 'object' || Array.isArray(map)) {
+    throw new UnofferableJobError(`job ${job.id}'s ${field} is not a map of strings`);
+  }
+  for (const [k, v] of Object.entries(map)) {
+    if (typeof v !== 'string') throw new UnofferableJobError(`job ${job.id}'s ${field}.${k} is not a string`);
+  }
+  return map;
 }
 
 /**

@@ -23,13 +23,14 @@ export class RunsService {
     return RunResponse.of(run);
   }
 
-  /** Stops a pending or running run; a run that has already ended is a 409. */
+  /**
+   * Stops a pending or running run, in whichever of the two it is by the time the cancel lands; a run that has
+   * already ended (before the read, or between the read and the cancel) is a 409.
+   */
   async cancel(id: number): Promise<void> {
     const run = await this.runs.findById(id);
     if (!run) throw DomainError.notFound(`run ${id}`);
-    if (run.status !== 'pending' && run.status !== 'running') {
-      throw new DomainError('CONFLICT', `run ${id} has already ended (${run.status})`);
-    }
-    await this.canceller.cancel(run, 'cancelled by request');
+    const outcome = await this.canceller.cancel(run, 'cancelled by request');
+    if (outcome.kind === 'ended') throw new DomainError('CONFLICT', `run ${id} has already ended (${outcome.status})`);
   }
 }

@@ -28,7 +28,9 @@ const FLUSH_AT = 256;
 /**
  * Writes run results to the ledger, many per transaction: at a thousand runs a second, a write per result kept
  * the executor's event loop (and SQLite's single writer, shared with the dispatcher) busy. A result that may claim
- * a retry goes through RunsRepository.finishWithRetry on its own (it needs the outcome of its own compare-and-set).
+ * a retry goes through RunsRepository.finishWithRetry on its own (it needs the outcome of its own compare-and-set),
+ * which writes the result and the retry in one transaction: a crash of this process between them, or a write of one
+ * that fails, can not leave the run failed without its next attempt (a failed write keeps the result queued whole).
  * While the ledger is unreachable, results are kept and retried with back-off; each `record()` resolves once its
  * result is written, so the caller can hold the run's slot until then.
  */

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import type { Database } from 'better-sqlite3';
+import type { Database, Statement } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
-import { retryBusy } from '../db-errors';
+import { isDuplicateKey, isDuplicateOn, LEDGER_KEY, retryBusy } from '../db-errors';
 import type { RunStatus } from '../domain';
 import type { RunEntity } from '../entities/run.entity';
 import { columnWrites, placeholders } from '../sql/columns';
@@ -62,6 +62,17 @@ const FINISH_ONE_SQL =
   `duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ? - started_at END, updated_at = ? ` +
   `WHERE id = ? AND status = 'running'`;
 
+/**
+ * Either dialect: one UPDATE a result from one of `fromCount` statuses; parameters: resultParams(), then the statuses.
+ */
+const finishFromSql = (fromCount: number) =>
+  `UPDATE runs SET ${RESULT.columns.map((c) => `${c} = ?`).join(', ')}, ` +
+  `duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE ? - started_at END, updated_at = ? ` +
+  `WHERE id = ? AND status IN (${placeholders(fromCount)})`;
+
+/** Either dialect: one new run. */
+const CLAIM_ONE_SQL = `INSERT INTO runs (${CLAIM_COLUMNS}) VALUES ${CLAIM_ROW}`;
+
 /** MySQL: the rows of a derived table of results, each `id` then RESULT's values. */
 const RESULT_FIRST_ROW = `SELECT ? AS id, ${RESULT.columns.map((c) => `? AS ${c}`).join(', ')}`;
 const RESULT_ROW = `SELECT ${placeholders(1 + RESULT.columns.length)}`;
@@ -110,6 +121,22 @@ function silentlyRefused(runs: NewRun[]): Error {
   );
 }
 
+/** FINISH_ONE_SQL's and finishFromSql's parameters before the statuses: RESULT's values, the finish instant, id. */
+function resultParams(id: number, r: RunResult): unknown[] {
+  const params = new Array<unknown>(RESULT.columns.length + 3);
+  const at = RESULT.put(params, 0, r);
+  params[at] = Math.trunc(r.finishedAt);
+  params[at + 1] = r.finishedAt;
+  params[at + 2] = id;
+  return params;
+}
+
+/** What finishClaimingRetry answers: whether the result moved the run, and the id of the retry it claimed. */
+export interface FinishedWithRetry {
+  finished: boolean;
+  retryId: number | null;
+}
+
 const keyOf = (jobId: number, tickKey: string, attempt: number, executorKey: string) =>
   `${jobId}\u0000${tickKey}\u0000${attempt}\u0000${executorKey}`;
 
@@ -129,8 +156,30 @@ export class RunBatchRepository {
 
   private returning: Promise<boolean> | null = null;
 
+  /** SQLite: statements prepared once on the driver's connection (and again should it be another). */
+  private readonly prepared = new Map<string, Statement>();
+  private preparedOn: Database | null = null;
+
   constructor(@InjectDataSource() private readonly ds: DataSource) {
     this.sqlite = ds.options.type === 'better-sqlite3';
+  }
+
+  /** SQLite: the driver's one connection, for synchronous transactions no other statement can join. */
+  private get db(): Database {
+    return (this.ds.driver as unknown as { databaseConnection: Database }).databaseConnection;
+  }
+
+  private statement(sql: string): Statement {
+    if (this.preparedOn !== this.db) {
+      this.prepared.clear();
+      this.preparedOn = this.db;
+    }
+    let stmt = this.prepared.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.prepared.set(sql, stmt);
+    }
+    return stmt;
   }
 
   /** Whether INSERT … RETURNING is there: SQLite and MariaDB ≥ 10.5 have it, MySQL has not. Asked once. */
@@ -321,22 +370,13 @@ export class RunBatchRepository {
    */
   async finishMany(results: { id: number; result: RunResult }[]): Promise<Set<number>> {
     if (results.length === 0) return new Set();
-    const paramsOf = ({ id, result: r }: { id: number; result: RunResult }) => {
-      const params = new Array<unknown>(RESULT.columns.length + 3);
-      const at = RESULT.put(params, 0, r);
-      params[at] = Math.trunc(r.finishedAt);
-      params[at + 1] = r.finishedAt;
-      params[at + 2] = id;
-      return params;
-    };
     if (this.sqlite) {
       // One synchronous transaction on the driver's connection: nothing else can interleave with it (TypeORM's
       // shared query runner would let concurrent statements join an async BEGIN … COMMIT).
-      const db = (this.ds.driver as unknown as { databaseConnection: Database }).databaseConnection;
-      const stmt = db.prepare(FINISH_ONE_SQL);
-      const write = db.transaction((rows: typeof results) => {
+      const stmt = this.statement(FINISH_ONE_SQL);
+      const write = this.db.transaction((rows: typeof results) => {
         const moved = new Set<number>();
-        for (const row of rows) if (stmt.run(...paramsOf(row)).changes > 0) moved.add(row.id);
+        for (const row of rows) if (stmt.run(...resultParams(row.id, row.result)).changes > 0) moved.add(row.id);
         return moved;
       });
       return retryBusy(() => Promise.resolve(write(results)));
@@ -368,5 +408,73 @@ export class RunBatchRepository {
       }
     }
     return moved;
+  }
+
+  /**
+   * A final result and the next attempt it calls for, in one transaction: compare-and-set the run from one of
+   * `from` to the result's status, then insert `retry` when the result moved it, or when the run already carries
+   * this very status (our own earlier write landed and its reply was lost). Both or neither: a crash or a refused
+   * row between the two can not leave a failed run with retries left and no next attempt. A retry whose ledger key
+   * is taken (another writer claimed it) is answered as null, the result still written.
+   */
+  async finishClaimingRetry(
+    id: number,
+    result: RunResult,
+    from: readonly RunStatus[],
+    retry: NewRun,
+    now = result.finishedAt,
+  ): Promise<FinishedWithRetry> {
+    const finishSql = finishFromSql(from.length);
+    const finishParams = [...resultParams(id, result), ...from];
+    const retryParams = new Array<unknown>(CLAIM.columns.length);
+    CLAIM.put(retryParams, 0, retry, now);
+    if (this.sqlite) {
+      // Synchronous, as finishMany: no statement of another caller can join it on the shared connection.
+      const finish = this.statement(finishSql);
+      const status = this.statement('SELECT status FROM runs WHERE id = ?');
+      const insert = this.statement(CLAIM_ONE_SQL);
+      const write = this.db.transaction((): FinishedWithRetry => {
+        const finished = finish.run(...finishParams).changes > 0;
+        if (!finished && (status.get(id) as { status: string } | undefined)?.status !== result.status) {
+          return { finished, retryId: null };
+        }
+        try {
+          return { finished, retryId: Number(insert.run(...retryParams).lastInsertRowid) };
+        } catch (e) {
+          // SQLite aborts the refused statement only: the result above stands.
+          if (isDuplicateOn(e, LEDGER_KEY)) return { finished, retryId: null };
+          throw e;
+        }
+      });
+      return retryBusy(() => Promise.resolve(write.immediate()));
+    }
+    // MySQL: a transaction on a connection of its own. A deadlock victim is rolled back whole and retried whole.
+    return retryBusy(() =>
+      this.ds.transaction(async (m): Promise<FinishedWithRetry> => {
+        const moved = await m.query<{ affectedRows?: number }>(finishSql, finishParams);
+        const finished = (moved.affectedRows ?? 0) > 0;
+        if (!finished) {
+          // A locking read: the latest committed status, whatever this transaction's snapshot.
+          const [row] = await m.query<{ status: string }[]>('SELECT status FROM runs WHERE id = ? FOR UPDATE', [id]);
+          if (row?.status !== result.status) return { finished, retryId: null };
+        }
+        try {
+          const inserted = await m.query<{ insertId: number | string }>(CLAIM_ONE_SQL, retryParams);
+          return { finished, retryId: Number(inserted.insertId) };
+        } catch (e) {
+          // InnoDB rolls back the refused statement only: the result above stands. (A duplicate whose message names
+          // no key we know, from a server answering in another language: the ledger row says whether it is taken.)
+          if (isDuplicateOn(e, LEDGER_KEY)) return { finished, retryId: null };
+          if (isDuplicateKey(e)) {
+            const [taken] = await m.query<{ n: number | string }[]>(
+              'SELECT COUNT(*) AS n FROM runs WHERE job_id = ? AND tick_key = ? AND attempt = ? AND executor_key = ?',
+              [retry.jobId, retry.tickKey, retry.attempt, retry.executorKey ?? ''],
+            );
+            if (Number(taken.n) > 0) return { finished, retryId: null };
+          }
+          throw e;
+        }
+      }),
+    );
   }
 }

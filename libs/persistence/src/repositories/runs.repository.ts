@@ -1,9 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, LessThan, LessThanOrEqual, Repository } from 'typeorm';
-import { isDuplicateOn, LEDGER_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
+import { isDuplicateKey, isDuplicateOn, LEDGER_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, RunTrigger } from '../domain';
+import { JobEntity } from '../entities/job.entity';
 import { RunEntity } from '../entities/run.entity';
+import { placeholders } from '../sql/columns';
+import { RunBatchRepository } from './run-batch.repository';
 
 export interface NewRun {
   jobId: number;
@@ -45,6 +48,46 @@ export type LedgerKey = Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' |
 /** A running run as lost-run detection and the executor's ledger watch read it. */
 export type RunningRun = LedgerKey & Pick<RunEntity, 'executorId' | 'startedAt' | 'deadlineAt'>;
 
+/** A run that ended with a status a retry is for, as the retry repair reads it. */
+export type EndedRun = LedgerKey & Pick<RunEntity, 'status' | 'finishedAt' | 'updatedAt'>;
+
+/** A position in the (updated_at, id) order of the ledger: every row at or before it has been read. */
+export interface LedgerPosition {
+  at: number;
+  id: number;
+}
+
+/** Runs that ended retryable after they had started, with no next attempt (see findRetriesOwed). */
+const RETRIES_OWED_SQL =
+  `SELECT r.id, r.job_id, r.tick_key, r.attempt, r.executor_key, r.scheduled_at, r.status, r.finished_at, ` +
+  `r.updated_at FROM runs r ` +
+  `WHERE r.updated_at >= ? AND (r.updated_at > ? OR r.id > ?) AND r.updated_at <= ? ` +
+  `AND r.status IN (${placeholders(RETRYABLE_STATUSES.length)}) AND r.started_at IS NOT NULL ` +
+  `AND NOT EXISTS (SELECT 1 FROM runs n WHERE n.job_id = r.job_id AND n.tick_key = r.tick_key ` +
+  `AND n.attempt = r.attempt + 1 AND n.executor_key = r.executor_key) ` +
+  `ORDER BY r.updated_at, r.id LIMIT ?`;
+
+/** The next attempt of `run` as a pending `retry` run, offered from `notBefore` and to be taken within the timeout. */
+function retryOf(run: LedgerKey, policy: RetryPolicy, notBefore: number): NewRun {
+  return {
+    jobId: run.jobId,
+    tickKey: run.tickKey,
+    attempt: run.attempt + 1,
+    executorKey: run.executorKey,
+    scheduledAt: run.scheduledAt,
+    trigger: 'retry',
+    status: 'pending',
+    notBefore,
+    deadlineAt: notBefore + policy.timeoutMs,
+    dispatcherId: null,
+  };
+}
+
+/** When the next attempt after `run` ended at `endedAt` may be offered: the back-off doubles each attempt. */
+function backoffUntil(run: LedgerKey, policy: RetryPolicy, endedAt: number): number {
+  return endedAt + policy.retryBackoffMs * 2 ** (run.attempt - 1);
+}
+
 const RUNNING_RUN_SELECT = {
   id: true,
   jobId: true,
@@ -64,9 +107,12 @@ const RUNNING_RUN_SELECT = {
 @Injectable()
 export class RunsRepository {
   private readonly repo: Repository<RunEntity>;
+  /** Where a result and its retry are written in one transaction (raw SQL, each dialect its own way). */
+  private readonly batch: RunBatchRepository;
 
   constructor(@InjectDataSource() private readonly ds: DataSource) {
     this.repo = ds.getRepository(RunEntity);
+    this.batch = new RunBatchRepository(ds);
   }
 
   /**
@@ -91,8 +137,21 @@ export class RunsRepository {
       return saved;
     } catch (e) {
       if (isDuplicateOn(e, LEDGER_KEY)) return null;
+      // A duplicate whose message names no key we know (a server answering in another language): the ledger row
+      // itself says whether someone else has the tick. Any other duplicate is a fault.
+      if (isDuplicateKey(e) && (await this.ledgerKeyTaken(run))) return null;
       throw e;
     }
+  }
+
+  private async ledgerKeyTaken(run: NewRun): Promise<boolean> {
+    const n = await this.repo.countBy({
+      jobId: run.jobId,
+      tickKey: run.tickKey,
+      attempt: run.attempt,
+      executorKey: run.executorKey ?? '',
+    });
+    return n > 0;
   }
 
   findById(id: number): Promise<RunEntity | null> {
@@ -116,6 +175,27 @@ export class RunsRepository {
       order: { id: 'ASC' },
       take: limit,
     });
+  }
+
+  /**
+   * Pending runs of the group's jobs that may be offered now, oldest first from after `afterId`, and among them the
+   * runs whose job is gone (to be cancelled). The group is the job's: read on the (status, id) index with each run's
+   * job by its key (a LEFT JOIN keeps runs the outer table on both dialects), so the cost is bounded by the pending
+   * backlog, never by the history.
+   */
+  findOfferableFor(group: string, now: number, afterId: number, limit: number): Promise<RunEntity[]> {
+    // (No `id > 0` for a first page: MySQL could take it for a range on the primary key, through the history.)
+    return this.repo
+      .createQueryBuilder('r')
+      .leftJoin(JobEntity, 'j', 'j.id = r.jobId')
+      .where(`r.status = 'pending' AND r.notBefore <= :now${afterId > 0 ? ' AND r.id > :afterId' : ''}`, {
+        now,
+        afterId,
+      })
+      .andWhere('(j.group = :group OR j.id IS NULL)', { group })
+      .orderBy('r.id', 'ASC')
+      .limit(limit)
+      .getMany();
   }
 
   /**
@@ -154,7 +234,9 @@ export class RunsRepository {
 
   /**
    * Records a final result and, when it failed and the job allows, claims the next attempt as a pending `retry`
-   * run with doubling back-off. The retry row has its own ledger key, so two writers can not both create it.
+   * run with doubling back-off, both in one transaction (RunBatchRepository.finishClaimingRetry): a crash or a
+   * failed write between them can not leave a failed run with retries left and no next attempt. The retry row has
+   * its own ledger key, so two writers can not both create it.
    */
   async finishWithRetry(
     run: LedgerKey,
@@ -162,33 +244,78 @@ export class RunsRepository {
     policy: RetryPolicy | null,
     from: readonly RunStatus[] = ['running'],
   ): Promise<{ finished: boolean; retry: RunEntity | null }> {
-    const finished = await this.finish(run.id, r, from);
     if (!policy || !RETRYABLE_STATUSES.includes(r.status) || run.attempt > policy.retries) {
-      return { finished, retry: null };
+      return { finished: await this.finish(run.id, r, from), retry: null };
     }
-    if (!finished) {
-      // Our own earlier write may have landed (a reply lost, a retried call): then the retry is still owed. The
-      // retry's ledger key keeps it single whoever claims it.
-      const current = await this.findStatuses([run.id]);
-      if (current[0]?.status !== r.status) return { finished, retry: null };
-    }
-    const notBefore = r.finishedAt + policy.retryBackoffMs * 2 ** (run.attempt - 1);
-    const retry = await this.claim(
+    const retry = retryOf(run, policy, backoffUntil(run, policy, r.finishedAt));
+    // Our own earlier write of this result may have landed (a reply lost, a retried call): the retry is still owed,
+    // and claimed then too.
+    const { finished, retryId } = await this.batch.finishClaimingRetry(run.id, r, from, retry, r.finishedAt);
+    return { finished, retry: retryId === null ? null : this.claimed(retry, retryId, r.finishedAt) };
+  }
+
+  /**
+   * Runs that ended with a status a retry is for, after they had started (a run that expired pending or was refused
+   * before starting is never retried), and have no next attempt: what a result written without its retry leaves.
+   * Those whose (updated_at, id) is after `after` and updated_at at most `upTo`, in that order, at most `limit`; read
+   * on the (updated_at, id) index, so the cost is the rows that changed in the window, not the history. Whether the
+   * job allows another attempt is the caller's to judge.
+   */
+  async findRetriesOwed(after: LedgerPosition, upTo: number, limit: number): Promise<EndedRun[]> {
+    const rows = await this.ds.query<
       {
-        jobId: run.jobId,
-        tickKey: run.tickKey,
-        attempt: run.attempt + 1,
-        executorKey: run.executorKey,
-        scheduledAt: run.scheduledAt,
-        trigger: 'retry',
-        status: 'pending',
-        notBefore,
-        deadlineAt: notBefore + policy.timeoutMs,
-        dispatcherId: null,
-      },
-      r.finishedAt,
-    );
-    return { finished, retry };
+        id: number | string;
+        job_id: number | string;
+        tick_key: string;
+        attempt: number | string;
+        executor_key: string;
+        scheduled_at: number | string;
+        status: RunStatus;
+        finished_at: number | string | null;
+        updated_at: number | string;
+      }[]
+    >(RETRIES_OWED_SQL, [after.at, after.at, after.id, upTo, ...RETRYABLE_STATUSES, Math.trunc(limit)]);
+    return rows.map((r) => ({
+      id: Number(r.id),
+      jobId: Number(r.job_id),
+      tickKey: r.tick_key,
+      attempt: Number(r.attempt),
+      executorKey: r.executor_key,
+      scheduledAt: Number(r.scheduled_at),
+      status: r.status,
+      finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+      updatedAt: Number(r.updated_at),
+    }));
+  }
+
+  /**
+   * Claims the next attempt of a run that ended at `endedAt` without it: offered once its back-off has passed, and
+   * not before `now`, so that its deadline (a timeout from then) is still ahead. Null when it exists already.
+   */
+  claimRetry(run: LedgerKey, policy: RetryPolicy, endedAt: number, now = Date.now()): Promise<RunEntity | null> {
+    return this.claim(retryOf(run, policy, Math.max(now, backoffUntil(run, policy, endedAt))), now);
+  }
+
+  /** The entity of a run claimed by raw SQL, as claim() answers one. */
+  private claimed(run: NewRun, id: number, now: number): RunEntity {
+    return this.repo.create({
+      ...run,
+      id,
+      executorKey: run.executorKey ?? '',
+      notBefore: run.notBefore ?? now,
+      error: run.error ?? null,
+      executorId: null,
+      executorAddress: null,
+      startedAt: null,
+      finishedAt: run.status === 'pending' ? null : now,
+      durationMs: null,
+      exitCode: null,
+      httpStatus: null,
+      output: null,
+      outputTruncated: false,
+      createdAt: now,
+      updatedAt: now,
+    });
   }
 
   /** Pending runs no executor took before their deadline. */

@@ -1,0 +1,51 @@
+import type { JobsRepository, RunsRepository } from '@app/persistence';
+import type { Timers } from '../common/timers.service';
+import type { ExecutorPool } from '../executor-client/executor-pool.service';
+import type { EventsService } from '../events/events.service';
+import { LaunchLoop } from './launch-loop.service';
+import type { LostRuns } from './lost-runs.service';
+import type { PendingRuns } from './pending-runs.service';
+import type { RunLauncher } from './run-launcher.service';
+
+describe('LaunchLoop', () => {
+  function loop(fail: Set<string>) {
+    const calls: string[] = [];
+    const step = (name: string) => () => {
+      calls.push(name);
+      return fail.has(name) ? Promise.reject(new Error(`${name} broke`)) : Promise.resolve();
+    };
+    const pending = { expire: step('expire'), offer: step('offer') } as unknown as PendingRuns;
+    const lost = { find: step('lost') } as unknown as LostRuns;
+    const runs = { findRetriesOwed: step('repair').bind(null) } as unknown as RunsRepository;
+    const launch = new LaunchLoop(
+      pending,
+      lost,
+      {} as RunLauncher,
+      {} as ExecutorPool,
+      {} as Timers,
+      runs,
+      {} as JobsRepository,
+      { runChanged: jest.fn() } as unknown as EventsService,
+    );
+    return { launch, calls };
+  }
+
+  it('runs every step of a pass on its own: one that throws skips none of the others', async () => {
+    const { launch, calls } = loop(new Set(['expire', 'offer']));
+    await expect(launch.pass()).resolves.toBeUndefined();
+    expect(calls.slice(0, 3)).toEqual(['expire', 'offer', 'lost']);
+    // And the next pass runs again (a failed step leaves nothing held).
+    calls.length = 0;
+    await launch.pass();
+    expect(calls.slice(0, 3)).toEqual(['expire', 'offer', 'lost']);
+  });
+
+  it('looks for retries owed in full passes, on its own too', async () => {
+    const { launch, calls } = loop(new Set(['lost', 'repair']));
+    await expect(launch.pass()).resolves.toBeUndefined();
+    expect(calls).toEqual(['expire', 'offer', 'lost', 'repair']);
+    calls.length = 0;
+    await launch.pass(false);
+    expect(calls).toEqual(['offer']);
+  });
+});
