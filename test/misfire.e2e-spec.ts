@@ -1,8 +1,10 @@
 // A dispatcher killed (SIGKILL) and started again 5 s later: the ticks that fell meanwhile are handled per each
-// job's misfire policy, every tick is accounted for exactly once, and none is silently lost.
+// job's misfire policy, every tick is accounted for exactly once, and none is silently lost. Then the same with
+// several dispatchers: one frozen (SIGSTOP) through the outage and thawed after a new one recorded the dropped
+// ticks, and a third started seconds after the second (issue 11, item 5).
 import { Api, Dispatcher, Run, startDispatcher, startExecutor } from './support/gocron';
 import { stopAllApps } from './support/processes';
-import { createMysqlDatabase, freePort, TestDatabase } from './support/services';
+import { createMysqlDatabase, freePort, redisEnv, TestDatabase } from './support/services';
 import { waitFor } from './support/wait';
 
 const SECOND = 1000;
@@ -131,5 +133,122 @@ describe('misfire after a dispatcher outage (MariaDB)', () => {
     const fired = runs.filter((r) => r.trigger === 'misfire');
     expect(fired.length).toBeGreaterThanOrEqual(4);
     expect(fired.every((r) => r.status === 'succeeded')).toBe(true);
+  });
+});
+
+describe('misfire with several dispatchers: one frozen through the outage, two started seconds apart (MariaDB, Redis)', () => {
+  let db: TestDatabase;
+  const jobs: Record<string, number> = {};
+  let runsOf: Record<string, (Run & { dispatcherId: string | null })[]> = {};
+  let frozenAt = 0;
+  let thawedAt = 0;
+
+  beforeAll(async () => {
+    db = await createMysqlDatabase('misfire-fence');
+    const executorPort = await freePort();
+    const env = {
+      ...db.env,
+      ...redisEnv('misfire-fence'),
+      GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}`,
+    };
+    const first = await startDispatcher(env, 'dispatcher-1');
+    await startExecutor(db.env, 'executor-1', executorPort);
+    const api = new Api(first.base);
+    for (const policy of ['skip', 'once', 'all']) {
+      const job = await api.createJob({
+        name: `fence-${policy}`,
+        cron: '* * * * * *',
+        type: 'shell',
+        command: 'true',
+        concurrency: 'allow',
+        misfire: policy,
+      });
+      jobs[policy] = job.id;
+    }
+    for (const id of Object.values(jobs)) await api.waitForRun(id, (r) => r.status === 'succeeded', `job ${id} runs`);
+
+    // The only dispatcher stops dead (a VM paused, a stalled process): an outage, though it still holds its place.
+    process.kill(first.app.pid, 'SIGSTOP');
+    frozenAt = Date.now();
+    await waitFor(() => Date.now() - frozenAt >= 5000, {
+      timeoutMs: 10_000,
+      what: 'five seconds pass',
+      intervalMs: 50,
+    });
+    // A new dispatcher starts: the ticks since the freeze fell before it, no dispatcher at work on them.
+    const second = await startDispatcher(env, 'dispatcher-2');
+    const api2 = new Api(second.base);
+    const secondUp = Date.now();
+    for (const id of Object.values(jobs)) {
+      await api2.waitForRun(id, (r) => Date.parse(r.scheduledAt) > secondUp, `job ${id} is scheduled again`);
+    }
+    // The frozen one wakes, well within the misfire threshold for it, and catches up from its own cursor through
+    // ticks the second one recorded as dropped; a third dispatcher starts seconds after the second.
+    process.kill(first.app.pid, 'SIGCONT');
+    thawedAt = Date.now();
+    await startDispatcher(env, 'dispatcher-3');
+    // The thawed one walks its ticks in order: once it has claimed a tick after the thaw, it is past the outage.
+    await waitFor(
+      async () => {
+        for (const id of Object.values(jobs)) {
+          const runs = (await api2.runs(id)) as (Run & { dispatcherId: string | null })[];
+          if (!runs.some((r) => r.dispatcherId === 'dispatcher-1' && Date.parse(r.scheduledAt) > thawedAt)) {
+            return false;
+          }
+        }
+        return true;
+      },
+      { timeoutMs: 30_000, what: 'the thawed dispatcher claims new ticks of every job', intervalMs: 200 },
+    );
+    for (const id of Object.values(jobs)) await api2.call('POST', `/api/jobs/${id}/pause`, undefined, 200);
+    await waitFor(
+      async () => {
+        for (const id of Object.values(jobs)) {
+          if ((await api2.runs(id)).some((r) => r.status === 'pending' || r.status === 'running')) return false;
+        }
+        return true;
+      },
+      { timeoutMs: 15_000, what: 'no run pending or running' },
+    );
+    runsOf = {};
+    for (const [policy, id] of Object.entries(jobs)) {
+      runsOf[policy] = (await api2.runs(id)) as (Run & { dispatcherId: string | null })[];
+    }
+  });
+
+  afterAll(async () => {
+    await stopAllApps();
+    await db?.drop();
+  });
+
+  it.each(['skip', 'once', 'all'])(
+    "'%s': every tick second has exactly one record: a run, or inside one recorded range",
+    (policy) => {
+      const { seconds, duplicates } = coverage(runsOf[policy]);
+      expect(duplicates).toEqual([]);
+      const gaps = seconds.slice(1).filter((t, i) => t - seconds[i] !== SECOND);
+      expect(gaps).toEqual([]);
+      expect(seconds[0]).toBeLessThan(frozenAt);
+      expect(seconds[seconds.length - 1]).toBeGreaterThan(thawedAt);
+      expect(runsOf[policy].filter((r) => r.status === 'failed' || r.status === 'missed')).toEqual([]);
+    },
+  );
+
+  it.each(['skip', 'once'])(
+    "'%s': the outage is one skipped range, recorded by the dispatcher that recovered",
+    (policy) => {
+      const ranges = runsOf[policy].filter((r) => r.trigger === 'misfire' && r.status === 'skipped');
+      expect(ranges).toHaveLength(1);
+      expect(ranges[0].dispatcherId).toBe('dispatcher-2');
+      expect(Number(/(\d+) missed tick/.exec(ranges[0].error ?? '')?.[1])).toBeGreaterThanOrEqual(4);
+    },
+  );
+
+  it("'once' fires the latest missed tick once, right after the range", () => {
+    const fired = runsOf.once.filter((r) => r.trigger === 'misfire' && r.status !== 'skipped');
+    expect(fired).toHaveLength(1);
+    expect(fired[0].status).toBe('succeeded');
+    const range = runsOf.once.find((r) => r.trigger === 'misfire' && r.status === 'skipped')!;
+    expect(Date.parse(fired[0].scheduledAt)).toBe(Date.parse(/to (\S+) dropped/.exec(range.error ?? '')![1]) + SECOND);
   });
 });

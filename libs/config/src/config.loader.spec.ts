@@ -61,6 +61,35 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads [dispatcher] misfire_threshold and missed_grace in seconds (defaults 30 and 120), the environment winning', () => {
+    for (const shipped of ['conf.ini', 'cluster.ini']) {
+      const c = loadConfig(join(__dirname, '../../../conf', shipped), {});
+      expect([c.dispatcher.misfireThresholdSeconds, c.dispatcher.missedGraceSeconds]).toEqual([30, 120]);
+    }
+    const empty = loadConfig(writeIni('[dispatcher]\nport = 8080\n'), {});
+    expect([empty.dispatcher.misfireThresholdSeconds, empty.dispatcher.missedGraceSeconds]).toEqual([30, 120]);
+    const file = writeIni('[dispatcher]\nmisfire_threshold = 10\nmissed_grace = 60\n');
+    expect(loadConfig(file, {}).dispatcher).toMatchObject({ misfireThresholdSeconds: 10, missedGraceSeconds: 60 });
+    const env = loadConfig(file, { GOCRON_DISPATCHER_MISFIRE_THRESHOLD: '5', GOCRON_DISPATCHER_MISSED_GRACE: '6' });
+    expect(env.dispatcher).toMatchObject({ misfireThresholdSeconds: 5, missedGraceSeconds: 6 });
+  });
+
+  it('refuses a missed_grace that is not greater than misfire_threshold, naming both keys in one line', () => {
+    expect(
+      problemsOf(() => loadConfig(writeIni('[dispatcher]\nmisfire_threshold = 60\nmissed_grace = 60\n'), {})),
+    ).toEqual(['[dispatcher] missed_grace: 60 must be greater than [dispatcher] misfire_threshold (60)']);
+    // The default grace (120 s) against a threshold raised through the environment.
+    expect(problemsOf(() => loadConfig(writeIni(''), { GOCRON_DISPATCHER_MISFIRE_THRESHOLD: '300' }))).toEqual([
+      '[dispatcher] missed_grace: 120 must be greater than [dispatcher] misfire_threshold (300)',
+    ]);
+    expect(
+      problemsOf(() => loadConfig(writeIni('[dispatcher]\nmisfire_threshold = 0\nmissed_grace = x\n'), {})),
+    ).toEqual([
+      '[dispatcher] misfire_threshold: 0 is out of range 1..86400',
+      "[dispatcher] missed_grace: 'x' is not an integer",
+    ]);
+  });
+
   it('names a missing file', () => {
     expect(problemsOf(() => loadConfig('/nonexistent/conf.ini', {}))).toEqual([
       '--config: cannot read /nonexistent/conf.ini: ENOENT',

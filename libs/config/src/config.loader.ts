@@ -8,7 +8,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   database: ['type', 'path', 'username', 'password', 'host', 'port', 'database', 'charset'],
   redis: ['url', 'prefix'],
   etcd: ['hosts', 'prefix', 'lease_ttl'],
-  dispatcher: ['host', 'port', 'id'],
+  dispatcher: ['host', 'port', 'id', 'misfire_threshold', 'missed_grace'],
   executor: ['host', 'port', 'advertise', 'group', 'capacity', 'drain_timeout', 'id', 'static_targets'],
 };
 
@@ -153,6 +153,9 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       host: r.required('dispatcher', 'host', '127.0.0.1'),
       port: r.int('dispatcher', 'port', 8080, 0, 65535),
       id: r.text('dispatcher', 'id', '') || defaultId,
+      // At most a day: the ticks a plan fires on time are then at most 86,401, within what one plan enumerates.
+      misfireThresholdSeconds: r.int('dispatcher', 'misfire_threshold', 30, 1, 86400),
+      missedGraceSeconds: r.int('dispatcher', 'missed_grace', 120, 1, 7 * 86400),
     },
     executor: {
       host: r.required('executor', 'host', '127.0.0.1'),
@@ -178,6 +181,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   for (const target of config.executor.staticTargets) {
     if (!HOST_PORT.test(target)) problems.push(`[executor] static_targets: '${target}' must be host:port`);
+  }
+  const { misfireThresholdSeconds: threshold, missedGraceSeconds: grace } = config.dispatcher;
+  // The scheduler records a tick later than the threshold itself (misfire policy); the sweeper must leave it that
+  // long, or a tick the scheduler is about to handle would be recorded as missed instead.
+  const unread = (key: string) => problems.some((p) => p.startsWith(`[dispatcher] ${key}:`));
+  if (grace <= threshold && !unread('misfire_threshold') && !unread('missed_grace')) {
+    problems.push(
+      `[dispatcher] missed_grace: ${grace} must be greater than [dispatcher] misfire_threshold (${threshold})`,
+    );
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -28,6 +28,10 @@ export interface DispatcherConfig {
   host: string;
   port: number;
   id: string;
+  /** `misfire_threshold`: a tick this late while a dispatcher runs (a stalled loop, a database outage) is misfired. */
+  misfireThresholdSeconds: number;
+  /** `missed_grace`: a tick with no record this long after its time is recorded as missed; > misfireThresholdSeconds. */
+  missedGraceSeconds: number;
 }
 
 export interface ExecutorConfig {

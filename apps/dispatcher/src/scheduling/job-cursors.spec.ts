@@ -1,4 +1,5 @@
 import type { JobsRepository, RunsRepository } from '@app/persistence';
+import type { DataSource } from 'typeorm';
 import type { Timers } from '../common/timers.service';
 import { JobCursors } from './job-cursors';
 
@@ -17,7 +18,11 @@ function harness(ledgerTick: number | null = null) {
   } as unknown as JobsRepository;
   const runs = { lastScheduledTick: () => Promise.resolve(ledgerTick) } as unknown as RunsRepository;
   const timers = { every: jest.fn(), clearInterval: jest.fn() } as unknown as Timers;
-  return { cursors: new JobCursors(jobs, runs, timers), written, failOnce: () => (failNext = true) };
+  // The record at a cursor was written 5 ms after its tick; there is none at 1000 (a stored cursor).
+  const ds = {
+    query: (_sql: string, [, at]: [number, number]) => Promise.resolve([{ at: at === 1000 ? null : at + 5 }]),
+  } as unknown as DataSource;
+  return { cursors: new JobCursors(jobs, runs, timers, ds), written, failOnce: () => (failNext = true) };
 }
 
 describe('JobCursors', () => {
@@ -48,14 +53,14 @@ describe('JobCursors', () => {
     expect(cursors.load(1, 9000)).toBe(9000); // a reset (new schedule, resume) stores now
   });
 
-  it('takes the ledger’s last claimed tick when it is ahead, never when it is behind', async () => {
+  it('takes the ledger’s last claimed tick when it is ahead, never when it is behind, and when it was written', async () => {
     const ahead = harness(8000);
     ahead.cursors.load(1, 1000);
-    expect(await ahead.cursors.restoreFromLedger(1)).toBe(true);
+    expect(await ahead.cursors.restoreFromLedger(1)).toEqual({ seenAt: 8005 });
     expect(ahead.cursors.of(1)).toBe(8000);
     const behind = harness(500);
     behind.cursors.load(1, 1000);
-    expect(await behind.cursors.restoreFromLedger(1)).toBe(false);
+    expect(await behind.cursors.restoreFromLedger(1)).toEqual({ seenAt: null });
     expect(behind.cursors.of(1)).toBe(1000);
     expect(await harness(null).cursors.lastClaimed(1, 1000)).toBe(1000);
   });

@@ -1,7 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { LogThrottle } from '@app/common';
 import { JobsRepository, RunsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
+import { LedgerProbe } from './ledger-probe';
 
 const FLUSH_INTERVAL = 'gocron-cursor-flush';
 /** How often cursors reach the database. */
@@ -27,12 +30,16 @@ export class JobCursors {
   /** Moves not yet written, with the next fire time shown by the API. */
   private unwritten = new Map<number, { tickAt: number; nextRunAt: number | null }>();
   private flushing: Promise<void> | null = null;
+  private readonly probe: LedgerProbe;
 
   constructor(
     private readonly jobs: JobsRepository,
     private readonly runs: RunsRepository,
     private readonly timers: Timers,
-  ) {}
+    @InjectDataSource() ds: DataSource,
+  ) {
+    this.probe = new LedgerProbe(ds);
+  }
 
   start(): void {
     this.timers.every(FLUSH_INTERVAL, FLUSH_MS, () => this.flush());
@@ -62,13 +69,14 @@ export class JobCursors {
 
   /**
    * Takes the ledger's word for the job's last claimed tick when it is later than the cursor: another dispatcher
-   * may have claimed ticks whose cursor write has not landed. True when the cursor moved.
+   * may have claimed ticks whose cursor write has not landed. Answers when the record at the cursor was written
+   * (the ledger's latest sign of a dispatcher at work on the job), or null when no record is at the cursor (a
+   * schedule reset, or the job's first tick).
    */
-  async restoreFromLedger(jobId: number): Promise<boolean> {
+  async restoreFromLedger(jobId: number): Promise<{ seenAt: number | null }> {
     const claimed = await this.lastClaimed(jobId, this.of(jobId));
-    if (claimed <= this.of(jobId)) return false;
-    this.at.set(jobId, claimed);
-    return true;
+    if (claimed > this.of(jobId)) this.at.set(jobId, claimed);
+    return { seenAt: await this.probe.writtenAt(jobId, this.of(jobId)) };
   }
 
   /** The later of a stored cursor and the ledger's last claimed tick, for a job this dispatcher may not schedule. */

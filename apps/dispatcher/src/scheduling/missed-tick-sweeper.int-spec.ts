@@ -47,9 +47,10 @@ describe('MissedTickSweeper (SQLite file)', () => {
       {} as RunCanceller,
       {} as ExecutorPool,
       events,
+      ds,
     );
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers);
+    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers, ds), claimer, timers, config);
     sweeper.watchSince = 0;
   });
 

@@ -1,12 +1,14 @@
 import { Logger } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
 import type { JobEntity, JobsRepository, RunsRepository } from '@app/persistence';
+import type { DataSource } from 'typeorm';
 import type { Timers } from '../common/timers.service';
 import type { EventsService } from '../events/events.service';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { JobChangeBus } from './job-change-bus';
 import { JobCursors } from './job-cursors';
 import { SchedulerService } from './scheduler.service';
-import type { TickClaimer } from './tick-claimer';
+import type { TickAnswer, TickClaimer } from './tick-claimer';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
 
@@ -93,16 +95,18 @@ class JobsTable {
   }
 }
 
-function harness(table: JobsTable, claimTick: () => Promise<boolean> = () => Promise.resolve(true)) {
+function harness(table: JobsTable, claimTick: () => Promise<TickAnswer> = () => Promise.resolve({ kind: 'claimed' })) {
   const timers = { every: jest.fn(), clearInterval: jest.fn(), setTimeout: jest.fn() } as unknown as Timers;
   const jobs = table.repository();
   const runs = { lastScheduledTick: () => Promise.resolve(null) } as unknown as RunsRepository;
-  const cursors = new JobCursors(jobs, runs, timers);
-  const claimer = { claimTick: jest.fn(claimTick), record: jest.fn() } as unknown as TickClaimer;
+  const ds = { query: () => Promise.resolve([{ at: null }]) } as unknown as DataSource;
+  const cursors = new JobCursors(jobs, runs, timers, ds);
+  const claimer = { claimTick: jest.fn(claimTick), claimRange: jest.fn(), record: jest.fn() } as unknown as TickClaimer;
   const pool = { forgetJob: jest.fn() } as unknown as ExecutorPool;
   const events = { jobChanged: jest.fn() } as unknown as EventsService;
   const bus = { onJobChanged: jest.fn(), publish: jest.fn() } as unknown as JobChangeBus;
-  const scheduler = new SchedulerService(jobs, cursors, claimer, pool, timers, events, bus);
+  const config = { dispatcher: { misfireThresholdSeconds: 30 } } as AppConfig;
+  const scheduler = new SchedulerService(jobs, cursors, claimer, pool, timers, events, bus, config);
   return { scheduler, claimer };
 }
 
@@ -138,6 +142,24 @@ describe('SchedulerService', () => {
     table.rowsRead = 0;
     await scheduler.reconcile(false);
     expect(table.rowsRead).toBeLessThanOrEqual(10);
+    await scheduler.onApplicationShutdown();
+  });
+
+  it('never schedules a deleted job again, whatever stale copy of it arrives after its tombstone', async () => {
+    jest.useFakeTimers({ now: T0 });
+    const table = new JobsTable();
+    for (let id = 1; id <= 3; id++) table.rows.set(id, job(id));
+    const { scheduler } = harness(table);
+    await scheduler.reconcile(true);
+    const stale = job(2); // a refresh read the row just before the DELETE committed
+    jest.setSystemTime(T0 + 2000);
+    table.rows.delete(2);
+    table.tombstones.push({ id: 2, deletedAt: Date.now() });
+    await scheduler.reconcile(false);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(scheduler.scheduledCount).toBe(2);
+    await scheduler.upsert(stale);
+    expect(scheduler.scheduledCount).toBe(2);
     await scheduler.onApplicationShutdown();
   });
 

@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
 import { JobEntity, JobsRepository } from '@app/persistence';
 import { ChangeFeed } from '../common/change-feed';
@@ -11,8 +12,7 @@ import { JobChangeBus } from './job-change-bus';
 import { JobCursors } from './job-cursors';
 import { JobMailboxes } from './job-mailbox';
 import { TickClaimer } from './tick-claimer';
-import { tickKeyOf } from './tick-policy';
-import { DroppedTicks, planTicks } from './tick-planner';
+import { MisfireRule, planTicks, TickPlan } from './tick-planner';
 
 const DUE_TIMEOUT = 'gocron-due-queue';
 const RECONCILE_INTERVAL = 'gocron-reconcile';
@@ -22,11 +22,22 @@ const RECONCILE_MS = 1000;
 const CONTENDED_RETRY_MS = 500;
 /** Jobs read a page at a time at start. */
 const LOAD_PAGE = 5000;
-/** Dispatchers' clocks and commit delays stay within this; a change is applied once either way. */
-const CHANGE_SETTLE_MS = 5000;
+/**
+ * Dispatchers' clocks and commit delays stay within this; a change is applied once either way. Longer than a write's
+ * busy/deadlock retry budget (10 s), since a job's updated_at is stamped before its write is retried.
+ */
+const CHANGE_SETTLE_MS = 15_000;
 /** Tombstones of deleted jobs are kept this long (every reconcile has read them by then), pruned now and then. */
 const TOMBSTONE_KEEP_MS = 24 * 3600_000;
 const PRUNE_EVERY_RECONCILES = 600;
+/**
+ * Once an hour every enabled job's version is compared with this dispatcher's copy (a page at a time), and every
+ * scheduled job missing from the database is read again: the safety net under the change feeds (a change lost to a
+ * bug, a dispatcher asleep longer than the tombstones are kept), at a cost per hour, not per second.
+ */
+const RESYNC_EVERY_RECONCILES = 3600;
+/** Ids of deleted jobs remembered, so that a stale read of one in flight can not schedule it again. */
+const MAX_DELETED_REMEMBERED = 100_000;
 
 interface ScheduledJob {
   job: JobEntity;
@@ -47,12 +58,19 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly jobs = new Map<number, ScheduledJob>();
   private readonly mailboxes = new JobMailboxes();
   private readonly due: DueQueue;
-  /** Ticks before this instant fell while no dispatcher of ours ran: the misfire policy applies to them. */
-  private readonly startedAt = Math.floor(Date.now() - process.uptime() * 1000);
+  /**
+   * Ticks before this instant fell while this dispatcher was not running: unless the ledger shows another one at
+   * work on the job since, the misfire policy applies to them. (Settable for tests, like the sweeper's.)
+   */
+  startedAt = Math.floor(Date.now() - process.uptime() * 1000);
+  /** `[dispatcher] misfire_threshold`: a tick later than this is the misfire policy's even while we run. */
+  private readonly misfireThresholdMs: number;
   /** What changed in `jobs` and which jobs were deleted since the last reconcile: its cost is the changes'. */
   private changes: ChangeFeed<JobEntity> | null = null;
   private deletions: ChangeFeed<{ id: number; deletedAt: number }> | null = null;
   private reconciles = 0;
+  /** Jobs known deleted (ids are never reused): apply() refuses them, whatever stale copy arrives later. */
+  private readonly deletedIds = new Set<number>();
   private reconciling = false;
   private stopping = false;
 
@@ -64,7 +82,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly timers: Timers,
     private readonly events: EventsService,
     private readonly bus: JobChangeBus,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    this.misfireThresholdMs = config.dispatcher.misfireThresholdSeconds * 1000;
     this.bus.onJobChanged((jobId) => void this.refresh(jobId));
     this.due = new DueQueue(
       (ids) => this.onDue(ids),
@@ -126,7 +146,31 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   remove(jobId: number): Promise<void> {
-    return this.mailboxes.post(jobId, 'delete', () => Promise.resolve(this.unschedule(jobId)));
+    return this.mailboxes.post(jobId, 'delete', () => {
+      this.forgetDeleted(jobId);
+      return Promise.resolve(this.unschedule(jobId));
+    });
+  }
+
+  private forgetDeleted(jobId: number): void {
+    this.deletedIds.add(jobId);
+    if (this.deletedIds.size > MAX_DELETED_REMEMBERED) this.deletedIds.delete(this.deletedIds.values().next().value!);
+  }
+
+  /** The hourly safety net (RESYNC_EVERY_RECONCILES): every enabled job's version against ours, a page at a time. */
+  private async resync(): Promise<void> {
+    const seen = new Set<number>();
+    for (let afterId = 0; ;) {
+      const page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE);
+      for (const job of page) {
+        seen.add(job.id);
+        if (this.jobs.get(job.id)?.job.version !== job.version) void this.upsert(job);
+      }
+      if (page.length < LOAD_PAGE) break;
+      afterId = page[page.length - 1].id;
+    }
+    // Scheduled here but not enabled there: paused or deleted.
+    for (const id of [...this.jobs.keys()]) if (!seen.has(id)) void this.refresh(id);
   }
 
   private unschedule(jobId: number): void {
@@ -137,6 +181,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private apply(job: JobEntity): void {
+    if (this.deletedIds.has(job.id)) return;
     const current = this.jobs.get(job.id);
     if (current && current.job.version > job.version) return; // a stale copy
     if (!job.enabled) return this.unschedule(job.id);
@@ -158,7 +203,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     for (const id of ids) void this.mailboxes.post(id, 'tick', () => this.catchUp(id));
   }
 
-  /** Claims every due tick of the job since its cursor, per its misfire and concurrency policies. */
+  /**
+   * Claims every due tick of the job since its cursor, per its misfire and concurrency policies, walking the ticks
+   * in order: a dropped range first (under its first tick's key), then each tick to fire. When a key turns out to
+   * be taken by a dropped range another dispatcher recorded, the walk jumps to that range's end and plans again, so
+   * no tick inside it is ever claimed (README, "Scheduling").
+   */
   private async catchUp(id: number): Promise<void> {
     const entry = this.jobs.get(id);
     if (!entry || this.stopping) return;
@@ -167,56 +217,52 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const rearm = (at: number | null) => {
       if (this.jobs.get(id) === entry) this.due.set(id, at); // not when replaced or removed meanwhile
     };
+    /** The walk got to `tickAt` (every tick up to it is recorded); the job is due again at `dueAt`. */
+    const stopAt = (tickAt: number, dueAt: number | null) => {
+      this.advance(id, schedule, tickAt, now);
+      rearm(dueAt);
+    };
+    let walked = this.cursors.of(id);
     try {
-      let plan = planTicks(schedule, this.cursors.of(id), now, this.startedAt, job.misfire);
-      // Before treating ticks as missed, take the ledger's word for the last claimed tick: another dispatcher may
-      // have run them while this one was away.
-      const misfired = plan.dropped !== null || plan.fire.some((t) => t.trigger === 'misfire');
-      if (misfired && (await this.cursors.restoreFromLedger(id))) {
-        plan = planTicks(schedule, this.cursors.of(id), now, this.startedAt, job.misfire);
+      const rule: MisfireRule = { thresholdMs: this.misfireThresholdMs, startedAt: this.startedAt };
+      let plan = planTicks(schedule, this.cursors.of(id), now, job.misfire, rule);
+      if (isMisfirePlan(plan)) {
+        // Before treating ticks as missed, take the ledger's word for the last claimed tick and when it was written:
+        // another dispatcher may have run them while this one was away, or be running them now.
+        const { seenAt } = await this.cursors.restoreFromLedger(id);
+        plan = planTicks(schedule, this.cursors.of(id), now, job.misfire, { ...rule, seenAt });
+        walked = this.cursors.of(id);
       }
-      if (plan.dropped) await this.recordDropped(job, plan.dropped);
+      if (plan.dropped) {
+        const answer = await this.claimer.claimRange(job, plan.dropped);
+        // Another dispatcher is claiming the range's first tick: look again shortly, the cursor where it was.
+        if (answer.kind === 'held') return stopAt(walked, now + CONTENDED_RETRY_MS);
+        // Its first tick has its record (a run, a miss, another dispatcher's range): plan again from there.
+        if (answer.kind === 'recorded') return stopAt(answer.through, now);
+        walked = plan.dropped.to;
+      }
       for (const tick of plan.fire) {
-        if (!(await this.claimer.claimTick(job, tick.at, tick.trigger))) {
-          // Another dispatcher holds this tick's lock. It may die before inserting the row, so the cursor stays
-          // before the tick and we look again shortly: the tick ends up claimed by someone, late at worst.
-          this.advanceTo(job.id, schedule, tick.at - 1000, now);
-          rearm(now + CONTENDED_RETRY_MS);
-          return;
-        }
+        const answer = await this.claimer.claimTick(job, tick.at, tick.trigger);
+        // Another dispatcher holds this tick's lock. It may die before inserting the row, so the cursor stays
+        // before the tick and we look again shortly: the tick ends up claimed by someone, late at worst.
+        if (answer.kind === 'held') return stopAt(walked, now + CONTENDED_RETRY_MS);
+        // The tick opens a range another dispatcher dropped: none of its ticks is ours; plan again past it.
+        if (answer.kind === 'recorded' && answer.through > tick.at) return stopAt(answer.through, now);
+        walked = tick.at;
       }
       const next = schedule.next(new Date(Math.max(plan.latest, now)));
-      this.cursors.advance(id, plan.latest, next ? next.getTime() : null);
-      rearm(next ? next.getTime() : null);
+      stopAt(plan.latest, next ? next.getTime() : null);
     } catch (e) {
-      // The database may be down: try again shortly; the cursor did not move, so nothing is lost.
+      // The database may be down: try again shortly from the last tick seen recorded, so nothing is lost.
       this.failures.warn('tick', { msg: `tick handling failed, retrying in 1 s: ${(e as Error).message}`, jobId: id });
-      rearm(now + 1000);
+      stopAt(walked, now + 1000);
     }
   }
 
-  /** Moves the cursor to the job's last tick at or before `upTo`: the ticks this pass handled. */
-  private advanceTo(jobId: number, schedule: CronSchedule, upTo: number, now: number): void {
-    const handled = schedule
-      .between(new Date(this.cursors.of(jobId)), new Date(upTo), 100_000)
-      .pop()
-      ?.getTime();
-    if (handled === undefined) return;
-    const next = schedule.next(new Date(Math.max(handled, now)));
-    this.cursors.advance(jobId, handled, next ? next.getTime() : null);
-  }
-
-  /** The ticks the misfire policy drops are recorded as one `skipped` run naming their range: never silent. */
-  private async recordDropped(job: JobEntity, d: DroppedTicks): Promise<void> {
-    await this.claimer.record(job, {
-      tickKey: `misfire:${tickKeyOf(d.from)}-${tickKeyOf(d.to)}`,
-      scheduledAt: d.to,
-      trigger: 'misfire',
-      status: 'skipped',
-      error:
-        `${d.capped ? 'at least ' : ''}${d.count} missed tick(s) from ${new Date(d.from).toISOString()} to ` +
-        `${new Date(d.to).toISOString()} dropped (misfire: ${job.misfire})`,
-    });
+  /** Moves the cursor to `tickAt`, the last tick this pass saw recorded (forward only). */
+  private advance(jobId: number, schedule: CronSchedule, tickAt: number, now: number): void {
+    const next = schedule.next(new Date(Math.max(tickAt, now)));
+    this.cursors.advance(jobId, tickAt, next ? next.getTime() : null);
   }
 
   /**
@@ -234,7 +280,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         const options = { settleMs: CHANGE_SETTLE_MS, pageSize: 1000, maxPages: 20 };
         const changes = new ChangeFeed<JobEntity>(
           (after, upTo, limit) => this.jobsRepo.findChangedAfter(after, upTo, limit),
-          (j) => ({ at: j.updatedAt, id: j.id }),
+          (j) => ({ at: j.updatedAt, id: j.id, revision: j.version }),
           options,
         );
         const deletions = new ChangeFeed<{ id: number; deletedAt: number }>(
@@ -259,10 +305,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         if (mine && mine.job.version >= job.version) continue;
         if (job.enabled || mine) void this.upsert(job);
       }
-      for (const { id } of await this.deletions.poll()) if (this.jobs.has(id)) void this.remove(id);
-      if (++this.reconciles % PRUNE_EVERY_RECONCILES === 0) {
+      // Always through the mailbox, scheduled here or not: a stale upsert queued before it is then undone, and the
+      // id is fenced from later ones.
+      for (const { id } of await this.deletions.poll()) void this.remove(id);
+      this.reconciles++;
+      if (this.reconciles % PRUNE_EVERY_RECONCILES === 0) {
         await this.jobsRepo.pruneTombstones(Date.now() - TOMBSTONE_KEEP_MS);
       }
+      if (this.reconciles % RESYNC_EVERY_RECONCILES === 0) await this.resync();
     } catch (e) {
       this.failures.warn('reconcile', `reconcile failed: ${(e as Error).message}`);
       if (full) throw e;
@@ -270,4 +320,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       this.reconciling = false;
     }
   }
+}
+
+/** Whether the plan treats any tick as misfired (dropped, or fired late by the policy). */
+function isMisfirePlan(plan: TickPlan): boolean {
+  return plan.dropped !== null || plan.fire.some((t) => t.trigger === 'misfire');
 }

@@ -1,6 +1,7 @@
 import type { AppConfig } from '@app/config';
 import type { TickLock } from '@app/locking';
 import type { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunEntity, RunsRepository } from '@app/persistence';
+import type { DataSource } from 'typeorm';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { EventsService } from '../events/events.service';
 import type { RunCanceller } from '../launching/run-canceller.service';
@@ -23,6 +24,8 @@ function harness(opts: {
   activeAfterClaim?: Partial<RunEntity>[];
   recordCheckFails?: Set<number>;
   cancelGate?: Promise<void>;
+  /** The latest scheduledAt under a taken key, by job (default: the tick's own, T). */
+  reach?: Map<number, number>;
 }) {
   const calls = {
     acquired: [] as string[][],
@@ -30,6 +33,7 @@ function harness(opts: {
     inserted: [] as NewRun[][],
     offered: [] as RunToOffer[][],
     cancelled: [] as [number, string][],
+    reachReads: 0,
   };
   let nextId = 100;
   const lock: TickLock = {
@@ -77,7 +81,20 @@ function harness(opts: {
   } as unknown as ExecutorPool;
   const events = { runChanged: () => undefined } as unknown as EventsService;
   const config = { redis: { prefix: 'p' }, dispatcher: { id: 'd1' } } as AppConfig;
-  const claimer = new TickClaimer(lock, config, ledger, runs, launcher, canceller, pool, events);
+  // The one raw read the claimer makes: how far the records under taken keys reach (job ids, then tick keys).
+  const ds = {
+    query: (_sql: string, params: (number | string)[]) => {
+      calls.reachReads++;
+      const jobIds = params.filter((p): p is number => typeof p === 'number');
+      const tickKey = params.find((p) => typeof p === 'string');
+      return Promise.resolve(
+        jobIds
+          .filter((id) => opts.taken?.has(id) || opts.recorded?.has(id))
+          .map((id) => ({ job_id: id, tick_key: tickKey, at: opts.reach?.get(id) ?? T })),
+      );
+    },
+  } as unknown as DataSource;
+  const claimer = new TickClaimer(lock, config, ledger, runs, launcher, canceller, pool, events, ds);
   return { claimer, calls };
 }
 
@@ -87,7 +104,7 @@ describe('TickClaimer', () => {
   it('claims the ticks asked for in one turn with one lock call and one insert, and offers the pending runs', async () => {
     const { claimer, calls } = harness({});
     const answers = await Promise.all([1, 2, 3].map((id) => claimer.claimTick(job(id), T, 'schedule')));
-    expect(answers).toEqual([true, true, true]);
+    expect(answers).toEqual([{ kind: 'claimed' }, { kind: 'claimed' }, { kind: 'claimed' }]);
     expect(calls.acquired).toEqual([['p:lock:1:1767225600:1', 'p:lock:2:1767225600:1', 'p:lock:3:1767225600:1']]);
     expect(calls.inserted).toHaveLength(1);
     expect(calls.inserted[0].map((r) => [r.jobId, r.tickKey, r.status, r.scheduledAt, r.deadlineAt])).toEqual([
@@ -99,10 +116,10 @@ describe('TickClaimer', () => {
     expect(calls.released).toEqual(calls.acquired);
   });
 
-  it('answers false for ticks whose lock another dispatcher holds, and releases only the keys it took', async () => {
+  it('answers held for ticks whose lock another dispatcher holds, and releases only the keys it took', async () => {
     const { claimer, calls } = harness({ held: (k) => !k.includes(':2:') });
     const answers = await Promise.all([1, 2].map((id) => claimer.claimTick(job(id), T, 'schedule')));
-    expect(answers).toEqual([true, false]);
+    expect(answers).toEqual([{ kind: 'claimed' }, { kind: 'held' }]);
     expect(calls.inserted[0].map((r) => r.jobId)).toEqual([1]);
     expect(calls.released).toEqual([['p:lock:1:1767225600:1']]);
   });
@@ -118,7 +135,8 @@ describe('TickClaimer', () => {
       claimer.claimTick(job(2), T, 'schedule'),
       claimer.claimTick(job(3, { concurrency: 'allow' }), T, 'schedule'),
     ]);
-    expect(answers).toEqual([true, true, true]);
+    expect(answers).toEqual([{ kind: 'claimed' }, { kind: 'recorded', through: T }, { kind: 'claimed' }]);
+    expect(calls.reachReads).toBe(0); // an active run of the tick is the tick's own: it reaches no further
     expect(calls.inserted[0].map((r) => [r.jobId, r.status, r.error ?? null])).toEqual([
       [1, 'skipped', 'run 7 of this job was still running (concurrency: forbid)'],
       [3, 'pending', null],
@@ -128,7 +146,10 @@ describe('TickClaimer', () => {
 
   it('offers nothing for ticks another dispatcher inserted first', async () => {
     const { claimer, calls } = harness({ taken: new Set([1]) });
-    expect(await Promise.all([1, 2].map((id) => claimer.claimTick(job(id), T, 'misfire')))).toEqual([true, true]);
+    expect(await Promise.all([1, 2].map((id) => claimer.claimTick(job(id), T, 'misfire')))).toEqual([
+      { kind: 'recorded', through: T },
+      { kind: 'claimed' },
+    ]);
     expect(calls.inserted[0].map((r) => r.trigger)).toEqual(['misfire', 'misfire']);
     expect(offeredIds(calls)).toEqual([[100]]);
   });
@@ -146,8 +167,8 @@ describe('TickClaimer', () => {
     const { claimer, calls } = harness({ executors: ['e1:1', 'e2:1'] });
     const b = job(1, { routing: 'broadcast', concurrency: 'allow' });
     expect(await Promise.all([claimer.claimTick(b, T, 'schedule'), claimer.claimTick(job(2), T, 'schedule')])).toEqual([
-      true,
-      true,
+      { kind: 'claimed' },
+      { kind: 'claimed' },
     ]);
     expect(calls.acquired).toHaveLength(1);
     expect(calls.inserted).toHaveLength(1);
@@ -163,7 +184,7 @@ describe('TickClaimer', () => {
     const { claimer, calls } = harness({ recorded: new Set([1]) });
     const b = (id: number) => job(id, { routing: 'broadcast', concurrency: 'allow' });
     expect(await Promise.all([claimer.claimTick(b(1), T, 'schedule'), claimer.claimTick(b(2), T, 'schedule')])).toEqual(
-      [true, true],
+      [{ kind: 'recorded', through: T }, { kind: 'claimed' }],
     );
     expect(calls.inserted[0].map((r) => [r.jobId, r.executorKey, r.status])).toEqual([[2, '', 'pending']]);
   });
@@ -175,7 +196,7 @@ describe('TickClaimer', () => {
         { id: 100, status: 'pending', scheduledAt: T },
       ],
     });
-    expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toBe(true);
+    expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toEqual({ kind: 'claimed' });
     await new Promise((r) => setImmediate(r)); // the cancel, then the offer, run after the claim
     expect(calls.cancelled).toEqual([[5, 'replaced by the tick of 2026-01-01T00:00:00.000Z']]);
     expect(offeredIds(calls)).toEqual([[100]]);
@@ -186,7 +207,10 @@ describe('TickClaimer', () => {
       [1, [{ id: 9, jobId: 1, tickKey: '1767225600', status: 'running', scheduledAt: T }]],
     ]);
     const { claimer, calls } = harness({ active });
-    expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toBe(true);
+    expect(await claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule')).toEqual({
+      kind: 'recorded',
+      through: T,
+    });
     expect(calls.inserted).toEqual([]);
     expect(calls.cancelled).toEqual([]);
   });
@@ -208,7 +232,7 @@ describe('TickClaimer', () => {
         status: 'missed',
       }),
     ]);
-    expect([tick, record, taken]).toEqual([true, 101, null]);
+    expect([tick, record, taken]).toEqual([{ kind: 'claimed' }, 101, null]);
     expect(calls.acquired).toEqual([['p:lock:1:1767225600:1']]);
     expect(calls.inserted[0].map((r) => [r.jobId, r.status, r.dispatcherId])).toEqual([
       [1, 'pending', 'd1'],
@@ -229,7 +253,7 @@ describe('TickClaimer', () => {
       claimer.claimTick(job(1, { concurrency: 'replace' }), T, 'schedule'),
       claimer.claimTick(job(2), T, 'schedule'),
     ]);
-    expect(answers).toEqual([true, true]);
+    expect(answers).toEqual([{ kind: 'claimed' }, { kind: 'claimed' }]);
     expect(calls.released).toEqual(calls.acquired); // while the cancel is still waiting for its executor
     expect(offeredIds(calls)).toEqual([[101]]);
     open();
@@ -247,5 +271,45 @@ describe('TickClaimer', () => {
     expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
     expect(calls.inserted[0].map((r) => r.jobId)).toEqual([2]);
     expect(calls.released).toEqual(calls.acquired);
+  });
+
+  it("answers a tick whose key opens another dispatcher's dropped range with the range's end, in one read", async () => {
+    const { claimer, calls } = harness({ taken: new Set([1, 2]), reach: new Map([[1, T + 60_000]]) });
+    const answers = await Promise.all([1, 2, 3].map((id) => claimer.claimTick(job(id), T, 'schedule')));
+    expect(answers).toEqual([
+      { kind: 'recorded', through: T + 60_000 },
+      { kind: 'recorded', through: T },
+      { kind: 'claimed' },
+    ]);
+    expect(calls.reachReads).toBe(1);
+    expect(offeredIds(calls)).toEqual([[100]]);
+  });
+
+  it("records a dropped range under its first tick's key, with that tick's lock, and never offers it", async () => {
+    const { claimer, calls } = harness({});
+    const dropped = { from: T, to: T + 8000, count: 9, capped: false };
+    expect(await claimer.claimRange(job(1, { misfire: 'skip' }), dropped)).toEqual({ kind: 'claimed' });
+    expect(calls.acquired).toEqual([['p:lock:1:1767225600:1']]);
+    expect(calls.inserted[0]).toEqual([
+      expect.objectContaining({
+        tickKey: '1767225600',
+        scheduledAt: T + 8000,
+        trigger: 'misfire',
+        status: 'skipped',
+        error: '9 missed tick(s) from 2026-01-01T00:00:00.000Z to 2026-01-01T00:00:08.000Z dropped (misfire: skip)',
+      }),
+    ]);
+    expect(calls.offered).toEqual([]);
+    await new Promise((r) => setImmediate(r)); // the lock is released right after the answer
+    expect(calls.released).toEqual(calls.acquired);
+  });
+
+  it('answers a range whose first tick has a record with how far that record reaches, and a held one as held', async () => {
+    const dropped = { from: T, to: T + 8000, count: 9, capped: false };
+    const taken = harness({ taken: new Set([1]), reach: new Map([[1, T + 3000]]) });
+    expect(await taken.claimer.claimRange(job(1), dropped)).toEqual({ kind: 'recorded', through: T + 3000 });
+    const held = harness({ held: () => false });
+    expect(await held.claimer.claimRange(job(1), dropped)).toEqual({ kind: 'held' });
+    expect(held.calls.inserted).toEqual([]);
   });
 });

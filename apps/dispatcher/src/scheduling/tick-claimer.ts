@@ -1,4 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
@@ -7,7 +9,9 @@ import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { RunCanceller } from '../launching/run-canceller.service';
 import { RunLauncher, RunToOffer } from '../launching/run-launcher.service';
-import { decideTick, ledgerRow, rowsOf, tickKeyOf, TickDecision, TickRecord } from './tick-policy';
+import { keyOf, LedgerProbe } from './ledger-probe';
+import type { DroppedTicks } from './tick-planner';
+import { decideTick, droppedRecord, ledgerRow, rowsOf, tickKeyOf, TickDecision, TickRecord } from './tick-policy';
 
 /**
  * A tick lock outlives the claim (milliseconds) by far; the ledger key is the real fence if it does not. Short, so
@@ -17,17 +21,44 @@ export const LOCK_TTL_MS = 5_000;
 /** Rows inserted (and offered) at a time within one firing. */
 const PIPELINE_SLICE = 250;
 
-/** A scheduled tick to claim: answered true once it is recorded (by us or already), false while another holds it. */
+/** What claiming a tick (or recording a dropped range under its first tick's key) came to. */
+export type TickAnswer =
+  /** Recorded now, by this dispatcher: a run, a `skipped` tick or the dropped range. */
+  | { kind: 'claimed' }
+  /**
+   * The key already had its record, written elsewhere. The ticks up to `through` are recorded: the tick itself, or,
+   * when the record is a dropped range that starts at this tick, every tick to the range's end (none of them is to
+   * be claimed).
+   */
+  | { kind: 'recorded'; through: number }
+  /** Another dispatcher holds the tick's lock right now: look again shortly. */
+  | { kind: 'held' };
+
+const CLAIMED: TickAnswer = Object.freeze({ kind: 'claimed' });
+const HELD: TickAnswer = Object.freeze({ kind: 'held' });
+
+/** A scheduled tick to claim. */
 interface TickRequest {
   kind: 'tick';
   job: JobEntity;
   at: number;
   trigger: 'schedule' | 'misfire';
-  resolve: (claimedOrRecorded: boolean) => void;
+  resolve: (answer: TickAnswer) => void;
   reject: (e: Error) => void;
 }
 
-/** A final record that takes no lock (a dropped range, a missed tick): answered with its id, or null if taken. */
+/** The one record of the ticks a misfire policy drops, under its first tick's key, with that tick's lock. */
+interface RangeRequest {
+  kind: 'range';
+  job: JobEntity;
+  /** The range's first tick: its lock and ledger key are the range's. */
+  at: number;
+  row: NewRun;
+  resolve: (answer: TickAnswer) => void;
+  reject: (e: Error) => void;
+}
+
+/** A final record that takes no lock (a missed tick): answered with its id, or null if taken. */
 interface RecordRequest {
   kind: 'record';
   job: JobEntity;
@@ -36,7 +67,9 @@ interface RecordRequest {
   reject: (e: Error) => void;
 }
 
-type ClaimRequest = TickRequest | RecordRequest;
+type ClaimRequest = TickRequest | RangeRequest | RecordRequest;
+/** The requests that take a tick's lock and are answered with a TickAnswer. */
+type LockedRequest = TickRequest | RangeRequest;
 
 /** A row to insert and the request it answers. */
 interface PlannedRow {
@@ -53,7 +86,9 @@ interface PlannedRow {
  * 3. `decideTick` applies the policies, the same function for every job;
  * 4. one multi-row INSERT per slice of 250 rows (the ledger's unique key is the final fence), each slice offered to
  *    the executors as soon as it is in the ledger (one RunBatch per executor), after `replace` has cancelled what
- *    the slice's ticks replace.
+ *    the slice's ticks replace;
+ * 5. for the ticks whose key was taken, one read of how far the records there reach, so that a tick that opens a
+ *    dropped range is answered with the range's end.
  *
  * At 1,000 ticks a second the one-tick-at-a-time path spent its time in round trips and TypeORM
  * (docs/benchmarks.md).
@@ -62,6 +97,7 @@ interface PlannedRow {
 export class TickClaimer {
   private readonly logger = new Logger(TickClaimer.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
+  private readonly probe: LedgerProbe;
   private queue: ClaimRequest[] = [];
   private flushQueued = false;
 
@@ -74,14 +110,27 @@ export class TickClaimer {
     private readonly canceller: RunCanceller,
     private readonly pool: ExecutorPool,
     private readonly events: EventsService,
-  ) {}
+    @InjectDataSource() ds: DataSource,
+  ) {
+    this.probe = new LedgerProbe(ds);
+  }
+
+  /** Claims a scheduled tick, by the job's concurrency policy and routing (see TickAnswer). */
+  claimTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<TickAnswer> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'tick', job, at, trigger, resolve, reject }));
+  }
 
   /**
-   * Claims a scheduled tick: true when it is recorded now (by us, as a run or a `skipped` record) or already was;
-   * false when another dispatcher holds its lock right now (the caller looks again shortly).
+   * Records the ticks a misfire policy drops as one `skipped` record under the key of their first tick, with that
+   * tick's lock: the same key and lock a claim of that tick takes, so of a range and a run of its first tick only one
+   * is ever written. `claimed` when the range is recorded; `recorded` when its first tick already has a record (the
+   * caller plans again from `through`); `held` when another dispatcher is claiming that tick right now.
    */
-  claimTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<boolean> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'tick', job, at, trigger, resolve, reject }));
+  claimRange(job: JobEntity, dropped: DroppedTicks): Promise<TickAnswer> {
+    const row = ledgerRow(job, droppedRecord(job, dropped), this.config.dispatcher.id);
+    return new Promise((resolve, reject) =>
+      this.enqueue({ kind: 'range', job, at: dropped.from, row, resolve, reject }),
+    );
   }
 
   /** Writes a final first-attempt record under its own ledger key; its id, or null when the key was taken. */
@@ -110,19 +159,23 @@ export class TickClaimer {
   }
 
   private async claim(batch: ClaimRequest[]): Promise<void> {
-    const ticks = batch.filter((r): r is TickRequest => r.kind === 'tick');
-    const keys = ticks.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, tickKeyOf(r.at), 1));
+    const locked = batch.filter((r): r is LockedRequest => r.kind !== 'record');
+    const keys = locked.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, tickKeyOf(r.at), 1));
     const held = await this.lock.tryAcquireMany(keys, LOCK_TTL_MS);
-    const mine = ticks.filter((r, i) => {
-      if (!held[i]) r.resolve(false);
+    const mine = locked.filter((r, i) => {
+      if (!held[i]) r.resolve(HELD);
       return held[i];
     });
     try {
       const now = Date.now();
-      const decided = await this.decide(mine);
+      const decided = await this.decide(mine.filter((r): r is TickRequest => r.kind === 'tick'));
       const planned: PlannedRow[] = [];
+      /** The held requests that wrote a row (the others found their key taken, or the tick already recorded). */
+      const wrote = new Set<LockedRequest>();
+      const isMine = new Set<ClaimRequest>(mine);
       for (const r of batch) {
-        if (r.kind === 'record') {
+        if (r.kind !== 'tick') {
+          if (r.kind === 'range' && !isMine.has(r)) continue;
           planned.push({ row: r.row, request: r });
           continue;
         }
@@ -142,11 +195,48 @@ export class TickClaimer {
           slice.map((p) => p.row),
           now,
         );
-        this.settle(slice, ids, decided, replacing);
+        this.settle(slice, ids, decided, replacing, wrote);
       }
-      for (const r of mine) r.resolve(true);
+      await this.answer(
+        mine.filter((r) => r.kind === 'range' || decided.has(r)),
+        decided,
+        wrote,
+      );
     } finally {
       await this.lock.releaseMany(keys.filter((_, i) => held[i]));
+    }
+  }
+
+  /**
+   * Answers the held ticks and ranges. Those that wrote a row are claimed. For the others (their key was taken, or a
+   * broadcast tick already has records) one read says how far the record under the key reaches: past the tick when
+   * another dispatcher recorded a dropped range starting there. A tick that `forbid` or `replace` found active is
+   * its own run and reaches no further. If that read fails, only the ticks that waited for it are answered with the
+   * error.
+   */
+  private async answer(
+    held: LockedRequest[],
+    decided: Map<TickRequest, TickDecision>,
+    wrote: Set<LockedRequest>,
+  ): Promise<void> {
+    const taken: LockedRequest[] = [];
+    for (const r of held) {
+      if (wrote.has(r)) r.resolve(CLAIMED);
+      else if (r.kind === 'tick' && r.job.routing !== 'broadcast' && decided.get(r)?.kind === 'recorded') {
+        r.resolve({ kind: 'recorded', through: r.at });
+      } else taken.push(r);
+    }
+    if (taken.length === 0) return;
+    let reach: Map<string, number>;
+    try {
+      reach = await this.probe.reachOf(taken.map((r) => ({ jobId: r.job.id, tickKey: tickKeyOf(r.at) })));
+    } catch (e) {
+      for (const r of taken) r.reject(e as Error);
+      return;
+    }
+    for (const r of taken) {
+      const through = Math.max(r.at, reach.get(keyOf(r.job.id, tickKeyOf(r.at))) ?? r.at);
+      r.resolve({ kind: 'recorded', through });
     }
   }
 
@@ -195,12 +285,14 @@ export class TickClaimer {
     ids: (number | null)[],
     decided: Map<TickRequest, TickDecision>,
     replacing: Map<TickRequest, Promise<void>>,
+    wrote: Set<LockedRequest>,
   ): void {
     const offers: RunToOffer[] = [];
     const afterReplace = new Map<TickRequest, RunToOffer[]>();
     slice.forEach(({ row, request }, k) => {
       const id = ids[k];
       if (request.kind === 'record') request.resolve(id);
+      else if (id !== null) wrote.add(request);
       if (id === null) return; // another dispatcher (or an earlier row of this batch) recorded it first
       this.events.runChanged(id);
       if (row.status !== 'pending') return;

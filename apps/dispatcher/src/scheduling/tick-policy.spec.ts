@@ -95,4 +95,13 @@ describe('ledger rows', () => {
     );
     expect(row.deadlineAt).toBe(T);
   });
+
+  it('a misfired run waits for an executor for timeoutMs from its claim, not from its tick long past', () => {
+    const run = { kind: 'run' as const, executorKeys: [''], replaceEarlier: false };
+    const claimedAt = T + 3_600_000; // an hour after its tick, after an outage
+    const [misfired] = rowsOf(job({}), T, 'misfire', run, 'd', claimedAt);
+    expect(misfired).toMatchObject({ scheduledAt: T, notBefore: claimedAt, deadlineAt: claimedAt + 1000 });
+    // A scheduled tick keeps the contract's deadline: timeoutMs after scheduledAt.
+    expect(rowsOf(job({}), T, 'schedule', run, 'd', T + 200)[0].deadlineAt).toBe(T + 1000);
+  });
 });

@@ -1,4 +1,5 @@
 import type { ActiveRunRow, JobEntity, NewRun } from '@app/persistence';
+import type { DroppedTicks } from './tick-planner';
 
 /** The ledger's tickKey of a scheduled tick: its instant in whole seconds (the same on every dispatcher). */
 export function tickKeyOf(scheduledAt: number): string {
@@ -91,6 +92,24 @@ export function ledgerRow(
   };
 }
 
+/**
+ * The one `skipped` record of the ticks a misfire policy drops, naming their range and count. It is written under
+ * the ledger key of the range's first tick, the key a claim of that tick would take (TickClaimer.claimRange), and
+ * its `scheduledAt` is the range's last tick: a record whose `scheduledAt` is later than its key's tick covers the
+ * ticks up to it.
+ */
+export function droppedRecord(job: Pick<JobEntity, 'misfire'>, d: DroppedTicks): TickRecord {
+  return {
+    tickKey: tickKeyOf(d.from),
+    scheduledAt: d.to,
+    trigger: 'misfire',
+    status: 'skipped',
+    error:
+      `${d.capped ? 'at least ' : ''}${d.count} missed tick(s) from ${new Date(d.from).toISOString()} to ` +
+      `${new Date(d.to).toISOString()} dropped (misfire: ${job.misfire})`,
+  };
+}
+
 /** The rows a decision writes (none when the tick is already recorded). */
 export function rowsOf(
   job: JobEntity,
@@ -106,9 +125,13 @@ export function rowsOf(
       return [];
     case 'skip':
       return [ledgerRow(job, { ...tick, status: 'skipped', error: decision.reason }, dispatcherId)];
-    case 'run':
+    case 'run': {
+      // A misfired tick is claimed long after its time (an outage, a stall): its wait for an executor counts from the
+      // claim, or a deadline already past would fail it before it is ever offered.
+      const deadlineAt = (trigger === 'misfire' ? Math.max(at, now) : at) + job.timeoutMs;
       return decision.executorKeys.map((executorKey) =>
-        ledgerRow(job, { ...tick, status: 'pending', executorKey, notBefore: now }, dispatcherId),
+        ledgerRow(job, { ...tick, status: 'pending', executorKey, notBefore: now, deadlineAt }, dispatcherId),
       );
+    }
   }
 }

@@ -45,7 +45,10 @@ describe('ids past 2^31 (MariaDB)', () => {
     jobs = new JobsRepository(ds);
     runs = new RunsRepository(ds);
     batch = new RunBatchRepository(ds);
-    const config = { redis: { prefix: 'wide-ids' }, dispatcher: { id: 'disp-1' } } as AppConfig;
+    const config = {
+      redis: { prefix: 'wide-ids' },
+      dispatcher: { id: 'disp-1', misfireThresholdSeconds: 30, missedGraceSeconds: 120 },
+    } as AppConfig;
     const executors = ['10.0.0.1:50051', '10.0.0.2:50051', '10.0.0.3:50051'].map((address) => ({ address }));
     const pool = { broadcastTargets: () => executors } as unknown as ExecutorPool;
     const launcher = {
@@ -55,9 +58,9 @@ describe('ids past 2^31 (MariaDB)', () => {
       },
     } as unknown as RunLauncher;
     const events = { runChanged: () => undefined } as unknown as EventsService;
-    claimer = new TickClaimer(new InProcessLock(), config, batch, runs, launcher, {} as RunCanceller, pool, events);
+    claimer = new TickClaimer(new InProcessLock(), config, batch, runs, launcher, {} as RunCanceller, pool, events, ds);
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers);
+    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers, ds), claimer, timers, config);
     sweeper.watchSince = 0;
   });
 
@@ -93,7 +96,7 @@ describe('ids past 2^31 (MariaDB)', () => {
     const wide = await jobs.create(job('broadcast', { routing: 'broadcast' }));
     const at = Date.parse('2026-12-01T12:00:00Z');
     // A broadcast tick: one row per executor, in one INSERT, ids INT_MAX - 1, INT_MAX and INT_MAX + 1.
-    expect(await claimer.claimTick(wide, at, 'schedule')).toBe(true);
+    expect(await claimer.claimTick(wide, at, 'schedule')).toEqual({ kind: 'claimed' });
     const broadcast = await ds.query<{ id: string; executor_key: string }[]>(
       `SELECT id, executor_key FROM runs WHERE job_id = ? ORDER BY id`,
       [wide.id],
