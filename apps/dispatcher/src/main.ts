@@ -17,6 +17,10 @@ import { setupSwagger } from './swagger';
 /**
  * The dispatcher: REST API, Swagger (/api/docs) and dashboard (/) on [dispatcher] host:port; migrates the
  * database, then schedules every enabled job and hands runs to executors over gRPC.
+ *
+ * Start order is free: only the database is waited for. etcd (executor list, this dispatcher's registration) and
+ * Redis are reached in the background with back-off; until they answer, /api/health says `degraded` and runs wait
+ * pending for an executor.
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit('dispatcher');
@@ -34,7 +38,7 @@ async function bootstrap(): Promise<void> {
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const { host, port, id } = config.dispatcher;
   await app.listen(port, host);
-  await app.get(DispatcherRegistry).register();
+  app.get(DispatcherRegistry).register();
   new Logger('Dispatcher').log(`dispatcher ${id} listening on http://${host}:${port} (API /api, Swagger /api/docs)`);
 }
 

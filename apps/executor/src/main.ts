@@ -11,6 +11,10 @@ import { Presence } from './tasks/presence.service';
 /**
  * The executor: a gRPC server (proto/executor.proto) on [executor] host:port that runs shell and HTTP tasks,
  * recording each run's start and result in the ledger. SIGTERM drains for up to [executor] drain_timeout.
+ *
+ * Start order is free: the server listens at once; until a dispatcher has migrated the database to the schema this
+ * build needs, Health and RunBatch answer UNAVAILABLE / LEDGER_DOWN naming it, and the executor stays out of
+ * discovery. Then it registers (in etcd, with back-off while etcd is down) and takes runs.
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit('executor');
@@ -27,11 +31,15 @@ async function bootstrap(): Promise<void> {
   });
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen();
-  await app.get(Presence).register();
   const e = config.executor;
-  new Logger('Executor').log(
+  const log = new Logger('Executor');
+  log.log(
     `executor ${e.id} listening on ${e.host}:${e.port} (advertise ${e.advertise}, group ${e.group}, capacity ${e.capacity})`,
   );
+  app
+    .get(Presence)
+    .register()
+    .catch((err: Error) => log.error(`registration in discovery failed: ${err.message}`, err.stack));
 }
 
 void bootstrap();

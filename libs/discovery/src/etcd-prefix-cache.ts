@@ -91,6 +91,10 @@ export class EtcdPrefixCache<T> {
     return { prefix: this.prefix, live: this.state.phase === 'watching', ...this.state };
   }
 
+  /**
+   * Resolves once the prefix is listed and watched from there, which takes as long as etcd is unreachable: callers that
+   * must not wait for etcd (a process starting before it) do not await it; the copy is empty and not live until then.
+   */
   async start(): Promise<void> {
     this.stopped = false;
     let set = cachesByClient.get(this.client);
@@ -98,6 +102,7 @@ export class EtcdPrefixCache<T> {
     set.add(this as EtcdPrefixCache<unknown>);
     this.enter('listing', '');
     const revision = await this.listUntilAnswered('not reachable');
+    if (this.stopped) return;
     this.watchFrom(revision);
     if (this.relistMs > 0) {
       this.relistTimer = setInterval(() => void this.safetyRelist(), this.relistMs);

@@ -68,4 +68,19 @@ describe('EtcdRegistration', () => {
     await put;
     expect(leases).toHaveLength(1);
   });
+
+  it('signals no lost lease while it never held one (etcd down at start)', async () => {
+    failures = Infinity;
+    const registration = new EtcdRegistration(client, '/gocron/executors/default/e1', 2);
+    const lost = jest.fn();
+    registration.onLeaseLost(lost);
+    void registration.put({ id: 'e1' });
+    await jest.advanceTimersByTimeAsync(30_000);
+    expect(lost).not.toHaveBeenCalled();
+    expect(warn.mock.calls.map(([m]) => m as string).filter((m) => /not renewed/.test(m))).toEqual([]);
+    failures = 0;
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(leases.at(-1)!.puts).toContain('{"id":"e1"}');
+    await registration.stop();
+  });
 });

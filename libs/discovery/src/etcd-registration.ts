@@ -13,6 +13,8 @@ export class EtcdRegistration implements Registration {
   private lease: Lease | null = null;
   private value: string | null = null;
   private lastRenewed = Date.now();
+  /** Whether a lease ever held the key: until then there are no runs to stop (see checkRenewal). */
+  private held = false;
   private watchdog: NodeJS.Timeout | null = null;
   private readonly lostListeners: (() => void)[] = [];
   private stopped = false;
@@ -97,6 +99,7 @@ export class EtcdRegistration implements Registration {
       // A put() that came while granting left its value for us.
       if (this.value) await lease.put(this.key).value(this.value).exec();
       this.lastRenewed = Date.now();
+      this.held = true;
       this.lostSignalled = false;
       this.logger.log(`registered ${this.key} (lease ${this.ttlSeconds} s)`);
     } catch (e) {
@@ -105,8 +108,12 @@ export class EtcdRegistration implements Registration {
     }
   }
 
+  /**
+   * Signals a lost lease once keep-alives failed for a TTL. Not before the first grant (etcd down at start): this
+   * process was never in discovery, so no dispatcher declared its runs lost, and it had none to stop.
+   */
   private checkRenewal(): void {
-    if (this.stopped || this.lostSignalled) return;
+    if (this.stopped || this.lostSignalled || !this.held) return;
     if (Date.now() - this.lastRenewed > this.ttlSeconds * 1000) {
       this.lostSignalled = true;
       this.logger.warn(`lease of ${this.key} not renewed for ${this.ttlSeconds} s: stopping runs`);

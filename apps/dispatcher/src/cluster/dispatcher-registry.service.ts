@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import type { Etcd3 } from 'etcd3';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { DispatcherInfo, EtcdDispatcherDirectory, etcdKeys, EtcdRegistration } from '@app/discovery';
@@ -7,6 +7,7 @@ import { ETCD_CLIENT } from './etcd-client.module';
 /** This dispatcher's entry in etcd ({prefix}/dispatchers/{id}) and the list of all of them. */
 @Injectable()
 export class DispatcherRegistry implements OnApplicationShutdown {
+  private readonly logger = new Logger(DispatcherRegistry.name);
   private readonly self: DispatcherInfo;
   private readonly registration: EtcdRegistration | null;
   private readonly directory: EtcdDispatcherDirectory | null;
@@ -20,10 +21,16 @@ export class DispatcherRegistry implements OnApplicationShutdown {
     this.directory = etcd ? new EtcdDispatcherDirectory(etcd, config.etcd.prefix) : null;
   }
 
-  /** Called once the HTTP server listens. */
-  async register(): Promise<void> {
-    await this.registration?.put(this.self);
-    await this.directory?.start();
+  /**
+   * Called once the HTTP server listens. Not awaited: etcd may be down (free start order), and both the lease grant
+   * and the first listing retry with back-off by themselves until it answers; the API is served meanwhile.
+   */
+  register(): void {
+    this.registration
+      ?.put(this.self)
+      .catch((e: Error) => this.logger.warn(`registration of this dispatcher failed: ${e.message}`));
+    // Rejects only when stopped before etcd answered.
+    this.directory?.start().catch(() => undefined);
   }
 
   list(): DispatcherInfo[] {

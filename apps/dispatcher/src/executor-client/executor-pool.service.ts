@@ -14,6 +14,12 @@ const SEND_DEADLINE_MS = 3000;
  * least recently used position goes: that job's rotation restarts, nothing else.
  */
 export const MAX_ROTATIONS = 200_000;
+/**
+ * At start, how long the directory's first listing may hold the start up: long enough for etcd or the static
+ * probes (2.5 s deadline) to answer normally, so the first ticks find their executors; short, because etcd may be
+ * down and the API must come up anyway.
+ */
+const FIRST_LISTING_WAIT_MS = 3000;
 
 /**
  * One gRPC channel per executor the directory lists, opened and closed as executors come and go, and the choice
@@ -25,6 +31,7 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
   /** Where each job's round-robin rotation stands. */
   private readonly rotations = new Map<number, { next: number }>();
   private readonly capacityListeners: (() => void)[] = [];
+  private listedOnce = false;
 
   constructor(
     @Inject(EXECUTOR_DIRECTORY) private readonly directory: ExecutorDirectory,
@@ -32,10 +39,39 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
     private readonly channels: ExecutorChannels,
   ) {}
 
+  /**
+   * Starts the directory without waiting for etcd (free start order): after FIRST_LISTING_WAIT_MS the start goes on
+   * with an empty list, runs wait `pending` (as the contract says when no executor can take them), health says
+   * discovery is degraded, and the directory lists with back-off until etcd answers, then fills the list (onChange).
+   */
   async onModuleInit(): Promise<void> {
     this.directory.onChange((list) => this.sync(list));
-    await this.directory.start();
+    const listing = this.directory.start().then(
+      () => {
+        this.listedOnce = true;
+        this.sync(this.directory.list());
+      },
+      // Rejects only when stopped first.
+      (e: Error) => this.logger.debug(`executor directory stopped before it listed: ${e.message}`),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<'waited'>(
+      (resolve) => (timer = setTimeout(() => resolve('waited'), FIRST_LISTING_WAIT_MS)),
+    );
+    const first = await Promise.race([listing, waited]);
+    clearTimeout(timer);
+    if (first === 'waited') {
+      this.logger.warn(
+        `executor directory not listed within ${FIRST_LISTING_WAIT_MS} ms (etcd unreachable?): starting without ` +
+          'executors; runs wait pending until discovery answers',
+      );
+    }
     this.sync(this.directory.list());
+  }
+
+  /** Whether the directory has listed once since start: before, a missing executor says nothing about it. */
+  get listed(): boolean {
+    return this.listedOnce;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -58,7 +94,8 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
       // Re-inserted, so the map's order is least recently used first.
       this.rotations.delete(jobId);
     } else {
-      rotation = { next: 0 };
+      // From the job's own place, not 0: jobs whose positions were dropped (or never kept) spread over executors.
+      rotation = { next: jobId };
       if (this.rotations.size >= MAX_ROTATIONS) this.rotations.delete(this.rotations.keys().next().value!);
     }
     this.rotations.set(jobId, rotation);

@@ -3,7 +3,7 @@ import { LogThrottle } from '@app/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { JobsRepository, retryPolicyOf, RunsRepository, waitForSchema } from '@app/persistence';
+import { JobsRepository, retryPolicyOf, RunsRepository, SCHEMA_VERSION, waitForSchema } from '@app/persistence';
 import { ActiveRuns } from './active-runs';
 
 /** How often the executor compares its runs with the ledger. */
@@ -14,12 +14,19 @@ const WATCH_MS = 1000;
  * dispatcher that could not reach us) is stopped here too; a run the ledger says is running here that this process
  * does not hold (a start recorded whose reply was lost, or a run of an earlier process with the same id) is marked
  * lost, so the job's retries apply: nothing else would ever finish it.
+ *
+ * It also holds the schema gate: until a dispatcher has migrated the database to the version this build writes, no
+ * run can be recorded, so the executor takes none (TasksService refuses them naming the reason, Presence stays out of
+ * discovery). The wait has no budget: start order is free, and the gRPC server answers meanwhile.
  */
 @Injectable()
 export class LedgerWatch implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LedgerWatch.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private timer: NodeJS.Timeout | null = null;
+  private readonly stopping = new AbortController();
+  private schemaThere = false;
+  private schemaWait: Promise<boolean> = Promise.resolve(false);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -29,13 +36,35 @@ export class LedgerWatch implements OnModuleInit, OnApplicationShutdown {
     @InjectDataSource() private readonly ds: DataSource,
   ) {}
 
-  async onModuleInit(): Promise<void> {
-    await waitForSchema(this.ds);
-    this.timer = setInterval(() => void this.pass(), WATCH_MS);
+  /** Starts the wait for the schema in the background: the gRPC server must listen (and answer why) meanwhile. */
+  onModuleInit(): void {
+    this.schemaWait = waitForSchema(this.ds, Infinity, SCHEMA_VERSION, this.stopping.signal).then(
+      () => {
+        this.schemaThere = true;
+        this.timer = setInterval(() => void this.pass(), WATCH_MS);
+        return true;
+      },
+      () => false, // stopped before the schema came
+    );
   }
 
   onApplicationShutdown(): void {
+    this.stopping.abort();
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /** Why this executor can not take runs yet (the schema is not there), or null once it can. */
+  notReadyReason(): string | null {
+    if (this.schemaThere) return null;
+    return (
+      `executor ${this.config.executor.id} waits for a dispatcher to migrate the database schema to ` +
+      `${SCHEMA_VERSION}: it takes no runs until then`
+    );
+  }
+
+  /** Resolves true once the schema is there, false when the executor stops before. */
+  schemaReady(): Promise<boolean> {
+    return this.schemaWait;
   }
 
   async pass(): Promise<void> {

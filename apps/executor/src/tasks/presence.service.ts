@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationShu
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { REGISTRATION, Registration } from '@app/discovery';
 import { ActiveRuns } from './active-runs';
+import { LedgerWatch } from './ledger-watch.service';
 
 /** How often the load figure in discovery is refreshed (when it changed). */
 const LOAD_UPDATE_MS = 2000;
@@ -12,22 +13,26 @@ const HARD_STOP_MS = 10_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * This executor in discovery: registered once the gRPC server listens, its load kept fresh, and on SIGTERM drained
- * (marked `draining` so nothing new is routed here, running tasks given `drain_timeout`, the rest stopped as lost so
- * their job's retries apply elsewhere) before the lease is revoked. A lease that can not be renewed for a TTL stops
- * every run here: dispatchers will have declared them lost and retried them.
+ * This executor in discovery: registered once the gRPC server listens and the schema is there (an executor that can
+ * not record a run must not be offered one), its load kept fresh, and on SIGTERM drained (marked `draining` so
+ * nothing new is routed here, running tasks given `drain_timeout`, the rest stopped as lost so their job's retries
+ * apply elsewhere) before the lease is revoked. A lease that can not be renewed for a TTL stops every run here:
+ * dispatchers will have declared them lost and retried them.
  */
 @Injectable()
 export class Presence implements BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(Presence.name);
   private readonly startedAt = new Date().toISOString();
   private loadTimer: NodeJS.Timeout | null = null;
+  /** Whether register() put this executor in discovery: before that, shutdown has no entry to update. */
+  private registered = false;
   draining = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(REGISTRATION) private readonly registration: Registration,
     private readonly active: ActiveRuns,
+    private readonly ledger: LedgerWatch,
   ) {}
 
   get executorId(): string {
@@ -48,8 +53,13 @@ export class Presence implements BeforeApplicationShutdown, OnApplicationShutdow
     };
   }
 
-  /** Called once the gRPC server listens. */
+  /**
+   * Called once the gRPC server listens; registers once the schema is there (never, when the executor stops first).
+   * With etcd down the registration retries with back-off by itself, so this may take long: not awaited at start.
+   */
   async register(): Promise<void> {
+    if (!(await this.ledger.schemaReady()) || this.draining) return;
+    this.registered = true;
     this.registration.onLeaseLost(() =>
       this.active.stopAll({ kind: 'lost', message: `executor ${this.executorId} lost its discovery lease` }),
     );
@@ -67,8 +77,9 @@ export class Presence implements BeforeApplicationShutdown, OnApplicationShutdow
   /** SIGTERM: take nothing new, let running tasks finish within drain_timeout, then hand the rest back. */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.draining = true;
-    // First leave the routing tables (nothing new arrives), keeping the lease so finishing runs are not lost.
-    await this.registration.put(this.describe()).catch(() => undefined);
+    // First leave the routing tables (nothing new arrives), keeping the lease so finishing runs are not lost. Not
+    // registered yet (the schema never came): nothing to update, and a put would take a lease now.
+    if (this.registered) await this.registration.put(this.describe()).catch(() => undefined);
     const budgetMs = this.config.executor.drainTimeoutSeconds * 1000;
     this.logger.log(`draining (${signal ?? 'shutdown'}): ${this.active.size} run(s), up to ${budgetMs} ms`);
     await this.waitForIdle(Date.now() + budgetMs);

@@ -2,6 +2,7 @@ import type { AppConfig } from '@app/config';
 import type { RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
 import { ActiveRuns, StopReason } from './active-runs';
+import type { LedgerWatch } from './ledger-watch.service';
 import type { Presence } from './presence.service';
 import { TaskLauncher } from './task-launcher';
 import { TasksService } from './tasks.service';
@@ -43,7 +44,14 @@ async function recordedFor(reason: StopReason): Promise<RunResult> {
 describe('why a run stops decides its status, and only the executor decides lost', () => {
   it('a Cancel whose reason looks like a lost marker is still a cancel', () => {
     const active = new ActiveRuns();
-    const tasks = new TasksService(config, {} as RunBatchRepository, active, {} as TaskLauncher, {} as Presence);
+    const tasks = new TasksService(
+      config,
+      {} as RunBatchRepository,
+      active,
+      {} as TaskLauncher,
+      {} as Presence,
+      {} as LedgerWatch,
+    );
     const slot = active.reserve(3, 1);
     tasks.cancel(3, 'lost: executor e1 vanished');
     expect(slot.stop).toEqual({ kind: 'cancelled', message: 'lost: executor e1 vanished' });

@@ -37,8 +37,8 @@ export class TasksController implements ExecutorController {
   }
 
   @GrpcMethod(EXECUTOR_SERVICE, 'Health')
-  health(): HealthReply {
-    return this.tasks.health();
+  health(): Promise<HealthReply> {
+    return this.edge(() => Promise.resolve(this.tasks.health()));
   }
 
   private async edge<T>(fn: () => Promise<T>): Promise<T> {

@@ -3,6 +3,7 @@ import { APP_CONFIG, AppConfig } from '@app/config';
 import { RunBatchRepository } from '@app/persistence';
 import type { HealthReply, RunOutcome, RunRefusal, RunReply, RunRequest } from '@app/protocol';
 import { ActiveRun, ActiveRuns } from './active-runs';
+import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
 import { runRequestProblems } from './run-request.validator';
 import { TaskError } from './task-errors';
@@ -21,13 +22,20 @@ export class TasksService {
     private readonly active: ActiveRuns,
     private readonly launcher: TaskLauncher,
     private readonly presence: Presence,
+    private readonly ledger: LedgerWatch,
   ) {}
 
   get executorId(): string {
     return this.config.executor.id;
   }
 
+  /**
+   * Identity and load; refused (UNAVAILABLE, with the reason) while the schema is not there, so that a dispatcher
+   * probing static targets lists this executor only once it can take runs.
+   */
   health(): HealthReply {
+    const notReady = this.ledger.notReadyReason();
+    if (notReady) throw new TaskError('LEDGER_DOWN', notReady);
     const d = this.presence.describe();
     return {
       executorId: d.id,
@@ -59,6 +67,7 @@ export class TasksService {
     const taking: { req: RunRequest; slot: ActiveRun; outcome: RunOutcome }[] = [];
     const seen = new Set<number>();
     const { capacity } = this.config.executor;
+    const notReady = this.ledger.notReadyReason();
     for (const req of reqs) {
       const problems = runRequestProblems(req);
       if (problems.length > 0) {
@@ -72,6 +81,10 @@ export class TasksService {
       seen.add(req.runId);
       if (this.active.has(req.runId)) {
         outcomes.push({ runId: req.runId, accepted: true, code: '', message: '' });
+        continue;
+      }
+      if (notReady) {
+        refuse(req, 'LEDGER_DOWN', notReady);
         continue;
       }
       if (this.presence.draining) {
