@@ -8,7 +8,11 @@ describe('LogThrottle', () => {
   beforeEach(() => {
     now = 1_000_000;
     lines = [];
-    throttle = new LogThrottle((m) => lines.push(m), 10_000, () => now);
+    throttle = new LogThrottle(
+      (m) => lines.push(m),
+      10_000,
+      () => now,
+    );
   });
 
   it('logs the first of a kind, counts the rest within the interval, and logs the next one with that count', () => {

@@ -93,6 +93,6 @@ export function apiDataSourceOptions(db: DatabaseConfig, timeoutSeconds = API_ST
     driver,
     connectorPackage: 'mysql2',
     migrations: [],
-    extra: { ...base.extra, queueLimit: API_QUEUE_LIMIT },
+    extra: { ...(base.extra as Record<string, unknown>), queueLimit: API_QUEUE_LIMIT },
   };
 }

@@ -292,7 +292,7 @@ describe('the WideIds migration (MariaDB)', () => {
 
   it('runs again after a process died between its long ALTER and its record', async () => {
     const db = await dialect.fresh();
-    const older = new DataSource({ ...dataSourceOptions(db), migrations: MIGRATIONS.slice(0, 2) } as DataSourceOptions);
+    const older = new DataSource({ ...dataSourceOptions(db), migrations: MIGRATIONS.slice(0, 2) });
     await older.initialize();
     try {
       await older.runMigrations();

@@ -355,7 +355,10 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const r3 = await runs1.finishWithRetry(a3, { status: 'failed', finishedAt: f2 + 2100 }, policy);
       expect(r3).toEqual({ finished: true, retry: null });
       expect(await countRuns(3, 'tick')).toBe(3);
-      const attempts = (await reads.listRuns({ jobId: 3, limit: 10, offset: 0 })).items.map((r) => [r.attempt, r.status]);
+      const attempts = (await reads.listRuns({ jobId: 3, limit: 10, offset: 0 })).items.map((r) => [
+        r.attempt,
+        r.status,
+      ]);
       expect(attempts).toEqual([
         [3, 'failed'],
         [2, 'timed_out'],
@@ -454,7 +457,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const u2 = await jobs.update(a.id, 2, { description: 'x' }, T + 6);
       expect(u2).toMatchObject({ outcome: 'updated', job: { version: 3, description: 'x', enabled: false } });
       expect(await jobs.update(a.id + 1000, 1, { description: 'y' }, T + 7)).toEqual({ outcome: 'not_found' });
-      expect(new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version]))).toEqual(new Map([[a.id, 3]]));
+      expect(
+        new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version])),
+      ).toEqual(new Map([[a.id, 3]]));
     });
 
     // Issue 11, item 1: the write of a read-merge-write lands only on the version read, on a second connection too.
@@ -608,7 +613,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       // Same values and types as TypeORM's own hydration.
       const viaEntity = await jobs.findById(created[0].id);
       expect({ ...first[0] }).toEqual({ ...viaEntity });
-      expect(new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version]))).toEqual(new Map(created.map((j) => [j.id, 1])));
+      expect(
+        new Map((await jobs.findChangedAfter({ at: 0, id: 0 }, null, 1000)).map((j) => [j.id, j.version])),
+      ).toEqual(new Map(created.map((j) => [j.id, 1])));
     });
 
     it('delete() removes a job once; findEnabledPage() no longer lists it', async () => {
