@@ -150,6 +150,9 @@ describe.each<[string, () => Dialect]>([
     });
   }
 
+  /** Executors a broadcast job runs on: two, so that its runs sit under executor keys, not the empty one. */
+  const BROADCAST_TARGETS = [{ address: '10.0.0.1:50051' }, { address: '10.0.0.2:50051' }];
+
   async function dispatcher(id: string, startedAt: number): Promise<TestDispatcher> {
     const ds = new DataSource(dataSourceOptions(db));
     await ds.initialize();
@@ -168,7 +171,7 @@ describe.each<[string, () => Dialect]>([
       },
     } as unknown as RunLauncher;
     const events = { runChanged: () => undefined, jobChanged: () => undefined } as unknown as EventsService;
-    const pool = { forgetJob: () => undefined, broadcastTargets: () => [] } as unknown as ExecutorPool;
+    const pool = { forgetJob: () => undefined, broadcastTargets: () => BROADCAST_TARGETS } as unknown as ExecutorPool;
     const timers = { setTimeout: () => undefined, every: () => undefined, clearInterval: () => undefined };
     const claimer = new TickClaimer(
       new InProcessLock(),
@@ -201,7 +204,12 @@ describe.each<[string, () => Dialect]>([
     return { ds, jobs, cursors, claimer, scheduler, sweeper, offered, catchUp: (jobId) => internals.catchUp(jobId) };
   }
 
-  async function createJob(d: TestDispatcher, name: string, misfire: MisfirePolicy): Promise<JobEntity> {
+  async function createJob(
+    d: TestDispatcher,
+    name: string,
+    misfire: MisfirePolicy,
+    routing: 'round_robin' | 'broadcast' = 'round_robin',
+  ): Promise<JobEntity> {
     return d.jobs.create({
       name,
       description: '',
@@ -217,7 +225,7 @@ describe.each<[string, () => Dialect]>([
       concurrency: 'allow',
       misfire,
       group: 'default',
-      routing: 'round_robin',
+      routing,
       enabled: true,
       scheduleSetAt: 0,
       lastTickAt: T,
@@ -245,6 +253,8 @@ describe.each<[string, () => Dialect]>([
       [jobId],
     );
     const ledger: Ledger = { covered: new Map(), ranges: [], runs: new Map(), missed: [] };
+    /** A broadcast tick is one record however many executors run it. */
+    const runTicks = new Set<number>();
     const cover = (t: number) => ledger.covered.set(t, (ledger.covered.get(t) ?? 0) + 1);
     for (const row of rows) {
       const at = Number(row.scheduled_at);
@@ -257,6 +267,10 @@ describe.each<[string, () => Dialect]>([
         ledger.ranges.push({ from, to, count: Number(range[1]) });
         for (let t = from; t <= to; t += 1000) cover(t);
         continue;
+      }
+      if (row.status !== 'missed') {
+        if (runTicks.has(at)) continue;
+        runTicks.add(at);
       }
       cover(at);
       if (row.status === 'missed') ledger.missed.push(at);
@@ -396,5 +410,52 @@ describe.each<[string, () => Dialect]>([
     expect(ledger.missed).toEqual(Array.from({ length: 100 }, (_, i) => sec(i + 1)));
     expect(ledger.ranges).toHaveLength(1);
     expect(ledger.ranges[0].from).toBe(sec(101));
+  });
+
+  it("broadcast: a range is not written beside the executors' runs of its first tick claimed just before it", async () => {
+    clockAt(sec(12));
+    const a = await dispatcher('lagging', sec(-3600));
+    const b = await dispatcher('new', sec(10));
+    const job = await createJob(a, 'broadcast-claim-before-range', 'skip', 'broadcast');
+    await a.scheduler.upsert(job);
+    await b.scheduler.upsert(job);
+    // B reads the ledger; before it records its range, A claims 1, 2 and 3 on both executors.
+    const bRead = holdAfter(b.cursors, 'restoreFromLedger');
+    const aHeld = holdBefore(a.claimer, 'claimTick', (_job, at) => at === sec(4));
+    const bPass = b.catchUp(job.id);
+    await bRead.reached;
+    const aPass = a.catchUp(job.id);
+    await aHeld.reached;
+    bRead.release();
+    await bPass;
+    aHeld.release();
+    await aPass;
+    await settle(job.id, a, b);
+
+    const ledger = await ledgerOf(b, job.id);
+    expectEachTickOnce(ledger, sec(12));
+    expect(a.offered.slice(0, 6)).toEqual([sec(1), sec(1), sec(2), sec(2), sec(3), sec(3)]);
+    expect(ledger.ranges).toEqual([]);
+  });
+
+  it('broadcast: a lagging dispatcher reaching a range recorded first runs none of its ticks', async () => {
+    clockAt(sec(12));
+    const a = await dispatcher('lagging', sec(-3600));
+    const b = await dispatcher('new', sec(10));
+    const job = await createJob(a, 'broadcast-range-first', 'skip', 'broadcast');
+    await a.scheduler.upsert(job);
+    await b.scheduler.upsert(job);
+    const aHeld = holdBefore(a.claimer, 'claimTick', (_job, at) => at === sec(1));
+    const aPass = a.catchUp(job.id);
+    await aHeld.reached;
+    await b.catchUp(job.id);
+    aHeld.release();
+    await aPass;
+    await settle(job.id, a, b);
+
+    const ledger = await ledgerOf(b, job.id);
+    expectEachTickOnce(ledger, sec(12));
+    expect(ledger.ranges).toHaveLength(1);
+    expect(a.offered.filter((t) => t <= ledger.ranges[0].to)).toEqual([]);
   });
 });

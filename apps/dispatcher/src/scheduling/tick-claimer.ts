@@ -159,23 +159,45 @@ export class TickClaimer {
   }
 
   private async claim(batch: ClaimRequest[]): Promise<void> {
+    // A broadcast job's runs sit under per-executor keys, which a range's or a missed tick's empty key does not
+    // collide with: for those jobs these records also take the tick's lock and look for any record of the tick.
+    const fencedRecords = batch.filter((r): r is RecordRequest => r.kind === 'record' && r.job.routing === 'broadcast');
     const locked = batch.filter((r): r is LockedRequest => r.kind !== 'record');
-    const keys = locked.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, tickKeyOf(r.at), 1));
+    const keys = [
+      ...locked.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, tickKeyOf(r.at), 1)),
+      ...fencedRecords.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, r.row.tickKey, 1)),
+    ];
     const held = await this.lock.tryAcquireMany(keys, LOCK_TTL_MS);
     const mine = locked.filter((r, i) => {
       if (!held[i]) r.resolve(HELD);
       return held[i];
     });
+    // A missed record whose tick's lock someone holds is not written now: the sweeper looks again.
+    const skipped = new Set<ClaimRequest>(
+      fencedRecords.filter((r, i) => {
+        if (!held[locked.length + i]) r.resolve(null);
+        return !held[locked.length + i];
+      }),
+    );
     try {
       const now = Date.now();
       const decided = await this.decide(mine.filter((r): r is TickRequest => r.kind === 'tick'));
+      for (const r of await this.broadcastRecorded([
+        ...mine.filter((r): r is RangeRequest => r.kind === 'range'),
+        ...fencedRecords.filter((r) => !skipped.has(r)),
+      ])) {
+        // The tick already has a record on some executor key: a range starting there is not written (answer()
+        // reads how far the record reaches), a missed record is not either.
+        skipped.add(r);
+        if (r.kind === 'record') r.resolve(null);
+      }
       const planned: PlannedRow[] = [];
       /** The held requests that wrote a row (the others found their key taken, or the tick already recorded). */
       const wrote = new Set<LockedRequest>();
       const isMine = new Set<ClaimRequest>(mine);
       for (const r of batch) {
         if (r.kind !== 'tick') {
-          if (r.kind === 'range' && !isMine.has(r)) continue;
+          if ((r.kind === 'range' && !isMine.has(r)) || skipped.has(r)) continue;
           planned.push({ row: r.row, request: r });
           continue;
         }
@@ -238,6 +260,32 @@ export class TickClaimer {
       const through = Math.max(r.at, reach.get(keyOf(r.job.id, tickKeyOf(r.at))) ?? r.at);
       r.resolve({ kind: 'recorded', through });
     }
+  }
+
+  /**
+   * The ranges and missed records of broadcast jobs whose first tick already has a record on any executor key
+   * (read under the tick's lock). A failed read rejects its request alone.
+   */
+  private async broadcastRecorded(
+    requests: (RangeRequest | RecordRequest)[],
+  ): Promise<(RangeRequest | RecordRequest)[]> {
+    const found: (RangeRequest | RecordRequest)[] = [];
+    await Promise.all(
+      requests
+        .filter((r) => r.job.routing === 'broadcast')
+        .map((r) =>
+          this.runs.tickHasRecord(r.job.id, r.row.tickKey).then(
+            (has) => {
+              if (has) found.push(r);
+            },
+            (e: Error) => {
+              found.push(r);
+              r.reject(e);
+            },
+          ),
+        ),
+    );
+    return found;
   }
 
   /**
