@@ -29,6 +29,10 @@ export class EtcdExecutorDirectory implements ExecutorDirectory {
     return this.cache.watchState();
   }
 
+  isCurrent(): boolean {
+    return this.cache.watchState().live;
+  }
+
   list(): ExecutorInfo[] {
     return this.cache.values();
   }

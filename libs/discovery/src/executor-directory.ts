@@ -15,6 +15,11 @@ export type DispatcherInfo = DispatcherJson;
 export interface ExecutorDirectory {
   /** True when an executor missing from list() is certainly gone (its lease expired), not just slow to answer. */
   readonly absenceIsFinal: boolean;
+  /**
+   * Whether list() follows the source now. An etcd copy is not while the watch is disconnected or re-listing: an
+   * executor missing from it then may have registered meanwhile. Absent: always.
+   */
+  isCurrent?(): boolean;
   /** Executors known to be up now (last probe or registration is fresh). */
   list(): ExecutorInfo[];
   /** Called whenever the list changes (an executor came, went, or changed load). */

@@ -69,6 +69,11 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
     this.sync(this.directory.list());
   }
 
+  /** Whether the executor list follows discovery right now (etcd: the watch is attached). */
+  get current(): boolean {
+    return this.directory.isCurrent?.() ?? true;
+  }
+
   /** Whether the directory has listed once since start: before, a missing executor says nothing about it. */
   get listed(): boolean {
     return this.listedOnce;

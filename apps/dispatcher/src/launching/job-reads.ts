@@ -11,6 +11,11 @@ export interface JobsRead {
  * read (a stored value the mapping refuses) is named in `unreadable`, and the others are there; when no job can be
  * read at all, the database is the trouble, and that error is thrown (the caller's next pass tries again).
  */
+/** An error of turning a stored row into a job (bad JSON, a value of the wrong type), not of reading it. */
+function isRowError(e: unknown): boolean {
+  return e instanceof SyntaxError || e instanceof TypeError || e instanceof RangeError;
+}
+
 export async function readJobs(repo: JobsRepository, ids: number[]): Promise<JobsRead> {
   const unreadable = new Map<number, string>();
   if (ids.length === 0) return { jobs: new Map(), unreadable };
@@ -26,6 +31,9 @@ export async function readJobs(repo: JobsRepository, ids: number[]): Promise<Job
       const job = await repo.findById(id);
       if (job) jobs.set(id, job);
     } catch (e) {
+      // Only a row the mapping refuses fails its runs; a database error (a timeout, a lost connection, a lock wait)
+      // may pass: the whole pass is tried again, nothing is failed for it.
+      if (!isRowError(e)) throw e;
       lastError = e;
       unreadable.set(id, (e as Error).message);
     }

@@ -33,7 +33,7 @@ describe('LostRuns', () => {
           ? Promise.reject(new Error('Unexpected token } in JSON'))
           : Promise.resolve({ id, retries: 2, retryBackoffMs: 0, timeoutMs: 1000 } as JobEntity),
     } as unknown as JobsRepository;
-    const pool = { executors: () => [], absenceIsFinal: true, listed: true } as unknown as ExecutorPool;
+    const pool = { executors: () => [], absenceIsFinal: true, listed: true, current: true } as unknown as ExecutorPool;
     const config = { etcd: { leaseTtlSeconds: 2 } } as AppConfig;
     const lost = new LostRuns(config, runs, jobs, pool, { runChanged: jest.fn() } as unknown as EventsService);
 
@@ -49,5 +49,36 @@ describe('LostRuns', () => {
     expect(finished[1].error).toMatch(
       /vanished.*its job 20 could not be read for its retries \(Unexpected token \} in JSON\)/,
     );
+  });
+
+  it('marks nothing lost while its executor list is stale (the etcd watch disconnected or re-listing)', async () => {
+    const finished: number[] = [];
+    const runs = {
+      findRunningOn: () =>
+        Promise.resolve([{ id: 1, jobId: 10, executorId: 'exec-new', tickKey: 't', attempt: 1, executorKey: '' }]),
+      finishWithRetry: (run: { id: number }) => {
+        finished.push(run.id);
+        return Promise.resolve({ finished: true, retry: null });
+      },
+    } as unknown as RunsRepository;
+    const jobs = { findById: () => Promise.resolve(null) } as unknown as JobsRepository;
+    // exec-new registered while this dispatcher's watch was down: its copy does not list it.
+    const state = { current: false };
+    const pool = {
+      executors: () => (state.current ? [{ id: 'exec-new' }] : []),
+      absenceIsFinal: true,
+      listed: true,
+      get current() {
+        return state.current;
+      },
+    } as unknown as ExecutorPool;
+    const config = { etcd: { leaseTtlSeconds: 2 } } as AppConfig;
+    const lost = new LostRuns(config, runs, jobs, pool, { runChanged: jest.fn() } as unknown as EventsService);
+    for (let t = 0; t <= 10_000; t += 1000) await lost.find(t);
+    expect(finished).toEqual([]);
+    // The watch is back and lists it: still nothing lost.
+    state.current = true;
+    await lost.find(11_000);
+    expect(finished).toEqual([]);
   });
 });

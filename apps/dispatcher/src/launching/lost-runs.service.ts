@@ -37,8 +37,9 @@ export class LostRuns {
   }
 
   async find(now: number): Promise<void> {
-    // Discovery has not answered since start (etcd down when this dispatcher started): an absence says nothing yet.
-    if (!this.pool.listed) return;
+    // Discovery has not answered since start (etcd down when this dispatcher started), or this dispatcher's copy is
+    // stale (its watch is disconnected or re-listing): an absence says nothing now. The clocks already running stay.
+    if (!this.pool.listed || !this.pool.current) return;
     const present = new Set(this.pool.executors().map((e) => e.id));
     const running = await this.runs.findRunningOn(null);
     // Only executors that running runs still name are remembered: the map can not outgrow the ledger's running set.

@@ -182,6 +182,24 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect(Number((await ds.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM runs'))[0].n)).toBe(before);
     });
 
+    it('keeps up with a storm of failures of jobs without retries, and still finds the one run owed a retry', async () => {
+      const none = await jobs.create(job('storm', { retries: 0 }), NOW - 3_600_000);
+      const owed = await jobs.create(job('owed-in-storm'), NOW - 3_600_000);
+      // 3,000 failures in the last minute (more than a pass's pages), among them one run owed a retry, last.
+      const storm: Row[] = Array.from({ length: 3000 }, (_, i) => ({
+        jobId: none.id,
+        tickKey: `s${i}`,
+        status: 'failed',
+        endedAt: NOW - 50_000 + i,
+      }));
+      for (let i = 0; i < storm.length; i += 1000) await insert(storm.slice(i, i + 1000));
+      await insert([{ jobId: owed.id, tickKey: 'x', status: 'failed', endedAt: NOW - 40_000 }]);
+
+      await new RetryRepair(runs, jobs, events, NOW - 60_000).pass(NOW);
+
+      expect((await attempts(owed.id, 'x')).map(([attempt]) => attempt)).toEqual([1, 2]);
+    });
+
     if (dialect.name === 'mysql') {
       it('reads the rows that changed in its window, not the history', async () => {
         const j = await jobs.create(job('history'), NOW - 3_600_000);

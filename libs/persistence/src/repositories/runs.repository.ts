@@ -61,7 +61,12 @@ export interface LedgerPosition {
 const RETRIES_OWED_SQL =
   `SELECT r.id, r.job_id, r.tick_key, r.attempt, r.executor_key, r.scheduled_at, r.status, r.finished_at, ` +
   `r.updated_at FROM runs r ` +
+  // Only runs whose job still allows another attempt under the policy they ran with: a storm of failures of jobs
+  // without retries is not read at all (the rows read are the rows owed, not every failure).
+  // (A scalar subquery, not a join or EXISTS, which MariaDB may turn into a semi-join driven from jobs: the runs range
+  // on (updated_at, id) stays the driving read.)
   `WHERE r.updated_at >= ? AND (r.updated_at > ? OR r.id > ?) AND r.updated_at <= ? ` +
+  `AND r.attempt <= (SELECT j.retries FROM jobs j WHERE j.id = r.job_id AND j.updated_at <= r.updated_at) ` +
   `AND r.status IN (${placeholders(RETRYABLE_STATUSES.length)}) AND r.started_at IS NOT NULL ` +
   `AND NOT EXISTS (SELECT 1 FROM runs n WHERE n.job_id = r.job_id AND n.tick_key = r.tick_key ` +
   `AND n.attempt = r.attempt + 1 AND n.executor_key = r.executor_key) ` +
