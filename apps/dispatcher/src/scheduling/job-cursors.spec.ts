@@ -1,5 +1,4 @@
 import type { JobsRepository, RunsRepository } from '@app/persistence';
-import type { DataSource } from 'typeorm';
 import type { Timers } from '../common/timers.service';
 import { JobCursors } from './job-cursors';
 
@@ -16,13 +15,13 @@ function harness(ledgerTick: number | null = null) {
       return Promise.resolve();
     },
   } as unknown as JobsRepository;
-  const runs = { lastScheduledTick: () => Promise.resolve(ledgerTick) } as unknown as RunsRepository;
-  const timers = { every: jest.fn(), clearInterval: jest.fn() } as unknown as Timers;
   // The record at a cursor was written 5 ms after its tick; there is none at 1000 (a stored cursor).
-  const ds = {
-    query: (_sql: string, [, at]: [number, number]) => Promise.resolve([{ at: at === 1000 ? null : at + 5 }]),
-  } as unknown as DataSource;
-  return { cursors: new JobCursors(jobs, runs, timers, ds), written, failOnce: () => (failNext = true) };
+  const runs = {
+    lastScheduledTick: () => Promise.resolve(ledgerTick),
+    writtenAt: (_jobId: number, at: number) => Promise.resolve(at === 1000 ? null : at + 5),
+  } as unknown as RunsRepository;
+  const timers = { every: jest.fn(), clearInterval: jest.fn() } as unknown as Timers;
+  return { cursors: new JobCursors(jobs, runs, timers), written, failOnce: () => (failNext = true) };
 }
 
 describe('JobCursors', () => {

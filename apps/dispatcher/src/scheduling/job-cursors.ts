@@ -1,10 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { LogThrottle } from '@app/common';
 import { JobsRepository, RunsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
-import { LedgerProbe } from './ledger-probe';
 
 const FLUSH_INTERVAL = 'gocron-cursor-flush';
 /** How often cursors reach the database. */
@@ -30,16 +27,12 @@ export class JobCursors {
   /** Moves not yet written, with the next fire time shown by the API. */
   private unwritten = new Map<number, { tickAt: number; nextRunAt: number | null }>();
   private flushing: Promise<void> | null = null;
-  private readonly probe: LedgerProbe;
 
   constructor(
     private readonly jobs: JobsRepository,
     private readonly runs: RunsRepository,
     private readonly timers: Timers,
-    @InjectDataSource() ds: DataSource,
-  ) {
-    this.probe = new LedgerProbe(ds);
-  }
+  ) {}
 
   start(): void {
     this.timers.every(FLUSH_INTERVAL, FLUSH_MS, () => this.flush());
@@ -76,7 +69,7 @@ export class JobCursors {
   async restoreFromLedger(jobId: number): Promise<{ seenAt: number | null }> {
     const claimed = await this.lastClaimed(jobId, this.of(jobId));
     if (claimed > this.of(jobId)) this.at.set(jobId, claimed);
-    return { seenAt: await this.probe.writtenAt(jobId, this.of(jobId)) };
+    return { seenAt: await this.runs.writtenAt(jobId, this.of(jobId)) };
   }
 
   /** The later of a stored cursor and the ledger's last claimed tick, for a job this dispatcher may not schedule. */

@@ -182,9 +182,8 @@ describe.each<[string, () => Dialect]>([
       {} as RunCanceller,
       pool,
       events,
-      ds,
     );
-    const cursors = new JobCursors(jobs, runs, timers as unknown as Timers, ds);
+    const cursors = new JobCursors(jobs, runs, timers as unknown as Timers);
     const bus = { onJobChanged: () => undefined, publish: () => undefined } as unknown as JobChangeBus;
     const scheduler = new SchedulerService(
       jobs,

@@ -47,10 +47,9 @@ describe('MissedTickSweeper (SQLite file)', () => {
       {} as RunCanceller,
       {} as ExecutorPool,
       events,
-      ds,
     );
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers, ds), claimer, timers, config);
+    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers, config);
     sweeper.watchSince = 0;
   });
 

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import type { JobEntity, JobsRepository, RunsRepository } from '@app/persistence';
-import type { DataSource } from 'typeorm';
 import type { Timers } from '../common/timers.service';
 import type { EventsService } from '../events/events.service';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
@@ -98,9 +97,11 @@ class JobsTable {
 function harness(table: JobsTable, claimTick: () => Promise<TickAnswer> = () => Promise.resolve({ kind: 'claimed' })) {
   const timers = { every: jest.fn(), clearInterval: jest.fn(), setTimeout: jest.fn() } as unknown as Timers;
   const jobs = table.repository();
-  const runs = { lastScheduledTick: () => Promise.resolve(null) } as unknown as RunsRepository;
-  const ds = { query: () => Promise.resolve([{ at: null }]) } as unknown as DataSource;
-  const cursors = new JobCursors(jobs, runs, timers, ds);
+  const runs = {
+    lastScheduledTick: () => Promise.resolve(null),
+    writtenAt: () => Promise.resolve(null),
+  } as unknown as RunsRepository;
+  const cursors = new JobCursors(jobs, runs, timers);
   const claimer = { claimTick: jest.fn(claimTick), claimRange: jest.fn(), record: jest.fn() } as unknown as TickClaimer;
   const pool = { forgetJob: jest.fn() } as unknown as ExecutorPool;
   const events = { jobChanged: jest.fn() } as unknown as EventsService;

@@ -1,7 +1,7 @@
 import type { AppConfig } from '@app/config';
 import type { TickLock } from '@app/locking';
 import type { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunEntity, RunsRepository } from '@app/persistence';
-import type { DataSource } from 'typeorm';
+import { tickRef } from '@app/persistence';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { EventsService } from '../events/events.service';
 import type { RunCanceller } from '../launching/run-canceller.service';
@@ -63,6 +63,17 @@ function harness(opts: {
         ? Promise.reject(new Error('read failed'))
         : Promise.resolve(opts.recorded?.has(jobId) ?? false),
     findActive: () => Promise.resolve(opts.activeAfterClaim ?? []),
+    // The one read of how far the records under taken keys reach.
+    reachOf: (keys: { jobId: number; tickKey: string }[]) => {
+      calls.reachReads++;
+      return Promise.resolve(
+        new Map(
+          keys
+            .filter((k) => opts.taken?.has(k.jobId) || opts.recorded?.has(k.jobId))
+            .map((k): [string, number] => [tickRef(k.jobId, k.tickKey), opts.reach?.get(k.jobId) ?? T]),
+        ),
+      );
+    },
   } as unknown as RunsRepository;
   const launcher = {
     offer: (items: RunToOffer[]) => {
@@ -81,20 +92,7 @@ function harness(opts: {
   } as unknown as ExecutorPool;
   const events = { runChanged: () => undefined } as unknown as EventsService;
   const config = { redis: { prefix: 'p' }, dispatcher: { id: 'd1' } } as AppConfig;
-  // The one raw read the claimer makes: how far the records under taken keys reach (job ids, then tick keys).
-  const ds = {
-    query: (_sql: string, params: (number | string)[]) => {
-      calls.reachReads++;
-      const jobIds = params.filter((p): p is number => typeof p === 'number');
-      const tickKey = params.find((p) => typeof p === 'string');
-      return Promise.resolve(
-        jobIds
-          .filter((id) => opts.taken?.has(id) || opts.recorded?.has(id))
-          .map((id) => ({ job_id: id, tick_key: tickKey, at: opts.reach?.get(id) ?? T })),
-      );
-    },
-  } as unknown as DataSource;
-  const claimer = new TickClaimer(lock, config, ledger, runs, launcher, canceller, pool, events, ds);
+  const claimer = new TickClaimer(lock, config, ledger, runs, launcher, canceller, pool, events);
   return { claimer, calls };
 }
 

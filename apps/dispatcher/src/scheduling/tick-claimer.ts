@@ -1,15 +1,12 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { TICK_LOCK, TickLock, tickLockKey } from '@app/locking';
-import { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunsRepository } from '@app/persistence';
+import { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunsRepository, tickRef } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { RunCanceller } from '../launching/run-canceller.service';
 import { RunLauncher, RunToOffer } from '../launching/run-launcher.service';
-import { keyOf, LedgerProbe } from './ledger-probe';
 import type { DroppedTicks } from './tick-planner';
 import { decideTick, droppedRecord, ledgerRow, rowsOf, tickKeyOf, TickDecision, TickRecord } from './tick-policy';
 
@@ -97,7 +94,6 @@ interface PlannedRow {
 export class TickClaimer {
   private readonly logger = new Logger(TickClaimer.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
-  private readonly probe: LedgerProbe;
   private queue: ClaimRequest[] = [];
   private flushQueued = false;
 
@@ -110,10 +106,7 @@ export class TickClaimer {
     private readonly canceller: RunCanceller,
     private readonly pool: ExecutorPool,
     private readonly events: EventsService,
-    @InjectDataSource() ds: DataSource,
-  ) {
-    this.probe = new LedgerProbe(ds);
-  }
+  ) {}
 
   /** Claims a scheduled tick, by the job's concurrency policy and routing (see TickAnswer). */
   claimTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<TickAnswer> {
@@ -251,13 +244,13 @@ export class TickClaimer {
     if (taken.length === 0) return;
     let reach: Map<string, number>;
     try {
-      reach = await this.probe.reachOf(taken.map((r) => ({ jobId: r.job.id, tickKey: tickKeyOf(r.at) })));
+      reach = await this.runs.reachOf(taken.map((r) => ({ jobId: r.job.id, tickKey: tickKeyOf(r.at) })));
     } catch (e) {
       for (const r of taken) r.reject(e as Error);
       return;
     }
     for (const r of taken) {
-      const through = Math.max(r.at, reach.get(keyOf(r.job.id, tickKeyOf(r.at))) ?? r.at);
+      const through = Math.max(r.at, reach.get(tickRef(r.job.id, tickKeyOf(r.at))) ?? r.at);
       r.resolve({ kind: 'recorded', through });
     }
   }

@@ -58,9 +58,9 @@ describe('ids past 2^31 (MariaDB)', () => {
       },
     } as unknown as RunLauncher;
     const events = { runChanged: () => undefined } as unknown as EventsService;
-    claimer = new TickClaimer(new InProcessLock(), config, batch, runs, launcher, {} as RunCanceller, pool, events, ds);
+    claimer = new TickClaimer(new InProcessLock(), config, batch, runs, launcher, {} as RunCanceller, pool, events);
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers, ds), claimer, timers, config);
+    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers, config);
     sweeper.watchSince = 0;
   });
 

@@ -38,6 +38,12 @@ export interface RetryPolicy {
   timeoutMs: number;
 }
 
+/** Keys a reachOf statement at most: far below SQLite's bound variables and MySQL's packet limit. */
+const REACH_CHUNK = 500;
+
+/** A (job, tick key) pair as the key of the map reachOf answers. */
+export const tickRef = (jobId: number, tickKey: string): string => `${jobId}\u0000${tickKey}`;
+
 /** How many of a job's newest records (by tick) lastScheduledTick looks through, and how many a query. */
 const LAST_TICK_WINDOW = 1000;
 const LAST_TICK_PAGE = 50;
@@ -359,6 +365,42 @@ export class RunsRepository {
       before = { at: Number(last.at), id: Number(last.id) };
     }
     return null;
+  }
+
+  /**
+   * The latest `scheduledAt` of the first-attempt record under each (job, tick key), by `tickRef`, for keys a claim
+   * found taken: a tick's own instant for a run, a missed or a skipped tick, the range's last tick for a dropped
+   * range recorded under its first tick's key. Keys without a record on the empty executor key (a broadcast tick's
+   * rows carry executor keys) are absent. On the unique key (job_id, tick_key, attempt, executor_key).
+   */
+  async reachOf(keys: { jobId: number; tickKey: string }[]): Promise<Map<string, number>> {
+    const reach = new Map<string, number>();
+    for (let c = 0; c < keys.length; c += REACH_CHUNK) {
+      const chunk = keys.slice(c, c + REACH_CHUNK);
+      const jobIds = [...new Set(chunk.map((k) => k.jobId))];
+      const tickKeys = [...new Set(chunk.map((k) => k.tickKey))];
+      const rows = await this.ds.query<{ job_id: number | string; tick_key: string; at: number | string }[]>(
+        `SELECT job_id, tick_key, MAX(scheduled_at) AS at FROM runs ` +
+          `WHERE job_id IN (${placeholders(jobIds.length)}) AND tick_key IN (${placeholders(tickKeys.length)}) ` +
+          `AND attempt = 1 AND executor_key = '' GROUP BY job_id, tick_key`,
+        [...jobIds, ...tickKeys],
+      );
+      for (const row of rows) reach.set(tickRef(Number(row.job_id), row.tick_key), Number(row.at));
+    }
+    return reach;
+  }
+
+  /**
+   * When the job's first-attempt tick record at `scheduledAt` was written (the latest, for a broadcast tick's rows),
+   * or null when there is none. On the (job_id, scheduled_at) index.
+   */
+  async writtenAt(jobId: number, scheduledAt: number): Promise<number | null> {
+    const [row] = await this.ds.query<{ at: number | string | null }[]>(
+      `SELECT MAX(created_at) AS at FROM runs WHERE job_id = ? AND scheduled_at = ? AND attempt = 1 ` +
+        "AND `trigger` IN ('schedule', 'misfire')",
+      [jobId, scheduledAt],
+    );
+    return row?.at === null || row?.at === undefined ? null : Number(row.at);
   }
 
   /** The previous attempt of a retry, to run the retry on another executor when one exists. */
