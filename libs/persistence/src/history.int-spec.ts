@@ -5,6 +5,7 @@
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
 import { mysqlDialect, sqliteDialect } from '../../../test/support/ledger-dialects';
+import { rowsTouched } from '../../../test/support/rows-touched';
 import { ApiDataSource } from './api-data-source';
 import { dataSourceOptions } from './data-source-options';
 import { migrate, waitForSchema } from './migrator';
@@ -84,21 +85,8 @@ describe('reads on a long history (MariaDB)', () => {
     await dialect.cleanup();
   });
 
-  /** Rows the storage engine handed to the server for `fn`'s statements (the session's Handler_read_* deltas). */
-  async function rowsTouched(fn: () => Promise<unknown>): Promise<number> {
-    const read = async () => {
-      const rows = await ds.query<{ Variable_name: string; Value: string }[]>(
-        `SHOW SESSION STATUS LIKE 'Handler_read%'`,
-      );
-      return rows.reduce((n, r) => n + Number(r.Value), 0);
-    };
-    // SHOW STATUS itself reads rows (its own temporary table): measure that with nothing in between.
-    const a = await read();
-    const b = await read();
-    await fn();
-    const c = await read();
-    return c - b - (b - a);
-  }
+  /** Rows MariaDB touched for `fn`'s statements on the suite's one connection. */
+  const touchedBy = (fn: () => Promise<unknown>) => rowsTouched(ds, fn);
 
   it('touches a bounded number of rows for every read on the tick path and on timers', async () => {
     const recent = { at: now - 10 * 60_000, id: 0 };
@@ -119,11 +107,11 @@ describe('reads on a long history (MariaDB)', () => {
       ['a run page', () => reads.listRuns({ limit: 50, offset: 0, beforeId: 12_345 }), 2 * (TOTAL_CAP + 1) + 200],
     ];
     const touched: Record<string, number> = {};
-    for (const [name, fn] of bounded) touched[name] = await rowsTouched(fn);
+    for (const [name, fn] of bounded) touched[name] = await touchedBy(fn);
     const over = Object.entries(touched).filter(([name, n]) => n > bounded.find((b) => b[0] === name)![2]);
     expect(over).toEqual([]);
     // A claim of a new tick reads no history either.
-    const claim = await rowsTouched(() =>
+    const claim = await touchedBy(() =>
       batch.claimMany([
         {
           jobId: 1,
@@ -144,12 +132,12 @@ describe('reads on a long history (MariaDB)', () => {
     const all = await reads.listRuns({ limit: 50, offset: 0 });
     expect(all).toMatchObject({ total: TOTAL_CAP, totalCapped: true });
     // The count reads up to the cap twice (the capped rows, then their count), whatever the history.
-    expect(await rowsTouched(() => reads.listRuns({ limit: 50, offset: 0 }))).toBeLessThanOrEqual(
+    expect(await touchedBy(() => reads.listRuns({ limit: 50, offset: 0 }))).toBeLessThanOrEqual(
       2 * (TOTAL_CAP + 1) + 200,
     );
     const failed = await reads.listRuns({ limit: 50, offset: 0, status: 'failed' });
     expect(failed).toMatchObject({ total: HISTORY / 50 + 200 / 50, totalCapped: false });
-    expect(await rowsTouched(() => reads.listRuns({ limit: 50, offset: 0, status: 'failed' }))).toBeLessThanOrEqual(
+    expect(await touchedBy(() => reads.listRuns({ limit: 50, offset: 0, status: 'failed' }))).toBeLessThanOrEqual(
       2 * (HISTORY / 50 + 200 / 50) + 200,
     );
     const job2 = await reads.listRuns({ limit: 50, offset: 0, jobId: 2 });

@@ -1,6 +1,6 @@
 // The pending pass on both real ledgers (issue 11): one bad row does not stop the pass (item 2), and a group whose
 // runs can not start does not hold back the others' (item 3). The real RunLauncher offers to fake executors.
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { AppConfig, DatabaseConfig } from '@app/config';
 import type { ExecutorInfo } from '@app/discovery';
 import {
@@ -14,6 +14,7 @@ import {
 } from '@app/persistence';
 import type { RunBatchReply, RunRequest } from '@app/protocol';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
+import { rowsTouched, withOneConnection } from '../../../../test/support/rows-touched';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import { rankExecutors } from '../executor-client/routing';
 import type { EventsService } from '../events/events.service';
@@ -235,23 +236,10 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         await claimAll(Array.from({ length: 5 }, (_, i) => pendingRun(live.id, `l${i}`)));
         await ds.query('ANALYZE TABLE runs');
 
-        // One connection, so that the session's handler counters see exactly this read's rows.
-        const one = new DataSource({ ...dataSourceOptions(config), poolSize: 1 } as DataSourceOptions);
-        await one.initialize();
-        try {
-          const handlerReads = async () => {
-            const rows = await one.query<{ Value: string }[]>(`SHOW SESSION STATUS LIKE 'Handler_read%'`);
-            return rows.reduce((n, r) => n + Number(r.Value), 0);
-          };
-          const a = await handlerReads();
-          const b = await handlerReads();
-          await new RunsRepository(one).findOfferableFor('live', Date.now(), 0, 1000);
-          const c = await handlerReads();
-          // (SHOW STATUS reads rows of its own: b − a of them.)
-          expect(c - b - (b - a)).toBeLessThan(2 * 305 + 100);
-        } finally {
-          await one.destroy();
-        }
+        const touched = await withOneConnection(config, (one) =>
+          rowsTouched(one, () => new RunsRepository(one).findOfferableFor('live', Date.now(), 0, 1000)),
+        );
+        expect(touched).toBeLessThan(2 * 305 + 100);
       });
     }
   },

@@ -1,10 +1,11 @@
 // The retry repair on both real ledgers (issue 11, item 7): a run that ended retryable with retries left and no next
 // attempt (what a crash between the two writes of an older build, or any write of the result alone, leaves behind)
 // gets its retry from the next repair pass, once; runs owed no retry are left alone; the reads stay bounded.
-import { DataSource, DataSourceOptions } from 'typeorm';
+import { DataSource } from 'typeorm';
 import type { DatabaseConfig } from '@app/config';
 import { dataSourceOptions, JobsRepository, migrate, NewJob, RunsRepository, RunStatus } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
+import { rowsTouched, withOneConnection } from '../../../../test/support/rows-touched';
 import type { EventsService } from '../events/events.service';
 import { RETRY_REPAIR_LOOKBACK_MS, RetryRepair } from './retry-repair';
 
@@ -213,23 +214,11 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         for (let i = 0; i < old.length; i += 1000) await insert(old.slice(i, i + 1000));
         await insert([{ jobId: j.id, tickKey: 'now', status: 'failed', endedAt: NOW - 20_000 }]);
         await ds.query('ANALYZE TABLE runs');
-        // One connection, so that the session's handler counters see exactly the pass's rows.
-        const one = new DataSource({ ...dataSourceOptions(config), poolSize: 1 } as DataSourceOptions);
-        await one.initialize();
-        try {
-          const handlerReads = async () => {
-            const rows = await one.query<{ Value: string }[]>(`SHOW SESSION STATUS LIKE 'Handler_read%'`);
-            return rows.reduce((n, r) => n + Number(r.Value), 0);
-          };
+        const touched = await withOneConnection(config, (one) => {
           const repair = new RetryRepair(new RunsRepository(one), new JobsRepository(one), events, NOW - 60_000);
-          const a = await handlerReads();
-          const b = await handlerReads();
-          await repair.pass(NOW);
-          const c = await handlerReads();
-          expect(c - b - (b - a)).toBeLessThan(100);
-        } finally {
-          await one.destroy();
-        }
+          return rowsTouched(one, () => repair.pass(NOW));
+        });
+        expect(touched).toBeLessThan(100);
         expect(await attempts(j.id, 'now')).toHaveLength(2);
         expect(await attempts(j.id, 'h0')).toHaveLength(1);
       });
