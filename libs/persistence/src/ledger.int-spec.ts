@@ -663,7 +663,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await reads.lastRuns([])).toEqual(new Map());
     });
 
-    it('findOfferable() gives pending runs due by now, oldest first, up to the limit', async () => {
+    it('findOfferableFor() gives pending runs due by now, oldest first, up to the limit (and after afterId)', async () => {
       const due1 = (await runs1.claim(run(1, 'a', { notBefore: T - 10 }), T))!;
       const later = (await runs1.claim(run(1, 'b', { notBefore: T + 1 }), T))!;
       const due2 = (await runs1.claim(run(1, 'c', { notBefore: T }), T))!;
@@ -672,10 +672,16 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await runs1.claim(run(1, 'e', { status: 'skipped', notBefore: T - 10 }), T);
       const due3 = (await runs1.claim(run(1, 'f'), T - 5))!; // notBefore defaults to the claim's now
 
-      expect((await runs1.findOfferable(T, 10)).map((r) => r.id)).toEqual([due1.id, due2.id, due3.id]);
-      expect((await runs1.findOfferable(T, 2)).map((r) => r.id)).toEqual([due1.id, due2.id]);
-      expect((await runs1.findOfferable(T + 1, 10)).map((r) => r.id)).toEqual([due1.id, later.id, due2.id, due3.id]);
-      expect(await runs1.findOfferable(T - 100, 10)).toEqual([]);
+      expect((await runs1.findOfferableFor('default', T, 0, 10)).map((r) => r.id)).toEqual([due1.id, due2.id, due3.id]);
+      expect((await runs1.findOfferableFor('default', T, 0, 2)).map((r) => r.id)).toEqual([due1.id, due2.id]);
+      expect((await runs1.findOfferableFor('default', T + 1, 0, 10)).map((r) => r.id)).toEqual([
+        due1.id,
+        later.id,
+        due2.id,
+        due3.id,
+      ]);
+      expect(await runs1.findOfferableFor('default', T - 100, 0, 10)).toEqual([]);
+      expect((await runs1.findOfferableFor('default', T, due1.id, 10)).map((r) => r.id)).toEqual([due2.id, due3.id]);
     });
 
     it('findExpiredPending() gives pending runs past their deadline', async () => {

@@ -1,5 +1,6 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, Logger } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { LogThrottle } from '@app/common';
 import { ApiReads } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { MissedTickSweeper } from '../scheduling/missed-tick-sweeper';
@@ -8,6 +9,9 @@ import { SchedulerService } from '../scheduling/scheduler.service';
 @ApiTags('metrics')
 @Controller('metrics')
 export class MetricsController {
+  private readonly logger = new Logger(MetricsController.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
+
   constructor(
     private readonly scheduler: SchedulerService,
     private readonly pool: ExecutorPool,
@@ -51,7 +55,8 @@ export class MetricsController {
   private async runsByStatus(): Promise<string[]> {
     try {
       return [...(await this.reads.countByStatus())].map(([status, n]) => `gocron_runs{status="${status}"} ${n}`);
-    } catch {
+    } catch (e) {
+      this.failures.warn('runs', `gocron_runs left out of this scrape: ${(e as Error).message}`);
       return [];
     }
   }

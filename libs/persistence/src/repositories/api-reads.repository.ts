@@ -198,14 +198,6 @@ export class ApiReads {
     });
   }
 
-  /** The newest run's id, or 0: where a feed that starts now begins. */
-  newestRunId(): Promise<number> {
-    return this.timed(async () => {
-      const [row] = await (await this.ds()).query<{ id: number | string | null }[]>(`SELECT MAX(id) AS id FROM runs`);
-      return Number(row?.id ?? 0);
-    });
-  }
-
   /** Runs per status (a full count: /metrics, until the operations work rebuilds it on counters). */
   countByStatus(): Promise<Map<string, number>> {
     return this.timed(async () => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, LessThan, LessThanOrEqual, Repository } from 'typeorm';
+import { DataSource, In, LessThan, Repository } from 'typeorm';
 import { isDuplicateKey, isDuplicateOn, LEDGER_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, RunTrigger } from '../domain';
 import { JobEntity } from '../entities/job.entity';
@@ -177,15 +177,6 @@ export class RunsRepository {
   findStatuses(ids: number[]): Promise<Pick<RunEntity, 'id' | 'status'>[]> {
     if (ids.length === 0) return Promise.resolve([]);
     return this.repo.find({ select: { id: true, status: true }, where: { id: In(ids) } });
-  }
-
-  /** Pending runs that may be offered to an executor now, oldest first. */
-  findOfferable(now: number, limit: number): Promise<RunEntity[]> {
-    return this.repo.find({
-      where: { status: 'pending', notBefore: LessThanOrEqual(now) },
-      order: { id: 'ASC' },
-      take: limit,
-    });
   }
 
   /**
