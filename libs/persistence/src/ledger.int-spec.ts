@@ -13,6 +13,7 @@ import { ApiReads } from './repositories/api-reads.repository';
 import { JobsRepository, NewJob } from './repositories/jobs.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
 import { NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
+import { pendingRun } from '../../../test/support/ledger-rows';
 
 /** A fixed instant, so every timestamp in the assertions is exact. */
 const T = 1_700_000_000_000;
@@ -42,20 +43,7 @@ function job(name: string, over: Partial<NewJob> = {}): NewJob {
   };
 }
 
-function run(jobId: number, tickKey: string, over: Partial<NewRun> = {}): NewRun {
-  return {
-    jobId,
-    tickKey,
-    attempt: 1,
-    scheduledAt: T,
-    trigger: 'schedule',
-    status: 'pending',
-    notBefore: T,
-    deadlineAt: T + 60_000,
-    dispatcherId: 'd1',
-    ...over,
-  };
-}
+const run = (jobId: number, tickKey: string, over: Partial<NewRun> = {}): NewRun => pendingRun(jobId, tickKey, T, over);
 
 describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledger on $dialect.name', ({ dialect }) => {
   const sources: DataSource[] = [];

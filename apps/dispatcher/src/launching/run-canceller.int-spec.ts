@@ -6,22 +6,11 @@ import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dia
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { EventsService } from '../events/events.service';
 import { RunCanceller } from './run-canceller.service';
+import { pendingRun } from '../../../../test/support/ledger-rows';
 
 const T = Date.now();
 
-function run(tickKey: string): NewRun {
-  return {
-    jobId: 1,
-    tickKey,
-    attempt: 1,
-    scheduledAt: T,
-    trigger: 'schedule',
-    status: 'pending',
-    notBefore: T,
-    deadlineAt: T + 60_000,
-    dispatcherId: 'd1',
-  };
-}
+const run = (tickKey: string): NewRun => pendingRun(1, tickKey, T);
 
 describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
   'RunCanceller on $dialect.name',

@@ -7,23 +7,12 @@ import { dataSourceOptions } from '../data-source-options';
 import { migrate } from '../migrator';
 import { RunBatchRepository } from './run-batch.repository';
 import { NewRun, RetryPolicy, RunsRepository } from './runs.repository';
+import { pendingRun } from '../../../../test/support/ledger-rows';
 
 const T = 1_700_000_000_000;
 const policy: RetryPolicy = { retries: 2, retryBackoffMs: 1000, timeoutMs: 5000 };
 
-function run(tickKey: string): NewRun {
-  return {
-    jobId: 1,
-    tickKey,
-    attempt: 1,
-    scheduledAt: T,
-    trigger: 'schedule',
-    status: 'pending',
-    notBefore: T,
-    deadlineAt: T + 60_000,
-    dispatcherId: 'd1',
-  };
-}
+const run = (tickKey: string): NewRun => pendingRun(1, tickKey, T);
 
 describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
   'finishWithRetry on $dialect.name',
