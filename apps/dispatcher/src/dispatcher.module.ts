@@ -1,9 +1,22 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfig, ConfigModule } from '@app/config';
 import { InProcessLock, RedisTickLock, TICK_LOCK } from '@app/locking';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
 import { PersistenceModule } from '@app/persistence';
+import { AuditLog } from './audit/audit-log.service';
+import { AccessGuard } from './auth/access.guard';
+import { AdminBootstrap } from './auth/admin-bootstrap';
+import { AuditController, AuthController, TokensController, UsersController } from './auth/auth.controllers';
+import { Authenticator } from './auth/authenticator.service';
+import { FailureLimiter } from './auth/failure-limiter';
+import { Sessions } from './auth/sessions.service';
+import { StreamSlots } from './auth/stream-slots';
+import { ApiThrottlerGuard, throttlerOptions } from './auth/throttling';
+import { Tokens } from './auth/tokens.service';
+import { Users } from './auth/users.service';
 import { ClusterController } from './cluster/cluster.controller';
 import { HealthController } from './cluster/health.controller';
 import { CronController } from './cron/cron.controller';
@@ -37,6 +50,7 @@ export class DispatcherModule {
         ConfigModule.forRoot(config),
         PersistenceModule.forRoot(config.database),
         ScheduleModule.forRoot(),
+        ThrottlerModule.forRoot(throttlerOptions(config)),
         ExecutorClientModule,
       ],
       controllers: [
@@ -48,8 +62,24 @@ export class DispatcherModule {
         EventsController,
         MetricsController,
         DashboardController,
+        AuthController,
+        TokensController,
+        UsersController,
+        AuditController,
       ],
       providers: [
+        // Guards run in this order: who is calling (and may it), then how often it has called.
+        AccessGuard,
+        { provide: APP_GUARD, useExisting: AccessGuard },
+        { provide: APP_GUARD, useClass: ApiThrottlerGuard },
+        Authenticator,
+        AuditLog,
+        FailureLimiter,
+        Sessions,
+        Users,
+        Tokens,
+        StreamSlots,
+        AdminBootstrap,
         {
           provide: TICK_LOCK,
           useFactory: () => (config.redis.url ? new RedisTickLock(config.redis.url) : new InProcessLock()),

@@ -6,6 +6,8 @@ import { DataSource } from 'typeorm';
 import { createAppLogger } from '@app/common';
 import { loadConfigOrExit } from '@app/config';
 import { migrate } from '@app/persistence';
+import { AdminBootstrap } from './auth/admin-bootstrap';
+import { installEdge } from './auth/edge';
 import { installBodyParsing } from './common/body-parsing';
 import { serveDashboard } from './dashboard/serve-dashboard';
 import { DomainErrorFilter } from './common/domain-error.filter';
@@ -30,6 +32,8 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   await migrate(app.get(DataSource));
+  await app.get(AdminBootstrap).run();
+  installEdge(app, config);
   installBodyParsing(app);
   serveDashboard(app);
   app.useGlobalPipes(new ApiValidationPipe());

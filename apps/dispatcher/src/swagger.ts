@@ -9,6 +9,12 @@ export function setupSwagger(app: INestApplication): void {
         'body fields are rejected. Times are ISO 8601 UTC.',
     )
     .setVersion('0.1.0')
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'an API token (gct_…); data/admin-token at first start',
+    })
+    .addCookieAuth('gocron_session')
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc), {
     jsonDocumentUrl: 'api/docs-json',

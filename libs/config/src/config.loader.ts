@@ -8,8 +8,20 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   database: ['type', 'path', 'username', 'password', 'host', 'port', 'database', 'charset'],
   redis: ['url', 'prefix'],
   etcd: ['hosts', 'prefix', 'lease_ttl'],
-  dispatcher: ['host', 'port', 'id', 'misfire_threshold', 'missed_grace'],
+  dispatcher: [
+    'host',
+    'port',
+    'id',
+    'misfire_threshold',
+    'missed_grace',
+    'allowed_hosts',
+    'cors_origins',
+    'rate_limit',
+    'rate_burst',
+    'max_streams',
+  ],
   executor: ['host', 'port', 'advertise', 'group', 'capacity', 'drain_timeout', 'id', 'static_targets'],
+  auth: ['enabled', 'admin_token', 'secret_key', 'session_ttl', 'public_metrics', 'public_docs'],
 };
 
 export class ConfigError extends Error {
@@ -110,6 +122,15 @@ class SectionReader {
     return raw as T;
   }
 
+  bool(section: string, key: string, fallback: boolean): boolean {
+    const raw = this.text(section, key, String(fallback));
+    if (raw !== 'true' && raw !== 'false') {
+      this.problems.push(`[${section}] ${key}: '${raw}' must be true or false`);
+      return fallback;
+    }
+    return raw === 'true';
+  }
+
   list(section: string, key: string, fallback: string): string[] {
     return this.text(section, key, fallback)
       .split(',')
@@ -156,6 +177,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       // At most a day: the ticks a plan fires on time are then at most 86,401, within what one plan enumerates.
       misfireThresholdSeconds: r.int('dispatcher', 'misfire_threshold', 30, 1, 86400),
       missedGraceSeconds: r.int('dispatcher', 'missed_grace', 120, 1, 7 * 86400),
+      allowedHosts: r.list('dispatcher', 'allowed_hosts', '').map((h) => h.toLowerCase()),
+      corsOrigins: r.list('dispatcher', 'cors_origins', ''),
+      rateLimit: r.int('dispatcher', 'rate_limit', 100, 1, 1_000_000),
+      rateBurst: r.int('dispatcher', 'rate_burst', 1000, 1, 10_000_000),
+      maxStreams: r.int('dispatcher', 'max_streams', 16, 1, 10_000),
     },
     executor: {
       host: r.required('executor', 'host', '127.0.0.1'),
@@ -167,8 +193,25 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       id: r.text('executor', 'id', '') || defaultId,
       staticTargets: r.list('executor', 'static_targets', '127.0.0.1:50051'),
     },
+    auth: {
+      enabled: r.bool('auth', 'enabled', true),
+      adminToken: r.text('auth', 'admin_token', ''),
+      secretKey: r.text('auth', 'secret_key', ''),
+      sessionTtlSeconds: r.int('auth', 'session_ttl', 86400, 60, 365 * 86400),
+      publicMetrics: r.bool('auth', 'public_metrics', true),
+      publicDocs: r.bool('auth', 'public_docs', true),
+    },
   };
   config.executor.advertise ||= `${config.executor.host}:${config.executor.port}`;
+  // A token an attacker could guess is no credential; the value itself is never echoed.
+  if (config.auth.adminToken && !/^[\x21-\x7e]{16,512}$/.test(config.auth.adminToken)) {
+    problems.push('[auth] admin_token: must be 16 to 512 printable characters without spaces');
+  }
+  for (const origin of config.dispatcher.corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      problems.push(`[dispatcher] cors_origins: '${origin}' must look like https://host[:port] or be *`);
+    }
+  }
 
   if (config.redis.url && !/^rediss?:\/\//.test(config.redis.url)) {
     problems.push(`[redis] url: '${config.redis.url}' must start with redis:// or rediss://`);

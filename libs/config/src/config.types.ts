@@ -32,6 +32,27 @@ export interface DispatcherConfig {
   misfireThresholdSeconds: number;
   /** `missed_grace`: a tick with no record this long after its time is recorded as missed; > misfireThresholdSeconds. */
   missedGraceSeconds: number;
+  /** `allowed_hosts`: Host header names the API answers (DNS rebinding); `['*']` turns the check off. */
+  allowedHosts: string[];
+  /** `cors_origins`: origins allowed to call the API from a browser; empty: CORS off. */
+  corsOrigins: string[];
+  /** `rate_limit` requests per second per credential (per address when anonymous), with a burst of `rate_burst`. */
+  rateLimit: number;
+  rateBurst: number;
+  /** `max_streams`: concurrent event streams per credential. */
+  maxStreams: number;
+}
+
+export interface AuthConfig {
+  /** false only on a closed test network: every request is then admin. */
+  enabled: boolean;
+  /** `admin_token`, else GOCRON_AUTH_ADMIN_TOKEN (the env override of the same key); empty: data/admin-token. */
+  adminToken: string;
+  /** Key for secrets at rest (a later issue); empty: generated into data/secret.key. */
+  secretKey: string;
+  sessionTtlSeconds: number;
+  publicMetrics: boolean;
+  publicDocs: boolean;
 }
 
 export interface ExecutorConfig {
@@ -53,4 +74,5 @@ export interface AppConfig {
   etcd: EtcdConfig;
   dispatcher: DispatcherConfig;
   executor: ExecutorConfig;
+  auth: AuthConfig;
 }

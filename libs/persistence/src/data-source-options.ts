@@ -6,9 +6,10 @@ import type { DatabaseConfig } from '@app/config';
 import type { DataSourceOptions } from 'typeorm';
 import { JobEntity } from './entities/job.entity';
 import { RunEntity } from './entities/run.entity';
+import { AUTH_ENTITIES } from './entities/auth.entities';
 import { MIGRATIONS } from './migrations';
 
-export const ENTITIES = [JobEntity, RunEntity];
+export const ENTITIES = [JobEntity, RunEntity, ...AUTH_ENTITIES];
 
 /** The API's own pool (MySQL): a few connections, every statement cut off after API_STATEMENT_TIMEOUT_S. */
 export const API_POOL_SIZE = 4;

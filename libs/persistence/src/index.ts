@@ -6,6 +6,8 @@ export * from './migrator';
 export * from './data-source-options';
 export * from './entities/job.entity';
 export * from './entities/run.entity';
+export * from './entities/auth.entities';
+export * from './repositories/auth.repository';
 export * from './repositories/jobs.repository';
 export * from './repositories/runs.repository';
 export * from './repositories/run-batch.repository';

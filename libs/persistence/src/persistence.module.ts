@@ -5,6 +5,7 @@ import type { DatabaseConfig } from '@app/config';
 import { ApiDataSource } from './api-data-source';
 import { dataSourceOptions } from './data-source-options';
 import { ApiReads } from './repositories/api-reads.repository';
+import { AuthRepository } from './repositories/auth.repository';
 import { JobsRepository } from './repositories/jobs.repository';
 import { RunsRepository } from './repositories/runs.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
@@ -27,6 +28,7 @@ export class PersistenceModule {
         JobsRepository,
         RunsRepository,
         RunBatchRepository,
+        AuthRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -34,7 +36,7 @@ export class PersistenceModule {
         },
         { provide: ApiReads, useFactory: (api: ApiDataSource) => new ApiReads(api.get), inject: [ApiDataSource] },
       ],
-      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads],
+      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads, AuthRepository],
     };
   }
 }

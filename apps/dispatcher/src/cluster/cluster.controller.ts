@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
 import type { DispatcherJson, ExecutorJson } from '@app/contract';
 import { DispatcherRegistry } from './dispatcher-registry.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { Access } from '../auth/access.decorator';
 
 export class ExecutorResponse implements ExecutorJson {
   @ApiProperty() id!: string;
@@ -28,6 +29,7 @@ export class ClusterController {
   ) {}
 
   @Get('executors')
+  @Access('viewer')
   @ApiOkResponse({ type: [ExecutorResponse] })
   executors(): ExecutorResponse[] {
     return this.pool.executors().map(({ id, address, group, capacity, running, startedAt }) => ({
@@ -42,6 +44,7 @@ export class ClusterController {
 
   /** With static discovery a dispatcher knows only itself; etcd lists them all. */
   @Get('dispatchers')
+  @Access('viewer')
   @ApiOkResponse({ type: [DispatcherResponse] })
   dispatchers(): DispatcherResponse[] {
     return this.dispatcherRegistry.list();

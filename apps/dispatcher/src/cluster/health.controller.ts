@@ -11,6 +11,7 @@ import { TICK_LOCK, TickLock } from '@app/locking';
 import { ETCD_CLIENT } from './etcd-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
+import { Access } from '../auth/access.decorator';
 
 type Check = HealthCheckJson;
 
@@ -26,6 +27,7 @@ export class HealthController {
   ) {}
 
   @Get()
+  @Access('public')
   @ApiOperation({
     summary: 'ok, or degraded when a part other than the database is missing; 503 when the database is down',
   })

@@ -10,6 +10,7 @@ import {
 import { IsISO8601, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import { CronError, CronSchedule } from '@app/cron';
 import { QueryInt } from '../common/query.decorators';
+import { Access } from '../auth/access.decorator';
 
 export class CronNextQuery {
   @ApiProperty({ example: '0 9 * * MON-FRI' })
@@ -41,6 +42,7 @@ export class CronNextResponse {
 @Controller('api/cron')
 export class CronController {
   @Get('next')
+  @Access('viewer')
   @ApiOperation({ summary: 'Next fire times of a cron expression in a time zone' })
   @ApiOkResponse({ type: CronNextResponse })
   @ApiBadRequestResponse({ description: 'the expression or zone is invalid; `message` says why' })

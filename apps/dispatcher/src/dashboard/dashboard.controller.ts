@@ -1,5 +1,6 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
+import { Access } from '../auth/access.decorator';
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>gocron-ts</title>
@@ -18,6 +19,7 @@ const PAGE = `<!doctype html>
 @Controller()
 export class DashboardController {
   @Get()
+  @Access('public')
   @Header('Content-Type', 'text/html; charset=utf-8')
   index(): string {
     return PAGE;

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
@@ -10,6 +10,9 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import type { Request } from 'express';
+import { AuditLog, maskJob } from '../audit/audit-log.service';
+import { Access } from '../auth/access.decorator';
 import { IdPipe } from '../common/id.pipe';
 import { RunPage } from '../runs/dto/run.response';
 import { ListRunsQuery } from '../runs/dto/list-runs.query';
@@ -31,18 +34,28 @@ export class JobsController {
   constructor(
     private readonly jobs: JobsService,
     private readonly runs: RunsService,
+    private readonly audit: AuditLog,
   ) {}
 
   @Post()
+  @Access('admin')
   @ApiOperation({ summary: 'Create a job; it is scheduled at once' })
   @ApiCreatedResponse(JOB)
   @ApiConflictResponse({ description: 'name taken' })
   @SendsJobETag()
-  create(@Body() dto: CreateJobDto): Promise<JobResponse> {
-    return this.jobs.create(dto);
+  async create(@Body() dto: CreateJobDto, @Req() req: Request): Promise<JobResponse> {
+    const job = await this.jobs.create(dto);
+    await this.audit.record(req, 'job.created', {
+      targetType: 'job',
+      targetId: job.id,
+      jobId: job.id,
+      after: maskJob(job),
+    });
+    return job;
   }
 
   @Get()
+  @Access('viewer')
   @ApiOperation({ summary: 'List jobs' })
   @ApiOkResponse({ type: JobPage })
   list(@Query() q: ListJobsQuery): Promise<JobPage> {
@@ -50,6 +63,7 @@ export class JobsController {
   }
 
   @Get(':id')
+  @Access('viewer')
   @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
   @SendsJobETag()
@@ -58,64 +72,101 @@ export class JobsController {
   }
 
   @Patch(':id')
+  @Access('admin')
   @ApiOperation({ summary: 'Change a job; the new schedule is live on every dispatcher within 1 s' })
   @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: 'name taken; or, without If-Match, the job kept changing during the merge' })
   @TakesIfMatch()
   @SendsJobETag()
-  update(
+  async update(
     @Param('id', new IdPipe()) id: number,
     @Body() dto: UpdateJobDto,
     @IfMatchHeader() ifMatch: IfMatch | undefined,
+    @Req() req: Request,
   ): Promise<JobResponse> {
-    return this.jobs.update(id, dto, ifMatch);
+    const before = await this.jobs.get(id);
+    const job = await this.jobs.update(id, dto, ifMatch);
+    await this.recordJob(req, 'job.updated', before, job);
+    return job;
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @Access('admin')
   @ApiOperation({ summary: 'Delete a job: scheduling stops, its running runs are cancelled, its history stays' })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  remove(@Param('id', new IdPipe()) id: number): Promise<void> {
-    return this.jobs.remove(id);
+  async remove(@Param('id', new IdPipe()) id: number, @Req() req: Request): Promise<void> {
+    const before = await this.jobs.get(id);
+    await this.jobs.remove(id);
+    await this.recordJob(req, 'job.deleted', before, undefined);
   }
 
   @Post(':id/trigger')
   @HttpCode(202)
+  @Access('operator')
   @ApiOperation({ summary: 'One run now, outside the schedule' })
   @ApiAcceptedResponse({ schema: { properties: { runId: { type: 'integer' } } } })
   @ApiNotFoundResponse()
-  trigger(@Param('id', new IdPipe()) id: number): Promise<{ runId: number }> {
-    return this.jobs.trigger(id);
+  async trigger(@Param('id', new IdPipe()) id: number, @Req() req: Request): Promise<{ runId: number }> {
+    const answer = await this.jobs.trigger(id);
+    await this.audit.record(req, 'job.triggered', { targetType: 'run', targetId: answer.runId, jobId: id });
+    return answer;
   }
 
   @Post(':id/pause')
   @HttpCode(200)
+  @Access('operator')
   @ApiOperation({ summary: 'Pause: enabled=false' })
   @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
   @TakesIfMatch()
   @SendsJobETag()
-  pause(@Param('id', new IdPipe()) id: number, @IfMatchHeader() ifMatch: IfMatch | undefined): Promise<JobResponse> {
-    return this.jobs.pause(id, ifMatch);
+  async pause(
+    @Param('id', new IdPipe()) id: number,
+    @IfMatchHeader() ifMatch: IfMatch | undefined,
+    @Req() req: Request,
+  ): Promise<JobResponse> {
+    const job = await this.jobs.pause(id, ifMatch);
+    await this.audit.record(req, 'job.paused', { targetType: 'job', targetId: id, jobId: id });
+    return job;
   }
 
   @Post(':id/resume')
   @HttpCode(200)
+  @Access('operator')
   @ApiOperation({ summary: 'Resume; ticks that fell while paused never fire' })
   @ApiOkResponse(JOB)
   @ApiNotFoundResponse()
   @TakesIfMatch()
   @SendsJobETag()
-  resume(@Param('id', new IdPipe()) id: number, @IfMatchHeader() ifMatch: IfMatch | undefined): Promise<JobResponse> {
-    return this.jobs.resume(id, ifMatch);
+  async resume(
+    @Param('id', new IdPipe()) id: number,
+    @IfMatchHeader() ifMatch: IfMatch | undefined,
+    @Req() req: Request,
+  ): Promise<JobResponse> {
+    const job = await this.jobs.resume(id, ifMatch);
+    await this.audit.record(req, 'job.resumed', { targetType: 'job', targetId: id, jobId: id });
+    return job;
   }
 
   @Get(':id/runs')
+  @Access('viewer')
   @ApiOperation({ summary: "A job's runs, newest first (readable after the job is deleted)" })
   @ApiOkResponse({ type: RunPage })
   listRuns(@Param('id', new IdPipe()) id: number, @Query() q: ListRunsQuery): Promise<RunPage> {
     return this.runs.list({ ...q, jobId: id });
+  }
+
+  /** A job's change in the audit log: before and after, secret values masked. */
+  private recordJob(req: Request, action: 'job.updated' | 'job.deleted', before: JobResponse, after?: JobResponse) {
+    return this.audit.record(req, action, {
+      targetType: 'job',
+      targetId: before.id,
+      jobId: before.id,
+      before: maskJob(before),
+      after: after === undefined ? undefined : maskJob(after),
+    });
   }
 }

@@ -5,6 +5,7 @@ import { ApiReads } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { MissedTickSweeper } from '../scheduling/missed-tick-sweeper';
 import { SchedulerService } from '../scheduling/scheduler.service';
+import { Access } from '../auth/access.decorator';
 
 @ApiTags('metrics')
 @Controller('metrics')
@@ -20,6 +21,7 @@ export class MetricsController {
   ) {}
 
   @Get()
+  @Access('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOperation({ summary: 'Prometheus text format' })
   @ApiOkResponse({

@@ -14,6 +14,16 @@ export interface Page<T> {
   totalCapped: boolean;
 }
 
+/** The rows of `sql` (a SELECT of anything) counted up to TOTAL_CAP: the read stops there. */
+export async function cappedCount(ds: DataSource, sql: string, params: unknown[]): Promise<Omit<Page<never>, 'items'>> {
+  const [row] = await ds.query<{ n: number | string }[]>(
+    `SELECT COUNT(*) AS n FROM (${sql} LIMIT ${TOTAL_CAP + 1}) capped`,
+    params,
+  );
+  const n = Number(row?.n ?? 0);
+  return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
+}
+
 export interface JobFilter {
   limit: number;
   offset: number;
@@ -114,7 +124,7 @@ export class ApiReads {
       }
       const items = await qb.clone().orderBy('j.id', 'ASC').offset(f.offset).limit(f.limit).getMany();
       const [sql, params] = qb.select('1').getQueryAndParameters();
-      return { items, ...(await this.cappedCount(ds, sql, params)) };
+      return { items, ...(await cappedCount(ds, sql, params)) };
     });
   }
 
@@ -131,18 +141,8 @@ export class ApiReads {
       const [sql, params] = counted.getQueryAndParameters();
       if (f.beforeId !== undefined) qb.andWhere('r.id < :beforeId', { beforeId: f.beforeId });
       const items = await qb.orderBy('r.id', 'DESC').offset(f.offset).limit(f.limit).getMany();
-      return { items, ...(await this.cappedCount(ds, sql, params)) };
+      return { items, ...(await cappedCount(ds, sql, params)) };
     });
-  }
-
-  /** The rows of `sql` (a SELECT of anything) counted up to TOTAL_CAP: the read stops there. */
-  private async cappedCount(ds: DataSource, sql: string, params: unknown[]): Promise<Omit<Page<never>, 'items'>> {
-    const [row] = await ds.query<{ n: number | string }[]>(
-      `SELECT COUNT(*) AS n FROM (${sql} LIMIT ${TOTAL_CAP + 1}) capped`,
-      params,
-    );
-    const n = Number(row?.n ?? 0);
-    return n > TOTAL_CAP ? { total: TOTAL_CAP, totalCapped: true } : { total: n, totalCapped: false };
   }
 
   /**

@@ -1,0 +1,118 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { AuthRepository, NewAudit } from '@app/persistence';
+import { AuthedRequest, clientAddress } from '../auth/principal';
+
+export type AuditAction =
+  | 'job.created'
+  | 'job.updated'
+  | 'job.deleted'
+  | 'job.triggered'
+  | 'job.paused'
+  | 'job.resumed'
+  | 'run.cancelled'
+  | 'user.created'
+  | 'user.updated'
+  | 'user.deleted'
+  | 'token.created'
+  | 'token.revoked'
+  | 'auth.login'
+  | 'auth.login_failed'
+  | 'auth.logout'
+  | 'auth.token_rejected'
+  | 'auth.bootstrap';
+
+export const AUDIT_ACTIONS: readonly AuditAction[] = [
+  'job.created',
+  'job.updated',
+  'job.deleted',
+  'job.triggered',
+  'job.paused',
+  'job.resumed',
+  'run.cancelled',
+  'user.created',
+  'user.updated',
+  'user.deleted',
+  'token.created',
+  'token.revoked',
+  'auth.login',
+  'auth.login_failed',
+  'auth.logout',
+  'auth.token_rejected',
+  'auth.bootstrap',
+];
+
+export interface AuditFacts {
+  targetType?: 'job' | 'run' | 'user' | 'token' | 'session';
+  targetId?: number | null;
+  jobId?: number | null;
+  before?: unknown;
+  after?: unknown;
+  detail?: string;
+  /** Who, when the request has no principal (a failed sign-in: the username tried). */
+  actor?: string | null;
+}
+
+/** Header names whose values are credentials: masked wherever a job is recorded. */
+const SECRET_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key)$/i;
+/** Environment variable names that usually hold secrets: masked in the audit log too. */
+const SECRET_ENV = /pass|secret|token|key|credential|auth/i;
+export const MASK = '***';
+
+/**
+ * A job as the audit log keeps it: secret values masked (`secretEnv`, `http.secretHeaders`, credential headers, and
+ * env variables named like secrets). Works on the API's job shape; anything else passes through.
+ */
+export function maskJob(job: unknown): unknown {
+  if (typeof job !== 'object' || job === null) return job;
+  const out: Record<string, unknown> = { ...(job as Record<string, unknown>) };
+  const maskAll = (o: unknown) =>
+    o && typeof o === 'object' ? Object.fromEntries(Object.keys(o).map((k) => [k, MASK])) : o;
+  const maskSome = (o: unknown, re: RegExp) =>
+    o && typeof o === 'object'
+      ? Object.fromEntries(Object.entries(o as Record<string, unknown>).map(([k, v]) => [k, re.test(k) ? MASK : v]))
+      : o;
+  if ('env' in out) out.env = maskSome(out.env, SECRET_ENV);
+  if ('secretEnv' in out) out.secretEnv = maskAll(out.secretEnv);
+  if (out.http && typeof out.http === 'object') {
+    const http = { ...(out.http as Record<string, unknown>) };
+    if ('headers' in http) http.headers = maskSome(http.headers, SECRET_HEADER);
+    if ('secretHeaders' in http) http.secretHeaders = maskAll(http.secretHeaders);
+    out.http = http;
+  }
+  return out;
+}
+
+/**
+ * The audit log: who changed, triggered, paused, resumed, cancelled or deleted what, sign-ins and refused
+ * credentials. A record is written after the change it describes succeeded; a failure to write it is logged (the
+ * change stands: the scheduler's own state is the ledger, not this log).
+ */
+@Injectable()
+export class AuditLog {
+  private readonly logger = new Logger(AuditLog.name);
+
+  constructor(private readonly repo: AuthRepository) {}
+
+  /** Records what the request did; `req` null: the dispatcher itself (first-start bootstrap). */
+  async record(req: Request | null, action: AuditAction, facts: AuditFacts = {}): Promise<void> {
+    const principal = req ? (req as AuthedRequest).principal : { username: 'system' };
+    const entry: NewAudit = {
+      at: Date.now(),
+      actor: (facts.actor !== undefined ? facts.actor : (principal?.username ?? null))?.slice(0, 64) ?? null,
+      action,
+      targetType: facts.targetType ?? null,
+      targetId: facts.targetId ?? null,
+      jobId: facts.jobId ?? null,
+      address: req ? clientAddress(req) : '',
+      beforeJson: facts.before === undefined ? null : JSON.stringify(facts.before),
+      afterJson: facts.after === undefined ? null : JSON.stringify(facts.after),
+      detail: facts.detail?.slice(0, 1024) ?? null,
+    };
+    try {
+      await this.repo.appendAudit(entry);
+    } catch (e) {
+      this.logger.error({ msg: 'audit record not written', action, actor: entry.actor, error: String(e) });
+    }
+  }
+}

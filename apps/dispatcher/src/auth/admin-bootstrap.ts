@@ -1,0 +1,157 @@
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import { AuthRepository } from '@app/persistence';
+import { AuditLog } from '../audit/audit-log.service';
+import { Authenticator } from './authenticator.service';
+import { newToken, sha256, tokenPrefix } from './secrets';
+
+/** Where the first start leaves the admin token when none is configured (relative to the working directory). */
+export const ADMIN_TOKEN_FILE = 'data/admin-token';
+const TOKEN_TEXT = /^[\x21-\x7e]{16,512}$/;
+
+type Outcome = 'created' | 'attached' | 'present' | 'unused';
+
+/**
+ * The first start stays one command: with no user in the database, user `admin` is created with an admin token,
+ * taken from [auth] admin_token (GOCRON_AUTH_ADMIN_TOKEN), else from data/admin-token, generated there once (0600,
+ * the token alone on one line, never rewritten). Safe when several dispatchers start together: the file is created
+ * with link(2), which fails when it exists, so dispatchers sharing a directory share one token; the unique
+ * username makes one `admin`. A configured token is accepted as admin at every start (break-glass): its row is
+ * restored, its user re-enabled as admin.
+ */
+@Injectable()
+export class AdminBootstrap {
+  private readonly logger = new Logger(AdminBootstrap.name);
+
+  constructor(
+    private readonly repo: AuthRepository,
+    private readonly audit: AuditLog,
+    private readonly auth: Authenticator,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async run(file = ADMIN_TOKEN_FILE): Promise<void> {
+    if (!this.config.auth.enabled) {
+      this.logger.warn('[auth] enabled = false: every request is admin. Only on a closed test network.');
+      return;
+    }
+    const configured = this.config.auth.adminToken;
+    if (configured) {
+      const outcome = await this.ensureAdmin(configured, true);
+      this.logger.log(`admin token: the configured one ([auth] admin_token / GOCRON_AUTH_ADMIN_TOKEN)${note(outcome)}`);
+      return;
+    }
+    let token = readTokenFile(file);
+    let createdFile = false;
+    if (token === null) {
+      if ((await this.repo.countUsers()) > 0) return;
+      ({ token, created: createdFile } = createTokenFile(file));
+    }
+    const outcome = await this.ensureAdmin(token, false);
+    if (outcome === 'unused') {
+      if (createdFile) unlinkSync(file);
+      else this.logger.warn(`${file} holds a token this database does not know (revoked, or another installation's)`);
+      return;
+    }
+    this.logger.log(`admin token: in ${file} (cat ${file}); sign in at the dashboard with it${note(outcome)}`);
+  }
+
+  private async ensureAdmin(token: string, configured: boolean): Promise<Outcome> {
+    const now = Date.now();
+    const fields = { passwordHash: null, role: 'admin' as const, disabled: false, createdAt: now, updatedAt: now };
+    let created = false;
+    if ((await this.repo.countUsers()) === 0)
+      created = (await this.repo.createUser({ username: 'admin', ...fields })) !== null;
+    let admin = await this.repo.findUserByName('admin');
+    if (!admin && configured) {
+      await this.repo.createUser({ username: 'admin', ...fields });
+      admin = await this.repo.findUserByName('admin');
+    }
+    if (!admin) return 'unused';
+    if (configured && (admin.role !== 'admin' || admin.disabled)) {
+      await this.repo.updateUser(admin.id, { role: 'admin', disabled: false, updatedAt: now });
+    }
+    const hash = sha256(token);
+    const existing = await this.repo.findTokenByHash(hash);
+    if (existing) {
+      if (configured && (existing.userId !== admin.id || existing.role !== 'admin' || existing.expiresAt !== null)) {
+        await this.repo.updateToken(existing.id, { userId: admin.id, role: 'admin', expiresAt: null });
+      }
+    } else {
+      // A generated token is attached only to an admin with no way in yet: one whose creator died before this step.
+      const locked = admin.passwordHash === null && (await this.repo.countTokensOf(admin.id)) === 0;
+      if (!configured && !created && !locked) return 'unused';
+      await this.repo.createToken({
+        userId: admin.id,
+        name: configured ? 'admin_token (configured)' : 'admin-token (first start)',
+        tokenHash: hash,
+        prefix: tokenPrefix(token),
+        role: 'admin',
+        expiresAt: null,
+        lastUsedAt: null,
+        createdAt: now,
+      });
+    }
+    this.auth.forgetAll();
+    if (created) {
+      await this.audit.record(null, 'auth.bootstrap', {
+        targetType: 'user',
+        targetId: admin.id,
+        detail: 'first start: user admin created',
+      });
+      return 'created';
+    }
+    return existing ? 'present' : 'attached';
+  }
+}
+
+function note(outcome: Outcome): string {
+  return outcome === 'created' ? ' (first start: user admin created)' : '';
+}
+
+/** The token in `file`, or null when there is no file; a file that holds no token stops the start, naming it. */
+export function readTokenFile(file: string): string | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  const token = text.split('\n')[0].trim();
+  if (!TOKEN_TEXT.test(token))
+    throw new Error(`${file}: expected one token (16 to 512 printable characters) on one line`);
+  if ((statSync(file).mode & 0o077) !== 0) {
+    new Logger(AdminBootstrap.name).warn(`${file} is readable by other users: chmod 600 ${file}`);
+  }
+  return token;
+}
+
+/**
+ * Writes a new token into `file` (0600) unless the file exists: written whole to a temporary file, then linked
+ * into place, which fails if another process got there first; then that process's token is the one.
+ */
+export function createTokenFile(file: string): { token: string; created: boolean } {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const token = newToken();
+  const tmp = join(dirname(file), `.admin-token.${process.pid}.${Date.now()}`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(tmp, file);
+    return { token, created: true };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    const theirs = readTokenFile(file);
+    if (theirs === null) throw e;
+    return { token: theirs, created: false };
+  } finally {
+    unlinkSync(tmp);
+  }
+}
