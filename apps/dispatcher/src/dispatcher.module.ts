@@ -68,10 +68,10 @@ export class DispatcherModule {
         AuditController,
       ],
       providers: [
-        // Guards run in this order: who is calling (and may it), then how often it has called.
+        // Guards run in this order: how often this credential (or address) has called, then whether it may.
+        { provide: APP_GUARD, useClass: ApiThrottlerGuard },
         AccessGuard,
         { provide: APP_GUARD, useExisting: AccessGuard },
-        { provide: APP_GUARD, useClass: ApiThrottlerGuard },
         Authenticator,
         AuditLog,
         FailureLimiter,

@@ -1,11 +1,18 @@
 import { ExecutionContext, HttpException, HttpStatus, Injectable } from '@nestjs/common';
-import type { ThrottlerModuleOptions } from '@nestjs/throttler';
-import { ThrottlerGuard } from '@nestjs/throttler';
-import type { ThrottlerLimitDetail } from '@nestjs/throttler';
+import { Reflector } from '@nestjs/core';
+import {
+  InjectThrottlerOptions,
+  InjectThrottlerStorage,
+  ThrottlerGuard,
+  type ThrottlerLimitDetail,
+  type ThrottlerModuleOptions,
+  type ThrottlerStorage,
+} from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import type { AppConfig } from '@app/config';
 import { LOGIN_ROUTE } from './auth.controllers';
-import { AuthedRequest, clientAddress } from './principal';
+import { Authenticator } from './authenticator.service';
+import { clientAddress } from './principal';
 
 /** Sign-in attempts per address per minute, whatever their outcome: each costs a scrypt (CPU). */
 export const LOGIN_PER_MINUTE = 30;
@@ -27,15 +34,27 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
   };
 }
 
-/** Runs after AccessGuard, so a request is counted against the credential it proved, not one it merely sent. */
+/**
+ * Runs before AccessGuard, on every request (refused ones too): a request counts against the credential it proves
+ * (the Authenticator's answer, which AccessGuard then reuses), and against its address when it proves none, so
+ * neither forged tokens nor anonymous calls escape the limit.
+ */
 @Injectable()
 export class ApiThrottlerGuard extends ThrottlerGuard {
-  protected override getTracker(req: Record<string, unknown>): Promise<string> {
-    const p = (req as unknown as AuthedRequest).principal;
-    if (p && p.via !== 'open') {
-      return Promise.resolve(p.tokenId !== null ? `token:${p.tokenId}` : `session:${p.sessionId ?? p.userId}`);
-    }
-    return Promise.resolve(`address:${clientAddress(req as unknown as Request)}`);
+  constructor(
+    @InjectThrottlerOptions() options: ThrottlerModuleOptions,
+    @InjectThrottlerStorage() storage: ThrottlerStorage,
+    reflector: Reflector,
+    private readonly auth: Authenticator,
+  ) {
+    super(options, storage, reflector);
+  }
+
+  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
+    const request = req as unknown as Request;
+    const { principal: p } = await this.auth.resolve(request);
+    if (p) return p.tokenId !== null ? `token:${p.tokenId}` : `session:${p.sessionId ?? p.userId}`;
+    return `address:${clientAddress(request)}`;
   }
 
   protected override throwThrottlingException(ctx: ExecutionContext, detail: ThrottlerLimitDetail): Promise<void> {
