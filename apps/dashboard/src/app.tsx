@@ -1,21 +1,44 @@
-// The shell: navigation, live-update status, and the page for the current hash route.
+// The shell: navigation, live-update status, who is signed in, and the page for the current hash route; the login
+// page alone when no one is.
 import { ReactNode, useEffect, useRef } from 'react';
 import { href, Route, useRoute } from './hooks/router';
 import { useInterval, useLiveMode } from './hooks/live';
+import { refreshSession, Session, useCan, useSession } from './hooks/session';
 import { useResource } from './hooks/use-resource';
-import { api } from './lib/api';
+import { api, errorText } from './lib/api';
+import { AccountMenu } from './components/account-menu';
 import { ErrorBoundary } from './components/error-boundary';
+import { Loading } from './components/states';
+import { AccountPage } from './pages/account-page';
+import { AuditPage } from './pages/audit-page';
 import { ClusterPage } from './pages/cluster-page';
 import { JobDetailPage } from './pages/job-detail-page';
 import { JobFormPage } from './pages/job-form-page';
 import { JobsPage } from './pages/jobs-page';
+import { LoginPage } from './pages/login-page';
 import { RunsPage } from './pages/runs-page';
+import { TokensPage } from './pages/tokens-page';
+import { UsersPage } from './pages/users-page';
 
-type Section = 'jobs' | 'runs' | 'cluster';
+type Section = 'jobs' | 'runs' | 'cluster' | 'users' | 'audit' | 'account' | 'tokens';
 
-function page(route: Route): { section: Section | null; title: string; element: ReactNode } {
+const ADMINS_ONLY = (
+  <div className="state state-empty">
+    <p className="state-title">This page is for admins.</p>
+    <p>
+      Your role does not include it. Go to <a href={href('/jobs')}>Jobs</a>.
+    </p>
+  </div>
+);
+
+function page(route: Route, isAdmin: boolean): { section: Section | null; title: string; element: ReactNode } {
   const [first = 'jobs', second, third, fourth] = route.parts;
   const id = Number(second);
+  if (first === 'users') return { section: 'users', title: 'Users', element: isAdmin ? <UsersPage /> : ADMINS_ONLY };
+  if (first === 'audit')
+    return { section: 'audit', title: 'Audit log', element: isAdmin ? <AuditPage route={route} /> : ADMINS_ONLY };
+  if (first === 'account') return { section: 'account', title: 'Account', element: <AccountPage /> };
+  if (first === 'tokens') return { section: 'tokens', title: 'API tokens', element: <TokensPage /> };
   if (first === 'jobs' && second === 'new') return { section: 'jobs', title: 'New job', element: <JobFormPage /> };
   if (first === 'jobs' && Number.isInteger(id) && id > 0) {
     if (third === 'edit') return { section: 'jobs', title: 'Edit job', element: <JobFormPage jobId={id} /> };
@@ -81,9 +104,51 @@ function HealthIndicator() {
   );
 }
 
+/** /api/auth/me could not be read (the dispatcher down): say so, and ask again every 5 s. */
+function SessionProblem({ session }: { session: Session }) {
+  useInterval(() => {
+    if (session.status === 'error') void refreshSession();
+  }, 5000);
+  if (session.status !== 'error') return null;
+  return (
+    <span className="health health-down" title={errorText(session.error)}>
+      Could not check your session: {errorText(session.error)}
+    </span>
+  );
+}
+
 export function App() {
   const route = useRoute();
-  const { section, title, element } = page(route);
+  // The login page asks nothing of the server until the form is sent: a stale session cookie sent again would
+  // only be refused again.
+  if (route.parts[0] === 'login') return <LoginPage next={route.query.get('next')} />;
+  return <SignedIn route={route} />;
+}
+
+function SignedIn({ route }: { route: Route }) {
+  const session = useSession();
+  if (session.status === 'loading' || session.status === 'signed-out') return <SessionWait session={session} />;
+  return <Shell route={route} session={session} />;
+}
+
+/** Before the first answer of /api/auth/me, and after a logout when the address is not the login page's. */
+function SessionWait({ session }: { session: Session }) {
+  useEffect(() => {
+    document.title = 'gocron';
+    // Back from the login page without signing in (or signed in in another tab): ask again; a 401 goes back there.
+    if (session.status === 'signed-out') void refreshSession();
+  }, [session.status]);
+  return (
+    <main id="main" className="session-wait">
+      <Loading what="your session" />
+    </main>
+  );
+}
+
+function Shell({ route, session }: { route: Route; session: Session }) {
+  const can = useCan();
+  const isAdmin = can('admin');
+  const { section, title, element } = page(route, isAdmin);
   const main = useRef<HTMLElement>(null);
   const path = route.parts.join('/');
   const first = useRef(true);
@@ -127,13 +192,19 @@ export function App() {
           {nav('jobs', 'Jobs')}
           {nav('runs', 'Runs')}
           {nav('cluster', 'Cluster')}
+          {isAdmin && nav('users', 'Users')}
+          {isAdmin && nav('audit', 'Audit')}
         </nav>
         <div className="topbar-status">
           <HealthIndicator />
+          <SessionProblem session={session} />
           <LiveIndicator />
           <a className="topbar-link" href="/api/docs">
             API
           </a>
+          {session.status === 'signed-in' && (
+            <AccountMenu me={session.me} current={section === 'account' || section === 'tokens' ? section : null} />
+          )}
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1}>

@@ -1,8 +1,10 @@
 // Trigger, pause/resume and delete, the same from the jobs table and a job's page: confirmed where destructive,
-// reported in a toast, refused calls explained.
+// reported in a toast, refused calls explained. Each button shows only to a role that may use it (run, pause,
+// resume: operator; edit, delete: admin).
 import type { JobJson } from '@app/contract';
 import { api, errorText } from '../lib/api';
 import { href } from '../hooks/router';
+import { useCan } from '../hooks/session';
 import { AsyncButton } from './async-button';
 import { useConfirm } from './confirm-dialog';
 import { useToast } from './toasts';
@@ -71,7 +73,9 @@ export function JobActionButtons({
   onDeleted?: () => void;
   compact?: boolean;
 }) {
+  const can = useCan();
   const label = (verb: string) => (compact ? { 'aria-label': `${verb} ${job.name}` } : {});
+  if (!can('operator')) return null;
   return (
     <div className="actions">
       <AsyncButton {...label('Run now')} onClick={() => actions.trigger(job)}>
@@ -80,20 +84,22 @@ export function JobActionButtons({
       <AsyncButton {...label(job.enabled ? 'Pause' : 'Resume')} onClick={() => actions.setEnabled(job, !job.enabled)}>
         {job.enabled ? 'Pause' : 'Resume'}
       </AsyncButton>
-      {!compact && (
+      {!compact && can('admin') && (
         <a className="button" href={href(`/jobs/${job.id}/edit`)}>
           Edit
         </a>
       )}
-      <AsyncButton
-        {...label('Delete')}
-        className="button button-danger-quiet"
-        onClick={async () => {
-          if ((await actions.remove(job)) && onDeleted) onDeleted();
-        }}
-      >
-        Delete
-      </AsyncButton>
+      {can('admin') && (
+        <AsyncButton
+          {...label('Delete')}
+          className="button button-danger-quiet"
+          onClick={async () => {
+            if ((await actions.remove(job)) && onDeleted) onDeleted();
+          }}
+        >
+          Delete
+        </AsyncButton>
+      )}
     </div>
   );
 }

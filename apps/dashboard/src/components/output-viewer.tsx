@@ -2,6 +2,7 @@
 import { useState } from 'react';
 import { isActive, RunJson } from '@app/contract';
 import { formatDateTime, formatDuration, formatLag, humanize } from '../lib/format';
+import { useCan } from '../hooks/session';
 import { StatusBadge } from './status-badge';
 import { AsyncButton } from './async-button';
 import './output-viewer.css';
@@ -16,6 +17,7 @@ export function OutputViewer({
   closeHref: string;
 }) {
   const [wrap, setWrap] = useState(true);
+  const can = useCan();
   const result =
     run.httpStatus !== null ? `HTTP ${run.httpStatus}` : run.exitCode !== null ? `exit code ${run.exitCode}` : null;
   return (
@@ -25,7 +27,7 @@ export function OutputViewer({
           Run #{run.id} <StatusBadge status={run.status} />
         </h2>
         <div className="actions">
-          {isActive(run.status) && (
+          {isActive(run.status) && can('operator') && (
             <AsyncButton className="button button-danger-quiet" onClick={() => onCancel(run)}>
               Cancel run
             </AsyncButton>

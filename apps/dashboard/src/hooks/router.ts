@@ -46,3 +46,8 @@ export function replaceRoute(to: string): void {
   window.history.replaceState(window.history.state, '', to);
   notify();
 }
+
+/** The current route as a path with its query (`/jobs/3?status=failed`), for coming back to it later. */
+export function currentPath(): string {
+  return window.location.hash.replace(/^#/, '');
+}

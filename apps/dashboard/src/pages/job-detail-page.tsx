@@ -6,6 +6,7 @@ import { formatDuration, formatLag, formatShort, humanize } from '../lib/format'
 import { href, navigate, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
 import { useResource } from '../hooks/use-resource';
+import { useCan } from '../hooks/session';
 import { AsyncButton } from '../components/async-button';
 import { JobActionButtons, useJobActions } from '../components/job-actions';
 import { OutputViewer } from '../components/output-viewer';
@@ -25,6 +26,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
   const status = (route.query.get('status') ?? '') as RunStatus | '';
   const offset = Number(route.query.get('offset') ?? 0) || 0;
   const toast = useToast();
+  const can = useCan();
 
   const job = useResource((signal) => api.getJob(jobId, signal), [jobId]);
   const runs = useResource(
@@ -103,7 +105,9 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
             {recent.data && recent.data.items.length > 0 ? (
               <RunChart runs={recent.data.items} />
             ) : (
-              <p className="muted">No runs yet. It runs at its next tick, or now with Run now.</p>
+              <p className="muted">
+                No runs yet. It runs at its next tick{can('operator') ? ', or now with Run now' : ''}.
+              </p>
             )}
           </section>
         </div>
@@ -154,7 +158,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
                   ) : (
                     'The job is paused.'
                   )}{' '}
-                  Use Run now to run it at once.
+                  {can('operator') && 'Use Run now to run it at once.'}
                 </p>
               )}
             </Empty>
@@ -204,7 +208,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
                             <a className="button" href={href(`${base}/runs/${r.id}`, keep)}>
                               Output
                             </a>
-                            {isActive(r.status) && (
+                            {isActive(r.status) && can('operator') && (
                               <AsyncButton
                                 className="button button-danger-quiet"
                                 aria-label={`Cancel run ${r.id}`}

@@ -9,6 +9,7 @@ import { browserTimeZone, formatDuration, timeZones } from '../lib/format';
 import { bodyOf, FORM_FIELDS, FormField, formOf, JobForm, NEW_JOB } from '../lib/job-form';
 import { href, navigate } from '../hooks/router';
 import { useResource } from '../hooks/use-resource';
+import { useCan } from '../hooks/session';
 import { CronPreview } from '../components/cron-preview';
 import { FieldMessages, KeyValueEditor } from '../components/key-value-editor';
 import { ErrorState, Loading } from '../components/states';
@@ -35,6 +36,17 @@ const ROUTING_HELP: Record<(typeof ROUTINGS)[number], string> = {
 
 export function JobFormPage({ jobId }: { jobId?: number }) {
   const job = useResource((signal) => (jobId ? api.getJob(jobId, signal) : Promise.resolve(null)), [jobId]);
+  const can = useCan();
+  if (!can('admin'))
+    return (
+      <div className="state state-empty">
+        <p className="state-title">Only admins create and edit jobs.</p>
+        <p>
+          Your role does not include it.{' '}
+          {jobId ? <a href={href(`/jobs/${jobId}`)}>Back to the job</a> : <a href={href('/jobs')}>Back to the jobs</a>}.
+        </p>
+      </div>
+    );
   if (jobId === undefined) return <JobEditor initial={NEW_JOB} />;
   if (job.error !== undefined) return <ErrorState error={job.error} retry={job.reload} what={`job ${jobId}`} />;
   if (!job.data) return <Loading what="the job" />;

@@ -7,6 +7,7 @@ import { href, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
 import { useDebounced } from '../hooks/use-now';
 import { useResource } from '../hooks/use-resource';
+import { useCan } from '../hooks/session';
 import { JobActionButtons, useJobActions } from '../components/job-actions';
 import { Pager } from '../components/pager';
 import { RelTime } from '../components/rel-time';
@@ -53,6 +54,7 @@ export function JobsPage({ route }: { route: Route }) {
   const groups = useResource((signal) => api.executors(signal), []);
   useLiveRefresh(jobs.reload);
   const actions = useJobActions(jobs.reload);
+  const can = useCan();
 
   const knownGroups = [
     ...new Set([
@@ -68,9 +70,11 @@ export function JobsPage({ route }: { route: Route }) {
     <>
       <header className="page-header">
         <h1>Jobs</h1>
-        <a className="button button-primary" href={href('/jobs/new')}>
-          New job
-        </a>
+        {can('admin') && (
+          <a className="button button-primary" href={href('/jobs/new')}>
+            New job
+          </a>
+        )}
       </header>
 
       <form className="filters" role="search" onSubmit={(e) => e.preventDefault()}>
@@ -131,11 +135,15 @@ export function JobsPage({ route }: { route: Route }) {
       {jobs.loading && !jobs.data && <Loading what="jobs" />}
       {jobs.data && jobs.data.total === 0 && !filtered && (
         <Empty title="No jobs yet.">
-          <p>
-            Create one with <a href={href('/jobs/new')}>New job</a>: a shell command or an HTTP request, on a cron
-            schedule in any time zone. Scripts can use <code>POST /api/jobs</code> (see the{' '}
-            <a href="/api/docs">API docs</a>).
-          </p>
+          {can('admin') ? (
+            <p>
+              Create one with <a href={href('/jobs/new')}>New job</a>: a shell command or an HTTP request, on a cron
+              schedule in any time zone. Scripts can use <code>POST /api/jobs</code> (see the{' '}
+              <a href="/api/docs">API docs</a>).
+            </p>
+          ) : (
+            <p>An admin creates them; they show up here as soon as one does.</p>
+          )}
         </Empty>
       )}
       {jobs.data && jobs.data.total === 0 && filtered && (

@@ -5,6 +5,7 @@ import { formatDuration, formatLag, formatShort, humanize } from '../lib/format'
 import { href, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
 import { useResource } from '../hooks/use-resource';
+import { useCan } from '../hooks/session';
 import { Pager } from '../components/pager';
 import { Empty, ErrorState, Loading } from '../components/states';
 import { StatusBadge } from '../components/status-badge';
@@ -22,6 +23,7 @@ export function RunsPage({ route }: { route: Route }) {
   const jobs = useResource((signal) => api.listJobs({ limit: 500 }, signal), []);
   useLiveRefresh(runs.reload, (e) => e.type === 'run');
   useLiveRefresh(jobs.reload, (e) => e.type === 'job');
+  const can = useCan();
   const names = new Map((jobs.data?.items ?? []).map((j) => [j.id, j.name]));
   const setFilter = (changes: Record<string, string | number | undefined>) =>
     replaceRoute(href('/runs', { status: status || undefined, job: jobId, ...changes }));
@@ -61,7 +63,13 @@ export function RunsPage({ route }: { route: Route }) {
       {runs.data && runs.data.total === 0 && (
         <Empty title={status || jobId ? 'No runs match these filters.' : 'No runs yet.'}>
           <p>
-            Runs appear here as jobs fire. <a href={href('/jobs')}>Open a job</a> and use Run now to start one at once.
+            Runs appear here as jobs fire.
+            {can('operator') && (
+              <>
+                {' '}
+                <a href={href('/jobs')}>Open a job</a> and use Run now to start one at once.
+              </>
+            )}
           </p>
         </Empty>
       )}
