@@ -90,6 +90,129 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('reads [auth] and the API edge keys of [dispatcher] with their defaults', () => {
+    const defaults = {
+      auth: {
+        enabled: true,
+        adminToken: '',
+        secretKey: '',
+        sessionTtlSeconds: 86400,
+        publicMetrics: true,
+        publicDocs: true,
+      },
+      edge: { allowedHosts: [], corsOrigins: [], rateLimit: 100, rateBurst: 1000, maxStreams: 16 },
+    };
+    for (const file of [writeIni(''), ...['conf.ini', 'cluster.ini'].map((f) => join(__dirname, '../../../conf', f))]) {
+      const c = loadConfig(file, {});
+      expect(c.auth).toEqual(defaults.auth);
+      expect(c.dispatcher).toMatchObject(defaults.edge);
+    }
+    const file = writeIni(
+      '[auth]\nenabled = false\nadmin_token = gct_0123456789abcdefXYZ\nsession_ttl = 3600\npublic_metrics = false\n' +
+        'public_docs = false\n[dispatcher]\nallowed_hosts = Cron.Example.com, 10.0.0.5\n' +
+        'cors_origins = https://ui.example.com, http://localhost:5173\nrate_limit = 5\nrate_burst = 50\nmax_streams = 2\n',
+    );
+    const c = loadConfig(file, {});
+    expect(c.auth).toEqual({
+      enabled: false,
+      adminToken: 'gct_0123456789abcdefXYZ',
+      secretKey: '',
+      sessionTtlSeconds: 3600,
+      publicMetrics: false,
+      publicDocs: false,
+    });
+    expect(c.dispatcher).toMatchObject({
+      allowedHosts: ['cron.example.com', '10.0.0.5'],
+      corsOrigins: ['https://ui.example.com', 'http://localhost:5173'],
+      rateLimit: 5,
+      rateBurst: 50,
+      maxStreams: 2,
+    });
+  });
+
+  it('lets GOCRON_AUTH_* and GOCRON_DISPATCHER_* override [auth] and the edge keys', () => {
+    const file = writeIni('[auth]\nenabled = true\npublic_metrics = true\n');
+    const c = loadConfig(file, {
+      GOCRON_AUTH_ENABLED: 'false',
+      GOCRON_AUTH_PUBLIC_METRICS: 'false',
+      GOCRON_AUTH_ADMIN_TOKEN: ' from-the-environment-0123 ',
+      GOCRON_DISPATCHER_ALLOWED_HOSTS: '*',
+      GOCRON_DISPATCHER_MAX_STREAMS: '4',
+    });
+    expect(c.auth).toMatchObject({ enabled: false, publicMetrics: false, adminToken: 'from-the-environment-0123' });
+    expect(c.dispatcher).toMatchObject({ allowedHosts: ['*'], maxStreams: 4 });
+  });
+
+  it('names the key of a boolean that is neither true nor false', () => {
+    const file = writeIni('[auth]\nenabled = yes\npublic_docs = 0\n');
+    expect(problemsOf(() => loadConfig(file, { GOCRON_AUTH_PUBLIC_METRICS: 'False' }))).toEqual([
+      "[auth] enabled: 'yes' must be true or false",
+      "[auth] public_metrics: 'False' must be true or false",
+      "[auth] public_docs: '0' must be true or false",
+    ]);
+  });
+
+  it('refuses an admin_token that is short or holds a space, without ever echoing it', () => {
+    // Each holds Zq7x, which no message of the loader contains.
+    const bad = ['Zq7x-short-15c!', 'Zq7x with spaces', 'Zq7x\tTab-inside-a-token', 'Zq7xé-not-printable-ascii'];
+    for (const token of bad) {
+      for (const [file, env] of [
+        [writeIni(`[auth]\nadmin_token = ${token}\n`), {}],
+        [writeIni(''), { GOCRON_AUTH_ADMIN_TOKEN: token }],
+      ] as const) {
+        let error: unknown;
+        try {
+          loadConfig(file, env);
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([
+          '[auth] admin_token: must be 16 to 512 printable characters without spaces',
+        ]);
+        expect((error as ConfigError).message).not.toContain('Zq7x');
+      }
+    }
+    // 16 printable characters are enough; 513 are too many.
+    expect(loadConfig(writeIni(''), { GOCRON_AUTH_ADMIN_TOKEN: 'exactly-16-chars' }).auth.adminToken).toBe(
+      'exactly-16-chars',
+    );
+    expect(problemsOf(() => loadConfig(writeIni(''), { GOCRON_AUTH_ADMIN_TOKEN: 'x'.repeat(513) }))).toEqual([
+      '[auth] admin_token: must be 16 to 512 printable characters without spaces',
+    ]);
+  });
+
+  it('refuses a CORS origin that is not scheme://host[:port] or *', () => {
+    const env = { GOCRON_DISPATCHER_CORS_ORIGINS: 'https://ok.example.com, *, ui.example.com, https://a.example.com/' };
+    expect(problemsOf(() => loadConfig(writeIni(''), env))).toEqual([
+      "[dispatcher] cors_origins: 'ui.example.com' must look like https://host[:port] or be *",
+      "[dispatcher] cors_origins: 'https://a.example.com/' must look like https://host[:port] or be *",
+    ]);
+    const ok = loadConfig(writeIni(''), { GOCRON_DISPATCHER_CORS_ORIGINS: 'http://localhost:5173' });
+    expect(ok.dispatcher.corsOrigins).toEqual(['http://localhost:5173']);
+  });
+
+  it('bounds rate_limit, rate_burst, max_streams and session_ttl', () => {
+    const file = writeIni(
+      '[dispatcher]\nrate_limit = 0\nrate_burst = 10000001\nmax_streams = 10001\n[auth]\nsession_ttl = 59\n',
+    );
+    expect(problemsOf(() => loadConfig(file, {}))).toEqual([
+      '[dispatcher] rate_limit: 0 is out of range 1..1000000',
+      '[dispatcher] rate_burst: 10000001 is out of range 1..10000000',
+      '[dispatcher] max_streams: 10001 is out of range 1..10000',
+      '[auth] session_ttl: 59 is out of range 60..31536000',
+    ]);
+    expect(problemsOf(() => loadConfig(writeIni(''), { GOCRON_DISPATCHER_RATE_LIMIT: '1.5' }))).toEqual([
+      "[dispatcher] rate_limit: '1.5' is not an integer",
+    ]);
+    const edges = loadConfig(
+      writeIni('[dispatcher]\nrate_limit = 1000000\nrate_burst = 1\nmax_streams = 1\n[auth]\nsession_ttl = 60\n'),
+      {},
+    );
+    expect(edges.dispatcher).toMatchObject({ rateLimit: 1_000_000, rateBurst: 1, maxStreams: 1 });
+    expect(edges.auth.sessionTtlSeconds).toBe(60);
+  });
+
   it('names a missing file', () => {
     expect(problemsOf(() => loadConfig('/nonexistent/conf.ini', {}))).toEqual([
       '--config: cannot read /nonexistent/conf.ini: ENOENT',

@@ -83,7 +83,7 @@ export class AccessGuard implements CanActivate {
   authorize(req: Request, principal: Principal, level: AccessLevel): boolean {
     if (level !== 'signed-in' && level !== 'public' && rank(principal.role) < rank(level as Principal['role'])) {
       throw new ForbiddenException(
-        `${req.method} ${req.path} needs role ${level}; ${principal.username} is ${principal.role}`,
+        `${req.method} ${req.path} needs role ${level}; this credential (user ${principal.username}) is ${principal.role}`,
       );
     }
     return true;

@@ -82,7 +82,8 @@ export class AdminBootstrap {
     } else {
       // A generated token is attached only to an admin with no way in yet: one whose creator died before this step.
       const locked = admin.passwordHash === null && (await this.repo.countTokensOf(admin.id)) === 0;
-      if (!configured && !created && !locked) return 'unused';
+      // The token counted may be this very one, attached meanwhile by a dispatcher that read the same file.
+      if (!configured && !created && !locked) return (await this.repo.findTokenByHash(hash)) ? 'present' : 'unused';
       await this.repo.createToken({
         userId: admin.id,
         name: configured ? 'admin_token (configured)' : 'admin-token (first start)',

@@ -58,6 +58,7 @@ export async function verifyPassword(password: string, stored: string | null): P
   const [n, r, p] = parts.slice(1, 4).map(Number);
   if (![n, r, p].every(Number.isSafeInteger) || n > 1 << 20 || r > 32 || p > 16) return false;
   const expected = Buffer.from(parts[5], 'base64url');
-  const key = await derive(password, Buffer.from(parts[4], 'base64url'), n, r, p);
-  return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
+  // Parameters scrypt refuses (N not a power of two, over MAX_MEM, negative) make a hash that matches nothing.
+  const key = await derive(password, Buffer.from(parts[4], 'base64url'), n, r, p).catch(() => null);
+  return stored !== null && key !== null && key.length === expected.length && timingSafeEqual(key, expected);
 }

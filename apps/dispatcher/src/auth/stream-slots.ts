@@ -14,8 +14,13 @@ export class StreamSlots {
 
   /** Takes a slot (429 when none is left); the returned function gives it back, once. */
   take(principal: Principal | undefined, address: string): () => void {
+    // The credential as the throttler counts it (throttling.ts): a session opened with a token is that token's.
     const key =
-      principal && principal.via !== 'open' ? `${principal.via}:${principal.tokenId ?? principal.sessionId}` : address;
+      principal && principal.via !== 'open'
+        ? principal.tokenId !== null
+          ? `token:${principal.tokenId}`
+          : `session:${principal.sessionId ?? principal.userId}`
+        : `address:${address}`;
     const n = this.open.get(key) ?? 0;
     const max = this.config.dispatcher.maxStreams;
     if (n >= max) {
