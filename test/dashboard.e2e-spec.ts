@@ -1,10 +1,11 @@
 // The dashboard in a real browser: Debian's headless Chromium driven by playwright-core, against a dispatcher and
-// an executor on SQLite (the built apps, as child processes), doing through the page what a user does.
+// an executor on SQLite (the built apps, as child processes), doing through the page what a user does, signed in
+// through the login page (with the suites' admin token unless a test says otherwise).
 // GOCRON_TEST_SCREENSHOTS=1 writes the README's screenshots to docs/screenshots; otherwise they go to a temp dir.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Browser, chromium, Locator, Page } from 'playwright-core';
-import { Api, Dispatcher, Job, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import { Browser, BrowserContext, BrowserContextOptions, chromium, Locator, Page } from 'playwright-core';
+import { Api, Dispatcher, Job, sqliteEnv, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
 import { REPO_ROOT, stopAllApps } from './support/processes';
 import { freePort, tmpDir } from './support/services';
 import { waitFor } from './support/wait';
@@ -51,6 +52,24 @@ describe('dashboard', () => {
     return (await api.call<Job>('GET', `/api/jobs/${id}`, undefined, 200)).body;
   }
 
+  /** A browser of its own (no session cookie), whose page errors fail the test like the main page's. */
+  async function freshPage(options: BrowserContextOptions = {}): Promise<{ context: BrowserContext; p: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    const p = await context.newPage();
+    p.on('pageerror', (e) => pageErrors.push(e.message));
+    return { context, p };
+  }
+
+  /** Opens `path` and signs in on the login page it lands on, with an API token; waits for the signed-in shell. */
+  async function signIn(p: Page, token = TEST_ADMIN_TOKEN, path = '/#/jobs'): Promise<void> {
+    await p.goto(`${dispatcher.base}${path}`);
+    await shown(p.getByRole('heading', { name: 'Sign in' }));
+    await p.getByRole('tab', { name: 'API token' }).click();
+    await p.getByLabel('Token', { exact: true }).fill(token);
+    await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await shown(p.getByRole('button', { name: 'Log out' }));
+  }
+
   function jobIdOf(p: Page): number {
     const m = /#\/jobs\/(\d+)/.exec(p.url());
     if (!m) throw new Error(`not on a job page: ${p.url()}`);
@@ -76,6 +95,7 @@ describe('dashboard', () => {
     });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     page = await browser.newPage({ viewport: { width: 1280, height: 800 }, locale: 'en-GB', timezoneId: 'UTC' });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: dispatcher.base });
     page.on('pageerror', (e) => pageErrors.push(e.message));
   });
 
@@ -88,11 +108,48 @@ describe('dashboard', () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('says what to do when there are no jobs', async () => {
+  it('signs in on the login page, then says what to do when there are no jobs', async () => {
     await page.goto(`${dispatcher.base}/`);
+    await shown(page.getByRole('heading', { name: 'Sign in' }));
+    expect(await page.title()).toBe('Sign in · gocron');
+    await shown(page.getByText("First start: the admin token is in data/admin-token on the dispatcher's machine"));
+    await shown(page.locator('code', { hasText: 'cat data/admin-token' }));
+    await page.getByRole('tab', { name: 'API token' }).click();
+    await page.getByLabel('Token', { exact: true }).fill(TEST_ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+
+    await page.waitForURL(/#\/jobs$/);
     await shown(page.getByText('No jobs yet.'));
     await shown(page.locator('[data-live="live"]'));
     expect(await page.title()).toBe('Jobs · gocron');
+    // Who is signed in, and the admin's links.
+    await shown(page.locator('.topbar-user', { hasText: 'admin' }));
+    await shown(page.locator('.topbar-user .badge', { hasText: 'admin' }));
+    await shown(page.getByRole('link', { name: 'Users', exact: true }));
+    await shown(page.getByRole('link', { name: 'Audit', exact: true }));
+    await shown(page.getByRole('link', { name: 'New job', exact: true }).first());
+  });
+
+  it("shows the API's message for a wrong password, and returns to the page asked for once signed in", async () => {
+    const { context, p } = await freshPage();
+    try {
+      await p.goto(`${dispatcher.base}/#/runs?status=cancelled`);
+      await p.waitForURL(/#\/login\?next=/);
+      await p.getByLabel('Username', { exact: true }).fill('admin');
+      await p.getByLabel('Password', { exact: true }).fill('not-the-password');
+      await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await shown(p.getByRole('alert').filter({ hasText: 'invalid username or password' }));
+      expect(p.url()).toContain('#/login');
+
+      await p.getByRole('tab', { name: 'API token' }).click();
+      await p.getByLabel('Token', { exact: true }).fill(TEST_ADMIN_TOKEN);
+      await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await p.waitForURL(/#\/runs\?status=cancelled$/);
+      await shown(p.getByRole('heading', { name: 'Runs' }));
+      expect(await p.getByLabel('Status').inputValue()).toBe('cancelled');
+    } finally {
+      await context.close();
+    }
   });
 
   it('creates a shell job through the form, sees it run and reads its output', async () => {
@@ -248,6 +305,155 @@ describe('dashboard', () => {
     await waitFor(async () => (await names()).length === 3, { timeoutMs: 5000, what: 'filters cleared' });
   });
 
+  it('shows a viewer no button it can not use', async () => {
+    const viewer = (
+      await api.call<{ id: number }>('POST', '/api/users', { username: 'dash-viewer', role: 'viewer' }, 201)
+    ).body;
+    const { token } = (
+      await api.call<{ token: string }>('POST', '/api/tokens', { name: 'dash-viewer-key', userId: viewer.id }, 201)
+    ).body;
+    const { context, p } = await freshPage();
+    try {
+      await signIn(p, token);
+      await shown(p.locator('tr[data-job="dash-hello"]'));
+      await shown(p.locator('.topbar-user', { hasText: 'dash-viewer' }));
+      await shown(p.locator('.topbar-user .badge', { hasText: 'viewer' }));
+      expect(await p.getByRole('link', { name: 'New job' }).count()).toBe(0);
+      expect(await p.getByRole('button', { name: /^(Run now|Pause|Resume|Delete)/ }).count()).toBe(0);
+      expect(await p.getByRole('link', { name: 'Users', exact: true }).count()).toBe(0);
+      expect(await p.getByRole('link', { name: 'Audit', exact: true }).count()).toBe(0);
+
+      await p.getByRole('link', { name: 'dash-hello', exact: true }).click();
+      await shown(p.getByRole('heading', { name: /dash-hello/ }));
+      await shown(p.locator('tr[data-run]').first());
+      expect(await p.getByRole('button', { name: /^(Run now|Pause|Resume|Delete|Cancel)/ }).count()).toBe(0);
+      expect(await p.getByRole('link', { name: 'Edit', exact: true }).count()).toBe(0);
+
+      await p.goto(`${dispatcher.base}/#/jobs/new`);
+      await shown(p.getByText('Only admins create and edit jobs.'));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('creates a token on the tokens page, shows its secret once, and revokes it', async () => {
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    await shown(page.getByRole('heading', { name: 'API tokens' }));
+    await page.getByLabel('Name', { exact: true }).fill('dash-script');
+    await page.getByLabel('Expires', { exact: true }).selectOption('30d');
+    await page.getByLabel('Role', { exact: true }).selectOption('operator');
+    await page.getByRole('button', { name: 'Create token' }).click();
+
+    const secret = page.locator('#new-token-secret');
+    await shown(secret);
+    const token = (await secret.textContent()) ?? '';
+    expect(token).toMatch(/^gct_[A-Za-z0-9_-]{43}$/);
+    await shown(page.getByText('it will not be shown again'));
+    await page.getByRole('button', { name: 'Copy token' }).click();
+    await shown(page.getByRole('button', { name: 'Copied', exact: true }));
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(token);
+    const holder = api.withToken(token);
+    expect((await holder.call('GET', '/api/auth/me', undefined, 200)).body).toMatchObject({
+      username: 'admin',
+      role: 'operator',
+      via: 'token',
+    });
+
+    const row = page.locator('tr[data-token="dash-script"]');
+    await shown(row);
+    // The list names a token by the first characters of its secret.
+    const prefix = /^(gct_[\w-]+)…$/.exec((await row.locator('td[data-label="Token"]').textContent()) ?? '')?.[1] ?? '';
+    expect(token.startsWith(prefix) && prefix.length >= 8 && prefix.length < token.length).toBe(true);
+    expect(await row.locator('td[data-label="User"]').textContent()).toBe('admin');
+    // Shown once: the page read again lists the token, not its secret.
+    await page.reload();
+    await shown(row);
+    expect(await page.locator('#new-token-secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(token);
+
+    const dialog = page.getByRole('dialog');
+    await row.getByRole('button', { name: 'Revoke dash-script' }).click();
+    await shown(dialog.getByRole('heading', { name: 'Revoke dash-script?' }));
+    await dialog.getByRole('button', { name: 'Revoke token' }).click();
+    await gone(row);
+    await holder.call('GET', '/api/auth/me', undefined, 401);
+  });
+
+  it('sets a password for the admin that signed in with the token, which then signs in with it', async () => {
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await page.locator('.topbar-user').click();
+    await shown(page.getByRole('heading', { name: 'Set a password' }));
+    await page.getByLabel('New password', { exact: true }).fill('short');
+    await page.getByLabel('Repeat new password').fill('short');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await shown(page.getByRole('alert').filter({ hasText: 'at least 8 characters' }));
+    await page.getByLabel('New password', { exact: true }).fill('admin-password-1');
+    await page.getByLabel('Repeat new password').fill('admin-password-1');
+    await page.getByRole('button', { name: 'Set password' }).click();
+    await shown(page.getByRole('heading', { name: 'Change your password' }));
+
+    const { context, p } = await freshPage();
+    try {
+      await p.goto(`${dispatcher.base}/#/cluster`);
+      await p.getByLabel('Username', { exact: true }).fill('admin');
+      await p.getByLabel('Password', { exact: true }).fill('admin-password-1');
+      await p.getByRole('button', { name: 'Sign in', exact: true }).click();
+      await p.waitForURL(/#\/cluster$/);
+      await shown(p.locator('.topbar-user', { hasText: 'admin' }));
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('manages users (409s explained) and shows the audit log with its changes', async () => {
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await page.getByRole('link', { name: 'Users', exact: true }).click();
+    await shown(page.getByRole('heading', { name: 'Users', level: 1 }));
+    await page.getByLabel('Username').fill('dash-operator');
+    await page.getByLabel('Role', { exact: true }).selectOption('operator');
+    await page.getByLabel('Password (optional)').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const row = page.locator('tr[data-user="dash-operator"]');
+    await shown(row);
+    expect(await row.locator('td[data-label="Password"]').textContent()).toBe('set');
+    // The same name again: the API's 409, beside the form.
+    await page.getByLabel('Username').fill('dash-operator');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await shown(page.locator('.users-new [role="alert"]'));
+
+    await page.getByLabel('Role of dash-operator').selectOption('viewer');
+    await waitFor(
+      async () =>
+        (await api.call<{ username: string; role: string }[]>('GET', '/api/users', undefined, 200)).body.find(
+          (u) => u.username === 'dash-operator',
+        )?.role === 'viewer',
+      { timeoutMs: 5000, what: 'dash-operator becomes a viewer' },
+    );
+    const dialog = page.getByRole('dialog');
+    await page.getByRole('button', { name: 'Disable dash-operator' }).click();
+    await dialog.getByRole('button', { name: 'Disable user' }).click();
+    await shown(row.locator('.badge', { hasText: 'disabled' }));
+    // The last enabled admin can not go: the 409's message is shown.
+    await page.getByRole('button', { name: 'Delete admin' }).click();
+    await dialog.getByRole('button', { name: 'Delete user' }).click();
+    await shown(page.getByRole('status').filter({ hasText: 'last enabled admin' }));
+    await shown(page.locator('tr[data-user="admin"]'));
+
+    await page.getByRole('link', { name: 'Audit', exact: true }).click();
+    await shown(page.getByRole('heading', { name: 'Audit log' }));
+    await page.getByLabel('Action').selectOption('user.created');
+    const created = page.locator('tr[data-action="user.created"]', { hasText: 'dash-operator' });
+    await shown(created);
+    await page.getByLabel('Action').selectOption('job.updated');
+    // The schedule edit earlier: its row names the field it changed, old and new value.
+    const edit = page
+      .locator('tr[data-action="job.updated"]')
+      .filter({ has: page.locator('.diff-changed .diff-path', { hasText: /^cron$/ }) });
+    await shown(edit);
+    await shown(edit.locator('.diff-changed', { hasText: '"0 9 * * 1-5"' }));
+  });
+
   it('deletes a job only after confirmation', async () => {
     await api.createJob({ name: 'dash-temp', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
     await page.goto(`${dispatcher.base}/#/jobs`);
@@ -357,11 +563,10 @@ describe('dashboard', () => {
   });
 
   it('falls back to polling when the event stream fails', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const { context, p } = await freshPage();
     try {
-      const p = await context.newPage();
       await p.route('**/api/events', (route) => route.abort());
-      await p.goto(`${dispatcher.base}/#/jobs`);
+      await signIn(p);
       await shown(p.locator('[data-live="polling"]'));
       await api.createJob({ name: 'dash-polled', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
       await shown(p.locator('tr[data-job="dash-polled"]'), 12_000);
@@ -371,10 +576,9 @@ describe('dashboard', () => {
   });
 
   it('works on a narrow window, from the keyboard', async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'en-GB' });
+    const { context, p } = await freshPage({ viewport: { width: 390, height: 844 }, locale: 'en-GB' });
     try {
-      const p = await context.newPage();
-      await p.goto(`${dispatcher.base}/#/jobs`);
+      await signIn(p);
       await shown(p.locator('tr[data-job="flaky-backup"]'));
       expect(await p.evaluate('document.documentElement.scrollWidth <= document.documentElement.clientWidth')).toBe(
         true,
@@ -397,5 +601,17 @@ describe('dashboard', () => {
     } finally {
       await context.close();
     }
+  });
+
+  it('logs out to the login page, and the session is gone', async () => {
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(/#\/login$/);
+    await shown(page.getByRole('heading', { name: 'Sign in' }));
+    expect(await page.evaluate('document.cookie')).not.toContain('gocron_csrf');
+    // Any page now asks to sign in first, and keeps the way back.
+    await page.goto(`${dispatcher.base}/#/cluster`);
+    await page.waitForURL(/#\/login\?next=%2Fcluster$/);
+    await shown(page.getByRole('heading', { name: 'Sign in' }));
   });
 });

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRequest } from '@app/protocol';
 import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
-import { Api, Dispatcher, Executor, Run, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import { Api, bearer, Dispatcher, Executor, Run, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
 import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
 import { createMysqlDatabase, freePort, TestDatabase, tmpDir } from './support/services';
 import { waitFor } from './support/wait';
@@ -438,7 +438,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
 
   it('streams job and run changes as server-sent events', async () => {
     const controller = new AbortController();
-    const res = await fetch(`${api.base}/api/events`, { signal: controller.signal });
+    const res = await fetch(`${api.base}/api/events`, { signal: controller.signal, headers: api.authHeaders() });
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
     const reader = res.body!.getReader();
     let text = '';
@@ -670,7 +670,7 @@ describe('ETag and If-Match on jobs', () => {
   }
 
   async function send(method: string, path: string, body?: unknown, ifMatch?: string): Promise<Answer> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = bearer();
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     const res = await fetch(`${base}${path}`, {

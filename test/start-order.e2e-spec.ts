@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import type { RunRequest } from '@app/protocol';
 import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
-import { Api, startDispatcher, startExecutor } from './support/gocron';
+import { Api, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
 import { httpJson, startApp, stopAllApps } from './support/processes';
 import { createMysqlDatabase, etcdEnv, freePort, TestDatabase, testServices, tmpDir } from './support/services';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
@@ -45,7 +45,7 @@ describe('free start order', () => {
     const executorStarting = startExecutor(env, 'e-early', executorPort);
     const early = await startApp('dispatcher', {
       name: 'd-probe',
-      env: { ...env, GOCRON_DISPATCHER_PORT: String(await freePort()) },
+      env: { ...env, GOCRON_DISPATCHER_PORT: String(await freePort()), GOCRON_AUTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN },
       ready: () => Promise.resolve(true),
     });
     await early.waitForLog(/etcd not reachable .* retrying/, 30_000);
@@ -116,6 +116,7 @@ describe('free start order: a dispatcher started while etcd is down', () => {
         GOCRON_ETCD_HOSTS: `http://${proxy.address}`,
         GOCRON_DISPATCHER_ID: 'd-etcd-down',
         GOCRON_DISPATCHER_PORT: String(port),
+        GOCRON_AUTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       },
       ready: async () => (await httpJson('GET', `${api.base}/api/health`)).status === 200,
       readyTimeoutMs: 20_000,

@@ -1,11 +1,22 @@
 // The bench as a client of the gocron-ts REST API: every request it makes goes through here, so the credentials
-// the API will ask for (a later issue) are added in one place: apiHeaders().
+// the API asks for are added in one place: apiHeaders().
+import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 
-/** Headers of every API request. BENCH_API_TOKEN, when set, is sent as a bearer token. */
+/**
+ * The bench's admin token: BENCH_API_TOKEN when set, else one made for this run (`gct_` + 43 base64url characters,
+ * as API tokens look) and kept in BENCH_API_TOKEN. Every dispatcher the bench starts is configured with it
+ * (GOCRON_AUTH_ADMIN_TOKEN) and every request sends it, so the bench measures the API with auth on, as it ships.
+ */
+export function benchApiToken(): string {
+  const token = process.env.BENCH_API_TOKEN || `gct_${randomBytes(32).toString('base64url')}`;
+  process.env.BENCH_API_TOKEN = token;
+  return token;
+}
+
+/** Headers of every API request: the bench's token as a bearer token. */
 export function apiHeaders(): Record<string, string> {
-  const token = process.env.BENCH_API_TOKEN;
-  return token ? { authorization: `Bearer ${token}` } : {};
+  return { authorization: `Bearer ${benchApiToken()}` };
 }
 
 /** `fetch` of `base` + `path` (e.g. `/api/jobs?limit=50`) with the API's headers added. */

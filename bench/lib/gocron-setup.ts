@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { createMysqlDatabase, freePort, testServices } from '../../test/support/services';
 import { waitFor } from '../../test/support/wait';
-import { apiFetch } from './api';
+import { apiFetch, benchApiToken } from './api';
 import type { Bench } from './bench';
 import { LedgerDb, openMysqlLedger, openSqliteLedger } from './ledger-db';
 import type { GocronMode } from './options';
@@ -47,6 +47,8 @@ export class GocronSetup {
       GOCRON_EXECUTOR_ID: `bench-e-${tag}`,
       GOCRON_EXECUTOR_CAPACITY: String(bench.opts.capacity),
       GOCRON_EXECUTOR_DRAIN_TIMEOUT: '2',
+      // Auth on, as it ships: the dispatchers accept the bench's token as admin, and apiFetch sends it.
+      GOCRON_AUTH_ADMIN_TOKEN: benchApiToken(),
     };
     if (mode === 'embedded') {
       const dir = mkdtempSync(bench.work.file(`sqlite-${tag}-`));

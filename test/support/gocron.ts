@@ -1,10 +1,23 @@
 // Starting gocron's own apps for end-to-end suites: a dispatcher and executors on a chosen database, with ports
-// and state of their own, and a small client for the REST API.
+// and state of their own, and a small client for the REST API that signs in with the suites' admin token.
+import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { AppProcess, httpJson, startApp } from './processes';
+import { AppProcess, httpJson, HttpResult, startApp } from './processes';
 import { freePort, tmpDir } from './services';
 import { waitFor } from './wait';
+
+/**
+ * The admin token every dispatcher a suite starts is configured with (GOCRON_AUTH_ADMIN_TOKEN), and the one `Api`
+ * sends by default: `gct_` + 43 base64url characters, as API tokens look. Derived, not random, so that a failing
+ * suite's dispatcher can be reached by hand with the same token.
+ */
+export const TEST_ADMIN_TOKEN = `gct_${createHash('sha256').update('gocron-ts e2e admin token').digest('base64url')}`;
+
+/** `authorization: Bearer <token>`, for requests made without `Api` (fetch, node:http). */
+export function bearer(token: string = TEST_ADMIN_TOKEN): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
 
 export interface Dispatcher {
   app: AppProcess;
@@ -12,20 +25,44 @@ export interface Dispatcher {
   port: number;
 }
 
+export interface StartDispatcherOptions {
+  /** Working directory (default: the repository root); `data/admin-token` lands there when no token is configured. */
+  cwd?: string;
+}
+
+/**
+ * A dispatcher on `env`, ready once /api/health answers 200. It is configured with TEST_ADMIN_TOKEN unless `env`
+ * names GOCRON_AUTH_ADMIN_TOKEN itself; `GOCRON_AUTH_ADMIN_TOKEN: undefined` starts it with no admin token
+ * configured (it then bootstraps from `<cwd>/data/admin-token`).
+ */
 export async function startDispatcher(
-  env: Record<string, string>,
+  env: Record<string, string | undefined>,
   name = 'dispatcher',
   port?: number,
+  opts: StartDispatcherOptions = {},
 ): Promise<Dispatcher> {
   const p = port ?? (await freePort());
   const base = `http://127.0.0.1:${p}`;
+  const merged: Record<string, string | undefined> = {
+    GOCRON_DISPATCHER_PORT: String(p),
+    GOCRON_DISPATCHER_ID: name,
+    GOCRON_AUTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    ...env,
+  };
   const app = await startApp('dispatcher', {
     name,
-    env: { GOCRON_DISPATCHER_PORT: String(p), GOCRON_DISPATCHER_ID: name, ...env },
+    env: definedOnly(merged),
+    cwd: opts.cwd,
     ready: async () => (await httpJson('GET', `${base}/api/health`)).status === 200,
     readyTimeoutMs: 60_000,
   });
   return { app, base, port: p };
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) if (value !== undefined) out[key] = value;
+  return out;
 }
 
 export interface Executor {
@@ -84,12 +121,36 @@ export interface Run {
   error: string | null;
 }
 
-/** The REST API of one dispatcher. Throws on an unexpected status, naming it and the body. */
+/**
+ * The REST API of one dispatcher, as the holder of `token` (default TEST_ADMIN_TOKEN; null: no credentials).
+ * Throws on an unexpected status, naming it and the body.
+ */
 export class Api {
-  constructor(readonly base: string) {}
+  constructor(
+    readonly base: string,
+    readonly token: string | null = TEST_ADMIN_TOKEN,
+  ) {}
 
-  async call<T>(method: string, path: string, body?: unknown, expect?: number): Promise<{ status: number; body: T }> {
-    const res = await httpJson<T>(method, `${this.base}${path}`, body);
+  /** The same dispatcher as the holder of another token (null: unauthenticated). */
+  withToken(token: string | null): Api {
+    return new Api(this.base, token);
+  }
+
+  /** The credentials this client sends, for requests made without it (fetch of /api/events, node:http). */
+  authHeaders(): Record<string, string> {
+    return this.token === null ? {} : bearer(this.token);
+  }
+
+  async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    expect?: number,
+    headers: Record<string, string> = {},
+  ): Promise<HttpResult<T>> {
+    const res = await httpJson<T>(method, `${this.base}${path}`, body, {
+      headers: { ...this.authHeaders(), ...headers },
+    });
     if (expect !== undefined && res.status !== expect) {
       throw new Error(`${method} ${path}: expected ${expect}, got ${res.status}: ${JSON.stringify(res.body)}`);
     }

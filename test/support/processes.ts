@@ -24,6 +24,12 @@ export interface StartAppOptions {
   readyTimeoutMs?: number;
   /** Label for logs and messages; default `<app>-<n>`. */
   name?: string;
+  /**
+   * Working directory; default the repository root. Relative paths the app resolves (`data/admin-token`, the
+   * default `conf/conf.ini`) start there, so startApp passes the repository's conf/conf.ini as `--config` when the
+   * directory is another one and `args` name no config file.
+   */
+  cwd?: string;
 }
 
 export interface AppExit {
@@ -106,7 +112,14 @@ export function startApp(app: AppName, opts: StartAppOptions): Promise<AppProces
   if (!existsSync(main)) {
     return Promise.reject(new Error(`startApp(${app}): ${main} does not exist; run \`npm run build\` first`));
   }
-  return startNodeScript(main, { ...opts, name: opts.name ?? `${app}-${++counter}` });
+  const args = opts.args ?? [];
+  const namesConfig = args.some((a) => a === '--config' || a.startsWith('--config='));
+  const elsewhere = opts.cwd !== undefined && resolve(opts.cwd) !== REPO_ROOT;
+  return startNodeScript(main, {
+    ...opts,
+    args: elsewhere && !namesConfig ? ['--config', join(REPO_ROOT, 'conf', 'conf.ini'), ...args] : args,
+    name: opts.name ?? `${app}-${++counter}`,
+  });
 }
 
 /** startApp for any Node.js script (what startApp is built on; the support spec uses it directly). */
@@ -115,7 +128,7 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
   const verbose = process.env.GOCRON_TEST_VERBOSE === '1';
 
   const child = spawn(process.execPath, [main, ...(opts.args ?? [])], {
-    cwd: REPO_ROOT,
+    cwd: opts.cwd ?? REPO_ROOT,
     env: { NO_COLOR: '1', ...cleanEnv(), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: SIGKILL escalation and stopAllApps() also reach the tasks it spawned.

@@ -77,10 +77,24 @@ export function maskJob(job: unknown): unknown {
   if (out.http && typeof out.http === 'object') {
     const http = { ...(out.http as Record<string, unknown>) };
     if ('headers' in http) http.headers = maskSome(http.headers, SECRET_HEADER);
+    if (typeof http.url === 'string') http.url = maskUrl(http.url);
     if ('secretHeaders' in http) http.secretHeaders = maskAll(http.secretHeaders);
     out.http = http;
   }
   return out;
+}
+
+/** A URL's password (`user:pass@`) and query values named like secrets (`?token=`), masked; anything else as is. */
+export function maskUrl(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  if (u.password) u.password = MASK;
+  for (const key of [...u.searchParams.keys()]) if (SECRET_ENV.test(key)) u.searchParams.set(key, MASK);
+  return u.toString();
 }
 
 /**

@@ -1,4 +1,5 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
@@ -137,7 +138,7 @@ export function readTokenFile(file: string): string | null {
 export function createTokenFile(file: string): { token: string; created: boolean } {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const token = newToken();
-  const tmp = join(dirname(file), `.admin-token.${process.pid}.${Date.now()}`);
+  const tmp = join(dirname(file), `.admin-token.${process.pid}.${randomBytes(8).toString('hex')}`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
     writeSync(fd, `${token}\n`);

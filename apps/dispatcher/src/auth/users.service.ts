@@ -51,13 +51,16 @@ export class Users {
         throw new ForbiddenException('currentPassword is missing or wrong');
       }
     }
-    const losesAdmin = (dto.role !== undefined && dto.role !== 'admin') || dto.disabled === true;
-    if (user.role === 'admin' && !user.disabled && losesAdmin) await this.keepAnAdmin(user);
     const fields: Partial<UserEntity> = { updatedAt: Date.now() };
     if (dto.role !== undefined) fields.role = dto.role;
     if (dto.disabled !== undefined) fields.disabled = dto.disabled;
     if (dto.password !== undefined) fields.passwordHash = await hashPassword(dto.password);
-    await this.repo.updateUser(id, fields);
+    const losesAdmin = (dto.role !== undefined && dto.role !== 'admin') || dto.disabled === true;
+    if (user.role === 'admin' && !user.disabled && losesAdmin) {
+      if (!(await this.repo.changeAdminKeepingAnother(id, { update: fields }))) throw lastAdmin(user);
+    } else {
+      await this.repo.updateUser(id, fields);
+    }
     // A new password signs out the user's other browsers; a disabled user's sessions end.
     if (dto.password !== undefined || dto.disabled === true) {
       await this.repo.deleteSessionsOf(id, me.userId === id ? (me.sessionId ?? undefined) : undefined);
@@ -76,22 +79,25 @@ export class Users {
 
   async remove(id: number, req: Request): Promise<void> {
     const user = await this.found(id, (req as AuthedRequest).principal!);
-    if (user.role === 'admin' && !user.disabled) await this.keepAnAdmin(user);
-    await this.repo.deleteUser(id);
+    if (user.role === 'admin' && !user.disabled) {
+      if (!(await this.repo.changeAdminKeepingAnother(id, { delete: true }))) throw lastAdmin(user);
+      await this.repo.deleteCredentialsOf(id);
+    } else {
+      await this.repo.deleteUser(id);
+    }
     this.auth.forgetAll();
     await this.audit.record(req, 'user.deleted', { targetType: 'user', targetId: id, before: UserResponse.of(user) });
   }
 
-  /** The user; a non-admin sees only itself (others are 404, as if absent). */
+  /** The user; a non-admin may reach only itself (403 for anyone else, as for any route above its role). */
   private async found(id: number, me: Principal): Promise<UserEntity> {
-    const user = me.role === 'admin' || me.userId === id ? await this.repo.findUser(id) : null;
+    if (me.role !== 'admin' && me.userId !== id) throw new ForbiddenException('you may change your own user only');
+    const user = await this.repo.findUser(id);
     if (!user) throw new NotFoundException(`user ${id} not found`);
     return user;
   }
+}
 
-  private async keepAnAdmin(user: UserEntity): Promise<void> {
-    if ((await this.repo.countOtherAdmins(user.id)) === 0) {
-      throw new ConflictException(`${user.username} is the last enabled admin: make another admin first`);
-    }
-  }
+function lastAdmin(user: UserEntity): ConflictException {
+  return new ConflictException(`${user.username} is the last enabled admin: make another admin first`);
 }

@@ -115,18 +115,31 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         });
       });
 
-      it('counts enabled admins other than one', async () => {
+      it('takes an admin away only while another enabled admin remains, also when two try at once', async () => {
         const { repo: own } = await freshRepo();
         const a = (await own.createUser(userFields('a', 'admin')))!;
         const b = (await own.createUser(userFields('b', 'admin')))!;
         await own.createUser(userFields('c', 'operator'));
         await own.createUser({ ...userFields('d', 'admin'), disabled: true });
-        expect(await own.countOtherAdmins(a.id)).toBe(1);
-        await own.updateUser(b.id, { disabled: true, updatedAt: T });
-        expect(await own.countOtherAdmins(a.id)).toBe(0);
-        expect(await own.countOtherAdmins(b.id)).toBe(1);
+        // Two admins demoting each other at the same moment: one wins, and an enabled admin is left.
+        const results = await Promise.all([
+          own.changeAdminKeepingAnother(a.id, { update: { role: 'viewer', updatedAt: T } }),
+          own.changeAdminKeepingAnother(b.id, { update: { role: 'viewer', updatedAt: T } }),
+        ]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        const admins = (await own.listUsers()).filter((u) => u.role === 'admin' && !u.disabled);
+        expect(admins).toHaveLength(1);
+        // The last one can be neither demoted, disabled nor deleted.
+        const last = admins[0];
+        expect(await own.changeAdminKeepingAnother(last.id, { update: { disabled: true, updatedAt: T } })).toBe(false);
+        expect(await own.changeAdminKeepingAnother(last.id, { delete: true })).toBe(false);
+        expect((await own.findUser(last.id))?.role).toBe('admin');
+        // With a second enabled admin, it can.
+        const e = (await own.createUser(userFields('e', 'admin')))!;
+        expect(await own.changeAdminKeepingAnother(last.id, { delete: true })).toBe(true);
+        expect(await own.findUser(last.id)).toBeNull();
+        expect((await own.findUser(e.id))?.role).toBe('admin');
         expect(await own.countUsers()).toBe(4);
-        expect((await own.listUsers()).map((u) => u.username)).toEqual(['a', 'b', 'c', 'd']);
       });
     });
 

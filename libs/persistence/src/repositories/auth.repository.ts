@@ -87,19 +87,46 @@ export class AuthRepository {
     await this.users.update({ id }, fields);
   }
 
-  /** Enabled admins other than `exceptId`: a change that would leave none is refused. */
-  countOtherAdmins(exceptId: number): Promise<number> {
-    return this.users
-      .createQueryBuilder('u')
-      .where("u.role = 'admin' AND u.disabled = :off AND u.id <> :id", { off: false, id: exceptId })
-      .getCount();
+  /**
+   * Applies `fields` to user `id` (or deletes it) only while another enabled admin remains: the write that takes an
+   * admin away. Two of them at once (two admins demoting each other) can not both pass: on MySQL the enabled admins'
+   * rows are locked (SELECT … FOR UPDATE) for the check and the write; on SQLite check and write are one statement.
+   * False when refused.
+   */
+  async changeAdminKeepingAnother(
+    id: number,
+    change: { update: Partial<Omit<UserEntity, 'id' | 'createdAt'>> } | { delete: true },
+  ): Promise<boolean> {
+    const another = "EXISTS (SELECT 1 FROM users o WHERE o.role = 'admin' AND o.disabled = 0 AND o.id <> :id)";
+    if (this.ds.options.type !== 'mysql') {
+      const qb =
+        'update' in change
+          ? this.users.createQueryBuilder().update().set(change.update)
+          : this.users.createQueryBuilder().delete();
+      const result = await qb.where('id = :id', { id }).andWhere(another).execute();
+      return (result.affected ?? 0) > 0;
+    }
+    return this.ds.transaction(async (m) => {
+      const admins = await m.query<{ id: string | number }[]>(
+        "SELECT id FROM users WHERE role = 'admin' AND disabled = 0 FOR UPDATE",
+      );
+      if (!admins.some((a) => Number(a.id) !== id)) return false;
+      if ('update' in change) await m.getRepository(UserEntity).update({ id }, change.update);
+      else await m.getRepository(UserEntity).delete({ id });
+      return true;
+    });
   }
 
   /** The user, its tokens and its sessions. */
   async deleteUser(id: number): Promise<void> {
-    await this.sessions.delete({ userId: id });
-    await this.tokens.delete({ userId: id });
     await this.users.delete({ id });
+    await this.deleteCredentialsOf(id);
+  }
+
+  /** A deleted user's tokens and sessions (the user row goes first, so nothing new is made for it meanwhile). */
+  async deleteCredentialsOf(userId: number): Promise<void> {
+    await this.sessions.delete({ userId });
+    await this.tokens.delete({ userId });
   }
 
   /** The new token's row, or null when a row with this hash exists already. */
