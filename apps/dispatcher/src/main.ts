@@ -10,7 +10,7 @@ import { AdminBootstrap } from './auth/admin-bootstrap';
 import { installEdge } from './auth/edge';
 import { installBodyParsing } from './common/body-parsing';
 import { serveDashboard } from './dashboard/serve-dashboard';
-import { DomainErrorFilter } from './common/domain-error.filter';
+import { ApiErrorFilter } from './common/domain-error.filter';
 import { ApiValidationPipe } from './common/api-validation.pipe';
 import { DispatcherModule } from './dispatcher.module';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
@@ -37,7 +37,7 @@ async function bootstrap(): Promise<void> {
   installBodyParsing(app);
   serveDashboard(app);
   app.useGlobalPipes(new ApiValidationPipe());
-  app.useGlobalFilters(new DomainErrorFilter());
+  app.useGlobalFilters(new ApiErrorFilter());
   setupSwagger(app);
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   const { host, port, id } = config.dispatcher;

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import * as mysql2 from 'mysql2';
 import { dirname } from 'node:path';
@@ -38,7 +38,12 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
       extra: { waitForConnections: true, queueLimit: 0 },
     };
   }
-  if (db.path !== ':memory:') mkdirSync(dirname(db.path), { recursive: true });
+  if (db.path !== ':memory:') {
+    // The file holds password hashes and jobs' environments: readable by this user only, from its creation
+    // (SQLite gives its -wal and -shm files the database file's permissions).
+    mkdirSync(dirname(db.path), { recursive: true, mode: 0o700 });
+    closeSync(openSync(db.path, 'a', 0o600));
+  }
   return {
     type: 'better-sqlite3',
     database: db.path,

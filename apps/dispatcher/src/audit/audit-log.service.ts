@@ -110,6 +110,19 @@ export class AuditLog {
 
   /** Records what the request did; `req` null: the dispatcher itself (first-start bootstrap). */
   async record(req: Request | null, action: AuditAction, facts: AuditFacts = {}): Promise<void> {
+    try {
+      await this.repo.appendAudit(this.entry(req, action, facts));
+    } catch (e) {
+      this.logger.error({ msg: 'audit record not written', action, error: String(e) });
+    }
+  }
+
+  /** Writes the record now and answers its id, or throws: for a record something else depends on (sign-in limit). */
+  append(req: Request | null, action: AuditAction, facts: AuditFacts = {}): Promise<number> {
+    return this.repo.appendAudit(this.entry(req, action, facts));
+  }
+
+  private entry(req: Request | null, action: AuditAction, facts: AuditFacts): NewAudit {
     const principal = req ? (req as AuthedRequest).principal : { username: 'system' };
     const entry: NewAudit = {
       at: Date.now(),
@@ -123,10 +136,6 @@ export class AuditLog {
       afterJson: facts.after === undefined ? null : JSON.stringify(facts.after),
       detail: facts.detail?.slice(0, 1024) ?? null,
     };
-    try {
-      await this.repo.appendAudit(entry);
-    } catch (e) {
-      this.logger.error({ msg: 'audit record not written', action, actor: entry.actor, error: String(e) });
-    }
+    return entry;
   }
 }

@@ -39,6 +39,13 @@ export class AdminBootstrap {
       return;
     }
     const configured = this.config.auth.adminToken;
+    // A configured token that was rotated out, or removed from the configuration, stops working now.
+    const dropped = await this.repo.deleteConfiguredTokensExcept(configured ? sha256(configured) : null);
+    if (dropped.length > 0) {
+      this.auth.forgetAll();
+      this.logger.log(`admin token: ${dropped.length} configured token(s) no longer configured revoked`);
+      await this.audit.record(null, 'token.revoked', { detail: `no longer configured: ${dropped.join(', ')}` });
+    }
     if (configured) {
       const outcome = await this.ensureAdmin(configured, true);
       this.logger.log(`admin token: the configured one ([auth] admin_token / GOCRON_AUTH_ADMIN_TOKEN)${note(outcome)}`);
@@ -50,7 +57,7 @@ export class AdminBootstrap {
       if ((await this.repo.countUsers()) > 0) return;
       ({ token, created: createdFile } = createTokenFile(file));
     }
-    const outcome = await this.ensureAdmin(token, false);
+    const outcome = await this.ensureAdmin(token, false, createdFile);
     if (outcome === 'unused') {
       if (createdFile) unlinkSync(file);
       else this.logger.warn(`${file} holds a token this database does not know (revoked, or another installation's)`);
@@ -59,7 +66,7 @@ export class AdminBootstrap {
     this.logger.log(`admin token: in ${file} (cat ${file}); sign in at the dashboard with it${note(outcome)}`);
   }
 
-  private async ensureAdmin(token: string, configured: boolean): Promise<Outcome> {
+  private async ensureAdmin(token: string, configured: boolean, createdFile = false): Promise<Outcome> {
     const now = Date.now();
     const fields = { passwordHash: null, role: 'admin' as const, disabled: false, createdAt: now, updatedAt: now };
     let created = false;
@@ -77,17 +84,29 @@ export class AdminBootstrap {
     const hash = sha256(token);
     const existing = await this.repo.findTokenByHash(hash);
     if (existing) {
-      if (configured && (existing.userId !== admin.id || existing.role !== 'admin' || existing.expiresAt !== null)) {
-        await this.repo.updateToken(existing.id, { userId: admin.id, role: 'admin', expiresAt: null });
+      const stale = existing.userId !== admin.id || existing.role !== 'admin' || existing.expiresAt !== null;
+      if (configured && (stale || existing.kind !== 'configured')) {
+        await this.repo.updateToken(existing.id, {
+          userId: admin.id,
+          role: 'admin',
+          expiresAt: null,
+          kind: 'configured',
+        });
       }
     } else {
-      // A generated token is attached only to an admin with no way in yet: one whose creator died before this step.
-      const locked = admin.passwordHash === null && (await this.repo.countTokensOf(admin.id)) === 0;
+      // A generated token is attached only by the start that made the file, or to an admin its creator left with no
+      // way in (it died before this step: no bootstrap record). A revoked first-start token stays revoked.
+      const locked =
+        admin.passwordHash === null &&
+        (await this.repo.countTokensOf(admin.id)) === 0 &&
+        !(await this.repo.hasAudit('auth.bootstrap'));
       // The token counted may be this very one, attached meanwhile by a dispatcher that read the same file.
-      if (!configured && !created && !locked) return (await this.repo.findTokenByHash(hash)) ? 'present' : 'unused';
+      if (!configured && !created && !createdFile && !locked)
+        return (await this.repo.findTokenByHash(hash)) ? 'present' : 'unused';
       await this.repo.createToken({
         userId: admin.id,
         name: configured ? 'admin_token (configured)' : 'admin-token (first start)',
+        kind: configured ? 'configured' : 'first-start',
         tokenHash: hash,
         prefix: tokenPrefix(token),
         role: 'admin',

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
 import { LogThrottle } from '@app/common';
 import { AuthRepository, SessionOwner, TokenOwner } from '@app/persistence';
-import { CSRF_COOKIE, readCookies, SESSION_COOKIE } from './cookies';
+import { CSRF_COOKIE, readCookies, repeatedCookie, SESSION_COOKIE } from './cookies';
 import { AuthedRequest, AuthState, lesserRole, Principal } from './principal';
 import { sameSecret, sha256 } from './secrets';
 
@@ -38,6 +38,15 @@ export class Authenticator {
     return r.gocronAuth;
   }
 
+  /**
+   * Whether the request's credential still holds now (read afresh, through the cache): for a long-lived request,
+   * an event stream, that must end when its token is revoked or its user disabled.
+   */
+  async stillValid(req: Request): Promise<boolean> {
+    if ((req as AuthedRequest).principal?.via === 'open') return true;
+    return (await this.compute(req)).principal !== undefined;
+  }
+
   /** Drops every cached credential: after a revocation, a password change, a user's role or state changing. */
   forgetAll(): void {
     this.cache.clear();
@@ -53,6 +62,10 @@ export class Authenticator {
     const cookies = readCookies(req);
     const session = cookies[SESSION_COOKIE];
     if (session === undefined) return {};
+    // Another site on this host (another port, a sibling name) can set a second one: use neither.
+    if (repeatedCookie(req, SESSION_COOKIE) || repeatedCookie(req, CSRF_COOKIE)) {
+      return { failure: 'more than one gocron_session or gocron_csrf cookie: clear the cookies and sign in again' };
+    }
     return this.bySession(session, req, cookies[CSRF_COOKIE]);
   }
 

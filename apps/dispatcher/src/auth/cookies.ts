@@ -20,6 +20,13 @@ export function readCookies(req: Request): Record<string, string> {
   return out;
 }
 
+/** Whether the request carries cookie `name` more than once (one of them set by someone else: cookie tossing). */
+export function repeatedCookie(req: Request, name: string): boolean {
+  let n = 0;
+  for (const part of (req.headers.cookie ?? '').split(';')) if (part.split('=')[0].trim() === name) n++;
+  return n > 1;
+}
+
 /** The session cookie (httpOnly) and the CSRF cookie the dashboard's JavaScript reads and echoes in X-CSRF-Token. */
 export function setSessionCookies(
   req: Request,

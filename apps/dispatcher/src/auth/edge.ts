@@ -26,12 +26,19 @@ export function allowedHosts(config: AppConfig): Set<string> | null {
   return names;
 }
 
-/** `Example.COM:8080` → `example.com`; `[::1]:8080` → `::1`. */
+/**
+ * The name in a Host header: `Example.COM:8080` → `example.com`, `[::1]:8080` → `::1`; null for anything that is
+ * not `name[:port]` or `[v6][:port]` (a userinfo, a path, a port that is not digits), which no browser sends.
+ */
+export function hostName(value: string): string | null {
+  const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::\d{1,5})?$/.exec(value.trim().toLowerCase());
+  return m ? (m[1] ?? m[2]) : null;
+}
+
+/** A configured name or address as hostName reads it; a bare IPv6 address (`::1`) as it is. */
 export function normalHost(value: string): string {
   const v = value.trim().toLowerCase();
-  if (v.startsWith('[')) return v.slice(1, v.indexOf(']') > 0 ? v.indexOf(']') : undefined);
-  const colons = v.split(':').length - 1;
-  return colons === 1 ? v.slice(0, v.indexOf(':')) : v;
+  return v.includes(':') && !v.startsWith('[') && v.split(':').length > 2 ? v : (hostName(v) ?? v);
 }
 
 function refuse(res: Response, statusCode: number, error: string, message: string): void {
@@ -66,13 +73,19 @@ export function installEdge(app: NestExpressApplication, config: AppConfig): voi
         // http://host:8080 is the usual way in: upgrading its subresources to https would break the page.
         directives: { upgradeInsecureRequests: null },
       },
+      // Over plain HTTP a browser ignores HSTS, and with includeSubDomains on a shared name it would bind every
+      // sibling host to HTTPS: TLS is the proxy's job here, and so is its HSTS header.
+      strictTransportSecurity: false,
     }),
   );
   const hosts = allowedHosts(config);
   if (hosts) {
     app.use((req: Request, res: Response, next: NextFunction) => {
       const host = req.headers.host;
-      if (host !== undefined && hosts.has(normalHost(host))) return next();
+      const name = host === undefined ? null : hostName(host);
+      // Node keeps the first of repeated Host headers; a request with two is refused, whatever they say.
+      const single = req.rawHeaders.filter((h, i) => i % 2 === 0 && h.toLowerCase() === 'host').length === 1;
+      if (single && name !== null && hosts.has(name)) return next();
       refuse(
         res,
         421,
@@ -106,7 +119,7 @@ export function installEdge(app: NestExpressApplication, config: AppConfig): voi
   });
   if (config.auth.enabled && !config.auth.publicDocs) {
     const guard = app.get(AccessGuard);
-    app.use(['/api/docs', '/api/docs-json'], (req: Request, res: Response, next: NextFunction) => {
+    app.use(['/api/docs', '/api/docs-json', '/api/docs-yaml'], (req: Request, res: Response, next: NextFunction) => {
       guard
         .authenticate(req as AuthedRequest, res)
         .then((principal) => guard.authorize(req, principal, 'viewer') && next())

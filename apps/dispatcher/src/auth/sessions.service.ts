@@ -27,13 +27,13 @@ export class Sessions {
       throw new BadRequestException('send {username, password} or {token}');
     }
     const tried = byToken ? null : (dto.username ?? '');
-    await this.limiter.check(req, tried);
+    const attempt = await this.limiter.attempt(req, tried, byToken ? 'token' : 'password');
     let userId: number;
     let viaTokenId: number | null = null;
     if (byToken) {
       const state = await this.auth.byToken(dto.token!);
       if (!state.principal) {
-        await this.limiter.failed(req, null, `token: ${state.failure}`);
+        await attempt.failed(state.failure ?? 'invalid token');
         throw new UnauthorizedException('invalid token');
       }
       userId = state.principal.userId!;
@@ -42,11 +42,12 @@ export class Sessions {
       const user = await this.repo.findUserByName(tried!);
       const ok = await verifyPassword(dto.password!, user?.passwordHash ?? null);
       if (!user || !ok || user.disabled) {
-        await this.limiter.failed(req, tried, 'wrong username or password');
+        await attempt.failed('wrong username or password');
         throw new UnauthorizedException('invalid username or password');
       }
       userId = user.id;
     }
+    await attempt.succeeded();
     const user = (await this.repo.findUser(userId))!;
     const now = Date.now();
     const ttl = this.config.auth.sessionTtlSeconds;

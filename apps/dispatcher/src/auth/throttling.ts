@@ -29,7 +29,14 @@ export function throttlerOptions(config: AppConfig): ThrottlerModuleOptions {
     setHeaders: false,
     throttlers: [
       { name: 'default', limit: rateBurst, ttl: Math.max(1000, Math.ceil((rateBurst / rateLimit) * 1000)) },
-      { name: 'login', limit: LOGIN_PER_MINUTE, ttl: 60_000, skipIf: (ctx) => !isLogin(ctx) },
+      {
+        name: 'login',
+        limit: LOGIN_PER_MINUTE,
+        ttl: 60_000,
+        skipIf: (ctx) => !isLogin(ctx),
+        // Per address whatever credential the request also carries: a user's many tokens are not many addresses.
+        getTracker: (req) => `address:${clientAddress(req as Request)}`,
+      },
     ],
   };
 }

@@ -4,6 +4,7 @@ import { AuthRepository, UserEntity } from '@app/persistence';
 import { AuditLog } from '../audit/audit-log.service';
 import { Authenticator } from './authenticator.service';
 import { CreateUserDto, UpdateUserDto, UserResponse } from './dto/auth.dto';
+import { FailureLimiter } from './failure-limiter';
 import { AuthedRequest, Principal } from './principal';
 import { hashPassword, verifyPassword } from './secrets';
 
@@ -14,6 +15,7 @@ export class Users {
     private readonly repo: AuthRepository,
     private readonly auth: Authenticator,
     private readonly audit: AuditLog,
+    private readonly limiter: FailureLimiter,
   ) {}
 
   async list(): Promise<UserResponse[]> {
@@ -46,10 +48,22 @@ export class Users {
     if (!isAdmin && (dto.role !== undefined || dto.disabled !== undefined || dto.password === undefined)) {
       throw new ForbiddenException('you may change your own password only');
     }
+    // A password signs in with the user's full role: only a credential that has it may set one. A token scoped
+    // below its user (a viewer token for a scraper) must not become the user by choosing a password.
+    if (!isAdmin && me.role !== user.role) {
+      throw new ForbiddenException(
+        `this credential is ${me.role}, below ${user.username}'s role ${user.role}: sign in with the user's password or a full token to change the password`,
+      );
+    }
     if (!isAdmin && user.passwordHash !== null) {
-      if (dto.currentPassword === undefined || !(await verifyPassword(dto.currentPassword, user.passwordHash))) {
-        throw new ForbiddenException('currentPassword is missing or wrong');
+      if (dto.currentPassword === undefined) throw new ForbiddenException('currentPassword is required');
+      // The current password is a guess like a sign-in's: the same limit, the same record.
+      const attempt = await this.limiter.attempt(req, user.username, 'current password');
+      if (!(await verifyPassword(dto.currentPassword, user.passwordHash))) {
+        await attempt.failed('wrong current password');
+        throw new ForbiddenException('currentPassword is wrong');
       }
+      await attempt.succeeded();
     }
     const fields: Partial<UserEntity> = { updatedAt: Date.now() };
     if (dto.role !== undefined) fields.role = dto.role;

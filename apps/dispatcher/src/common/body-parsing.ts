@@ -33,7 +33,7 @@ export function installBodyParsing(app: NestExpressApplication): void {
     res.status(statusCode).json({
       statusCode,
       message: bodyProblem(err),
-      error: statusCode === 413 ? 'Payload Too Large' : 'Bad Request',
+      error: statusCode === 413 ? 'Payload Too Large' : statusCode === 415 ? 'Unsupported Media Type' : 'Bad Request',
     });
   });
 }

@@ -1,7 +1,8 @@
 import { Controller, MessageEvent, Req, Sse } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags, ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { finalize, Observable } from 'rxjs';
+import { filter, finalize, from, interval, Observable, switchMap, takeUntil } from 'rxjs';
+import { Authenticator, CREDENTIAL_CACHE_MS } from '../auth/authenticator.service';
 import { Access } from '../auth/access.decorator';
 import { AuthedRequest, clientAddress } from '../auth/principal';
 import { StreamSlots } from '../auth/stream-slots';
@@ -13,6 +14,7 @@ export class EventsController {
   constructor(
     private readonly events: EventsService,
     private readonly slots: StreamSlots,
+    private readonly auth: Authenticator,
   ) {}
 
   @Sse()
@@ -22,6 +24,13 @@ export class EventsController {
   @ApiTooManyRequestsResponse({ description: 'this credential has [dispatcher] max_streams streams open' })
   stream(@Req() req: Request): Observable<MessageEvent> {
     const release = this.slots.take((req as AuthedRequest).principal, clientAddress(req));
-    return this.events.stream().pipe(finalize(release));
+    // The credential is read again as often as the credential cache turns over: a stream ends within about two
+    // of those periods of its token being revoked or its user disabled.
+    const revoked = interval(CREDENTIAL_CACHE_MS).pipe(
+      // A database that does not answer ends no stream: the credential is judged when it answers again.
+      switchMap(() => from(this.auth.stillValid(req).catch(() => true))),
+      filter((ok) => !ok),
+    );
+    return this.events.stream().pipe(takeUntil(revoked), finalize(release));
   }
 }

@@ -31,6 +31,8 @@ export class UserEntity {
   updatedAt!: number;
 }
 
+export type TokenKind = 'user' | 'configured' | 'first-start';
+
 /** An API token: only its SHA-256 is stored; the secret is shown once, at creation. */
 @Entity({ name: 'api_tokens' })
 export class ApiTokenEntity {
@@ -59,6 +61,14 @@ export class ApiTokenEntity {
 
   @Column({ name: 'last_used_at', type: 'bigint', nullable: true, transformer: epochMs })
   lastUsedAt!: number | null;
+
+  /** The token whose credential made this one (directly, or through a session opened with it): revoked with it. */
+  /** `user` (made through the API), `configured` ([auth] admin_token), `first-start` (data/admin-token). */
+  @Column({ type: 'varchar', length: 16, default: 'user' })
+  kind!: TokenKind;
+
+  @Column({ name: 'parent_token_id', type: 'bigint', nullable: true, transformer: int64 })
+  parentTokenId!: number | null;
 
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt!: number;

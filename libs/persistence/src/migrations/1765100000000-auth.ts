@@ -46,7 +46,9 @@ export class Auth1765100000000 implements MigrationInterface {
       role VARCHAR(16) NOT NULL,
       expires_at ${big} NULL,
       last_used_at ${big} NULL,
-      created_at ${big} NOT NULL${mysql ? ',\n      UNIQUE KEY uq_tokens_hash (token_hash),\n      KEY ix_tokens_user (user_id, id)' : ''}
+      parent_token_id ${big} NULL,
+      kind VARCHAR(16) NOT NULL DEFAULT 'user',
+      created_at ${big} NOT NULL${mysql ? ',\n      UNIQUE KEY uq_tokens_hash (token_hash),\n      KEY ix_tokens_user (user_id, id),\n      KEY ix_tokens_parent (parent_token_id)' : ''}
     )${tail}`);
     await q.query(`CREATE TABLE ${exists}sessions (
       id ${id},
@@ -75,6 +77,7 @@ export class Auth1765100000000 implements MigrationInterface {
     await q.query(`CREATE UNIQUE INDEX uq_users_username ON users (username)`);
     await q.query(`CREATE UNIQUE INDEX uq_tokens_hash ON api_tokens (token_hash)`);
     await q.query(`CREATE INDEX ix_tokens_user ON api_tokens (user_id, id)`);
+    await q.query(`CREATE INDEX ix_tokens_parent ON api_tokens (parent_token_id)`);
     await q.query(`CREATE UNIQUE INDEX uq_sessions_hash ON sessions (token_hash)`);
     await q.query(`CREATE INDEX ix_sessions_user ON sessions (user_id)`);
     await q.query(`CREATE INDEX ix_sessions_expires ON sessions (expires_at)`);

@@ -25,6 +25,8 @@ const userFields = (username: string, role: Role = 'viewer'): Omit<UserEntity, '
 });
 
 const tokenFields = (userId: number, secret: string, role: Role = 'viewer'): Omit<ApiTokenEntity, 'id'> => ({
+  kind: 'user',
+  parentTokenId: null,
   userId,
   name: `token ${secret}`,
   tokenHash: hashOf(secret),

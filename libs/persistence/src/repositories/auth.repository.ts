@@ -130,9 +130,13 @@ export class AuthRepository {
   }
 
   /** The new token's row, or null when a row with this hash exists already. */
-  async createToken(fields: Omit<ApiTokenEntity, 'id'>): Promise<ApiTokenEntity | null> {
+  async createToken(
+    fields: Omit<ApiTokenEntity, 'id' | 'kind' | 'parentTokenId'> &
+      Partial<Pick<ApiTokenEntity, 'kind' | 'parentTokenId'>>,
+  ): Promise<ApiTokenEntity | null> {
     try {
-      return await this.tokens.save(this.tokens.create(fields), SAVE_OPTIONS);
+      const row = this.tokens.create({ kind: 'user', parentTokenId: null, ...fields });
+      return await this.tokens.save(row, SAVE_OPTIONS);
     } catch (e) {
       if (isDuplicateOn(e, TOKEN_HASH_KEY)) return null;
       throw e;
@@ -145,6 +149,14 @@ export class AuthRepository {
 
   findTokenByHash(tokenHash: string): Promise<ApiTokenEntity | null> {
     return this.tokens.findOneBy({ tokenHash });
+  }
+
+  /** Deletes the configured admin tokens ([auth] admin_token) other than `keepHash`: a rotated or removed one. */
+  async deleteConfiguredTokensExcept(keepHash: string | null): Promise<number[]> {
+    const rows = await this.tokens.find({ select: { id: true, tokenHash: true }, where: { kind: 'configured' } });
+    const gone: number[] = [];
+    for (const r of rows) if (r.tokenHash !== keepHash) gone.push(...(await this.deleteToken(r.id)));
+    return gone;
   }
 
   countTokensOf(userId: number): Promise<number> {
@@ -163,23 +175,29 @@ export class AuthRepository {
     return user ? { token, user } : null;
   }
 
-  /** Tokens newest first, each with its username; of one user, or of everyone. */
+  /** Tokens newest first, each with its username; of one user, or of everyone (each user holds at most MAX_TOKENS). */
   async listTokens(userId?: number): Promise<TokenRow[]> {
-    const tokens = await this.tokens.find({
-      where: userId === undefined ? {} : { userId },
-      order: { id: 'DESC' },
-      take: 1000,
-    });
+    const tokens = await this.tokens.find({ where: userId === undefined ? {} : { userId }, order: { id: 'DESC' } });
     const ids = [...new Set(tokens.map((t) => t.userId))];
     const users = ids.length ? await this.users.findBy({ id: In(ids) }) : [];
     const names = new Map(users.map((u) => [u.id, u.username]));
     return tokens.map((t) => ({ ...t, username: names.get(t.userId) ?? '' }));
   }
 
-  /** Deletes the token and the sessions opened with it. */
-  async deleteToken(id: number): Promise<void> {
-    await this.sessions.delete({ viaTokenId: id });
-    await this.tokens.delete({ id });
+  /**
+   * Deletes the token, the tokens made with it (and theirs), and the sessions opened with any of them: a token can
+   * not outlive, through a child it made, its own revocation. The ids deleted.
+   */
+  async deleteToken(id: number): Promise<number[]> {
+    const all = [id];
+    for (let level = [id]; level.length > 0;) {
+      const children = await this.tokens.find({ select: { id: true }, where: { parentTokenId: In(level) } });
+      level = children.map((c) => c.id).filter((c) => !all.includes(c));
+      all.push(...level);
+    }
+    await this.sessions.delete({ viaTokenId: In(all) });
+    await this.tokens.delete({ id: In(all) });
+    return all;
   }
 
   async touchToken(id: number, at: number): Promise<void> {
@@ -214,8 +232,23 @@ export class AuthRepository {
     await this.sessions.delete({ expiresAt: LessThan(now) });
   }
 
-  async appendAudit(entry: NewAudit): Promise<void> {
-    await this.audit.insert(entry);
+  /** The new record's id. */
+  async appendAudit(entry: NewAudit): Promise<number> {
+    const result = await this.audit.insert(entry);
+    return Number((result.identifiers[0] as { id: number | string }).id);
+  }
+
+  async updateAuditDetail(id: number, detail: string): Promise<void> {
+    await this.audit.update({ id }, { detail });
+  }
+
+  /** Whether the log holds a record of this action (e.g. the first start's auth.bootstrap). */
+  async hasAudit(action: string): Promise<boolean> {
+    return (await this.audit.findOne({ select: { id: true }, where: { action } })) !== null;
+  }
+
+  async deleteAudit(id: number): Promise<void> {
+    await this.audit.delete({ id });
   }
 
   /**

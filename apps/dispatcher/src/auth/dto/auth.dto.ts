@@ -1,23 +1,33 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsDateString, IsIn, IsInt, IsOptional, IsString, Length, Matches, Min } from 'class-validator';
 import { ROLES, Role, TokenRow, UserEntity } from '@app/persistence';
+import { IsOptionalNotNull } from '../../common/api-validation.pipe';
 import { PageQuery, QueryInt } from '../../common/query.decorators';
+
+/**
+ * Usernames compare without case and surrounding blanks: `Admin`, `admin ` and `admin` are one user on every
+ * database (MariaDB's collation ignores trailing blanks, SQLite's compares bytes), and one for the sign-in limit.
+ */
+export const NormalUsername = (): PropertyDecorator =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value));
 
 export class LoginDto {
   @ApiPropertyOptional({ maxLength: 64 })
-  @IsOptional()
+  @IsOptionalNotNull()
+  @NormalUsername()
   @IsString()
   @Length(1, 64)
   username?: string;
 
   @ApiPropertyOptional({ maxLength: 1024, description: 'with username' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(1, 1024)
   password?: string;
 
   @ApiPropertyOptional({ maxLength: 512, description: 'instead of username and password: an API token' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(1, 512)
   token?: string;
@@ -61,10 +71,11 @@ export class MeResponse {
   @ApiProperty() hasPassword!: boolean;
 }
 
-const USERNAME = /^[A-Za-z0-9._@-]+$/;
+const USERNAME = /^[a-z0-9._@-]+$/;
 
 export class CreateUserDto {
-  @ApiProperty({ maxLength: 64, pattern: USERNAME.source })
+  @ApiProperty({ maxLength: 64, pattern: USERNAME.source, description: 'kept in lower case' })
+  @NormalUsername()
   @IsString()
   @Length(1, 64)
   @Matches(USERNAME, { message: 'username may hold letters, digits and . _ @ - only' })
@@ -75,7 +86,7 @@ export class CreateUserDto {
   role!: Role;
 
   @ApiPropertyOptional({ minLength: 8, maxLength: 1024, description: 'none: the user signs in with tokens only' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(8, 1024)
   password?: string;
@@ -83,24 +94,24 @@ export class CreateUserDto {
 
 export class UpdateUserDto {
   @ApiPropertyOptional({ enum: ROLES })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(ROLES)
   role?: Role;
 
   @ApiPropertyOptional({ minLength: 8, maxLength: 1024 })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(8, 1024)
   password?: string;
 
   @ApiPropertyOptional({ description: 'your current password, when you change your own and have one' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsString()
   @Length(1, 1024)
   currentPassword?: string;
 
   @ApiPropertyOptional()
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsBoolean()
   disabled?: boolean;
 }
@@ -112,17 +123,17 @@ export class CreateTokenDto {
   name!: string;
 
   @ApiPropertyOptional({ description: 'ISO 8601, in the future; none: never expires' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsDateString({ strict: true }, { message: 'expiresAt must be an ISO 8601 date-time' })
   expiresAt?: string;
 
   @ApiPropertyOptional({ enum: ROLES, description: "at most the user's role (default: the user's role)" })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsIn(ROLES)
   role?: Role;
 
   @ApiPropertyOptional({ description: 'admin only: a token for another user' })
-  @IsOptional()
+  @IsOptionalNotNull()
   @IsInt()
   @Min(1)
   userId?: number;
@@ -167,6 +178,7 @@ export class ListAuditQuery extends PageQuery {
 
   @ApiPropertyOptional({ description: 'username' })
   @IsOptional()
+  @NormalUsername()
   @IsString()
   @Length(1, 64)
   actor?: string;
