@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { IncomingHttpHeaders, request } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
-import { Api, Job, sqliteEnv, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
+import { Api, bearer, Job, sqliteEnv, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
 import { httpJson, stopAllApps } from './support/processes';
 import { createMysqlDatabase, freePort, TestDatabase, tmpDir } from './support/services';
 import { waitFor } from './support/wait';
@@ -173,6 +174,69 @@ async function createUser(admin: Api, username: string, role: Role, password?: s
 
 async function createToken(api: Api, body: Record<string, unknown>): Promise<NewToken> {
   return (await api.call<NewToken>('POST', '/api/tokens', body, 201)).body;
+}
+
+/** What a browser sends back after a sign-in: both cookies the answer set. */
+function sessionCookie(login: { headers: IncomingHttpHeaders }): { cookie: string; csrf: string; session: string } {
+  const cookies = setCookies(login.headers);
+  const session = cookies.gocron_session.value;
+  const csrf = cookies.gocron_csrf.value;
+  return { cookie: `gocron_session=${session}; gocron_csrf=${csrf}`, csrf, session };
+}
+
+/**
+ * The status of a request written byte for byte on a socket: what node:http will not send (two Host headers).
+ * `head` is the request line and the header lines; `Connection: close` is added.
+ */
+function rawSocketStatus(port: number, head: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let text = '';
+    socket.setTimeout(10_000, () => socket.destroy(new Error('no status line within 10 s')));
+    socket.once('connect', () => socket.write(`${[...head, 'Connection: close'].join('\r\n')}\r\n\r\n`));
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('latin1');
+      const m = /^HTTP\/1\.1 (\d{3}) /.exec(text);
+      if (!m) return;
+      resolve(Number(m[1]));
+      socket.destroy();
+    });
+    socket.on('error', reject);
+    socket.once('close', () => reject(new Error(`closed before a status line: ${JSON.stringify(text.slice(0, 200))}`)));
+  });
+}
+
+interface EventStream {
+  status: number;
+  /** When the server ended the stream (Date.now()), or null while it is open. */
+  endedAt(): number | null;
+  /** Ends it from this side (cleanup). */
+  close(): void;
+}
+
+/** GET /api/events over node:http, open until the server ends it or close() is called. */
+function openEventStream(base: string, headers: Record<string, string>): Promise<EventStream> {
+  return new Promise((resolve, reject) => {
+    let endedAt: number | null = null;
+    const ended = () => (endedAt ??= Date.now());
+    const req = request(`${base}/api/events`, { headers: { accept: 'text/event-stream', ...headers }, agent: false });
+    // Bounds the wait for the answer's head only: a stream may stay silent for as long as nothing changes.
+    const headTimer = setTimeout(() => req.destroy(new Error('GET /api/events: no answer within 10 s')), 10_000);
+    req.once('response', (res) => {
+      clearTimeout(headTimer);
+      res.on('data', () => undefined);
+      res.on('end', ended);
+      res.on('close', ended);
+      res.on('error', ended);
+      resolve({ status: res.statusCode ?? 0, endedAt: () => endedAt, close: () => req.destroy() });
+    });
+    req.on('error', (e) => {
+      clearTimeout(headTimer);
+      ended();
+      reject(e);
+    });
+    req.end();
+  });
 }
 
 describe('auth on a dispatcher (sqlite)', () => {
@@ -478,6 +542,252 @@ describe('auth on a dispatcher (sqlite)', () => {
     expect(created.prefix).toBe(created.token.slice(0, 12));
     expect(created.token).toMatch(/^gct_[A-Za-z0-9_-]{43}$/);
   });
+
+  it('lets no token scoped below its user set that user a password; the full admin token may', async () => {
+    const adminUser = (await admin.call<User[]>('GET', '/api/users', undefined, 200)).body.find(
+      (u) => u.username === 'admin',
+    )!;
+    expect(adminUser).toMatchObject({ role: 'admin', hasPassword: false });
+    // A viewer token for a scraper: with a password of its choosing it would sign in as the admin.
+    const scoped = admin.withToken((await createToken(admin, { name: 'admin as viewer', role: 'viewer' })).token);
+    expect((await scoped.call('GET', '/api/auth/me', undefined, 200)).body).toMatchObject({
+      id: adminUser.id,
+      role: 'viewer',
+    });
+    const refused = await scoped.call<{ message: string }>('PATCH', `/api/users/${adminUser.id}`, {
+      password: 'chosen-by-the-scraper',
+    });
+    expect({ status: refused.status, message: refused.body.message }).toEqual({
+      status: 403,
+      message: expect.stringMatching(/^this credential is viewer, below admin's role admin/),
+    });
+    const still = (await admin.call<User[]>('GET', '/api/users', undefined, 200)).body;
+    expect(still.find((u) => u.id === adminUser.id)).toMatchObject({ hasPassword: false });
+    await anonymous.call('POST', '/api/auth/login', { username: 'admin', password: 'chosen-by-the-scraper' }, 401);
+
+    // A user's own full token still sets its own first password (the rule is about scope, not about admins).
+    const self = await createUser(admin, 'self-service', 'viewer');
+    const selfApi = admin.withToken((await createToken(admin, { name: 'self', userId: self.id })).token);
+    const own = await selfApi.call<User>('PATCH', `/api/users/${self.id}`, { password: 'self-password-1' }, 200);
+    expect(own.body).toMatchObject({ id: self.id, hasPassword: true });
+
+    const set = await admin.call<User>('PATCH', `/api/users/${adminUser.id}`, { password: 'admin-password-1' }, 200);
+    expect(set.body).toMatchObject({ id: adminUser.id, hasPassword: true });
+  });
+
+  it('ends a token made with a token when its parent expires or is revoked, and a session opened with the parent', async () => {
+    const parent = await createToken(admin, {
+      name: 'short-lived parent',
+      expiresAt: new Date(Date.now() + 3000).toISOString(),
+    });
+    const parentApi = admin.withToken(parent.token);
+    // Asked for no expiry, or a later one: it gets its parent's.
+    const child = await createToken(parentApi, { name: 'laundered' });
+    expect(child.expiresAt).toBe(parent.expiresAt);
+    const later = await createToken(parentApi, {
+      name: 'laundered later',
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(later.expiresAt).toBe(parent.expiresAt);
+    const childApi = admin.withToken(child.token);
+    await childApi.call('GET', '/api/jobs', undefined, 200);
+    await waitFor(async () => (await childApi.call('GET', '/api/jobs')).status === 401, {
+      timeoutMs: 15_000,
+      what: 'the child token expires with its parent',
+      intervalMs: 250,
+    });
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(parent.expiresAt!));
+    await parentApi.call('GET', '/api/jobs', undefined, 401);
+
+    // Revoked: the parent takes with it the tokens it made, directly or through a session opened with it.
+    const root = await createToken(admin, { name: 'parent' });
+    const rootApi = admin.withToken(root.token);
+    const direct = await createToken(rootApi, { name: 'made with the parent' });
+    expect(direct.expiresAt).toBeNull();
+    const login = await anonymous.call('POST', '/api/auth/login', { token: root.token }, 200);
+    const { cookie, csrf } = sessionCookie(login);
+    const viaSession = (
+      await anonymous.call<NewToken>('POST', '/api/tokens', { name: 'made in its session' }, 201, {
+        cookie,
+        'x-csrf-token': csrf,
+      })
+    ).body;
+    const probes = {
+      direct: () => admin.withToken(direct.token).call('GET', '/api/jobs'),
+      viaSession: () => admin.withToken(viaSession.token).call('GET', '/api/jobs'),
+      session: () => anonymous.call('GET', '/api/auth/me', undefined, undefined, { cookie }),
+    };
+    const statuses = async () => {
+      const out: Record<string, number> = {};
+      for (const [what, probe] of Object.entries(probes)) out[what] = (await probe()).status;
+      return out;
+    };
+    expect(await statuses()).toEqual({ direct: 200, viaSession: 200, session: 200 });
+    await admin.call('DELETE', `/api/tokens/${root.id}`, undefined, 204);
+    expect(await statuses()).toEqual({ direct: 401, viaSession: 401, session: 401 });
+    const left = (await admin.call<Token[]>('GET', '/api/tokens', undefined, 200)).body.map((t) => t.id);
+    expect(left.filter((id) => [root.id, direct.id, viaSession.id].includes(id))).toEqual([]);
+  });
+
+  it('does not let a viewer-scoped token revoke a stronger token of its own user; the admin token may', async () => {
+    const scoped = admin.withToken((await createToken(admin, { name: 'admin as viewer', role: 'viewer' })).token);
+    const strong = await createToken(admin, { name: 'admin-role target' });
+    expect(strong.role).toBe('admin');
+    const refused = await scoped.call<{ message: string }>('DELETE', `/api/tokens/${strong.id}`);
+    expect({ status: refused.status, message: refused.body.message }).toEqual({
+      status: 403,
+      message: `token ${strong.id} is admin: a viewer credential can not revoke it`,
+    });
+    await admin.withToken(strong.token).call('GET', '/api/users', undefined, 200);
+    // One of its own rank it may revoke.
+    const weak = await createToken(admin, { name: 'viewer-role target', role: 'viewer' });
+    await scoped.call('DELETE', `/api/tokens/${weak.id}`, undefined, 204);
+    await admin.call('DELETE', `/api/tokens/${strong.id}`, undefined, 204);
+    await admin.withToken(strong.token).call('GET', '/api/jobs', undefined, 401);
+  });
+
+  it('ends an open event stream soon after its token is revoked, and only that one', async () => {
+    const doomed = await createToken(admin, { name: 'stream to revoke', role: 'viewer' });
+    const kept = await createToken(admin, { name: 'stream to keep', role: 'viewer' });
+    const streams = await Promise.all([
+      openEventStream(admin.base, bearer(doomed.token)),
+      openEventStream(admin.base, bearer(kept.token)),
+    ]);
+    try {
+      const [revoked, other] = streams;
+      expect([revoked.status, other.status]).toEqual([200, 200]);
+      expect([revoked.endedAt(), other.endedAt()]).toEqual([null, null]);
+      const at = Date.now();
+      await admin.call('DELETE', `/api/tokens/${doomed.id}`, undefined, 204);
+      const endedAt = await waitFor(() => revoked.endedAt(), {
+        timeoutMs: 15_000,
+        what: 'the stream of the revoked token ends',
+        intervalMs: 50,
+      });
+      expect(endedAt).toBeGreaterThanOrEqual(at);
+      // Its neighbour, checked as often, is still open.
+      expect(other.endedAt()).toBeNull();
+    } finally {
+      for (const s of streams) s.close();
+    }
+  });
+
+  it('answers null in an auth body with 400 naming the field, and changes nothing', async () => {
+    const target = await createUser(admin, 'null-target', 'viewer');
+    const attempts: [string, string, Record<string, unknown>, string][] = [
+      ['PATCH', `/api/users/${target.id}`, { disabled: null }, 'disabled'],
+      ['PATCH', `/api/users/${target.id}`, { role: null }, 'role'],
+      ['PATCH', `/api/users/${target.id}`, { password: null }, 'password'],
+      ['POST', '/api/tokens', { name: 'a', expiresAt: null }, 'expiresAt'],
+      ['POST', '/api/tokens', { name: 'a', role: null }, 'role'],
+      ['POST', '/api/tokens', { name: 'a', userId: null }, 'userId'],
+    ];
+    for (const [method, path, body, field] of attempts) {
+      const res = await admin.call<{ message: string[] }>(method, path, body);
+      expect({ method, path, body, status: res.status, message: res.body.message }).toEqual({
+        method,
+        path,
+        body,
+        status: 400,
+        message: [`${field} must not be null`],
+      });
+    }
+    const users = (await admin.call<User[]>('GET', '/api/users', undefined, 200)).body;
+    expect(users.find((u) => u.id === target.id)).toMatchObject({
+      role: 'viewer',
+      disabled: false,
+      hasPassword: false,
+    });
+    const tokens = (await admin.call<Token[]>('GET', '/api/tokens', undefined, 200)).body;
+    expect(tokens.filter((t) => t.name === 'a')).toEqual([]);
+  });
+
+  it('serves the OpenAPI document as JSON only: /api/docs-yaml is 404', async () => {
+    await anonymous.call('GET', '/api/docs-json', undefined, 200);
+    for (const api of [anonymous, admin]) {
+      expect({ token: api.token !== null, status: (await api.call('GET', '/api/docs-yaml')).status }).toEqual({
+        token: api.token !== null,
+        status: 404,
+      });
+    }
+  });
+
+  it('answers Host headers that only look local, and a repeated Host, with 421', async () => {
+    const url = `${admin.base}/api/jobs`;
+    const port = Number(new URL(url).port);
+    for (const host of [
+      'localhost:80@evil',
+      `localhost:${port}@evil.example`,
+      '[::1].evil.com',
+      `[::1].evil.com:${port}`,
+      'localhost:evil',
+      `localhost:${port}/evil.example`,
+      `evil.example@localhost:${port}`,
+    ]) {
+      const res = await rawRequest(url, 'GET', { ...admin.authHeaders(), host });
+      expect({ host, status: res.status }).toEqual({ host, status: 421 });
+    }
+    // Bracketed loopback IPv6 is a real Host, and served.
+    expect((await rawRequest(url, 'GET', { ...admin.authHeaders(), host: `[::1]:${port}` })).status).toBe(200);
+
+    const head = (hosts: string[]) => [
+      'GET /api/jobs HTTP/1.1',
+      ...hosts.map((h) => `Host: ${h}`),
+      `Authorization: Bearer ${TEST_ADMIN_TOKEN}`,
+    ];
+    // The same request with one Host: well-formed, and answered.
+    expect(await rawSocketStatus(port, head([`localhost:${port}`]))).toBe(200);
+    for (const hosts of [
+      [`localhost:${port}`, 'evil.example'],
+      ['evil.example', `localhost:${port}`],
+      [`localhost:${port}`, `127.0.0.1:${port}`],
+    ]) {
+      expect({ hosts, status: await rawSocketStatus(port, head(hosts)) }).toEqual({ hosts, status: 421 });
+    }
+  });
+
+  it('refuses a request with two gocron_session (or gocron_csrf) cookies with 401, whichever comes first', async () => {
+    const signIn = async () =>
+      sessionCookie(
+        await anonymous.call('POST', '/api/auth/login', { username: 'operator-1', password: OPERATOR_PASSWORD }, 200),
+      );
+    const mine = await signIn();
+    const other = await signIn();
+    await anonymous.call('GET', '/api/auth/me', undefined, 200, { cookie: mine.cookie });
+    // A sibling site on this host can set a cookie of the same name (cookie tossing): a valid session or not.
+    const tossed = forgedToken().slice(4);
+    for (const cookie of [
+      `gocron_session=${mine.session}; gocron_session=${other.session}; gocron_csrf=${mine.csrf}`,
+      `gocron_session=${mine.session}; gocron_session=${tossed}; gocron_csrf=${mine.csrf}`,
+      `gocron_session=${tossed}; gocron_session=${mine.session}; gocron_csrf=${mine.csrf}`,
+      `gocron_session=${mine.session}; gocron_session=${mine.session}; gocron_csrf=${mine.csrf}`,
+      `${mine.cookie}; gocron_csrf=${tossed}`,
+    ]) {
+      const res = await anonymous.call('GET', '/api/auth/me', undefined, undefined, { cookie });
+      expect({ cookie, status: res.status }).toEqual({ cookie, status: 401 });
+    }
+    // Nothing was signed out by them: the single cookie still works.
+    await anonymous.call('GET', '/api/auth/me', undefined, 200, { cookie: mine.cookie });
+  });
+
+  it('keeps usernames in lower case: Alice is alice, taken in any case, and signs in as ALICE with a blank', async () => {
+    const password = 'alice-password-1';
+    const created = await createUser(admin, 'Alice', 'viewer', password);
+    expect(created.username).toBe('alice');
+    const listed = (await admin.call<User[]>('GET', '/api/users', undefined, 200)).body;
+    expect(listed.filter((u) => u.username.toLowerCase() === 'alice')).toEqual([
+      expect.objectContaining({ id: created.id, username: 'alice' }),
+    ]);
+    for (const username of ['alice', 'ALICE', ' Alice ']) {
+      const res = await admin.call('POST', '/api/users', { username, role: 'admin' });
+      expect({ username, status: res.status }).toEqual({ username, status: 409 });
+    }
+    const login = await anonymous.call<{ user: User }>('POST', '/api/auth/login', { username: 'ALICE ', password });
+    expect({ status: login.status, user: login.body.user }).toEqual({
+      status: 200,
+      user: expect.objectContaining({ id: created.id, username: 'alice', role: 'viewer' }),
+    });
+  });
 });
 
 describe('login brute force', () => {
@@ -520,6 +830,111 @@ describe('login brute force', () => {
     expect(Number.isInteger(retryAfter) && retryAfter > 0 && retryAfter <= 15 * 60).toBe(true);
     // The lock-out set no cookie.
     expect(setCookies(locked.headers)).toEqual({});
+  });
+});
+
+describe('a parallel burst of wrong passwords, each burst on a dispatcher of its own', () => {
+  const BURST = 30;
+  const password = 'the-right-password';
+  let plain: Api;
+  let withTokens: Api;
+
+  /** A dispatcher on a fresh database (its failure counts and sign-in throttle start at zero), holding user `target`. */
+  async function fresh(name: string): Promise<Api> {
+    const executorPort = await freePort(); // nothing listens there: no run is started here
+    const dispatcher = await startDispatcher(
+      { ...(await sqliteEnv(name)), GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}` },
+      name,
+    );
+    const api = new Api(dispatcher.base);
+    await createUser(api, 'target', 'operator', password);
+    return api;
+  }
+
+  beforeAll(async () => {
+    [plain, withTokens] = await Promise.all([fresh('dispatcher-burst'), fresh('dispatcher-burst-tokens')]);
+  });
+
+  afterAll(() => stopAllApps());
+
+  /** BURST wrong passwords for `target`, all sent at once; request i with `headers(i)`. Their statuses, by count. */
+  async function burst(api: Api, headers: (i: number) => Record<string, string>): Promise<Record<number, number>> {
+    const answers = await Promise.all(
+      Array.from({ length: BURST }, (_, i) =>
+        httpJson(
+          'POST',
+          `${api.base}/api/auth/login`,
+          { username: 'target', password: `wrong-${i}` },
+          {
+            headers: headers(i),
+            timeoutMs: 30_000,
+          },
+        ),
+      ),
+    );
+    const counts: Record<number, number> = {};
+    for (const a of answers) counts[a.status] = (counts[a.status] ?? 0) + 1;
+    return counts;
+  }
+
+  /** Not more than 10 guesses verified (401); every other one refused unverified (429). */
+  function expectAtMostTenVerified(counts: Record<number, number>): void {
+    expect(Object.keys(counts).filter((s) => s !== '401' && s !== '429')).toEqual([]);
+    expect(counts[401] ?? 0).toBeLessThanOrEqual(10);
+    expect((counts[401] ?? 0) + (counts[429] ?? 0)).toBe(BURST);
+  }
+
+  it('verifies at most 10 of them (401) and answers the rest 429', async () => {
+    expectAtMostTenVerified(await burst(plain, () => ({})));
+  });
+
+  it('verifies at most 10 also when each carries another valid bearer token, and throttles sign-ins per address', async () => {
+    const tokens: string[] = [];
+    for (let i = 0; i < 5; i++) tokens.push((await createToken(withTokens, { name: `t${i}`, role: 'viewer' })).token);
+    expectAtMostTenVerified(await burst(withTokens, (i) => bearer(tokens[i % tokens.length])));
+    // The 31st sign-in of this address within the minute, whichever token it shows (each has sent only 6), meets
+    // the per-address throttle, not the failure limit.
+    const next = await withTokens
+      .withToken(tokens[0])
+      .call<{ message: string }>('POST', '/api/auth/login', { username: 'target', password });
+    expect({ status: next.status, message: next.body.message }).toEqual({
+      status: 429,
+      message: expect.stringMatching(/^too many requests: at most 30 per 60 s/),
+    });
+  });
+});
+
+describe('docs behind a credential ([auth] public_docs = false)', () => {
+  let admin: Api;
+
+  beforeAll(async () => {
+    const executorPort = await freePort(); // nothing listens there: no run is started here
+    const dispatcher = await startDispatcher(
+      {
+        ...(await sqliteEnv('auth-private-docs')),
+        GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}`,
+        GOCRON_AUTH_PUBLIC_DOCS: 'false',
+      },
+      'dispatcher-private-docs',
+    );
+    admin = new Api(dispatcher.base);
+  });
+
+  afterAll(() => stopAllApps());
+
+  it('answers /api/docs and /api/docs-json 401 without a token and 200 with a viewer one; /api/docs-yaml never serves', async () => {
+    const viewer = admin.withToken((await createToken(admin, { name: 'docs reader', role: 'viewer' })).token);
+    const anonymous = admin.withToken(null);
+    const statuses = async (api: Api) => {
+      const out: Record<string, number> = {};
+      for (const path of ['/api/docs', '/api/docs-json', '/api/docs-yaml'])
+        out[path] = (await api.call('GET', path)).status;
+      return out;
+    };
+    expect({ anonymous: await statuses(anonymous), viewer: await statuses(viewer) }).toEqual({
+      anonymous: { '/api/docs': 401, '/api/docs-json': 401, '/api/docs-yaml': 401 },
+      viewer: { '/api/docs': 200, '/api/docs-json': 200, '/api/docs-yaml': 404 },
+    });
   });
 });
 
