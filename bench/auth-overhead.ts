@@ -72,8 +72,8 @@ async function measure(auth: boolean): Promise<Record<string, number | string>> 
 async function main(): Promise<void> {
   const off = await measure(false);
   const on = await measure(true);
-  console.log(JSON.stringify(off));
-  console.log(JSON.stringify(on));
+  process.stdout.write(`${JSON.stringify(off)}\n`);
+  process.stdout.write(`${JSON.stringify(on)}\n`);
   console.log(
     JSON.stringify({
       perSecondRatio: Number((Number(on.perSecond) / Number(off.perSecond)).toFixed(3)),
