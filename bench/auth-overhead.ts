@@ -74,12 +74,9 @@ async function main(): Promise<void> {
   const on = await measure(true);
   process.stdout.write(`${JSON.stringify(off)}\n`);
   process.stdout.write(`${JSON.stringify(on)}\n`);
-  console.log(
-    JSON.stringify({
-      perSecondRatio: Number((Number(on.perSecond) / Number(off.perSecond)).toFixed(3)),
-      p50DeltaMs: Number((Number(on.p50ms) - Number(off.p50ms)).toFixed(2)),
-    }),
-  );
+  const perSecondRatio = Number((Number(on.perSecond) / Number(off.perSecond)).toFixed(3));
+  const p50DeltaMs = Number((Number(on.p50ms) - Number(off.p50ms)).toFixed(2));
+  process.stdout.write(`${JSON.stringify({ perSecondRatio, p50DeltaMs })}\n`);
 }
 
 void main();
