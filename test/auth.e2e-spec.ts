@@ -1,8 +1,9 @@
 // The API's authentication attacked from outside (issue 12), against real processes: a dispatcher and an executor on
 // SQLite for the route table, tokens, roles, CSRF, content types, Host, audit and headers; a dispatcher of its own
-// for the login brute force (its failure counters are per address too); two dispatchers started at once on one empty
-// MariaDB database with no admin token configured for the first-start bootstrap. /work/notes/auth-api.md is the
-// contract every expectation here comes from.
+// for the login brute force, and one for each parallel burst of guesses (failure counters and the sign-in throttle
+// are per address, and every request here comes from 127.0.0.1); one with [auth] public_docs = false for the
+// docs; two dispatchers started at once on one empty MariaDB database with no admin token configured for the
+// first-start bootstrap. /work/notes/auth-api.md is the contract every expectation here comes from.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { IncomingHttpHeaders, request } from 'node:http';

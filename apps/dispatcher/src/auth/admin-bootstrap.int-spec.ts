@@ -1,8 +1,10 @@
 // The first start's admin (AdminBootstrap) on both real dialects: data/admin-token created once (0600, one line) and
 // never rewritten, one `admin` however many dispatchers start together (on one database, sharing a directory or
-// not), a configured token accepted at every start, a file that holds no token stopping the start.
+// not), a configured token accepted at every start and revoked once it is configured no more, a revoked first-start
+// token left revoked, a file that holds no token stopping the start.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig, DatabaseConfig, loadConfig } from '@app/config';
 import { AuthRepository, dataSourceOptions, migrate } from '@app/persistence';
@@ -275,6 +277,62 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       }
     });
 
+    describe('a first-start token revoked', () => {
+      const password = { passwordHash: 'scrypt$32768$8$c2FsdA$a2V5', updatedAt: 2 };
+
+      /**
+       * The first start, then `otherWayIn` (another token, a password, ...), then the file's token revoked as
+       * DELETE /api/tokens/:id does it; then a later start. The file's token must stay revoked.
+       */
+      async function revokeThenRestart(otherWayIn: (n: Node, adminId: number, fileTokenId: number) => Promise<void>) {
+        const n = await node();
+        await n.boot.run(file);
+        const token = tokenIn(file);
+        const admin = (await n.repo.findUserByName('admin'))!;
+        const row = (await n.repo.findTokenByHash(sha256(token)))!;
+        await otherWayIn(n, admin.id, row.id);
+        await n.repo.deleteToken(row.id);
+        const before = (await tokenRows(n)).map((t) => t.id);
+        const warn = jest.spyOn(Logger.prototype, 'warn');
+        try {
+          await (await node()).boot.run(file);
+          expect(warn.mock.calls.map((c) => String(c[0]))).toContain(
+            `${file} holds a token this database does not know (revoked, or another installation's)`,
+          );
+        } finally {
+          warn.mockRestore();
+        }
+        expect(tokenIn(file)).toBe(token);
+        expect((await tokenRows(n)).map((t) => t.id)).toEqual(before);
+        expect((await principalOf(n, token)).failure).toBe('invalid token');
+        expect(await users(n)).toHaveLength(1);
+      }
+
+      const otherToken = (n: Node, userId: number, parentTokenId: number | null) =>
+        n.repo.createToken({
+          userId,
+          name: 'made later',
+          tokenHash: sha256(newToken()),
+          prefix: 'gct_other',
+          role: 'admin',
+          expiresAt: null,
+          lastUsedAt: null,
+          parentTokenId,
+          createdAt: 2,
+        });
+
+      it('stays revoked when the admin has another token', () =>
+        revokeThenRestart(async (n, adminId) => void (await otherToken(n, adminId, null))));
+
+      it('stays revoked when the admin has a password', () =>
+        revokeThenRestart((n, adminId) => n.repo.updateUser(adminId, password)));
+
+      // The admin's other token was made with the file's (it goes with it): the admin is left with no token and no
+      // password, as it was after its creator died mid-bootstrap. The bootstrap record tells the two apart.
+      it('stays revoked when the tokens made with it went too, leaving the admin no way in', () =>
+        revokeThenRestart(async (n, adminId, fileTokenId) => void (await otherToken(n, adminId, fileTokenId))));
+    });
+
     describe('with a configured admin token', () => {
       const configured = 'configured-admin-token-0123456789';
       const hash = sha256(configured);
@@ -318,6 +376,37 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         await n.boot.run(file);
         expect(await n.repo.findTokenByHash(hash)).toMatchObject({ userId: admin.id, role: 'admin' });
         expect((await principalOf(n, configured)).principal?.role).toBe('admin');
+      });
+
+      it('revokes a configured token rotated out at the next start, and the last one once none is configured', async () => {
+        const a = 'configured-admin-token-A-0123456789';
+        const b = 'configured-admin-token-B-0123456789';
+        const first = await node(configWith({ adminToken: a }));
+        await first.boot.run(file);
+        const n = await node(configWith({ adminToken: b }));
+        // Cached on this dispatcher's authenticator before the restart: the bootstrap must forget it.
+        expect((await n.auth.byToken(a)).principal?.role).toBe('admin');
+        await n.boot.run(file);
+        expect((await n.auth.byToken(a)).failure).toBe('invalid token');
+        expect((await principalOf(n, a)).failure).toBe('invalid token');
+        expect((await principalOf(n, b)).principal).toMatchObject({ username: 'admin', role: 'admin' });
+        expect((await tokenRows(n)).map((t) => t.tokenHash)).toEqual([sha256(b)]);
+
+        const none = await node(configWith({ adminToken: '' }));
+        await none.boot.run(file);
+        expect((await principalOf(none, b)).failure).toBe('invalid token');
+        expect(await tokenRows(none)).toEqual([]);
+        // No configured token and users in the database: no file is made either.
+        expect(existsSync(file)).toBe(false);
+        expect(await users(none)).toEqual([expect.objectContaining({ username: 'admin', role: 'admin' })]);
+        const revoked = await none.repo.listAudit({ limit: 10, offset: 0, action: 'token.revoked' });
+        expect(revoked.items).toHaveLength(2);
+        for (const entry of revoked.items) {
+          expect(entry).toMatchObject({
+            actor: 'system',
+            detail: expect.stringMatching(/^no longer configured: \d+$/),
+          });
+        }
       });
 
       it("recreates user admin when it was deleted, and takes the token back from another user's hands", async () => {

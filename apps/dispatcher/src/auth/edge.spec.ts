@@ -2,9 +2,49 @@ import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Request } from 'express';
 import { loadConfig } from '@app/config';
-import { allowedHosts, isJsonOrEmpty, normalHost } from './edge';
+import { allowedHosts, hostName, isJsonOrEmpty, normalHost } from './edge';
 
 const CONF = join(__dirname, '../../../../conf/conf.ini');
+
+describe('hostName', () => {
+  it('reads name, name:port and [v6][:port], lower-cased, without the port', () => {
+    expect(hostName('localhost')).toBe('localhost');
+    expect(hostName('Example.COM:8080')).toBe('example.com');
+    expect(hostName('127.0.0.1:80')).toBe('127.0.0.1');
+    expect(hostName(' cron_1.example-a.com:65535 ')).toBe('cron_1.example-a.com');
+    expect(hostName('[::1]:8080')).toBe('::1');
+    expect(hostName('[::1]')).toBe('::1');
+    expect(hostName('[FE80::1]:443')).toBe('fe80::1');
+    expect(hostName('[::ffff:127.0.0.1]:8080')).toBe('::ffff:127.0.0.1');
+  });
+
+  it('refuses what no browser sends: a userinfo, a path, a port that is not digits, text after the brackets', () => {
+    for (const value of [
+      'localhost:80@evil',
+      'evil@localhost',
+      'user:pw@localhost:8080',
+      'localhost/evil',
+      'localhost:8080/evil',
+      'localhost?x=1',
+      'localhost#x',
+      'localhost:evil',
+      'localhost:',
+      'localhost:80:80',
+      'localhost:123456',
+      'localhost:-1',
+      '[::1].evil.com',
+      '[::1]evil',
+      '[::1]:evil',
+      '[::1',
+      '::1',
+      '[evil.com]',
+      'local host',
+      '',
+    ]) {
+      expect([value, hostName(value)]).toEqual([value, null]);
+    }
+  });
+});
 
 describe('normalHost', () => {
   it('drops the port and lower-cases', () => {
@@ -20,6 +60,13 @@ describe('normalHost', () => {
     expect(normalHost('[FE80::1]:8080')).toBe('fe80::1');
     expect(normalHost('::1')).toBe('::1');
     expect(normalHost('fe80::a:b')).toBe('fe80::a:b');
+  });
+
+  it('keeps a bare IPv6 address as an allowed host hostName answers with (hostName itself refuses one)', () => {
+    for (const v6 of ['::1', '::', 'FE80::1', '2001:db8::8:800:200c:417a', '::ffff:127.0.0.1']) {
+      expect([v6, normalHost(v6)]).toEqual([v6, v6.toLowerCase()]);
+      expect([v6, normalHost(v6)]).toEqual([v6, hostName(`[${v6}]:8080`)]);
+    }
   });
 });
 
