@@ -25,7 +25,9 @@ export function jobTaskOf(job: JobEntity): { task: JobTask } | { problem: string
       if (!/^https?:\/\//i.test(job.http.url)) return { problem: `job ${job.id}'s http.url is not an http(s) URL` };
       const http = httpSpecWithDefaults(job.http);
       const headers = stringMap(job, 'http.headers', http.headers);
-      return typeof headers === 'string' ? { problem: headers } : { task: { type: 'http', http: { ...http, headers } } };
+      return typeof headers === 'string'
+        ? { problem: headers }
+        : { task: { type: 'http', http: { ...http, headers } } };
     }
     default:
       return { problem: `job ${job.id} has an unknown type '${String(job.type)}'` };

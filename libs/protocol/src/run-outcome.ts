@@ -6,14 +6,7 @@ import type { RunOutcome__Output } from './generated/gocron/executor/v1/RunOutco
  * than the request names; JOB_GONE: the job does not exist (deleted). None of the three moves the run out of pending.
  */
 export type RunRefusal =
-  | 'AT_CAPACITY'
-  | 'DRAINING'
-  | 'NOT_PENDING'
-  | 'INVALID'
-  | 'LEDGER_DOWN'
-  | 'WRONG_GROUP'
-  | 'MISMATCH'
-  | 'JOB_GONE';
+  'AT_CAPACITY' | 'DRAINING' | 'NOT_PENDING' | 'INVALID' | 'LEDGER_DOWN' | 'WRONG_GROUP' | 'MISMATCH' | 'JOB_GONE';
 
 /**
  * An executor's answer to one run offered in a RunBatch, as the executor builds it. The proto's `code` is a plain

@@ -24,8 +24,7 @@ export interface ChangeCursor {
 const ENABLED_PAGE_SQL = `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`;
 /** Ids a findForLaunch statement at most: a RunBatch's runs (2,000), far below the drivers' bound variables. */
 const LAUNCH_CHUNK = 2000;
-const byIdsSql = (n: number) =>
-  `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE id IN (${placeholders(n)})`;
+const byIdsSql = (n: number) => `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE id IN (${placeholders(n)})`;
 /** Rows after a (column, id) cursor, optionally up to an instant, in that order: a keyset page on its index. */
 const after = (at: string, id: string, upTo: boolean) =>
   `${at} >= ? AND (${at} > ? OR ${id} > ?)${upTo ? ` AND ${at} <= ?` : ''} ORDER BY ${at}, ${id} LIMIT ?`;

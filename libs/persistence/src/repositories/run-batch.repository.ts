@@ -390,10 +390,13 @@ export class RunBatchRepository {
       // collation pads: 'k ' would equal 'k').
       const derived = [OFFERED_FIRST_ROW, ...chunk.slice(1).map(() => OFFERED_NEXT_ROW)].join(' UNION ALL ');
       const res = await retryBusy<{ affectedRows?: number }>(() =>
-        this.ds.query(
-          `UPDATE runs r JOIN (${derived}) v ON ${OFFERED_MATCH} ${set} WHERE r.status = 'pending'`,
-          [...keys, executorId, executorAddress, startedAt, startedAt],
-        ),
+        this.ds.query(`UPDATE runs r JOIN (${derived}) v ON ${OFFERED_MATCH} ${set} WHERE r.status = 'pending'`, [
+          ...keys,
+          executorId,
+          executorAddress,
+          startedAt,
+          startedAt,
+        ]),
       );
       if (res.affectedRows === chunk.length) {
         for (const r of chunk) out.started.add(r.id); // every one of them moved: no need to ask which
