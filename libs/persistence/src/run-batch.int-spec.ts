@@ -176,6 +176,7 @@ describe.each([
       { ...own, jobId: other.jobId }, // run X named as job Y's, when it is job Z's
       { ...own, tickKey: 'k ' }, // equal to 'k' under MariaDB's padding collation
       { ...own, tickKey: 'K' },
+      { ...own, tickKey: 'k\u0000' },
       { ...own, attempt: 2 },
       { ...own, executorKey: '127.0.0.1:1' },
       { ...own, scheduledAt: at + 1 },

@@ -43,8 +43,8 @@ function offeredVersions(taking: Taking[]): Map<number, number> {
 /**
  * What the gRPC service does: admits runs up to `capacity` (one ledger compare-and-set for a whole RunBatch, the
  * fence between executors offered the same run, and between a caller and a run that is not the job it names), stops
- * them on request, and reports load. Launching is
- * TaskLauncher's, discovery and draining Presence's, the ledger watch LedgerWatch's.
+ * them on request, and reports load. Launching is TaskLauncher's, discovery and draining Presence's, the ledger watch
+ * LedgerWatch's.
  */
 @Injectable()
 export class TasksService {

@@ -55,14 +55,17 @@ const OFFERED = columnWrites<RunEntity, LedgerKey>(RUN_COLUMNS, {
   scheduledAt: (r) => r.scheduledAt,
 });
 const OFFERED_ROW = `(${placeholders(OFFERED.columns.length)})`;
-/** MySQL: the first row of the derived table of offered keys, naming its columns. */
-const OFFERED_FIRST_ROW = `SELECT ${OFFERED.columns.map((c) => `? AS ${c}`).join(', ')}`;
-const OFFERED_NEXT_ROW = `SELECT ${placeholders(OFFERED.columns.length)}`;
-/** MySQL: a row matches its offered key on the primary key, then column by column, text as bytes. */
-const OFFERED_TEXT = new Set([`\`${RUN_COLUMNS.tickKey}\``, `\`${RUN_COLUMNS.executorKey}\``]);
-const OFFERED_MATCH = OFFERED.columns
-  .map((c) => (OFFERED_TEXT.has(c) ? `CAST(r.${c} AS BINARY) = CAST(v.${c} AS BINARY)` : `r.${c} = v.${c}`))
-  .join(' AND ');
+/**
+ * MySQL: a row's offered key as one binary string, its columns joined by NUL bytes: a binary separator makes the whole
+ * value binary, so it compares byte for byte whatever the columns' collation (none folds case, and the padding of
+ * PAD SPACE collations applies to a value's end only, a number here). Numbers are written as the server writes them;
+ * a key whose text holds a NUL is never sent (markRunningMany), so the joining is one-to-one. A constant IN list is
+ * sorted and binary-searched: on MariaDB 10.11, 1,000 keys cost about as much as the ids alone (≈ 15 ms a statement
+ * either way), where a derived table joined on the id cost ≈ 8 ms more and a row-value IN list over a second (it
+ * compares each row with every element).
+ */
+const OFFERED_BYTES = `CONCAT_WS(X'00', ${OFFERED.columns.join(', ')})`;
+const NUL = '\u0000';
 
 /** What a start's compare-and-set did: the runs this executor got, and those offered under a key not their own. */
 export interface RunStarts {
@@ -368,11 +371,11 @@ export class RunBatchRepository {
     const set = `SET status = 'running', executor_id = ?, executor_address = ?, started_at = ?, updated_at = ?`;
     for (let c = 0; c < runs.length; c += CHUNK) {
       const chunk = runs.slice(c, c + CHUNK);
-      const keys = new Array<unknown>(chunk.length * OFFERED.columns.length);
-      let at = 0;
-      for (const r of chunk) at = OFFERED.put(keys, at, r);
-      const rows = chunk.map(() => OFFERED_ROW).join(', ');
       if (this.sqlite) {
+        const keys = new Array<unknown>(chunk.length * OFFERED.columns.length);
+        let at = 0;
+        for (const r of chunk) at = OFFERED.put(keys, at, r);
+        const rows = chunk.map(() => OFFERED_ROW).join(', ');
         // The ids first, for lookups on the primary key; the whole key against the offered rows, each compared as a
         // row value (TEXT compares byte for byte in SQLite).
         const moved = await retryBusy<{ id: number }[]>(() =>
@@ -386,18 +389,24 @@ export class RunBatchRepository {
         if (moved.length < chunk.length) await this.sortUnstarted(chunk, out, null);
         continue;
       }
-      // MySQL: the offered keys as a derived table joined on the primary key; text compared as bytes (the columns'
-      // collation pads: 'k ' would equal 'k').
-      const derived = [OFFERED_FIRST_ROW, ...chunk.slice(1).map(() => OFFERED_NEXT_ROW)].join(' UNION ALL ');
-      const res = await retryBusy<{ affectedRows?: number }>(() =>
-        this.ds.query(`UPDATE runs r JOIN (${derived}) v ON ${OFFERED_MATCH} ${set} WHERE r.status = 'pending'`, [
-          ...keys,
-          executorId,
-          executorAddress,
-          startedAt,
-          startedAt,
-        ]),
-      );
+      // MySQL: the ids for the primary key, the whole key as bytes against the offered ones. (A key with a NUL in its
+      // text is left out: it is sorted out below, against the row as read.)
+      const sendable = chunk.filter((r) => !r.tickKey.includes(NUL) && !r.executorKey.includes(NUL));
+      const offeredBytes = sendable.map((r) => {
+        const values: unknown[] = [];
+        OFFERED.put(values, 0, r);
+        return values.join(NUL);
+      });
+      const res =
+        sendable.length === 0
+          ? { affectedRows: 0 }
+          : await retryBusy<{ affectedRows?: number }>(() =>
+              this.ds.query(
+                `UPDATE runs ${set} WHERE status = 'pending' AND id IN (${placeholders(sendable.length)}) ` +
+                  `AND ${OFFERED_BYTES} IN (${placeholders(sendable.length)})`,
+                [executorId, executorAddress, startedAt, startedAt, ...sendable.map((r) => r.id), ...offeredBytes],
+              ),
+            );
       if (res.affectedRows === chunk.length) {
         for (const r of chunk) out.started.add(r.id); // every one of them moved: no need to ask which
         continue;
