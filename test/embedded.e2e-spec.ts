@@ -394,9 +394,11 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   it('the executor answers bad gRPC messages with an outcome naming the problem, and keeps serving', async () => {
     const client = new ExecutorGrpcClient(executor.address);
     try {
+      const job = await api.createJob({ name: 'grpc-bad', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
       const base: RunRequest = {
         runId: 0,
-        jobId: 1,
+        jobId: job.id,
+        jobVersion: 0,
         scheduledAt: 'nope',
         attempt: 1,
         timeoutMs: 1000,
@@ -415,13 +417,14 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
         accepted: false,
         code: 'INVALID',
         message: expect.stringMatching(
-          /^run_id: must be a positive integer; scheduled_at: must be an ISO 8601 instant; task: one of shell or http/,
+          /^run_id: must be a positive integer; scheduled_at: must be an ISO 8601 instant; tick_key: must not be empty$/,
         ) as unknown,
       });
       const unknownRun = {
         ...base,
         runId: 987654,
         scheduledAt: new Date().toISOString(),
+        tickKey: 't',
         shell: { command: 'true', env: {} },
       };
       expect(await outcomeOf(unknownRun)).toMatchObject({

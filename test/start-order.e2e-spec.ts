@@ -196,6 +196,7 @@ describe('free start order: an executor started before the schema exists', () =>
     const request: RunRequest = {
       runId: 1,
       jobId: 1,
+      jobVersion: 1,
       scheduledAt: new Date().toISOString(),
       attempt: 1,
       timeoutMs: 10_000,

@@ -15,3 +15,4 @@ export * from './retry-policy';
 export * from './api-data-source';
 export * from './repositories/api-reads.repository';
 export { SCHEMA_VERSION } from './migrations';
+export * from './job-task';

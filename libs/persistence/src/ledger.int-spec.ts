@@ -12,7 +12,7 @@ import { PersistenceError } from './persistence.error';
 import { ApiReads } from './repositories/api-reads.repository';
 import { JobsRepository, NewJob } from './repositories/jobs.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
-import { NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
+import { LedgerKey, NewRun, RetryPolicy, RunsRepository } from './repositories/runs.repository';
 import { pendingRun } from '../../../test/support/ledger-rows';
 
 /** A fixed instant, so every timestamp in the assertions is exact. */
@@ -72,8 +72,13 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   }
 
   /** CAS pending → running of one run, as an executor starts it; whether this caller got it. */
-  const markRunning = async (ledger: RunBatchRepository, id: number, executorId: string, address: string, at: number) =>
-    (await ledger.markRunningMany([id], executorId, address, at)).has(id);
+  const markRunning = async (
+    ledger: RunBatchRepository,
+    run: LedgerKey,
+    executorId: string,
+    address: string,
+    at: number,
+  ) => (await ledger.markRunningMany([run], executorId, address, at)).started.has(run.id);
 
   const countRuns = (jobId: number, tickKey: string) =>
     count(`SELECT COUNT(*) AS n FROM runs WHERE job_id = ? AND tick_key = ?`, [jobId, tickKey]);
@@ -217,8 +222,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   describe('markRunningMany() of one run', () => {
     it('succeeds for the first caller only', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      expect(await markRunning(batch1, r.id, 'exec-1', '10.0.0.1:7000', T + 10)).toBe(true);
-      expect(await markRunning(batch2, r.id, 'exec-2', '10.0.0.2:7000', T + 20)).toBe(false);
+      expect(await markRunning(batch1, r, 'exec-1', '10.0.0.1:7000', T + 10)).toBe(true);
+      expect(await markRunning(batch2, r, 'exec-2', '10.0.0.2:7000', T + 20)).toBe(false);
       expect(await runs1.findById(r.id)).toMatchObject({
         status: 'running',
         executorId: 'exec-1',
@@ -230,7 +235,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('lets exactly one of concurrent callers win', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => markRunning(i % 2 ? batch2 : batch1, r.id, `exec-${i}`, `a${i}`, T + i)),
+        Array.from({ length: 10 }, (_, i) => markRunning(i % 2 ? batch2 : batch1, r, `exec-${i}`, `a${i}`, T + i)),
       );
       expect(results.filter(Boolean)).toHaveLength(1);
       const winner = results.indexOf(true);
@@ -240,12 +245,12 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('can not move a run in a final status back to running', async () => {
       const skipped = (await runs1.claim(run(1, 's', { status: 'skipped' }), T))!;
       expect(skipped.finishedAt).toBe(T);
-      expect(await markRunning(batch1, skipped.id, 'exec-1', 'a', T + 1)).toBe(false);
+      expect(await markRunning(batch1, skipped, 'exec-1', 'a', T + 1)).toBe(false);
 
       const done = (await runs1.claim(run(1, 'd'), T))!;
-      expect(await markRunning(batch1, done.id, 'exec-1', 'a', T + 1)).toBe(true);
+      expect(await markRunning(batch1, done, 'exec-1', 'a', T + 1)).toBe(true);
       expect(await runs1.finish(done.id, { status: 'succeeded', finishedAt: T + 2 })).toBe(true);
-      expect(await markRunning(batch1, done.id, 'exec-2', 'b', T + 3)).toBe(false);
+      expect(await markRunning(batch1, done, 'exec-2', 'b', T + 3)).toBe(false);
       expect(await runs1.findById(done.id)).toMatchObject({ status: 'succeeded', executorId: 'exec-1' });
       expect((await runs1.findById(skipped.id))?.status).toBe('skipped');
     });
@@ -254,7 +259,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
   describe('finish()', () => {
     it('moves running to a final status once; a stale report does not overwrite it', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      await markRunning(batch1, r.id, 'exec-1', 'a', T + 100);
+      await markRunning(batch1, r, 'exec-1', 'a', T + 100);
       expect(
         await runs1.finish(r.id, { status: 'succeeded', finishedAt: T + 600, exitCode: 0, output: 'all good' }),
       ).toBe(true);
@@ -281,7 +286,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('does not finish a running run from pending only', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      await markRunning(batch1, r.id, 'exec-1', 'a', T + 100);
+      await markRunning(batch1, r, 'exec-1', 'a', T + 100);
       expect(await runs1.finish(r.id, { status: 'cancelled', finishedAt: T + 200 }, ['pending'])).toBe(false);
       expect((await runs1.findById(r.id))?.status).toBe('running');
     });
@@ -296,7 +301,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('stores output with its truncation flag', async () => {
       const r = (await runs1.claim(run(1, 't'), T))!;
-      await markRunning(batch1, r.id, 'exec-1', 'a', T);
+      await markRunning(batch1, r, 'exec-1', 'a', T);
       const output = 'x'.repeat(70_000);
       expect(
         await runs1.finish(r.id, { status: 'failed', finishedAt: T + 1, exitCode: 2, output, outputTruncated: true }),
@@ -310,7 +315,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('claims one retry per failed attempt with doubling back-off until the retries run out', async () => {
       const a1 = (await runs1.claim(run(3, 'tick', { scheduledAt: T - 5 }), T))!;
-      await markRunning(batch1, a1.id, 'exec-1', 'a', T + 10);
+      await markRunning(batch1, a1, 'exec-1', 'a', T + 10);
       const f1 = T + 100;
       const r1 = await runs1.finishWithRetry(a1, { status: 'failed', finishedAt: f1, exitCode: 1 }, policy);
       expect(r1.finished).toBe(true);
@@ -331,7 +336,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await countRuns(3, 'tick')).toBe(2);
 
       const a2 = r1.retry!;
-      await markRunning(batch1, a2.id, 'exec-2', 'b', f1 + 1000);
+      await markRunning(batch1, a2, 'exec-2', 'b', f1 + 1000);
       const f2 = f1 + 1500;
       const r2 = await runs1.finishWithRetry(a2, { status: 'timed_out', finishedAt: f2 }, policy);
       expect(r2.finished).toBe(true);
@@ -339,7 +344,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       expect(await countRuns(3, 'tick')).toBe(3);
 
       const a3 = r2.retry!;
-      await markRunning(batch1, a3.id, 'exec-1', 'a', f2 + 2000);
+      await markRunning(batch1, a3, 'exec-1', 'a', f2 + 2000);
       const r3 = await runs1.finishWithRetry(a3, { status: 'failed', finishedAt: f2 + 2100 }, policy);
       expect(r3).toEqual({ finished: true, retry: null });
       expect(await countRuns(3, 'tick')).toBe(3);
@@ -356,19 +361,19 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('claims no retry for a success, a non-retryable status, or no policy', async () => {
       const ok = (await runs1.claim(run(3, 'ok'), T))!;
-      await markRunning(batch1, ok.id, 'e', 'a', T);
+      await markRunning(batch1, ok, 'e', 'a', T);
       expect(await runs1.finishWithRetry(ok, { status: 'succeeded', finishedAt: T + 1 }, policy)).toEqual({
         finished: true,
         retry: null,
       });
       const cancelled = (await runs1.claim(run(3, 'cancelled'), T))!;
-      await markRunning(batch1, cancelled.id, 'e', 'a', T);
+      await markRunning(batch1, cancelled, 'e', 'a', T);
       expect(await runs1.finishWithRetry(cancelled, { status: 'cancelled', finishedAt: T + 1 }, policy)).toEqual({
         finished: true,
         retry: null,
       });
       const noPolicy = (await runs1.claim(run(3, 'nopolicy'), T))!;
-      await markRunning(batch1, noPolicy.id, 'e', 'a', T);
+      await markRunning(batch1, noPolicy, 'e', 'a', T);
       expect(await runs1.finishWithRetry(noPolicy, { status: 'failed', finishedAt: T + 1 }, null)).toEqual({
         finished: true,
         retry: null,
@@ -378,7 +383,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('claims no retry when the finish was stale', async () => {
       const r = (await runs1.claim(run(3, 'stale'), T))!;
-      await markRunning(batch1, r.id, 'e', 'a', T);
+      await markRunning(batch1, r, 'e', 'a', T);
       expect(await runs1.finish(r.id, { status: 'succeeded', finishedAt: T + 1 })).toBe(true);
       expect(
         await runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 2 }, policy, ['pending', 'running']),
@@ -388,7 +393,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
     it('keeps a broadcast run’s executorKey on its retry', async () => {
       const r = (await runs1.claim(run(3, 'b', { executorKey: 'exec-9' }), T))!;
-      await markRunning(batch1, r.id, 'exec-9', 'a', T);
+      await markRunning(batch1, r, 'exec-9', 'a', T);
       const { retry } = await runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 1 }, policy);
       expect(retry).toMatchObject({ executorKey: 'exec-9', attempt: 2 });
       expect(await runs1.findAttempt(r, 1)).toMatchObject({ id: r.id, status: 'failed' });
@@ -400,7 +405,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       // could deadlock: ER_LOCK_DEADLOCK, retried by retryBusy).
       for (let round = 0; round < 20; round++) {
         const r = (await runs1.claim(run(4, `race-${round}`), T))!;
-        await markRunning(batch1, r.id, 'e', 'a', T);
+        await markRunning(batch1, r, 'e', 'a', T);
         const results = await Promise.all([
           runs1.finishWithRetry(r, { status: 'failed', finishedAt: T + 10, exitCode: 1 }, policy),
           runs2.finishWithRetry(r, { status: 'lost', finishedAt: T + 20, error: 'gone' }, policy, [
@@ -570,7 +575,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       // a: succeeded then failed (newest failed); b: failed then succeeded; c: running; d: no runs.
       const finish = async (jobId: number, key: string, status: 'succeeded' | 'failed') => {
         const r = (await runs1.claim(run(jobId, key), T))!;
-        await markRunning(batch1, r.id, 'e', 'x', T);
+        await markRunning(batch1, r, 'e', 'x', T);
         await runs1.finish(r.id, { status, finishedAt: T + 1 });
       };
       await finish(a.id, '1', 'succeeded');
@@ -578,7 +583,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await finish(b.id, '1', 'failed');
       await finish(b.id, '2', 'succeeded');
       const cr = (await runs1.claim(run(c.id, '1'), T))!;
-      await markRunning(batch1, cr.id, 'e', 'x', T);
+      await markRunning(batch1, cr, 'e', 'x', T);
 
       expect(names(await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'failed' }))).toEqual(['a']);
       expect(names(await reads.listJobs({ limit: 50, offset: 0, lastStatus: 'succeeded' }))).toEqual(['b']);
@@ -620,10 +625,11 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
 
   describe('RunsRepository queries', () => {
     it('list() is newest first with a total, filtered by job and status', async () => {
-      const ids: number[] = [];
-      for (let i = 0; i < 5; i++) ids.push((await runs1.claim(run(1, `t${i}`), T + i))!.id);
+      const claimed: LedgerKey[] = [];
+      for (let i = 0; i < 5; i++) claimed.push((await runs1.claim(run(1, `t${i}`), T + i))!);
+      const ids = claimed.map((r) => r.id);
       await runs1.claim(run(2, 't0'), T);
-      await markRunning(batch1, ids[1], 'e', 'a', T);
+      await markRunning(batch1, claimed[1], 'e', 'a', T);
 
       const page1 = await reads.listRuns({ jobId: 1, limit: 2, offset: 0 });
       expect(page1.items.map((r) => r.id)).toEqual([ids[4], ids[3]]);
@@ -656,7 +662,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       const later = (await runs1.claim(run(1, 'b', { notBefore: T + 1 }), T))!;
       const due2 = (await runs1.claim(run(1, 'c', { notBefore: T }), T))!;
       const running = (await runs1.claim(run(1, 'd', { notBefore: T - 10 }), T))!;
-      await markRunning(batch1, running.id, 'e', 'a', T);
+      await markRunning(batch1, running, 'e', 'a', T);
       await runs1.claim(run(1, 'e', { status: 'skipped', notBefore: T - 10 }), T);
       const due3 = (await runs1.claim(run(1, 'f'), T - 5))!; // notBefore defaults to the claim's now
 
@@ -677,7 +683,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       await runs1.claim(run(1, 'b', { deadlineAt: T }), T); // deadline == now: not yet expired
       await runs1.claim(run(1, 'c', { deadlineAt: T + 1000 }), T);
       const runningPast = (await runs1.claim(run(1, 'd', { deadlineAt: T - 1 }), T))!;
-      await markRunning(batch1, runningPast.id, 'e', 'a', T);
+      await markRunning(batch1, runningPast, 'e', 'a', T);
       expect((await runs1.findExpiredPending(T, 10)).map((r) => r.id)).toEqual([expired.id]);
       expect((await runs1.findExpiredPending(T + 1, 10)).map((r) => r.tickKey)).toEqual(['a', 'b']);
       expect((await runs1.findExpiredPending(T + 1, 1)).map((r) => r.tickKey)).toEqual(['a']);
@@ -688,9 +694,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       for (const key of ['a', 'b', 'c']) await runs1.claim(run(1, key), T);
       await runs1.claim(run(1, 'd', { status: 'skipped' }), T);
       const r = (await runs1.claim(run(1, 'e'), T))!;
-      await markRunning(batch1, r.id, 'e', 'a', T);
+      await markRunning(batch1, r, 'e', 'a', T);
       const f = (await runs1.claim(run(1, 'f'), T))!;
-      await markRunning(batch1, f.id, 'e', 'a', T);
+      await markRunning(batch1, f, 'e', 'a', T);
       await runs1.finish(f.id, { status: 'failed', finishedAt: T + 1 });
       expect(await new ApiReads(ds2).countByStatus()).toEqual(
         new Map([
@@ -705,9 +711,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
     it('findActive(), findStatuses() and findRunningOn()', async () => {
       const p = (await runs1.claim(run(1, 'p'), T))!;
       const r = (await runs1.claim(run(1, 'r'), T))!;
-      await markRunning(batch1, r.id, 'exec-1', 'a', T);
+      await markRunning(batch1, r, 'exec-1', 'a', T);
       const r2 = (await runs1.claim(run(2, 'r'), T))!;
-      await markRunning(batch1, r2.id, 'exec-2', 'b', T);
+      await markRunning(batch1, r2, 'exec-2', 'b', T);
       const s = (await runs1.claim(run(1, 's', { status: 'skipped' }), T))!;
       expect((await runs1.findActive(1)).map((x) => x.id)).toEqual([p.id, r.id]);
       const statuses = await runs1.findStatuses([p.id, r.id, s.id]);

@@ -5,7 +5,7 @@ import { mysqlDialect, sqliteDialect } from '../../../test/support/ledger-dialec
 import { dataSourceOptions } from './data-source-options';
 import { migrate } from './migrator';
 import { RunBatchRepository } from './repositories/run-batch.repository';
-import { NewRun } from './repositories/runs.repository';
+import { LedgerKey, NewRun } from './repositories/runs.repository';
 
 const T = 1_700_000_000_000;
 const num = (v: string | number | null) => (v === null ? null : Number(v));
@@ -25,6 +25,17 @@ function tick(jobId: number, at: number, over: Partial<NewRun> = {}): NewRun {
     ...over,
   };
 }
+
+/** The ledger keys of claimed rows, as a dispatcher offers them to an executor. */
+const offered = (rows: NewRun[], ids: number[]): LedgerKey[] =>
+  rows.map((r, i) => ({
+    id: ids[i],
+    jobId: r.jobId,
+    tickKey: r.tickKey,
+    attempt: r.attempt,
+    executorKey: r.executorKey ?? '',
+    scheduledAt: r.scheduledAt,
+  }));
 
 /** MySQL proper has no INSERT … RETURNING: the same suite on MariaDB with the read-back path MySQL takes. */
 class WithoutReturning extends RunBatchRepository {
@@ -142,24 +153,69 @@ describe.each([
 
   it('moves a run to running for exactly one of two racing executors', async () => {
     const at = T + 4000;
-    const ids = (await a.claimMany(
-      Array.from({ length: 50 }, (_, i) => tick(200 + i, at)),
-      at,
-    )) as number[];
+    const rows = Array.from({ length: 50 }, (_, i) => tick(200 + i, at));
+    const keys = offered(rows, (await a.claimMany(rows, at)) as number[]);
+    const ids = keys.map((k) => k.id);
     const [x, y] = await Promise.all([
-      a.markRunningMany(ids, 'e1', '127.0.0.1:1', at + 10),
-      b.markRunningMany([...ids].reverse(), 'e2', '127.0.0.1:2', at + 11),
+      a.markRunningMany(keys, 'e1', '127.0.0.1:1', at + 10),
+      b.markRunningMany([...keys].reverse(), 'e2', '127.0.0.1:2', at + 11),
     ]);
-    expect(x.size + y.size).toBe(50);
-    for (const id of ids) expect(x.has(id) !== y.has(id)).toBe(true);
+    expect(x.started.size + y.started.size).toBe(50);
+    for (const id of ids) expect(x.started.has(id) !== y.started.has(id)).toBe(true);
+    expect(x.mismatched.size + y.mismatched.size).toBe(0);
     // Not pending any more: nobody gets them again.
-    expect((await a.markRunningMany(ids, 'e3', '127.0.0.1:3', at + 12)).size).toBe(0);
+    const again = await a.markRunningMany(keys, 'e3', '127.0.0.1:3', at + 12);
+    expect([again.started.size, again.mismatched.size]).toEqual([0, 0]);
+  });
+
+  it('starts a run only under the key it has: another job, tick, attempt, executor key or instant leaves it pending', async () => {
+    const at = T + 6000;
+    const rows = [tick(300, at, { tickKey: 'k' }), tick(301, at, { tickKey: 'k' })];
+    const [own, other] = offered(rows, (await a.claimMany(rows, at)) as number[]);
+    const forged: LedgerKey[] = [
+      { ...own, jobId: other.jobId }, // run X named as job Y's, when it is job Z's
+      { ...own, tickKey: 'k ' }, // equal to 'k' under MariaDB's padding collation
+      { ...own, tickKey: 'K' },
+      { ...own, tickKey: 'k\u0000' },
+      { ...own, attempt: 2 },
+      { ...own, executorKey: '127.0.0.1:1' },
+      { ...own, scheduledAt: at + 1 },
+    ];
+    for (const key of forged) {
+      const starts = await b.markRunningMany([key], 'e1', '127.0.0.1:1', at + 10);
+      expect([[...starts.started], [...starts.mismatched]]).toEqual([[], [own.id]]);
+      expect(await statusOf(own.id)).toBe('pending');
+    }
+    // The run's own key starts it.
+    expect((await b.markRunningMany([own], 'e1', '127.0.0.1:1', at + 20)).started).toEqual(new Set([own.id]));
+    expect(await statusOf(own.id)).toBe('running');
+    expect(await statusOf(other.id)).toBe('pending');
+  });
+
+  it('sorts a mixed batch: started, mismatched (still pending), and neither (running elsewhere, no such run)', async () => {
+    const at = T + 7000;
+    const rows = [tick(310, at), tick(311, at), tick(312, at)];
+    const [right, wrongJob, taken] = offered(rows, (await a.claimMany(rows, at)) as number[]);
+    await a.markRunningMany([taken], 'e2', '127.0.0.1:2', at + 5);
+    const starts = await b.markRunningMany(
+      [right, { ...wrongJob, jobId: right.jobId }, taken, { ...right, id: 987_654_321 }],
+      'e1',
+      '127.0.0.1:1',
+      at + 10,
+    );
+    expect([...starts.started]).toEqual([right.id]);
+    expect([...starts.mismatched]).toEqual([wrongJob.id]);
+    expect(await statusOf(right.id)).toBe('running');
+    expect(await statusOf(wrongJob.id)).toBe('pending');
+    const [row] = await ds.query<{ executor_id: string }[]>(`SELECT executor_id FROM runs WHERE id = ?`, [taken.id]);
+    expect(row.executor_id).toBe('e2');
   });
 
   it('writes results of running runs and ignores a late report for a final one', async () => {
     const at = T + 5000;
-    const [r1, r2, r3] = (await a.claimMany([tick(9, at), tick(10, at), tick(11, at)], at)) as number[];
-    await a.markRunningMany([r1, r2, r3], 'e1', '127.0.0.1:1', at + 100);
+    const claims = [tick(9, at), tick(10, at), tick(11, at)];
+    const [r1, r2, r3] = (await a.claimMany(claims, at)) as number[];
+    await a.markRunningMany(offered(claims, [r1, r2, r3]), 'e1', '127.0.0.1:1', at + 100);
     // r3 was declared lost elsewhere meanwhile.
     await ds.query(`UPDATE runs SET status = 'lost' WHERE id = ?`, [r3]);
     const moved = await b.finishMany([

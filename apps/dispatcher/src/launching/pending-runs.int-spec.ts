@@ -104,13 +104,23 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       async sendBatch(address: string, reqs: RunRequest[]): Promise<RunBatchReply> {
         const e = executors.find((x) => x.address === address)!;
         offered.push(...reqs.map((r) => ({ address, runId: Number(r.runId) })));
+        // Under the key the dispatcher sent, as the executor matches it.
         const took = e.refuses
           ? new Set<number>()
-          : await batch.markRunningMany(
-              reqs.map((r) => Number(r.runId)),
-              e.id,
-              address,
-            );
+          : (
+              await batch.markRunningMany(
+                reqs.map((r) => ({
+                  id: Number(r.runId),
+                  jobId: Number(r.jobId),
+                  tickKey: r.tickKey,
+                  attempt: r.attempt,
+                  executorKey: r.executorKey,
+                  scheduledAt: Date.parse(r.scheduledAt),
+                })),
+                e.id,
+                address,
+              )
+            ).started;
         return {
           executorId: e.id,
           outcomes: reqs.map((r) =>

@@ -58,7 +58,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const claimed = (await runs.claim(run(tickKey)))!;
       const read = (await runs.findById(claimed.id))!;
       expect(read.status).toBe('pending');
-      await batch.markRunningMany([claimed.id], 'exec-1', '127.0.0.1:50061');
+      await batch.markRunningMany([claimed], 'exec-1', '127.0.0.1:50061');
       return read;
     }
 

@@ -158,12 +158,18 @@ export class RunLauncher implements OnApplicationShutdown {
       if (answer?.accepted) {
         outcomes[o.i] = 'started';
         this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
-      } else if (answer?.code === 'NOT_PENDING') {
-        outcomes[o.i] = 'gone'; // another executor has it, or it ended
+      } else if (answer?.code === 'NOT_PENDING' || answer?.code === 'JOB_GONE') {
+        outcomes[o.i] = 'gone'; // another executor has it, or it ended; or its job is gone (the pending pass cancels it)
+      } else if (answer?.code === 'MISMATCH') {
+        // The ledger holds the run under another key than this offer's: a pending pass offers it as the ledger has it.
+        this.failures.warn('mismatch', `executor ${address} refused run ${run.id}: ${answer.message}`);
+        outcomes[o.i] = 'gone';
       } else if (answer?.code === 'INVALID') {
         outcomes[o.i] = await this.fail(run, job, `executor refused the run: ${answer.message}`);
       } else {
-        refused.push(o); // AT_CAPACITY, DRAINING, LEDGER_DOWN, or no answer for it: the next executor
+        // AT_CAPACITY, DRAINING, LEDGER_DOWN, WRONG_GROUP (the executor's group is not the job's as it read it), or no
+        // answer for it: the next executor.
+        refused.push(o);
       }
     }
     return refused;

@@ -1,4 +1,4 @@
-import { httpSpecWithDefaults } from '@app/contract';
+import { jobTaskOf } from '@app/persistence';
 import type { JobEntity, LedgerKey } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
 
@@ -8,44 +8,27 @@ import type { RunRequest } from '@app/protocol';
  */
 export class UnofferableJobError extends Error {}
 
-/** What the executor is sent for a run: the run's ledger key and its job's task, timeout and retry policy. */
+/**
+ * What the executor is sent for a run: the run's ledger key and the version of the job it is offered for. Nothing
+ * runnable: the executor reads the job's task, timeout and retries from the ledger itself (the proto's task fields
+ * stay for older dispatchers, and are ignored). A job whose row holds no task is refused here, with the reason the
+ * executor would give.
+ */
 export function runRequestOf(run: LedgerKey, job: JobEntity, dispatcherId: string): RunRequest {
-  const base = {
+  const built = jobTaskOf(job);
+  if ('problem' in built) throw new UnofferableJobError(built.problem);
+  return {
     runId: run.id,
     jobId: job.id,
+    jobVersion: job.version,
     scheduledAt: new Date(run.scheduledAt).toISOString(),
     attempt: run.attempt,
-    timeoutMs: job.timeoutMs,
+    timeoutMs: 0,
     dispatcherId,
-    retry: { retries: job.retries, retryBackoffMs: job.retryBackoffMs },
+    retry: null,
     tickKey: run.tickKey,
     executorKey: run.executorKey,
   };
-  switch (job.type) {
-    case 'shell':
-      return { ...base, shell: { command: job.command ?? '', env: stringMap(job, 'env', job.env) } };
-    case 'http': {
-      if (typeof job.http?.url !== 'string' || typeof job.http.method !== 'string') {
-        throw new UnofferableJobError(`job ${job.id} is an http job without its http request (method and url)`);
-      }
-      const http = httpSpecWithDefaults(job.http);
-      return { ...base, http: { ...http, headers: stringMap(job, 'http.headers', http.headers) } };
-    }
-    default:
-      throw new UnofferableJobError(`job ${job.id} has an unknown type '${String(job.type)}'`);
-  }
-}
-
-/** A map of strings as stored (null: none); anything else is named. */
-function stringMap(job: JobEntity, field: string, map: Record<string, string> | null): Record<string, string> {
-  if (map === null || map === undefined) return {};
-  if (typeof map !== 'object' || Array.isArray(map)) {
-    throw new UnofferableJobError(`job ${job.id}'s ${field} is not a map of strings`);
-  }
-  for (const [k, v] of Object.entries(map)) {
-    if (typeof v !== 'string') throw new UnofferableJobError(`job ${job.id}'s ${field}.${k} is not a string`);
-  }
-  return map;
 }
 
 /**
@@ -53,12 +36,5 @@ function stringMap(job: JobEntity, field: string, map: Record<string, string> | 
  * (grpc-js's default receive limit): ≈ 150 bytes plus its strings, at most 3 UTF-8 bytes per UTF-16 unit.
  */
 export function requestBytes(req: RunRequest): number {
-  let n = 150 + req.dispatcherId.length + req.tickKey.length + req.executorKey.length;
-  const strings = req.shell
-    ? [req.shell.command, ...Object.entries(req.shell.env).flat()]
-    : req.http
-      ? [req.http.url, req.http.body, req.http.method, ...Object.entries(req.http.headers).flat()]
-      : [];
-  for (const s of strings) n += 3 * s.length + 4;
-  return n;
+  return 150 + 3 * (req.dispatcherId.length + req.tickKey.length + req.executorKey.length + req.scheduledAt.length);
 }

@@ -120,7 +120,7 @@ describe('ids past 2^31 (MariaDB)', () => {
     expect(run.id).toBe(INT_MAX + 2);
     const attempts = [run.id];
     for (let attempt = 1; attempt <= 3; attempt++) {
-      expect(await batch.markRunningMany([run.id], 'exec-1', '10.0.0.1:50051', at + attempt)).toEqual(
+      expect((await batch.markRunningMany([run], 'exec-1', '10.0.0.1:50051', at + attempt)).started).toEqual(
         new Set([run.id]),
       );
       const { finished, retry } = await runs.finishWithRetry(

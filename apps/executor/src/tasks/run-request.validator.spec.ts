@@ -4,26 +4,26 @@ import { runRequestProblems } from './run-request.validator';
 const valid: RunRequest = {
   runId: 1,
   jobId: 2,
+  jobVersion: 3,
   scheduledAt: '2026-01-01T00:00:00.000Z',
   attempt: 1,
-  timeoutMs: 1000,
+  timeoutMs: 0,
   dispatcherId: 'd',
-  task: 'shell',
-  shell: { command: 'true', env: {} },
   retry: null,
-  tickKey: '',
+  tickKey: '1767225600',
   executorKey: '',
 };
 
 describe('runRequestProblems', () => {
-  it('accepts a well-formed shell and http request', () => {
+  it('accepts a run named by its ledger key, with or without a task (which it ignores)', () => {
     expect(runRequestProblems(valid)).toEqual([]);
+    expect(runRequestProblems({ ...valid, jobVersion: 0 })).toEqual([]);
     expect(
       runRequestProblems({
         ...valid,
         task: 'http',
-        shell: null,
-        http: { method: 'GET', url: 'http://127.0.0.1:1/x', headers: {}, body: '', expectStatus: [] },
+        http: { method: '', url: 'file:///etc/passwd', headers: {}, body: '', expectStatus: [] },
+        timeoutMs: -1,
       }),
     ).toEqual([]);
   });
@@ -35,36 +35,17 @@ describe('runRequestProblems', () => {
         runId: 0,
         jobId: -1,
         attempt: 0,
-        timeoutMs: 86_400_001,
         scheduledAt: 'yesterday',
-        shell: { command: '', env: {} },
+        tickKey: '',
+        jobVersion: -2,
       }),
     ).toEqual([
       'run_id: must be a positive integer',
       'job_id: must be a positive integer',
       'attempt: must be a positive integer',
-      'timeout_ms: must be 1..86400000',
       'scheduled_at: must be an ISO 8601 instant',
-      'shell.command: must not be empty',
+      'tick_key: must not be empty',
+      'job_version: must be a non-negative integer',
     ]);
-    expect(runRequestProblems({ ...valid, task: undefined, shell: null })).toEqual([
-      'task: one of shell or http is required',
-    ]);
-    expect(
-      runRequestProblems({
-        ...valid,
-        task: 'http',
-        shell: null,
-        http: { method: 'GET', url: 'file:///etc/passwd', headers: {}, body: '', expectStatus: [] },
-      }),
-    ).toEqual(['http.url: must be http or https']);
-    expect(
-      runRequestProblems({
-        ...valid,
-        task: 'http',
-        shell: null,
-        http: { method: '', url: 'not a url', headers: {}, body: '', expectStatus: [] },
-      }),
-    ).toEqual(['http.method: must not be empty', 'http.url: must be an absolute URL']);
   });
 });

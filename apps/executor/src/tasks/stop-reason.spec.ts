@@ -1,7 +1,7 @@
 import type { AppConfig } from '@app/config';
-import type { RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
-import type { RunRequest } from '@app/protocol';
+import type { JobEntity, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
 import { ActiveRuns, StopReason } from './active-runs';
+import type { JobCache } from './job-cache';
 import type { LedgerWatch } from './ledger-watch.service';
 import type { Presence } from './presence.service';
 import { TaskLauncher } from './task-launcher';
@@ -9,18 +9,11 @@ import { TasksService } from './tasks.service';
 
 const config = { executor: { id: 'e1', capacity: 4, advertise: '127.0.0.1:1' } } as AppConfig;
 
-const request = (runId: number): RunRequest => ({
-  runId,
-  jobId: 1,
-  scheduledAt: '2026-01-01T00:00:00.000Z',
-  attempt: 1,
-  timeoutMs: 1000,
-  dispatcherId: 'd',
-  shell: { command: 'true', env: {} },
-  task: 'shell',
-  retry: null,
-  tickKey: String(runId),
-  executorKey: '',
+const job = { id: 1, type: 'shell', command: 'true', env: {}, timeoutMs: 1000, retries: 0, retryBackoffMs: 0 };
+const launch = (runId: number) => ({
+  run: { id: runId, jobId: 1, tickKey: String(runId), attempt: 1, executorKey: '', scheduledAt: Date.UTC(2026, 0, 1) },
+  job: job as JobEntity,
+  task: { type: 'shell' as const, command: 'true', env: {} },
 });
 
 /** The status the launcher records for a run stopped before its launch, with the given reason. */
@@ -37,7 +30,7 @@ async function recordedFor(reason: StopReason): Promise<RunResult> {
   const launcher = new TaskLauncher(config, {} as RunsRepository, batch, active);
   const slot = active.reserve(7, 1);
   active.stop(slot, reason);
-  launcher.launchPaced([{ req: request(7), slot }]);
+  launcher.launchPaced([{ ...launch(7), slot }]);
   return written;
 }
 
@@ -47,6 +40,7 @@ describe('why a run stops decides its status, and only the executor decides lost
     const tasks = new TasksService(
       config,
       {} as RunBatchRepository,
+      {} as JobCache,
       active,
       {} as TaskLauncher,
       {} as Presence,

@@ -26,8 +26,12 @@ export function toRpcException(e: TaskError): RpcException {
       case 'LEDGER_DOWN':
         return status.UNAVAILABLE;
       case 'NOT_PENDING':
+      case 'MISMATCH':
         return status.FAILED_PRECONDITION;
+      case 'WRONG_GROUP':
+        return status.PERMISSION_DENIED;
       case 'NOT_FOUND':
+      case 'JOB_GONE':
         return status.NOT_FOUND;
     }
   })();

@@ -1,8 +1,15 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { httpSpecWithDefaults } from '@app/contract';
-import { LedgerKey, retryPolicyOf, RetryPolicy, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
-import type { RunRequest } from '@app/protocol';
+import {
+  JobEntity,
+  JobTask,
+  LedgerKey,
+  retryPolicyOf,
+  RetryPolicy,
+  RunBatchRepository,
+  RunResult,
+  RunsRepository,
+} from '@app/persistence';
 import { ActiveRun, ActiveRuns } from './active-runs';
 import { ResultRecorder } from './result-recorder';
 import { HttpRunner } from './runners/http-runner';
@@ -12,15 +19,15 @@ import type { RunContext, RunningTask, TaskResult } from './runners/task-runner'
 /** How long the executor launches tasks before it lets other work in. */
 const LAUNCH_SLICE_MS = 10;
 
-function ledgerKeyOf(req: RunRequest): LedgerKey {
-  return {
-    id: req.runId,
-    jobId: req.jobId,
-    tickKey: req.tickKey,
-    attempt: req.attempt,
-    executorKey: req.executorKey,
-    scheduledAt: Date.parse(req.scheduledAt),
-  };
+/**
+ * A run whose start is recorded, with what it runs: the ledger key the start's compare-and-set matched (so its
+ * attempt and instant are the ledger's), its job as read from the ledger, and the job's task.
+ */
+export interface Launch {
+  run: LedgerKey;
+  job: JobEntity;
+  task: JobTask;
+  slot: ActiveRun;
 }
 
 function failed(error: string): TaskResult {
@@ -30,7 +37,8 @@ function failed(error: string): TaskResult {
 /**
  * Starts the tasks of runs whose start is recorded (the shell or HTTP runner), and records each result in the
  * ledger (with the job's next attempt when it failed and may retry). The slot stays held until the result is
- * written, so capacity counts runs whose result is not recorded yet.
+ * written, so capacity counts runs whose result is not recorded yet. What runs, for how long, and how often it is
+ * retried are the job's, as read from the ledger: nothing of the request that offered the run.
  */
 @Injectable()
 export class TaskLauncher {
@@ -41,7 +49,7 @@ export class TaskLauncher {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly runs: RunsRepository,
+    runs: RunsRepository,
     batch: RunBatchRepository,
     private readonly active: ActiveRuns,
   ) {
@@ -52,32 +60,30 @@ export class TaskLauncher {
    * Starts tasks a few milliseconds' worth at a time, yielding in between: a process spawn costs milliseconds of this
    * process's CPU (fork), and two hundred in a row would keep health probes, cancels and the next batch waiting.
    */
-  launchPaced(queue: { req: RunRequest; slot: ActiveRun }[], from = 0): void {
+  launchPaced(queue: Launch[], from = 0): void {
     const until = Date.now() + LAUNCH_SLICE_MS;
     let i = from;
     while (i < queue.length && (i === from || Date.now() < until)) {
-      void this.launch(queue[i].req, queue[i].slot);
+      this.launch(queue[i]);
       i++;
     }
     if (i < queue.length) setImmediate(() => this.launchPaced(queue, i));
   }
 
   /** Starts the task of a run whose start is recorded, and records its result when it ends. */
-  private async launch(req: RunRequest, slot: ActiveRun): Promise<void> {
-    let run: LedgerKey | null = req.tickKey ? ledgerKeyOf(req) : null;
-    if (!run) {
-      // A dispatcher that does not send the ledger key: read it (the start is recorded, so the row exists).
-      run = await this.runs.findById(req.runId).catch(() => null);
-      run ??= ledgerKeyOf(req);
-    }
-    const policy = req.retry ? retryPolicyOf({ ...req.retry, timeoutMs: req.timeoutMs }) : null;
+  private launch({ run, job, task, slot }: Launch): void {
+    const policy = retryPolicyOf(job);
     if (slot.stop) {
       // Stopped between the start being recorded and the launch: nothing is started at all.
       void this.record(run, { ...failed(slot.stop.message), status: 'cancelled' }, policy, slot);
       return;
     }
+    const scheduledAt = new Date(run.scheduledAt).toISOString();
     try {
-      slot.task = this.start(req);
+      slot.task = this.start(
+        { runId: run.id, jobId: run.jobId, scheduledAt, attempt: run.attempt, timeoutMs: job.timeoutMs },
+        task,
+      );
     } catch (e) {
       // The start is recorded; record the failure too, so the run does not stay running.
       slot.task = {
@@ -87,28 +93,20 @@ export class TaskLauncher {
     }
     this.logger.debug({
       msg: 'run started',
-      runId: req.runId,
-      jobId: req.jobId,
-      scheduledAt: req.scheduledAt,
+      runId: run.id,
+      jobId: run.jobId,
+      scheduledAt,
       executorId: this.config.executor.id,
     });
-    const key = run;
     void slot.task.done
       .catch((e: Error) => failed(`task crashed: ${e.message}`))
-      .then((result) => this.record(key, result, policy, slot));
+      .then((result) => this.record(run, result, policy, slot));
   }
 
-  private start(req: RunRequest): RunningTask {
-    const ctx: RunContext = {
-      runId: req.runId,
-      jobId: req.jobId,
-      scheduledAt: req.scheduledAt,
-      attempt: req.attempt,
-      timeoutMs: req.timeoutMs,
-    };
-    return req.task === 'shell' && req.shell
-      ? this.shell.start(ctx, { command: req.shell.command, env: req.shell.env })
-      : this.http.start(ctx, httpSpecWithDefaults(req.http!));
+  private start(ctx: RunContext, task: JobTask): RunningTask {
+    return task.type === 'shell'
+      ? this.shell.start(ctx, { command: task.command, env: task.env })
+      : this.http.start(ctx, task.http);
   }
 
   /**

@@ -22,6 +22,9 @@ describe('TasksController', () => {
     ['LEDGER_DOWN', status.UNAVAILABLE],
     ['NOT_PENDING', status.FAILED_PRECONDITION],
     ['NOT_FOUND', status.NOT_FOUND],
+    ['WRONG_GROUP', status.PERMISSION_DENIED],
+    ['MISMATCH', status.FAILED_PRECONDITION],
+    ['JOB_GONE', status.NOT_FOUND],
   ] as const)('%s → gRPC status %i', async (code, expected) => {
     expect(await codeOf(new TaskError(code, 'x'))).toBe(expected);
   });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ActiveRuns } from './active-runs';
+import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
 import { TaskLauncher } from './task-launcher';
@@ -8,7 +9,7 @@ import { TasksService } from './tasks.service';
 
 @Module({
   controllers: [TasksController],
-  providers: [ActiveRuns, TaskLauncher, LedgerWatch, Presence, TasksService],
+  providers: [ActiveRuns, JobCache, TaskLauncher, LedgerWatch, Presence, TasksService],
   exports: [Presence],
 })
 export class TasksModule {}

@@ -1,24 +1,57 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { RunBatchRepository } from '@app/persistence';
+import { JobEntity, jobTaskOf, LedgerKey, RunBatchRepository, RunStarts } from '@app/persistence';
 import type { HealthReply, RunOutcome, RunRefusal, RunReply, RunRequest } from '@app/protocol';
 import { ActiveRun, ActiveRuns } from './active-runs';
+import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
 import { runRequestProblems } from './run-request.validator';
 import { TaskError } from './task-errors';
-import { TaskLauncher } from './task-launcher';
+import { Launch, TaskLauncher } from './task-launcher';
+
+/** Characters of a Cancel's reason kept as the run's error. */
+const CANCEL_REASON_MAX = 500;
+
+/** A run whose slot is reserved: its ledger key as the request names it, and the version of its job named with it. */
+interface Taking {
+  run: LedgerKey;
+  jobVersion: number;
+  slot: ActiveRun;
+  outcome: RunOutcome;
+}
+
+/** The run's ledger key as the request names it (checked against the row by the start's compare-and-set). */
+function ledgerKeyOf(req: RunRequest): LedgerKey {
+  return {
+    id: req.runId,
+    jobId: req.jobId,
+    tickKey: req.tickKey,
+    attempt: req.attempt,
+    executorKey: req.executorKey,
+    scheduledAt: Date.parse(req.scheduledAt),
+  };
+}
+
+/** Each job of the batch with the highest version its runs were offered for. */
+function offeredVersions(taking: Taking[]): Map<number, number> {
+  const versions = new Map<number, number>();
+  for (const t of taking) versions.set(t.run.jobId, Math.max(versions.get(t.run.jobId) ?? 0, t.jobVersion));
+  return versions;
+}
 
 /**
  * What the gRPC service does: admits runs up to `capacity` (one ledger compare-and-set for a whole RunBatch, the
- * fence between executors offered the same run), stops them on request, and reports load. Launching is
- * TaskLauncher's, discovery and draining Presence's, the ledger watch LedgerWatch's.
+ * fence between executors offered the same run, and between a caller and a run that is not the job it names), stops
+ * them on request, and reports load. Launching is TaskLauncher's, discovery and draining Presence's, the ledger watch
+ * LedgerWatch's.
  */
 @Injectable()
 export class TasksService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly batch: RunBatchRepository,
+    private readonly jobs: JobCache,
     private readonly active: ActiveRuns,
     private readonly launcher: TaskLauncher,
     private readonly presence: Presence,
@@ -57,14 +90,18 @@ export class TasksService {
   }
 
   /**
-   * Starts what it can of `reqs`, up to capacity, with one ledger compare-and-set for all of them; every run is
-   * answered on its own. A run already running here is accepted again (idempotent by run id).
+   * Starts what it can of `reqs`, up to capacity; every run is answered on its own. A run already running here is
+   * accepted again (idempotent by run id). Nothing of a request but the run's ledger key (and a hint of its job's
+   * version) is used: the jobs are read from the ledger (JobCache: one query for the batch's jobs, none when they are
+   * current), a job of another group is refused before anything is written, and one compare-and-set for the batch
+   * moves each run to running only under the key it was offered with (a run named as another job's stays pending).
+   * The task, its timeout and retries come from the job's row.
    */
   async startMany(reqs: RunRequest[]): Promise<RunOutcome[]> {
     const outcomes: RunOutcome[] = [];
     const refuse = (req: RunRequest, code: RunRefusal, message: string) =>
       outcomes.push({ runId: Number(req.runId) || 0, accepted: false, code, message });
-    const taking: { req: RunRequest; slot: ActiveRun; outcome: RunOutcome }[] = [];
+    const taking: Taking[] = [];
     const seen = new Set<number>();
     const { capacity } = this.config.executor;
     const notReady = this.ledger.notReadyReason();
@@ -99,36 +136,72 @@ export class TasksService {
       const slot = this.active.reserve(req.runId, req.jobId);
       const outcome: RunOutcome = { runId: req.runId, accepted: false, code: 'NOT_PENDING', message: '' };
       outcomes.push(outcome);
-      taking.push({ req, slot, outcome });
+      taking.push({ run: ledgerKeyOf(req), jobVersion: req.jobVersion, slot, outcome });
     }
     if (taking.length === 0) return outcomes;
-    let took: Set<number>;
+    const settle = (t: Taking, code: RunRefusal, message: string) => {
+      this.active.release(t.run.id);
+      Object.assign(t.outcome, { code, message });
+    };
+
+    let jobs: Map<number, JobEntity>;
     try {
-      // The ledger's CAS pending → running is the fence: of two executors offered the same run, one starts it.
-      took = await this.batch.markRunningMany(
-        taking.map((t) => t.req.runId),
+      jobs = await this.jobs.jobsFor(offeredVersions(taking));
+    } catch (e) {
+      for (const t of taking) settle(t, 'LEDGER_DOWN', `cannot read job ${t.run.jobId}: ${(e as Error).message}`);
+      return outcomes;
+    }
+    const claiming: (Taking & Launch)[] = [];
+    for (const t of taking) {
+      const job = jobs.get(t.run.jobId);
+      if (!job) {
+        settle(t, 'JOB_GONE', `job ${t.run.jobId} does not exist`);
+        continue;
+      }
+      // Before the compare-and-set: a run of another group stays pending, for the executors of its group.
+      if (job.group !== this.config.executor.group) {
+        settle(
+          t,
+          'WRONG_GROUP',
+          `job ${job.id} is not of group '${this.config.executor.group}', the group of executor ${this.executorId}`,
+        );
+        continue;
+      }
+      const built = jobTaskOf(job);
+      if ('problem' in built) {
+        settle(t, 'INVALID', `job ${job.id} can not be run: ${built.problem}`);
+        continue;
+      }
+      claiming.push({ ...t, job, task: built.task });
+    }
+    if (claiming.length === 0) return outcomes;
+
+    let starts: RunStarts;
+    try {
+      // The ledger's CAS pending → running is the fence: of two executors offered the same run, one starts it; a run
+      // offered under a key that is not its own is not moved.
+      starts = await this.batch.markRunningMany(
+        claiming.map((c) => c.run),
         this.executorId,
         this.config.executor.advertise,
       );
     } catch (e) {
-      for (const t of taking) {
-        this.active.release(t.req.runId);
-        Object.assign(t.outcome, {
-          code: 'LEDGER_DOWN',
-          message: `cannot record the start of run ${t.req.runId}: ${(e as Error).message}`,
-        });
+      for (const c of claiming) {
+        settle(c, 'LEDGER_DOWN', `cannot record the start of run ${c.run.id}: ${(e as Error).message}`);
       }
       return outcomes;
     }
-    const launching: typeof taking = [];
-    for (const t of taking) {
-      if (!took.has(t.req.runId)) {
-        this.active.release(t.req.runId);
-        t.outcome.message = `run ${t.req.runId} is not pending (taken or finished elsewhere)`;
-        continue;
+    const launching: Launch[] = [];
+    for (const c of claiming) {
+      const { id, jobId, attempt, tickKey } = c.run;
+      if (starts.mismatched.has(id)) {
+        settle(c, 'MISMATCH', `run ${id} is not job ${jobId}'s attempt ${attempt} of tick '${tickKey}' in the ledger`);
+      } else if (!starts.started.has(id)) {
+        settle(c, 'NOT_PENDING', `run ${id} is not pending (taken or finished elsewhere)`);
+      } else {
+        Object.assign(c.outcome, { accepted: true, code: '', message: '' });
+        launching.push(c);
       }
-      Object.assign(t.outcome, { accepted: true, code: '', message: '' });
-      launching.push(t);
     }
     // The answer goes out first, then the tasks start: starting a thousand requests or processes takes a while, and
     // the dispatcher should not wait for it (the starts are recorded, the slots reserved).
@@ -143,7 +216,8 @@ export class TasksService {
   cancel(runId: number, reason: string): { cancelled: boolean } {
     const slot = this.active.get(runId);
     if (!slot) throw new TaskError('NOT_FOUND', `run ${runId} is not running on executor ${this.executorId}`);
-    this.active.stop(slot, { kind: 'cancelled', message: reason });
+    // The reason is the caller's text: recorded as the run's error, bounded, and never read for meaning.
+    this.active.stop(slot, { kind: 'cancelled', message: reason.slice(0, CANCEL_REASON_MAX) });
     return { cancelled: true };
   }
 }

@@ -36,7 +36,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
 
     async function started(tickKey: string) {
       const r = (await runs.claim(run(tickKey), T))!;
-      expect(await batch.markRunningMany([r.id], 'exec-1', 'a:1', T + 10)).toEqual(new Set([r.id]));
+      expect((await batch.markRunningMany([r], 'exec-1', 'a:1', T + 10)).started).toEqual(new Set([r.id]));
       return r;
     }
 

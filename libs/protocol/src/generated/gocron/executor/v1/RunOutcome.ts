@@ -6,8 +6,10 @@ export interface RunOutcome {
   runId?: number | string | Long;
   accepted?: boolean;
   /**
-   * Empty when accepted; otherwise AT_CAPACITY, DRAINING, NOT_PENDING, INVALID or LEDGER_DOWN (the codes Run maps
-   * to RESOURCE_EXHAUSTED, UNAVAILABLE, FAILED_PRECONDITION, INVALID_ARGUMENT and UNAVAILABLE).
+   * Empty when accepted; otherwise AT_CAPACITY, DRAINING, NOT_PENDING, INVALID, LEDGER_DOWN, WRONG_GROUP (the job is
+   * of another group than this executor's), MISMATCH (the run is not the named job's, or not under the named tick,
+   * attempt or instant) or JOB_GONE (no such job): the codes Run maps to RESOURCE_EXHAUSTED, UNAVAILABLE,
+   * FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, FAILED_PRECONDITION and NOT_FOUND.
    */
   code?: string;
   message?: string;
@@ -17,8 +19,10 @@ export interface RunOutcome__Output {
   runId: number;
   accepted: boolean;
   /**
-   * Empty when accepted; otherwise AT_CAPACITY, DRAINING, NOT_PENDING, INVALID or LEDGER_DOWN (the codes Run maps
-   * to RESOURCE_EXHAUSTED, UNAVAILABLE, FAILED_PRECONDITION, INVALID_ARGUMENT and UNAVAILABLE).
+   * Empty when accepted; otherwise AT_CAPACITY, DRAINING, NOT_PENDING, INVALID, LEDGER_DOWN, WRONG_GROUP (the job is
+   * of another group than this executor's), MISMATCH (the run is not the named job's, or not under the named tick,
+   * attempt or instant) or JOB_GONE (no such job): the codes Run maps to RESOURCE_EXHAUSTED, UNAVAILABLE,
+   * FAILED_PRECONDITION, INVALID_ARGUMENT, UNAVAILABLE, PERMISSION_DENIED, FAILED_PRECONDITION and NOT_FOUND.
    */
   code: string;
   message: string;

@@ -1,0 +1,90 @@
+import type { JobEntity, JobsRepository } from '@app/persistence';
+import { JOB_MAX_AGE_MS, JobCache } from './job-cache';
+
+const T = 1_700_000_000_000;
+
+/** A jobs table in memory that counts the reads the cache makes, and lets a test hold one read back. */
+function fakeJobs(rows: Record<number, { version: number; command?: string }>) {
+  const reads: number[][] = [];
+  const repo = {
+    findForLaunch: (ids: number[]) => {
+      reads.push([...ids]);
+      return Promise.resolve(
+        ids
+          .filter((id) => rows[id])
+          .map((id) => ({ id, version: rows[id].version, command: rows[id].command ?? `job ${id}` }) as JobEntity),
+      );
+    },
+  } as unknown as JobsRepository;
+  return { repo, reads, rows };
+}
+
+const asked = (...pairs: [number, number][]) => new Map(pairs);
+
+describe('JobCache', () => {
+  it("reads a batch's jobs in one query, then none while the versions asked for are what it holds", async () => {
+    const { repo, reads } = fakeJobs({ 1: { version: 3 }, 2: { version: 1 } });
+    const cache = new JobCache(repo);
+    const first = await cache.jobsFor(asked([1, 3], [2, 1]), T);
+    expect([...first.keys()]).toEqual([1, 2]);
+    expect(reads).toEqual([[1, 2]]);
+    // The same versions, or older ones (a dispatcher that has not seen the edit yet): no read.
+    expect((await cache.jobsFor(asked([1, 3], [2, 1]), T + 10)).get(1)?.version).toBe(3);
+    expect((await cache.jobsFor(asked([1, 2]), T + 20)).get(1)?.version).toBe(3);
+    expect(reads).toHaveLength(1);
+  });
+
+  it('reads a job again when a request names a newer version, names none, or the copy is too old', async () => {
+    const { repo, reads, rows } = fakeJobs({ 1: { version: 1, command: 'old' } });
+    const cache = new JobCache(repo);
+    await cache.jobsFor(asked([1, 1]), T);
+    rows[1] = { version: 2, command: 'new' };
+    expect((await cache.jobsFor(asked([1, 2]), T + 1)).get(1)?.command).toBe('new');
+    expect(reads).toHaveLength(2);
+    await cache.jobsFor(asked([1, 0]), T + 2); // an older dispatcher: no version
+    expect(reads).toHaveLength(3);
+    // Edited again and not announced: the copy is used until it is JOB_MAX_AGE_MS old, then read again.
+    rows[1] = { version: 3, command: 'newer' };
+    expect((await cache.jobsFor(asked([1, 2]), T + 2 + JOB_MAX_AGE_MS - 1)).get(1)?.command).toBe('new');
+    expect((await cache.jobsFor(asked([1, 2]), T + 2 + JOB_MAX_AGE_MS)).get(1)?.command).toBe('newer');
+    expect(reads).toHaveLength(4);
+  });
+
+  it('runs what the row holds whatever version a caller names: higher reads every time, never another job', async () => {
+    const { repo, reads } = fakeJobs({ 1: { version: 1 } });
+    const cache = new JobCache(repo);
+    for (let i = 0; i < 3; i++) expect((await cache.jobsFor(asked([1, 99]), T + i)).get(1)?.version).toBe(1);
+    expect(reads).toHaveLength(3);
+  });
+
+  it('answers a deleted job as absent and forgets it', async () => {
+    const { repo, reads, rows } = fakeJobs({ 1: { version: 1 } });
+    const cache = new JobCache(repo);
+    await cache.jobsFor(asked([1, 1]), T);
+    delete rows[1];
+    expect((await cache.jobsFor(asked([1, 2]), T + 1)).has(1)).toBe(false);
+    expect(cache.size).toBe(0);
+    expect((await cache.jobsFor(asked([1, 1]), T + 2)).has(1)).toBe(false);
+    expect(reads).toHaveLength(3);
+  });
+
+  it('keeps the newest copy when two reads overlap and the older answers last', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let version = 1;
+    const repo = {
+      findForLaunch: async () => {
+        const v = version;
+        if (v === 1) await held; // the first read answers after the second
+        return [{ id: 1, version: v } as JobEntity];
+      },
+    } as unknown as JobsRepository;
+    const cache = new JobCache(repo);
+    const slow = cache.jobsFor(asked([1, 1]), T);
+    version = 2;
+    expect((await cache.jobsFor(asked([1, 2]), T + 1)).get(1)?.version).toBe(2);
+    release();
+    expect((await slow).get(1)?.version).toBe(2);
+    expect((await cache.jobsFor(asked([1, 2]), T + 2)).get(1)?.version).toBe(2);
+  });
+});

@@ -1,0 +1,76 @@
+import { Injectable } from '@nestjs/common';
+import { JobEntity, JobsRepository } from '@app/persistence';
+
+/**
+ * How long a job read from the ledger is used without reading it again, whatever the requests say: a request's
+ * version is a hint from the caller, so this bounds how long an edit that no request has announced yet can go unseen
+ * (the previous definition of a job, for a run pending in the ledger as that job's).
+ */
+export const JOB_MAX_AGE_MS = 5_000;
+/** Jobs kept at most (the oldest reads go first). */
+const MAX_ENTRIES = 100_000;
+
+interface Entry {
+  job: JobEntity;
+  readAt: number;
+}
+
+/**
+ * The jobs an executor runs, as the ledger holds them: a RunBatch's jobs are read in one query, and a job read is used
+ * again while it is current. "Current" is learnt from the requests, without a query: each names the version of the
+ * job it was offered for, and a copy older than that (or older than JOB_MAX_AGE_MS, or of a request that names no
+ * version) is read again. A request can thus make the executor read a job, never run something else than a row it
+ * read: a version named higher than the row's reads it every time, one named lower uses the newest copy there is.
+ */
+@Injectable()
+export class JobCache {
+  /** In the order they were read, the oldest first. */
+  private readonly entries = new Map<number, Entry>();
+
+  constructor(private readonly jobs: JobsRepository) {}
+
+  /**
+   * The jobs of `offered` (job id → the version named, 0 when none), those that exist: the current copies from the
+   * cache, the others in one read.
+   */
+  async jobsFor(offered: Map<number, number>, now = Date.now()): Promise<Map<number, JobEntity>> {
+    this.forgetOlderThan(now - JOB_MAX_AGE_MS);
+    const out = new Map<number, JobEntity>();
+    const toRead: number[] = [];
+    for (const [id, version] of offered) {
+      const entry = this.entries.get(id);
+      if (entry && version > 0 && entry.job.version >= version && now - entry.readAt < JOB_MAX_AGE_MS) {
+        out.set(id, entry.job);
+      } else {
+        toRead.push(id);
+      }
+    }
+    if (toRead.length === 0) return out;
+    // Stamped with the instant before the read: the row is at least that fresh.
+    for (const job of await this.jobs.findForLaunch(toRead)) {
+      const kept = this.entries.get(job.id);
+      // Two reads overlapping: the one that answers last may hold the older row.
+      const newest = kept && kept.job.version > job.version ? kept.job : job;
+      out.set(job.id, newest);
+      this.entries.delete(job.id);
+      this.entries.set(job.id, { job: newest, readAt: now });
+    }
+    for (const id of toRead) if (!out.has(id)) this.entries.delete(id); // deleted
+    for (const id of this.entries.keys()) {
+      if (this.entries.size <= MAX_ENTRIES) break;
+      this.entries.delete(id);
+    }
+    return out;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private forgetOlderThan(at: number): void {
+    for (const [id, entry] of this.entries) {
+      if (entry.readAt >= at) break;
+      this.entries.delete(id);
+    }
+  }
+}

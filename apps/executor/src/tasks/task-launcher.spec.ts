@@ -1,0 +1,93 @@
+import type { AppConfig } from '@app/config';
+import { jobTaskOf } from '@app/persistence';
+import type {
+  JobEntity,
+  LedgerKey,
+  RetryPolicy,
+  RunBatchRepository,
+  RunResult,
+  RunsRepository,
+} from '@app/persistence';
+import { ActiveRuns } from './active-runs';
+import { TaskLauncher } from './task-launcher';
+
+const config = { executor: { id: 'e1', capacity: 4, advertise: '127.0.0.1:1' } } as AppConfig;
+const AT = Date.UTC(2026, 0, 1);
+
+const shellJob = (command: string, over: Partial<JobEntity> = {}): JobEntity =>
+  ({
+    id: 1,
+    version: 1,
+    type: 'shell',
+    command,
+    env: {},
+    http: null,
+    timeoutMs: 10_000,
+    retries: 0,
+    retryBackoffMs: 100,
+    ...over,
+  }) as JobEntity;
+
+/** Launches one run of `job` under `run`; resolves with what was written to the ledger, and how. */
+function launchOne(job: JobEntity, run: LedgerKey) {
+  return new Promise<{ via: string; result: RunResult; policy?: RetryPolicy; run?: LedgerKey }>((resolve) => {
+    const batch = {
+      finishMany: (rows: { id: number; result: RunResult }[]) => {
+        resolve({ via: 'finishMany', result: rows[0].result });
+        return Promise.resolve(new Set(rows.map((r) => r.id)));
+      },
+    } as unknown as RunBatchRepository;
+    const runs = {
+      finishWithRetry: (key: LedgerKey, result: RunResult, policy: RetryPolicy) => {
+        resolve({ via: 'finishWithRetry', result, policy, run: key });
+        return Promise.resolve({ finished: true, retry: null });
+      },
+    } as unknown as RunsRepository;
+    const active = new ActiveRuns();
+    const built = jobTaskOf(job);
+    if ('problem' in built) throw new Error(built.problem);
+    new TaskLauncher(config, runs, batch, active).launchPaced([
+      { run, job, task: built.task, slot: active.reserve(run.id, run.jobId) },
+    ]);
+  });
+}
+
+const key = (over: Partial<LedgerKey> = {}): LedgerKey => ({
+  id: 10,
+  jobId: 1,
+  tickKey: String(AT / 1000),
+  attempt: 2,
+  executorKey: '',
+  scheduledAt: AT,
+  ...over,
+});
+
+describe('TaskLauncher runs the job as the ledger holds it', () => {
+  it("tells the task the ledger's attempt and instant", async () => {
+    const written = await launchOne(
+      shellJob('printf "%s|%s|%s" "$GOCRON_ATTEMPT" "$GOCRON_SCHEDULED_AT" "$GOCRON_RUN_ID"'),
+      key(),
+    );
+    expect(written).toMatchObject({
+      via: 'finishMany',
+      result: { status: 'succeeded', output: '2|2026-01-01T00:00:00.000Z|10' },
+    });
+  });
+
+  it("claims a retry under the job's policy and the run's ledger key", async () => {
+    const written = await launchOne(shellJob('exit 3', { retries: 2, retryBackoffMs: 250, timeoutMs: 7000 }), key());
+    expect(written).toMatchObject({
+      via: 'finishWithRetry',
+      result: { status: 'failed', exitCode: 3 },
+      policy: { retries: 2, retryBackoffMs: 250, timeoutMs: 7000 },
+      run: key(),
+    });
+  });
+
+  it("stops the task at the job's timeout", async () => {
+    const started = Date.now();
+    const written = await launchOne(shellJob('sleep 20', { timeoutMs: 300 }), key());
+    expect(written.result.status).toBe('timed_out');
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});

@@ -1,0 +1,175 @@
+import type { AppConfig } from '@app/config';
+import type { JobEntity, LedgerKey, RunBatchRepository, RunStarts } from '@app/persistence';
+import type { RunRequest } from '@app/protocol';
+import { ActiveRuns } from './active-runs';
+import type { JobCache } from './job-cache';
+import type { LedgerWatch } from './ledger-watch.service';
+import type { Presence } from './presence.service';
+import type { Launch, TaskLauncher } from './task-launcher';
+import { TasksService } from './tasks.service';
+
+const config = { executor: { id: 'e1', group: 'mine', capacity: 8, advertise: '127.0.0.1:1' } } as AppConfig;
+const AT = Date.UTC(2026, 0, 1);
+
+const job = (id: number, over: Partial<JobEntity> = {}): JobEntity =>
+  ({
+    id,
+    version: 1,
+    type: 'shell',
+    command: `echo job-${id}`,
+    env: { FROM: 'row' },
+    http: null,
+    timeoutMs: 5000,
+    retries: 2,
+    retryBackoffMs: 100,
+    group: 'mine',
+    ...over,
+  }) as JobEntity;
+
+/** A pending run of `jobId` as the ledger holds it. */
+const row = (id: number, jobId: number): LedgerKey => ({
+  id,
+  jobId,
+  tickKey: String(AT / 1000),
+  attempt: 1,
+  executorKey: '',
+  scheduledAt: AT,
+});
+
+/** The request a caller sends for `run` (by default the ledger's key, and a task of the caller's own). */
+const requestFor = (run: LedgerKey, over: Partial<RunRequest> = {}): RunRequest => ({
+  runId: run.id,
+  jobId: run.jobId,
+  jobVersion: 1,
+  scheduledAt: new Date(run.scheduledAt).toISOString(),
+  attempt: run.attempt,
+  tickKey: run.tickKey,
+  executorKey: run.executorKey,
+  timeoutMs: 1,
+  dispatcherId: 'anyone',
+  task: 'shell',
+  shell: { command: 'echo PWNED', env: { FROM: 'caller' } },
+  retry: { retries: 10, retryBackoffMs: 1 },
+  ...over,
+});
+
+/** The service over a ledger in memory: its CAS matches the whole key, as RunBatchRepository's does. */
+function setup(jobs: JobEntity[], runs: LedgerKey[]) {
+  const pending = new Map(runs.map((r) => [r.id, r]));
+  const cas: LedgerKey[][] = [];
+  const jobReads: Map<number, number>[] = [];
+  const launched: Launch[] = [];
+  const batch = {
+    markRunningMany: (keys: LedgerKey[]): Promise<RunStarts> => {
+      cas.push(keys);
+      const out: RunStarts = { started: new Set(), mismatched: new Set() };
+      for (const k of keys) {
+        const r = pending.get(k.id);
+        if (!r) continue;
+        if (JSON.stringify(r) !== JSON.stringify({ ...r, ...k })) out.mismatched.add(k.id);
+        else {
+          pending.delete(k.id);
+          out.started.add(k.id);
+        }
+      }
+      return Promise.resolve(out);
+    },
+  } as unknown as RunBatchRepository;
+  const cache = {
+    jobsFor: (offered: Map<number, number>) => {
+      jobReads.push(offered);
+      return Promise.resolve(new Map(jobs.filter((j) => offered.has(j.id)).map((j) => [j.id, j])));
+    },
+  } as unknown as JobCache;
+  const launcher = { launchPaced: (q: Launch[]) => launched.push(...q) } as unknown as TaskLauncher;
+  const active = new ActiveRuns();
+  const tasks = new TasksService(
+    config,
+    batch,
+    cache,
+    active,
+    launcher,
+    { draining: false } as Presence,
+    { notReadyReason: () => null } as unknown as LedgerWatch,
+  );
+  return { tasks, active, pending, cas, jobReads, launched };
+}
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('TasksService.startMany: the ledger decides, not the caller', () => {
+  it('builds the task, timeout and retries from the job row, and the attempt and instant from the ledger key', async () => {
+    const { tasks, launched, jobReads } = setup([job(1), job(2, { version: 4 })], [row(10, 1), row(11, 2)]);
+    const outcomes = await tasks.startMany([
+      requestFor(row(10, 1)),
+      requestFor(row(11, 2), { jobVersion: 4, scheduledAt: '2026-01-01T00:00:00+00:00' }),
+    ]);
+    expect(outcomes.map((o) => o.accepted)).toEqual([true, true]);
+    // One read for the batch's jobs, each with the version its runs were offered for.
+    expect(jobReads).toEqual([
+      new Map([
+        [1, 1],
+        [2, 4],
+      ]),
+    ]);
+    await nextTurn();
+    expect(launched.map((l) => [l.run.id, l.task, l.job.timeoutMs, l.job.retries])).toEqual([
+      [10, { type: 'shell', command: 'echo job-1', env: { FROM: 'row' } }, 5000, 2],
+      [11, { type: 'shell', command: 'echo job-2', env: { FROM: 'row' } }, 5000, 2],
+    ]);
+    expect(launched[1].run).toEqual(row(11, 2)); // the instant as stored, whatever its spelling on the wire
+  });
+
+  it('does not move a run named as another job’s: MISMATCH, still pending, nothing launched', async () => {
+    const { tasks, pending, launched, active } = setup([job(1), job(2)], [row(10, 1)]);
+    const [outcome] = await tasks.startMany([requestFor(row(10, 1), { jobId: 2 })]);
+    expect(outcome).toMatchObject({ accepted: false, code: 'MISMATCH' });
+    expect(outcome.message).toMatch(/^run 10 is not job 2's attempt 1/);
+    const [forgedAttempt] = await tasks.startMany([requestFor(row(10, 1), { attempt: 3 })]);
+    expect(forgedAttempt.code).toBe('MISMATCH');
+    expect(pending.has(10)).toBe(true);
+    await nextTurn();
+    expect(launched).toEqual([]);
+    expect(active.size).toBe(0);
+  });
+
+  it('refuses a run of another group before the compare-and-set: it stays pending for its own executors', async () => {
+    const { tasks, pending, cas, active } = setup([job(3, { group: 'theirs' })], [row(12, 3)]);
+    const [outcome] = await tasks.startMany([requestFor(row(12, 3))]);
+    expect(outcome).toMatchObject({ accepted: false, code: 'WRONG_GROUP' });
+    expect(outcome.message).toMatch(/job 3 is not of group 'mine'/);
+    expect(outcome.message).not.toMatch(/theirs/); // the job's own group is not told to the caller
+    expect(cas).toEqual([]);
+    expect(pending.has(12)).toBe(true);
+    expect(active.size).toBe(0);
+  });
+
+  it('refuses a run of a deleted job (JOB_GONE) and of a job whose row holds no task (INVALID)', async () => {
+    const broken = job(5, { type: 'http', command: null, http: null });
+    const { tasks, cas } = setup([broken], [row(13, 4), row(14, 5)]);
+    const outcomes = await tasks.startMany([requestFor(row(13, 4)), requestFor(row(14, 5))]);
+    expect(outcomes.map((o) => [o.code, o.message])).toEqual([
+      ['JOB_GONE', 'job 4 does not exist'],
+      ['INVALID', 'job 5 can not be run: job 5 is an http job without its http request (method and url)'],
+    ]);
+    expect(cas).toEqual([]);
+  });
+
+  it('answers LEDGER_DOWN, holding no slot, when the jobs can not be read', async () => {
+    const { tasks, active } = setup([], [row(15, 1)]);
+    (tasks as unknown as { jobs: JobCache }).jobs = {
+      jobsFor: () => Promise.reject(new Error('connection refused')),
+    } as unknown as JobCache;
+    const [outcome] = await tasks.startMany([requestFor(row(15, 1))]);
+    expect(outcome).toMatchObject({ code: 'LEDGER_DOWN', message: 'cannot read job 1: connection refused' });
+    expect(active.size).toBe(0);
+  });
+
+  it('keeps a Cancel a cancel whatever its reason, and bounds the reason', () => {
+    const { tasks, active } = setup([], []);
+    const slot = active.reserve(3, 1);
+    tasks.cancel(3, `lost: ${'x'.repeat(10_000)}`);
+    expect(slot.stop?.kind).toBe('cancelled');
+    expect(slot.stop?.message).toHaveLength(500);
+  });
+});
