@@ -295,7 +295,8 @@ describe('the WideIds migration (MariaDB)', () => {
         expect(await migrate(current)).toEqual(['WideIds1765000000000', 'Auth1765100000000']);
         const types = await current.query<{ t: string; c: string }[]>(
           `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
-           AND DATA_TYPE = 'bigint' AND COLUMN_NAME IN ('id', 'job_id') ORDER BY t, c`,
+           AND DATA_TYPE = 'bigint' AND COLUMN_NAME IN ('id', 'job_id')
+           AND TABLE_NAME IN ('jobs', 'runs', 'job_tombstones') ORDER BY t, c`,
         );
         expect(types.map((r) => `${r.t}.${r.c}`).sort()).toEqual([
           'job_tombstones.job_id',
