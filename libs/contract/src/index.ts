@@ -4,3 +4,4 @@ export * from './vocabulary';
 export * from './http-spec';
 export * from './api-json';
 export * from './cron-names';
+export * from './auth-vocabulary';

@@ -1,9 +1,10 @@
 // Who may do what, as the auth API (issue 12) sends it: roles, the signed-in user, users, API tokens, the audit
-// log. These mirror the server's answers the way @app/contract's api-json.ts does for jobs and runs; they move
-// there once the server exports them.
+// log. Roles and audit actions come from @app/contract (one list with the server); the answer shapes mirror the
+// server's DTOs the way api-json.ts does for jobs and runs.
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import { ROLES, type Role } from '@app/contract';
+
+export { AUDIT_ACTIONS, ROLES, type AuditAction, type Role } from '@app/contract';
 
 /** viewer < operator < admin: true when `role` may do what `need` may. Unknown (null): nothing. */
 export function atLeast(role: Role | null | undefined, need: Role): boolean {
@@ -69,7 +70,7 @@ export interface TokenJson {
   userId: number;
   username: string;
   role: Role;
-  /** The first 8 characters of the secret ("gct_AbCd"). */
+  /** `gct_` and the next 8 characters of the secret, to tell tokens apart. */
   prefix: string;
   createdAt: string;
   expiresAt: string | null;
@@ -87,26 +88,6 @@ export interface NewTokenBody {
   role?: Role;
   userId?: number;
 }
-
-export const AUDIT_ACTIONS = [
-  'job.created',
-  'job.updated',
-  'job.deleted',
-  'job.triggered',
-  'job.paused',
-  'job.resumed',
-  'run.cancelled',
-  'user.created',
-  'user.updated',
-  'user.deleted',
-  'token.created',
-  'token.revoked',
-  'auth.login',
-  'auth.login_failed',
-  'auth.logout',
-  'auth.token_rejected',
-  'auth.bootstrap',
-] as const;
 
 export interface AuditEntryJson {
   id: number;

@@ -1,46 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Request } from 'express';
+import type { AuditAction } from '@app/contract';
 import { AuthRepository, NewAudit } from '@app/persistence';
 import { AuthedRequest, clientAddress } from '../auth/principal';
 
-export type AuditAction =
-  | 'job.created'
-  | 'job.updated'
-  | 'job.deleted'
-  | 'job.triggered'
-  | 'job.paused'
-  | 'job.resumed'
-  | 'run.cancelled'
-  | 'user.created'
-  | 'user.updated'
-  | 'user.deleted'
-  | 'token.created'
-  | 'token.revoked'
-  | 'auth.login'
-  | 'auth.login_failed'
-  | 'auth.logout'
-  | 'auth.token_rejected'
-  | 'auth.bootstrap';
-
-export const AUDIT_ACTIONS: readonly AuditAction[] = [
-  'job.created',
-  'job.updated',
-  'job.deleted',
-  'job.triggered',
-  'job.paused',
-  'job.resumed',
-  'run.cancelled',
-  'user.created',
-  'user.updated',
-  'user.deleted',
-  'token.created',
-  'token.revoked',
-  'auth.login',
-  'auth.login_failed',
-  'auth.logout',
-  'auth.token_rejected',
-  'auth.bootstrap',
-];
+export { AUDIT_ACTIONS, type AuditAction } from '@app/contract';
 
 export interface AuditFacts {
   targetType?: 'job' | 'run' | 'user' | 'token' | 'session';

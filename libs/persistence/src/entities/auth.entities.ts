@@ -1,9 +1,9 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs, int64 } from './ms-transformer';
 
-/** Roles in increasing order of what they may do. */
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '@app/contract';
+
+export { ROLES, type Role } from '@app/contract';
 
 /** A person or a machine account. A user without a password signs in with its tokens only. */
 @Entity({ name: 'users' })
