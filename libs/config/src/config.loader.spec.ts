@@ -213,6 +213,51 @@ describe('loadConfig', () => {
     expect(edges.auth.sessionTtlSeconds).toBe(60);
   });
 
+  it('reads the executor security keys with their defaults, the environment winning', () => {
+    const c = loadConfig(join(__dirname, '../../../conf/conf.ini'), {});
+    expect(c.executor).toMatchObject({
+      token: '',
+      tlsCert: '',
+      tlsKey: '',
+      tlsCa: '',
+      runAs: '',
+      workdir: '',
+      allowedCommands: [],
+      httpAllow: [],
+      httpDeny: ['0.0.0.0/8', '169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128'],
+    });
+    const file = writeIni('[executor]\nrun_as = nobody\n');
+    const o = loadConfig(file, {
+      GOCRON_EXECUTOR_TOKEN: 'abcdefghijklmnopqrstuvwxyz',
+      GOCRON_EXECUTOR_ALLOWED_COMMANDS: '/usr/bin/*, backup *',
+      GOCRON_EXECUTOR_HTTP_ALLOW: '10.1.2.3',
+      GOCRON_EXECUTOR_HTTP_DENY: '',
+    });
+    expect(o.executor).toMatchObject({
+      token: 'abcdefghijklmnopqrstuvwxyz',
+      runAs: 'nobody',
+      allowedCommands: ['/usr/bin/*', 'backup *'],
+      httpAllow: ['10.1.2.3'],
+      httpDeny: [],
+    });
+  });
+
+  it('names each bad executor security key without echoing the token', () => {
+    const file = writeIni(
+      '[executor]\ntoken = short secret\ntls_cert = a.pem\nrun_as = "no body"\nhttp_allow = 10.0.0.0/33\nhttp_deny = example.com, ::1/129\n',
+    );
+    const problems = problemsOf(() => loadConfig(file, {}));
+    expect(problems).toEqual([
+      '[executor] token: must be 16 to 512 printable characters without spaces',
+      '[executor] tls_cert and tls_key: set both or neither',
+      "[executor] run_as: 'no body' is not a user name",
+      "[executor] http_allow: '10.0.0.0/33' must be an address or CIDR (10.0.0.0/8, fd00::/8)",
+      "[executor] http_deny: 'example.com' must be an address or CIDR (10.0.0.0/8, fd00::/8)",
+      "[executor] http_deny: '::1/129' must be an address or CIDR (10.0.0.0/8, fd00::/8)",
+    ]);
+    expect(problems.join('\n')).not.toContain('short secret');
+  });
+
   it('names a missing file', () => {
     expect(problemsOf(() => loadConfig('/nonexistent/conf.ini', {}))).toEqual([
       '--config: cannot read /nonexistent/conf.ini: ENOENT',

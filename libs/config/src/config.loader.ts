@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parse as parseIni } from 'ini';
 import { AppConfig, DatabaseType } from './config.types';
@@ -20,7 +21,25 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
     'rate_burst',
     'max_streams',
   ],
-  executor: ['host', 'port', 'advertise', 'group', 'capacity', 'drain_timeout', 'id', 'static_targets'],
+  executor: [
+    'host',
+    'port',
+    'advertise',
+    'group',
+    'capacity',
+    'drain_timeout',
+    'id',
+    'static_targets',
+    'token',
+    'tls_cert',
+    'tls_key',
+    'tls_ca',
+    'run_as',
+    'workdir',
+    'allowed_commands',
+    'http_allow',
+    'http_deny',
+  ],
   auth: ['enabled', 'admin_token', 'secret_key', 'session_ttl', 'public_metrics', 'public_docs'],
 };
 
@@ -139,6 +158,9 @@ class SectionReader {
   }
 }
 
+/** What HTTP tasks may not reach unless `http_allow` says so: "this network", link-local (cloud metadata), AWS's IPv6 metadata. */
+export const DEFAULT_HTTP_DENY = '0.0.0.0/8, 169.254.0.0/16, fe80::/10, fd00:ec2::254/128';
+
 const HOST_PORT = /^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/;
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -192,6 +214,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       drainTimeoutSeconds: r.int('executor', 'drain_timeout', 30, 0, 86400),
       id: r.text('executor', 'id', '') || defaultId,
       staticTargets: r.list('executor', 'static_targets', '127.0.0.1:50051'),
+      token: r.text('executor', 'token', ''),
+      tlsCert: r.text('executor', 'tls_cert', ''),
+      tlsKey: r.text('executor', 'tls_key', ''),
+      tlsCa: r.text('executor', 'tls_ca', ''),
+      runAs: r.text('executor', 'run_as', ''),
+      workdir: r.text('executor', 'workdir', ''),
+      allowedCommands: r.list('executor', 'allowed_commands', ''),
+      httpAllow: r.list('executor', 'http_allow', ''),
+      httpDeny: r.list('executor', 'http_deny', DEFAULT_HTTP_DENY),
     },
     auth: {
       enabled: r.bool('auth', 'enabled', true),
@@ -210,6 +241,22 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   for (const origin of config.dispatcher.corsOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
       problems.push(`[dispatcher] cors_origins: '${origin}' must look like https://host[:port] or be *`);
+    }
+  }
+
+  const e = config.executor;
+  if (e.token && !/^[\x21-\x7e]{16,512}$/.test(e.token)) {
+    problems.push('[executor] token: must be 16 to 512 printable characters without spaces');
+  }
+  if (Boolean(e.tlsCert) !== Boolean(e.tlsKey)) {
+    problems.push('[executor] tls_cert and tls_key: set both or neither');
+  }
+  if (e.runAs && !/^[a-z_][a-z0-9_.-]{0,31}\$?$/i.test(e.runAs)) {
+    problems.push(`[executor] run_as: '${e.runAs}' is not a user name`);
+  }
+  for (const key of ['http_allow', 'http_deny'] as const) {
+    for (const cidr of key === 'http_allow' ? e.httpAllow : e.httpDeny) {
+      if (!isCidr(cidr)) problems.push(`[executor] ${key}: '${cidr}' must be an address or CIDR (10.0.0.0/8, fd00::/8)`);
     }
   }
 
@@ -236,4 +283,15 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
+}
+
+/** `a.b.c.d`, `a.b.c.d/n` (n ≤ 32), an IPv6 address, or one with `/n` (n ≤ 128). */
+export function isCidr(text: string): boolean {
+  const slash = text.indexOf('/');
+  const address = slash === -1 ? text : text.slice(0, slash);
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (slash === -1) return true;
+  const bits = text.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
 }

@@ -64,6 +64,26 @@ export interface ExecutorConfig {
   drainTimeoutSeconds: number;
   id: string;
   staticTargets: string[];
+  /**
+   * `token`: the shared secret on every gRPC call between dispatchers and executors (metadata
+   * `authorization: Bearer <token>`). Empty: an executor starts only on a loopback host, with a warning.
+   */
+  token: string;
+  /** `tls_cert`, `tls_key`: PEM files; set: the executor serves TLS (a dispatcher presents them as its client cert). */
+  tlsCert: string;
+  tlsKey: string;
+  /** `tls_ca`: PEM file; on an executor it requires client certificates signed by it, on a dispatcher it verifies executors. */
+  tlsCa: string;
+  /** `run_as`: the user shell tasks run as; empty: the executor's own user. */
+  runAs: string;
+  /** `workdir`: where shell tasks start; empty: a new temporary directory per run, removed after it. */
+  workdir: string;
+  /** `allowed_commands`: glob patterns a shell command must match; empty: any command. */
+  allowedCommands: string[];
+  /** `http_allow`: CIDRs HTTP tasks may reach even when `http_deny` covers them. */
+  httpAllow: string[];
+  /** `http_deny`: CIDRs HTTP tasks may not reach (after DNS resolution, on every redirect). */
+  httpDeny: string[];
 }
 
 /** The one validated, typed configuration object both apps inject. */
