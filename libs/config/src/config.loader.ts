@@ -256,7 +256,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   }
   for (const key of ['http_allow', 'http_deny'] as const) {
     for (const cidr of key === 'http_allow' ? e.httpAllow : e.httpDeny) {
-      if (!isCidr(cidr)) problems.push(`[executor] ${key}: '${cidr}' must be an address or CIDR (10.0.0.0/8, fd00::/8)`);
+      if (!isCidr(cidr))
+        problems.push(`[executor] ${key}: '${cidr}' must be an address or CIDR (10.0.0.0/8, fd00::/8)`);
     }
   }
 
