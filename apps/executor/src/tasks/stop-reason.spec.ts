@@ -4,10 +4,14 @@ import { ActiveRuns, StopReason } from './active-runs';
 import type { JobCache } from './job-cache';
 import type { LedgerWatch } from './ledger-watch.service';
 import type { Presence } from './presence.service';
+import type { DispatcherEndpoints } from './dispatcher-endpoints';
 import { TaskLauncher } from './task-launcher';
 import { TasksService } from './tasks.service';
 
-const config = { executor: { id: 'e1', capacity: 4, advertise: '127.0.0.1:1' } } as AppConfig;
+const config = {
+  executor: { id: 'e1', capacity: 4, advertise: '127.0.0.1:1', httpAllow: [], httpDeny: [] },
+} as unknown as AppConfig;
+const noDispatchers = { list: () => [] } as unknown as DispatcherEndpoints;
 
 const job = { id: 1, type: 'shell', command: 'true', env: {}, timeoutMs: 1000, retries: 0, retryBackoffMs: 0 };
 const launch = (runId: number) => ({
@@ -27,7 +31,7 @@ async function recordedFor(reason: StopReason): Promise<RunResult> {
       return Promise.resolve(new Set(rows.map((r) => r.id)));
     },
   } as unknown as RunBatchRepository;
-  const launcher = new TaskLauncher(config, {} as RunsRepository, batch, active);
+  const launcher = new TaskLauncher(config, {} as RunsRepository, batch, active, noDispatchers);
   const slot = active.reserve(7, 1);
   active.stop(slot, reason);
   launcher.launchPaced([{ ...launch(7), slot }]);

@@ -9,9 +9,13 @@ import type {
   RunsRepository,
 } from '@app/persistence';
 import { ActiveRuns } from './active-runs';
+import type { DispatcherEndpoints } from './dispatcher-endpoints';
 import { TaskLauncher } from './task-launcher';
 
-const config = { executor: { id: 'e1', capacity: 4, advertise: '127.0.0.1:1' } } as AppConfig;
+const config = {
+  executor: { id: 'e1', capacity: 4, advertise: '127.0.0.1:1', httpAllow: [], httpDeny: [] },
+} as unknown as AppConfig;
+const noDispatchers = { list: () => [] } as unknown as DispatcherEndpoints;
 const AT = Date.UTC(2026, 0, 1);
 
 const shellJob = (command: string, over: Partial<JobEntity> = {}): JobEntity =>
@@ -46,7 +50,7 @@ function launchOne(job: JobEntity, run: LedgerKey) {
     const active = new ActiveRuns();
     const built = jobTaskOf(job);
     if ('problem' in built) throw new Error(built.problem);
-    new TaskLauncher(config, runs, batch, active).launchPaced([
+    new TaskLauncher(config, runs, batch, active, noDispatchers).launchPaced([
       { run, job, task: built.task, slot: active.reserve(run.id, run.jobId) },
     ]);
   });

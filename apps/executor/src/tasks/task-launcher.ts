@@ -11,7 +11,9 @@ import {
   RunsRepository,
 } from '@app/persistence';
 import { ActiveRun, ActiveRuns } from './active-runs';
+import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { ResultRecorder } from './result-recorder';
+import { EgressPolicy } from './runners/egress-policy';
 import { HttpRunner } from './runners/http-runner';
 import { ShellRunner } from './runners/shell-runner';
 import type { RunContext, RunningTask, TaskResult } from './runners/task-runner';
@@ -44,7 +46,7 @@ function failed(error: string): TaskResult {
 export class TaskLauncher {
   private readonly logger = new Logger(TaskLauncher.name);
   private readonly shell = new ShellRunner();
-  private readonly http = new HttpRunner();
+  private readonly http: HttpRunner;
   private readonly results: ResultRecorder;
 
   constructor(
@@ -52,8 +54,11 @@ export class TaskLauncher {
     runs: RunsRepository,
     batch: RunBatchRepository,
     private readonly active: ActiveRuns,
+    dispatchers: DispatcherEndpoints,
   ) {
     this.results = new ResultRecorder(runs, batch, config.executor.id);
+    const { httpAllow, httpDeny } = config.executor;
+    this.http = new HttpRunner(new EgressPolicy(httpAllow, httpDeny, () => dispatchers.list()));
   }
 
   /**

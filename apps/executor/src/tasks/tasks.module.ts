@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ActiveRuns } from './active-runs';
+import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
@@ -9,7 +10,7 @@ import { TasksService } from './tasks.service';
 
 @Module({
   controllers: [TasksController],
-  providers: [ActiveRuns, JobCache, TaskLauncher, LedgerWatch, Presence, TasksService],
+  providers: [ActiveRuns, DispatcherEndpoints, JobCache, TaskLauncher, LedgerWatch, Presence, TasksService],
   exports: [Presence],
 })
 export class TasksModule {}

@@ -233,3 +233,64 @@ describe('HttpRunner', () => {
     expect(outcome.output.endsWith('bbbEND')).toBe(true);
   });
 });
+
+describe('HttpRunner egress', () => {
+  let server: Server;
+  let port: number;
+  const hits: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      const to = new URL(req.url ?? '/', 'http://x').searchParams.get('to');
+      if (to) res.writeHead(302, { location: to }).end('moved');
+      else res.writeHead(200).end('reached');
+    });
+    port = await listen(server);
+  });
+  afterAll(() => new Promise((resolve) => server.close(resolve)));
+  beforeEach(() => (hits.length = 0));
+
+  const get = (runner: HttpRunner, url: string) =>
+    runner.start(ctx(), { method: 'GET', url, headers: {}, body: '', expectStatus: [] }).done;
+
+  it('refuses the metadata address in any notation before connecting, storing nothing', async () => {
+    const runner = new HttpRunner();
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://2852039166/',
+      'http://[::ffff:a9fe:a9fe]/',
+      'http://0.0.0.0:1/',
+    ]) {
+      const r = await get(runner, url);
+      expect(r).toMatchObject({ status: 'failed', httpStatus: null, output: '' });
+      expect(r.error).toMatch(/^egress refused: .* is in \[executor\] http_deny/);
+    }
+  });
+
+  it('refuses a redirect to a denied address, keeping neither body', async () => {
+    const r = await get(new HttpRunner(), `http://127.0.0.1:${port}/?to=http://169.254.169.254/`);
+    expect(r.status).toBe('failed');
+    expect(r.error).toBe('egress refused: 169.254.169.254 is in [executor] http_deny (169.254.0.0/16)');
+    expect(r.output).toBe('');
+    expect(hits).toHaveLength(1);
+  });
+
+  it('checks a name after resolution, and on redirects to a name', async () => {
+    const { EgressPolicy } = await import('./egress-policy');
+    const runner = new HttpRunner(new EgressPolicy([], ['127.0.0.0/8']));
+    const direct = await get(runner, `http://localhost:${port}/`);
+    expect(direct.error).toMatch(/^egress refused: localhost resolves to 127\.0\.0\.1 is in \[executor\] http_deny/);
+    expect(hits).toHaveLength(0);
+    const allowed = new HttpRunner(new EgressPolicy(['127.0.0.1'], ['127.0.0.0/8']));
+    expect(await get(allowed, `http://localhost:${port}/`)).toMatchObject({ status: 'succeeded', output: 'reached' });
+  });
+
+  it("refuses a dispatcher's API reached by name", async () => {
+    const { EgressPolicy } = await import('./egress-policy');
+    const runner = new HttpRunner(new EgressPolicy([], [], () => [{ host: '127.0.0.1', port }]));
+    const r = await get(runner, `http://localhost:${port}/`);
+    expect(r.error).toContain("is a dispatcher's API");
+    expect(hits).toHaveLength(0);
+  });
+});

@@ -1,7 +1,9 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as zlib from 'node:zlib';
-import { Injectable } from '@nestjs/common';
+import { isIP } from 'node:net';
+import { DEFAULT_HTTP_DENY } from '@app/config';
+import { EgressPolicy, EgressRefused } from './egress-policy';
 import { OutputBuffer } from './output-buffer';
 import { HttpTask, MAX_TIMER_MS, RunContext, TaskResult, RunningTask } from './task-runner';
 
@@ -43,10 +45,17 @@ const agentOptions = {
 };
 const AGENTS = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agent(agentOptions) };
 
-@Injectable()
+/** The default of `[executor] http_deny`, without dispatcher endpoints: what a runner built without a policy uses. */
+const DEFAULT_POLICY = new EgressPolicy(
+  [],
+  DEFAULT_HTTP_DENY.split(',').map((s) => s.trim()),
+);
+
 export class HttpRunner {
+  constructor(private readonly policy: EgressPolicy = DEFAULT_POLICY) {}
+
   start(ctx: RunContext, task: HttpTask): RunningTask {
-    return new HttpRun(ctx, task);
+    return new HttpRun(ctx, task, this.policy);
   }
 }
 
@@ -62,7 +71,11 @@ class HttpRun implements RunningTask {
   private timeoutTimer: NodeJS.Timeout | null = null;
   private current: http.ClientRequest | null = null;
 
-  constructor(ctx: RunContext, task: HttpTask) {
+  constructor(
+    ctx: RunContext,
+    task: HttpTask,
+    private readonly policy: EgressPolicy,
+  ) {
     if (ctx.timeoutMs > 0) {
       this.timeoutTimer = setTimeout(
         () => this.stop('timed_out', `timed out after ${ctx.timeoutMs} ms`),
@@ -127,7 +140,7 @@ class HttpRun implements RunningTask {
     } catch (err) {
       if (this.stopping) return this.outcome(this.stopping.status, httpStatus, this.stopping.error);
       const message = describeRequestError(err);
-      const beforeBody = httpStatus === null || err instanceof TooManyRedirects;
+      const beforeBody = httpStatus === null || err instanceof TooManyRedirects || err instanceof EgressRefused;
       return this.outcome('failed', httpStatus, beforeBody ? message : `reading response body: ${message}`);
     }
   }
@@ -141,8 +154,20 @@ class HttpRun implements RunningTask {
     const agent = AGENTS[url.protocol as keyof typeof AGENTS];
     if (!agent) return Promise.reject(new Error(`unsupported protocol ${url.protocol} (http: or https: only)`));
     const send = url.protocol === 'https:' ? https.request : http.request;
+    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    // An address literal is connected to without a lookup, so it is checked here; names are checked as they resolve.
+    const literal = url.hostname.replace(/^\[(.*)\]$/, '$1');
+    if (isIP(literal) !== 0) {
+      const why = this.policy.refusal(literal, port);
+      if (why) return Promise.reject(new EgressRefused(`egress refused: ${why}`));
+    }
     return new Promise<http.IncomingMessage>((resolve, reject) => {
-      const req = send(url, { method, headers, agent }, resolve);
+      const req = send(url, { method, headers, agent, lookup: this.policy.lookupFor(port) }, resolve);
+      // A kept-alive socket was checked when it connected; the policy may have changed since (a dispatcher joined).
+      req.once('socket', (socket) => {
+        const why = socket.remoteAddress ? this.policy.refusal(socket.remoteAddress, port) : null;
+        if (why) req.destroy(new EgressRefused(`egress refused: ${why}`));
+      });
       this.current = req;
       req.on('error', reject);
       req.end(body ?? undefined);
