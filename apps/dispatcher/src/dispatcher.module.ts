@@ -35,6 +35,7 @@ import { LostRuns } from './launching/lost-runs.service';
 import { PendingRuns } from './launching/pending-runs.service';
 import { RunCanceller } from './launching/run-canceller.service';
 import { RunLauncher } from './launching/run-launcher.service';
+import { Retention } from './retention/retention.service';
 import { JobChangeBus } from './scheduling/job-change-bus';
 import { JobCursors } from './scheduling/job-cursors';
 import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
@@ -96,6 +97,7 @@ export class DispatcherModule {
         JobCursors,
         TickClaimer,
         MissedTickSweeper,
+        Retention,
         SchedulerService,
         JobsService,
         RunsService,

@@ -258,6 +258,17 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('short secret');
   });
 
+  it('reads [retention] with its defaults (0 turns a limit off) and bounds it', () => {
+    const c = loadConfig(join(__dirname, '../../../conf/conf.ini'), {});
+    expect(c.retention).toEqual({ maxRunsPerJob: 1000, maxAgeDays: 30, keepOutputRuns: 100, intervalSeconds: 60 });
+    const o = loadConfig(writeIni('[retention]\nmax_age_days = 0\n'), { GOCRON_RETENTION_INTERVAL: '5' });
+    expect(o.retention).toMatchObject({ maxAgeDays: 0, intervalSeconds: 5 });
+    expect(problemsOf(() => loadConfig(writeIni('[retention]\ninterval = 0\nmax_runs_per_job = -1\n'), {}))).toEqual([
+      '[retention] max_runs_per_job: -1 is out of range 0..100000000',
+      '[retention] interval: 0 is out of range 1..86400',
+    ]);
+  });
+
   it('names a missing file', () => {
     expect(problemsOf(() => loadConfig('/nonexistent/conf.ini', {}))).toEqual([
       '--config: cannot read /nonexistent/conf.ini: ENOENT',

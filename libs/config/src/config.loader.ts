@@ -41,6 +41,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
     'http_deny',
   ],
   auth: ['enabled', 'admin_token', 'secret_key', 'session_ttl', 'public_metrics', 'public_docs'],
+  retention: ['max_runs_per_job', 'max_age_days', 'keep_output_runs', 'interval'],
 };
 
 export class ConfigError extends Error {
@@ -231,6 +232,12 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       sessionTtlSeconds: r.int('auth', 'session_ttl', 86400, 60, 365 * 86400),
       publicMetrics: r.bool('auth', 'public_metrics', true),
       publicDocs: r.bool('auth', 'public_docs', true),
+    },
+    retention: {
+      maxRunsPerJob: r.int('retention', 'max_runs_per_job', 1000, 0, 100_000_000),
+      maxAgeDays: r.int('retention', 'max_age_days', 30, 0, 36_500),
+      keepOutputRuns: r.int('retention', 'keep_output_runs', 100, 0, 100_000_000),
+      intervalSeconds: r.int('retention', 'interval', 60, 1, 86_400),
     },
   };
   config.executor.advertise ||= `${config.executor.host}:${config.executor.port}`;

@@ -86,6 +86,18 @@ export interface ExecutorConfig {
   httpDeny: string[];
 }
 
+/** `[retention]`: how much run history the ledger keeps. 0 turns a limit off. */
+export interface RetentionConfig {
+  /** `max_runs_per_job`: a job's newest runs kept; older finished ones are deleted. */
+  maxRunsPerJob: number;
+  /** `max_age_days`: finished runs last changed longer ago are deleted (a job's latest run stays). */
+  maxAgeDays: number;
+  /** `keep_output_runs`: a job's newest runs that keep their output; older ones keep their record only. */
+  keepOutputRuns: number;
+  /** `interval`: seconds between pruning passes. */
+  intervalSeconds: number;
+}
+
 /** The one validated, typed configuration object both apps inject. */
 export interface AppConfig {
   source: string;
@@ -95,4 +107,5 @@ export interface AppConfig {
   dispatcher: DispatcherConfig;
   executor: ExecutorConfig;
   auth: AuthConfig;
+  retention: RetentionConfig;
 }

@@ -11,6 +11,7 @@ export * from './repositories/auth.repository';
 export * from './repositories/jobs.repository';
 export * from './repositories/runs.repository';
 export * from './repositories/run-batch.repository';
+export * from './repositories/retention.repository';
 export * from './retry-policy';
 export * from './api-data-source';
 export * from './repositories/api-reads.repository';

@@ -8,6 +8,7 @@ import { ApiReads } from './repositories/api-reads.repository';
 import { AuthRepository } from './repositories/auth.repository';
 import { JobsRepository } from './repositories/jobs.repository';
 import { RunsRepository } from './repositories/runs.repository';
+import { RetentionRepository } from './repositories/retention.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
 
 @Module({})
@@ -29,6 +30,7 @@ export class PersistenceModule {
         RunsRepository,
         RunBatchRepository,
         AuthRepository,
+        RetentionRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -36,7 +38,7 @@ export class PersistenceModule {
         },
         { provide: ApiReads, useFactory: (api: ApiDataSource) => new ApiReads(api.get), inject: [ApiDataSource] },
       ],
-      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads, AuthRepository],
+      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads, AuthRepository, RetentionRepository],
     };
   }
 }

@@ -3,6 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { LogThrottle } from '@app/common';
 import { ApiReads } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { Retention } from '../retention/retention.service';
 import { MissedTickSweeper } from '../scheduling/missed-tick-sweeper';
 import { SchedulerService } from '../scheduling/scheduler.service';
 import { Access } from '../auth/access.decorator';
@@ -18,6 +19,7 @@ export class MetricsController {
     private readonly pool: ExecutorPool,
     private readonly reads: ApiReads,
     private readonly missed: MissedTickSweeper,
+    private readonly retention: Retention,
   ) {}
 
   @Get()
@@ -43,6 +45,12 @@ export class MetricsController {
       '# HELP gocron_missed_ticks_total Ticks this dispatcher recorded as missed (nobody claimed them in time).',
       '# TYPE gocron_missed_ticks_total counter',
       `gocron_missed_ticks_total ${this.missed.missedTotal}`,
+      '# HELP gocron_runs_pruned_total Runs this dispatcher deleted by [retention].',
+      '# TYPE gocron_runs_pruned_total counter',
+      `gocron_runs_pruned_total ${this.retention.prunedTotal}`,
+      '# HELP gocron_run_outputs_pruned_total Runs whose output this dispatcher cleared by [retention] keep_output_runs.',
+      '# TYPE gocron_run_outputs_pruned_total counter',
+      `gocron_run_outputs_pruned_total ${this.retention.outputsClearedTotal}`,
       '# HELP gocron_runs Runs in the ledger by status.',
       '# TYPE gocron_runs gauge',
       ...(await this.runsByStatus()),
