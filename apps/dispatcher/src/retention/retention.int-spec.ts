@@ -3,7 +3,14 @@
 import { DataSource } from 'typeorm';
 import type { AppConfig, RetentionConfig } from '@app/config';
 import { InProcessLock, RedisTickLock, TickLock } from '@app/locking';
-import { dataSourceOptions, JobsRepository, migrate, NewJob, RetentionRepository } from '@app/persistence';
+import {
+  dataSourceOptions,
+  JobsRepository,
+  migrate,
+  NewJob,
+  PRUNE_ROWS_PER_STATEMENT,
+  RetentionRepository,
+} from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
 import { testServices, uniquePrefix } from '../../../../test/support/services';
 import type { Timers } from '../common/timers.service';
@@ -160,7 +167,11 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       );
 
       const r = retention({ maxRunsPerJob: 10 });
+      const deletes = jest.spyOn(repo, 'deleteRuns');
       expect(await r.pass(NOW)).toEqual({ deleted: 1200, outputsCleared: 0 });
+      const sizes = deletes.mock.calls.map(([ids]) => ids.length);
+      expect(sizes).toEqual([PRUNE_ROWS_PER_STATEMENT, PRUNE_ROWS_PER_STATEMENT, 200]);
+      deletes.mockRestore();
       expect(await idsOf(a)).toEqual([...active, ...recent, ...newest]);
       expect(await idsOf(b)).toEqual(small);
       // Nothing new: the next pass deletes nothing, until the recent run has aged (it was kept for later).
