@@ -14,8 +14,31 @@ const DAY_MS = 86_400_000;
  * at a job that just ran finds its runs.
  */
 export const PRUNE_MIN_AGE_MS = 20 * 60_000;
-/** Between two writes of a pass: the scheduler's own statements get the database in between. */
+/**
+ * A pass pauses this long after every PRUNE_ROWS_PER_STATEMENT rows it wrote or WORK_MS of work, whichever comes
+ * first, and yields to the event loop after every statement: the scheduler's own statements get the database (and,
+ * on SQLite, whose driver is synchronous, the process) in between, while a pass over many small jobs is not made of
+ * pauses.
+ */
 const PAUSE_MS = 20;
+const WORK_MS = 50;
+
+/** Paces a pass's writes (see PAUSE_MS). */
+class Pacer {
+  private rows = 0;
+  private since = Date.now();
+
+  async wrote(rows: number): Promise<void> {
+    this.rows += rows;
+    if (this.rows >= PRUNE_ROWS_PER_STATEMENT || Date.now() - this.since >= WORK_MS) {
+      await sleep(PAUSE_MS);
+      this.rows = 0;
+      this.since = Date.now();
+    } else {
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}
 /** Ids read a statement when looking for the jobs that had new runs. */
 const SCAN_PAGE = 2000;
 
@@ -87,8 +110,9 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     try {
       [held] = await this.lock.tryAcquireMany([this.lockKey], ttlMs);
       if (!held) return counts;
-      await this.prunePerJob(now, counts);
-      if (this.limits.maxAgeDays > 0) await this.pruneByAge(now, counts);
+      const pacer = new Pacer();
+      await this.prunePerJob(now, counts, pacer);
+      if (this.limits.maxAgeDays > 0) await this.pruneByAge(now, counts, pacer);
       if (counts.deleted + counts.outputsCleared > 0) {
         this.logger.log(`retention: deleted ${counts.deleted} runs, cleared the output of ${counts.outputsCleared}`);
       }
@@ -101,7 +125,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     return counts;
   }
 
-  private async prunePerJob(now: number, counts: PruneCounts): Promise<void> {
+  private async prunePerJob(now: number, counts: PruneCounts, pacer: Pacer): Promise<void> {
     const { maxRunsPerJob, keepOutputRuns } = this.limits;
     if (maxRunsPerJob === 0 && keepOutputRuns === 0) return;
     const jobs = this.revisit;
@@ -111,20 +135,28 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       for (const r of page) jobs.add(r.jobId);
       if (page.length > 0) this.scannedUpTo = page[page.length - 1].id;
       if (page.length < SCAN_PAGE || this.stopped) break;
-      await sleep(PAUSE_MS);
+      await pacer.wrote(0);
     }
     const changedBefore = now - PRUNE_MIN_AGE_MS;
     for (const jobId of jobs) {
       if (this.stopped) return;
       let left = false;
-      if (maxRunsPerJob > 0) left = (await this.trimJob(jobId, maxRunsPerJob, changedBefore, counts)) || left;
-      if (keepOutputRuns > 0) left = (await this.clearJobOutput(jobId, keepOutputRuns, changedBefore, counts)) || left;
+      if (maxRunsPerJob > 0) left = (await this.trimJob(jobId, maxRunsPerJob, changedBefore, counts, pacer)) || left;
+      if (keepOutputRuns > 0) {
+        left = (await this.clearJobOutput(jobId, keepOutputRuns, changedBefore, counts, pacer)) || left;
+      }
       if (left) this.revisit.add(jobId);
     }
   }
 
   /** Deletes the job's runs beyond its newest `keep`; true when some stay for later. */
-  private async trimJob(jobId: number, keep: number, changedBefore: number, counts: PruneCounts): Promise<boolean> {
+  private async trimJob(
+    jobId: number,
+    keep: number,
+    changedBefore: number,
+    counts: PruneCounts,
+    pacer: Pacer,
+  ): Promise<boolean> {
     const boundary = await this.repo.nthNewestId(jobId, keep);
     if (boundary === null) return false;
     for (;;) {
@@ -133,7 +165,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       const n = await this.repo.deleteRuns(ids, changedBefore);
       counts.deleted += n;
       this.prunedTotal += n;
-      await sleep(PAUSE_MS);
+      await pacer.wrote(n);
       if (ids.length < PRUNE_ROWS_PER_STATEMENT || this.stopped) break;
     }
     return this.repo.anyBelow(jobId, boundary, false);
@@ -145,6 +177,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     keep: number,
     changedBefore: number,
     counts: PruneCounts,
+    pacer: Pacer,
   ): Promise<boolean> {
     const boundary = await this.repo.nthNewestId(jobId, keep);
     if (boundary === null) return false;
@@ -155,7 +188,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       const n = await this.repo.clearOutput(ids, changedBefore);
       counts.outputsCleared += n;
       this.outputsClearedTotal += n;
-      await sleep(PAUSE_MS);
+      await pacer.wrote(n);
       if (ids.length < PRUNE_ROWS_PER_STATEMENT || this.stopped) break;
     }
     if (await this.repo.anyBelow(jobId, boundary, true)) return true;
@@ -163,7 +196,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     return false;
   }
 
-  private async pruneByAge(now: number, counts: PruneCounts): Promise<void> {
+  private async pruneByAge(now: number, counts: PruneCounts, pacer: Pacer): Promise<void> {
     const before = Math.min(now - this.limits.maxAgeDays * DAY_MS, now - PRUNE_MIN_AGE_MS);
     let from: AgePosition = { at: 0, id: 0 };
     while (!this.stopped) {
@@ -177,7 +210,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       this.prunedTotal += n;
       const last = rows[rows.length - 1];
       from = { at: last.updatedAt, id: last.id };
-      await sleep(PAUSE_MS);
+      await pacer.wrote(n);
       if (rows.length < PRUNE_ROWS_PER_STATEMENT) return;
     }
   }
