@@ -84,6 +84,8 @@ export interface DispatcherJson {
 export interface HealthCheckJson {
   status: 'ok' | 'degraded' | 'down';
   detail: string;
+  /** `executors` only: per group, executors up, those taking runs (not draining), and enabled jobs that use it. */
+  groups?: Record<string, { up: number; available: number; jobs: number }>;
 }
 
 /** GET /api/health. */

@@ -31,7 +31,21 @@ export class HealthController {
   @ApiOperation({
     summary: 'ok, or degraded when a part other than the database is missing; 503 when the database is down',
   })
-  @ApiOkResponse({ schema: { example: { status: 'ok', checks: { database: { status: 'ok', detail: 'sqlite' } } } } })
+  @ApiOkResponse({
+    schema: {
+      example: {
+        status: 'degraded',
+        checks: {
+          database: { status: 'ok', detail: 'sqlite' },
+          executors: {
+            status: 'degraded',
+            detail: "no executor available in group 'batch' (3 enabled job(s))",
+            groups: { default: { up: 2, available: 2, jobs: 10 }, batch: { up: 0, available: 0, jobs: 3 } },
+          },
+        },
+      },
+    },
+  })
   @ApiServiceUnavailableResponse({ description: 'the database is unreachable' })
   async health(@Res({ passthrough: true }) res: Response): Promise<HealthJson> {
     const checks: Record<string, Check> = {
@@ -62,10 +76,26 @@ export class HealthController {
     return etcdDiscoveryHealth(this.etcd);
   }
 
+  /**
+   * Per group: executors up, available (not draining) and the enabled jobs that use it. Degraded when no executor
+   * is up at all, or when a group that enabled jobs use has none available: their runs wait (and fail at their
+   * deadline).
+   */
   private executors(): Check {
-    const n = this.pool.executors().length;
-    return n > 0
-      ? { status: 'ok', detail: `${n} executor(s) up` }
-      : { status: 'degraded', detail: 'no executor is up' };
+    const groups: NonNullable<Check['groups']> = {};
+    const entry = (g: string) => (groups[g] ??= { up: 0, available: 0, jobs: 0 });
+    const executors = this.pool.executors();
+    for (const e of executors) {
+      entry(e.group).up++;
+      if (!e.draining) entry(e.group).available++;
+    }
+    for (const [group, jobs] of this.scheduler.jobsPerGroup()) entry(group).jobs = jobs;
+    const starved = Object.entries(groups).filter(([, g]) => g.jobs > 0 && g.available === 0);
+    if (starved.length > 0) {
+      const names = starved.map(([name, g]) => `'${name}' (${g.jobs} enabled job(s))`).join(', ');
+      return { status: 'degraded', detail: `no executor available in group ${names}`, groups };
+    }
+    if (executors.length === 0) return { status: 'degraded', detail: 'no executor is up', groups };
+    return { status: 'ok', detail: `${executors.length} executor(s) up`, groups };
   }
 }

@@ -113,6 +113,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return this.jobs.size;
   }
 
+  /** Enabled jobs this dispatcher schedules, per executor group. */
+  jobsPerGroup(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const { job } of this.jobs.values()) out.set(job.group, (out.get(job.group) ?? 0) + 1);
+    return out;
+  }
+
   /** A job was created or changed here: schedule its current definition and tell the other dispatchers. */
   async changed(job: JobEntity): Promise<void> {
     await this.upsert(job);
