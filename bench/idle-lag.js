@@ -49,7 +49,9 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.leng
 
 (async () => {
   const t0 = Date.now();
-  procs.push(spawn(process.execPath, [join(root, 'dist/apps/dispatcher/main.js')], { cwd: root, env, stdio: 'ignore' }));
+  procs.push(
+    spawn(process.execPath, [join(root, 'dist/apps/dispatcher/main.js')], { cwd: root, env, stdio: 'ignore' }),
+  );
   await until(async () => (await api('/api/health')).status === 200, 60_000);
   const dispatcherStart = Date.now() - t0;
   const t1 = Date.now();
@@ -61,7 +63,13 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.leng
     const res = await api('/api/jobs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: `lag-${i}`, cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' }),
+      body: JSON.stringify({
+        name: `lag-${i}`,
+        cron: '* * * * * *',
+        type: 'shell',
+        command: 'true',
+        concurrency: 'allow',
+      }),
     });
     if (res.status !== 201) throw new Error(`POST /api/jobs: HTTP ${res.status} ${await res.text()}`);
     ids.push((await res.json()).id);

@@ -22,8 +22,17 @@ function summarise(file, top = 25) {
     const key = `${cf.functionName || '(anonymous)'}  ${where.split('/').slice(-2).join('/')}:${cf.lineNumber + 1}`;
     fn.set(key, (fn.get(key) || 0) + us);
     let g = '(native/V8)';
-    if (cf.functionName === '(idle)' || cf.functionName === '(program)' || cf.functionName === '(garbage collector)') g = cf.functionName;
-    else if (where.includes('node_modules/')) g = 'npm:' + where.split('node_modules/').pop().split('/').slice(0, where.split('node_modules/').pop().startsWith('@') ? 2 : 1).join('/');
+    if (cf.functionName === '(idle)' || cf.functionName === '(program)' || cf.functionName === '(garbage collector)')
+      g = cf.functionName;
+    else if (where.includes('node_modules/'))
+      g =
+        'npm:' +
+        where
+          .split('node_modules/')
+          .pop()
+          .split('/')
+          .slice(0, where.split('node_modules/').pop().startsWith('@') ? 2 : 1)
+          .join('/');
     else if (where.startsWith('node:')) g = where;
     else if (where.includes('/dist/apps/')) g = 'gocron bundle ' + where.split('/dist/apps/').pop();
     else if (where) g = where;
@@ -33,7 +42,9 @@ function summarise(file, top = 25) {
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`)
+      .map(
+        ([k, us]) => `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,
+      )
       .join('\n');
   return `profile ${file}: ${(total / 1e6).toFixed(1)} s sampled\n\nself time by function:\n${fmt(fn)}\n\nself time by package/file:\n${fmt(group)}\n`;
 }

@@ -5,7 +5,11 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const ROOT = path.join(__dirname, '..');
-const LABEL = { embedded: 'gocron-ts embedded (SQLite)', cluster: 'gocron-ts cluster (MariaDB+Redis+etcd)', bullmq: 'BullMQ' };
+const LABEL = {
+  embedded: 'gocron-ts embedded (SQLite)',
+  cluster: 'gocron-ts cluster (MariaDB+Redis+etcd)',
+  bullmq: 'BullMQ',
+};
 const f = (x, unit = '') => (x == null ? '–' : `${x}${unit}`);
 const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${Math.round((a / b) * 100) / 100}×`);
 const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '–');
@@ -23,16 +27,27 @@ function procCell(res) {
 }
 
 /** [jobs, the results with that many jobs] in the order the sizes first appear. */
-const byJobs = (results) => [...new Set(results.map((r) => r.jobs))].map((n) => [n, results.filter((r) => r.jobs === n)]);
+const byJobs = (results) =>
+  [...new Set(results.map((r) => r.jobs))].map((n) => [n, results.filter((r) => r.jobs === n)]);
 
 function w1Tables(w1) {
   const out = [];
   for (const [n, rows] of byJobs(w1)) {
     const bull = rows.find((r) => r.system === 'bullmq');
     out.push(`### W1 steady: ${n} jobs every second, ${rows[0].seconds} s window\n`);
-    out.push(...tableHead('| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | processes: CPU, peak RSS | machine busy, load 1m |'));
+    out.push(
+      ...tableHead(
+        '| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | processes: CPU, peak RSS | machine busy, load 1m |',
+      ),
+    );
     for (const r of rows) {
-      const srcs = r.system === 'bullmq' ? [['stub', r.stub]] : [['ledger', r.ledger], ['stub', r.stub]];
+      const srcs =
+        r.system === 'bullmq'
+          ? [['stub', r.stub]]
+          : [
+              ['ledger', r.ledger],
+              ['stub', r.stub],
+            ];
       for (const [src, s] of srcs) {
         out.push(
           `| ${LABEL[r.system]} | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${f(s.runsPerSec)} (${s.expectedPerSec}) | ${s.missed} | ${s.duplicated}${r.ledger && src === 'ledger' ? ` (rows ${r.ledger.duplicatedRows})` : ''} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)} |`,
@@ -52,19 +67,31 @@ function w1Tables(w1) {
 
 function w2Table(w2) {
   const out = [`### W2 burst: ${w2[0].jobs} jobs due the same second\n`];
-  out.push(...tableHead('| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | processes: CPU, peak RSS | machine busy |'));
+  out.push(
+    ...tableHead(
+      '| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | processes: CPU, peak RSS | machine busy |',
+    ),
+  );
   const bull = w2.find((r) => r.system === 'bullmq');
   for (const r of w2) {
-    const srcs = r.system === 'bullmq' ? [['stub', r.stub]] : [['ledger', r.ledger], ['stub', r.stub]];
+    const srcs =
+      r.system === 'bullmq'
+        ? [['stub', r.stub]]
+        : [
+            ['ledger', r.ledger],
+            ['stub', r.stub],
+          ];
     for (const [src, st] of srcs)
       out.push(
-        `| ${LABEL[r.system]} | ${src} | ${st.started} of ${st.jobs} | ${f(st.allStartedAfterMs, '', )} | ${f(st.lag.p50)} | ${f(st.lag.p99)} | ${f(st.lag.max)} | ${r.system === 'bullmq' ? '1×' : ratio(st.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')} |`,
+        `| ${LABEL[r.system]} | ${src} | ${st.started} of ${st.jobs} | ${f(st.allStartedAfterMs, '')} | ${f(st.lag.p50)} | ${f(st.lag.p99)} | ${f(st.lag.max)} | ${r.system === 'bullmq' ? '1×' : ratio(st.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')} |`,
       );
     if (r.ledger && r.ledger.claimLag) out.push('');
   }
   for (const r of w2)
     if (r.ledger && r.ledger.claimLag)
-      out.push(`- ${LABEL[r.system]}: tick → run row inserted p50 ${r.ledger.claimLag.p50} / p99 ${r.ledger.claimLag.p99} / max ${r.ledger.claimLag.max} ms`);
+      out.push(
+        `- ${LABEL[r.system]}: tick → run row inserted p50 ${r.ledger.claimLag.p50} / p99 ${r.ledger.claimLag.p99} / max ${r.ledger.claimLag.max} ms`,
+      );
   out.push('');
   return out.filter((l, i, a) => !(l === '' && a[i + 1] && a[i + 1].startsWith('|'))).join('\n');
 }
@@ -74,7 +101,11 @@ function w3Tables(w3) {
   const g = w3.filter((r) => r.system !== 'bullmq');
   if (g.length) {
     out.push('### W3 scale: gocron-ts dispatcher with N enabled hourly jobs\n');
-    out.push(...tableHead('| system | jobs | insert rows ms | spawn → "scheduling N" log ms | spawn → /api/health 200 ms | loaded in ms (own log) | RSS / heap used MB, settled | RSS MB after full GC | heap used MB after full GC | RSS KB/job | heap KB/job | idle CPU (10 s) | PATCH ms | nextRunAt in | PATCH → first run started ms | its lag ms |'));
+    out.push(
+      ...tableHead(
+        '| system | jobs | insert rows ms | spawn → "scheduling N" log ms | spawn → /api/health 200 ms | loaded in ms (own log) | RSS / heap used MB, settled | RSS MB after full GC | heap used MB after full GC | RSS KB/job | heap KB/job | idle CPU (10 s) | PATCH ms | nextRunAt in | PATCH → first run started ms | its lag ms |',
+      ),
+    );
     for (const r of g) {
       const d = r.idle.procs.find((p) => p.name.startsWith('dispatcher'));
       out.push(
@@ -86,21 +117,29 @@ function w3Tables(w3) {
       if (rs.length < 2) return null;
       const [a, b] = [rs[0], rs[rs.length - 1]];
       return {
-        rss: Math.round(((b.rssMB - a.rssMB) * 1024) / (b.jobs - a.jobs) * 100) / 100,
-        heap: a.heapUsedMB != null ? Math.round(((b.heapUsedMB - a.heapUsedMB) * 1024) / (b.jobs - a.jobs) * 100) / 100 : null,
+        rss: Math.round((((b.rssMB - a.rssMB) * 1024) / (b.jobs - a.jobs)) * 100) / 100,
+        heap:
+          a.heapUsedMB != null
+            ? Math.round((((b.heapUsedMB - a.heapUsedMB) * 1024) / (b.jobs - a.jobs)) * 100) / 100
+            : null,
       };
     };
     out.push('');
     for (const sys of ['embedded', 'cluster']) {
       const m = marg(sys);
-      if (m) out.push(`- ${LABEL[sys]}: marginal cost between the sizes: ${m.rss} KB RSS and ${f(m.heap)} KB heap per job.`);
+      if (m)
+        out.push(`- ${LABEL[sys]}: marginal cost between the sizes: ${m.rss} KB RSS and ${f(m.heap)} KB heap per job.`);
     }
     out.push('');
   }
   const b = w3.filter((r) => r.system === 'bullmq');
   if (b.length) {
     out.push('### W3 scale: BullMQ with N hourly job schedulers (for comparison; state lives in Redis)\n');
-    out.push(...tableHead('| jobs | upsertJobScheduler × N ms | Redis used_memory delta MB | bytes/job | worker spawn → ready ms | worker RSS MB | worker idle CPU | Redis idle CPU | upsert ms | upsert → first run started ms | its lag ms |'));
+    out.push(
+      ...tableHead(
+        '| jobs | upsertJobScheduler × N ms | Redis used_memory delta MB | bytes/job | worker spawn → ready ms | worker RSS MB | worker idle CPU | Redis idle CPU | upsert ms | upsert → first run started ms | its lag ms |',
+      ),
+    );
     for (const r of b) {
       const w = r.idle.procs.find((p) => p.name.startsWith('bullmq'));
       const rd = r.idle.procs.find((p) => p.name.startsWith('redis'));
@@ -118,7 +157,11 @@ function w4Tables(w4) {
   for (const [n, rows] of byJobs(w4)) {
     const bull = rows.find((r) => r.system === 'bullmq');
     out.push(`### W4 shell: ${n} jobs every second running \`true\`, ${rows[0].seconds} s window\n`);
-    out.push(...tableHead('| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | spawn cost: CPU ms per run (executor / BullMQ worker) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |'));
+    out.push(
+      ...tableHead(
+        '| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | spawn cost: CPU ms per run (executor / BullMQ worker) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |',
+      ),
+    );
     for (const r of rows) {
       const srcs = r.system === 'bullmq' ? [['worker', r.worker]] : [['ledger', r.ledger]];
       if (r.commandLag) srcs.push(['command (its `date` output)', { lag: r.commandLag }]);
@@ -132,7 +175,9 @@ function w4Tables(w4) {
     out.push('');
     for (const r of rows) {
       if (r.system === 'bullmq') {
-        out.push(`- ${LABEL[r.system]}: exit codes ${JSON.stringify(r.exitCodes)}; upsertJobScheduler × ${r.jobs} took ${r.createMs} ms`);
+        out.push(
+          `- ${LABEL[r.system]}: exit codes ${JSON.stringify(r.exitCodes)}; upsertJobScheduler × ${r.jobs} took ${r.createMs} ms`,
+        );
         continue;
       }
       out.push(
@@ -156,11 +201,23 @@ function w5Tables(w5) {
   const out = [];
   for (const [n, rows] of byJobs(w5)) {
     const base = rows.find((r) => r.dispatchers === 1 && r.executors === 1);
-    out.push(`### W5 cluster: ${n} jobs every second, 1 or 2 dispatchers × 1 or 2 executors (MariaDB + Redis + etcd), ${rows[0].seconds} s window\n`);
-    out.push(...tableHead('| setup | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | runs/s vs 1d1e | missed | duplicated (rows; rows of any trigger) | runs by dispatcher | runs by executor | processes: CPU, peak RSS | machine busy, load 1m |'));
+    out.push(
+      `### W5 cluster: ${n} jobs every second, 1 or 2 dispatchers × 1 or 2 executors (MariaDB + Redis + etcd), ${rows[0].seconds} s window\n`,
+    );
+    out.push(
+      ...tableHead(
+        '| setup | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | runs/s vs 1d1e | missed | duplicated (rows; rows of any trigger) | runs by dispatcher | runs by executor | processes: CPU, peak RSS | machine busy, load 1m |',
+      ),
+    );
     for (const r of rows) {
-      for (const [src, s] of [['ledger', r.ledger], ['stub', r.stub]]) {
-        const procs = src === 'ledger' ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}` : '(as above) | ';
+      for (const [src, s] of [
+        ['ledger', r.ledger],
+        ['stub', r.stub],
+      ]) {
+        const procs =
+          src === 'ledger'
+            ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}`
+            : '(as above) | ';
         out.push(
           `| ${r.combo} | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${f(s.runsPerSec)} (${s.expectedPerSec}) | ${ratio(s.runsPerSec, base && (src === 'ledger' ? base.ledger : base.stub).runsPerSec)} | ${s.missed} | ${s.duplicated}${src === 'ledger' ? ` (rows ${r.ledger.duplicatedRows}; ${r.ledger.duplicatedRowsAnyTrigger})` : ''} | ${src === 'ledger' ? counts(r.byDispatcher) : ''} | ${src === 'ledger' ? counts(r.byExecutor) : ''} | ${procs} |`,
         );
@@ -170,7 +227,11 @@ function w5Tables(w5) {
     out.push(
       `Load on the shared services over the window ("per run" = per run row created in the window; the counters are server-wide, so the background column is the same reading over 5 s before any gocron-ts process of the setup ran):\n`,
     );
-    out.push(...tableHead('| setup | run rows created | Redis commands/s (per run; commandstats calls/s) | top Redis commands, calls/s | MariaDB Questions/s (per run) | Com_select / Com_insert / Com_update per s | rows inserted / updated per s | redis-server CPU | mariadbd CPU | background: Redis commands/s, Questions/s |'));
+    out.push(
+      ...tableHead(
+        '| setup | run rows created | Redis commands/s (per run; commandstats calls/s) | top Redis commands, calls/s | MariaDB Questions/s (per run) | Com_select / Com_insert / Com_update per s | rows inserted / updated per s | redis-server CPU | mariadbd CPU | background: Redis commands/s, Questions/s |',
+      ),
+    );
     const svc = (r, name) => {
       const p = r.resources.procs.find((x) => x.name.startsWith(name));
       return f(p && p.cpuPct, '%');
@@ -186,7 +247,9 @@ function w5Tables(w5) {
         `| ${r.combo} | ${f(l.runs)} | ${l.redis.commandsProcessed.perSec} (${f(l.redis.commandsProcessed.perRun)}; ${l.redis.commandstatsCalls.perSec}) | ${l.redis.top
           .slice(0, 5)
           .map((c) => `${c.cmd} ${c.perSec}`)
-          .join(', ')} | ${db('Questions').perSec} (${f(db('Questions').perRun)}) | ${f(db('Com_select').perSec)} / ${f(db('Com_insert').perSec)} / ${f(db('Com_update').perSec)} | ${rows} | ${svc(r, 'redis-server')} | ${svc(r, 'mariadbd')} | ${r.background ? `${r.background.redis.commandsProcessed.perSec}, ${r.background.db.Questions ? r.background.db.Questions.perSec : '–'}` : '–'} |`,
+          .join(
+            ', ',
+          )} | ${db('Questions').perSec} (${f(db('Questions').perRun)}) | ${f(db('Com_select').perSec)} / ${f(db('Com_insert').perSec)} / ${f(db('Com_update').perSec)} | ${rows} | ${svc(r, 'redis-server')} | ${svc(r, 'mariadbd')} | ${r.background ? `${r.background.redis.commandsProcessed.perSec}, ${r.background.db.Questions ? r.background.db.Questions.perSec : '–'}` : '–'} |`,
       );
     }
     out.push('');
@@ -221,7 +284,14 @@ function w5Tables(w5) {
 const over = (a, b) => (a == null || b == null ? '–' : b === 0 ? (a === 0 ? '1×' : '∞') : ratio(a, b));
 /** A W6 measure's p50 and p99 ratios both within the goal. */
 const withinW6Goal = (a, b) =>
-  a && b && a.p50 != null && a.p99 != null && b.p50 != null && b.p99 != null && a.p50 <= 1.2 * Math.max(b.p50, 1) && a.p99 <= 1.2 * Math.max(b.p99, 1);
+  a &&
+  b &&
+  a.p50 != null &&
+  a.p99 != null &&
+  b.p50 != null &&
+  b.p99 != null &&
+  a.p50 <= 1.2 * Math.max(b.p50, 1) &&
+  a.p99 <= 1.2 * Math.max(b.p99, 1);
 
 /** The W6 measures of a result: lag from the ledger and the stub, each polled page, the event stream. */
 function w6Measures(r) {
@@ -250,7 +320,11 @@ function w6Tables(w6) {
   out.push(
     `### W6 history: W1 at ${r0.jobs} HTTP jobs/s with a dashboard open, beside a ledger of 30 days' history over ${r0.historyJobs} jobs and beside an empty one, ${r0.seconds} s window\n`,
   );
-  out.push(...tableHead('| system | measure | empty ledger p50 / p99 / max ms | with history p50 / p99 / max ms | ratio p50 / p99 | goal ≤ 1.2× |'));
+  out.push(
+    ...tableHead(
+      '| system | measure | empty ledger p50 / p99 / max ms | with history p50 / p99 / max ms | ratio p50 / p99 | goal ≤ 1.2× |',
+    ),
+  );
   for (const [sys, empty, full] of w6Pairs(w6)) {
     const base = empty || full;
     const measures = w6Measures(base);
@@ -278,8 +352,14 @@ function w6Tables(w6) {
   out.push('');
   const fills = w6.filter((r) => r.prefill);
   if (fills.length) {
-    out.push('Prefill of the history (multi-row INSERTs from the bench process, the system stopped; MySQL: the next batch generated while one is written):\n');
-    out.push(...tableHead('| system | runs | jobs, days | time s | rows/s | INSERTs (rows each) | database size after MB | statuses |'));
+    out.push(
+      'Prefill of the history (multi-row INSERTs from the bench process, the system stopped; MySQL: the next batch generated while one is written):\n',
+    );
+    out.push(
+      ...tableHead(
+        '| system | runs | jobs, days | time s | rows/s | INSERTs (rows each) | database size after MB | statuses |',
+      ),
+    );
     for (const r of fills) {
       const p = r.prefill;
       out.push(
@@ -299,7 +379,10 @@ const shortProc = (name) => name.replace(/-w7-.*$/, '');
  * and falls back within a minute or two (the peaks are shown beside it); growth is what stays.
  */
 function sustainedGrowthPct(p) {
-  const tail = (p.samplesMB || []).slice(-5).filter((x) => x !== null).sort((a, b) => a - b);
+  const tail = (p.samplesMB || [])
+    .slice(-5)
+    .filter((x) => x !== null)
+    .sort((a, b) => a - b);
   if (!tail.length || !p.baseMB) return null;
   return Math.round((tail[Math.floor(tail.length / 2)] / p.baseMB - 1) * 1000) / 10;
 }
@@ -312,20 +395,34 @@ function w7Tables(w7) {
   out.push(
     `### W7 soak: ${r0.jobs} HTTP jobs every second for ${r0.minutes} min${parallel ? ' — **both setups at the same time** (`--w7-parallel`: each shared the machine with the other)' : ', one setup after the other'}\n`,
   );
-  out.push(...tableHead('| system | process | RSS at minute N MB | final MB | max from minute N MB | growth: last 5 min (median) / final / max | last 5 min ≤ +10 % | CPU over the soak |'));
+  out.push(
+    ...tableHead(
+      '| system | process | RSS at minute N MB | final MB | max from minute N MB | growth: last 5 min (median) / final / max | last 5 min ≤ +10 % | CPU over the soak |',
+    ),
+  );
   for (const r of w7) {
     for (const p of [...r.rss, { ...r.stubRss, stub: true }]) {
       const res = r.resources.procs.find((x) => x.name === p.name);
       out.push(
-        `| ${LABEL[r.system]} | ${shortProc(p.name)}${p.stub ? ' (the bench\'s, apart)' : ''} | ${f(p.baseMB)} (minute ${p.baseMinute}) | ${f(p.finalMB)} | ${f(p.maxMB)} | ${pct(sustainedGrowthPct(p))} / ${pct(p.finalGrowthPct)} / ${pct(p.maxGrowthPct)} | ${p.stub ? '–' : sustainedOk(p) ? 'met' : 'missed'} | ${f(res && res.cpuPct, '%')} |`,
+        `| ${LABEL[r.system]} | ${shortProc(p.name)}${p.stub ? " (the bench's, apart)" : ''} | ${f(p.baseMB)} (minute ${p.baseMinute}) | ${f(p.finalMB)} | ${f(p.maxMB)} | ${pct(sustainedGrowthPct(p))} / ${pct(p.finalGrowthPct)} / ${pct(p.maxGrowthPct)} | ${p.stub ? '–' : sustainedOk(p) ? 'met' : 'missed'} | ${f(res && res.cpuPct, '%')} |`,
       );
     }
   }
   out.push('');
-  out.push(...tableHead('| system | expected ticks | started | absent (no row) | row, never started | status `missed` | misfire records | duplicate keys | ticks started twice | stub: missed / duplicated | lag p50 / p99 / max ms (ledger) | 0 missed, 0 duplicated |'));
+  out.push(
+    ...tableHead(
+      '| system | expected ticks | started | absent (no row) | row, never started | status `missed` | misfire records | duplicate keys | ticks started twice | stub: missed / duplicated | lag p50 / p99 / max ms (ledger) | 0 missed, 0 duplicated |',
+    ),
+  );
   for (const r of w7) {
     const c = r.checks;
-    const ok = r.ledger.missed === 0 && c.missedStatus === 0 && c.misfireRecords === 0 && c.duplicateKeys === 0 && c.multiStartTicks === 0 && r.stub.duplicated === 0;
+    const ok =
+      r.ledger.missed === 0 &&
+      c.missedStatus === 0 &&
+      c.misfireRecords === 0 &&
+      c.duplicateKeys === 0 &&
+      c.multiStartTicks === 0 &&
+      r.stub.duplicated === 0;
     out.push(
       `| ${LABEL[r.system]} | ${c.expectedTicks} | ${r.ledger.started} | ${c.absentTicks} | ${c.notStarted} | ${c.missedStatus} | ${c.misfireRecords} | ${c.duplicateKeys} | ${c.multiStartTicks} | ${r.stub.missed} / ${r.stub.duplicated} | ${f(r.ledger.lag.p50)} / ${f(r.ledger.lag.p99)} / ${f(r.ledger.lag.max)} | ${ok ? 'met' : 'missed'} |`,
     );
@@ -405,25 +502,44 @@ function targets(res) {
   const w6 = res.w6 || [];
   for (const [sys, empty, full] of w6Pairs(w6)) {
     if (!empty || !full) {
-      out.push(`| W6 history: lag and API latency ≤ 1.2× an empty ledger | ${sys} | only the ${empty ? 'empty ledger' : 'history'} was measured | – | – | not measured |`);
+      out.push(
+        `| W6 history: lag and API latency ≤ 1.2× an empty ledger | ${sys} | only the ${empty ? 'empty ledger' : 'history'} was measured | – | – | not measured |`,
+      );
       continue;
     }
-    const pairs = w6Measures(full).map((m, i) => [m, w6Measures(empty)[i]]).filter(([m]) => m[2]);
+    const pairs = w6Measures(full)
+      .map((m, i) => [m, w6Measures(empty)[i]])
+      .filter(([m]) => m[2]);
     const ok = pairs.every(([h, e]) => withinW6Goal(h[1], e[1]));
-    const fig = pairs.map(([h, e]) => `${h[0].replace(/ latency$| \(.*\)$/g, '')} p99 ${f(h[1].p99)} vs ${f(e[1].p99)} ms (${over(h[1].p99, e[1].p99)})`).join('; ');
-    out.push(`| W6 history ${full.ledgerRows.toLocaleString('en-US')} runs: lag and API latency p50 and p99 ≤ 1.2× an empty ledger | ${sys} | ${fig} | – | – | ${ok ? 'met' : 'missed'} |`);
+    const fig = pairs
+      .map(
+        ([h, e]) =>
+          `${h[0].replace(/ latency$| \(.*\)$/g, '')} p99 ${f(h[1].p99)} vs ${f(e[1].p99)} ms (${over(h[1].p99, e[1].p99)})`,
+      )
+      .join('; ');
+    out.push(
+      `| W6 history ${full.ledgerRows.toLocaleString('en-US')} runs: lag and API latency p50 and p99 ≤ 1.2× an empty ledger | ${sys} | ${fig} | – | – | ${ok ? 'met' : 'missed'} |`,
+    );
   }
-  if (!w6.length) out.push('| W6 history: lag and API latency ≤ 1.2× an empty ledger | – | not run | – | – | not measured |');
+  if (!w6.length)
+    out.push('| W6 history: lag and API latency ≤ 1.2× an empty ledger | – | not run | – | – | not measured |');
   const w7 = res.w7 || [];
   for (const r of w7) {
     const c = r.checks;
     const rssOk = r.rss.every(sustainedOk);
-    const none = r.ledger.missed === 0 && c.missedStatus === 0 && c.misfireRecords === 0 && c.duplicateKeys === 0 && c.multiStartTicks === 0 && r.stub.duplicated === 0;
+    const none =
+      r.ledger.missed === 0 &&
+      c.missedStatus === 0 &&
+      c.misfireRecords === 0 &&
+      c.duplicateKeys === 0 &&
+      c.multiStartTicks === 0 &&
+      r.stub.duplicated === 0;
     out.push(
       `| W7 soak ${r.jobs}/s for ${r.minutes} min${r.parallel ? ' (both setups at once)' : ''}: RSS of the last 5 min ≤ +10 % over minute ${r.rss[0] ? r.rss[0].baseMinute : 5}, 0 missed, 0 duplicated | ${r.system} | ${r.rss.map((p) => `${shortProc(p.name)} ${f(p.baseMB)} → ${f(p.finalMB)} MB (last 5 min ${pct(sustainedGrowthPct(p))}, peak ${pct(p.maxGrowthPct)})`).join(', ')}; missed ${r.ledger.missed} (status missed ${c.missedStatus}), duplicated ${c.duplicateKeys + c.multiStartTicks} | – | – | ${rssOk && none ? 'met' : 'missed'} |`,
     );
   }
-  if (!w7.length) out.push('| W7 soak: RSS ≤ +10 % after 5 min, 0 missed, 0 duplicated | – | not run | – | – | not measured |');
+  if (!w7.length)
+    out.push('| W7 soak: RSS ≤ +10 % after 5 min, 0 missed, 0 duplicated | – | not run | – | – | not measured |');
   return out.join('\n');
 }
 
@@ -439,10 +555,18 @@ function svg(res) {
     items.push({ label: `W2 burst ${r.jobs} · ${LABEL[r.system]}`, sys: r.system, lag: s.lag });
   }
   for (const r of (res.w4 || []).filter((x) => x.command === 'true')) {
-    items.push({ label: `W4 shell ${r.jobs}/s · ${LABEL[r.system]}`, sys: r.system, lag: (r.system === 'bullmq' ? r.worker : r.ledger).lag });
+    items.push({
+      label: `W4 shell ${r.jobs}/s · ${LABEL[r.system]}`,
+      sys: r.system,
+      lag: (r.system === 'bullmq' ? r.worker : r.ledger).lag,
+    });
   }
   for (const r of res.w5 || []) {
-    items.push({ label: `W5 ${r.jobs}/s ${r.combo} · gocron-ts cluster`, sys: 'cluster', lag: (r.stub.lag.n ? r.stub : r.ledger).lag });
+    items.push({
+      label: `W5 ${r.jobs}/s ${r.combo} · gocron-ts cluster`,
+      sys: 'cluster',
+      lag: (r.stub.lag.n ? r.stub : r.ledger).lag,
+    });
   }
   const W = 1240;
   const rowH = 46;
@@ -452,7 +576,9 @@ function svg(res) {
   const H = top + items.length * rowH + 60 + (shell ? 16 : 0);
   const maxV = Math.max(10, ...items.map((i) => i.lag.max || 0));
   const lo = 1;
-  const scale = (v) => left + ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(maxV * 1.2) - Math.log10(lo))) * (W - left - 290);
+  const scale = (v) =>
+    left +
+    ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(maxV * 1.2) - Math.log10(lo))) * (W - left - 290);
   const color = { embedded: '#2b7bb9', cluster: '#6a3d9a', bullmq: '#d95f02' };
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts = [
@@ -480,15 +606,23 @@ function svg(res) {
     const { p50, p99, max } = it.lag;
     parts.push(`<text x="${left - 8}" y="${y + 20}" text-anchor="end">${esc(it.label)}</text>`);
     if (p50 == null) return;
-    parts.push(`<line x1="${scale(p99)}" y1="${y + 16}" x2="${scale(max)}" y2="${y + 16}" stroke="${c}" stroke-width="1.5"/>`);
-    parts.push(`<rect x="${left}" y="${y + 6}" width="${Math.max(1, scale(p50) - left)}" height="20" fill="${c}" opacity="0.55"/>`);
+    parts.push(
+      `<line x1="${scale(p99)}" y1="${y + 16}" x2="${scale(max)}" y2="${y + 16}" stroke="${c}" stroke-width="1.5"/>`,
+    );
+    parts.push(
+      `<rect x="${left}" y="${y + 6}" width="${Math.max(1, scale(p50) - left)}" height="20" fill="${c}" opacity="0.55"/>`,
+    );
     parts.push(`<rect x="${scale(p99) - 2}" y="${y + 3}" width="4" height="26" fill="${c}"/>`);
     parts.push(`<text x="${W - 275}" y="${y + 20}" fill="#333">p50 ${p50} · p99 ${p99} · max ${max} ms</text>`);
   });
   const foot = H - 12 - (shell ? 16 : 0);
-  parts.push(`<text x="${W / 2}" y="${foot}" text-anchor="middle" fill="#555">gocron-ts: stub receive time − X-Gocron-Scheduled-At; BullMQ: stub receive time − job.opts.prevMillis (the scheduler's tick)</text>`);
+  parts.push(
+    `<text x="${W / 2}" y="${foot}" text-anchor="middle" fill="#555">gocron-ts: stub receive time − X-Gocron-Scheduled-At; BullMQ: stub receive time − job.opts.prevMillis (the scheduler's tick)</text>`,
+  );
   if (shell)
-    parts.push(`<text x="${W / 2}" y="${foot + 16}" text-anchor="middle" fill="#555">W4 (no stub): gocron-ts runs.started_at − runs.scheduled_at; BullMQ: the worker's clock at spawn − job.opts.prevMillis</text>`);
+    parts.push(
+      `<text x="${W / 2}" y="${foot + 16}" text-anchor="middle" fill="#555">W4 (no stub): gocron-ts runs.started_at − runs.scheduled_at; BullMQ: the worker's clock at spawn − job.opts.prevMillis</text>`,
+    );
   parts.push('</svg>');
   return parts.join('\n');
 }
@@ -502,7 +636,14 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
   const w6 = res.w6 || [];
   const w7 = res.w7 || [];
   // each scenario's own window (merged results may come from runs with different --seconds)
-  const windows = [['W1', w1], ['W4', w4], ['W5', w5], ['W6', w6]].filter(([, rs]) => rs.length).map(([s, rs]) => [s, rs[0].seconds]);
+  const windows = [
+    ['W1', w1],
+    ['W4', w4],
+    ['W5', w5],
+    ['W6', w6],
+  ]
+    .filter(([, rs]) => rs.length)
+    .map(([s, rs]) => [s, rs[0].seconds]);
   const missing = ['w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7'].filter((s) => !(res[s] && res[s].length));
   const NOT_RUN = {
     w1: 'W1 steady (100 and 1,000 HTTP jobs every second)',
@@ -519,7 +660,11 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     `Written by \`npm run bench\` (\`node bench/run.js\`) — run \`${res.runId}\`, ${res.startedAt} → ${res.finishedAt}. Both systems were measured in the same run, one after the other, on the same machine and the same local Redis. Raw figures: \`bench/results/latest.json\`.`,
     '',
     res.merged && res.merged.scenarios.length
-      ? `Scenarios come from different runs: ${Object.entries(res.provenance || {}).map(([s, id]) => `${s.toUpperCase()} from \`${id}\``).join(', ')}; the run before this one was \`${res.merged.from}\` (${res.earlier.startedAt} → ${res.earlier.finishedAt}, load ${load(res.earlier.loadAtStart)} → ${load(res.earlier.loadAtEnd)}, build ${res.earlier.build && res.earlier.build.commit}, dist ${res.earlier.build && res.earlier.build.distBuiltAt}). Within each scenario, all systems come from one run.\n`
+      ? `Scenarios come from different runs: ${Object.entries(res.provenance || {})
+          .map(([s, id]) => `${s.toUpperCase()} from \`${id}\``)
+          .join(
+            ', ',
+          )}; the run before this one was \`${res.merged.from}\` (${res.earlier.startedAt} → ${res.earlier.finishedAt}, load ${load(res.earlier.loadAtStart)} → ${load(res.earlier.loadAtEnd)}, build ${res.earlier.build && res.earlier.build.commit}, dist ${res.earlier.build && res.earlier.build.distBuiltAt}). Within each scenario, all systems come from one run.\n`
       : '',
     '## Machine and settings',
     '',
@@ -547,10 +692,12 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     '',
     '## How lag is measured',
     '',
-    '- gocron-ts **ledger**: `runs.started_at − runs.scheduled_at` (executor\'s start, the tick\'s computed instant), rows with `trigger = schedule` and `scheduled_at` in the window.',
+    "- gocron-ts **ledger**: `runs.started_at − runs.scheduled_at` (executor's start, the tick's computed instant), rows with `trigger = schedule` and `scheduled_at` in the window.",
     '- gocron-ts **stub**: stub receive time − `X-Gocron-Scheduled-At` header.',
-    '- BullMQ **stub**: stub receive time − `job.opts.prevMillis`, which `upsertJobScheduler` sets to the tick\'s `nextMillis` (also the suffix of the job id `repeat:<id>:<nextMillis>`).',
-    w4.length ? "- BullMQ **worker** (W4): the worker's clock just before `spawn('true')` − `job.opts.prevMillis`. gocron-ts W4 uses the ledger only; its `date +%s%3N` variant (`--w4-stamp`) also dates the command's own start (**command**: its output − `runs.scheduled_at`)." : null,
+    "- BullMQ **stub**: stub receive time − `job.opts.prevMillis`, which `upsertJobScheduler` sets to the tick's `nextMillis` (also the suffix of the job id `repeat:<id>:<nextMillis>`).",
+    w4.length
+      ? "- BullMQ **worker** (W4): the worker's clock just before `spawn('true')` − `job.opts.prevMillis`. gocron-ts W4 uses the ledger only; its `date +%s%3N` variant (`--w4-stamp`) also dates the command's own start (**command**: its output − `runs.scheduled_at`)."
+      : null,
     '- missed = expected ticks (jobs × seconds) without a started run by the end of the grace period; duplicated = more than one start for one (job, tick).',
     '- CPU = utime+stime delta from `/proc/<pid>/stat` over the window; RSS = peak `VmRSS` sampled every 500 ms in the window. Shared services (Redis, MariaDB, etcd) serve other work too.',
     '',
@@ -572,7 +719,9 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     res.errors && res.errors.length
       ? `### Failures\n\n${res.errors.map((e) => `- ${e.label}: ${e.error}`).join('\n')}\n`
       : '',
-    missing.length ? `## Not yet measured\n\n${missing.map((s) => NOT_RUN[s]).join('; ')}: no results in this file (\`node bench/run.js ${missing.join(' ')} --merge\` adds them).\n` : '',
+    missing.length
+      ? `## Not yet measured\n\n${missing.map((s) => NOT_RUN[s]).join('; ')}: no results in this file (\`node bench/run.js ${missing.join(' ')} --merge\` adds them).\n`
+      : '',
     fs.existsSync(path.join(__dirname, 'NOTES.md')) ? fs.readFileSync(path.join(__dirname, 'NOTES.md'), 'utf8') : '',
   ]
     .filter((l) => l !== null)

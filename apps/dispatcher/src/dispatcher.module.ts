@@ -26,6 +26,7 @@ import { EventsService } from './events/events.service';
 import { ExecutorClientModule } from './executor-client/executor-client.module';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
+import { DispatcherMetrics } from './metrics/dispatcher-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
 import { RunsService } from './runs/runs.service';
@@ -86,6 +87,7 @@ export class DispatcherModule {
           useFactory: () => (config.redis.url ? new RedisTickLock(config.redis.url) : new InProcessLock()),
         },
         DispatcherRegistry,
+        DispatcherMetrics,
         EventsService,
         Timers,
         JobChangeBus,

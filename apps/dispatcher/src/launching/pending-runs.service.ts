@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { JobEntity, JobsRepository, RunEntity, RunsRepository } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
+import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { readJobs } from './job-reads';
 import { RunCanceller } from './run-canceller.service';
 import { RunLauncher } from './run-launcher.service';
@@ -38,6 +39,7 @@ export class PendingRuns {
     private readonly canceller: RunCanceller,
     private readonly events: EventsService,
     private readonly pool: ExecutorPool,
+    @Optional() private readonly metrics?: DispatcherMetrics,
   ) {}
 
   /** Fails the pending runs no executor took before their deadline. */
@@ -101,7 +103,8 @@ export class PendingRuns {
       }
     }
     // A backlog (a burst, executors back after an outage) goes out in batches, one call per executor.
-    await this.launcher.offer(ready);
+    const outcomes = await this.launcher.offer(ready);
+    this.metrics?.waitingForRoom.set(outcomes.filter((o) => o === 'waiting').length);
   }
 
   /**

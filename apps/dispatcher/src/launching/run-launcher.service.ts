@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import type { ExecutorInfo } from '@app/discovery';
 import { boundedChunks, JobEntity, LedgerKey, ROUTINGS, RunsRepository } from '@app/persistence';
 import type { RunBatchReply, RunRequest } from '@app/protocol';
+import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { grpcCode } from '../executor-client/executor-grpc.client';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
@@ -54,6 +55,7 @@ export class RunLauncher implements OnApplicationShutdown {
     private readonly runs: RunsRepository,
     private readonly pool: ExecutorPool,
     private readonly events: EventsService,
+    @Optional() private readonly metrics?: DispatcherMetrics,
   ) {}
 
   onApplicationShutdown(): void {
@@ -157,6 +159,8 @@ export class RunLauncher implements OnApplicationShutdown {
       const { run, job } = items[o.i];
       if (answer?.accepted) {
         outcomes[o.i] = 'started';
+        if (run.attempt === 1)
+          this.metrics?.startLag.observe({ group: job.group }, (Date.now() - run.scheduledAt) / 1000);
         this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
       } else if (answer?.code === 'NOT_PENDING' || answer?.code === 'JOB_GONE') {
         outcomes[o.i] = 'gone'; // another executor has it, or it ended; or its job is gone (the pending pass cancels it)

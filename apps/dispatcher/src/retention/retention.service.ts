@@ -1,10 +1,11 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig, RetentionConfig } from '@app/config';
 import { TICK_LOCK, TickLock } from '@app/locking';
 import { AgePosition, PRUNE_ROWS_PER_STATEMENT, RetentionRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
+import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 
 const TIMER = 'gocron-retention';
 const DAY_MS = 86_400_000;
@@ -75,14 +76,13 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
   private revisit = new Set<number>();
   /** Per job, the id below which every run's output is already gone: the next look starts there. */
   private readonly outputFloor = new Map<number, number>();
-  prunedTotal = 0;
-  outputsClearedTotal = 0;
 
   constructor(
     private readonly repo: RetentionRepository,
     private readonly timers: Timers,
     @Inject(TICK_LOCK) private readonly lock: TickLock,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly metrics?: DispatcherMetrics,
   ) {
     this.limits = config.retention;
     this.lockKey = `${config.redis.prefix}:lock:retention`;
@@ -164,7 +164,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       if (ids.length === 0) break;
       const n = await this.repo.deleteRuns(ids, changedBefore);
       counts.deleted += n;
-      this.prunedTotal += n;
+      this.metrics?.runsPruned.inc(n);
       await pacer.wrote(n);
       if (ids.length < PRUNE_ROWS_PER_STATEMENT || this.stopped) break;
     }
@@ -187,7 +187,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       if (ids.length === 0) break;
       const n = await this.repo.clearOutput(ids, changedBefore);
       counts.outputsCleared += n;
-      this.outputsClearedTotal += n;
+      this.metrics?.outputsPruned.inc(n);
       await pacer.wrote(n);
       if (ids.length < PRUNE_ROWS_PER_STATEMENT || this.stopped) break;
     }
@@ -207,7 +207,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
         before,
       );
       counts.deleted += n;
-      this.prunedTotal += n;
+      this.metrics?.runsPruned.inc(n);
       const last = rows[rows.length - 1];
       from = { at: last.updatedAt, id: last.id };
       await pacer.wrote(n);

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
 import { JobEntity, JobsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
+import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { JobCursors } from './job-cursors';
 import { TickClaimer } from './tick-claimer';
 import { tickKeyOf } from './tick-policy';
@@ -32,7 +33,6 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private readonly graceMs: number;
   private sweeping = false;
-  missedTotal = 0;
   /**
    * Ticks before this instant fell while this dispatcher was not running: the misfire policy's first. The sweeper
    * leaves a job whose unrecorded ticks start before it alone for one grace period after it, then walks them too.
@@ -45,6 +45,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
     private readonly claimer: TickClaimer,
     private readonly timers: Timers,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly metrics?: DispatcherMetrics,
   ) {
     this.graceMs = config.dispatcher.missedGraceSeconds * 1000;
   }
@@ -111,7 +112,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
       if (runId === null) break;
       recorded++;
       last = at;
-      this.missedTotal++;
+      this.metrics?.ticksMissed.inc();
       this.logger.error({ msg: 'tick missed', jobId: job.id, runId, scheduledAt: new Date(at).toISOString() });
     }
     if (last !== undefined) {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
@@ -7,11 +7,12 @@ import { ChangeFeed } from '../common/change-feed';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
+import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { DueQueue } from './due-queue';
 import { JobChangeBus } from './job-change-bus';
 import { JobCursors } from './job-cursors';
 import { JobMailboxes } from './job-mailbox';
-import { TickClaimer } from './tick-claimer';
+import { TickAnswer, TickClaimer } from './tick-claimer';
 import { MisfireRule, planTicks, TickPlan } from './tick-planner';
 
 const DUE_TIMEOUT = 'gocron-due-queue';
@@ -83,6 +84,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly events: EventsService,
     private readonly bus: JobChangeBus,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly metrics?: DispatcherMetrics,
   ) {
     this.misfireThresholdMs = config.dispatcher.misfireThresholdSeconds * 1000;
     this.bus.onJobChanged((jobId) => void this.refresh(jobId));
@@ -242,6 +244,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       }
       if (plan.dropped) {
         const answer = await this.claimer.claimRange(job, plan.dropped);
+        this.count(answer, 'skipped', plan.dropped.count);
         // Another dispatcher is claiming the range's first tick: look again shortly, the cursor where it was.
         if (answer.kind === 'held') return stopAt(walked, now + CONTENDED_RETRY_MS);
         // Its first tick has its record (a run, a miss, another dispatcher's range): plan again from there.
@@ -250,6 +253,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       }
       for (const tick of plan.fire) {
         const answer = await this.claimer.claimTick(job, tick.at, tick.trigger);
+        if (tick.trigger === 'misfire' || answer.kind === 'held') this.count(answer, 'run', 1);
         // Another dispatcher holds this tick's lock. It may die before inserting the row, so the cursor stays
         // before the tick and we look again shortly: the tick ends up claimed by someone, late at worst.
         if (answer.kind === 'held') return stopAt(walked, now + CONTENDED_RETRY_MS);
@@ -264,6 +268,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       this.failures.warn('tick', { msg: `tick handling failed, retrying in 1 s: ${(e as Error).message}`, jobId: id });
       stopAt(walked, now + 1000);
     }
+  }
+
+  /** Counts a late tick handled by the misfire policy here, and a tick whose lock another dispatcher held. */
+  private count(answer: TickAnswer, misfire: 'run' | 'skipped', ticks: number): void {
+    if (answer.kind === 'held') this.metrics?.lockContended.inc();
+    else if (answer.kind === 'claimed') this.metrics?.ticksMisfired.inc({ outcome: misfire }, ticks);
   }
 
   /** Moves the cursor to `tickAt`, the last tick this pass saw recorded (forward only). */
