@@ -225,6 +225,7 @@ describe('loadConfig', () => {
       allowedCommands: [],
       httpAllow: [],
       httpDeny: ['0.0.0.0/8', '169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128'],
+      metricsPort: null,
     });
     const file = writeIni('[executor]\nrun_as = nobody\n');
     const o = loadConfig(file, {
@@ -232,6 +233,7 @@ describe('loadConfig', () => {
       GOCRON_EXECUTOR_ALLOWED_COMMANDS: '/usr/bin/*, backup *',
       GOCRON_EXECUTOR_HTTP_ALLOW: '10.1.2.3',
       GOCRON_EXECUTOR_HTTP_DENY: '',
+      GOCRON_EXECUTOR_METRICS_PORT: '9464',
     });
     expect(o.executor).toMatchObject({
       token: 'abcdefghijklmnopqrstuvwxyz',
@@ -239,6 +241,7 @@ describe('loadConfig', () => {
       allowedCommands: ['/usr/bin/*', 'backup *'],
       httpAllow: ['10.1.2.3'],
       httpDeny: [],
+      metricsPort: 9464,
     });
   });
 

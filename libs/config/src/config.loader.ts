@@ -39,6 +39,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
     'allowed_commands',
     'http_allow',
     'http_deny',
+    'metrics_port',
   ],
   auth: ['enabled', 'admin_token', 'secret_key', 'session_ttl', 'public_metrics', 'public_docs'],
   retention: ['max_runs_per_job', 'max_age_days', 'keep_output_runs', 'interval'],
@@ -224,6 +225,8 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       allowedCommands: r.list('executor', 'allowed_commands', ''),
       httpAllow: r.list('executor', 'http_allow', ''),
       httpDeny: r.list('executor', 'http_deny', DEFAULT_HTTP_DENY),
+      metricsPort:
+        r.text('executor', 'metrics_port', '') === '' ? null : r.int('executor', 'metrics_port', 0, 1, 65535),
     },
     auth: {
       enabled: r.bool('auth', 'enabled', true),

@@ -84,6 +84,8 @@ export interface ExecutorConfig {
   httpAllow: string[];
   /** `http_deny`: CIDRs HTTP tasks may not reach (after DNS resolution, on every redirect). */
   httpDeny: string[];
+  /** `metrics_port`: the executor's own Prometheus /metrics on [executor] host; null (empty): off. */
+  metricsPort: number | null;
 }
 
 /** `[retention]`: how much run history the ledger keeps. 0 turns a limit off. */
