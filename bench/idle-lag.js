@@ -24,6 +24,8 @@ const env = {
   GOCRON_EXECUTOR_PORT: '15051',
   GOCRON_EXECUTOR_STATIC_TARGETS: '127.0.0.1:15051',
   GOCRON_EXECUTOR_CAPACITY: '256',
+  // [executor] token as it ships: the dispatcher sends it on every gRPC call, the executor checks it.
+  GOCRON_EXECUTOR_TOKEN: randomBytes(24).toString('base64url'),
 };
 const base = 'http://127.0.0.1:18080';
 /** fetch of an API path with the bench's credentials. */
@@ -49,7 +51,9 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.leng
 
 (async () => {
   const t0 = Date.now();
-  procs.push(spawn(process.execPath, [join(root, 'dist/apps/dispatcher/main.js')], { cwd: root, env, stdio: 'ignore' }));
+  procs.push(
+    spawn(process.execPath, [join(root, 'dist/apps/dispatcher/main.js')], { cwd: root, env, stdio: 'ignore' }),
+  );
   await until(async () => (await api('/api/health')).status === 200, 60_000);
   const dispatcherStart = Date.now() - t0;
   const t1 = Date.now();
@@ -61,7 +65,13 @@ const pct = (xs, p) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.leng
     const res = await api('/api/jobs', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: `lag-${i}`, cron: '* * * * * *', type: 'shell', command: 'true', concurrency: 'allow' }),
+      body: JSON.stringify({
+        name: `lag-${i}`,
+        cron: '* * * * * *',
+        type: 'shell',
+        command: 'true',
+        concurrency: 'allow',
+      }),
     });
     if (res.status !== 201) throw new Error(`POST /api/jobs: HTTP ${res.status} ${await res.text()}`);
     ids.push((await res.json()).id);
