@@ -4,7 +4,6 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import Database from 'better-sqlite3';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -16,6 +15,7 @@ import {
   RunRequest,
 } from '@app/protocol';
 import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
+import { makeCertificates } from './support/certificates';
 import {
   Api,
   Dispatcher,
@@ -261,56 +261,6 @@ describe('an executor without a token', () => {
     expect(res.code).toBe(grpc.status.OK);
   });
 });
-
-/** A CA, a server certificate for IP 127.0.0.1 and a client certificate, made with openssl in `dir`. */
-function makeCertificates(dir: string): Record<'ca' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string> {
-  const f = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(
-    'req',
-    '-x509',
-    ...ec,
-    '-keyout',
-    f('ca.key'),
-    '-out',
-    f('ca.pem'),
-    '-days',
-    '2',
-    '-subj',
-    '/CN=gocron test CA',
-  );
-  const sign = (name: string, ext: string) => {
-    writeFileSync(f(`${name}.ext`), ext);
-    openssl('req', ...ec, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`), '-subj', `/CN=gocron ${name}`);
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      f(`${name}.csr`),
-      '-CA',
-      f('ca.pem'),
-      '-CAkey',
-      f('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-out',
-      f(`${name}.pem`),
-      '-extfile',
-      f(`${name}.ext`),
-    );
-  };
-  sign('server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  sign('client', 'extendedKeyUsage=clientAuth\n');
-  return {
-    ca: f('ca.pem'),
-    serverCert: f('server.pem'),
-    serverKey: f('server.key'),
-    clientCert: f('client.pem'),
-    clientKey: f('client.key'),
-  };
-}
 
 describe('TLS between dispatcher and executor', () => {
   const certs = makeCertificates(tmpDir('executor-transport-tls'));
