@@ -67,7 +67,12 @@ describe('executorTransport', () => {
   it('refuses tls_ca without a server certificate', () => {
     expect(problemsOf({ token, tlsCa: '/x/ca.pem' })).toEqual([
       expect.stringMatching(/^\[executor\] tls_ca: on an executor/),
+      '[executor] tls_ca: can not read /x/ca.pem (ENOENT)',
     ]);
+  });
+
+  it('lists a token problem and a file problem together', () => {
+    expect(problemsOf({ host: '0.0.0.0', token: '', tlsCert: '/x/c.pem', tlsKey: '/x/k.pem' })).toHaveLength(3);
   });
 
   it('never puts the token in a problem', () => {

@@ -3,6 +3,7 @@ import { BlockList, isIP } from 'node:net';
 import { ConfigError } from '@app/config';
 import type { ExecutorConfig } from '@app/config';
 import { readTlsFiles } from '@app/protocol';
+import type { TlsFiles } from '@app/protocol';
 import { requireToken, TokenCheck } from './token-check';
 
 /** How the executor's gRPC server listens: its credentials, its interceptors, and what to warn about at start. */
@@ -56,9 +57,16 @@ export function executorTransport(e: ExecutorConfig): ExecutorTransport {
   if (e.tlsCa && !e.tlsCert) {
     problems.push('[executor] tls_ca: on an executor it needs tls_cert and tls_key (the server certificate)');
   }
+  let files: TlsFiles = { cert: null, key: null, ca: null };
+  try {
+    files = readTlsFiles(e);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  // Every problem at once, as config errors are.
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const files = readTlsFiles(e);
   const credentials =
     files.cert && files.key
       ? grpc.ServerCredentials.createSsl(
