@@ -24,6 +24,8 @@ const env = {
   GOCRON_EXECUTOR_PORT: '15051',
   GOCRON_EXECUTOR_STATIC_TARGETS: '127.0.0.1:15051',
   GOCRON_EXECUTOR_CAPACITY: '256',
+  // [executor] token as it ships: the dispatcher sends it on every gRPC call, the executor checks it.
+  GOCRON_EXECUTOR_TOKEN: randomBytes(24).toString('base64url'),
 };
 const base = 'http://127.0.0.1:18080';
 /** fetch of an API path with the bench's credentials. */

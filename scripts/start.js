@@ -40,7 +40,7 @@ function setting(config, section, key) {
 
 /**
  * data/executor-token: 32 random bytes, base64url, created once (flag 'wx', mode 0600) and never rewritten, so every
- * start hands the same secret to both apps (GOCRON_EXECUTOR_TOKEN; the link between them will ask for it).
+ * start hands the same secret to both apps (GOCRON_EXECUTOR_TOKEN): the executor refuses every gRPC call without it.
  */
 function executorToken() {
   const file = join(root, 'data/executor-token');

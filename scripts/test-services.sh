@@ -80,9 +80,11 @@ missing=()
 find_bin "${MYSQLD_BIN_CANDIDATES[@]}" >/dev/null || missing+=(mariadb-server)
 find_bin "${REDIS_BIN_CANDIDATES[@]}" >/dev/null || missing+=(redis-server)
 find_bin "${ETCD_BIN_CANDIDATES[@]}" >/dev/null || missing+=(etcd-server)
+# The executor TLS tests make their CA and certificates with it.
+find_bin openssl /usr/bin/openssl >/dev/null || missing+=(openssl)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "packages: mariadb, redis and etcd already installed"
+  say "packages: mariadb, redis, etcd and openssl already installed"
 else
   apt_log="$STATE_DIR/apt.log"
   : >"$apt_log"
@@ -98,6 +100,7 @@ fi
 MYSQLD_BIN=$(find_bin "${MYSQLD_BIN_CANDIDATES[@]}") || die "no mariadbd/mysqld binary after install"
 REDIS_BIN=$(find_bin "${REDIS_BIN_CANDIDATES[@]}") || die "no redis-server binary after install"
 ETCD_BIN=$(find_bin "${ETCD_BIN_CANDIDATES[@]}") || die "no etcd binary after install"
+find_bin openssl /usr/bin/openssl >/dev/null || die "no openssl binary after install"
 MYSQL_CLIENT=$(find_bin mariadb mysql) || die "no mariadb/mysql client found"
 REDIS_CLI=$(find_bin redis-cli || true)
 

@@ -3,8 +3,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunRequest } from '@app/protocol';
-import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
-import { Api, bearer, Dispatcher, Executor, Run, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import {
+  Api,
+  bearer,
+  Dispatcher,
+  Executor,
+  executorClient,
+  Run,
+  sqliteEnv,
+  startDispatcher,
+  startExecutor,
+} from './support/gocron';
 import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
 import { createMysqlDatabase, freePort, TestDatabase, tmpDir } from './support/services';
 import { waitFor } from './support/wait';
@@ -394,7 +403,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   });
 
   it('the executor answers bad gRPC messages with an outcome naming the problem, and keeps serving', async () => {
-    const client = new ExecutorGrpcClient(executor.address);
+    const client = executorClient(executor.address);
     try {
       const job = await api.createJob({ name: 'grpc-bad', cron: ONCE_A_YEAR, type: 'shell', command: 'true' });
       const base: RunRequest = {

@@ -4,8 +4,17 @@
 // until the test itself offers it.
 import Database from 'better-sqlite3';
 import type { RunRequest } from '@app/protocol';
-import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
-import { Api, Dispatcher, Executor, Job, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import type { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
+import {
+  Api,
+  Dispatcher,
+  Executor,
+  executorClient,
+  Job,
+  sqliteEnv,
+  startDispatcher,
+  startExecutor,
+} from './support/gocron';
 import { stopAllApps } from './support/processes';
 import { freePort } from './support/services';
 import { waitFor } from './support/wait';
@@ -39,7 +48,7 @@ describe('the executor runs what the ledger holds, whoever calls it', () => {
     );
     executor = await startExecutor({ ...env, GOCRON_EXECUTOR_GROUP: 'trust' }, 'trust-executor');
     api = new Api(dispatcher.base);
-    client = new ExecutorGrpcClient(executor.address);
+    client = executorClient(executor.address);
     await waitFor(
       () =>
         client.health(2000).then(

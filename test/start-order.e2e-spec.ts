@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { status } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import type { RunRequest } from '@app/protocol';
-import { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
-import { Api, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
+import type { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
+import { Api, executorClient, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
 import { httpJson, startApp, stopAllApps } from './support/processes';
 import { createMysqlDatabase, etcdEnv, freePort, TestDatabase, testServices, tmpDir } from './support/services';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
@@ -178,7 +178,7 @@ describe('free start order: an executor started before the schema exists', () =>
     });
     await executor.waitForLog(/waiting for a dispatcher to migrate the database schema/, 15_000);
 
-    client = new ExecutorGrpcClient(`127.0.0.1:${executorPort}`);
+    client = executorClient(`127.0.0.1:${executorPort}`);
     const failureOf = (p: Promise<unknown>) =>
       p.then(
         () => 'answered',

@@ -1,6 +1,7 @@
 // One gocron-ts setup under test, embedded (SQLite, static discovery) or cluster (MariaDB + Redis + etcd), with
 // a fresh database and fresh key prefixes: its environment, its processes (run from the dist/ snapshot), the bench's
 // own ledger connection, and the one way every scenario brings it up.
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -49,6 +50,8 @@ export class GocronSetup {
       GOCRON_EXECUTOR_DRAIN_TIMEOUT: '2',
       // Auth on, as it ships: the dispatchers accept the bench's token as admin, and apiFetch sends it.
       GOCRON_AUTH_ADMIN_TOKEN: benchApiToken(),
+      // [executor] token as it ships: every gRPC call of this setup's dispatchers carries it and is checked.
+      GOCRON_EXECUTOR_TOKEN: randomBytes(24).toString('base64url'),
     };
     if (mode === 'embedded') {
       const dir = mkdtempSync(bench.work.file(`sqlite-${tag}-`));

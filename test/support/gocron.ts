@@ -3,7 +3,9 @@
 import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { AppProcess, httpJson, HttpResult, startApp } from './processes';
+import { ExecutorGrpcClient } from '../../apps/dispatcher/src/executor-client/executor-grpc.client';
+import { plaintextLink } from '../../apps/dispatcher/src/executor-client/executor-link';
+import { AppProcess, httpJson, HttpResult, startApp, TEST_EXECUTOR_TOKEN } from './processes';
 import { freePort, tmpDir } from './services';
 import { waitFor } from './wait';
 
@@ -80,6 +82,14 @@ export async function startExecutor(env: Record<string, string>, name = 'executo
     readyTimeoutMs: 60_000,
   });
   return { app, address: `127.0.0.1:${p}` };
+}
+
+/**
+ * A gRPC client to an executor, as a dispatcher of the suite calls it: plaintext, with TEST_EXECUTOR_TOKEN (or
+ * `token`; '' sends none). Close it after use.
+ */
+export function executorClient(address: string, token: string = TEST_EXECUTOR_TOKEN): ExecutorGrpcClient {
+  return new ExecutorGrpcClient(address, plaintextLink(token));
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 // The built apps (dist/apps/<app>/main.js) as real child processes, an HTTP/JSON client
 // for their APIs, and a recording HTTP stub for the tasks they run.
 import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, request as httpRequest, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -12,6 +13,13 @@ import { waitFor } from './wait';
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 
 export type AppName = 'dispatcher' | 'executor';
+
+/**
+ * `[executor] token` of every app a suite starts (GOCRON_EXECUTOR_TOKEN, unless the suite's env names it): random per
+ * suite (jest loads this module once per test file), so dispatchers and executors of one suite talk and those of two
+ * suites running at once never do. `GOCRON_EXECUTOR_TOKEN: ''` starts an app without a token.
+ */
+export const TEST_EXECUTOR_TOKEN = randomBytes(24).toString('base64url');
 
 export interface StartAppOptions {
   /** Config overrides (GOCRON_*), on top of the cleaned environment. */
@@ -106,7 +114,10 @@ function lastLines(text: string, n: number): string {
   return lines.slice(-n).join('\n');
 }
 
-/** Spawns `node dist/apps/<app>/main.js` from the repo root and waits until `ready()` is true. */
+/**
+ * Spawns `node dist/apps/<app>/main.js` from the repo root and waits until `ready()` is true; the app gets
+ * TEST_EXECUTOR_TOKEN unless `opts.env` sets GOCRON_EXECUTOR_TOKEN.
+ */
 export function startApp(app: AppName, opts: StartAppOptions): Promise<AppProcess> {
   const main = join(REPO_ROOT, 'dist', 'apps', app, 'main.js');
   if (!existsSync(main)) {
@@ -117,6 +128,7 @@ export function startApp(app: AppName, opts: StartAppOptions): Promise<AppProces
   const elsewhere = opts.cwd !== undefined && resolve(opts.cwd) !== REPO_ROOT;
   return startNodeScript(main, {
     ...opts,
+    env: { GOCRON_EXECUTOR_TOKEN: TEST_EXECUTOR_TOKEN, ...opts.env },
     args: elsewhere && !namesConfig ? ['--config', join(REPO_ROOT, 'conf', 'conf.ini'), ...args] : args,
     name: opts.name ?? `${app}-${++counter}`,
   });

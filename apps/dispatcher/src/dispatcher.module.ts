@@ -24,6 +24,7 @@ import { DashboardController } from './dashboard/dashboard.controller';
 import { EventsController } from './events/events.controller';
 import { EventsService } from './events/events.service';
 import { ExecutorClientModule } from './executor-client/executor-client.module';
+import type { ExecutorLink } from './executor-client/executor-link';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
 import { DispatcherMetrics } from './metrics/dispatcher-metrics';
@@ -45,7 +46,8 @@ import { TickClaimer } from './scheduling/tick-claimer';
 
 @Module({})
 export class DispatcherModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `executorLink`: how to reach executors, read from `[executor]` by main.ts (executorLink()). */
+  static forRoot(config: AppConfig, executorLink: ExecutorLink): DynamicModule {
     return {
       module: DispatcherModule,
       imports: [
@@ -53,7 +55,7 @@ export class DispatcherModule {
         PersistenceModule.forRoot(config.database),
         ScheduleModule.forRoot(),
         ThrottlerModule.forRoot(throttlerOptions(config)),
-        ExecutorClientModule,
+        ExecutorClientModule.forRoot(executorLink),
       ],
       controllers: [
         JobsController,

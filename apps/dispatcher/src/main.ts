@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
 import { createAppLogger } from '@app/common';
-import { loadConfigOrExit } from '@app/config';
+import { loadConfigOrExit, orExitOnConfigError } from '@app/config';
 import { migrate } from '@app/persistence';
 import { AdminBootstrap } from './auth/admin-bootstrap';
 import { installEdge } from './auth/edge';
@@ -13,6 +13,7 @@ import { serveDashboard } from './dashboard/serve-dashboard';
 import { ApiErrorFilter } from './common/domain-error.filter';
 import { ApiValidationPipe } from './common/api-validation.pipe';
 import { DispatcherModule } from './dispatcher.module';
+import { executorLink } from './executor-client/executor-link';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
 import { setupSwagger } from './swagger';
 
@@ -23,10 +24,14 @@ import { setupSwagger } from './swagger';
  * Start order is free: only the database is waited for. etcd (executor list, this dispatcher's registration) and
  * Redis are reached in the background with back-off; until they answer, /api/health says `degraded` and runs wait
  * pending for an executor.
+ *
+ * Executors are called with [executor] token on every call, over TLS when tls_ca (or tls_cert) is set; the
+ * certificates are read here, once (rotating them means restarting).
  */
 async function bootstrap(): Promise<void> {
   const config = loadConfigOrExit('dispatcher');
-  const app = await NestFactory.create<NestExpressApplication>(DispatcherModule.forRoot(config), {
+  const link = orExitOnConfigError('dispatcher', () => executorLink(config.executor));
+  const app = await NestFactory.create<NestExpressApplication>(DispatcherModule.forRoot(config, link), {
     logger: createAppLogger(),
     bodyParser: false,
     abortOnError: false,

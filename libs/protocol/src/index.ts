@@ -15,3 +15,5 @@ export type { RunBatchRequest__Output as RunBatchRequest } from './generated/goc
 export type { RunReply__Output as RunReply } from './generated/gocron/executor/v1/RunReply';
 export type { RunRequest__Output as RunRequest } from './generated/gocron/executor/v1/RunRequest';
 export type { RunOutcome, RunRefusal } from './run-outcome';
+export * from './executor-token';
+export * from './tls-files';

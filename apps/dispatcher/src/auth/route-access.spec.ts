@@ -5,6 +5,7 @@ import { Controller, Get, Post, RequestMethod, SetMetadata, Type } from '@nestjs
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
 import { loadConfig } from '@app/config';
 import { DispatcherModule } from '../dispatcher.module';
+import { plaintextLink } from '../executor-client/executor-link';
 import { Access, ACCESS_KEY } from './access.decorator';
 import type { AccessLevel } from './principal';
 
@@ -51,8 +52,10 @@ const undeclared = (routes: Route[]) =>
   routes.filter((r) => r.level === undefined).map((r) => `${r.route} (${r.handler})`);
 
 describe('the route table', () => {
-  const controllers = DispatcherModule.forRoot(loadConfig(join(__dirname, '../../../../conf/conf.ini'), {}))
-    .controllers as Type[];
+  const controllers = DispatcherModule.forRoot(
+    loadConfig(join(__dirname, '../../../../conf/conf.ini'), {}),
+    plaintextLink(),
+  ).controllers as Type[];
   const routes = routesOf(controllers);
 
   it('is read from every controller the module registers', () => {

@@ -1,16 +1,26 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
 import type { ExecutorInfo } from '@app/discovery';
 import { ExecutorGrpcClient } from './executor-grpc.client';
+import type { ExecutorLink } from './executor-link';
+
+/** The ExecutorLink (credentials and token) main.ts built from the config at start. */
+export const EXECUTOR_LINK = Symbol('EXECUTOR_LINK');
 
 /** The open gRPC channels, one per executor address, shared by discovery probes and run sends. */
 @Injectable()
 export class ExecutorChannels implements OnApplicationShutdown {
+  private readonly logger = new Logger(ExecutorChannels.name);
+  // Probes run every second and runs keep coming: one line per executor per minute is enough to be seen.
+  private readonly refusals = new LogThrottle((m) => this.logger.error(m), 60_000);
   private readonly clients = new Map<string, ExecutorGrpcClient>();
+
+  constructor(@Inject(EXECUTOR_LINK) private readonly link: ExecutorLink) {}
 
   get(address: string): ExecutorGrpcClient {
     let c = this.clients.get(address);
     if (!c) {
-      c = new ExecutorGrpcClient(address);
+      c = new ExecutorGrpcClient(address, this.link, () => this.refused(address));
       this.clients.set(address, c);
       // Connect now so the first run does not pay for the channel.
       c.connect(2000).catch(() => undefined);
@@ -39,6 +49,14 @@ export class ExecutorChannels implements OnApplicationShutdown {
       startedAt: h.startedAt,
       draining: h.draining,
     };
+  }
+
+  private refused(address: string): void {
+    this.refusals.warn(
+      `unauthenticated:${address}`,
+      `executor ${address} refused this dispatcher's calls (UNAUTHENTICATED): ` +
+        `[executor] token differs between them${this.link.token ? '' : ' (it is empty here)'}`,
+    );
   }
 
   onApplicationShutdown(): void {

@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
+import { ExecutorLink, tokenInterceptor } from './executor-link';
 import type {
   CancelReply,
   CancelRequest,
@@ -30,13 +31,21 @@ function settle<Res>(resolve: (res: Res) => void, reject: (err: grpc.ServiceErro
   return (err, res) => (err ? reject(err) : resolve(res!));
 }
 
-/** One channel to one executor; every call carries a deadline. */
+/**
+ * One channel to one executor over `link` (TLS or not); every call carries the link's token and a deadline.
+ * `onUnauthenticated` hears of each call the executor refused for its token.
+ */
 export class ExecutorGrpcClient {
   private readonly stub: ExecutorClient;
 
-  constructor(readonly address: string) {
+  constructor(
+    readonly address: string,
+    link: ExecutorLink,
+    onUnauthenticated: () => void = () => undefined,
+  ) {
     const Executor = loadExecutorConstructor();
-    this.stub = new Executor(address, grpc.credentials.createInsecure(), {
+    this.stub = new Executor(address, link.credentials, {
+      interceptors: [tokenInterceptor(link.token, onUnauthenticated)],
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
       // Reconnect quickly after an executor restart instead of the default 120 s back-off ceiling.
