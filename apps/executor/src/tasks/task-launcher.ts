@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   JobEntity,
@@ -10,6 +10,7 @@ import {
   RunResult,
   RunsRepository,
 } from '@app/persistence';
+import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { ActiveRun, ActiveRuns } from './active-runs';
 import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { ResultRecorder } from './result-recorder';
@@ -55,6 +56,7 @@ export class TaskLauncher {
     batch: RunBatchRepository,
     private readonly active: ActiveRuns,
     dispatchers: DispatcherEndpoints,
+    @Optional() private readonly metrics?: ExecutorMetrics,
   ) {
     this.results = new ResultRecorder(runs, batch, config.executor.id);
     const { httpAllow, httpDeny } = config.executor;
@@ -80,10 +82,12 @@ export class TaskLauncher {
     const policy = retryPolicyOf(job);
     if (slot.stop) {
       // Stopped between the start being recorded and the launch: nothing is started at all.
-      void this.record(run, { ...failed(slot.stop.message), status: 'cancelled' }, policy, slot);
+      void this.record(run, { ...failed(slot.stop.message), status: 'cancelled' }, policy, slot, job.group, Date.now());
       return;
     }
     const scheduledAt = new Date(run.scheduledAt).toISOString();
+    const startedAt = Date.now();
+    this.metrics?.started.inc({ group: job.group });
     try {
       slot.task = this.start(
         { runId: run.id, jobId: run.jobId, scheduledAt, attempt: run.attempt, timeoutMs: job.timeoutMs },
@@ -105,7 +109,7 @@ export class TaskLauncher {
     });
     void slot.task.done
       .catch((e: Error) => failed(`task crashed: ${e.message}`))
-      .then((result) => this.record(run, result, policy, slot));
+      .then((result) => this.record(run, result, policy, slot, job.group, startedAt));
   }
 
   private start(ctx: RunContext, task: JobTask): RunningTask {
@@ -118,7 +122,14 @@ export class TaskLauncher {
    * Writes the result (batched, retried while the ledger is unreachable); the slot frees once it is recorded. A run
    * this executor stopped as `lost` is recorded as lost, with the reason as its error.
    */
-  private async record(run: LedgerKey, task: TaskResult, policy: RetryPolicy | null, slot: ActiveRun): Promise<void> {
+  private async record(
+    run: LedgerKey,
+    task: TaskResult,
+    policy: RetryPolicy | null,
+    slot: ActiveRun,
+    group: string,
+    startedAt: number,
+  ): Promise<void> {
     const lost = slot.stop?.kind === 'lost';
     const result: RunResult = {
       status: lost ? 'lost' : task.status,
@@ -131,5 +142,7 @@ export class TaskLauncher {
     };
     await this.results.record(run, result, policy);
     this.active.release(run.id);
+    this.metrics?.finished.inc({ group, status: result.status });
+    this.metrics?.duration.observe({ group, status: result.status }, (result.finishedAt - startedAt) / 1000);
   }
 }

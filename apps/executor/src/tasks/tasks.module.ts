@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ExecutorMetrics } from '../metrics/executor-metrics';
+import { MetricsServer } from '../metrics/metrics-server';
 import { ActiveRuns } from './active-runs';
 import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { JobCache } from './job-cache';
@@ -10,7 +12,17 @@ import { TasksService } from './tasks.service';
 
 @Module({
   controllers: [TasksController],
-  providers: [ActiveRuns, DispatcherEndpoints, JobCache, TaskLauncher, LedgerWatch, Presence, TasksService],
+  providers: [
+    ExecutorMetrics,
+    MetricsServer,
+    ActiveRuns,
+    DispatcherEndpoints,
+    JobCache,
+    TaskLauncher,
+    LedgerWatch,
+    Presence,
+    TasksService,
+  ],
   exports: [Presence],
 })
 export class TasksModule {}

@@ -24,7 +24,11 @@ export class TokenCheck {
   }
 
   accepts(metadata: grpc.Metadata): boolean {
-    const values = metadata.get(TOKEN_METADATA_KEY);
+    return this.acceptsValues(metadata.get(TOKEN_METADATA_KEY));
+  }
+
+  /** The same check on the values of an `authorization` header (the executor's /metrics). */
+  acceptsValues(values: readonly unknown[]): boolean {
     // One value only: a second authorization entry is an ambiguity no dispatcher sends.
     if (values.length !== 1 || typeof values[0] !== 'string') return false;
     const m = BEARER.exec(values[0]);
