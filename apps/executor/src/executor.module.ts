@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { loadSecretBoxOrExit, SecretBox } from '@app/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { etcdClient, EtcdRegistration, etcdKeys, NoopRegistration, REGISTRATION } from '@app/discovery';
 import { PersistenceModule } from '@app/persistence';
@@ -20,8 +21,12 @@ export class ExecutorModule {
       module: ExecutorModule,
       global: true,
       imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(config.database), TasksModule],
-      providers: [{ provide: REGISTRATION, useValue: registration }],
-      exports: [REGISTRATION],
+      providers: [
+        { provide: REGISTRATION, useValue: registration },
+        // The key that opens job secrets: [auth] secret_key, else data/secret.key (shared with a local dispatcher).
+        { provide: SecretBox, useValue: loadSecretBoxOrExit('executor', config.auth.secretKey) },
+      ],
+      exports: [REGISTRATION, SecretBox],
     };
   }
 }

@@ -1,11 +1,44 @@
 import { ConsoleLogger, LoggerService, LogLevel } from '@nestjs/common';
+import { maskSecrets } from './secret-mask';
+
+/** Secret values this process holds in plaintext (an executor's decrypted job secrets): never in a log line. */
+const hidden = new Set<string>();
+/** Bounded: an executor that ran a million jobs' secrets keeps the newest ones (older jobs are long finished). */
+const MAX_HIDDEN = 50_000;
+
+/** Masks these values in every line this process's logger writes, whatever message or error carries them. */
+export function hideInLogs(values: Iterable<string>): void {
+  for (const v of values) {
+    hidden.delete(v);
+    hidden.add(v);
+  }
+  for (const v of hidden) {
+    if (hidden.size <= MAX_HIDDEN) break;
+    hidden.delete(v);
+  }
+}
 
 /**
  * Structured log lines: services log `{ msg, jobId, runId, scheduledAt, executorId }`. For people, one line
  * `msg key=value …`; for log shippers (GOCRON_LOG_FORMAT=json or NODE_ENV=production) one JSON object per line.
  */
 class AppLogger extends ConsoleLogger {
+  protected override stringifyJsonLogObject(logObject: Record<string, unknown>): string {
+    const line = super.stringifyJsonLogObject(logObject);
+    return hidden.size > 0 ? maskSecrets(line, [...hidden].flatMap((v) => [v, JSON.stringify(v).slice(1, -1)])) : line;
+  }
+
+  // Stacks pass through printStackTrace, not stringifyMessage.
+  protected override printStackTrace(stack: string): void {
+    super.printStackTrace(hidden.size > 0 ? maskSecrets(stack, hidden) : stack);
+  }
+
   protected override stringifyMessage(message: unknown, logLevel: LogLevel): string {
+    const line = this.plainMessage(message, logLevel);
+    return hidden.size > 0 ? maskSecrets(line, hidden) : line;
+  }
+
+  private plainMessage(message: unknown, logLevel: LogLevel): string {
     if (!this.options.json && message && typeof message === 'object' && 'msg' in message) {
       const { msg, ...fields } = message as Record<string, unknown>;
       const pairs = Object.entries(fields)

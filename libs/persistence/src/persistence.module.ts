@@ -9,6 +9,7 @@ import { AuthRepository } from './repositories/auth.repository';
 import { JobsRepository } from './repositories/jobs.repository';
 import { RunsRepository } from './repositories/runs.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
+import { SettingsRepository } from './repositories/settings.repository';
 
 @Module({})
 export class PersistenceModule {
@@ -29,6 +30,7 @@ export class PersistenceModule {
         RunsRepository,
         RunBatchRepository,
         AuthRepository,
+        SettingsRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -36,7 +38,7 @@ export class PersistenceModule {
         },
         { provide: ApiReads, useFactory: (api: ApiDataSource) => new ApiReads(api.get), inject: [ApiDataSource] },
       ],
-      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads, AuthRepository],
+      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads, AuthRepository, SettingsRepository],
     };
   }
 }

@@ -45,8 +45,9 @@ const AGENTS = { 'http:': new http.Agent(agentOptions), 'https:': new https.Agen
 
 @Injectable()
 export class HttpRunner {
-  start(ctx: RunContext, task: HttpTask): RunningTask {
-    return new HttpRun(ctx, task);
+  /** `secretHeaders`: lower-case names of headers that are credentials too (dropped on a redirect elsewhere). */
+  start(ctx: RunContext, task: HttpTask, secretHeaders: readonly string[] = []): RunningTask {
+    return new HttpRun(ctx, task, secretHeaders);
   }
 }
 
@@ -62,7 +63,11 @@ class HttpRun implements RunningTask {
   private timeoutTimer: NodeJS.Timeout | null = null;
   private current: http.ClientRequest | null = null;
 
-  constructor(ctx: RunContext, task: HttpTask) {
+  constructor(
+    ctx: RunContext,
+    task: HttpTask,
+    private readonly secretHeaders: readonly string[] = [],
+  ) {
     if (ctx.timeoutMs > 0) {
       this.timeoutTimer = setTimeout(
         () => this.stop('timed_out', `timed out after ${ctx.timeoutMs} ms`),
@@ -110,7 +115,7 @@ class HttpRun implements RunningTask {
             headers = without(headers, BODY_HEADERS);
           }
           // Credentials are not handed to another origin (as fetch does).
-          if (url.origin !== origin) headers = without(headers, CREDENTIAL_HEADERS);
+          if (url.origin !== origin) headers = without(headers, [...CREDENTIAL_HEADERS, ...this.secretHeaders]);
           continue;
         }
         // Streamed (and decompressed, as fetch does) into the bounded buffer: a large body must not be held whole.
