@@ -14,6 +14,7 @@ import { ApiErrorFilter } from './common/domain-error.filter';
 import { ApiValidationPipe } from './common/api-validation.pipe';
 import { DispatcherModule } from './dispatcher.module';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
+import { SecretsStartup } from './jobs/secrets-startup';
 import { setupSwagger } from './swagger';
 
 /**
@@ -32,6 +33,7 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   await migrate(app.get(DataSource));
+  await app.get(SecretsStartup).run();
   await app.get(AdminBootstrap).run();
   installEdge(app, config);
   installBodyParsing(app);

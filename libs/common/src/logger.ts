@@ -25,7 +25,12 @@ export function hideInLogs(values: Iterable<string>): void {
 class AppLogger extends ConsoleLogger {
   protected override stringifyJsonLogObject(logObject: Record<string, unknown>): string {
     const line = super.stringifyJsonLogObject(logObject);
-    return hidden.size > 0 ? maskSecrets(line, [...hidden].flatMap((v) => [v, JSON.stringify(v).slice(1, -1)])) : line;
+    return hidden.size > 0
+      ? maskSecrets(
+          line,
+          [...hidden].flatMap((v) => [v, JSON.stringify(v).slice(1, -1)]),
+        )
+      : line;
   }
 
   // Stacks pass through printStackTrace, not stringifyMessage.

@@ -85,9 +85,6 @@ export function parseSecretKey(text: string, source: string): Buffer {
 
 const KEY_FORMAT = { pattern: /^[\x21-\x7e]{32,512}$/, describe: 'one secret key on one line' };
 
-/** Where a process's key came from, as its log and errors name it (never the key). */
-export type SecretKeySource = typeof SECRET_KEY_SETTING | typeof SECRET_KEY_FILE | string;
-
 /**
  * The key for secrets at rest: `[auth] secret_key` when set, else the one in data/secret.key, generated there once
  * (32 random bytes, base64url, 0600). Safe when a dispatcher and an executor start together in one directory: the
@@ -96,14 +93,20 @@ export type SecretKeySource = typeof SECRET_KEY_SETTING | typeof SECRET_KEY_FILE
 export function loadSecretBox(
   configured: string,
   file = SECRET_KEY_FILE,
-): { box: SecretBox; source: SecretKeySource; created: boolean } {
+): { box: SecretBox; source: string; created: boolean } {
   if (configured.trim() !== '') {
-    return { box: new SecretBox(parseSecretKey(configured, SECRET_KEY_SETTING)), source: SECRET_KEY_SETTING, created: false };
+    return {
+      box: new SecretBox(parseSecretKey(configured, SECRET_KEY_SETTING)),
+      source: SECRET_KEY_SETTING,
+      created: false,
+    };
   }
   let text = readSecretFile(file, KEY_FORMAT);
   let created = false;
   if (text === null) {
-    ({ secret: text, created } = createSecretFile(file, KEY_FORMAT, () => randomBytes(KEY_BYTES).toString('base64url')));
+    ({ secret: text, created } = createSecretFile(file, KEY_FORMAT, () =>
+      randomBytes(KEY_BYTES).toString('base64url'),
+    ));
   }
   return { box: new SecretBox(parseSecretKey(text, file)), source: file, created };
 }

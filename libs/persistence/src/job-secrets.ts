@@ -45,7 +45,10 @@ export function maskedSecrets(job: Pick<JobEntity, 'secrets'>, kind: Kind): Reco
  * A job's secrets opened with the key, or the problem (naming the job and the secret, never a value): a value sealed
  * with another key, moved from another job, or altered does not open.
  */
-export function openSecrets(box: SecretBox, job: Pick<JobEntity, 'id' | 'secrets'>): PlainSecrets | { problem: string } {
+export function openSecrets(
+  box: SecretBox,
+  job: Pick<JobEntity, 'id' | 'secrets'>,
+): PlainSecrets | { problem: string } {
   if (!job.secrets) return NO_SECRETS;
   const out: PlainSecrets = { env: {}, headers: {} };
   for (const kind of ['env', 'headers'] as const) {

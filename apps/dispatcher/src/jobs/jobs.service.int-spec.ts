@@ -1,3 +1,4 @@
+import { SecretBox } from '@app/common';
 // Issue 11, item 1: overlapping PATCHes on both dialects. Each PATCH reads the job, merges and writes; the
 // repository below parks writes until the test lets them go, so two read-merge-writes interleave exactly as two
 // requests on two connections can (both read, then both write). Without If-Match the later writer re-reads and
@@ -91,6 +92,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         {} as RunLauncher,
         {} as RunCanceller,
         events,
+        new SecretBox(Buffer.alloc(32, 1)),
       );
     });
 
