@@ -1,4 +1,3 @@
-import { SecretBox } from '@app/common';
 // Issue 11, item 1: overlapping PATCHes on both dialects. Each PATCH reads the job, merges and writes; the
 // repository below parks writes until the test lets them go, so two read-merge-writes interleave exactly as two
 // requests on two connections can (both read, then both write). Without If-Match the later writer re-reads and
@@ -6,6 +5,7 @@ import { SecretBox } from '@app/common';
 // a job that is invalid as a whole (an http job without its request, a shell job without its command).
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { SecretBox } from '@app/common';
 import { ApiReads, dataSourceOptions, JobEntity, JobsRepository, migrate, RunsRepository } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
 import type { EventsService } from '../events/events.service';
