@@ -60,7 +60,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
     });
 
     const rawSecrets = async (id: number): Promise<string | null> =>
-      ((await ds.query(`SELECT secrets FROM jobs WHERE id = ?`, [id])) as { secrets: string | null }[])[0].secrets;
+      (await ds.query<{ secrets: string | null }[]>(`SELECT secrets FROM jobs WHERE id = ?`, [id]))[0].secrets;
 
     it('records the first fingerprint once, whoever races for it, and refuses another key', async () => {
       const values = await Promise.all(['a', 'b', 'c', 'd'].map((v) => settings.recordOnce('race', v)));
