@@ -83,7 +83,7 @@ export class DispatcherModule {
         StreamSlots,
         AdminBootstrap,
         // The key job secrets are sealed with: [auth] secret_key, else data/secret.key (generated once).
-        { provide: SecretBox, useValue: loadSecretBoxOrExit('dispatcher', config.auth.secretKey) },
+        { provide: SecretBox, useFactory: () => loadSecretBoxOrExit('dispatcher', config.auth.secretKey) },
         SecretsStartup,
         {
           provide: TICK_LOCK,

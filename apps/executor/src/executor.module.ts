@@ -24,7 +24,7 @@ export class ExecutorModule {
       providers: [
         { provide: REGISTRATION, useValue: registration },
         // The key that opens job secrets: [auth] secret_key, else data/secret.key (shared with a local dispatcher).
-        { provide: SecretBox, useValue: loadSecretBoxOrExit('executor', config.auth.secretKey) },
+        { provide: SecretBox, useFactory: () => loadSecretBoxOrExit('executor', config.auth.secretKey) },
       ],
       exports: [REGISTRATION, SecretBox],
     };
