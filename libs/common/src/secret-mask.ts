@@ -10,7 +10,16 @@ export const MIN_MASKED_LENGTH = 4;
  * those pieces (of at least MIN_MASKED_LENGTH characters) are masked too.
  */
 export function maskSecrets(text: string, values: Iterable<string>, cut?: RegExp): string {
-  const secrets = [...new Set(values)].filter((v) => v.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
+  return maskPrepared(text, prepareSecrets(values), cut);
+}
+
+/** The values maskPrepared looks for: long enough, distinct, longest first (prepared once for many texts). */
+export function prepareSecrets(values: Iterable<string>): readonly string[] {
+  return [...new Set(values)].filter((v) => v.length >= MIN_MASKED_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/** maskSecrets with values from prepareSecrets. */
+export function maskPrepared(text: string, secrets: readonly string[], cut?: RegExp): string {
   if (secrets.length === 0 || text === '') return text;
   let out = text;
   for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(SECRET_MASK);
