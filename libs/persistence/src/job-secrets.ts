@@ -1,4 +1,4 @@
-import { SecretBox, SecretBoxError } from '@app/common';
+import { SECRET_MASK, SecretBox, SecretBoxError } from '@app/common';
 import type { JobEntity, JobSecrets } from './entities/job.entity';
 
 /** A job's secrets in plaintext: only ever in the dispatcher while it seals them, and in the executor running it. */
@@ -38,7 +38,7 @@ export function storedSecrets(secrets: JobSecrets): JobSecrets | null {
 export function maskedSecrets(job: Pick<JobEntity, 'secrets'>, kind: Kind): Record<string, string> {
   const map = job.secrets?.[kind];
   if (!map || typeof map !== 'object') return {};
-  return Object.fromEntries(Object.keys(map).map((name) => [name, '***']));
+  return Object.fromEntries(Object.keys(map).map((name) => [name, SECRET_MASK]));
 }
 
 /**

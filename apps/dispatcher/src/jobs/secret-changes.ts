@@ -1,4 +1,4 @@
-import type { SecretBox } from '@app/common';
+import { SECRET_MASK, type SecretBox } from '@app/common';
 import { JobSecrets, SECRET_FIELDS, sealSecret, storedSecrets } from '@app/persistence';
 import { DomainError } from '../common/domain-error';
 
@@ -9,7 +9,7 @@ export interface SecretChange {
 }
 
 /** The value that stands for "keep the stored one": what every read shows, so a read-modify-write keeps secrets. */
-export const KEEP = '***';
+export const KEEP = SECRET_MASK;
 
 /**
  * The stored secrets after `change`: a value `***` keeps the one stored under that name, another value is sealed
