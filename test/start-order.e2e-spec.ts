@@ -6,7 +6,14 @@ import { status } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import type { RunRequest } from '@app/protocol';
 import type { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
-import { Api, executorClient, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
+import {
+  Api,
+  executorClient,
+  startDispatcher,
+  startExecutor,
+  TEST_ADMIN_TOKEN,
+  TEST_SECRET_KEY,
+} from './support/gocron';
 import { httpJson, startApp, stopAllApps } from './support/processes';
 import { createMysqlDatabase, etcdEnv, freePort, TestDatabase, testServices, tmpDir } from './support/services';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
@@ -35,6 +42,8 @@ describe('free start order', () => {
     ]);
     const env = {
       ...db.env,
+      // The apps this suite starts with startApp share the key startDispatcher/startExecutor give theirs.
+      GOCRON_AUTH_SECRET_KEY: TEST_SECRET_KEY,
       GOCRON_ETCD_HOSTS: `http://127.0.0.1:${etcdPort}`,
       GOCRON_ETCD_PREFIX: '/start-order',
       GOCRON_ETCD_LEASE_TTL: '2',
@@ -104,7 +113,12 @@ describe('free start order: a dispatcher started while etcd is down', () => {
     const etcdUrl = new URL(testServices().etcdHosts.split(',')[0]);
     proxy = await startTcpProxy({ host: etcdUrl.hostname, port: Number(etcdUrl.port || 2379) });
     proxy.cut();
-    const shared = { ...db.env, ...etcdEnv('start-order-etcd'), GOCRON_ETCD_LEASE_TTL: '2' };
+    const shared = {
+      ...db.env,
+      ...etcdEnv('start-order-etcd'),
+      GOCRON_ETCD_LEASE_TTL: '2',
+      GOCRON_AUTH_SECRET_KEY: TEST_SECRET_KEY,
+    };
     const port = await freePort();
     const api = new Api(`http://127.0.0.1:${port}`);
     const started = Date.now();
@@ -168,7 +182,12 @@ describe('free start order: an executor started before the schema exists', () =>
 
   it('stays up, refuses runs naming the schema, and runs jobs once a dispatcher migrates', async () => {
     db = await createMysqlDatabase('start_order_schema');
-    const env: Record<string, string> = { ...db.env, ...etcdEnv('start-order-schema'), GOCRON_ETCD_LEASE_TTL: '2' };
+    const env: Record<string, string> = {
+      ...db.env,
+      ...etcdEnv('start-order-schema'),
+      GOCRON_ETCD_LEASE_TTL: '2',
+      GOCRON_AUTH_SECRET_KEY: TEST_SECRET_KEY,
+    };
     etcd = new Etcd3({ hosts: testServices().etcdHosts, dialTimeout: 3000 });
     const executorPort = await freePort();
     const executor = await startApp('executor', {

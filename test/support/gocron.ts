@@ -1,6 +1,6 @@
 // Starting gocron's own apps for end-to-end suites: a dispatcher and executors on a chosen database, with ports
 // and state of their own, and a small client for the REST API that signs in with the suites' admin token.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { ExecutorGrpcClient } from '../../apps/dispatcher/src/executor-client/executor-grpc.client';
@@ -15,6 +15,12 @@ import { waitFor } from './wait';
  * suite's dispatcher can be reached by hand with the same token.
  */
 export const TEST_ADMIN_TOKEN = `gct_${createHash('sha256').update('gocron-ts e2e admin token').digest('base64url')}`;
+
+/**
+ * The key for secrets at rest (GOCRON_AUTH_SECRET_KEY) of the processes a suite starts: random per suite (jest loads
+ * this module once per test file), the same for its dispatchers and executors.
+ */
+export const TEST_SECRET_KEY = randomBytes(32).toString('base64url');
 
 /** `authorization: Bearer <token>`, for requests made without `Api` (fetch, node:http). */
 export function bearer(token: string = TEST_ADMIN_TOKEN): Record<string, string> {
@@ -49,6 +55,7 @@ export async function startDispatcher(
     GOCRON_DISPATCHER_PORT: String(p),
     GOCRON_DISPATCHER_ID: name,
     GOCRON_AUTH_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    GOCRON_AUTH_SECRET_KEY: TEST_SECRET_KEY,
     ...env,
   };
   const app = await startApp('dispatcher', {
@@ -77,7 +84,7 @@ export async function startExecutor(env: Record<string, string>, name = 'executo
   // Ready once its gRPC port accepts connections (it listens only after the schema exists).
   const app = await startApp('executor', {
     name,
-    env: { GOCRON_EXECUTOR_PORT: String(p), GOCRON_EXECUTOR_ID: name, ...env },
+    env: { GOCRON_EXECUTOR_PORT: String(p), GOCRON_EXECUTOR_ID: name, GOCRON_AUTH_SECRET_KEY: TEST_SECRET_KEY, ...env },
     ready: () => canConnect(p),
     readyTimeoutMs: 60_000,
   });

@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { ThrottlerModule } from '@nestjs/throttler';
+import { loadSecretBoxOrExit, SecretBox } from '@app/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { InProcessLock, RedisTickLock, TICK_LOCK } from '@app/locking';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
@@ -9,6 +10,7 @@ import { PersistenceModule } from '@app/persistence';
 import { AuditLog } from './audit/audit-log.service';
 import { AccessGuard } from './auth/access.guard';
 import { AdminBootstrap } from './auth/admin-bootstrap';
+import { SecretsStartup } from './jobs/secrets-startup';
 import { AuditController, AuthController, TokensController, UsersController } from './auth/auth.controllers';
 import { Authenticator } from './auth/authenticator.service';
 import { FailureLimiter } from './auth/failure-limiter';
@@ -84,6 +86,9 @@ export class DispatcherModule {
         Tokens,
         StreamSlots,
         AdminBootstrap,
+        // The key job secrets are sealed with: [auth] secret_key, else data/secret.key (generated once).
+        { provide: SecretBox, useFactory: () => loadSecretBoxOrExit('dispatcher', config.auth.secretKey) },
+        SecretsStartup,
         {
           provide: TICK_LOCK,
           useFactory: () => (config.redis.url ? new RedisTickLock(config.redis.url) : new InProcessLock()),

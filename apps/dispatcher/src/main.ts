@@ -15,6 +15,7 @@ import { ApiValidationPipe } from './common/api-validation.pipe';
 import { DispatcherModule } from './dispatcher.module';
 import { executorLink } from './executor-client/executor-link';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
+import { SecretsStartup } from './jobs/secrets-startup';
 import { setupSwagger } from './swagger';
 
 /**
@@ -37,6 +38,7 @@ async function bootstrap(): Promise<void> {
     abortOnError: false,
   });
   await migrate(app.get(DataSource));
+  await app.get(SecretsStartup).run();
   await app.get(AdminBootstrap).run();
   installEdge(app, config);
   installBodyParsing(app);

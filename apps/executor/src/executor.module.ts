@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { loadSecretBoxOrExit, SecretBox } from '@app/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { etcdClient, EtcdRegistration, etcdKeys, NoopRegistration, REGISTRATION } from '@app/discovery';
 import { PersistenceModule } from '@app/persistence';
@@ -20,8 +21,10 @@ export class ExecutorModule {
       providers: [
         { provide: REGISTRATION, useValue: registration },
         { provide: EXECUTOR_ETCD, useValue: client },
+        // The key that opens job secrets: [auth] secret_key, else data/secret.key (shared with a local dispatcher).
+        { provide: SecretBox, useFactory: () => loadSecretBoxOrExit('executor', config.auth.secretKey) },
       ],
-      exports: [REGISTRATION, EXECUTOR_ETCD],
+      exports: [REGISTRATION, EXECUTOR_ETCD, SecretBox],
     };
   }
 }

@@ -1,7 +1,7 @@
 // The REST API's JSON (CONTRACT.md, REST API): what the dispatcher sends and the dashboard reads. Times are ISO 8601
 // strings in UTC. The dispatcher's response classes implement these, so a field added on one side only fails to
 // compile.
-import type { HttpSpec } from './http-spec';
+import type { JobHttpJson } from './http-spec';
 import type { ConcurrencyPolicy, JobType, MisfirePolicy, Routing, RunStatus, RunTrigger } from './vocabulary';
 
 export interface LastRunJson {
@@ -19,7 +19,9 @@ export interface JobJson {
   type: JobType;
   command: string | null;
   env: Record<string, string>;
-  http: HttpSpec | null;
+  /** Write-only: each name with the value `***` (the values are stored encrypted, for the executor alone). */
+  secretEnv: Record<string, string>;
+  http: JobHttpJson | null;
   timeoutMs: number;
   retries: number;
   retryBackoffMs: number;

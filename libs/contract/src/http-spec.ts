@@ -20,6 +20,13 @@ export interface HttpSpecInput<Method extends string = HttpMethod> {
   headers?: Record<string, string> | null;
   body?: string | null;
   expectStatus?: number[] | null;
+  /** Write-only: stored encrypted, read back as `***` (see JobJson.http). */
+  secretHeaders?: Record<string, string> | null;
+}
+
+/** A job's HTTP task as the API shows it: the secret headers' names, each with the value `***`. */
+export interface JobHttpJson extends HttpSpec {
+  secretHeaders: Record<string, string>;
 }
 
 /** The task with the contract's defaults filled in (no headers, empty body, any 2xx), and no other field. */

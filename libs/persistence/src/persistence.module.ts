@@ -10,6 +10,7 @@ import { JobsRepository } from './repositories/jobs.repository';
 import { RunsRepository } from './repositories/runs.repository';
 import { RetentionRepository } from './repositories/retention.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
+import { SettingsRepository } from './repositories/settings.repository';
 
 @Module({})
 export class PersistenceModule {
@@ -31,6 +32,7 @@ export class PersistenceModule {
         RunBatchRepository,
         AuthRepository,
         RetentionRepository,
+        SettingsRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -38,7 +40,15 @@ export class PersistenceModule {
         },
         { provide: ApiReads, useFactory: (api: ApiDataSource) => new ApiReads(api.get), inject: [ApiDataSource] },
       ],
-      exports: [JobsRepository, RunsRepository, RunBatchRepository, ApiReads, AuthRepository, RetentionRepository],
+      exports: [
+        JobsRepository,
+        RunsRepository,
+        RunBatchRepository,
+        ApiReads,
+        AuthRepository,
+        RetentionRepository,
+        SettingsRepository,
+      ],
     };
   }
 }

@@ -1,4 +1,5 @@
-// Rows of name = value (a shell job's environment, an HTTP job's headers).
+// Rows of name = value (a shell job's environment, an HTTP job's headers), or of secrets: write-only values, where a
+// stored one shows as "set" and is never read back (the API has it encrypted and answers "***").
 import type { Pair } from '../lib/job-form';
 import './key-value-editor.css';
 
@@ -10,6 +11,7 @@ export function KeyValueEditor({
   rows,
   onChange,
   errors,
+  secret = false,
 }: {
   id: string;
   legend: string;
@@ -18,6 +20,8 @@ export function KeyValueEditor({
   rows: Pair[];
   onChange: (rows: Pair[]) => void;
   errors?: string[];
+  /** Values are write-only: typed hidden, a stored one kept unless replaced. */
+  secret?: boolean;
 }) {
   const set = (i: number, change: Partial<Pair>) => onChange(rows.map((r, j) => (j === i ? { ...r, ...change } : r)));
   const errorId = `${id}-error`;
@@ -39,15 +43,18 @@ export function KeyValueEditor({
             value={row.key}
             spellCheck={false}
             autoComplete="off"
+            // A stored secret is bound to its name: renaming it means typing its value again.
+            readOnly={secret && row.stored}
             onChange={(e) => set(i, { key: e.target.value })}
           />
           <span aria-hidden="true">=</span>
           <input
             aria-label={`${noun} ${i + 1} value`}
-            placeholder="value"
+            placeholder={secret && row.stored ? 'set (***): type to replace' : 'value'}
             value={row.value}
+            type={secret ? 'password' : 'text'}
             spellCheck={false}
-            autoComplete="off"
+            autoComplete={secret ? 'new-password' : 'off'}
             onChange={(e) => set(i, { value: e.target.value })}
           />
           <button

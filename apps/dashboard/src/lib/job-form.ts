@@ -1,18 +1,34 @@
 // The job form's state, and its conversions from a Job and to the API's body. Values the API judges (numbers,
 // status lists) are passed on as typed, so that a bad one comes back as the API's own 400 beside its field.
-import type { ConcurrencyPolicy, HttpMethod, HttpSpec, JobJson, JobType, MisfirePolicy, Routing } from '@app/contract';
+import type {
+  ConcurrencyPolicy,
+  HttpMethod,
+  JobHttpJson,
+  JobJson,
+  JobType,
+  MisfirePolicy,
+  Routing,
+} from '@app/contract';
 
 /** What POST /api/jobs and PATCH /api/jobs/:id take (values may be raw where the API is the judge). */
 export type JobBody = Record<string, unknown>;
 
 /** A job field the API takes, by the name its 400 messages use: a renamed or removed one fails to compile here. */
 type ApiField =
-  Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun'> | `http.${keyof HttpSpec}`;
+  Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun'> | `http.${keyof JobHttpJson}`;
 
 export interface Pair {
   key: string;
   value: string;
+  /**
+   * A secret the server holds a value for, which the dashboard never sees: an empty value keeps it (sent as "***"),
+   * a typed one replaces it.
+   */
+  stored?: boolean;
 }
+
+/** What the API reads back for every secret value, and takes as "keep the stored one". */
+export const SECRET_MASK = '***';
 
 export interface JobForm {
   name: string;
@@ -24,9 +40,11 @@ export interface JobForm {
   type: JobType;
   command: string;
   env: Pair[];
+  secretEnv: Pair[];
   method: HttpMethod;
   url: string;
   headers: Pair[];
+  secretHeaders: Pair[];
   body: string;
   expectStatus: string;
   timeoutMs: string;
@@ -48,10 +66,12 @@ export const FORM_FIELDS = [
   'type',
   'command',
   'env',
+  'secretEnv',
   'http',
   'http.method',
   'http.url',
   'http.headers',
+  'http.secretHeaders',
   'http.body',
   'http.expectStatus',
   'timeoutMs',
@@ -73,9 +93,11 @@ export const NEW_JOB: JobForm = {
   type: 'shell',
   command: '',
   env: [],
+  secretEnv: [],
   method: 'GET',
   url: '',
   headers: [],
+  secretHeaders: [],
   body: '',
   expectStatus: '',
   timeoutMs: '60000',
@@ -89,6 +111,10 @@ export const NEW_JOB: JobForm = {
 const pairs = (m: Record<string, string> | undefined | null): Pair[] =>
   Object.entries(m ?? {}).map(([key, value]) => ({ key, value }));
 
+/** Secrets as the form holds them: the names only, each marked as stored, never a value. */
+const storedPairs = (m: Record<string, string> | undefined | null): Pair[] =>
+  Object.keys(m ?? {}).map((key) => ({ key, value: '', stored: true }));
+
 export function formOf(job: JobJson): JobForm {
   return {
     name: job.name,
@@ -100,9 +126,11 @@ export function formOf(job: JobJson): JobForm {
     type: job.type,
     command: job.command ?? '',
     env: pairs(job.env),
+    secretEnv: storedPairs(job.secretEnv),
     method: job.http?.method ?? 'GET',
     url: job.http?.url ?? '',
     headers: pairs(job.http?.headers),
+    secretHeaders: storedPairs(job.http?.secretHeaders),
     body: job.http?.body ?? '',
     expectStatus: (job.http?.expectStatus ?? []).join(', '),
     timeoutMs: String(job.timeoutMs),
@@ -119,6 +147,14 @@ function mapOf(rows: Pair[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { key, value } of rows) if (key.trim() || value) out[key.trim()] = value;
   return out;
+}
+
+/**
+ * Secret rows as the API takes them: a stored secret left empty is "***" (keep it), a typed value replaces it, a row
+ * removed is a secret removed.
+ */
+function secretMapOf(rows: Pair[]): Record<string, string> {
+  return mapOf(rows.map((r) => (r.stored && r.value === '' ? { ...r, value: SECRET_MASK } : r)));
 }
 
 /** A number when the text is one; else the text itself, for the API to refuse by name. Blank: left out. */
@@ -147,11 +183,13 @@ export function bodyOf(f: JobForm): JobBody {
   if (f.type === 'shell') {
     body.command = f.command;
     body.env = mapOf(f.env);
+    body.secretEnv = secretMapOf(f.secretEnv);
   } else {
     body.http = {
       method: f.method,
       url: f.url.trim(),
       headers: mapOf(f.headers),
+      secretHeaders: secretMapOf(f.secretHeaders),
       body: f.body,
       expectStatus: f.expectStatus
         .split(/[\s,]+/)

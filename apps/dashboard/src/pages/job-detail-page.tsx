@@ -286,6 +286,7 @@ function JobSummary({ job }: { job: JobJson }) {
                 </dd>
               </>
             )}
+            <SecretNames label="Secret environment" names={job.secretEnv} />
           </>
         ) : (
           <>
@@ -298,6 +299,7 @@ function JobSummary({ job }: { job: JobJson }) {
                 <span className="muted">succeeds on {job.http.expectStatus.join(', ')}</span>
               )}
             </dd>
+            <SecretNames label="Secret headers" names={job.http?.secretHeaders} />
           </>
         )}
         <dt>Runs on</dt>
@@ -312,5 +314,19 @@ function JobSummary({ job }: { job: JobJson }) {
         </dd>
       </dl>
     </section>
+  );
+}
+
+/** A job's secrets by name only: the values are write-only (the API answers "***" for each). */
+function SecretNames({ label, names }: { label: string; names: Record<string, string> | undefined }) {
+  const list = Object.keys(names ?? {});
+  if (list.length === 0) return null;
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd className="mono">
+        {list.join(' ')} <span className="muted">(set, not shown)</span>
+      </dd>
+    </>
   );
 }

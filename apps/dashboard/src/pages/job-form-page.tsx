@@ -340,6 +340,16 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
                   onChange={(rows) => set('env', rows)}
                   errors={errorsOf('env')}
                 />
+                <KeyValueEditor
+                  id={fieldId('secretEnv')}
+                  legend="Secret environment"
+                  hint="Stored encrypted, given to the command only, masked as *** in its output. Never shown again: leave a stored value empty to keep it."
+                  noun="Secret variable"
+                  rows={form.secretEnv}
+                  onChange={(rows) => set('secretEnv', rows)}
+                  errors={errorsOf('secretEnv')}
+                  secret
+                />
               </>
             ) : (
               <>
@@ -381,6 +391,16 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
                   rows={form.headers}
                   onChange={(rows) => set('headers', rows)}
                   errors={errorsOf('http.headers')}
+                />
+                <KeyValueEditor
+                  id={fieldId('http.secretHeaders')}
+                  legend="Secret headers"
+                  hint="Authorization, Cookie, API keys: stored encrypted, sent only to the URL's own origin. Never shown again: leave a stored value empty to keep it."
+                  noun="Secret header"
+                  rows={form.secretHeaders}
+                  onChange={(rows) => set('secretHeaders', rows)}
+                  errors={errorsOf('http.secretHeaders')}
+                  secret
                 />
                 {field('http.body', 'Body', (p) => (
                   <textarea

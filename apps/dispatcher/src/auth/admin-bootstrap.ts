@@ -1,7 +1,6 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { unlinkSync } from 'node:fs';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { createSecretFile, readSecretFile } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { AuthRepository } from '@app/persistence';
 import { AuditLog } from '../audit/audit-log.service';
@@ -132,47 +131,15 @@ function note(outcome: Outcome): string {
   return outcome === 'created' ? ' (first start: user admin created)' : '';
 }
 
+const TOKEN_FORMAT = { pattern: TOKEN_TEXT, describe: 'one token (16 to 512 printable characters) on one line' };
+
 /** The token in `file`, or null when there is no file; a file that holds no token stops the start, naming it. */
 export function readTokenFile(file: string): string | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw e;
-  }
-  const token = text.split('\n')[0].trim();
-  if (!TOKEN_TEXT.test(token))
-    throw new Error(`${file}: expected one token (16 to 512 printable characters) on one line`);
-  if ((statSync(file).mode & 0o077) !== 0) {
-    new Logger(AdminBootstrap.name).warn(`${file} is readable by other users: chmod 600 ${file}`);
-  }
-  return token;
+  return readSecretFile(file, TOKEN_FORMAT);
 }
 
-/**
- * Writes a new token into `file` (0600) unless the file exists: written whole to a temporary file, then linked
- * into place, which fails if another process got there first; then that process's token is the one.
- */
+/** A new token in `file` (0600) unless the file exists; then the token it holds (see createSecretFile). */
 export function createTokenFile(file: string): { token: string; created: boolean } {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const token = newToken();
-  const tmp = join(dirname(file), `.admin-token.${process.pid}.${randomBytes(8).toString('hex')}`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, `${token}\n`);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, file);
-    return { token, created: true };
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    const theirs = readTokenFile(file);
-    if (theirs === null) throw e;
-    return { token: theirs, created: false };
-  } finally {
-    unlinkSync(tmp);
-  }
+  const { secret, created } = createSecretFile(file, TOKEN_FORMAT, newToken);
+  return { token: secret, created };
 }

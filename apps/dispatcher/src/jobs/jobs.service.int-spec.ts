@@ -5,6 +5,7 @@
 // a job that is invalid as a whole (an http job without its request, a shell job without its command).
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { SecretBox } from '@app/common';
 import { ApiReads, dataSourceOptions, JobEntity, JobsRepository, migrate, RunsRepository } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
 import type { EventsService } from '../events/events.service';
@@ -91,6 +92,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         {} as RunLauncher,
         {} as RunCanceller,
         events,
+        new SecretBox(Buffer.alloc(32, 1)),
       );
     });
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
+import { SecretBox } from '@app/common';
 import { httpSpecWithDefaults } from '@app/contract';
 import { CronSchedule } from '@app/cron';
 import { ApiReads, HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository } from '@app/persistence';
@@ -15,6 +16,7 @@ import { JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
 import type { IfMatch } from './job-etag';
+import { changedSecrets, checkNoOverlap, SecretChange, setsNoSecret } from './secret-changes';
 
 /** Writes of one change without If-Match before a 409: each lost only to another change of the same job. */
 const MERGE_ATTEMPTS = 5;
@@ -40,6 +42,23 @@ const DEFAULTS = {
   enabled: true,
 } as const;
 
+/**
+ * The secrets a create or PATCH writes: a job that is not (or no longer) an http job has no secret headers; a PATCH
+ * that gives `http` without `secretHeaders` keeps them (a client can not read them back to send them again).
+ */
+function secretChangeOf(
+  job: Pick<JobFields, 'http'>,
+  secretEnv: Record<string, string> | null | undefined,
+  secretHeaders: Record<string, string> | null | undefined,
+): SecretChange {
+  return { env: secretEnv, headers: job.http === null ? null : secretHeaders };
+}
+
+/** The names a change sets, for the overlap check before the values are sealed. */
+function namesOf(change: SecretChange) {
+  return { env: { ...change.env }, headers: { ...change.headers } };
+}
+
 /** Job definitions: validated, stored, and handed to the scheduler at once (no restart, on every change). */
 @Injectable()
 export class JobsService {
@@ -53,15 +72,32 @@ export class JobsService {
     private readonly launcher: RunLauncher,
     private readonly canceller: RunCanceller,
     private readonly events: EventsService,
+    private readonly box: SecretBox,
   ) {}
 
   async create(dto: CreateJobDto): Promise<JobResponse> {
     const now = Date.now();
-    const fields = { ...DEFAULTS, command: null, http: null, ...dto } as JobFields;
+    const { secretEnv, ...plain } = dto;
+    const fields = { ...DEFAULTS, command: null, http: null, ...plain } as JobFields;
     const normalized = this.normalize(fields);
+    const secretChange = secretChangeOf(normalized, secretEnv, dto.http?.secretHeaders);
+    // Checked on the names alone before anything is written (sealing needs the job's id, known after the insert).
+    checkNoOverlap(normalized.env, normalized.http?.headers, namesOf(secretChange));
     const nextRunAt = this.nextFire(normalized, now, now);
     // The cursor starts at creation: the first tick is the first one after now.
-    const job = await this.jobs.create({ ...normalized, scheduleSetAt: now, lastTickAt: now, nextRunAt }, now);
+    const row = { ...normalized, scheduleSetAt: now, lastTickAt: now, nextRunAt, secrets: null };
+    let job: JobEntity;
+    if (setsNoSecret(secretChange)) {
+      job = await this.jobs.create(row, now);
+    } else {
+      // Sealed values are bound to the job's id, so they are written right after the insert; until then the job is
+      // disabled, so no run of it can start without its secrets.
+      const created = await this.jobs.create({ ...row, enabled: false, nextRunAt: null }, now);
+      const secrets = changedSecrets(this.box, created.id, null, secretChange);
+      const result = await this.jobs.update(created.id, created.version, { secrets, enabled: row.enabled, nextRunAt });
+      if (result.outcome !== 'updated') throw new DomainError('CONFLICT', `job ${created.id} changed while created`);
+      job = result.job;
+    }
     await this.scheduler.changed(job);
     this.events.jobChanged(job.id, 'created');
     this.logger.log({ msg: 'job created', jobId: job.id });
@@ -160,8 +196,16 @@ export class JobsService {
    * job, and the schedule's cursor when the schedule or its state changed.
    */
   private merge(job: JobEntity, dto: UpdateJobDto, now: number): JobChanges {
-    const merged = this.normalize({ ...job, ...dto } as JobFields);
-    const changes: JobChanges = { ...dto, type: merged.type, command: merged.command, http: merged.http };
+    const { secretEnv, ...plain } = dto;
+    const merged = this.normalize({ ...job, ...plain } as JobFields);
+    const secrets = changedSecrets(
+      this.box,
+      job.id,
+      job.secrets,
+      secretChangeOf(merged, secretEnv, dto.http === undefined ? undefined : dto.http?.secretHeaders),
+    );
+    checkNoOverlap(merged.env, merged.http?.headers, secrets);
+    const changes: JobChanges = { ...plain, type: merged.type, command: merged.command, http: merged.http, secrets };
     const scheduleChanged = merged.cron !== job.cron || merged.timezone !== job.timezone;
     if (scheduleChanged || (merged.enabled && !job.enabled)) {
       // A new schedule (or a resume) starts now: ticks of the old schedule, or those that fell while paused, never fire.

@@ -1,9 +1,18 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { LogThrottle } from '@app/common';
+import { LogThrottle, SecretBox } from '@app/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { JobsRepository, retryPolicyOf, RunsRepository, SCHEMA_VERSION, waitForSchema } from '@app/persistence';
+import {
+  JobsRepository,
+  retryPolicyOf,
+  RunsRepository,
+  SCHEMA_VERSION,
+  SecretKeyMismatch,
+  SettingsRepository,
+  verifySecretKey,
+  waitForSchema,
+} from '@app/persistence';
 import { ActiveRuns } from './active-runs';
 
 /** How often the executor compares its runs with the ledger. */
@@ -34,18 +43,42 @@ export class LedgerWatch implements OnModuleInit, OnApplicationShutdown {
     private readonly jobs: JobsRepository,
     private readonly active: ActiveRuns,
     @InjectDataSource() private readonly ds: DataSource,
+    private readonly settings: SettingsRepository,
+    private readonly box: SecretBox,
   ) {}
 
   /** Starts the wait for the schema in the background: the gRPC server must listen (and answer why) meanwhile. */
   onModuleInit(): void {
     this.schemaWait = waitForSchema(this.ds, Infinity, SCHEMA_VERSION, this.stopping.signal).then(
-      () => {
+      async () => {
+        if (!(await this.checkKey())) return false;
         this.schemaThere = true;
         this.timer = setInterval(() => void this.pass(), WATCH_MS);
         return true;
       },
       () => false, // stopped before the schema came
     );
+  }
+
+  /**
+   * The key check waits for the schema too (the settings table is a migration's): until it passed no run is taken.
+   * Another key than the database's stops the process: it could open no secret of any job.
+   */
+  private async checkKey(): Promise<boolean> {
+    for (let attempt = 1; !this.stopping.signal.aborted; attempt++) {
+      try {
+        await verifySecretKey(this.settings, this.box);
+        return true;
+      } catch (e) {
+        if (e instanceof SecretKeyMismatch) {
+          this.logger.error(`refusing to start: ${e.message}`);
+          process.exit(2);
+        }
+        this.failures.warn('key', `cannot check the secret key's fingerprint yet: ${(e as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(attempt * 500, 5000)));
+      }
+    }
+    return false;
   }
 
   onApplicationShutdown(): void {

@@ -1,3 +1,4 @@
+import { SecretOpener } from './secret-opener';
 import type { AppConfig } from '@app/config';
 import type { JobEntity, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
 import { ActiveRuns, StopReason } from './active-runs';
@@ -49,6 +50,7 @@ describe('why a run stops decides its status, and only the executor decides lost
       {} as TaskLauncher,
       {} as Presence,
       {} as LedgerWatch,
+      {} as SecretOpener,
     );
     const slot = active.reserve(3, 1);
     tasks.cancel(3, 'lost: executor e1 vanished');

@@ -1,5 +1,5 @@
 import type { AppConfig } from '@app/config';
-import { jobTaskOf } from '@app/persistence';
+import { jobTaskOf, PlainSecrets } from '@app/persistence';
 import type {
   JobEntity,
   LedgerKey,
@@ -33,7 +33,7 @@ const shellJob = (command: string, over: Partial<JobEntity> = {}): JobEntity =>
   }) as JobEntity;
 
 /** Launches one run of `job` under `run`; resolves with what was written to the ledger, and how. */
-function launchOne(job: JobEntity, run: LedgerKey) {
+function launchOne(job: JobEntity, run: LedgerKey, secrets?: PlainSecrets) {
   return new Promise<{ via: string; result: RunResult; policy?: RetryPolicy; run?: LedgerKey }>((resolve) => {
     const batch = {
       finishMany: (rows: { id: number; result: RunResult }[]) => {
@@ -51,7 +51,7 @@ function launchOne(job: JobEntity, run: LedgerKey) {
     const built = jobTaskOf(job);
     if ('problem' in built) throw new Error(built.problem);
     new TaskLauncher(config, runs, batch, active, noDispatchers).launchPaced([
-      { run, job, task: built.task, slot: active.reserve(run.id, run.jobId) },
+      { run, job, task: built.task, secrets, slot: active.reserve(run.id, run.jobId) },
     ]);
   });
 }
@@ -94,4 +94,33 @@ describe('TaskLauncher runs the job as the ledger holds it', () => {
     expect(written.result.status).toBe('timed_out');
     expect(Date.now() - started).toBeLessThan(10_000);
   });
+
+  it('gives the task its secret variables (over plain ones) and masks them in output and error', async () => {
+    const secrets = { env: { TOKEN: 'tok-secret-123', SAME: 'secret-wins' }, headers: {} };
+    const written = await launchOne(
+      shellJob('printf "%s %s %s" "$TOKEN" "${#TOKEN}" "$SAME"; echo "err $TOKEN" >&2; exit 4', {
+        env: { SAME: 'plain-loses' },
+      }),
+      key(),
+      secrets,
+    );
+    expect(written.result.output).toBe('*** 14 ***err ***\n');
+    expect(written.result.output).not.toContain('plain-loses');
+  });
+
+  it.each([0, 5, 10, 15, 20])(
+    'masks a secret split across the head and the tail of truncated output (%i bytes of padding)',
+    async (padding) => {
+      const secret = 'splitSecret-Hb5Ju8Kd2Lp9';
+      // 150 KB of the secret over and over: wherever the buffer cuts (moved by the padding), a piece of it ends the
+      // head and another starts the tail.
+      const command = `printf "%${padding}s"; i=0; while [ $i -lt 6000 ]; do printf "%s " "$S"; i=$((i+1)); done`;
+      const written = await launchOne(shellJob(command), key(), { env: { S: secret }, headers: {} });
+      const output = written.result.output ?? '';
+      expect(written.result.outputTruncated).toBe(true);
+      expect(output).toMatch(/\*\*\* .{0,3}\n… \[\d+ bytes omitted\] …\n.{0,3} ?\*\*\*/);
+      const pieces = [...Array(secret.length - 3).keys()].map((i) => secret.slice(i, i + 4));
+      expect(pieces.filter((piece) => output.includes(piece))).toEqual([]);
+    },
+  );
 });

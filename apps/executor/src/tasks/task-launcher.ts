@@ -1,14 +1,18 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
+import { maskSecrets } from '@app/common';
 import {
   JobEntity,
   JobTask,
+  NO_SECRETS,
+  PlainSecrets,
   LedgerKey,
   retryPolicyOf,
   RetryPolicy,
   RunBatchRepository,
   RunResult,
   RunsRepository,
+  secretValues,
 } from '@app/persistence';
 import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { ActiveRun, ActiveRuns } from './active-runs';
@@ -16,6 +20,7 @@ import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { ResultRecorder } from './result-recorder';
 import { EgressPolicy } from './runners/egress-policy';
 import { HttpRunner } from './runners/http-runner';
+import { OMITTED_MARKER } from './runners/output-buffer';
 import { ShellRunner } from './runners/shell-runner';
 import type { RunContext, RunningTask, TaskResult } from './runners/task-runner';
 
@@ -30,6 +35,8 @@ export interface Launch {
   run: LedgerKey;
   job: JobEntity;
   task: JobTask;
+  /** The job's secrets, opened: given to the task, and masked in what the run records. */
+  secrets?: PlainSecrets;
   slot: ActiveRun;
 }
 
@@ -78,11 +85,20 @@ export class TaskLauncher {
   }
 
   /** Starts the task of a run whose start is recorded, and records its result when it ends. */
-  private launch({ run, job, task, slot }: Launch): void {
+  private launch({ run, job, task, secrets = NO_SECRETS, slot }: Launch): void {
     const policy = retryPolicyOf(job);
+    const hide = secretValues(secrets);
     if (slot.stop) {
       // Stopped between the start being recorded and the launch: nothing is started at all.
-      void this.record(run, { ...failed(slot.stop.message), status: 'cancelled' }, policy, slot, job.group, Date.now());
+      void this.record(
+        run,
+        { ...failed(slot.stop.message), status: 'cancelled' },
+        policy,
+        slot,
+        hide,
+        job.group,
+        Date.now(),
+      );
       return;
     }
     const scheduledAt = new Date(run.scheduledAt).toISOString();
@@ -92,6 +108,7 @@ export class TaskLauncher {
       slot.task = this.start(
         { runId: run.id, jobId: run.jobId, scheduledAt, attempt: run.attempt, timeoutMs: job.timeoutMs },
         task,
+        secrets,
       );
     } catch (e) {
       // The start is recorded; record the failure too, so the run does not stay running.
@@ -109,13 +126,19 @@ export class TaskLauncher {
     });
     void slot.task.done
       .catch((e: Error) => failed(`task crashed: ${e.message}`))
-      .then((result) => this.record(run, result, policy, slot, job.group, startedAt));
+      .then((result) => this.record(run, result, policy, slot, hide, job.group, startedAt));
   }
 
-  private start(ctx: RunContext, task: JobTask): RunningTask {
-    return task.type === 'shell'
-      ? this.shell.start(ctx, { command: task.command, env: task.env })
-      : this.http.start(ctx, task.http);
+  /** Secret variables over plain ones; secret headers over plain ones of the same name, whatever its case. */
+  private start(ctx: RunContext, task: JobTask, secrets: PlainSecrets): RunningTask {
+    if (task.type === 'shell') {
+      return this.shell.start(ctx, { command: task.command, env: { ...task.env, ...secrets.env } });
+    }
+    const secretNames = new Set(Object.keys(secrets.headers).map((h) => h.toLowerCase()));
+    const plain = Object.entries(task.http.headers).filter(([h]) => !secretNames.has(h.toLowerCase()));
+    return this.http.start(ctx, { ...task.http, headers: { ...Object.fromEntries(plain), ...secrets.headers } }, [
+      ...secretNames,
+    ]);
   }
 
   /**
@@ -127,18 +150,21 @@ export class TaskLauncher {
     task: TaskResult,
     policy: RetryPolicy | null,
     slot: ActiveRun,
+    secrets: string[],
     group: string,
     startedAt: number,
   ): Promise<void> {
     const lost = slot.stop?.kind === 'lost';
+    const error = lost ? slot.stop!.message : task.error;
+    // Masked here, on the output as it is stored (head, marker, tail), so a value split across chunks is caught too.
     const result: RunResult = {
       status: lost ? 'lost' : task.status,
       finishedAt: Date.now(),
       exitCode: task.exitCode,
       httpStatus: task.httpStatus,
-      output: task.output,
+      output: maskSecrets(task.output, secrets, OMITTED_MARKER),
       outputTruncated: task.outputTruncated,
-      error: lost ? slot.stop!.message : task.error,
+      error: error === null ? null : maskSecrets(error, secrets),
     };
     await this.results.record(run, result, policy);
     this.active.release(run.id);

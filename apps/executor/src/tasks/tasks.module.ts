@@ -6,6 +6,7 @@ import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
+import { SecretOpener } from './secret-opener';
 import { TaskLauncher } from './task-launcher';
 import { TasksController } from './tasks.controller';
 import { TasksService } from './tasks.service';
@@ -18,6 +19,7 @@ import { TasksService } from './tasks.service';
     ActiveRuns,
     DispatcherEndpoints,
     JobCache,
+    SecretOpener,
     TaskLauncher,
     LedgerWatch,
     Presence,

@@ -1,3 +1,5 @@
+import { SecretBox } from '@app/common';
+import { SecretOpener } from './secret-opener';
 import type { AppConfig } from '@app/config';
 import type { JobEntity, LedgerKey, RunBatchRepository, RunStarts } from '@app/persistence';
 import type { RunRequest } from '@app/protocol';
@@ -91,6 +93,7 @@ function setup(jobs: JobEntity[], runs: LedgerKey[]) {
     launcher,
     { draining: false } as Presence,
     { notReadyReason: () => null } as unknown as LedgerWatch,
+    new SecretOpener(new SecretBox(Buffer.alloc(32, 7))),
   );
   return { tasks, active, pending, cas, jobReads, launched };
 }

@@ -6,6 +6,7 @@ import { ActiveRun, ActiveRuns } from './active-runs';
 import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
+import { SecretOpener } from './secret-opener';
 import { runRequestProblems } from './run-request.validator';
 import { TaskError } from './task-errors';
 import { Launch, TaskLauncher } from './task-launcher';
@@ -56,6 +57,7 @@ export class TasksService {
     private readonly launcher: TaskLauncher,
     private readonly presence: Presence,
     private readonly ledger: LedgerWatch,
+    private readonly secrets: SecretOpener,
   ) {}
 
   get executorId(): string {
@@ -172,7 +174,12 @@ export class TasksService {
         settle(t, 'INVALID', `job ${job.id} can not be run: ${built.problem}`);
         continue;
       }
-      claiming.push({ ...t, job, task: built.task });
+      const secrets = this.secrets.open(job);
+      if ('problem' in secrets) {
+        settle(t, 'INVALID', `job ${job.id} can not be run: ${secrets.problem}`);
+        continue;
+      }
+      claiming.push({ ...t, job, task: built.task, secrets });
     }
     if (claiming.length === 0) return outcomes;
 

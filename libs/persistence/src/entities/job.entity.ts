@@ -2,6 +2,12 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import type { ConcurrencyPolicy, HttpSpec, JobType, MisfirePolicy, Routing } from '../domain';
 import { epochMs, int64 } from './ms-transformer';
 
+/** A job's secrets as stored: name → sealed value (`v1.<iv>.<ciphertext+tag>`). */
+export interface JobSecrets {
+  env?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
 @Entity({ name: 'jobs' })
 @Index('ix_jobs_updated', ['updatedAt', 'id'])
 export class JobEntity {
@@ -32,6 +38,13 @@ export class JobEntity {
 
   @Column({ type: 'simple-json', nullable: true })
   http!: HttpSpec | null;
+
+  /**
+   * `secretEnv` and `http.secretHeaders`, each value sealed (SecretBox: AES-256-GCM, bound to the job and the name);
+   * null when the job has none. Only the names are ever shown.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  secrets?: JobSecrets | null;
 
   @Column({ name: 'timeout_ms', type: 'int' })
   timeoutMs!: number;

@@ -2,6 +2,7 @@ import { InitialSchema1764000000000 } from './1764000000000-initial-schema';
 import { ActiveRunsIndex1764900000000 } from './1764900000000-active-runs-index';
 import { WideIds1765000000000 } from './1765000000000-wide-ids';
 import { Auth1765100000000 } from './1765100000000-auth';
+import { Secrets1765200000000 } from './1765200000000-secrets';
 
 /** Listed by class, not by glob: the apps are bundled by webpack, so there is no migrations folder at run time. */
 export const MIGRATIONS = [
@@ -9,7 +10,8 @@ export const MIGRATIONS = [
   ActiveRunsIndex1764900000000,
   WideIds1765000000000,
   Auth1765100000000,
+  Secrets1765200000000,
 ];
 
 /** The schema an app of this build needs: the newest migration's name (the executor waits for it). */
-export const SCHEMA_VERSION = new Auth1765100000000().name;
+export const SCHEMA_VERSION = new Secrets1765200000000().name;

@@ -21,6 +21,7 @@ export interface ChangeCursor {
   id: number;
 }
 
+const HTTP_PAGE_SQL = `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE type = 'http' AND id > ? ORDER BY id LIMIT ?`;
 const ENABLED_PAGE_SQL = `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE enabled = ? AND id > ? ORDER BY id LIMIT ?`;
 /** Ids a findForLaunch statement at most: a RunBatch's runs (2,000), far below the drivers' bound variables. */
 const LAUNCH_CHUNK = 2000;
@@ -136,6 +137,11 @@ export class JobsRepository {
     } finally {
       await runner.release();
     }
+  }
+
+  /** HTTP jobs, enabled or not, in id order, a page at a time (a start-up upgrade of their stored form). */
+  findHttpPage(afterId: number, limit: number): Promise<JobEntity[]> {
+    return this.mapRows(HTTP_PAGE_SQL, [afterId, limit], jobFromValues);
   }
 
   /** Enabled jobs whose stored next fire time is before `dueBefore`: ticks nobody has claimed. */

@@ -1,5 +1,5 @@
 import type { ConcurrencyPolicy, HttpSpec, JobType, MisfirePolicy, Routing } from '../domain';
-import { JobEntity } from '../entities/job.entity';
+import { JobEntity, JobSecrets } from '../entities/job.entity';
 import { ColumnsOf, columnList, flag, num, orNull, positions, text, Value } from './columns';
 import { shared, sharedParse } from './shared-values';
 
@@ -17,6 +17,8 @@ export const JOB_COLUMNS = {
   command: { name: 'command', read: orNull(shared) },
   env: { name: 'env', read: sharedParse<Record<string, string>> },
   http: { name: 'http', read: orNull(sharedParse<HttpSpec>) },
+  // Never shared: each sealed value is unique (its own IV), so sharing would only fill the table.
+  secrets: { name: 'secrets', read: orNull((v) => JSON.parse(String(v)) as JobSecrets) },
   timeoutMs: { name: 'timeout_ms', read: num },
   retries: { name: 'retries', read: num },
   retryBackoffMs: { name: 'retry_backoff_ms', read: num },
@@ -55,6 +57,7 @@ export function jobFromValues(v: ArrayLike<Value>): JobEntity {
     command: c.command.read(v[at.command]),
     env: c.env.read(v[at.env]),
     http: c.http.read(v[at.http]),
+    secrets: c.secrets.read(v[at.secrets]),
     timeoutMs: c.timeoutMs.read(v[at.timeoutMs]),
     retries: c.retries.read(v[at.retries]),
     retryBackoffMs: c.retryBackoffMs.read(v[at.retryBackoffMs]),

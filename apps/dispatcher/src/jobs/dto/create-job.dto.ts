@@ -33,6 +33,16 @@ import {
 import { IsNotNull, IsOptionalNotNull } from '../../common/api-validation.pipe';
 import { IsStringMap, IsTimeZone } from './job-validators';
 
+/** Names as for `env` and `http.headers` today. */
+export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+/** Characters of one secret value: a key, a token, a certificate fits; a file does not belong here. */
+export const SECRET_VALUE_MAX = 16_384;
+
+const SECRET_DOC =
+  'write-only: stored encrypted and read back with every value as "***". On PATCH a value "***" keeps the stored ' +
+  'one, another value replaces it, a name left out is removed, null removes all, and leaving the field out keeps all';
+
 export class HttpSpecDto implements HttpSpecInput {
   @ApiProperty({ enum: HTTP_METHODS, example: 'GET' })
   @IsNotNull()
@@ -56,8 +66,19 @@ export class HttpSpecDto implements HttpSpecInput {
     example: { Authorization: 'Bearer …' },
   })
   @IsOptional()
-  @IsStringMap(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/, 64)
+  @IsStringMap(HEADER_NAME, 64)
   headers?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: SECRET_VALUE_MAX },
+    nullable: true,
+    example: { Authorization: 'Bearer …' },
+    description: `${SECRET_DOC}. A name may not also be in \`headers\` (case-insensitive); a secret header wins over a plain one and is dropped on a redirect to another origin`,
+  })
+  @IsOptional()
+  @IsStringMap(HEADER_NAME, 64, { maxValueLength: SECRET_VALUE_MAX })
+  secretHeaders?: Record<string, string> | null;
 
   @ApiPropertyOptional({ example: '', maxLength: 65536, nullable: true })
   @IsOptional()
@@ -141,8 +162,19 @@ export class CreateJobDto {
     example: { LANG: 'C.UTF-8' },
   })
   @IsOptionalNotNull()
-  @IsStringMap(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 128)
+  @IsStringMap(ENV_NAME, 128)
   env?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: SECRET_VALUE_MAX },
+    nullable: true,
+    example: { DB_PASSWORD: 's3cr3t' },
+    description: `${SECRET_DOC}. A name may not also be in \`env\``,
+  })
+  @IsOptional()
+  @IsStringMap(ENV_NAME, 128, { maxValueLength: SECRET_VALUE_MAX })
+  secretEnv?: Record<string, string> | null;
 
   @ApiPropertyOptional({ type: HttpSpecDto, nullable: true, description: 'required for http jobs' })
   @ValidateIf((o: CreateJobDto) => o.type === 'http' || (o.http !== undefined && o.http !== null))

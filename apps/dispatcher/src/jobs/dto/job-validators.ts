@@ -17,22 +17,33 @@ export function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
 }
 
 /** A flat object whose values are all strings (env, headers), with keys of a sane shape and count. */
-export function IsStringMap(keyPattern: RegExp, maxKeys: number, options?: ValidationOptions): PropertyDecorator {
+export function IsStringMap(
+  keyPattern: RegExp,
+  maxKeys: number,
+  options?: ValidationOptions & { maxValueLength?: number },
+): PropertyDecorator {
+  const maxValue = options?.maxValueLength ?? Infinity;
   return (target: object, propertyName: string | symbol) =>
     registerDecorator({
       name: 'isStringMap',
       target: target.constructor,
       propertyName: propertyName as string,
       options: {
-        message: (a: ValidationArguments) => stringMapProblem(a.property, a.value, keyPattern, maxKeys) ?? '',
+        message: (a: ValidationArguments) => stringMapProblem(a.property, a.value, keyPattern, maxKeys, maxValue) ?? '',
         ...options,
       },
-      validator: { validate: (v: unknown) => stringMapProblem('', v, keyPattern, maxKeys) === null },
+      validator: { validate: (v: unknown) => stringMapProblem('', v, keyPattern, maxKeys, maxValue) === null },
     });
 }
 
 /** What is wrong with a string map, naming the first bad key; null when nothing is. */
-function stringMapProblem(property: string, v: unknown, keyPattern: RegExp, maxKeys: number): string | null {
+function stringMapProblem(
+  property: string,
+  v: unknown,
+  keyPattern: RegExp,
+  maxKeys: number,
+  maxValue: number,
+): string | null {
   const shape = `${property} must be an object of at most ${maxKeys} string values with keys matching ${keyPattern}`;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return shape;
   const entries = Object.entries(v as Record<string, unknown>);
@@ -43,6 +54,7 @@ function stringMapProblem(property: string, v: unknown, keyPattern: RegExp, maxK
       const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
       return `${property}.${shortened(key)} must be a string, got ${got}`;
     }
+    if (value.length > maxValue) return `${property}.${shortened(key)} is longer than ${maxValue} characters`;
   }
   return null;
 }

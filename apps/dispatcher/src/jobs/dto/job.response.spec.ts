@@ -41,6 +41,8 @@ describe('JobResponse.of', () => {
     const stored = job();
     expect(JobResponse.of(stored, { id: 41, status: 'succeeded', scheduledAt: T0 }, T0 + 5000)).toStrictEqual({
       ...sentAsIs(stored),
+      secretEnv: {},
+      http: { ...stored.http, secretHeaders: {} },
       createdAt: '2026-11-25T12:00:00.000Z',
       updatedAt: '2026-11-25T12:00:00.001Z',
       nextRunAt: '2026-11-25T12:00:05.000Z',
@@ -54,5 +56,13 @@ describe('JobResponse.of', () => {
     expect(json.lastRun).toBeNull();
     expect(json.env).toEqual({});
     expect(JobResponse.of(job(), undefined, null).nextRunAt).toBeNull();
+  });
+
+  it('shows the names of secrets, never their stored form', () => {
+    const secrets = { env: { DB_PASSWORD: 'v1.aaa.bbb' }, headers: { Authorization: 'v1.ccc.ddd' } };
+    const json = JobResponse.of(job({ secrets }), null, T0);
+    expect(json.secretEnv).toEqual({ DB_PASSWORD: '***' });
+    expect(json.http?.secretHeaders).toEqual({ Authorization: '***' });
+    expect(JSON.stringify(json)).not.toMatch(/v1\.|secrets/);
   });
 });

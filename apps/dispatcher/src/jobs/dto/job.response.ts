@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES, ROUTINGS, RUN_STATUSES } from '@app/contract';
 import type {
   ConcurrencyPolicy,
-  HttpSpec,
+  JobHttpJson,
   JobJson,
   JobType,
   LastRunJson,
@@ -11,6 +11,7 @@ import type {
   Routing,
   RunStatus,
 } from '@app/contract';
+import { maskedSecrets } from '@app/persistence';
 import type { JobEntity, LastRun } from '@app/persistence';
 import { HttpSpecDto } from './create-job.dto';
 
@@ -31,7 +32,19 @@ export class JobResponse implements JobJson {
   @ApiProperty({ enum: JOB_TYPES }) type!: JobType;
   @ApiPropertyOptional({ nullable: true, type: String }) command!: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) env!: Record<string, string>;
-  @ApiPropertyOptional({ nullable: true, type: HttpSpecDto }) http!: HttpSpec | null;
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    example: { DB_PASSWORD: '***' },
+    description: 'write-only: the names of the secret variables, each with the value "***"',
+  })
+  secretEnv!: Record<string, string>;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: HttpSpecDto,
+    description: '`secretHeaders` is write-only: the names, each with the value "***"',
+  })
+  http!: JobHttpJson | null;
   @ApiProperty() timeoutMs!: number;
   @ApiProperty() retries!: number;
   @ApiProperty() retryBackoffMs!: number;
@@ -61,7 +74,8 @@ export class JobResponse implements JobJson {
       type: job.type,
       command: job.command,
       env: job.env ?? {},
-      http: job.http,
+      secretEnv: maskedSecrets(job, 'env'),
+      http: job.http ? { ...job.http, secretHeaders: maskedSecrets(job, 'headers') } : null,
       timeoutMs: job.timeoutMs,
       retries: job.retries,
       retryBackoffMs: job.retryBackoffMs,

@@ -160,6 +160,24 @@ describe('HttpRunner', () => {
     expect(moved.headers['x-gocron-run-id']).toBe('42');
   });
 
+  it('drops secret headers of any name on a redirect to another origin, and keeps them on the same origin', async () => {
+    const headers = { 'X-Vault-Token': 'vault-secret', 'X-Plain': 'p' };
+    const secret = ['x-vault-token'];
+    const same = await runner.start(ctx(), task('/redirect?code=307', { headers }), secret).done;
+    expect((JSON.parse(same.output) as { headers: Record<string, string> }).headers['x-vault-token']).toBe(
+      'vault-secret',
+    );
+    const other = base.replace('127.0.0.1', 'localhost');
+    const cross = await runner.start(
+      ctx(),
+      task(`/redirect?code=307&to=${encodeURIComponent(`${other}/echo`)}`, { headers }),
+      secret,
+    ).done;
+    const moved = JSON.parse(cross.output) as { headers: Record<string, string> };
+    expect(moved.headers['x-vault-token']).toBeUndefined();
+    expect(moved.headers['x-plain']).toBe('p');
+  });
+
   it('fails after 20 redirects, naming why', async () => {
     const outcome = await runner.start(ctx(), task('/loop')).done;
     expect(outcome).toMatchObject({

@@ -54,8 +54,9 @@ const DEFAULT_POLICY = new EgressPolicy(
 export class HttpRunner {
   constructor(private readonly policy: EgressPolicy = DEFAULT_POLICY) {}
 
-  start(ctx: RunContext, task: HttpTask): RunningTask {
-    return new HttpRun(ctx, task, this.policy);
+  /** `secretHeaders`: lower-case names of headers that are credentials too (dropped on a redirect elsewhere). */
+  start(ctx: RunContext, task: HttpTask, secretHeaders: readonly string[] = []): RunningTask {
+    return new HttpRun(ctx, task, this.policy, secretHeaders);
   }
 }
 
@@ -75,6 +76,7 @@ class HttpRun implements RunningTask {
     ctx: RunContext,
     task: HttpTask,
     private readonly policy: EgressPolicy,
+    private readonly secretHeaders: readonly string[] = [],
   ) {
     if (ctx.timeoutMs > 0) {
       this.timeoutTimer = setTimeout(
@@ -123,7 +125,7 @@ class HttpRun implements RunningTask {
             headers = without(headers, BODY_HEADERS);
           }
           // Credentials are not handed to another origin (as fetch does).
-          if (url.origin !== origin) headers = without(headers, CREDENTIAL_HEADERS);
+          if (url.origin !== origin) headers = without(headers, [...CREDENTIAL_HEADERS, ...this.secretHeaders]);
           continue;
         }
         // Streamed (and decompressed, as fetch does) into the bounded buffer: a large body must not be held whole.

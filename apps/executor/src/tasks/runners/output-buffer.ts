@@ -129,6 +129,9 @@ export class OutputBuffer {
   }
 }
 
+/** The marker toString() puts where output was dropped (masking looks for secrets cut by it). */
+export const OMITTED_MARKER = /\n… \[\d+ bytes omitted\] …\n/;
+
 function marker(omitted: number): string {
   return `\n… [${omitted} bytes omitted] …\n`;
 }

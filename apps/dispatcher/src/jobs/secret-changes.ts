@@ -1,0 +1,87 @@
+import { SECRET_MASK, type SecretBox } from '@app/common';
+import { JobSecrets, SECRET_FIELDS, sealSecret, storedSecrets } from '@app/persistence';
+import { DomainError } from '../common/domain-error';
+
+/** What a create or PATCH says about a job's secrets, per kind: undefined keeps them, null removes them all. */
+export interface SecretChange {
+  env?: Record<string, string> | null;
+  headers?: Record<string, string> | null;
+}
+
+/** The value that stands for "keep the stored one": what every read shows, so a read-modify-write keeps secrets. */
+export const KEEP = SECRET_MASK;
+
+/**
+ * The stored secrets after `change`: a value `***` keeps the one stored under that name, another value is sealed
+ * (bound to the job and the name), a name left out of a given map is removed, null removes all of a kind, and a kind
+ * left out is kept as stored. Only names reach messages.
+ */
+export function changedSecrets(
+  box: SecretBox,
+  jobId: number,
+  stored: JobSecrets | null | undefined,
+  change: SecretChange,
+): JobSecrets | null {
+  const out: JobSecrets = {};
+  for (const kind of ['env', 'headers'] as const) {
+    const given = change[kind];
+    const before = stored?.[kind] ?? {};
+    if (given === undefined) {
+      out[kind] = before;
+      continue;
+    }
+    if (given === null) continue;
+    const after: Record<string, string> = {};
+    for (const [name, value] of Object.entries(given)) {
+      if (value !== KEEP) {
+        after[name] = sealSecret(box, jobId, kind, name, value);
+      } else if (Object.hasOwn(before, name)) {
+        after[name] = before[name];
+      } else {
+        throw new DomainError(
+          'INVALID',
+          `${SECRET_FIELDS[kind]}.${name} is "${KEEP}" (keep the stored value), but the job has no such secret`,
+        );
+      }
+    }
+    out[kind] = after;
+  }
+  return storedSecrets(out);
+}
+
+/** A change that sets no secret value: a job can be created without the two writes a sealed value needs. */
+export function setsNoSecret(change: SecretChange): boolean {
+  return [change.env, change.headers].every((map) => !map || Object.keys(map).length === 0);
+}
+
+/**
+ * A name both plain and secret is refused, naming it: which value the task got would be a guess. Header names are
+ * compared case-insensitively, as HTTP does.
+ */
+export function checkNoOverlap(
+  env: Record<string, string>,
+  headers: Record<string, string> | undefined,
+  secrets: JobSecrets | null,
+): void {
+  for (const name of Object.keys(secrets?.env ?? {})) {
+    if (Object.hasOwn(env, name)) {
+      throw new DomainError('INVALID', `${name} is in both env and secretEnv: keep it in one of them`);
+    }
+  }
+  const plain = new Set(Object.keys(headers ?? {}).map((h) => h.toLowerCase()));
+  for (const name of Object.keys(secrets?.headers ?? {})) {
+    if (plain.has(name.toLowerCase())) {
+      throw new DomainError(
+        'INVALID',
+        `${name} is in both http.headers and http.secretHeaders (names are case-insensitive): keep it in one of them`,
+      );
+    }
+  }
+  const seen = new Set<string>();
+  for (const name of Object.keys(secrets?.headers ?? {})) {
+    if (seen.has(name.toLowerCase())) {
+      throw new DomainError('INVALID', `http.secretHeaders names ${name} twice (names are case-insensitive)`);
+    }
+    seen.add(name.toLowerCase());
+  }
+}
