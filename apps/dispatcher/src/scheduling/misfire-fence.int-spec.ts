@@ -35,6 +35,7 @@ const sec = (n: number) => T + n * 1000;
 interface TestDispatcher {
   ds: DataSource;
   jobs: JobsRepository;
+  runs: RunsRepository;
   cursors: JobCursors;
   claimer: TickClaimer;
   scheduler: SchedulerService;
@@ -198,9 +199,19 @@ describe.each<[string, () => Dialect]>([
     scheduler.startedAt = startedAt;
     const internals = scheduler as unknown as SchedulerInternals;
     internals.due.stop();
-    const sweeper = new MissedTickSweeper(jobs, cursors, claimer, timers as unknown as Timers, config);
+    const sweeper = new MissedTickSweeper(jobs, runs, cursors, claimer, timers as unknown as Timers, config);
     sweeper.watchSince = startedAt;
-    return { ds, jobs, cursors, claimer, scheduler, sweeper, offered, catchUp: (jobId) => internals.catchUp(jobId) };
+    return {
+      ds,
+      jobs,
+      runs,
+      cursors,
+      claimer,
+      scheduler,
+      sweeper,
+      offered,
+      catchUp: (jobId) => internals.catchUp(jobId),
+    };
   }
 
   async function createJob(
@@ -387,14 +398,15 @@ describe.each<[string, () => Dialect]>([
     },
   );
 
-  it('the missed-tick sweeper stops at a dropped range it did not see when it read the cursor', async () => {
+  it('the missed-tick sweeper stops at a dropped range it did not see when it read the ledger', async () => {
     // An outage of 400 s: older than the missed-tick grace (120 s), so a running dispatcher's sweeper looks too.
     clockAt(sec(400));
     const watcher = await dispatcher('sweeping', sec(-3600));
     const b = await dispatcher('new', sec(390));
     const job = await createJob(b, 'sweeper-and-range', 'skip');
     await b.scheduler.upsert(job);
-    const swept = holdAfter(watcher.cursors, 'lastClaimed');
+    // The sweeper has read which ticks have records (none) when the new dispatcher records its range.
+    const swept = holdAfter(watcher.runs, 'recordedTicks');
     const sweep = watcher.sweeper.sweep(sec(400));
     await swept.reached;
     await b.catchUp(job.id);

@@ -49,7 +49,7 @@ describe('MissedTickSweeper (SQLite file)', () => {
       events,
     );
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers, config);
+    sweeper = new MissedTickSweeper(jobs, runs, new JobCursors(jobs, runs, timers), claimer, timers, config);
     sweeper.watchSince = 0;
   });
 
@@ -79,7 +79,7 @@ describe('MissedTickSweeper (SQLite file)', () => {
     nextRunAt,
   });
 
-  it('records each unclaimed tick older than the grace as missed, once, and leaves claimed and fresh ones alone', async () => {
+  it('records each unclaimed tick older than the grace as missed, holes between claimed ticks too, once', async () => {
     const now = Date.parse('2026-06-01T12:10:30Z');
     const stuck = await jobs.create(
       job('stuck', Date.parse('2026-06-01T12:00:00Z'), Date.parse('2026-06-01T12:01:00Z')),
@@ -98,10 +98,13 @@ describe('MissedTickSweeper (SQLite file)', () => {
       deadlineAt: now,
       dispatcherId: 'd',
     });
-    expect(await sweeper.sweep(now)).toBe(5);
+    expect(await sweeper.sweep(now)).toBe(7);
     const missed = (await new ApiReads(ds).listRuns({ limit: 50, offset: 0, jobId: stuck.id, status: 'missed' })).items;
-    // Due before now − 120 s = 12:08:30 and after the last claimed tick 12:03: 12:04 … 12:08.
+    // From the job's first fire time 12:01 (its watermark) to now − 120 s = 12:08:30, but 12:03 (claimed): the
+    // holes before the claimed tick and the ticks after it.
     expect(missed.map((r) => new Date(r.scheduledAt).toISOString().slice(11, 16)).sort()).toEqual([
+      '12:01',
+      '12:02',
       '12:04',
       '12:05',
       '12:06',

@@ -33,6 +33,7 @@ function job(id: number, over: Partial<JobEntity> = {}): JobEntity {
     scheduleSetAt: T0 - 60_000,
     lastTickAt: T0,
     nextRunAt: null,
+    verifyFrom: null,
     version: 1,
     createdAt: T0 - 60_000,
     updatedAt: T0 - 60_000,

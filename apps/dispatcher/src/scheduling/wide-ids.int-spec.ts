@@ -60,7 +60,7 @@ describe('ids past 2^31 (MariaDB)', () => {
     const events = { runChanged: () => undefined } as unknown as EventsService;
     claimer = new TickClaimer(new InProcessLock(), config, batch, runs, launcher, {} as RunCanceller, pool, events);
     const timers = {} as Timers;
-    sweeper = new MissedTickSweeper(jobs, new JobCursors(jobs, runs, timers), claimer, timers, config);
+    sweeper = new MissedTickSweeper(jobs, runs, new JobCursors(jobs, runs, timers), claimer, timers, config);
     sweeper.watchSince = 0;
   });
 

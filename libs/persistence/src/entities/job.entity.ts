@@ -10,6 +10,7 @@ export interface JobSecrets {
 
 @Entity({ name: 'jobs' })
 @Index('ix_jobs_updated', ['updatedAt', 'id'])
+@Index('ix_jobs_verify', ['verifyFrom'])
 export class JobEntity {
   @PrimaryColumn({ type: 'bigint', generated: 'increment', transformer: int64 })
   id!: number;
@@ -83,6 +84,15 @@ export class JobEntity {
 
   @Column({ name: 'next_run_at', type: 'bigint', nullable: true, transformer: epochMs })
   nextRunAt!: number | null;
+
+  /**
+   * The missed-tick watchdog's watermark: the job's first tick not yet verified to have a record; every tick before
+   * it has one (or fell while the job was paused, or before its schedule was set). Null: no tick to verify. Moved
+   * forward by the watchdog; set to the next fire time when the schedule is set or the job resumed. Not a user
+   * change: it does not bump `version`.
+   */
+  @Column({ name: 'verify_from', type: 'bigint', nullable: true, transformer: epochMs })
+  verifyFrom!: number | null;
 
   /** Bumped on every change, so dispatchers can tell a stale copy from a current one. */
   @Column({ type: 'int', default: 1 })

@@ -4,6 +4,7 @@ import { WideIds1765000000000 } from './1765000000000-wide-ids';
 import { Auth1765100000000 } from './1765100000000-auth';
 import { Secrets1765200000000 } from './1765200000000-secrets';
 
+import { VerifyFrom1765300000000 } from './1765300000000-verify-from';
 /** Listed by class, not by glob: the apps are bundled by webpack, so there is no migrations folder at run time. */
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -11,7 +12,8 @@ export const MIGRATIONS = [
   WideIds1765000000000,
   Auth1765100000000,
   Secrets1765200000000,
+  VerifyFrom1765300000000,
 ];
 
 /** The schema an app of this build needs: the newest migration's name (the executor waits for it). */
-export const SCHEMA_VERSION = new Secrets1765200000000().name;
+export const SCHEMA_VERSION = new VerifyFrom1765300000000().name;

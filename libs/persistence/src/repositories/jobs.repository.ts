@@ -8,8 +8,8 @@ import { PersistenceError } from '../persistence.error';
 import { placeholders, type Value } from '../sql/columns';
 import { jobFromValues, JOB_SELECT_LIST } from '../sql/jobs.table';
 
-export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
-export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt'>>;
+export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'verifyFrom'>;
+export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'verifyFrom'>>;
 
 /** What a conditional update did: wrote (the job as stored after it), found another version, or found no job. */
 export type JobUpdate =
@@ -57,9 +57,43 @@ export class JobsRepository {
     this.repo = ds.getRepository(JobEntity);
   }
 
+  /** Enabled jobs whose watchdog watermark (verify_from) is at or before `until`, oldest first. */
+  findDueForVerification(until: number, limit: number): Promise<JobEntity[]> {
+    return this.repo
+      .createQueryBuilder('j')
+      .where('j.verify_from <= :until AND j.enabled = :enabled', { until, enabled: true })
+      .orderBy('j.verify_from', 'ASC')
+      .addOrderBy('j.id', 'ASC')
+      .limit(limit)
+      .getMany();
+  }
+
+  /**
+   * Moves the watchdog's watermark from `from` (the value it read) to `to`: a compare-and-set, so a schedule set or a
+   * resume meanwhile (which set it anew) wins. Not a user change: `version` and `updated_at` stay.
+   */
+  async advanceVerifyFrom(id: number, from: number, to: number | null): Promise<boolean> {
+    const result = await retryBusy(() =>
+      this.repo
+        .createQueryBuilder()
+        .update(JobEntity)
+        .set({ verifyFrom: to })
+        .where('id = :id AND verify_from = :from', { id, from })
+        .execute(),
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
   /** @throws PersistenceError NAME_TAKEN */
   async create(job: NewJob, now = Date.now()): Promise<JobEntity> {
-    const entity = this.repo.create({ ...job, version: 1, createdAt: now, updatedAt: now });
+    // Ticks before the schedule's first fire time are nobody's to miss.
+    const entity = this.repo.create({
+      ...job,
+      verifyFrom: job.nextRunAt,
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
     try {
       const saved = await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
       saved.id = Number(saved.id); // mysql2 may answer a BIGINT insert id as a string
@@ -167,7 +201,14 @@ export class JobsRepository {
         this.repo
           .createQueryBuilder()
           .update(JobEntity)
-          .set({ ...changes, updatedAt: now, version: () => 'version + 1' })
+          // A cursor set by the user (a new schedule, a resume) starts the watchdog's watermark there too: ticks of
+          // the old schedule, or those that fell while paused, are not missed.
+          .set({
+            ...changes,
+            ...(changes.lastTickAt !== undefined ? { verifyFrom: changes.nextRunAt ?? null } : {}),
+            updatedAt: now,
+            version: () => 'version + 1',
+          })
           .where('id = :id AND version = :expectedVersion', { id, expectedVersion })
           .execute(),
       );

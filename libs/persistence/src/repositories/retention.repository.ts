@@ -10,6 +10,14 @@ export const PRUNE_ROWS_PER_STATEMENT = 500;
 /** What pruning never touches: a run that may still change. */
 const SETTLED = `status NOT IN ('pending', 'running')`;
 
+/**
+ * Rows the missed-tick watchdog has verified: before the job's watermark (a deleted job's, or one with nothing left
+ * to verify, have no bound). The watchdog looks a tick's record up; pruning one it has not verified yet would make it
+ * take the tick for missed.
+ */
+const VERIFIED = (alias: string) =>
+  `${alias}.scheduled_at < COALESCE((SELECT j.verify_from FROM jobs j WHERE j.id = ${alias}.job_id), ${Number.MAX_SAFE_INTEGER})`;
+
 /** A position in the (updated_at, id) order of the ledger. */
 export interface AgePosition {
   at: number;
@@ -48,7 +56,8 @@ export class RetentionRepository {
   /** Settled runs of the job below `belowId`, last changed before `changedBefore`, oldest first. */
   async settledBelow(jobId: number, belowId: number, changedBefore: number, limit: number): Promise<number[]> {
     const rows = await this.ds.query<{ id: number | string }[]>(
-      `SELECT id FROM runs WHERE job_id = ? AND id < ? AND updated_at < ? AND ${SETTLED} ORDER BY id LIMIT ?`,
+      `SELECT r.id FROM runs r WHERE r.job_id = ? AND r.id < ? AND r.updated_at < ? AND r.${SETTLED} ` +
+        `AND ${VERIFIED('r')} ORDER BY r.id LIMIT ?`,
       [jobId, belowId, changedBefore, limit],
     );
     return rows.map((r) => Number(r.id));
@@ -86,7 +95,7 @@ export class RetentionRepository {
   async agedOut(before: number, from: AgePosition, limit: number): Promise<{ id: number; updatedAt: number }[]> {
     const rows = await this.ds.query<{ id: number | string; updated_at: number | string }[]>(
       `SELECT r.id, r.updated_at FROM runs r WHERE r.updated_at < ? AND r.updated_at >= ? ` +
-        `AND (r.updated_at > ? OR r.id > ?) AND r.${SETTLED} ` +
+        `AND (r.updated_at > ? OR r.id > ?) AND r.${SETTLED} AND ${VERIFIED('r')} ` +
         `AND (r.id < (SELECT MAX(m.id) FROM runs m WHERE m.job_id = r.job_id) ` +
         `OR NOT EXISTS (SELECT 1 FROM jobs j WHERE j.id = r.job_id)) ` +
         `ORDER BY r.updated_at, r.id LIMIT ?`,

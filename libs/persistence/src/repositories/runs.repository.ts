@@ -359,6 +359,51 @@ export class RunsRepository {
   }
 
   /**
+   * Which of these (job, tick key) pairs have any record (any attempt, any executor key), by `tickRef`: the
+   * watchdog's question. On the unique key's leading columns (job_id, tick_key).
+   */
+  async recordedTicks(keys: { jobId: number; tickKey: string }[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let c = 0; c < keys.length; c += REACH_CHUNK) {
+      const chunk = keys.slice(c, c + REACH_CHUNK);
+      const jobIds = [...new Set(chunk.map((k) => k.jobId))];
+      const tickKeys = [...new Set(chunk.map((k) => k.tickKey))];
+      const rows = await this.ds.query<{ job_id: number | string; tick_key: string }[]>(
+        `SELECT DISTINCT job_id, tick_key FROM runs ` +
+          `WHERE job_id IN (${placeholders(jobIds.length)}) AND tick_key IN (${placeholders(tickKeys.length)})`,
+        [...jobIds, ...tickKeys],
+      );
+      for (const row of rows) out.add(tickRef(Number(row.job_id), row.tick_key));
+    }
+    return out;
+  }
+
+  /**
+   * The dropped ranges (a misfire policy's one `skipped` record for many ticks, under its first tick's key, its
+   * `scheduledAt` the last tick) of these jobs reaching `from` or later: [first tick, last tick] per job.
+   */
+  async rangesReaching(jobIds: number[], from: number): Promise<Map<number, [number, number][]>> {
+    const out = new Map<number, [number, number][]>();
+    for (let c = 0; c < jobIds.length; c += REACH_CHUNK) {
+      const chunk = jobIds.slice(c, c + REACH_CHUNK);
+      const rows = await this.ds.query<{ job_id: number | string; tick_key: string; scheduled_at: number | string }[]>(
+        `SELECT job_id, tick_key, scheduled_at FROM runs WHERE job_id IN (${placeholders(chunk.length)}) ` +
+          `AND scheduled_at >= ? AND status = 'skipped' AND attempt = 1 AND executor_key = ''`,
+        [...chunk, from],
+      );
+      for (const r of rows) {
+        const first = Number(r.tick_key) * 1000;
+        const last = Number(r.scheduled_at);
+        if (!(first < last)) continue; // a tick's own record, not a range
+        const list = out.get(Number(r.job_id)) ?? [];
+        list.push([first, last]);
+        out.set(Number(r.job_id), list);
+      }
+    }
+    return out;
+  }
+
+  /**
    * The latest `scheduledAt` of the first-attempt record under each (job, tick key), by `tickRef`, for keys a claim
    * found taken: a tick's own instant for a run, a missed or a skipped tick, the range's last tick for a dropped
    * range recorded under its first tick's key. Keys without a record on the empty executor key (a broadcast tick's

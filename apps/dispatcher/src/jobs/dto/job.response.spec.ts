@@ -25,6 +25,7 @@ function job(over: Partial<JobEntity> = {}): JobEntity {
     scheduleSetAt: T0,
     lastTickAt: T0,
     nextRunAt: T0 + 60_000,
+    verifyFrom: T0 + 60_000,
     version: 3,
     createdAt: T0,
     updatedAt: T0 + 1,
