@@ -34,7 +34,7 @@ function job(over: Partial<JobEntity> = {}): JobEntity {
 }
 
 /** Ledger fields the API never sends, and times it sends as ISO strings instead of epoch ms. (`version` is sent.) */
-const NOT_AS_STORED = ['scheduleSetAt', 'lastTickAt', 'nextRunAt', 'createdAt', 'updatedAt'];
+const NOT_AS_STORED = ['scheduleSetAt', 'lastTickAt', 'nextRunAt', 'verifyFrom', 'createdAt', 'updatedAt'];
 const sentAsIs = (j: JobEntity) => Object.fromEntries(Object.entries(j).filter(([k]) => !NOT_AS_STORED.includes(k)));
 
 describe('JobResponse.of', () => {
