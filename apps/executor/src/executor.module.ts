@@ -2,6 +2,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { etcdClient, EtcdRegistration, etcdKeys, NoopRegistration, REGISTRATION } from '@app/discovery';
 import { PersistenceModule } from '@app/persistence';
+import { prepareTaskIsolationOrExit, TASK_ISOLATION } from './tasks/runners/task-isolation';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
@@ -20,8 +21,11 @@ export class ExecutorModule {
       module: ExecutorModule,
       global: true,
       imports: [ConfigModule.forRoot(config), PersistenceModule.forRoot(config.database), TasksModule],
-      providers: [{ provide: REGISTRATION, useValue: registration }],
-      exports: [REGISTRATION],
+      providers: [
+        { provide: REGISTRATION, useValue: registration },
+        { provide: TASK_ISOLATION, useFactory: () => prepareTaskIsolationOrExit(config) },
+      ],
+      exports: [REGISTRATION, TASK_ISOLATION],
     };
   }
 }

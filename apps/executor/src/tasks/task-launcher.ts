@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
   JobEntity,
@@ -14,6 +14,7 @@ import { ActiveRun, ActiveRuns } from './active-runs';
 import { ResultRecorder } from './result-recorder';
 import { HttpRunner } from './runners/http-runner';
 import { ShellRunner } from './runners/shell-runner';
+import { NO_ISOLATION, TASK_ISOLATION, TaskIsolation } from './runners/task-isolation';
 import type { RunContext, RunningTask, TaskResult } from './runners/task-runner';
 
 /** How long the executor launches tasks before it lets other work in. */
@@ -43,7 +44,7 @@ function failed(error: string): TaskResult {
 @Injectable()
 export class TaskLauncher {
   private readonly logger = new Logger(TaskLauncher.name);
-  private readonly shell = new ShellRunner();
+  private readonly shell: ShellRunner;
   private readonly http = new HttpRunner();
   private readonly results: ResultRecorder;
 
@@ -52,7 +53,9 @@ export class TaskLauncher {
     runs: RunsRepository,
     batch: RunBatchRepository,
     private readonly active: ActiveRuns,
+    @Optional() @Inject(TASK_ISOLATION) isolation: TaskIsolation = NO_ISOLATION,
   ) {
+    this.shell = new ShellRunner(isolation);
     this.results = new ResultRecorder(runs, batch, config.executor.id);
   }
 

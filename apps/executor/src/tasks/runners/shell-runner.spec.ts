@@ -1,11 +1,39 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildShellSpawn, buildTaskEnv, ShellRunner } from './shell-runner';
+import { buildShellSpawn, buildTaskEnv, NOT_ALLOWED, ShellRunner, taskStatus } from './shell-runner';
+import { ContainmentMode, NO_ISOLATION, systemProbe } from './task-isolation';
 import { RunContext } from './task-runner';
 
 const HAS_PROC = existsSync('/proc/self/stat');
+const HAS_PID_NAMESPACE = systemProbe.isRoot() && systemProbe.canUsePidNamespace();
+const MODES: ContainmentMode[] = HAS_PID_NAMESPACE ? ['process-group', 'pid-namespace'] : ['process-group'];
+if (!HAS_PID_NAMESPACE) {
+  process.stderr.write(
+    'shell-runner.spec: no PID namespace here (not root or no CAP_SYS_ADMIN): that mode is skipped\n',
+  );
+}
+
+/** Pids (as this test sees them) of live processes whose command line contains `marker`. */
+function pidsOf(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids.filter(isAlive);
+}
+
+let markerCount = 0;
+/** A sleep whose duration is unique, so that its command line finds it from outside a PID namespace too. */
+function markedSleep(): string {
+  return `300.${process.pid}${++markerCount}`;
+}
 
 function ctx(overrides: Partial<RunContext> = {}): RunContext {
   return { runId: 42, jobId: 7, scheduledAt: '2026-01-02T03:04:05.000Z', attempt: 2, timeoutMs: 10_000, ...overrides };
@@ -37,8 +65,8 @@ async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000, 
   }
 }
 
-describe('ShellRunner', () => {
-  const runner = new ShellRunner();
+describe.each(MODES)('ShellRunner (%s)', (mode) => {
+  const runner = new ShellRunner({ ...NO_ISOLATION, mode });
   let dir: string;
   let pidFile: string;
   const stray: number[] = [];
@@ -178,23 +206,34 @@ describe('ShellRunner', () => {
     });
   });
 
-  it('on timeout kills the command and its background children', async () => {
+  it('on timeout kills the command and its background children, setsid ones too in a PID namespace', async () => {
+    const [bg, escaped, fg] = [markedSleep(), markedSleep(), markedSleep()];
     const task = runner.start(ctx({ timeoutMs: 1000 }), {
-      command: 'sleep 100 & echo $! > "$PIDFILE"; echo $$ >> "$PIDFILE"; exec sleep 100',
-      env: { PIDFILE: pidFile },
+      command: `sleep ${bg} & setsid sleep ${escaped} & exec sleep ${fg}`,
+      env: {},
     });
-    const [background, foreground] = await pidsWritten(2);
-    expect(isAlive(background)).toBe(true);
-    expect(isAlive(foreground)).toBe(true);
+    const [background, foreground, outside] = await waitFor(
+      () => {
+        const found = [pidsOf(bg), pidsOf(fg), pidsOf(escaped)];
+        return found.every((p) => p.length === 1) && found.map((p) => p[0]);
+      },
+      3000,
+      'the three sleeps',
+    );
+    stray.push(background, foreground, outside);
 
     const outcome = await task.done;
     expect(outcome).toMatchObject({ status: 'timed_out', error: 'timed out after 1000 ms' });
     await waitFor(() => !isAlive(background) && !isAlive(foreground), 2000, 'both sleeps to die');
+    if (mode === 'pid-namespace') await waitFor(() => !isAlive(outside), 2000, 'the setsid sleep to die');
+    else expect(isAlive(outside)).toBe(true); // what process-group mode cannot contain, as its warning says
   });
 
   it('cancels with the given reason, or "cancelled"', async () => {
-    const task = runner.start(ctx(), { command: 'echo $$ > "$PIDFILE"; exec sleep 100', env: { PIDFILE: pidFile } });
-    const [pid] = await pidsWritten(1);
+    const marker = markedSleep();
+    const task = runner.start(ctx(), { command: `exec sleep ${marker}`, env: {} });
+    const [pid] = await waitFor(() => pidsOf(marker).length === 1 && pidsOf(marker), 3000, 'the sleep');
+    stray.push(pid);
     task.cancel('operator asked');
     task.cancel('second reason is ignored');
     expect(await task.done).toMatchObject({ status: 'cancelled', exitCode: null, error: 'operator asked' });
@@ -218,31 +257,30 @@ describe('ShellRunner', () => {
     const task = runner.start(
       ctx({ timeoutMs: 200 }),
       {
-        command: `trap 'echo got TERM' TERM; echo $$ > "$PIDFILE"; while :; do sleep 0.02; done`,
-        env: { PIDFILE: pidFile },
+        command: `trap 'echo got TERM' TERM; echo started; while :; do sleep 0.02; done`,
+        env: {},
       },
       { killGraceMs: 400 },
     );
-    const [pid] = await pidsWritten(1);
     const outcome = await task.done;
     const elapsed = Date.now() - started;
     expect(outcome).toMatchObject({ status: 'timed_out', error: 'timed out after 200 ms' });
     expect(outcome.output).toContain('got TERM');
     expect(elapsed).toBeGreaterThanOrEqual(550);
     expect(elapsed).toBeLessThan(3000);
-    await waitFor(() => !isAlive(pid), 2000, 'the task to die');
   });
 
   it('ends the run with its processes, without waiting for a leftover holding stdout', async () => {
     const started = Date.now();
+    const marker = markedSleep();
     const outcome = await runner.start(ctx(), {
-      command: 'sleep 100 & echo $! > "$PIDFILE"; echo finished',
+      command: `sleep ${marker} & echo $! > "$PIDFILE"; echo finished`,
       env: { PIDFILE: pidFile },
     }).done;
     expect(Date.now() - started).toBeLessThan(2000);
     expect(outcome).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'finished\n' });
-    const [leftover] = await pidsWritten(1);
-    await waitFor(() => !isAlive(leftover), 2000, 'the background sleep to die');
+    expect(readFileSync(pidFile, 'utf8')).toMatch(/^\d+\n$/);
+    await waitFor(() => pidsOf(marker).length === 0, 2000, 'the background sleep to die');
   });
 
   it('keeps the head and tail of large output, including what was written just before exit', async () => {
@@ -273,9 +311,11 @@ describe('ShellRunner', () => {
 
     it('the watchdog kills the task group', async () => {
       // A stand-in executor: a bare node process spawning the task exactly as ShellRunner does.
+      const [bg, escaped, fg] = [markedSleep(), markedSleep(), markedSleep()];
       const spec = buildShellSpawn(
-        'sleep 100 & echo $! > "$PIDFILE"; echo $$ >> "$PIDFILE"; exec sleep 100',
-        buildTaskEnv(ctx(), { PIDFILE: pidFile }),
+        `sleep ${bg} & setsid sleep ${escaped} & exec sleep ${fg}`,
+        buildTaskEnv(ctx(), {}),
+        { mode, user: null, cwd: dir },
       );
       const fixture = [
         "const { spawn } = require('node:child_process');",
@@ -292,14 +332,21 @@ describe('ShellRunner', () => {
       let printed = '';
       proc.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
 
-      const [background, foreground] = await pidsWritten(2);
+      const [background, foreground, outside] = await waitFor(
+        () => {
+          const found = [pidsOf(bg), pidsOf(fg), pidsOf(escaped)];
+          return found.every((p) => p.length === 1) && found.map((p) => p[0]);
+        },
+        3000,
+        'the three sleeps',
+      );
+      stray.push(background, foreground, outside);
       const leader = Number(await waitFor(() => /^(\d+)\n/.exec(printed)?.[1], 3000, 'the fixture to print a pid'));
-      expect(leader).toBe(foreground);
-      expect(isAlive(background)).toBe(true);
-      expect(isAlive(foreground)).toBe(true);
+      if (mode === 'process-group') expect(leader).toBe(foreground);
 
       proc.kill('SIGKILL');
       await waitFor(() => !isAlive(background) && !isAlive(foreground), 5000, 'the task group to die');
+      if (mode === 'pid-namespace') await waitFor(() => !isAlive(outside), 5000, 'the setsid sleep to die');
     });
   });
 });
