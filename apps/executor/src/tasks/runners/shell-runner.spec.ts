@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildShellSpawn, buildTaskEnv, NOT_ALLOWED, ShellRunner, taskStatus } from './shell-runner';
@@ -70,22 +70,6 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
   let dir: string;
   let pidFile: string;
   const stray: number[] = [];
-
-  /** Pids the command wrote to $PIDFILE, once it has written `count` of them. */
-  function pidsWritten(count: number): Promise<number[]> {
-    return waitFor(
-      () => {
-        if (!existsSync(pidFile)) return undefined;
-        const pids = readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
-        return pids.length >= count ? pids : undefined;
-      },
-      3000,
-      `${count} pids in ${pidFile}`,
-    ).then((pids) => {
-      stray.push(...pids);
-      return pids;
-    });
-  }
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gocron-shell-'));
@@ -179,6 +163,11 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
         'GOCRON_RUN_ID',
         'GOCRON_SCHEDULED_AT',
       ]);
+    });
+
+    it('gives run_as its own HOME', () => {
+      const user = { name: 'u', uid: 1, gid: 1, groups: [1], home: '/home/u' };
+      expect(buildTaskEnv(ctx(), {}, { HOME: '/root' }, user).HOME).toBe('/home/u');
     });
 
     it('builds exactly the documented environment', () => {
@@ -302,11 +291,90 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
     expect(outcome.error).toMatch(/^could not start: /);
   });
 
+  describe('isolation', () => {
+    it('starts in a fresh 0700 directory of its own, removed after the run', async () => {
+      const outcome = await runner.start(ctx(), { command: 'pwd; stat -c %a .; touch left-behind', env: {} }).done;
+      const [cwd, perms] = outcome.output.trim().split('\n');
+      expect(cwd.startsWith(join(tmpdir(), 'gocron-run-'))).toBe(true);
+      expect(cwd).not.toBe(process.cwd());
+      expect(perms).toBe('700');
+      expect(existsSync(cwd)).toBe(false);
+    });
+
+    it('starts in [executor] workdir when set, and leaves it', async () => {
+      const inDir = new ShellRunner({ ...NO_ISOLATION, mode, workdir: dir });
+      const outcome = await inDir.start(ctx(), { command: 'pwd; touch kept', env: {} }).done;
+      expect(outcome.output).toBe(`${dir}\n`);
+      expect(existsSync(join(dir, 'kept'))).toBe(true);
+    });
+
+    it('removes what the task left in its directory without following its symlinks', async () => {
+      const outside = join(dir, 'precious');
+      writeFileSync(outside, 'x');
+      const outcome = await runner.start(ctx(), {
+        command: 'mkdir sub && ln -s "$OUTSIDE_DIR" sub/link && pwd',
+        env: { OUTSIDE_DIR: dir },
+      }).done;
+      expect(existsSync(outcome.output.trim())).toBe(false);
+      expect(existsSync(outside)).toBe(true);
+    });
+
+    it('refuses a command no allowed_commands pattern matches, before spawning it', async () => {
+      const limited = new ShellRunner({
+        ...NO_ISOLATION,
+        mode,
+        workdir: dir,
+        allowedCommands: [/^echo [\s\S]*$/],
+      });
+      const refused = await limited.start(ctx(), { command: 'touch spawned', env: {} }).done;
+      expect(refused).toMatchObject({ status: 'failed', exitCode: null, error: NOT_ALLOWED, output: '' });
+      expect(existsSync(join(dir, 'spawned'))).toBe(false);
+      expect(await limited.start(ctx(), { command: '  echo ok ', env: {} }).done).toMatchObject({
+        status: 'succeeded',
+        output: 'ok\n',
+      });
+    });
+
+    const asRoot = systemProbe.isRoot() ? it : it.skip;
+    asRoot('runs as [executor] run_as with its groups and HOME (needs root)', async () => {
+      const nobody = { name: 'nobody', uid: 65534, gid: 65534, groups: [65534, 100], home: '/nonexistent' };
+      const asNobody = new ShellRunner({ ...NO_ISOLATION, mode, user: nobody });
+      const outcome = await asNobody.start(ctx(), { command: 'id -u; id -g; id -G; echo "$HOME"; pwd', env: {} }).done;
+      const [uid, gid, groups, home, cwd] = outcome.output.trim().split('\n');
+      expect([uid, gid, groups, home]).toEqual(['65534', '65534', '65534 100', '/nonexistent']);
+      expect(cwd.startsWith(join(tmpdir(), 'gocron-run-'))).toBe(true);
+    });
+  });
+
   describe('when the executor itself is SIGKILLed', () => {
     let executor: ChildProcess | undefined;
 
     afterEach(() => {
       if (executor?.exitCode === null && executor.signalCode === null) executor.kill('SIGKILL');
+    });
+
+    it('the task sees only fds 0, 1 and 2, whatever its executor inherited', async () => {
+      const spec = buildShellSpawn('ls /proc/$$/fd | tr "\\n" " "', buildTaskEnv(ctx(), {}), {
+        mode,
+        user: null,
+        cwd: dir,
+      });
+      const fixture = [
+        "const { spawn } = require('node:child_process');",
+        'const spec = JSON.parse(process.env.GOCRON_TEST_SPAWN);',
+        'const child = spawn(spec.file, spec.args, spec.options);',
+        "child.stdout.on('data', (d) => process.stdout.write(d));",
+      ].join('\n');
+      // fds 3 and 4 of the stand-in executor are inherited without close-on-exec, as from a careless parent.
+      const proc = spawn(process.execPath, ['-e', fixture], {
+        env: { PATH: process.env.PATH, GOCRON_TEST_SPAWN: JSON.stringify(spec) },
+        stdio: ['ignore', 'pipe', 'inherit', 'pipe', 'pipe'],
+      });
+      executor = proc;
+      let printed = '';
+      proc.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      await waitFor(() => printed.endsWith(' '), 5000, 'the task to list its fds');
+      expect(printed).toBe('0 1 2 ');
     });
 
     it('the watchdog kills the task group', async () => {
@@ -348,5 +416,43 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
       await waitFor(() => !isAlive(background) && !isAlive(foreground), 5000, 'the task group to die');
       if (mode === 'pid-namespace') await waitFor(() => !isAlive(outside), 5000, 'the setsid sleep to die');
     });
+  });
+});
+
+describe('taskStatus', () => {
+  it("takes PID 1's report over the status of the chain, and the chain's status without one", () => {
+    expect(taskStatus('exit 3', 3, null)).toEqual([3, null]);
+    expect(taskStatus('signal 10', 138, null)).toEqual([null, 'SIGUSR1']);
+    expect(taskStatus('exit 138', 138, null)).toEqual([138, null]);
+    expect(taskStatus('', null, 'SIGKILL')).toEqual([null, 'SIGKILL']);
+    expect(taskStatus('garbage', 1, null)).toEqual([1, null]);
+  });
+});
+
+describe('buildShellSpawn', () => {
+  const user = { name: 'task', uid: 1001, gid: 1002, groups: [1002, 27], home: '/home/task' };
+
+  it('in a PID namespace: setpriv (death signal) execs unshare, whose PID 1 reports on fd 3', () => {
+    const spec = buildShellSpawn('echo hi', {}, { mode: 'pid-namespace', user, cwd: '/tmp/run' });
+    expect(spec.file).toBe('/usr/bin/setpriv');
+    expect(spec.args.slice(0, 7)).toEqual([
+      '--pdeathsig',
+      'KILL',
+      '/usr/bin/unshare',
+      '--pid',
+      '--fork',
+      '--kill-child=SIGKILL',
+      '--mount-proc',
+    ]);
+    expect(spec.args.slice(-7)).toEqual(['--', 'init', '1001', '1002', '1002 27', '/tmp/run', 'echo hi']);
+    expect(spec.options.stdio).toEqual(['ignore', 'pipe', 'pipe', 'pipe']);
+  });
+
+  it('in a process group: the watchdog wrapper, then the same start without a user', () => {
+    const spec = buildShellSpawn('echo hi', {}, { mode: 'process-group', user: null, cwd: '/tmp/run' });
+    expect(spec.file).toBe('/bin/sh');
+    expect(spec.args[3]).toBe('echo hi');
+    expect(spec.args.slice(5)).toEqual(['', '', '', '/tmp/run']);
+    expect(spec.options.stdio).toEqual(['pipe', 'pipe', 'pipe']);
   });
 });
