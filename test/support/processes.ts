@@ -30,6 +30,8 @@ export interface StartAppOptions {
    * directory is another one and `args` name no config file.
    */
   cwd?: string;
+  /** Leaves fd 3 open in the app (a pipe, not close-on-exec), as a careless parent would: what its children must not get. */
+  inheritedFd?: boolean;
 }
 
 export interface AppExit {
@@ -130,7 +132,7 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
   const child = spawn(process.execPath, [main, ...(opts.args ?? [])], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { NO_COLOR: '1', ...cleanEnv(), ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.inheritedFd ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     // Own process group: SIGKILL escalation and stopAllApps() also reach the tasks it spawned.
     detached: true,
   });
