@@ -3,11 +3,11 @@
 // SIGKILLed executor, and to use file descriptors the executor inherited. The run_as part needs root (CI runs as
 // root) and creates the user gocron_task_test when missing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Api, Dispatcher, Run, sqliteEnv, startDispatcher } from './support/gocron';
-import { AppProcess, cleanEnv, REPO_ROOT, startApp, stopAllApps } from './support/processes';
+import { AppProcess, cleanEnv, markedSleep, pidsWithArg, REPO_ROOT, startApp, stopAllApps } from './support/processes';
 import { freePort } from './support/services';
 import { waitFor } from './support/wait';
 
@@ -38,27 +38,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Live processes (as this test sees them) whose command line contains `marker`. */
-function pidsOf(marker: string): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (cmdline.includes(marker) && stat[stat.lastIndexOf(')') + 2] !== 'Z') pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
-let markers = 0;
-/** A sleep duration no other process uses, so that its command line finds it from outside the run's namespace. */
-function marker(): string {
-  return `301.${process.pid}${++markers}`;
-}
+let jobs = 0;
 
 describe('task isolation', () => {
   let env: Record<string, string>;
@@ -91,7 +71,7 @@ describe('task isolation', () => {
   }
 
   async function runToEnd(command: string, timeoutMs = 20_000): Promise<Run> {
-    const job = await api.createJob({ name: `iso-${++markers}`, cron: ONCE_A_YEAR, type: 'shell', command });
+    const job = await api.createJob({ name: `iso-${++jobs}`, cron: ONCE_A_YEAR, type: 'shell', command });
     const runId = await api.trigger(job.id);
     return api.waitForRunStatus(runId, ['succeeded', 'failed', 'timed_out', 'cancelled', 'lost'], timeoutMs);
   }
@@ -161,15 +141,15 @@ describe('task isolation', () => {
   });
 
   it('ends a setsid grandchild with its run', async () => {
-    const m = marker();
+    const m = markedSleep();
     const run = await runToEnd(`setsid sleep ${m} & sleep 0.2; ${ALLOWED}`);
     expect(run.status).toBe('succeeded');
-    await waitFor(() => pidsOf(m).length === 0, { timeoutMs: 5000, what: 'the setsid sleep to end with its run' });
+    await waitFor(() => pidsWithArg(m).length === 0, { timeoutMs: 5000, what: 'the setsid sleep to end with its run' });
   });
 
   // Last: it kills the suite's executor.
   it('ends every process of a running task, setsid included, when its executor is SIGKILLed', async () => {
-    const [escaped, foreground] = [marker(), marker()];
+    const [escaped, foreground] = [markedSleep(), markedSleep()];
     const job = await api.createJob({
       name: 'iso-sigkill',
       cron: ONCE_A_YEAR,
@@ -177,12 +157,12 @@ describe('task isolation', () => {
       command: `setsid sleep ${escaped} & sleep ${foreground}; ${ALLOWED}`,
     });
     await api.trigger(job.id);
-    await waitFor(() => pidsOf(escaped).length === 1 && pidsOf(foreground).length === 1, {
+    await waitFor(() => pidsWithArg(escaped).length === 1 && pidsWithArg(foreground).length === 1, {
       timeoutMs: 15_000,
       what: 'both sleeps to run',
     });
     await executor.kill('SIGKILL');
-    await waitFor(() => pidsOf(escaped).length === 0 && pidsOf(foreground).length === 0, {
+    await waitFor(() => pidsWithArg(escaped).length === 0 && pidsWithArg(foreground).length === 0, {
       timeoutMs: 5000,
       what: 'both sleeps to die with their executor',
     });

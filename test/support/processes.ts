@@ -1,7 +1,7 @@
 // The built apps (dist/apps/<app>/main.js) as real child processes, an HTTP/JSON client
 // for their APIs, and a recording HTTP stub for the tasks they run.
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, request as httpRequest, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AddressInfo } from 'node:net';
@@ -106,6 +106,31 @@ function lastLines(text: string, n: number): string {
   const lines = text.split('\n');
   if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines.slice(-n).join('\n');
+}
+
+/**
+ * Live (not zombie) processes, as this test sees them, with `arg` among their arguments. A task's own `$$` is no use
+ * outside it: shell tasks run in a PID namespace of their own, where the shell is pid 2.
+ */
+export function pidsWithArg(arg: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(arg) && stat[stat.lastIndexOf(')') + 2] !== 'Z') pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+let markedSleeps = 0;
+/** A sleep duration (about 300 s) no other process uses, for pidsWithArg to find the sleep by. */
+export function markedSleep(): string {
+  return `300.${process.pid}${++markedSleeps}`;
 }
 
 /** Spawns `node dist/apps/<app>/main.js` from the repo root and waits until `ready()` is true. */

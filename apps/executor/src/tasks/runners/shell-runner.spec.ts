@@ -339,9 +339,14 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
     asRoot('runs as [executor] run_as with its groups and HOME (needs root)', async () => {
       const nobody = { name: 'nobody', uid: 65534, gid: 65534, groups: [65534, 100], home: '/nonexistent' };
       const asNobody = new ShellRunner({ ...NO_ISOLATION, mode, user: nobody });
-      const outcome = await asNobody.start(ctx(), { command: 'id -u; id -g; id -G; echo "$HOME"; pwd', env: {} }).done;
-      const [uid, gid, groups, home, cwd] = outcome.output.trim().split('\n');
+      const outcome = await asNobody.start(ctx(), {
+        command: 'id -u; id -g; id -G; echo "$HOME"; pwd; grep -E "^(Uid|Gid):" /proc/self/status | tr -s "\\t" " "',
+        env: {},
+      }).done;
+      const [uid, gid, groups, home, cwd, uids, gids] = outcome.output.trim().split('\n');
       expect([uid, gid, groups, home]).toEqual(['65534', '65534', '65534 100', '/nonexistent']);
+      // Real, effective, saved and filesystem ids: nothing left to switch back to root with.
+      expect([uids.trim(), gids.trim()]).toEqual(['Uid: 65534 65534 65534 65534', 'Gid: 65534 65534 65534 65534']);
       expect(cwd.startsWith(join(tmpdir(), 'gocron-run-'))).toBe(true);
     });
   });

@@ -33,21 +33,21 @@ const OUTPUT_DRAIN_MS = 250;
  * exact wait status on fd 3 (which the task never gets) and the executor reads it there. Its exit ends the namespace:
  * the kernel SIGKILLs whatever is left in it, setsid or not.
  *
- * Perl because it is Essential on Debian (perl-base) and does all of this in one exec.
+ * Perl because it is Essential on Debian (perl-base) and does all of this in one exec. Builtins only: `use POSIX`
+ * alone costs ~15 ms of CPU per run. Closing goes through fdopen ('<&='); ($<, $>) = ... is setreuid(2), which as root
+ * sets the real, effective and saved uid, so the switch cannot be undone (the groups likewise, setgroups first).
  */
 export const TASK_START = `use strict;
-use POSIX ();
 my ($role, $uid, $gid, $groups, $cwd, $command) = @ARGV;
 sub start_task {
   opendir(my $fds, '/proc/self/fd') or die "gocron: cannot list /proc/self/fd: $!\\n";
   my @inherited = grep { /^\\d+$/ && $_ > 2 } readdir $fds;
   closedir $fds;
-  POSIX::close($_) for @inherited;
+  for my $fd (@inherited) { open(my $h, '<&=', $fd) or next; close $h; }
   if ($uid ne '') {
-    $) = "$gid $gid $groups";
-    POSIX::setgid($gid) or die "gocron: setgid: $!\\n";
-    POSIX::setuid($uid) or die "gocron: setuid: $!\\n";
-    die "gocron: could not switch to run_as\\n" if $< != $uid || $> != $uid || $( != $gid;
+    ($(, $)) = ($gid, "$gid $gid $groups");
+    ($<, $>) = ($uid, $uid);
+    die "gocron: could not switch to run_as: $!\\n" if $< != $uid || $> != $uid || $( != $gid || $) != $gid;
   }
   chdir $cwd or die "gocron: cannot enter the working directory: $!\\n";
   exec { '/bin/sh' } 'sh', '-c', $command;
@@ -59,7 +59,7 @@ if ($pid == 0) { open(STDIN, '<', '/dev/null'); start_task(); }
 waitpid($pid, 0);
 my $sig = $? & 127;
 if (open(my $report, '>&=', 3)) { syswrite($report, $sig ? "signal $sig" : 'exit ' . ($? >> 8)); }
-POSIX::_exit($sig ? 128 + $sig : $? >> 8);
+exit($sig ? 128 + $sig : $? >> 8);
 `;
 
 /**
