@@ -1,7 +1,6 @@
 // The foundation end to end: one dispatcher and one executor as real processes, on SQLite (the embedded default)
 // and on MariaDB, doing what a user does through the REST API.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { RunRequest } from '@app/protocol';
 import {
   Api,
@@ -14,8 +13,8 @@ import {
   startDispatcher,
   startExecutor,
 } from './support/gocron';
-import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
-import { createMysqlDatabase, freePort, TestDatabase, tmpDir } from './support/services';
+import { HttpStub, markedSleep, pidsWithArg, startHttpStub, stopAllApps } from './support/processes';
+import { createMysqlDatabase, freePort, TestDatabase } from './support/services';
 import { waitFor } from './support/wait';
 
 /** Alive means present and not a zombie (this container's PID 1 does not reap orphans). */
@@ -30,12 +29,9 @@ function isAlive(pid: number): boolean {
 
 const ONCE_A_YEAR = '0 0 1 1 *'; // jobs that only run when triggered
 
-/** The pid a task wrote to `file` (`echo $$ > file`) once it has started. */
-function waitForPid(file: string): Promise<number> {
-  return waitFor(() => existsSync(file) && Number(readFileSync(file, 'utf8').trim()), {
-    timeoutMs: 5000,
-    what: `pid in ${file}`,
-  });
+/** The pid of the task's `sleep <marker>` once it has started. */
+function waitForPid(marker: string): Promise<number> {
+  return waitFor(() => pidsWithArg(marker)[0], { timeoutMs: 5000, what: `a process sleeping ${marker}` });
 }
 
 describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
@@ -45,7 +41,6 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   let dispatcher: Dispatcher;
   let api: Api;
   let stub: HttpStub;
-  const scratch = tmpDir(`embedded-${dialect}`);
 
   beforeAll(async () => {
     if (dialect === 'mysql') {
@@ -131,33 +126,33 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   });
 
   it('kills a task at its timeout and records timed_out', async () => {
-    const pidFile = join(scratch, 'timeout.pid');
+    const marker = markedSleep();
     const job = await api.createJob({
       name: 'timeout',
       cron: ONCE_A_YEAR,
       type: 'shell',
-      command: `echo $$ > ${pidFile}; sleep 100`,
+      command: `sleep ${marker}`,
       timeoutMs: 1000,
     });
     const runId = await api.trigger(job.id);
+    const pid = await waitForPid(marker);
     const run = await api.waitForRunStatus(runId, ['timed_out', 'failed', 'succeeded']);
     expect(run.status).toBe('timed_out');
     expect(run.error).toMatch(/timed out after 1000 ms/);
-    const pid = Number(readFileSync(pidFile, 'utf8'));
     await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} is gone` });
   });
 
   it('cancels a running run and stops its process', async () => {
-    const pidFile = join(scratch, 'cancel.pid');
+    const marker = markedSleep();
     const job = await api.createJob({
       name: 'cancel',
       cron: ONCE_A_YEAR,
       type: 'shell',
-      command: `echo $$ > ${pidFile}; sleep 100`,
+      command: `sleep ${marker}`,
     });
     const runId = await api.trigger(job.id);
     await api.waitForRunStatus(runId, ['running']);
-    const pid = await waitForPid(pidFile);
+    const pid = await waitForPid(marker);
     expect(isAlive(pid)).toBe(true);
     await api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
     const run = await api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded']);
@@ -503,19 +498,19 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
   });
 
   it('a task dies with its executor (SIGKILL); the run is lost, then retried on the restarted executor', async () => {
-    const pidFile = join(scratch, 'orphan.pid');
+    const marker = markedSleep();
     const job = await api.createJob({
       name: 'orphan',
       cron: ONCE_A_YEAR,
       type: 'shell',
-      command: `echo $$ > ${pidFile}; sleep 100`,
+      command: `sleep ${marker}`,
       retries: 1,
       retryBackoffMs: 100,
       timeoutMs: 120_000,
     });
     const runId = await api.trigger(job.id);
     await api.waitForRunStatus(runId, ['running']);
-    const pid = await waitForPid(pidFile);
+    const pid = await waitForPid(marker);
     const address = executor.address;
     await executor.app.kill('SIGKILL');
     await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} dies with its executor` });

@@ -2,7 +2,7 @@
 // for their APIs, and a recording HTTP stub for the tasks they run.
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, IncomingHttpHeaders, request as httpRequest, ServerResponse } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { AddressInfo } from 'node:net';
@@ -38,6 +38,8 @@ export interface StartAppOptions {
    * directory is another one and `args` name no config file.
    */
   cwd?: string;
+  /** Leaves fd 3 open in the app (a pipe, not close-on-exec), as a careless parent would: what its children must not get. */
+  inheritedFd?: boolean;
 }
 
 export interface AppExit {
@@ -115,6 +117,31 @@ function lastLines(text: string, n: number): string {
 }
 
 /**
+ * Live (not zombie) processes, as this test sees them, with `arg` among their arguments. A task's own `$$` is no use
+ * outside it: shell tasks run in a PID namespace of their own, where the shell is pid 2.
+ */
+export function pidsWithArg(arg: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      if (argv.includes(arg) && stat[stat.lastIndexOf(')') + 2] !== 'Z') pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+let markedSleeps = 0;
+/** A sleep duration (about 300 s) no other process uses, for pidsWithArg to find the sleep by. */
+export function markedSleep(): string {
+  return `300.${process.pid}${++markedSleeps}`;
+}
+
+/**
  * Spawns `node dist/apps/<app>/main.js` from the repo root and waits until `ready()` is true; the app gets
  * TEST_EXECUTOR_TOKEN unless `opts.env` sets GOCRON_EXECUTOR_TOKEN.
  */
@@ -142,7 +169,7 @@ export async function startNodeScript(main: string, opts: StartAppOptions): Prom
   const child = spawn(process.execPath, [main, ...(opts.args ?? [])], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { NO_COLOR: '1', ...cleanEnv(), ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.inheritedFd ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
     // Own process group: SIGKILL escalation and stopAllApps() also reach the tasks it spawned.
     detached: true,
   });

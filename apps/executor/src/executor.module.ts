@@ -4,6 +4,7 @@ import { AppConfig, ConfigModule } from '@app/config';
 import { etcdClient, EtcdRegistration, etcdKeys, NoopRegistration, REGISTRATION } from '@app/discovery';
 import { PersistenceModule } from '@app/persistence';
 import { EXECUTOR_ETCD } from './tasks/dispatcher-endpoints';
+import { prepareTaskIsolationOrExit, TASK_ISOLATION } from './tasks/runners/task-isolation';
 import { TasksModule } from './tasks/tasks.module';
 
 @Module({})
@@ -23,8 +24,9 @@ export class ExecutorModule {
         { provide: EXECUTOR_ETCD, useValue: client },
         // The key that opens job secrets: [auth] secret_key, else data/secret.key (shared with a local dispatcher).
         { provide: SecretBox, useFactory: () => loadSecretBoxOrExit('executor', config.auth.secretKey) },
+        { provide: TASK_ISOLATION, useFactory: () => prepareTaskIsolationOrExit(config) },
       ],
-      exports: [REGISTRATION, EXECUTOR_ETCD, SecretBox],
+      exports: [REGISTRATION, EXECUTOR_ETCD, SecretBox, TASK_ISOLATION],
     };
   }
 }

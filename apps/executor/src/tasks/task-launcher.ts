@@ -22,6 +22,7 @@ import { EgressPolicy } from './runners/egress-policy';
 import { HttpRunner } from './runners/http-runner';
 import { OMITTED_MARKER } from './runners/output-buffer';
 import { ShellRunner } from './runners/shell-runner';
+import { NO_ISOLATION, TASK_ISOLATION, TaskIsolation } from './runners/task-isolation';
 import type { RunContext, RunningTask, TaskResult } from './runners/task-runner';
 
 /** How long the executor launches tasks before it lets other work in. */
@@ -53,7 +54,7 @@ function failed(error: string): TaskResult {
 @Injectable()
 export class TaskLauncher {
   private readonly logger = new Logger(TaskLauncher.name);
-  private readonly shell = new ShellRunner();
+  private readonly shell: ShellRunner;
   private readonly http: HttpRunner;
   private readonly results: ResultRecorder;
 
@@ -64,7 +65,9 @@ export class TaskLauncher {
     private readonly active: ActiveRuns,
     dispatchers: DispatcherEndpoints,
     @Optional() private readonly metrics?: ExecutorMetrics,
+    @Optional() @Inject(TASK_ISOLATION) isolation: TaskIsolation = NO_ISOLATION,
   ) {
+    this.shell = new ShellRunner(isolation);
     this.results = new ResultRecorder(runs, batch, config.executor.id);
     const { httpAllow, httpDeny } = config.executor;
     this.http = new HttpRunner(new EgressPolicy(httpAllow, httpDeny, () => dispatchers.list()));

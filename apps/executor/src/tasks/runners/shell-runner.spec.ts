@@ -1,11 +1,39 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildShellSpawn, buildTaskEnv, ShellRunner } from './shell-runner';
+import { buildShellSpawn, buildTaskEnv, NOT_ALLOWED, ShellRunner, taskStatus } from './shell-runner';
+import { ContainmentMode, NO_ISOLATION, systemProbe } from './task-isolation';
 import { RunContext } from './task-runner';
 
 const HAS_PROC = existsSync('/proc/self/stat');
+const HAS_PID_NAMESPACE = systemProbe.isRoot() && systemProbe.canUsePidNamespace();
+const MODES: ContainmentMode[] = HAS_PID_NAMESPACE ? ['process-group', 'pid-namespace'] : ['process-group'];
+if (!HAS_PID_NAMESPACE) {
+  process.stderr.write(
+    'shell-runner.spec: no PID namespace here (not root or no CAP_SYS_ADMIN): that mode is skipped\n',
+  );
+}
+
+/** Pids (as this test sees them) of live processes whose command line contains `marker`. */
+function pidsOf(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').includes(marker)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids.filter(isAlive);
+}
+
+let markerCount = 0;
+/** A sleep whose duration is unique, so that its command line finds it from outside a PID namespace too. */
+function markedSleep(): string {
+  return `300.${process.pid}${++markerCount}`;
+}
 
 function ctx(overrides: Partial<RunContext> = {}): RunContext {
   return { runId: 42, jobId: 7, scheduledAt: '2026-01-02T03:04:05.000Z', attempt: 2, timeoutMs: 10_000, ...overrides };
@@ -37,27 +65,11 @@ async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000, 
   }
 }
 
-describe('ShellRunner', () => {
-  const runner = new ShellRunner();
+describe.each(MODES)('ShellRunner (%s)', (mode) => {
+  const runner = new ShellRunner({ ...NO_ISOLATION, mode });
   let dir: string;
   let pidFile: string;
   const stray: number[] = [];
-
-  /** Pids the command wrote to $PIDFILE, once it has written `count` of them. */
-  function pidsWritten(count: number): Promise<number[]> {
-    return waitFor(
-      () => {
-        if (!existsSync(pidFile)) return undefined;
-        const pids = readFileSync(pidFile, 'utf8').split('\n').filter(Boolean).map(Number);
-        return pids.length >= count ? pids : undefined;
-      },
-      3000,
-      `${count} pids in ${pidFile}`,
-    ).then((pids) => {
-      stray.push(...pids);
-      return pids;
-    });
-  }
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'gocron-shell-'));
@@ -153,6 +165,11 @@ describe('ShellRunner', () => {
       ]);
     });
 
+    it('gives run_as its own HOME', () => {
+      const user = { name: 'u', uid: 1, gid: 1, groups: [1], home: '/home/u' };
+      expect(buildTaskEnv(ctx(), {}, { HOME: '/root' }, user).HOME).toBe('/home/u');
+    });
+
     it('builds exactly the documented environment', () => {
       const env = buildTaskEnv(
         ctx(),
@@ -178,23 +195,34 @@ describe('ShellRunner', () => {
     });
   });
 
-  it('on timeout kills the command and its background children', async () => {
+  it('on timeout kills the command and its background children, setsid ones too in a PID namespace', async () => {
+    const [bg, escaped, fg] = [markedSleep(), markedSleep(), markedSleep()];
     const task = runner.start(ctx({ timeoutMs: 1000 }), {
-      command: 'sleep 100 & echo $! > "$PIDFILE"; echo $$ >> "$PIDFILE"; exec sleep 100',
-      env: { PIDFILE: pidFile },
+      command: `sleep ${bg} & setsid sleep ${escaped} & exec sleep ${fg}`,
+      env: {},
     });
-    const [background, foreground] = await pidsWritten(2);
-    expect(isAlive(background)).toBe(true);
-    expect(isAlive(foreground)).toBe(true);
+    const [background, foreground, outside] = await waitFor(
+      () => {
+        const found = [pidsOf(bg), pidsOf(fg), pidsOf(escaped)];
+        return found.every((p) => p.length === 1) && found.map((p) => p[0]);
+      },
+      3000,
+      'the three sleeps',
+    );
+    stray.push(background, foreground, outside);
 
     const outcome = await task.done;
     expect(outcome).toMatchObject({ status: 'timed_out', error: 'timed out after 1000 ms' });
     await waitFor(() => !isAlive(background) && !isAlive(foreground), 2000, 'both sleeps to die');
+    if (mode === 'pid-namespace') await waitFor(() => !isAlive(outside), 2000, 'the setsid sleep to die');
+    else expect(isAlive(outside)).toBe(true); // what process-group mode cannot contain, as its warning says
   });
 
   it('cancels with the given reason, or "cancelled"', async () => {
-    const task = runner.start(ctx(), { command: 'echo $$ > "$PIDFILE"; exec sleep 100', env: { PIDFILE: pidFile } });
-    const [pid] = await pidsWritten(1);
+    const marker = markedSleep();
+    const task = runner.start(ctx(), { command: `exec sleep ${marker}`, env: {} });
+    const [pid] = await waitFor(() => pidsOf(marker).length === 1 && pidsOf(marker), 3000, 'the sleep');
+    stray.push(pid);
     task.cancel('operator asked');
     task.cancel('second reason is ignored');
     expect(await task.done).toMatchObject({ status: 'cancelled', exitCode: null, error: 'operator asked' });
@@ -218,31 +246,30 @@ describe('ShellRunner', () => {
     const task = runner.start(
       ctx({ timeoutMs: 200 }),
       {
-        command: `trap 'echo got TERM' TERM; echo $$ > "$PIDFILE"; while :; do sleep 0.02; done`,
-        env: { PIDFILE: pidFile },
+        command: `trap 'echo got TERM' TERM; echo started; while :; do sleep 0.02; done`,
+        env: {},
       },
       { killGraceMs: 400 },
     );
-    const [pid] = await pidsWritten(1);
     const outcome = await task.done;
     const elapsed = Date.now() - started;
     expect(outcome).toMatchObject({ status: 'timed_out', error: 'timed out after 200 ms' });
     expect(outcome.output).toContain('got TERM');
     expect(elapsed).toBeGreaterThanOrEqual(550);
     expect(elapsed).toBeLessThan(3000);
-    await waitFor(() => !isAlive(pid), 2000, 'the task to die');
   });
 
   it('ends the run with its processes, without waiting for a leftover holding stdout', async () => {
     const started = Date.now();
+    const marker = markedSleep();
     const outcome = await runner.start(ctx(), {
-      command: 'sleep 100 & echo $! > "$PIDFILE"; echo finished',
+      command: `sleep ${marker} & echo $! > "$PIDFILE"; echo finished`,
       env: { PIDFILE: pidFile },
     }).done;
     expect(Date.now() - started).toBeLessThan(2000);
     expect(outcome).toMatchObject({ status: 'succeeded', exitCode: 0, output: 'finished\n' });
-    const [leftover] = await pidsWritten(1);
-    await waitFor(() => !isAlive(leftover), 2000, 'the background sleep to die');
+    expect(readFileSync(pidFile, 'utf8')).toMatch(/^\d+\n$/);
+    await waitFor(() => pidsOf(marker).length === 0, 2000, 'the background sleep to die');
   });
 
   it('keeps the head and tail of large output, including what was written just before exit', async () => {
@@ -264,6 +291,66 @@ describe('ShellRunner', () => {
     expect(outcome.error).toMatch(/^could not start: /);
   });
 
+  describe('isolation', () => {
+    it('starts in a fresh 0700 directory of its own, removed after the run', async () => {
+      const outcome = await runner.start(ctx(), { command: 'pwd; stat -c %a .; touch left-behind', env: {} }).done;
+      const [cwd, perms] = outcome.output.trim().split('\n');
+      expect(cwd.startsWith(join(tmpdir(), 'gocron-run-'))).toBe(true);
+      expect(cwd).not.toBe(process.cwd());
+      expect(perms).toBe('700');
+      expect(existsSync(cwd)).toBe(false);
+    });
+
+    it('starts in [executor] workdir when set, and leaves it', async () => {
+      const inDir = new ShellRunner({ ...NO_ISOLATION, mode, workdir: dir });
+      const outcome = await inDir.start(ctx(), { command: 'pwd; touch kept', env: {} }).done;
+      expect(outcome.output).toBe(`${dir}\n`);
+      expect(existsSync(join(dir, 'kept'))).toBe(true);
+    });
+
+    it('removes what the task left in its directory without following its symlinks', async () => {
+      const outside = join(dir, 'precious');
+      writeFileSync(outside, 'x');
+      const outcome = await runner.start(ctx(), {
+        command: 'mkdir sub && ln -s "$OUTSIDE_DIR" sub/link && pwd',
+        env: { OUTSIDE_DIR: dir },
+      }).done;
+      expect(existsSync(outcome.output.trim())).toBe(false);
+      expect(existsSync(outside)).toBe(true);
+    });
+
+    it('refuses a command no allowed_commands pattern matches, before spawning it', async () => {
+      const limited = new ShellRunner({
+        ...NO_ISOLATION,
+        mode,
+        workdir: dir,
+        allowedCommands: [/^echo [\s\S]*$/],
+      });
+      const refused = await limited.start(ctx(), { command: 'touch spawned', env: {} }).done;
+      expect(refused).toMatchObject({ status: 'failed', exitCode: null, error: NOT_ALLOWED, output: '' });
+      expect(existsSync(join(dir, 'spawned'))).toBe(false);
+      expect(await limited.start(ctx(), { command: '  echo ok ', env: {} }).done).toMatchObject({
+        status: 'succeeded',
+        output: 'ok\n',
+      });
+    });
+
+    const asRoot = systemProbe.isRoot() ? it : it.skip;
+    asRoot('runs as [executor] run_as with its groups and HOME (needs root)', async () => {
+      const nobody = { name: 'nobody', uid: 65534, gid: 65534, groups: [65534, 100], home: '/nonexistent' };
+      const asNobody = new ShellRunner({ ...NO_ISOLATION, mode, user: nobody });
+      const outcome = await asNobody.start(ctx(), {
+        command: 'id -u; id -g; id -G; echo "$HOME"; pwd; grep -E "^(Uid|Gid):" /proc/self/status | tr -s "\\t" " "',
+        env: {},
+      }).done;
+      const [uid, gid, groups, home, cwd, uids, gids] = outcome.output.trim().split('\n');
+      expect([uid, gid, groups, home]).toEqual(['65534', '65534', '65534 100', '/nonexistent']);
+      // Real, effective, saved and filesystem ids: nothing left to switch back to root with.
+      expect([uids.trim(), gids.trim()]).toEqual(['Uid: 65534 65534 65534 65534', 'Gid: 65534 65534 65534 65534']);
+      expect(cwd.startsWith(join(tmpdir(), 'gocron-run-'))).toBe(true);
+    });
+  });
+
   describe('when the executor itself is SIGKILLed', () => {
     let executor: ChildProcess | undefined;
 
@@ -271,11 +358,37 @@ describe('ShellRunner', () => {
       if (executor?.exitCode === null && executor.signalCode === null) executor.kill('SIGKILL');
     });
 
+    it('the task sees only fds 0, 1 and 2, whatever its executor inherited', async () => {
+      const spec = buildShellSpawn('ls /proc/$$/fd | tr "\\n" " "', buildTaskEnv(ctx(), {}), {
+        mode,
+        user: null,
+        cwd: dir,
+      });
+      const fixture = [
+        "const { spawn } = require('node:child_process');",
+        'const spec = JSON.parse(process.env.GOCRON_TEST_SPAWN);',
+        'const child = spawn(spec.file, spec.args, spec.options);',
+        "child.stdout.on('data', (d) => process.stdout.write(d));",
+      ].join('\n');
+      // fds 3 and 4 of the stand-in executor are inherited without close-on-exec, as from a careless parent.
+      const proc = spawn(process.execPath, ['-e', fixture], {
+        env: { PATH: process.env.PATH, GOCRON_TEST_SPAWN: JSON.stringify(spec) },
+        stdio: ['ignore', 'pipe', 'inherit', 'pipe', 'pipe'],
+      });
+      executor = proc;
+      let printed = '';
+      proc.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      await waitFor(() => printed.endsWith(' '), 5000, 'the task to list its fds');
+      expect(printed).toBe('0 1 2 ');
+    });
+
     it('the watchdog kills the task group', async () => {
       // A stand-in executor: a bare node process spawning the task exactly as ShellRunner does.
+      const [bg, escaped, fg] = [markedSleep(), markedSleep(), markedSleep()];
       const spec = buildShellSpawn(
-        'sleep 100 & echo $! > "$PIDFILE"; echo $$ >> "$PIDFILE"; exec sleep 100',
-        buildTaskEnv(ctx(), { PIDFILE: pidFile }),
+        `sleep ${bg} & setsid sleep ${escaped} & exec sleep ${fg}`,
+        buildTaskEnv(ctx(), {}),
+        { mode, user: null, cwd: dir },
       );
       const fixture = [
         "const { spawn } = require('node:child_process');",
@@ -292,14 +405,59 @@ describe('ShellRunner', () => {
       let printed = '';
       proc.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
 
-      const [background, foreground] = await pidsWritten(2);
+      const [background, foreground, outside] = await waitFor(
+        () => {
+          const found = [pidsOf(bg), pidsOf(fg), pidsOf(escaped)];
+          return found.every((p) => p.length === 1) && found.map((p) => p[0]);
+        },
+        3000,
+        'the three sleeps',
+      );
+      stray.push(background, foreground, outside);
       const leader = Number(await waitFor(() => /^(\d+)\n/.exec(printed)?.[1], 3000, 'the fixture to print a pid'));
-      expect(leader).toBe(foreground);
-      expect(isAlive(background)).toBe(true);
-      expect(isAlive(foreground)).toBe(true);
+      if (mode === 'process-group') expect(leader).toBe(foreground);
 
       proc.kill('SIGKILL');
       await waitFor(() => !isAlive(background) && !isAlive(foreground), 5000, 'the task group to die');
+      if (mode === 'pid-namespace') await waitFor(() => !isAlive(outside), 5000, 'the setsid sleep to die');
     });
+  });
+});
+
+describe('taskStatus', () => {
+  it("takes PID 1's report over the status of the chain, and the chain's status without one", () => {
+    expect(taskStatus('exit 3', 3, null)).toEqual([3, null]);
+    expect(taskStatus('signal 10', 138, null)).toEqual([null, 'SIGUSR1']);
+    expect(taskStatus('exit 138', 138, null)).toEqual([138, null]);
+    expect(taskStatus('', null, 'SIGKILL')).toEqual([null, 'SIGKILL']);
+    expect(taskStatus('garbage', 1, null)).toEqual([1, null]);
+  });
+});
+
+describe('buildShellSpawn', () => {
+  const user = { name: 'task', uid: 1001, gid: 1002, groups: [1002, 27], home: '/home/task' };
+
+  it('in a PID namespace: setpriv (death signal) execs unshare, whose PID 1 reports on fd 3', () => {
+    const spec = buildShellSpawn('echo hi', {}, { mode: 'pid-namespace', user, cwd: '/tmp/run' });
+    expect(spec.file).toBe('/usr/bin/setpriv');
+    expect(spec.args.slice(0, 7)).toEqual([
+      '--pdeathsig',
+      'KILL',
+      '/usr/bin/unshare',
+      '--pid',
+      '--fork',
+      '--kill-child=SIGKILL',
+      '--mount-proc',
+    ]);
+    expect(spec.args.slice(-7)).toEqual(['--', 'init', '1001', '1002', '1002 27', '/tmp/run', 'echo hi']);
+    expect(spec.options.stdio).toEqual(['ignore', 'pipe', 'pipe', 'pipe']);
+  });
+
+  it('in a process group: the watchdog wrapper, then the same start without a user', () => {
+    const spec = buildShellSpawn('echo hi', {}, { mode: 'process-group', user: null, cwd: '/tmp/run' });
+    expect(spec.file).toBe('/bin/sh');
+    expect(spec.args[3]).toBe('echo hi');
+    expect(spec.args.slice(5)).toEqual(['', '', '', '/tmp/run']);
+    expect(spec.options.stdio).toEqual(['pipe', 'pipe', 'pipe']);
   });
 });
