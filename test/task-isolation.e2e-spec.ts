@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Api, Dispatcher, Run, sqliteEnv, startDispatcher } from './support/gocron';
+import { Api, Dispatcher, Run, sqliteEnv, startDispatcher, TEST_SECRET_KEY } from './support/gocron';
 import { AppProcess, cleanEnv, markedSleep, pidsWithArg, REPO_ROOT, startApp, stopAllApps } from './support/processes';
 import { freePort } from './support/services';
 import { waitFor } from './support/wait';
@@ -54,6 +54,8 @@ describe('task isolation', () => {
         ...env,
         GOCRON_EXECUTOR_PORT: String(executorPort),
         GOCRON_EXECUTOR_ID: name,
+        // The dispatcher's key (startDispatcher gives it the suite's): secrets open only with it.
+        GOCRON_AUTH_SECRET_KEY: TEST_SECRET_KEY,
         GOCRON_EXECUTOR_RUN_AS: IS_ROOT ? TASK_USER : '',
         GOCRON_EXECUTOR_ALLOWED_COMMANDS: `* ${ALLOWED}`,
         // Read by nothing on SQLite: it is here to be stolen.
