@@ -5,7 +5,7 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { Api, Dispatcher, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
 import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
-import { etcdEnv, freePort } from './support/services';
+import { etcdEnv, freePort, testServices } from './support/services';
 import { waitFor } from './support/wait';
 
 const ONCE_A_YEAR = '0 0 1 1 *';
@@ -74,8 +74,8 @@ describe('HTTP task egress', () => {
     ['http://0xa9fea9fe/', /169\.254\.169\.254 is in \[executor\] http_deny/],
     ['http://[::ffff:a9fe:a9fe]/', /169\.254\.169\.254 is in \[executor\] http_deny/],
     ['http://0x7f000002:1/', /127\.0\.0\.2 is in \[executor\] http_deny/],
-    ['http://0.0.0.0:1/', /0\.0\.0\.0 is in \[executor\] http_deny \(0\.0\.0\.0\/8\)/],
-    ['http://[::]:1/', /0\.0\.0\.0 is in \[executor\] http_deny/],
+    ['http://0.0.0.0:1/', /0\.0\.0\.0 is "this host"/],
+    ['http://[::]:1/', /0\.0\.0\.0 is "this host"/],
   ])('refuses %s, naming the rule and storing nothing', async (url, why) => {
     const run = await runOnce(url);
     expect(run).toMatchObject({ status: 'failed', httpStatus: null });
@@ -104,6 +104,13 @@ describe('HTTP task egress', () => {
       expect(run.status).toBe('failed');
       expect(run.error).toMatch(new RegExp(`127\\.0\\.0\\.1:${port} is a dispatcher's API`));
     }
+  });
+
+  it("refuses etcd's API (a task could list an executor of its own there and collect the executor token)", async () => {
+    const etcd = new URL(testServices().etcdHosts.split(',')[0]);
+    const run = await runOnce(`http://${etcd.host}/v3/kv/range`);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/is etcd's API \(\[etcd\] hosts\)/);
   });
 
   it('reaches loopback services that are not denied', async () => {

@@ -21,22 +21,33 @@ export class DispatcherEndpoints implements OnModuleInit, OnApplicationShutdown 
   private readonly logger = new Logger(DispatcherEndpoints.name);
   private readonly directory: EtcdDispatcherDirectory | null;
   private readonly own: Endpoint;
+  /**
+   * etcd's JSON API needs no login by default: a task writing `{prefix}/executors/…` could list an executor of its
+   * own, which dispatchers would then send the executor token and runs. Its hosts are refused like the API's.
+   */
+  private readonly etcd: Endpoint[];
   /** Resolved addresses per registered host name. */
   private readonly resolved = new Map<string, string[]>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, @Optional() @Inject(EXECUTOR_ETCD) etcd: Etcd3 | null) {
     this.own = { host: config.dispatcher.host, port: config.dispatcher.port };
+    this.etcd = config.etcd.hosts.map((h) => {
+      const url = new URL(h);
+      const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 2379);
+      return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, what: "etcd's API ([etcd] hosts)" };
+    });
     this.directory = etcd ? new EtcdDispatcherDirectory(etcd, config.etcd.prefix) : null;
   }
 
   onModuleInit(): void {
     void this.resolve(this.own.host);
+    for (const e of this.etcd) void this.resolve(e.host);
     // Rejects only when stopped before etcd answered; the listing retries with back-off by itself.
     this.directory?.start().catch(() => undefined);
   }
 
   list(): Endpoint[] {
-    const endpoints = [this.own];
+    const endpoints = [this.own, ...this.etcd];
     for (const d of this.directory?.list() ?? []) {
       const port = PORT_OF.exec(d.address);
       if (!port) continue;
@@ -48,7 +59,7 @@ export class DispatcherEndpoints implements OnModuleInit, OnApplicationShutdown 
       const host = e.host.replace(/^\[(.*)\]$/, '$1');
       if (isIP(host) !== 0) continue;
       const addresses = this.resolved.get(host);
-      if (addresses) for (const a of addresses) out.push({ host: a, port: e.port });
+      if (addresses) for (const a of addresses) out.push({ host: a, port: e.port, what: e.what });
       else void this.resolve(host);
     }
     return out;

@@ -39,10 +39,34 @@ describe('EgressPolicy', () => {
   it('refuses the default deny list in every spelling, naming the rule', () => {
     expect(policy.refusal('169.254.169.254', 80)).toBe('169.254.169.254 is in [executor] http_deny (169.254.0.0/16)');
     expect(policy.refusal('::ffff:a9fe:a9fe', 80)).toBe('169.254.169.254 is in [executor] http_deny (169.254.0.0/16)');
-    expect(policy.refusal('0.0.0.0', 8080)).toContain('(0.0.0.0/8)');
-    expect(policy.refusal('::', 8080)).toContain('(0.0.0.0/8)');
+    expect(policy.refusal('0.0.0.0', 8080)).toContain('"this host"');
+    expect(policy.refusal('::', 8080)).toContain('"this host"');
     expect(policy.refusal('fe80::1', 80)).toContain('(fe80::/10)');
     expect(policy.refusal('fd00:ec2::254', 80)).toContain('(fd00:ec2::254/128)');
+  });
+
+  it('refuses "this host" whatever http_deny and http_allow say (a custom deny list replaces the default)', () => {
+    const custom = new EgressPolicy(['0.0.0.0/0'], ['10.0.0.0/8']);
+    expect(custom.refusal('0.0.0.0', 80)).toBe('0.0.0.0 is "this host" (0.0.0.0/8 or ::), which tasks may never reach');
+    expect(custom.refusal('::', 80)).toContain('"this host"');
+    expect(custom.refusal('0.1.2.3', 80)).toContain('"this host"');
+  });
+
+  it('keeps IPv6 rules IPv6, and reads IPv4-mapped and NAT64 rules of /96 or longer as the IPv4 rules they are', () => {
+    const v6 = new EgressPolicy([], ['::/0']);
+    expect(v6.refusal('8.8.8.8', 80)).toBeNull();
+    expect(v6.refusal('2001:db8::1', 80)).toContain('(::/0)');
+    const mapped = new EgressPolicy([], ['::ffff:169.254.0.0/112', '64:ff9b::/96', '::/128']);
+    expect(mapped.refusal('169.254.1.2', 80)).toContain('(::ffff:169.254.0.0/112)');
+    expect(mapped.refusal('64:ff9b::808:808', 80)).toContain('(64:ff9b::/96)');
+    expect(mapped.refusal('1.1.1.1', 80)).toContain('(64:ff9b::/96)'); // NAT64 /96 covers every IPv4 address
+  });
+
+  it('names what an endpoint is (etcd as well as dispatchers)', () => {
+    const p = new EgressPolicy([], [], () => [{ host: '127.0.0.1', port: 2379, what: "etcd's API ([etcd] hosts)" }]);
+    expect(p.refusal('127.0.0.1', 2379)).toBe(
+      "127.0.0.1:2379 is etcd's API ([etcd] hosts) ([executor] http_allow permits it)",
+    );
   });
 
   it('allows loopback and private ranges unless denied', () => {

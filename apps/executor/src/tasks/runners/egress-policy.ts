@@ -12,11 +12,15 @@ export interface CanonicalAddress {
 export interface Endpoint {
   host: string;
   port: number;
+  /** What it is, for the refusal: default "a dispatcher's API". */
+  what?: string;
 }
 
 interface Rule {
   text: string;
   list: BlockList;
+  /** Matched against addresses of this family only (BlockList would match IPv4 against an IPv6 rule, mapped). */
+  family: 4 | 6;
 }
 
 /** Marks a refusal, so the runner reports it as such (and the error names the rule, not a connection problem). */
@@ -24,9 +28,17 @@ export class EgressRefused extends Error {
   readonly code = 'EGRESS_REFUSED';
 }
 
-const IPV4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
-/** RFC 6052's well-known NAT64 prefix: such an address reaches the IPv4 address in its last 32 bits. */
-const NAT64 = /^64:ff9b::([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
+/**
+ * The eight 16-bit groups of an IPv6 address as the URL parser compresses it (hex groups, one `::`, no dotted
+ * tail). IPv4-mapped (::ffff:0:0/96) and RFC 6052's NAT64 prefix (64:ff9b::/96) reach the IPv4 address in their
+ * last 32 bits.
+ */
+function groupsOf(compressed: string): number[] {
+  const [head, tail] = compressed.split('::');
+  const h = head ? head.split(':').map((x) => parseInt(x, 16)) : [];
+  const t = tail === undefined ? [] : tail ? tail.split(':').map((x) => parseInt(x, 16)) : [];
+  return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+}
 
 /**
  * The form an address is checked in. IPv4 arrives canonical (WHATWG URL parsing already turned `0x7f000001`,
@@ -49,29 +61,45 @@ export function canonicalAddress(raw: string): CanonicalAddress | null {
     return null;
   }
   if (compressed === '::') return { address: '0.0.0.0', family: 4 };
-  const embedded = IPV4_MAPPED.exec(compressed) ?? NAT64.exec(compressed);
-  if (embedded) {
-    const hi = parseInt(embedded[1], 16);
-    const lo = parseInt(embedded[2], 16);
-    return { address: [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.'), family: 4 };
+  const g = groupsOf(compressed);
+  const mapped = g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff;
+  const nat64 = g[0] === 0x64 && g[1] === 0xff9b && g.slice(2, 6).every((x) => x === 0);
+  if (mapped || nat64) {
+    return { address: [g[6] >> 8, g[6] & 255, g[7] >> 8, g[7] & 255].join('.'), family: 4 };
   }
   return { address: compressed, family: 6 };
 }
 
+/**
+ * A rule from `a.b.c.d[/n]` or an IPv6 address with an optional `/n`. An IPv6 rule stays IPv6 unless it lies wholly
+ * inside an IPv4-mapped or NAT64 block (prefix ≥ 96), which is the IPv4 rule it stands for: addresses are checked
+ * in canonical form, where those are IPv4.
+ */
 function ruleOf(cidr: string): Rule {
   const slash = cidr.indexOf('/');
-  const base = canonicalAddress(slash === -1 ? cidr : cidr.slice(0, slash));
-  if (!base) throw new Error(`'${cidr}' is not an address or CIDR`);
+  const raw = (slash === -1 ? cidr : cidr.slice(0, slash)).replace(/^\[|\]$/g, '');
+  const bits = slash === -1 ? null : Number(cidr.slice(slash + 1));
   const list = new BlockList();
-  const type = base.family === 4 ? 'ipv4' : 'ipv6';
-  if (slash === -1) list.addAddress(base.address, type);
-  else list.addSubnet(base.address, Number(cidr.slice(slash + 1)), type);
-  return { text: cidr, list };
+  const add = (address: string, type: 'ipv4' | 'ipv6', prefix: number | null) =>
+    prefix === null ? list.addAddress(address, type) : list.addSubnet(address, prefix, type);
+  if (isIP(raw) === 4) {
+    add(raw, 'ipv4', bits);
+    return { text: cidr, list, family: 4 };
+  }
+  if (isIP(raw) !== 6) throw new Error(`'${cidr}' is not an address or CIDR`);
+  const mapped = canonicalAddress(raw);
+  const unspecified = groupsOf(new URL(`http://[${raw}]/`).hostname.slice(1, -1)).every((x) => x === 0);
+  if (mapped && mapped.family === 4 && !unspecified && (bits === null || bits >= 96)) {
+    add(mapped.address, 'ipv4', bits === null ? null : bits - 96);
+    return { text: cidr, list, family: 4 };
+  }
+  add(raw, 'ipv6', bits);
+  return { text: cidr, list, family: 6 };
 }
 
 function matching(rules: readonly Rule[], a: CanonicalAddress): Rule | undefined {
   const type = a.family === 4 ? 'ipv4' : 'ipv6';
-  return rules.find((r) => r.list.check(a.address, type));
+  return rules.find((r) => r.family === a.family && r.list.check(a.address, type));
 }
 
 /** This machine's own addresses: where a dispatcher listening on 0.0.0.0 or :: answers. */
@@ -87,6 +115,8 @@ function localAddresses(): Set<string> {
 }
 
 const LOOPBACK_V4 = ruleOf('127.0.0.0/8');
+/** "This host" (connect(2) reaches the local machine): refused whatever http_deny and http_allow say. */
+const THIS_HOST = ruleOf('0.0.0.0/8');
 
 /**
  * Where HTTP tasks may connect: `http_allow` wins, then `http_deny` and the dispatchers' API endpoints refuse;
@@ -112,11 +142,15 @@ export class EgressPolicy {
   refusal(address: string, port: number): string | null {
     const a = canonicalAddress(address);
     if (!a) return `'${address}' is not an IP address`;
+    if (a.family === 4 && THIS_HOST.list.check(a.address, 'ipv4')) {
+      return `${a.address} is "this host" (0.0.0.0/8 or ::), which tasks may never reach`;
+    }
     if (matching(this.allow, a)) return null;
     const denied = matching(this.deny, a);
     if (denied) return `${a.address} is in [executor] http_deny (${denied.text})`;
-    if (this.isDispatcher(a, port))
-      return `${a.address}:${port} is a dispatcher's API ([executor] http_allow permits it)`;
+    const endpoint = this.endpointAt(a, port);
+    if (endpoint)
+      return `${a.address}:${port} is ${endpoint.what ?? "a dispatcher's API"} ([executor] http_allow permits it)`;
     return null;
   }
 
@@ -144,22 +178,22 @@ export class EgressPolicy {
     };
   }
 
-  private isDispatcher(a: CanonicalAddress, port: number): boolean {
+  private endpointAt(a: CanonicalAddress, port: number): Endpoint | null {
     let local: Set<string> | null = null;
     for (const e of this.endpoints()) {
       if (e.port !== port) continue;
       const host = canonicalAddress(e.host);
-      if (host && host.address === a.address) return true;
+      if (host && host.address === a.address) return e;
       if (host?.address === '0.0.0.0') {
         local ??= localAddresses();
-        if (local.has(a.address) || (a.family === 4 && LOOPBACK_V4.list.check(a.address, 'ipv4'))) return true;
-        if (a.address === '::1') return true;
+        if (local.has(a.address) || (a.family === 4 && LOOPBACK_V4.list.check(a.address, 'ipv4'))) return e;
+        if (a.address === '::1') return e;
       }
       // A dispatcher registered by name: localhost is the one name it is worth resolving here.
       if (!host && e.host.toLowerCase() === 'localhost') {
-        if (a.address === '::1' || (a.family === 4 && LOOPBACK_V4.list.check(a.address, 'ipv4'))) return true;
+        if (a.address === '::1' || (a.family === 4 && LOOPBACK_V4.list.check(a.address, 'ipv4'))) return e;
       }
     }
-    return false;
+    return null;
   }
 }
