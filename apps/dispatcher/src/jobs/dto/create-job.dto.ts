@@ -31,7 +31,7 @@ import {
   Routing,
 } from '@app/contract';
 import { IsNotNull, IsOptionalNotNull } from '../../common/api-validation.pipe';
-import { IsStringMap, IsTimeZone } from './job-validators';
+import { ENV_VALUE, HEADER_VALUE, IsStringMap, IsTimeZone } from './job-validators';
 
 /** Names as for `env` and `http.headers` today. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -66,7 +66,7 @@ export class HttpSpecDto implements HttpSpecInput {
     example: { Authorization: 'Bearer …' },
   })
   @IsOptional()
-  @IsStringMap(HEADER_NAME, 64)
+  @IsStringMap(HEADER_NAME, 64, { values: HEADER_VALUE })
   headers?: Record<string, string>;
 
   @ApiPropertyOptional({
@@ -77,7 +77,7 @@ export class HttpSpecDto implements HttpSpecInput {
     description: `${SECRET_DOC}. A name may not also be in \`headers\` (case-insensitive); a secret header wins over a plain one and is dropped on a redirect to another origin`,
   })
   @IsOptional()
-  @IsStringMap(HEADER_NAME, 64, { maxValueLength: SECRET_VALUE_MAX })
+  @IsStringMap(HEADER_NAME, 64, { maxValueLength: SECRET_VALUE_MAX, values: HEADER_VALUE })
   secretHeaders?: Record<string, string> | null;
 
   @ApiPropertyOptional({ example: '', maxLength: 65536, nullable: true })
@@ -162,7 +162,7 @@ export class CreateJobDto {
     example: { LANG: 'C.UTF-8' },
   })
   @IsOptionalNotNull()
-  @IsStringMap(ENV_NAME, 128)
+  @IsStringMap(ENV_NAME, 128, { values: ENV_VALUE })
   env?: Record<string, string>;
 
   @ApiPropertyOptional({
@@ -173,7 +173,7 @@ export class CreateJobDto {
     description: `${SECRET_DOC}. A name may not also be in \`env\``,
   })
   @IsOptional()
-  @IsStringMap(ENV_NAME, 128, { maxValueLength: SECRET_VALUE_MAX })
+  @IsStringMap(ENV_NAME, 128, { maxValueLength: SECRET_VALUE_MAX, values: ENV_VALUE })
   secretEnv?: Record<string, string> | null;
 
   @ApiPropertyOptional({ type: HttpSpecDto, nullable: true, description: 'required for http jobs' })

@@ -102,6 +102,24 @@ describe('job bodies: null is a value', () => {
     await expect(validate(CreateJobDto, { ...HTTP, http })).resolves.toMatchObject({ http });
   });
 
+  it('refuses a NUL in an environment value and control characters in a header value, never quoting the value', async () => {
+    const secret = 'nulSecret-Qw8Er7Ty6Ui5';
+    const env = (await refusal(CreateJobDto, { ...SHELL, secretEnv: { PW: `${secret}\u0000tail` } })).join();
+    expect(env).toBe('secretEnv.PW holds a NUL byte, which an environment variable can not');
+    expect((await refusal(CreateJobDto, { ...SHELL, env: { A: 'a\u0000' } })).join()).toMatch(/env\.A holds a NUL/);
+    for (const bad of [`${secret}\r\nX-Evil: 1`, `${secret}\u0001`, `${secret}\u20ac`]) {
+      const http = { ...HTTP.http, secretHeaders: { Authorization: bad } };
+      const message = (await refusal(CreateJobDto, { ...HTTP, http })).join();
+      expect(message).toMatch(/http\.secretHeaders\.Authorization holds a character a header value can not/);
+      expect(message).not.toContain(secret);
+    }
+    const plain = { ...HTTP.http, headers: { 'X-A': 'a\nb' } };
+    expect((await refusal(CreateJobDto, { ...HTTP, http: plain })).join()).toMatch(
+      /http\.headers\.X-A holds a character/,
+    );
+    await expect(validate(CreateJobDto, { ...SHELL, env: { A: 'é ok\ttab' } })).resolves.toBeTruthy();
+  });
+
   it('keeps refusing what it refused before, and accepting valid bodies', async () => {
     expect((await refusal(CreateJobDto, { ...SHELL, env: { A: 1 } })).join()).toMatch(/env\.A must be a string/);
     expect((await refusal(CreateJobDto, { ...SHELL, env: { 'a-b': 'x' } })).join()).toMatch(/env: key 'a-b'/);

@@ -20,19 +20,21 @@ export function IsTimeZone(options?: ValidationOptions): PropertyDecorator {
 export function IsStringMap(
   keyPattern: RegExp,
   maxKeys: number,
-  options?: ValidationOptions & { maxValueLength?: number },
+  options?: ValidationOptions & { maxValueLength?: number; values?: ValueRule },
 ): PropertyDecorator {
   const maxValue = options?.maxValueLength ?? Infinity;
+  const rule = options?.values ?? null;
   return (target: object, propertyName: string | symbol) =>
     registerDecorator({
       name: 'isStringMap',
       target: target.constructor,
       propertyName: propertyName as string,
       options: {
-        message: (a: ValidationArguments) => stringMapProblem(a.property, a.value, keyPattern, maxKeys, maxValue) ?? '',
+        message: (a: ValidationArguments) =>
+          stringMapProblem(a.property, a.value, keyPattern, maxKeys, maxValue, rule) ?? '',
         ...options,
       },
-      validator: { validate: (v: unknown) => stringMapProblem('', v, keyPattern, maxKeys, maxValue) === null },
+      validator: { validate: (v: unknown) => stringMapProblem('', v, keyPattern, maxKeys, maxValue, rule) === null },
     });
 }
 
@@ -43,6 +45,7 @@ function stringMapProblem(
   keyPattern: RegExp,
   maxKeys: number,
   maxValue: number,
+  rule: ValueRule | null,
 ): string | null {
   const shape = `${property} must be an object of at most ${maxKeys} string values with keys matching ${keyPattern}`;
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return shape;
@@ -55,9 +58,25 @@ function stringMapProblem(
       return `${property}.${shortened(key)} must be a string, got ${got}`;
     }
     if (value.length > maxValue) return `${property}.${shortened(key)} is longer than ${maxValue} characters`;
+    // Named, never quoted: the value may be a secret.
+    if (rule && rule.refuse.test(value)) return `${property}.${shortened(key)} ${rule.says}`;
   }
   return null;
 }
+
+/** Characters a map's values may not hold, and what the refusal says (without the value). */
+export interface ValueRule {
+  refuse: RegExp;
+  says: string;
+}
+
+/** A process environment can not carry a NUL byte: the run would fail at spawn with the value in Node's error. */
+export const ENV_VALUE: ValueRule = { refuse: /\0/, says: 'holds a NUL byte, which an environment variable can not' };
+/** What HTTP allows in a header value (RFC 9110 field-value: visible ASCII, space, tab, obs-text). */
+export const HEADER_VALUE: ValueRule = {
+  refuse: /[^\t\x20-\x7e\x80-\xff]/,
+  says: 'holds a character a header value can not (control characters, CR, LF, or above U+00FF)',
+};
 
 /** A client's key as a message quotes it: a bad key can be as long as the body. */
 function shortened(key: string): string {

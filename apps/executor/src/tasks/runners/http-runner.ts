@@ -21,7 +21,7 @@ const DEFAULT_HEADERS: http.OutgoingHttpHeaders = {
 /** Dropped when a redirect turns the request into a GET without a body. */
 const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'content-language', 'content-location'];
 /** Dropped when a redirect leads to another origin. */
-const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie'];
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
 /** The run headers a job's own headers can not replace. */
 const RUN_HEADERS = ['x-gocron-job-id', 'x-gocron-run-id', 'x-gocron-scheduled-at', 'x-gocron-attempt'];
 
