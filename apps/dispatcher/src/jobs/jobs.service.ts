@@ -16,7 +16,14 @@ import { JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
 import type { IfMatch } from './job-etag';
-import { changedSecrets, checkNoOverlap, SecretChange, setsNoSecret } from './secret-changes';
+import {
+  changedSecrets,
+  checkNoOverlap,
+  KEEP,
+  SecretChange,
+  setsNoSecret,
+  withCredentialHeadersMoved,
+} from './secret-changes';
 
 /** Writes of one change without If-Match before a 409: each lost only to another change of the same job. */
 const MERGE_ATTEMPTS = 5;
@@ -75,14 +82,24 @@ export class JobsService {
     private readonly box: SecretBox,
   ) {}
 
-  async create(dto: CreateJobDto): Promise<JobResponse> {
+  async create(input: CreateJobDto): Promise<JobResponse> {
     const now = Date.now();
+    const dto = withCredentialHeadersMoved(input, []);
     const { secretEnv, ...plain } = dto;
     const fields = { ...DEFAULTS, command: null, http: null, ...plain } as JobFields;
     const normalized = this.normalize(fields);
     const secretChange = secretChangeOf(normalized, secretEnv, dto.http?.secretHeaders);
     // Checked on the names alone before anything is written (sealing needs the job's id, known after the insert).
     checkNoOverlap(normalized.env, normalized.http?.headers, namesOf(secretChange));
+    // A new job has no stored secret for `***` to keep: refused before anything is written.
+    for (const [kind, map] of [
+      ['secretEnv', secretChange.env],
+      ['http.secretHeaders', secretChange.headers],
+    ] as const) {
+      const kept = Object.entries(map ?? {}).find(([, v]) => v === KEEP);
+      if (kept)
+        throw new DomainError('INVALID', `${kind}.${kept[0]}: '***' keeps a stored value, and a new job has none`);
+    }
     const nextRunAt = this.nextFire(normalized, now, now);
     // The cursor starts at creation: the first tick is the first one after now.
     const row = { ...normalized, scheduleSetAt: now, lastTickAt: now, nextRunAt, secrets: null };
@@ -93,10 +110,22 @@ export class JobsService {
       // Sealed values are bound to the job's id, so they are written right after the insert; until then the job is
       // disabled, so no run of it can start without its secrets.
       const created = await this.jobs.create({ ...row, enabled: false, nextRunAt: null }, now);
-      const secrets = changedSecrets(this.box, created.id, null, secretChange);
-      const result = await this.jobs.update(created.id, created.version, { secrets, enabled: row.enabled, nextRunAt });
-      if (result.outcome !== 'updated') throw new DomainError('CONFLICT', `job ${created.id} changed while created`);
-      job = result.job;
+      try {
+        const secrets = changedSecrets(this.box, created.id, null, secretChange);
+        // lastTickAt again, so that the watchdog's watermark starts at the first fire time too.
+        const result = await this.jobs.update(created.id, created.version, {
+          secrets,
+          enabled: row.enabled,
+          lastTickAt: now,
+          nextRunAt,
+        });
+        if (result.outcome !== 'updated') throw new DomainError('CONFLICT', `job ${created.id} changed while created`);
+        job = result.job;
+      } catch (e) {
+        // No half-made job is left behind: the create failed as a whole.
+        await this.jobs.delete(created.id).catch(() => undefined);
+        throw e;
+      }
     }
     await this.scheduler.changed(job);
     this.events.jobChanged(job.id, 'created');
@@ -127,7 +156,8 @@ export class JobsService {
       const job = await this.find(id);
       if (ifMatch && !ifMatch.versions.includes(job.version)) throw stale(id, job.version, ifMatch);
       const now = Date.now();
-      const result = await this.jobs.update(id, job.version, this.merge(job, dto, now), now);
+      const change = withCredentialHeadersMoved(dto, Object.keys(job.secrets?.headers ?? {}));
+      const result = await this.jobs.update(id, job.version, this.merge(job, change, now), now);
       switch (result.outcome) {
         case 'updated':
           await this.scheduler.changed(result.job);

@@ -1,6 +1,6 @@
 import { SecretBox } from '@app/common';
 import { openSecrets, PlainSecrets } from '@app/persistence';
-import { changedSecrets, checkNoOverlap } from './secret-changes';
+import { changedSecrets, checkNoOverlap, withCredentialHeadersMoved } from './secret-changes';
 
 const box = new SecretBox(Buffer.alloc(32, 3));
 const opened = (jobId: number, secrets: ReturnType<typeof changedSecrets>) =>
@@ -53,5 +53,24 @@ describe('checkNoOverlap', () => {
     );
     expect(() => checkNoOverlap({}, {}, { headers: { Cookie: 's', cookie: 't' } })).toThrow(/names cookie twice/);
     expect(() => checkNoOverlap({ A: '1' }, { X: 'y' }, { env: { B: 's' }, headers: { Y: 's' } })).not.toThrow();
+  });
+});
+
+describe('withCredentialHeadersMoved', () => {
+  it('moves credential headers of any case into secretHeaders, keeping stored ones when the change names none', () => {
+    const dto = { name: 'x', http: { headers: { authorization: 'Bearer a', 'X-Api-Key': 'k', Accept: 'json' } } };
+    expect(withCredentialHeadersMoved(dto, ['Cookie'])).toEqual({
+      name: 'x',
+      http: {
+        headers: { Accept: 'json' },
+        secretHeaders: { Cookie: '***', authorization: 'Bearer a', 'X-Api-Key': 'k' },
+      },
+    });
+    const given = { http: { headers: { Cookie: 'c=1' }, secretHeaders: { COOKIE: 'old', Other: 'o' } } };
+    expect(withCredentialHeadersMoved(given, [])).toEqual({
+      http: { headers: {}, secretHeaders: { Other: 'o', Cookie: 'c=1' } },
+    });
+    const none = { http: { headers: { Accept: 'json' } } };
+    expect(withCredentialHeadersMoved(none, ['Cookie'])).toBe(none);
   });
 });

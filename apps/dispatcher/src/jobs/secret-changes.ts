@@ -85,3 +85,28 @@ export function checkNoOverlap(
     seen.add(name.toLowerCase());
   }
 }
+
+/** Headers that are credentials wherever they are sent: kept as secret headers, never as plain ones. */
+export const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key)$/i;
+
+/**
+ * A create or PATCH with its credential headers (`Authorization`, `Proxy-Authorization`, `Cookie`, `X-Api-Key`) moved
+ * from `http.headers` into `http.secretHeaders`, so a client that sends them as plain headers still gets them
+ * write-only. When the change names no secret headers, the stored ones (`storedNames`) are kept alongside.
+ */
+export function withCredentialHeadersMoved<T extends { http?: unknown }>(dto: T, storedNames: readonly string[]): T {
+  const http = dto.http as { headers?: Record<string, string> | null; secretHeaders?: Record<string, string> | null };
+  if (!http || typeof http !== 'object' || !http.headers || typeof http.headers !== 'object') return dto;
+  const moved = Object.entries(http.headers).filter(([name]) => CREDENTIAL_HEADER.test(name));
+  if (moved.length === 0) return dto;
+  const headers = Object.fromEntries(Object.entries(http.headers).filter(([name]) => !CREDENTIAL_HEADER.test(name)));
+  const base = http.secretHeaders ?? Object.fromEntries(storedNames.map((n) => [n, KEEP]));
+  const secretHeaders = { ...base };
+  for (const [name, value] of moved) {
+    for (const existing of Object.keys(secretHeaders)) {
+      if (existing.toLowerCase() === name.toLowerCase()) delete secretHeaders[existing];
+    }
+    secretHeaders[name] = value;
+  }
+  return { ...dto, http: { ...http, headers, secretHeaders } };
+}

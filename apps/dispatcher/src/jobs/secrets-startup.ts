@@ -11,7 +11,8 @@ import {
 import { changedSecrets } from './secret-changes';
 
 /** Header names whose values are credentials: stored before secrets existed, moved into secretHeaders once. */
-export const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-api-key)$/i;
+export { CREDENTIAL_HEADER } from './secret-changes';
+import { CREDENTIAL_HEADER } from './secret-changes';
 const PAGE = 500;
 const ATTEMPTS = 5;
 

@@ -127,16 +127,18 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
     });
 
     it('moves credential headers of older jobs into secretHeaders once, with two dispatchers starting together', async () => {
-      const old = await service.create({
+      const created = await service.create({
         name: 'old-style',
         cron: ONCE_A_YEAR,
         type: 'http',
-        http: {
-          method: 'GET',
-          url: 'http://127.0.0.1:9/x',
-          headers: { authorization: 'Bearer old-1234', Cookie: 'c=1', 'X-Trace': 't' },
-        },
+        http: { method: 'GET', url: 'http://127.0.0.1:9/x', headers: { 'X-Trace': 't' } },
       });
+      // As an older build stored them: credential headers among the plain ones (the API now moves them itself).
+      const stored = (await jobs.findById(created.id))!;
+      await jobs.update(created.id, stored.version, {
+        http: { ...stored.http!, headers: { authorization: 'Bearer old-1234', Cookie: 'c=1', 'X-Trace': 't' } },
+      });
+      const old = created;
       const plain = await service.create({
         name: 'plain-http',
         cron: ONCE_A_YEAR,
@@ -156,12 +158,16 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect(moved?.version).toBe(before + 1); // moved once, not twice
       expect((await jobs.findById(plain.id))?.version).toBe(plain.version);
       expect(await settings.get(SETTINGS.secretHeadersMoved)).not.toBeNull();
-      // Later starts skip the pass: a header stored plain now (the API allows it) stays where it is.
+      // A credential header sent as a plain one now is moved by the API itself, the stored secret ones kept.
       await service.update(old.id, {
         http: { method: 'GET', url: 'http://127.0.0.1:9/x', headers: { 'X-Api-Key': 'k-2' } },
       });
-      await new SecretsStartup(settings, jobs, box).run();
-      expect((await jobs.findById(old.id))?.http?.headers).toEqual({ 'X-Api-Key': 'k-2' });
+      const after = (await jobs.findById(old.id))!;
+      expect(after.http?.headers).toEqual({});
+      expect(openSecrets(box, after)).toEqual({
+        env: {},
+        headers: { authorization: 'Bearer old-1234', Cookie: 'c=1', 'X-Api-Key': 'k-2' },
+      });
     });
   },
 );
