@@ -24,3 +24,11 @@ describe('maskSecrets', () => {
     expect(maskSecrets(chunks.join(''), ['bcdefghi'])).toBe('a***j');
   });
 });
+
+describe('maskSecrets with overlapping values', () => {
+  it('masks the whole stretch two overlapping values cover, leaving no piece of either', () => {
+    expect(maskSecrets('x aaaaXXXXyyyyyyy y', ['aaaaXXXX', 'XXXXyyyyyyy'])).toBe('x *** y');
+    expect(maskSecrets('abcdefgh12345678901!', ['abcdefgh12', 'gh12345678901'])).toBe('***!');
+    expect(maskSecrets('s3cr3t and s3cr3t', ['s3cr3t'])).toBe('*** and ***');
+  });
+});

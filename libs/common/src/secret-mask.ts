@@ -21,8 +21,7 @@ export function prepareSecrets(values: Iterable<string>): readonly string[] {
 /** maskSecrets with values from prepareSecrets. */
 export function maskPrepared(text: string, secrets: readonly string[], cut?: RegExp): string {
   if (secrets.length === 0 || text === '') return text;
-  let out = text;
-  for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(SECRET_MASK);
+  const out = maskOccurrences(text, secrets);
   if (!cut) return out;
   const m = cut.exec(out);
   if (!m) return out;
@@ -43,4 +42,30 @@ export function maskPrepared(text: string, secrets: readonly string[], cut?: Reg
     }
   }
   return before + m[0] + after;
+}
+
+/**
+ * Every occurrence of every secret found in the text as given, overlapping ones merged, each merged stretch replaced
+ * once: replacing one value after another would let the first replacement break a second value that overlaps it
+ * (`aaaaXXXX` and `XXXXyyyy` in `aaaaXXXXyyyy`), leaving a piece of it in clear.
+ */
+function maskOccurrences(text: string, secrets: readonly string[]): string {
+  const spans: [number, number][] = [];
+  for (const secret of secrets) {
+    for (let i = text.indexOf(secret); i !== -1; i = text.indexOf(secret, i + 1)) spans.push([i, i + secret.length]);
+  }
+  if (spans.length === 0) return text;
+  spans.sort((a, b) => a[0] - b[0]);
+  let out = '';
+  let at = 0;
+  let [start, end] = spans[0];
+  for (const [s, e] of spans.slice(1)) {
+    if (s <= end) end = Math.max(end, e);
+    else {
+      out += text.slice(at, start) + SECRET_MASK;
+      at = end;
+      [start, end] = [s, e];
+    }
+  }
+  return out + text.slice(at, start) + SECRET_MASK + text.slice(end);
 }
