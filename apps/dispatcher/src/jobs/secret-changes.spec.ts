@@ -66,10 +66,13 @@ describe('withCredentialHeadersMoved', () => {
         secretHeaders: { Cookie: '***', authorization: 'Bearer a', 'X-Api-Key': 'k' },
       },
     });
-    const given = { http: { headers: { Cookie: 'c=1' }, secretHeaders: { COOKIE: 'old', Other: 'o' } } };
+    const given = { http: { headers: { Cookie: 'c=1' }, secretHeaders: { Other: 'o' } } };
     expect(withCredentialHeadersMoved(given, [])).toEqual({
       http: { headers: {}, secretHeaders: { Other: 'o', Cookie: 'c=1' } },
     });
+    // Given both ways in one change: left for the overlap check to refuse.
+    const both = { http: { headers: { Cookie: 'c=1' }, secretHeaders: { COOKIE: 'c=2' } } };
+    expect(withCredentialHeadersMoved(both, [])).toBe(both);
     const none = { http: { headers: { Accept: 'json' } } };
     expect(withCredentialHeadersMoved(none, ['Cookie'])).toBe(none);
   });

@@ -97,9 +97,12 @@ export const CREDENTIAL_HEADER = /^(authorization|proxy-authorization|cookie|x-a
 export function withCredentialHeadersMoved<T extends { http?: unknown }>(dto: T, storedNames: readonly string[]): T {
   const http = dto.http as { headers?: Record<string, string> | null; secretHeaders?: Record<string, string> | null };
   if (!http || typeof http !== 'object' || !http.headers || typeof http.headers !== 'object') return dto;
-  const moved = Object.entries(http.headers).filter(([name]) => CREDENTIAL_HEADER.test(name));
+  // A name the change also gives as a secret header stays where it is: the overlap check refuses the change.
+  const alsoSecret = new Set(Object.keys(http.secretHeaders ?? {}).map((n) => n.toLowerCase()));
+  const movable = (name: string) => CREDENTIAL_HEADER.test(name) && !alsoSecret.has(name.toLowerCase());
+  const moved = Object.entries(http.headers).filter(([name]) => movable(name));
   if (moved.length === 0) return dto;
-  const headers = Object.fromEntries(Object.entries(http.headers).filter(([name]) => !CREDENTIAL_HEADER.test(name)));
+  const headers = Object.fromEntries(Object.entries(http.headers).filter(([name]) => !movable(name)));
   const base = http.secretHeaders ?? Object.fromEntries(storedNames.map((n) => [n, KEEP]));
   const secretHeaders = { ...base };
   for (const [name, value] of moved) {
