@@ -23,6 +23,7 @@ const JOBS_AT_ONCE = 32;
 
 interface Verdict {
   job: JobEntity;
+  schedule: CronSchedule;
   /** The watermark as read, and where it moves once this sweep's ticks are verified (null: no tick left). */
   from: number;
   to: number | null;
@@ -135,7 +136,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
     const work = open.filter((o) => o.missing.length > 0);
     for (let c = 0; c < work.length; c += JOBS_AT_ONCE) {
       const answers = await Promise.allSettled(
-        work.slice(c, c + JOBS_AT_ONCE).map((o) => this.recordMissed(o.v.job, o.missing)),
+        work.slice(c, c + JOBS_AT_ONCE).map((o) => this.recordMissed(o.v, o.missing)),
       );
       answers.forEach((a, i) => {
         // A record that could not be written: the watermark stays, the next sweep looks again.
@@ -173,7 +174,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
     const last = ticks.length > 0 ? ticks[ticks.length - 1] : from - 1;
     // Capped: the next sweep goes on after the last tick looked at; otherwise after `until`.
     const next = schedule.next(new Date(ticks.length === MAX_TICKS_PER_JOB ? last : Math.max(last, until)));
-    return { job, from, to: next ? next.getTime() : null, ticks };
+    return { job, schedule, from, to: next ? next.getTime() : null, ticks };
   }
 
   /**
@@ -183,7 +184,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
    * included. `resumeAt`: where the watermark goes instead of past every tick (null: past them all).
    */
   private async recordMissed(
-    job: JobEntity,
+    { job, schedule }: Verdict,
     missing: number[],
   ): Promise<{ recorded: number; resumeAt: number | null }> {
     const error = `no dispatcher claimed this tick within ${this.graceMs / 1000} s of its time`;
@@ -213,7 +214,6 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
       this.logger.error({ msg: 'tick missed', jobId: job.id, runId, scheduledAt: new Date(at).toISOString() });
     }
     if (last !== undefined) {
-      const schedule = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(job.scheduleSetAt) });
       const next = schedule.next(new Date(Math.max(last, Date.now())));
       // The scheduler plans from its cursor: past the recorded ticks, so it does not try them again.
       await this.cursors.store(job.id, last, next ? next.getTime() : null);
