@@ -261,6 +261,35 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('short secret');
   });
 
+  it('reads [notify] with its defaults and refuses what can not be delivered, without echoing URLs', () => {
+    const c = loadConfig(writeIni(''), {});
+    expect(c.notify).toEqual({
+      on: ['failed', 'timed_out', 'lost', 'missed', 'recovered'],
+      webhookUrl: '',
+      webhookSecret: '',
+      slackUrl: '',
+      smtpUrl: '',
+      mailFrom: '',
+      mailTo: [],
+      minIntervalSeconds: 300,
+    });
+    const problems = problemsOf(() =>
+      loadConfig(
+        writeIni(
+          '[notify]\non = failed,exploded\nslack_url = hooks.slack.com/services/T0/B0/SECRETPART\nsmtp_url = smtp://mail:25\nmail_to = nobody\n',
+        ),
+        {},
+      ),
+    );
+    expect(problems).toEqual([
+      "[notify] on: 'exploded' is not one of failed, timed_out, lost, missed, recovered, succeeded",
+      '[notify] slack_url: must be an http:// or https:// URL',
+      '[notify] smtp_url: set mail_from and mail_to too',
+      "[notify] mail_from/mail_to: 'nobody' is not an address",
+    ]);
+    expect(problems.join('\n')).not.toContain('SECRETPART');
+  });
+
   it('reads [retention] with its defaults (0 turns a limit off) and bounds it', () => {
     const c = loadConfig(join(__dirname, '../../../conf/conf.ini'), {});
     expect(c.retention).toEqual({ maxRunsPerJob: 1000, maxAgeDays: 30, keepOutputRuns: 100, intervalSeconds: 60 });

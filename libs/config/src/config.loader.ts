@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { parse as parseIni } from 'ini';
-import { AppConfig, DatabaseType } from './config.types';
+import { AppConfig, DatabaseType, NotifyEvent } from './config.types';
 
 /** Every key the contract names, per section. Anything else in the file is a mistake worth reporting. */
 const KNOWN_KEYS: Record<string, readonly string[]> = {
@@ -43,7 +43,11 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   ],
   auth: ['enabled', 'admin_token', 'secret_key', 'session_ttl', 'public_metrics', 'public_docs'],
   retention: ['max_runs_per_job', 'max_age_days', 'keep_output_runs', 'interval'],
+  notify: ['on', 'webhook_url', 'webhook_secret', 'slack_url', 'smtp_url', 'mail_from', 'mail_to', 'min_interval'],
 };
+
+/** Events a notification can be about; `succeeded` only when asked for. */
+export const NOTIFY_EVENTS = ['failed', 'timed_out', 'lost', 'missed', 'recovered', 'succeeded'] as const;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -242,6 +246,16 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       keepOutputRuns: r.int('retention', 'keep_output_runs', 100, 0, 100_000_000),
       intervalSeconds: r.int('retention', 'interval', 60, 1, 86_400),
     },
+    notify: {
+      on: r.list('notify', 'on', 'failed,timed_out,lost,missed,recovered') as NotifyEvent[],
+      webhookUrl: r.text('notify', 'webhook_url', ''),
+      webhookSecret: r.text('notify', 'webhook_secret', ''),
+      slackUrl: r.text('notify', 'slack_url', ''),
+      smtpUrl: r.text('notify', 'smtp_url', ''),
+      mailFrom: r.text('notify', 'mail_from', ''),
+      mailTo: r.list('notify', 'mail_to', ''),
+      minIntervalSeconds: r.int('notify', 'min_interval', 300, 0, 7 * 86_400),
+    },
   };
   config.executor.advertise ||= `${config.executor.host}:${config.executor.port}`;
   // A token an attacker could guess is no credential; the value itself is never echoed.
@@ -269,6 +283,30 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       if (!isCidr(cidr))
         problems.push(`[executor] ${key}: '${cidr}' must be an address or CIDR (10.0.0.0/8, fd00::/8)`);
     }
+  }
+
+  const n = config.notify;
+  for (const event of n.on) {
+    if (!(NOTIFY_EVENTS as readonly string[]).includes(event)) {
+      problems.push(`[notify] on: '${event}' is not one of ${NOTIFY_EVENTS.join(', ')}`);
+    }
+  }
+  for (const [key, url] of [
+    ['webhook_url', n.webhookUrl],
+    ['slack_url', n.slackUrl],
+  ] as const) {
+    // The value may be a credential (a Slack URL is): name the key, never echo it.
+    if (url && !/^https?:\/\/[^/\s]+/.test(url)) problems.push(`[notify] ${key}: must be an http:// or https:// URL`);
+  }
+  if (n.smtpUrl && !/^smtps?:\/\/[^/\s]+/.test(n.smtpUrl)) {
+    problems.push('[notify] smtp_url: must look like smtp://user:pass@host:587 or smtps://host:465');
+  }
+  if (n.smtpUrl && (!n.mailFrom || n.mailTo.length === 0)) {
+    problems.push('[notify] smtp_url: set mail_from and mail_to too');
+  }
+  for (const address of [n.mailFrom, ...n.mailTo].filter(Boolean)) {
+    if (!/^[^\s@<>]+@[^\s@<>]+$/.test(address))
+      problems.push(`[notify] mail_from/mail_to: '${address}' is not an address`);
   }
 
   if (config.redis.url && !/^rediss?:\/\//.test(config.redis.url)) {

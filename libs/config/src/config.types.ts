@@ -100,6 +100,27 @@ export interface RetentionConfig {
   intervalSeconds: number;
 }
 
+export type NotifyEvent = 'failed' | 'timed_out' | 'lost' | 'missed' | 'recovered' | 'succeeded';
+
+/** `[notify]`: the global notification defaults; a job's `notify` field overrides them. */
+export interface NotifyConfig {
+  /** `on`: events that notify. */
+  on: NotifyEvent[];
+  /** `webhook_url`: POSTed a JSON body; empty: no webhook. */
+  webhookUrl: string;
+  /** `webhook_secret`: HMAC-SHA256 key of the body, sent in `X-Gocron-Signature`; empty: unsigned. */
+  webhookSecret: string;
+  /** `slack_url`: a Slack-compatible incoming webhook (a credential: masked in every response). */
+  slackUrl: string;
+  /** `smtp_url`: e.g. smtp://user:pass@host:587; empty: no email. */
+  smtpUrl: string;
+  mailFrom: string;
+  /** `mail_to`: comma-separated addresses. */
+  mailTo: string[];
+  /** `min_interval`: seconds; at most one notification per job, event and channel in it (others folded in). */
+  minIntervalSeconds: number;
+}
+
 /** The one validated, typed configuration object both apps inject. */
 export interface AppConfig {
   source: string;
@@ -110,4 +131,5 @@ export interface AppConfig {
   executor: ExecutorConfig;
   auth: AuthConfig;
   retention: RetentionConfig;
+  notify: NotifyConfig;
 }
