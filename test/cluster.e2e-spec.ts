@@ -183,6 +183,58 @@ describe('cluster: 2 dispatchers, 2 executors on MariaDB, Redis, etcd', () => {
     }
   });
 
+  it('forbid jobs behind long runs on both dispatchers: skips folded into one record per run, every tick once', async () => {
+    const jobs: Job[] = [];
+    for (let i = 0; i < 4; i++) {
+      jobs.push(
+        await (i % 2 ? api1 : api2).createJob({
+          name: `long-forbid-${i}`,
+          cron: '* * * * * *',
+          type: 'shell',
+          command: 'sleep 4',
+          concurrency: 'forbid',
+        }),
+      );
+    }
+    // Three runs of each, with the ticks between them skipped.
+    await waitFor(
+      async () => {
+        for (const j of jobs)
+          if ((await api1.runs(j.id)).filter((r) => r.status === 'succeeded').length < 3) return false;
+        return true;
+      },
+      { timeoutMs: 40_000, what: 'three finished runs of each forbid job', intervalMs: 500 },
+    );
+    const runs = await settle(api1, jobs);
+    for (const j of jobs) {
+      const all = runs.get(j.id)!.filter((r) => r.attempt === 1 && r.trigger !== 'manual');
+      // Every tick the records stand for: a record of folded skips stands for each second from its first to its last.
+      const ticks: number[] = [];
+      for (const r of all) {
+        const from = Date.parse(r.scheduledAt);
+        const to = r.skippedUntil ? Date.parse(r.skippedUntil) : from;
+        for (let t = from; t <= to; t += SECOND) ticks.push(t);
+        if (r.status === 'skipped') expect((to - from) / SECOND + 1).toBe(r.skippedCount);
+      }
+      ticks.sort((a, b) => a - b);
+      const skips = all.filter((r) => r.status === 'skipped');
+      const folded = skips.reduce((n, r) => n + r.skippedCount, 0);
+      expect({
+        job: j.name,
+        duplicates: ticks.filter((t, i) => i > 0 && t === ticks[i - 1]).map((t) => new Date(t).toISOString()),
+        gaps: ticks
+          .slice(1)
+          .filter((t, i) => t - ticks[i] !== SECOND)
+          .map((t) => new Date(t).toISOString()),
+        other: all.filter((r) => !['succeeded', 'skipped'].includes(r.status)).map((r) => `${r.id} ${r.status}`),
+      }).toEqual({ job: j.name, duplicates: [], gaps: [], other: [] });
+      // Each run of 4 s is followed by about 3 skipped ticks, written as one record (two dispatchers racing for a
+      // tick may start a second record now and then, never more rows than ticks).
+      expect(folded).toBeGreaterThanOrEqual(2 * skips.length);
+      expect(skips.length).toBeLessThanOrEqual(all.filter((r) => r.status === 'succeeded').length + 2);
+    }
+  });
+
   it('twenty jobs every second for 30 s, a dispatcher and an executor SIGKILLed midway: every tick once', async () => {
     const jobs: Job[] = [];
     for (let i = 0; i < 20; i++) {

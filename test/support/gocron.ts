@@ -136,6 +136,8 @@ export interface Run {
   httpStatus: number | null;
   output: string | null;
   error: string | null;
+  skippedCount: number;
+  skippedUntil: string | null;
 }
 
 /**

@@ -56,6 +56,13 @@ export interface RunJson {
   output: string | null;
   outputTruncated: boolean;
   error: string | null;
+  /**
+   * A `skipped` record: the ticks it stands for (consecutive `forbid` skips behind one run folded into one record, or
+   * the ticks a misfire policy dropped), from `scheduledAt` to `skippedUntil`. 0 for every other status.
+   */
+  skippedCount: number;
+  /** A `skipped` record of several ticks: its last tick; null otherwise. */
+  skippedUntil: string | null;
 }
 
 /** A list answer: one page of items and the count of all that match. */

@@ -135,6 +135,67 @@ describe.each([
     expect(Number(rows[0].finished_at)).toBe(at + 3);
   });
 
+  it('folds consecutive forbid skips into one record whose key moves with its newest tick', async () => {
+    const job = 60;
+    const at = T + 100_000;
+    const reason = 'run 9 of this job had not finished (concurrency: forbid)';
+    const [id] = await a.claimMany([tick(job, at, { status: 'skipped', error: reason })], at);
+    const fold = (ledger: RunBatchRepository, k: number, why = reason) =>
+      ledger.extendSkips([
+        {
+          jobId: job,
+          prevKey: String((at + (k - 1) * 1000) / 1000),
+          tickKey: String((at + k * 1000) / 1000),
+          scheduledAt: at + k * 1000,
+          reason: why,
+        },
+      ]);
+    expect(await fold(a, 1)).toEqual(['extended']);
+    // Two dispatchers folding the same tick: one moves the record, the other finds nothing under the old key.
+    expect(await Promise.all([fold(a, 2), fold(b, 2)])).toEqual(expect.arrayContaining([['extended'], ['absent']]));
+    // Behind another run (another reason): not this record's.
+    expect(await fold(a, 3, 'run 10 of this job had not finished (concurrency: forbid)')).toEqual(['absent']);
+    const rows = await ds.query<Record<string, string | number>[]>(
+      `SELECT id, tick_key, scheduled_at, skipped_from, skipped_count FROM runs WHERE job_id = ?`,
+      [job],
+    );
+    expect(
+      rows.map((r) => [num(r.id), r.tick_key, num(r.scheduled_at), num(r.skipped_from), num(r.skipped_count)]),
+    ).toEqual([[id, String((at + 2000) / 1000), at + 2000, at, 3]]);
+    expect(await a.skipRangesReaching([job, 61], at + 1500)).toEqual(new Map([[job, [[at, at + 2000]]]]));
+    expect(await a.skipRangesReaching([job], at + 2001)).toEqual(new Map());
+
+    // A run already holds the next tick's key (claimed by a dispatcher that saw the run finish): the fold is refused
+    // by the unique key, and the record stays where it was.
+    const [run] = await b.claimMany([tick(job, at + 3000)], at + 3000);
+    expect(run).not.toBeNull();
+    expect(await fold(a, 3)).toEqual(['taken']);
+    const [after] = await ds.query<Record<string, string | number>[]>(
+      `SELECT tick_key, skipped_count FROM runs WHERE id = ?`,
+      [id],
+    );
+    expect([after.tick_key, num(after.skipped_count)]).toEqual([String((at + 2000) / 1000), 3]);
+  });
+
+  it('writes a skip and a dropped range with their tick counts', async () => {
+    const at = T + 200_000;
+    const [one, range] = await a.claimMany(
+      [
+        tick(62, at, { status: 'skipped', error: 'x' }),
+        tick(63, at, { status: 'skipped', trigger: 'misfire', skippedCount: 5, skippedFrom: at - 4000, error: 'y' }),
+      ],
+      at,
+    );
+    const rows = await ds.query<Record<string, string | number | null>[]>(
+      `SELECT id, skipped_from, skipped_count FROM runs WHERE id IN (?, ?) ORDER BY id`,
+      [one, range],
+    );
+    expect(rows.map((r) => [num(r.skipped_from), num(r.skipped_count)])).toEqual([
+      [null, 1],
+      [at - 4000, 5],
+    ]);
+  });
+
   it('finds the active runs of the jobs asked about, by job', async () => {
     const at = T + 3000;
     const [p, q] = await a.claimMany([tick(6, at), tick(7, at)], at);

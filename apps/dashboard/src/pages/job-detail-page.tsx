@@ -191,7 +191,7 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
                           <a href={href(`${base}/runs/${r.id}`, keep)}>#{r.id}</a>
                         </td>
                         <td data-label="Status">
-                          <StatusBadge status={r.status} />
+                          <StatusBadge status={r.status} run={r} />
                         </td>
                         <td data-label="Trigger">{humanize(r.trigger)}</td>
                         <td data-label="Attempt">{r.attempt}</td>

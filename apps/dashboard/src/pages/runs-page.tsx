@@ -100,7 +100,7 @@ export function RunsPage({ route }: { route: Route }) {
                       <a href={href(`/jobs/${r.jobId}`)}>{names.get(r.jobId) ?? `job #${r.jobId}`}</a>
                     </td>
                     <td data-label="Status">
-                      <StatusBadge status={r.status} />
+                      <StatusBadge status={r.status} run={r} />
                     </td>
                     <td data-label="Trigger">{humanize(r.trigger)}</td>
                     <td data-label="Attempt">{r.attempt}</td>

@@ -252,7 +252,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         walked = plan.dropped.to;
       }
       for (const tick of plan.fire) {
-        const answer = await this.claimer.claimTick(job, tick.at, tick.trigger);
+        const answer = await this.claimer.claimTick(job, tick.at, tick.trigger, walked);
         if (tick.trigger === 'misfire' || answer.kind === 'held') this.count(answer, 'run', 1);
         // Another dispatcher holds this tick's lock. It may die before inserting the row, so the cursor stays
         // before the tick and we look again shortly: the tick ends up claimed by someone, late at worst.

@@ -1,6 +1,14 @@
 import type { AppConfig } from '@app/config';
 import type { TickLock } from '@app/locking';
-import type { ActiveRunRow, JobEntity, NewRun, RunBatchRepository, RunEntity, RunsRepository } from '@app/persistence';
+import type {
+  ActiveRunRow,
+  JobEntity,
+  NewRun,
+  RunBatchRepository,
+  RunEntity,
+  RunsRepository,
+  SkipExtension,
+} from '@app/persistence';
 import { tickRef } from '@app/persistence';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { EventsService } from '../events/events.service';
@@ -26,6 +34,10 @@ function harness(opts: {
   cancelGate?: Promise<void>;
   /** The latest scheduledAt under a taken key, by job (default: the tick's own, T). */
   reach?: Map<number, number>;
+  /** Records covering several ticks, by job. */
+  ranges?: Map<number, [number, number][]>;
+  /** What folding a skip into the previous tick's record comes to, by job (default: no record to fold into). */
+  fold?: Map<number, 'extended' | 'taken' | 'absent'>;
 }) {
   const calls = {
     acquired: [] as string[][],
@@ -34,6 +46,7 @@ function harness(opts: {
     offered: [] as RunToOffer[][],
     cancelled: [] as [number, string][],
     reachReads: 0,
+    folded: [] as SkipExtension[][],
   };
   let nextId = 100;
   const lock: TickLock = {
@@ -52,6 +65,14 @@ function harness(opts: {
       Promise.resolve(
         new Map([...(opts.active ?? new Map<number, ActiveRunRow[]>())].filter(([id]) => ids.includes(id))),
       ),
+    skipRangesReaching: (ids: number[]) =>
+      Promise.resolve(
+        new Map([...(opts.ranges ?? new Map<number, [number, number][]>())].filter(([id]) => ids.includes(id))),
+      ),
+    extendSkips: (requests: SkipExtension[]) => {
+      calls.folded.push(requests);
+      return Promise.resolve(requests.map((r) => opts.fold?.get(r.jobId) ?? 'absent'));
+    },
     claimMany: (rows: NewRun[]) => {
       calls.inserted.push(rows);
       return Promise.resolve(rows.map((r) => (opts.taken?.has(r.jobId) ? null : nextId++)));
@@ -136,10 +157,65 @@ describe('TickClaimer', () => {
     expect(answers).toEqual([{ kind: 'claimed' }, { kind: 'recorded', through: T }, { kind: 'claimed' }]);
     expect(calls.reachReads).toBe(0); // an active run of the tick is the tick's own: it reaches no further
     expect(calls.inserted[0].map((r) => [r.jobId, r.status, r.error ?? null])).toEqual([
-      [1, 'skipped', 'run 7 of this job was still running (concurrency: forbid)'],
+      [1, 'skipped', 'run 7 of this job had not finished (concurrency: forbid)'],
       [3, 'pending', null],
     ]);
     expect(offeredIds(calls)).toEqual([[101]]); // the skipped record is not offered
+  });
+
+  it("folds a forbid skip into the previous tick's skip record, behind the same run, writing no row", async () => {
+    const active = new Map<number, ActiveRunRow[]>(
+      [1, 2, 3, 4].map((id) => [
+        id,
+        [{ id: 7 + id, jobId: id, tickKey: '1', status: 'running', scheduledAt: T - 9000 }],
+      ]),
+    );
+    const fold = new Map<number, 'extended' | 'taken' | 'absent'>([
+      [1, 'extended'],
+      [2, 'taken'],
+      [3, 'absent'],
+    ]);
+    const { claimer, calls } = harness({ active, fold });
+    const answers = await Promise.all([
+      claimer.claimTick(job(1), T, 'schedule', T - 1000),
+      claimer.claimTick(job(2), T, 'schedule', T - 1000),
+      claimer.claimTick(job(3), T, 'schedule', T - 1000),
+      // Without a previous tick, and for a misfired tick, the skip is its own record.
+      claimer.claimTick(job(4), T, 'schedule'),
+    ]);
+    expect(calls.folded).toEqual([
+      [1, 2, 3].map((id) => ({
+        jobId: id,
+        prevKey: String((T - 1000) / 1000),
+        tickKey: String(T / 1000),
+        scheduledAt: T,
+        reason: `run ${7 + id} of this job had not finished (concurrency: forbid)`,
+      })),
+    ]);
+    // Folded: claimed. Its key taken by another record: recorded, read how far it reaches. No record: its own row.
+    expect(answers).toEqual([
+      { kind: 'claimed' },
+      { kind: 'recorded', through: T },
+      { kind: 'claimed' },
+      { kind: 'claimed' },
+    ]);
+    expect(calls.reachReads).toBe(1);
+    expect(calls.inserted[0].map((r) => [r.jobId, r.status])).toEqual([
+      [3, 'skipped'],
+      [4, 'skipped'],
+    ]);
+    expect(calls.offered).toEqual([]);
+  });
+
+  it('answers a tick inside a record of several ticks as recorded, writing nothing, even with no run active', async () => {
+    const ranges = new Map<number, [number, number][]>([
+      [1, [[T - 5000, T + 1000]]],
+      [2, [[T - 5000, T - 1000]]], // ends before the tick: not covering
+    ]);
+    const { claimer, calls } = harness({ ranges });
+    const answers = await Promise.all([1, 2].map((id) => claimer.claimTick(job(id), T, 'schedule', T - 1000)));
+    expect(answers).toEqual([{ kind: 'recorded', through: T }, { kind: 'claimed' }]);
+    expect(calls.inserted[0].map((r) => [r.jobId, r.status])).toEqual([[2, 'pending']]);
   });
 
   it('offers nothing for ticks another dispatcher inserted first', async () => {

@@ -40,6 +40,8 @@ interface TickRequest {
   job: JobEntity;
   at: number;
   trigger: 'schedule' | 'misfire';
+  /** The job's previous tick, recorded (the caller's cursor): a `forbid` skip folds into its skip record. */
+  prev?: number;
   resolve: (answer: TickAnswer) => void;
   reject: (e: Error) => void;
 }
@@ -108,9 +110,13 @@ export class TickClaimer {
     private readonly events: EventsService,
   ) {}
 
-  /** Claims a scheduled tick, by the job's concurrency policy and routing (see TickAnswer). */
-  claimTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire'): Promise<TickAnswer> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'tick', job, at, trigger, resolve, reject }));
+  /**
+   * Claims a scheduled tick, by the job's concurrency policy and routing (see TickAnswer). `prev`: the job's previous
+   * tick, known recorded; a `forbid` skip of this tick behind the same run as that tick's skip is folded into its
+   * record instead of writing a row of its own.
+   */
+  claimTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire', prev?: number): Promise<TickAnswer> {
+    return new Promise((resolve, reject) => this.enqueue({ kind: 'tick', job, at, trigger, prev, resolve, reject }));
   }
 
   /**
@@ -187,6 +193,7 @@ export class TickClaimer {
       const planned: PlannedRow[] = [];
       /** The held requests that wrote a row (the others found their key taken, or the tick already recorded). */
       const wrote = new Set<LockedRequest>();
+      const folded = await this.foldSkips(decided, wrote);
       const isMine = new Set<ClaimRequest>(mine);
       for (const r of batch) {
         if (r.kind !== 'tick') {
@@ -195,7 +202,7 @@ export class TickClaimer {
           continue;
         }
         const decision = decided.get(r); // none: another dispatcher holds the tick's lock, or its reads failed
-        if (!decision) continue;
+        if (!decision || folded.has(r)) continue;
         for (const row of rowsOf(r.job, r.at, r.trigger, decision, this.config.dispatcher.id, now)) {
           planned.push({ row, request: r });
         }
@@ -256,6 +263,42 @@ export class TickClaimer {
   }
 
   /**
+   * `forbid` skips behind the same active run as the job's previous tick fold into that tick's skip record (one
+   * record, its count growing, instead of a row a tick: a job that runs for hours while scheduled every second wrote
+   * thousands). Answers the requests dealt with here: folded (marked in `wrote`), or refused because another record
+   * already holds the tick's key (left for answer() to read how far it reaches). The others are inserted as today.
+   * Misfire-triggered ticks and broadcast jobs are not folded.
+   */
+  private async foldSkips(
+    decided: Map<TickRequest, TickDecision>,
+    wrote: Set<LockedRequest>,
+  ): Promise<Set<TickRequest>> {
+    const candidates: { r: TickRequest; reason: string }[] = [];
+    for (const [r, d] of decided) {
+      if (d.kind !== 'skip' || r.trigger !== 'schedule' || r.prev === undefined || r.job.routing === 'broadcast')
+        continue;
+      candidates.push({ r, reason: d.reason });
+    }
+    const done = new Set<TickRequest>();
+    if (candidates.length === 0) return done;
+    const answers = await this.ledger.extendSkips(
+      candidates.map(({ r, reason }) => ({
+        jobId: r.job.id,
+        prevKey: tickKeyOf(r.prev as number),
+        tickKey: tickKeyOf(r.at),
+        scheduledAt: r.at,
+        reason,
+      })),
+    );
+    answers.forEach((a, i) => {
+      if (a === 'absent') return;
+      done.add(candidates[i].r);
+      if (a === 'extended') wrote.add(candidates[i].r);
+    });
+    return done;
+  }
+
+  /**
    * The ranges and missed records of broadcast jobs whose first tick already has a record on any executor key
    * (read under the tick's lock). A failed read rejects its request alone.
    */
@@ -286,8 +329,15 @@ export class TickClaimer {
    * own read fails is answered with the error alone; the others go on.
    */
   private async decide(mine: TickRequest[]): Promise<Map<TickRequest, TickDecision>> {
-    const watched = [...new Set(mine.filter((r) => r.job.concurrency !== 'allow').map((r) => r.job.id))];
-    const active = await this.ledger.findActiveOf(watched);
+    const watchedTicks = mine.filter((r) => r.job.concurrency !== 'allow');
+    const watched = [...new Set(watchedTicks.map((r) => r.job.id))];
+    // A tick inside a record that covers several ticks is recorded, though its own key is free: folded skips move
+    // their key to their newest tick, so a dispatcher that comes to an older one late must find it here.
+    const earliest = Math.min(...watchedTicks.map((r) => r.at));
+    const [active, ranges] = await Promise.all([
+      this.ledger.findActiveOf(watched),
+      watched.length > 0 ? this.ledger.skipRangesReaching(watched, earliest) : new Map<number, [number, number][]>(),
+    ]);
     // Broadcast jobs are few; their record checks run side by side.
     const recorded = new Map<TickRequest, boolean>();
     await Promise.all(
@@ -308,6 +358,9 @@ export class TickClaimer {
         r,
         decideTick(r.job, tickKeyOf(r.at), {
           active: r.job.concurrency === 'allow' ? NONE : (active.get(r.job.id) ?? NONE),
+          covered:
+            r.job.concurrency !== 'allow' &&
+            (ranges.get(r.job.id) ?? []).some(([from, to]) => from <= r.at && r.at <= to),
           recorded: recorded.get(r) ?? false,
           executors: isBroadcast ? this.pool.broadcastTargets(r.job.group).map((e) => e.address) : NONE_ADDRESSES,
         }),

@@ -11,10 +11,13 @@ const active = (tickKey: string, id = 7): ActiveRunRow => ({
   status: 'running',
   scheduledAt: T - 1000,
 });
-const facts = (over: Partial<{ active: ActiveRunRow[]; recorded: boolean; executors: string[] }> = {}) => ({
+const facts = (
+  over: Partial<{ active: ActiveRunRow[]; recorded: boolean; executors: string[]; covered: boolean }> = {},
+) => ({
   active: [],
   recorded: false,
   executors: [],
+  covered: false,
   ...over,
 });
 
@@ -32,12 +35,19 @@ describe('decideTick', () => {
   it('forbid: skipped with the active run named, or nothing when the tick already has its run', () => {
     expect(decideTick(job({ concurrency: 'forbid' }), key, facts({ active: [active('1')] }))).toEqual({
       kind: 'skip',
-      reason: 'run 7 of this job was still running (concurrency: forbid)',
+      reason: 'run 7 of this job had not finished (concurrency: forbid)',
     });
     expect(decideTick(job({ concurrency: 'forbid' }), key, facts({ active: [active(key)] }))).toEqual({
       kind: 'recorded',
     });
     expect(decideTick(job({ concurrency: 'forbid' }), key, facts()).kind).toBe('run');
+    // Inside a record of folded skips (its key moved on to a later tick): recorded, neither run nor skipped again.
+    for (const concurrency of ['forbid', 'replace'] as const) {
+      expect(decideTick(job({ concurrency }), key, facts({ covered: true }))).toEqual({ kind: 'recorded' });
+      expect(decideTick(job({ concurrency }), key, facts({ covered: true, active: [active('1')] }))).toEqual({
+        kind: 'recorded',
+      });
+    }
   });
 
   it('replace: a run that replaces earlier ones, never one of its own tick', () => {

@@ -26,6 +26,11 @@ export interface TickFacts {
   recorded: boolean;
   /** `broadcast` only: the addresses of the group's executors now. */
   executors: readonly string[];
+  /**
+   * Whether a `skipped` record covering several ticks (folded `forbid` skips, a dropped range) already covers this
+   * tick (read only when its concurrency is not `allow`): the tick is recorded, though not under its own key.
+   */
+  covered: boolean;
 }
 
 // The decisions of almost every tick, shared rather than built per tick (1,000 ticks a second on the claim path).
@@ -43,11 +48,11 @@ const ONE_RUN_REPLACING: TickDecision = Object.freeze({
  */
 export function decideTick(job: JobEntity, tickKey: string, facts: TickFacts): TickDecision {
   if (job.concurrency !== 'allow') {
-    if (facts.active.some((r) => r.tickKey === tickKey)) return RECORDED;
+    if (facts.covered || facts.active.some((r) => r.tickKey === tickKey)) return RECORDED;
     const [first] = facts.active;
-    if (first && job.concurrency === 'forbid') {
-      return { kind: 'skip', reason: `run ${first.id} of this job was still ${first.status} (concurrency: forbid)` };
-    }
+    // The reason names the run and nothing that changes while it runs: consecutive skips behind one run have the
+    // same reason, and are folded into one record by it (TickClaimer).
+    if (first && job.concurrency === 'forbid') return { kind: 'skip', reason: skipReason(first.id) };
   }
   const replaceEarlier = job.concurrency === 'replace';
   if (job.routing !== 'broadcast') return replaceEarlier ? ONE_RUN_REPLACING : ONE_RUN;
@@ -57,6 +62,11 @@ export function decideTick(job: JobEntity, tickKey: string, facts: TickFacts): T
   // No executor up: one row, which waits for one.
   if (facts.executors.length === 0) return replaceEarlier ? ONE_RUN_REPLACING : ONE_RUN;
   return { kind: 'run', executorKeys: [...facts.executors], replaceEarlier };
+}
+
+/** Why `forbid` skipped a tick: the run that had not finished. */
+export function skipReason(runId: number): string {
+  return `run ${runId} of this job had not finished (concurrency: forbid)`;
 }
 
 /** The fields of a first-attempt ledger row that come from the tick itself. */
@@ -69,6 +79,8 @@ export interface TickRecord {
   error?: string | null;
   notBefore?: number;
   deadlineAt?: number;
+  skippedCount?: number;
+  skippedFrom?: number;
 }
 
 /** A first-attempt ledger row of the job: what every claim, skip, drop and miss record is written as. */
@@ -89,6 +101,9 @@ export function ledgerRow(
     deadlineAt: tick.deadlineAt ?? tick.scheduledAt + job.timeoutMs,
     dispatcherId,
     error: tick.error ?? null,
+    ...(tick.skippedCount !== undefined
+      ? { skippedCount: tick.skippedCount, skippedFrom: tick.skippedFrom ?? null }
+      : {}),
   };
 }
 
@@ -104,6 +119,8 @@ export function droppedRecord(job: Pick<JobEntity, 'misfire'>, d: DroppedTicks):
     scheduledAt: d.to,
     trigger: 'misfire',
     status: 'skipped',
+    skippedCount: d.count,
+    skippedFrom: d.from,
     error:
       `${d.capped ? 'at least ' : ''}${d.count} missed tick(s) from ${new Date(d.from).toISOString()} to ` +
       `${new Date(d.to).toISOString()} dropped (misfire: ${job.misfire})`,

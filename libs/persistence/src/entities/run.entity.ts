@@ -81,6 +81,20 @@ export class RunEntity {
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 
+  /**
+   * A `skipped` record's ticks: the consecutive `forbid` skips of one active run folded into one record, or the ticks
+   * a misfire policy dropped. 0 on records of one tick written before it existed (and on every other status).
+   */
+  @Column({ name: 'skipped_count', type: 'int', default: 0 })
+  skippedCount!: number;
+
+  /**
+   * A `skipped` record covering several ticks: the first of them; `scheduledAt` is the last (the record's ledger key
+   * is its last tick for folded `forbid` skips, its first for a dropped range). Null: the record is its own tick.
+   */
+  @Column({ name: 'skipped_from', type: 'bigint', nullable: true, transformer: epochMs })
+  skippedFrom!: number | null;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt!: number;
 

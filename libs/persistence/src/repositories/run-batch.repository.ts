@@ -9,8 +9,8 @@ import { columnWrites, placeholders } from '../sql/columns';
 import { RUN_COLUMNS } from '../sql/runs.table';
 import type { LedgerKey, NewRun, RunResult } from './runs.repository';
 
-/** Rows per statement: below SQLite's 32,766 bound variables (CLAIM's 15 a row) and MySQL's packet limit. */
-const CHUNK = 2000;
+/** Rows per statement: below SQLite's 32,766 bound variables (CLAIM's 17 a row) and MySQL's packet limit. */
+const CHUNK = 1800;
 
 /** The part of an active run the concurrency policies look at. */
 export interface ActiveRunRow {
@@ -20,6 +20,25 @@ export interface ActiveRunRow {
   status: RunStatus;
   scheduledAt: number;
 }
+
+/** A `forbid` skip of tick `tickKey` to fold into the skip record under `prevKey` (RunBatchRepository.extendSkips). */
+export interface SkipExtension {
+  jobId: number;
+  /** The job's previous tick's key: where the record to extend is. */
+  prevKey: string;
+  tickKey: string;
+  scheduledAt: number;
+  /** The skip's reason (it names the active run): a record of another run's skips is not extended. */
+  reason: string;
+}
+
+/** Either dialect: RunBatchRepository.extendSkips' one statement (SQLite reads every column's old value in SET, MySQL the ones assigned before: skipped_from is assigned before scheduled_at for both; records written before counting read 0). */
+const EXTEND_SKIP_SQL =
+  'UPDATE runs SET skipped_from = COALESCE(skipped_from, scheduled_at), tick_key = ?, scheduled_at = ?, ' +
+  'skipped_count = CASE WHEN skipped_count < 1 THEN 2 ELSE skipped_count + 1 END, finished_at = ?, ' +
+  'updated_at = ? ' +
+  "WHERE job_id = ? AND tick_key = ? AND attempt = 1 AND executor_key = '' AND status = 'skipped' " +
+  "AND `trigger` = 'schedule' AND error = ?";
 
 /** What claimMany writes of a new run claimed at `now`. */
 const CLAIM = columnWrites<RunEntity, NewRun, number>(RUN_COLUMNS, {
@@ -34,6 +53,8 @@ const CLAIM = columnWrites<RunEntity, NewRun, number>(RUN_COLUMNS, {
   deadlineAt: (r) => r.deadlineAt,
   dispatcherId: (r) => r.dispatcherId,
   error: (r) => r.error ?? null,
+  skippedCount: (r) => r.skippedCount ?? (r.status === 'skipped' ? 1 : 0),
+  skippedFrom: (r) => r.skippedFrom ?? null,
   outputTruncated: () => 0,
   finishedAt: (r, now) => (r.status === 'pending' ? null : now),
   createdAt: (_, now) => now,
@@ -323,6 +344,70 @@ export class RunBatchRepository {
     const recorded = new Set(rows.map((r) => keyOf(Number(r.job_id), r.tick_key, Number(r.attempt), r.executor_key)));
     const missing = entries.filter((e) => !recorded.has(e.key));
     if (missing.length > 0) throw silentlyRefused(missing.map((e) => e.r));
+  }
+
+  /**
+   * Folds `forbid` skips into the record of the job's previous tick: for each request, the `skipped` record under
+   * (job, `prevKey`) with the same reason (the same active run) takes the new tick: its ledger key and `scheduledAt`
+   * move to the tick, its count grows, its first tick stays. Answers per request `extended`; `taken` when another
+   * record already holds the tick's key (the unique key refused the move: the tick is recorded elsewhere, as a run
+   * or a skip, and is not folded); `absent` when there is no such record to extend (the caller inserts the skip as
+   * its own record). One UPDATE per request on the unique key; the key moving with each tick keeps the newest tick
+   * fenced by the unique key, and the record's range [skippedFrom, scheduledAt] fences the older ones (TickClaimer
+   * reads it before deciding a tick).
+   */
+  async extendSkips(requests: SkipExtension[], now = Date.now()): Promise<('extended' | 'taken' | 'absent')[]> {
+    const params = (r: SkipExtension) => [r.tickKey, r.scheduledAt, now, now, r.jobId, r.prevKey, r.reason];
+    if (this.sqlite) {
+      const stmt = this.statement(EXTEND_SKIP_SQL);
+      const tx = this.db.transaction((list: SkipExtension[]) =>
+        list.map((r) => {
+          try {
+            return stmt.run(...params(r)).changes > 0 ? ('extended' as const) : ('absent' as const);
+          } catch (e) {
+            if (isDuplicateOn(e, LEDGER_KEY)) return 'taken' as const;
+            throw e;
+          }
+        }),
+      );
+      return retryBusy(() => Promise.resolve(tx(requests)));
+    }
+    return Promise.all(
+      requests.map(async (r) => {
+        try {
+          const res = await retryBusy<{ affectedRows?: number }>(() => this.ds.query(EXTEND_SKIP_SQL, params(r)));
+          return (res.affectedRows ?? 0) > 0 ? ('extended' as const) : ('absent' as const);
+        } catch (e) {
+          if (isDuplicateOn(e, LEDGER_KEY)) return 'taken' as const;
+          throw e;
+        }
+      }),
+    );
+  }
+
+  /**
+   * The `skipped` records of these jobs that cover several ticks and reach `from` or later, as [first, last] tick
+   * per job: the folded `forbid` skips and the dropped ranges written with their first tick. On (job_id,
+   * scheduled_at): only the records at or after `from` are read, whatever the history.
+   */
+  async skipRangesReaching(jobIds: number[], from: number): Promise<Map<number, [number, number][]>> {
+    const out = new Map<number, [number, number][]>();
+    for (let c = 0; c < jobIds.length; c += CHUNK) {
+      const chunk = jobIds.slice(c, c + CHUNK);
+      const rows = await this.ds.query<
+        { job_id: number | string; skipped_from: number | string; scheduled_at: number | string }[]
+      >(
+        `SELECT job_id, skipped_from, scheduled_at FROM runs WHERE job_id IN (${placeholders(chunk.length)}) ` +
+          `AND scheduled_at >= ? AND skipped_from IS NOT NULL AND status = 'skipped'`,
+        [...chunk, from],
+      );
+      for (const r of rows) {
+        const list = out.get(Number(r.job_id)) ?? [];
+        list.push([Number(r.skipped_from), Number(r.scheduled_at)]);
+        out.set(Number(r.job_id), list);
+      }
+    }
+    return out;
   }
 
   /** Pending and running runs of these jobs, oldest first, by job. */

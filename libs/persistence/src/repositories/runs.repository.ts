@@ -20,6 +20,9 @@ export interface NewRun {
   deadlineAt: number;
   dispatcherId: string | null;
   error?: string | null;
+  /** A `skipped` record: its ticks (default 1) and, when more than one, the first of them (see RunEntity). */
+  skippedCount?: number;
+  skippedFrom?: number | null;
 }
 
 export interface RunResult {
@@ -379,20 +382,29 @@ export class RunsRepository {
   }
 
   /**
-   * The dropped ranges (a misfire policy's one `skipped` record for many ticks, under its first tick's key, its
-   * `scheduledAt` the last tick) of these jobs reaching `from` or later: [first tick, last tick] per job.
+   * The `skipped` records of these jobs covering several ticks and reaching `from` or later: [first tick, last tick]
+   * per job. A dropped range (a misfire policy's one record for many ticks) sits under its first tick's key with its
+   * last tick as `scheduledAt`; folded `forbid` skips sit under their last tick's key; both carry `skippedFrom`
+   * (dropped ranges written before it existed have only their key).
    */
   async rangesReaching(jobIds: number[], from: number): Promise<Map<number, [number, number][]>> {
     const out = new Map<number, [number, number][]>();
     for (let c = 0; c < jobIds.length; c += REACH_CHUNK) {
       const chunk = jobIds.slice(c, c + REACH_CHUNK);
-      const rows = await this.ds.query<{ job_id: number | string; tick_key: string; scheduled_at: number | string }[]>(
-        `SELECT job_id, tick_key, scheduled_at FROM runs WHERE job_id IN (${placeholders(chunk.length)}) ` +
+      const rows = await this.ds.query<
+        {
+          job_id: number | string;
+          tick_key: string;
+          scheduled_at: number | string;
+          skipped_from: number | string | null;
+        }[]
+      >(
+        `SELECT job_id, tick_key, scheduled_at, skipped_from FROM runs WHERE job_id IN (${placeholders(chunk.length)}) ` +
           `AND scheduled_at >= ? AND status = 'skipped' AND attempt = 1 AND executor_key = ''`,
         [...chunk, from],
       );
       for (const r of rows) {
-        const first = Number(r.tick_key) * 1000;
+        const first = r.skipped_from === null ? Number(r.tick_key) * 1000 : Number(r.skipped_from);
         const last = Number(r.scheduled_at);
         if (!(first < last)) continue; // a tick's own record, not a range
         const list = out.get(Number(r.job_id)) ?? [];

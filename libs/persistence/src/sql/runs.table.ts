@@ -24,6 +24,8 @@ export const RUN_COLUMNS = {
   output: 'output',
   outputTruncated: 'output_truncated',
   error: 'error',
+  skippedCount: 'skipped_count',
+  skippedFrom: 'skipped_from',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 } as const satisfies ColumnNamesOf<RunEntity>;

@@ -26,6 +26,8 @@ function run(over: Partial<RunEntity> = {}): RunEntity {
     output: 'ok\n',
     outputTruncated: false,
     error: null,
+    skippedCount: 0,
+    skippedFrom: null,
     createdAt: T0,
     updatedAt: T0 + 1510,
     ...over,
@@ -44,6 +46,7 @@ const NOT_AS_STORED = [
   'scheduledAt',
   'startedAt',
   'finishedAt',
+  'skippedFrom',
 ];
 const sentAsIs = (r: RunEntity) => Object.fromEntries(Object.entries(r).filter(([k]) => !NOT_AS_STORED.includes(k)));
 
@@ -55,7 +58,25 @@ describe('RunResponse.of', () => {
       scheduledAt: '2026-11-25T12:00:00.000Z',
       startedAt: '2026-11-25T12:00:00.010Z',
       finishedAt: '2026-11-25T12:00:01.510Z',
+      skippedUntil: null,
     });
+  });
+
+  it('shows a record of folded skips from its first tick to its last, with their count', () => {
+    const folded = RunResponse.of(
+      run({ status: 'skipped', skippedCount: 3, skippedFrom: T0, scheduledAt: T0 + 2000, startedAt: null }),
+    );
+    expect(folded).toMatchObject({
+      scheduledAt: '2026-11-25T12:00:00.000Z',
+      skippedUntil: '2026-11-25T12:00:02.000Z',
+      skippedCount: 3,
+    });
+    // A skip written before counting existed stands for its own tick; other statuses count none.
+    expect(RunResponse.of(run({ status: 'skipped', skippedCount: 0 }))).toMatchObject({
+      skippedCount: 1,
+      skippedUntil: null,
+    });
+    expect(RunResponse.of(run({ skippedCount: 5 })).skippedCount).toBe(0);
   });
 
   it('keeps unset times null and reads a stored 0 or 1 as a boolean', () => {

@@ -25,12 +25,21 @@ export class RunResponse implements RunJson {
     string | null;
   @ApiProperty() outputTruncated!: boolean;
   @ApiPropertyOptional({ nullable: true, type: String }) error!: string | null;
+  @ApiProperty({
+    description:
+      'skipped records: the ticks this record stands for (consecutive forbid skips behind one run folded into one ' +
+      'record, or the ticks a misfire policy dropped), from scheduledAt to skippedUntil; 0 for other statuses',
+  })
+  skippedCount!: number;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'a skipped record of several ticks: its last' })
+  skippedUntil!: string | null;
 
   static of(r: RunEntity): RunJson {
     return {
       id: r.id,
       jobId: r.jobId,
-      scheduledAt: new Date(r.scheduledAt).toISOString(),
+      // A record of several ticks is shown from its first: the row's scheduled_at is its last (its ledger order).
+      scheduledAt: new Date(r.skippedFrom ?? r.scheduledAt).toISOString(),
       trigger: r.trigger,
       attempt: r.attempt,
       status: r.status,
@@ -44,6 +53,9 @@ export class RunResponse implements RunJson {
       output: r.output,
       outputTruncated: Boolean(r.outputTruncated),
       error: r.error,
+      skippedCount: r.status === 'skipped' ? Math.max(1, r.skippedCount ?? 0) : 0,
+      skippedUntil:
+        r.status === 'skipped' && r.skippedFrom !== null && r.skippedFrom !== undefined ? iso(r.scheduledAt) : null,
     };
   }
 }
