@@ -128,4 +128,37 @@ describe('MissedTickSweeper (SQLite file)', () => {
       }),
     ).toBeNull();
   });
+
+  it('takes the ticks inside a record of folded forbid skips as recorded, though their keys are free', async () => {
+    const now = Date.parse('2026-06-01T12:10:30Z');
+    const at = (hhmm: string) => Date.parse(`2026-06-01T${hhmm}:00Z`);
+    const folding = await jobs.create({
+      ...job('folding', at('12:00'), at('12:01')),
+      concurrency: 'forbid' as const,
+    });
+    // 12:01 ran long; 12:02…12:06 were skipped behind it, folded into one record under 12:06's key; 12:07 ran.
+    const row = (hhmm: string, over: object) => ({
+      jobId: folding.id,
+      tickKey: String(at(hhmm) / 1000),
+      attempt: 1,
+      scheduledAt: at(hhmm),
+      trigger: 'schedule' as const,
+      status: 'pending' as const,
+      deadlineAt: now,
+      dispatcherId: 'd',
+      ...over,
+    });
+    await new RunBatchRepository(ds).claimMany(
+      [
+        row('12:01', {}),
+        row('12:06', { status: 'skipped', skippedCount: 5, skippedFrom: at('12:02'), error: 'run of 12:01' }),
+        row('12:07', {}),
+      ],
+      now,
+    );
+    expect(await sweeper.sweep(now)).toBe(1);
+    const missed = (await new ApiReads(ds).listRuns({ limit: 50, offset: 0, jobId: folding.id, status: 'missed' }))
+      .items;
+    expect(missed.map((r) => new Date(r.scheduledAt).toISOString().slice(11, 16))).toEqual(['12:08']);
+  });
 });
