@@ -69,19 +69,30 @@ export class JobsRepository {
   }
 
   /**
-   * Moves the watchdog's watermark from `from` (the value it read) to `to`: a compare-and-set, so a schedule set or a
-   * resume meanwhile (which set it anew) wins. Not a user change: `version` and `updated_at` stay.
+   * Moves the watchdog's watermarks, each from `from` (the value it read) to `to`: one statement, each row its own
+   * compare-and-set, so a schedule set or a resume meanwhile (which set it anew) wins; answers how many moved. Not a
+   * user change: `version` and `updated_at` stay. On the primary key: a page of 500 jobs a statement.
    */
-  async advanceVerifyFrom(id: number, from: number, to: number | null): Promise<boolean> {
-    const result = await retryBusy(() =>
-      this.repo
-        .createQueryBuilder()
-        .update(JobEntity)
-        .set({ verifyFrom: to })
-        .where('id = :id AND verify_from = :from', { id, from })
-        .execute(),
-    );
-    return (result.affected ?? 0) > 0;
+  async advanceVerifyFromMany(moves: { id: number; from: number; to: number | null }[]): Promise<number> {
+    if (moves.length === 0) return 0;
+    const cases = (pick: (m: (typeof moves)[number]) => number | null) => ({
+      sql: `CASE id ${moves.map(() => 'WHEN ? THEN ?').join(' ')} END`,
+      params: moves.flatMap((m) => [m.id, pick(m)]),
+    });
+    const to = cases((m) => m.to);
+    const from = cases((m) => m.from);
+    const sql =
+      `UPDATE jobs SET verify_from = ${to.sql} ` +
+      `WHERE id IN (${moves.map(() => '?').join(', ')}) AND verify_from = ${from.sql}`;
+    const params = [...to.params, ...moves.map((m) => m.id), ...from.params];
+    // A structured result: the one way TypeORM gives the changed rows' count for both drivers.
+    const runner = this.repo.manager.connection.createQueryRunner();
+    try {
+      const result = await retryBusy(() => runner.query(sql, params, true));
+      return (result as { affected?: number }).affected ?? 0;
+    } finally {
+      await runner.release();
+    }
   }
 
   /** @throws PersistenceError NAME_TAKEN */
