@@ -2,7 +2,7 @@
 // 60 days, 100 bytes of output each) pruned by the dispatcher's own Retention pass, by age (max_age_days 30), then
 // by count (max_runs_per_job 100), then output (keep_output_runs 10), on SQLite and on MariaDB. Meanwhile a writer
 // claims 100 runs every 100 ms through the claim path's statement (RunBatchRepository.claimMany, 1,000 runs/s as in
-// W1), and its statement latency is compared with the same writer on the same ledger while nothing prunes.
+// W1, on 1,000 jobs of its own), and its statement latency is compared with the same writer on the same ledger while nothing prunes.
 //   node --import tsx bench/retention.ts [--runs=1000000] [--dialects=sqlite,mysql]
 // Prints one JSON line per dialect.
 import { join } from 'node:path';
@@ -43,6 +43,8 @@ const RUN_COLUMNS = [
 async function fill(db: LedgerDb, now: number): Promise<void> {
   await db.insertJobs(jobRows(JOBS, 'retention', '0 0 1 1 *', 'http://127.0.0.1:9/'));
   const ids = (await db.all<{ id: number }>('SELECT id FROM jobs ORDER BY id')).map((r) => Number(r.id));
+  // W1's jobs: the writer's runs go to jobs of their own, so the per-job limits prune the history alone.
+  await db.insertJobs(jobRows(JOBS, 'w1', '0 0 1 1 *', 'http://127.0.0.1:9/'));
   const perJob = Math.ceil(RUNS / JOBS);
   const output = 'x'.repeat(100);
   const page = 50_000;
@@ -139,7 +141,9 @@ async function bench(dialect: string): Promise<Record<string, unknown>> {
   const t0 = Date.now();
   await fill(db, now);
   const fillMs = Date.now() - t0;
-  const jobIds = (await db.all<{ id: number }>('SELECT id FROM jobs ORDER BY id')).map((r) => Number(r.id));
+  const jobIds = (await db.all<{ id: number }>(`SELECT id FROM jobs WHERE name LIKE 'w1-%' ORDER BY id`)).map((r) =>
+    Number(r.id),
+  );
   const batch = new RunBatchRepository(ds);
   const repo = new RetentionRepository(ds);
 

@@ -261,6 +261,23 @@ describe('loadConfig', () => {
     expect(problems.join('\n')).not.toContain('short secret');
   });
 
+  it('reads [rabbitmq]: off by default, * when only a url is set, bad values named without the password', () => {
+    expect(loadConfig(writeIni(''), {}).rabbitmq).toEqual({ url: '', groups: [], prefix: 'gocron' });
+    expect(loadConfig(writeIni('[rabbitmq]\nurl = amqp://u:p@127.0.0.1:5672\n'), {}).rabbitmq.groups).toEqual(['*']);
+    const problems = problemsOf(() =>
+      loadConfig(writeIni('[rabbitmq]\nurl = http://u:TOPSECRET@h\ngroups = ok, bad group\nprefix = a b\n'), {}),
+    );
+    expect(problems).toEqual([
+      '[rabbitmq] url: must look like amqp://user:pass@host:5672 or amqps://host:5671',
+      "[rabbitmq] groups: 'bad group' is not a group name",
+      "[rabbitmq] prefix: 'a b' must be letters, digits, '_', '.' or '-'",
+    ]);
+    expect(problems.join('\n')).not.toContain('TOPSECRET');
+    expect(problemsOf(() => loadConfig(writeIni('[rabbitmq]\ngroups = g\n'), {}))).toEqual([
+      '[rabbitmq] groups: set [rabbitmq] url too',
+    ]);
+  });
+
   it('reads [notify] with its defaults and refuses what can not be delivered, without echoing URLs', () => {
     const c = loadConfig(writeIni(''), {});
     expect(c.notify).toEqual({

@@ -43,6 +43,7 @@ const KNOWN_KEYS: Record<string, readonly string[]> = {
   ],
   auth: ['enabled', 'admin_token', 'secret_key', 'session_ttl', 'public_metrics', 'public_docs'],
   retention: ['max_runs_per_job', 'max_age_days', 'keep_output_runs', 'interval'],
+  rabbitmq: ['url', 'groups', 'prefix'],
   notify: ['on', 'webhook_url', 'webhook_secret', 'slack_url', 'smtp_url', 'mail_from', 'mail_to', 'min_interval'],
 };
 
@@ -246,6 +247,11 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
       keepOutputRuns: r.int('retention', 'keep_output_runs', 100, 0, 100_000_000),
       intervalSeconds: r.int('retention', 'interval', 60, 1, 86_400),
     },
+    rabbitmq: {
+      url: r.text('rabbitmq', 'url', ''),
+      groups: r.list('rabbitmq', 'groups', ''),
+      prefix: r.required('rabbitmq', 'prefix', 'gocron'),
+    },
     notify: {
       on: r.list('notify', 'on', 'failed,timed_out,lost,missed,recovered') as NotifyEvent[],
       webhookUrl: r.text('notify', 'webhook_url', ''),
@@ -285,6 +291,19 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     }
   }
 
+  const mq = config.rabbitmq;
+  // The URL holds the broker's password: name the key, never echo the value.
+  if (mq.url && !/^amqps?:\/\/[^/\s]+/.test(mq.url)) {
+    problems.push('[rabbitmq] url: must look like amqp://user:pass@host:5672 or amqps://host:5671');
+  }
+  if (mq.url && mq.groups.length === 0) mq.groups = ['*'];
+  if (!mq.url && mq.groups.length > 0) problems.push('[rabbitmq] groups: set [rabbitmq] url too');
+  for (const g of mq.groups) {
+    if (g !== '*' && !/^[A-Za-z0-9_.-]{1,64}$/.test(g)) problems.push(`[rabbitmq] groups: '${g}' is not a group name`);
+  }
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(mq.prefix)) {
+    problems.push(`[rabbitmq] prefix: '${mq.prefix}' must be letters, digits, '_', '.' or '-'`);
+  }
   const n = config.notify;
   for (const event of n.on) {
     if (!(NOTIFY_EVENTS as readonly string[]).includes(event)) {

@@ -100,6 +100,16 @@ export interface RetentionConfig {
   intervalSeconds: number;
 }
 
+/** `[rabbitmq]`: dispatch through a broker for some executor groups (empty url: gRPC only). */
+export interface RabbitMqConfig {
+  /** `url`: e.g. amqp://guest:guest@127.0.0.1:5672 (a credential: never logged or shown). */
+  url: string;
+  /** `groups`: executor groups dispatched through the broker; `*` all; empty with a url set: `*`. */
+  groups: string[];
+  /** `prefix`: queue and exchange names start with it. */
+  prefix: string;
+}
+
 export type NotifyEvent = 'failed' | 'timed_out' | 'lost' | 'missed' | 'recovered' | 'succeeded';
 
 /** `[notify]`: the global notification defaults; a job's `notify` field overrides them. */
@@ -132,4 +142,5 @@ export interface AppConfig {
   auth: AuthConfig;
   retention: RetentionConfig;
   notify: NotifyConfig;
+  rabbitmq: RabbitMqConfig;
 }
