@@ -3,8 +3,8 @@ import { ActiveRunsIndex1764900000000 } from './1764900000000-active-runs-index'
 import { WideIds1765000000000 } from './1765000000000-wide-ids';
 import { Auth1765100000000 } from './1765100000000-auth';
 import { Secrets1765200000000 } from './1765200000000-secrets';
-
 import { VerifyFrom1765300000000 } from './1765300000000-verify-from';
+import { Notifications1765400000000 } from './1765400000000-notifications';
 /** Listed by class, not by glob: the apps are bundled by webpack, so there is no migrations folder at run time. */
 export const MIGRATIONS = [
   InitialSchema1764000000000,
@@ -13,7 +13,8 @@ export const MIGRATIONS = [
   Auth1765100000000,
   Secrets1765200000000,
   VerifyFrom1765300000000,
+  Notifications1765400000000,
 ];
 
 /** The schema an app of this build needs: the newest migration's name (the executor waits for it). */
-export const SCHEMA_VERSION = new VerifyFrom1765300000000().name;
+export const SCHEMA_VERSION = new Notifications1765400000000().name;
