@@ -235,11 +235,11 @@ export class NotificationsRepository {
 
   /** Tried again at `at`; the lease is given up. */
   retryAt(row: NotificationRow, at: number, error: string, now: number): Promise<boolean> {
-    return this.owned(row, `next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?`, [
-      at,
-      error.slice(0, LAST_ERROR_MAX),
-      now,
-    ]);
+    return this.owned(
+      row,
+      `next_attempt_at = ?, last_error = ?, lease_owner = NULL, lease_until = NULL, updated_at = ?`,
+      [at, error.slice(0, LAST_ERROR_MAX), now],
+    );
   }
 
   /** Not tried before `at` (its key's min_interval); not an attempt. */

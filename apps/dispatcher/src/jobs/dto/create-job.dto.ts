@@ -107,7 +107,7 @@ export class HttpSpecDto implements HttpSpecInput {
 
 const NOTIFY_URL_DOC =
   'http(s) URL; a credential (a Slack URL above all): read back masked as scheme://host/***. On PATCH "***" or the ' +
-  'masked value as read keeps the stored URL. Left out: [notify]\'s. Must pass the [executor] http_allow/http_deny ' +
+  "masked value as read keeps the stored URL. Left out: [notify]'s. Must pass the [executor] http_allow/http_deny " +
   'check when delivered';
 
 /** A job's own notification settings; a field left out falls back to `[notify]`. */
@@ -286,7 +286,7 @@ export class CreateJobDto {
   @ApiPropertyOptional({
     type: NotifyDto,
     nullable: true,
-    description: 'null (the default): the [notify] defaults; on PATCH, null removes the job\'s own settings',
+    description: "null (the default): the [notify] defaults; on PATCH, null removes the job's own settings",
   })
   @IsOptional()
   @ValidateNested()
