@@ -22,7 +22,7 @@ const CONCURRENCY = 4;
 /** The wait before attempt `attempt + 1`, after attempt `attempt` (from 1) failed; `random` in [0, 1). */
 export function retryDelay(attempt: number, random = Math.random()): number {
   const nominal = Math.min(RETRY_BASE_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
-  return Math.round(nominal * (0.5 + random));
+  return Math.floor(nominal * (0.5 + random));
 }
 
 export type DeliveryResult = 'sent' | 'retried' | 'failed' | 'postponed' | 'lost';
