@@ -297,6 +297,7 @@ describe('the WideIds migration (MariaDB)', () => {
           'Auth1765100000000',
           'Secrets1765200000000',
           'VerifyFrom1765300000000',
+          'Notifications1765400000000',
         ]);
         const types = await current.query<{ t: string; c: string }[]>(
           `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE()
@@ -336,7 +337,7 @@ describe.each([
     try {
       await older.runMigrations();
       await expect(executor.query('SELECT id FROM runs WHERE 1 = 0')).resolves.toEqual([]);
-      await expect(waitForSchema(executor, 1000)).rejects.toThrow(/schema.*VerifyFrom1765300000000/s);
+      await expect(waitForSchema(executor, 1000)).rejects.toThrow(/schema.*Notifications1765400000000/s);
       // A dispatcher of this build migrates: the executor goes on.
       const waiting = waitForSchema(executor, 30_000);
       await migrate(executor);
