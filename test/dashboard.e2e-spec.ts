@@ -3,6 +3,8 @@
 // through the login page (with the suites' admin token unless a test says otherwise).
 // GOCRON_TEST_SCREENSHOTS=1 writes the README's screenshots to docs/screenshots; otherwise they go to a temp dir.
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Browser, BrowserContext, BrowserContextOptions, chromium, Locator, Page } from 'playwright-core';
 import { Api, Dispatcher, Job, sqliteEnv, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
@@ -560,6 +562,52 @@ describe('dashboard', () => {
       { timeoutMs: 5000, what: 'only the cancelled run is listed' },
     );
     await shown(page.getByRole('link', { name: 'dash-sleeper' }));
+  });
+
+  it("lists notification deliveries with their state, the target masked, and edits a job's notify write-only", async () => {
+    const hits: string[] = [];
+    const receiver = createServer((req, res) => {
+      hits.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => res.writeHead(204).end());
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    try {
+      const port = (receiver.address() as AddressInfo).port;
+      const failing = await api.createJob({
+        name: 'dash-notified',
+        cron: ONCE_A_YEAR,
+        type: 'shell',
+        command: 'exit 4',
+        notify: { on: ['failed'], webhook: `http://127.0.0.1:${port}/hook/DASH-CREDENTIAL` },
+      });
+      await api.waitForRunStatus(await api.trigger(failing.id), ['failed'], 30_000);
+      await waitFor(() => hits.length > 0, { timeoutMs: 40_000, what: 'the webhook is called' });
+
+      await page.goto(`${dispatcher.base}/#/notifications`);
+      const row = page.locator(`tr[data-channel="webhook"][data-status="sent"]`).first();
+      await shown(row, 20_000);
+      expect(await row.locator('td[data-label="Event"]').textContent()).toBe('failed');
+      expect(await row.locator('td[data-label="Channel"]').textContent()).toBe(`webhook http://127.0.0.1:${port}/***`);
+      expect(await page.content()).not.toContain('DASH-CREDENTIAL');
+      await page.getByLabel('State').selectOption('failed');
+      await shown(page.getByText('No failed notifications.'));
+
+      // The form shows that a URL is stored, never the URL; saving unchanged keeps it.
+      await page.goto(`${dispatcher.base}/#/jobs/${failing.id}/edit`);
+      const webhook = page.getByLabel('Webhook URL', { exact: true });
+      await shown(webhook);
+      expect(await webhook.inputValue()).toBe('');
+      expect(await webhook.getAttribute('placeholder')).toMatch(/stored/);
+      expect(await page.getByRole('checkbox', { name: 'failed', exact: true }).isChecked()).toBe(true);
+      await page.getByRole('checkbox', { name: 'recovered', exact: true }).check();
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      await page.waitForURL(new RegExp(`#/jobs/${failing.id}$`));
+      const saved = await job(failing.id);
+      expect(saved.notify).toEqual({ on: ['failed', 'recovered'], webhook: `http://127.0.0.1:${port}/***` });
+    } finally {
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
   });
 
   it('falls back to polling when the event stream fails', async () => {

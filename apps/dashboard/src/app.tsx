@@ -16,11 +16,12 @@ import { JobDetailPage } from './pages/job-detail-page';
 import { JobFormPage } from './pages/job-form-page';
 import { JobsPage } from './pages/jobs-page';
 import { LoginPage } from './pages/login-page';
+import { NotificationsPage } from './pages/notifications-page';
 import { RunsPage } from './pages/runs-page';
 import { TokensPage } from './pages/tokens-page';
 import { UsersPage } from './pages/users-page';
 
-type Section = 'jobs' | 'runs' | 'cluster' | 'users' | 'audit' | 'account' | 'tokens';
+type Section = 'jobs' | 'runs' | 'notifications' | 'cluster' | 'users' | 'audit' | 'account' | 'tokens';
 
 const ADMINS_ONLY = (
   <div className="state state-empty">
@@ -52,6 +53,8 @@ function page(route: Route, isAdmin: boolean): { section: Section | null; title:
   if (first === 'jobs' && second === undefined)
     return { section: 'jobs', title: 'Jobs', element: <JobsPage route={route} /> };
   if (first === 'runs') return { section: 'runs', title: 'Runs', element: <RunsPage route={route} /> };
+  if (first === 'notifications')
+    return { section: 'notifications', title: 'Notifications', element: <NotificationsPage route={route} /> };
   if (first === 'cluster') return { section: 'cluster', title: 'Cluster', element: <ClusterPage /> };
   return {
     section: null,
@@ -191,6 +194,7 @@ function Shell({ route, session }: { route: Route; session: Session }) {
         <nav aria-label="Main">
           {nav('jobs', 'Jobs')}
           {nav('runs', 'Runs')}
+          {nav('notifications', 'Notifications')}
           {nav('cluster', 'Cluster')}
           {isAdmin && nav('users', 'Users')}
           {isAdmin && nav('audit', 'Audit')}

@@ -32,6 +32,8 @@ import { JobsService } from './jobs/jobs.service';
 import { DispatcherMetrics } from './metrics/dispatcher-metrics';
 import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
+import { NotificationsController } from './notifications/notifications.controller';
+import { Notifications } from './notifications/notifications.service';
 import { RunsService } from './runs/runs.service';
 import { Timers } from './common/timers.service';
 import { LaunchLoop } from './launching/launch-loop.service';
@@ -72,6 +74,7 @@ export class DispatcherModule {
         TokensController,
         UsersController,
         AuditController,
+        NotificationsController,
       ],
       providers: [
         // Guards run in this order: how often this credential (or address) has called, then whether it may.
@@ -107,6 +110,7 @@ export class DispatcherModule {
         TickClaimer,
         MissedTickSweeper,
         Retention,
+        Notifications,
         SchedulerService,
         JobsService,
         RunsService,

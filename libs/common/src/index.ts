@@ -6,3 +6,5 @@ export * from './log-throttle';
 export * from './secret-box';
 export * from './secret-file';
 export * from './secret-mask';
+export * from './egress-policy';
+export * from './egress-endpoints';

@@ -2,12 +2,34 @@
 // strings in UTC. The dispatcher's response classes implement these, so a field added on one side only fails to
 // compile.
 import type { JobHttpJson } from './http-spec';
-import type { ConcurrencyPolicy, JobType, MisfirePolicy, Routing, RunStatus, RunTrigger } from './vocabulary';
+import type {
+  ConcurrencyPolicy,
+  JobType,
+  MisfirePolicy,
+  NotificationStatus,
+  NotifyChannel,
+  NotifyEvent,
+  Routing,
+  RunStatus,
+  RunTrigger,
+} from './vocabulary';
 
 export interface LastRunJson {
   id: number;
   status: RunStatus;
   scheduledAt: string;
+}
+
+/**
+ * A job's own notification settings; a field left out falls back to `[notify]`. As the API shows it, `webhook` and
+ * `slack` are masked (`https://hooks.example.com/***`: a Slack URL is a credential); on PATCH, `***` or the masked
+ * value as read keeps the stored URL.
+ */
+export interface JobNotifyJson {
+  on: NotifyEvent[];
+  webhook?: string;
+  slack?: string;
+  email?: string[];
 }
 
 export interface JobJson {
@@ -30,6 +52,8 @@ export interface JobJson {
   group: string;
   routing: Routing;
   enabled: boolean;
+  /** Null: the global `[notify]` defaults. */
+  notify: JobNotifyJson | null;
   /** Bumped by every change of the definition; also the `ETag` (`"<version>"`) that `If-Match` names. */
   version: number;
   createdAt: string;
@@ -107,3 +131,27 @@ export interface HealthJson {
 export type ChangeEvent =
   | { type: 'job'; action: 'created' | 'updated' | 'deleted'; jobId: number }
   | { type: 'run'; runId: number; jobId?: number; status?: RunStatus };
+
+/** GET /api/notifications: one outbox row. Never a URL or a secret: the target is masked. */
+export interface NotificationJson {
+  id: number;
+  /** Sent as `X-Gocron-Delivery`, the same on every attempt. */
+  deliveryId: string;
+  jobId: number;
+  runId: number;
+  event: NotifyEvent;
+  channel: NotifyChannel;
+  /** Scheme and host with `***` for a URL; addresses with their local part masked for email. */
+  target: string;
+  status: NotificationStatus;
+  attempts: number;
+  /** When a pending row is next tried (null once it is sent or failed). */
+  nextAttemptAt: string | null;
+  /** How many other events were folded into this delivery (min_interval). */
+  folded: number;
+  /** Set when this event was delivered (or failed) as part of that row's delivery instead of its own. */
+  foldedInto: number | null;
+  lastError: string | null;
+  createdAt: string;
+  sentAt: string | null;
+}

@@ -46,3 +46,15 @@ export function isActive(status: RunStatus): boolean {
 
 /** Output of one run keeps at most this much (head and tail). */
 export const OUTPUT_LIMIT_BYTES = 64 * 1024;
+
+/** What a notification can be about (CONTRACT.md, Retention and notifications); `succeeded` only when asked for. */
+export const NOTIFY_EVENTS = ['failed', 'timed_out', 'lost', 'missed', 'recovered', 'succeeded'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** Where a notification goes: a JSON webhook, a Slack-compatible incoming webhook, email over SMTP. */
+export const NOTIFY_CHANNELS = ['webhook', 'slack', 'email'] as const;
+export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
+
+/** A delivery's state in the outbox: waiting (or retrying), delivered (itself or folded into another), given up. */
+export const NOTIFICATION_STATUSES = ['pending', 'sent', 'failed'] as const;
+export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];

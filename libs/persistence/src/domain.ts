@@ -7,6 +7,9 @@ export {
   isFinal,
   JOB_TYPES,
   MISFIRE_POLICIES,
+  NOTIFICATION_STATUSES,
+  NOTIFY_CHANNELS,
+  NOTIFY_EVENTS,
   OUTPUT_LIMIT_BYTES,
   RETRYABLE_STATUSES,
   ROUTINGS,
@@ -18,7 +21,13 @@ export type {
   HttpSpec,
   JobType,
   MisfirePolicy,
+  NotificationStatus,
+  NotifyChannel,
+  NotifyEvent,
   Routing,
   RunStatus,
   RunTrigger,
 } from '@app/contract';
+
+/** A job's `notify` as stored (the URLs in clear: the API masks them); null on the job: the `[notify]` defaults. */
+export type { JobNotifyJson as JobNotify } from '@app/contract';

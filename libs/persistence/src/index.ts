@@ -13,6 +13,7 @@ export * from './repositories/runs.repository';
 export * from './repositories/run-batch.repository';
 export * from './repositories/retention.repository';
 export * from './repositories/settings.repository';
+export * from './repositories/notifications.repository';
 export * from './job-secrets';
 export * from './secret-key-check';
 export * from './retry-policy';

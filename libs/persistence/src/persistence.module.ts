@@ -11,6 +11,7 @@ import { RunsRepository } from './repositories/runs.repository';
 import { RetentionRepository } from './repositories/retention.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
 import { SettingsRepository } from './repositories/settings.repository';
+import { NotificationsRepository } from './repositories/notifications.repository';
 
 @Module({})
 export class PersistenceModule {
@@ -33,6 +34,7 @@ export class PersistenceModule {
         AuthRepository,
         RetentionRepository,
         SettingsRepository,
+        NotificationsRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -48,6 +50,7 @@ export class PersistenceModule {
         AuthRepository,
         RetentionRepository,
         SettingsRepository,
+        NotificationsRepository,
       ],
     };
   }

@@ -1,7 +1,17 @@
 // The dispatcher's public REST API, nothing else: every screen is built on these calls. They ride on the session
 // cookie the login set (same origin); state-changing ones carry the CSRF token, and a 401 anywhere means "sign in
 // (again)": the session module, told through onUnauthorized, takes the app to the login page.
-import type { DispatcherJson, ExecutorJson, HealthJson, JobJson, PageJson, RunJson, RunStatus } from '@app/contract';
+import type {
+  DispatcherJson,
+  ExecutorJson,
+  HealthJson,
+  JobJson,
+  NotificationJson,
+  NotificationStatus,
+  PageJson,
+  RunJson,
+  RunStatus,
+} from '@app/contract';
 import type {
   AuditPageJson,
   CreatedTokenJson,
@@ -172,6 +182,8 @@ export const api = {
   updateUser: (id: number, body: UserChange) => request<UserJson>('PATCH', `/api/users/${id}`, { body }),
   deleteUser: (id: number) => request<void>('DELETE', `/api/users/${id}`),
 
+  notifications: (q: { limit: number; offset: number; status?: NotificationStatus }, signal?: AbortSignal) =>
+    request<PageJson<NotificationJson>>('GET', `/api/notifications${queryString({ ...q })}`, { signal }),
   audit: (q: AuditQuery, signal?: AbortSignal) =>
     request<AuditPageJson>('GET', `/api/audit${queryString({ ...q })}`, { signal }),
 };

@@ -1,5 +1,5 @@
 import type { JobJson } from '@app/contract';
-import { bodyOf, formOf } from './job-form';
+import { bodyOf, formOf, NEW_JOB } from './job-form';
 
 const job = (over: Partial<JobJson>): JobJson =>
   ({
@@ -65,5 +65,30 @@ describe('the job form and secrets', () => {
       }),
     );
     expect((bodyOf(form).http as { secretHeaders: unknown }).secretHeaders).toEqual({ Authorization: '***' });
+  });
+});
+
+describe('the notify field', () => {
+  it('is null for the defaults, and write-only URLs kept as "***" when left empty', () => {
+    const base = { ...NEW_JOB, name: 'n', command: 'true' };
+    expect(bodyOf(base).notify).toBeNull();
+    expect(
+      bodyOf({
+        ...base,
+        notifyOwn: true,
+        notifyOn: ['failed'],
+        notifyWebhookStored: true,
+        notifyEmail: 'a@x.org, b@x.org',
+      }).notify,
+    ).toEqual({ on: ['failed'], webhook: '***', email: ['a@x.org', 'b@x.org'] });
+    expect(
+      bodyOf({
+        ...base,
+        notifyOwn: true,
+        notifyOn: [],
+        notifySlack: ' https://hooks.slack.com/x ',
+        notifySlackStored: true,
+      }).notify,
+    ).toEqual({ on: [], slack: 'https://hooks.slack.com/x' });
   });
 });

@@ -5,8 +5,10 @@ import type {
   HttpMethod,
   JobHttpJson,
   JobJson,
+  JobNotifyJson,
   JobType,
   MisfirePolicy,
+  NotifyEvent,
   Routing,
 } from '@app/contract';
 
@@ -15,7 +17,9 @@ export type JobBody = Record<string, unknown>;
 
 /** A job field the API takes, by the name its 400 messages use: a renamed or removed one fails to compile here. */
 type ApiField =
-  Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun'> | `http.${keyof JobHttpJson}`;
+  | Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun'>
+  | `http.${keyof JobHttpJson}`
+  | `notify.${keyof JobNotifyJson}`;
 
 export interface Pair {
   key: string;
@@ -53,6 +57,19 @@ export interface JobForm {
   concurrency: ConcurrencyPolicy;
   misfire: MisfirePolicy;
   routing: Routing;
+  /** false: the `[notify]` defaults (notify: null); true: the job's own settings below. */
+  notifyOwn: boolean;
+  notifyOn: NotifyEvent[];
+  /**
+   * Write-only like secret headers: the API shows a URL masked, so the form starts empty and says whether one is
+   * stored; left empty, a stored URL is kept ("***"), a typed one replaces it.
+   */
+  notifyWebhook: string;
+  notifyWebhookStored: boolean;
+  notifySlack: string;
+  notifySlackStored: boolean;
+  /** Comma-separated addresses; blank: `[notify] mail_to`. */
+  notifyEmail: string;
 }
 
 /** Every field the form edits, by the API's name for it (the key 400 messages start with). */
@@ -80,6 +97,11 @@ export const FORM_FIELDS = [
   'concurrency',
   'misfire',
   'routing',
+  'notify',
+  'notify.on',
+  'notify.webhook',
+  'notify.slack',
+  'notify.email',
 ] as const satisfies readonly ApiField[];
 export type FormField = (typeof FORM_FIELDS)[number];
 
@@ -106,6 +128,13 @@ export const NEW_JOB: JobForm = {
   concurrency: 'forbid',
   misfire: 'once',
   routing: 'round_robin',
+  notifyOwn: false,
+  notifyOn: ['failed', 'timed_out', 'lost', 'missed', 'recovered'],
+  notifyWebhook: '',
+  notifyWebhookStored: false,
+  notifySlack: '',
+  notifySlackStored: false,
+  notifyEmail: '',
 };
 
 const pairs = (m: Record<string, string> | undefined | null): Pair[] =>
@@ -139,7 +168,33 @@ export function formOf(job: JobJson): JobForm {
     concurrency: job.concurrency,
     misfire: job.misfire,
     routing: job.routing,
+    notifyOwn: job.notify !== null,
+    notifyOn: job.notify?.on ?? NEW_JOB.notifyOn,
+    notifyWebhook: '',
+    notifyWebhookStored: job.notify?.webhook !== undefined,
+    notifySlack: '',
+    notifySlackStored: job.notify?.slack !== undefined,
+    notifyEmail: (job.notify?.email ?? []).join(', '),
   };
+}
+
+/** A write-only URL as the API takes it: typed replaces, empty keeps a stored one ("***"), else left out. */
+function urlOf(typed: string, stored: boolean): string | undefined {
+  if (typed.trim()) return typed.trim();
+  return stored ? SECRET_MASK : undefined;
+}
+
+/** The job's `notify`: null for the defaults; else its own events, URLs and addresses (blank ones left out). */
+export function notifyOf(f: JobForm): JobNotifyJson | null {
+  if (!f.notifyOwn) return null;
+  const notify: JobNotifyJson = { on: f.notifyOn };
+  const webhook = urlOf(f.notifyWebhook, f.notifyWebhookStored);
+  if (webhook !== undefined) notify.webhook = webhook;
+  const slack = urlOf(f.notifySlack, f.notifySlackStored);
+  if (slack !== undefined) notify.slack = slack;
+  const email = f.notifyEmail.split(/[\s,;]+/).filter(Boolean);
+  if (email.length > 0) notify.email = email;
+  return notify;
 }
 
 /** Rows with a key or a value; a value without a key is sent so that the API names the problem. */
@@ -179,6 +234,7 @@ export function bodyOf(f: JobForm): JobBody {
     concurrency: f.concurrency,
     misfire: f.misfire,
     routing: f.routing,
+    notify: notifyOf(f),
   };
   if (f.type === 'shell') {
     body.command = f.command;

@@ -1,7 +1,15 @@
 // Create and edit a job: every field of the contract, the API's 400 messages beside the fields they name, and a
 // live preview of the schedule.
 import { FormEvent, ReactNode, useMemo, useRef, useState } from 'react';
-import { CONCURRENCY_POLICIES, HTTP_METHODS, JobJson, MISFIRE_POLICIES, ROUTINGS } from '@app/contract';
+import {
+  CONCURRENCY_POLICIES,
+  HTTP_METHODS,
+  JobJson,
+  MISFIRE_POLICIES,
+  NOTIFY_EVENTS,
+  NotifyEvent,
+  ROUTINGS,
+} from '@app/contract';
 import { api, ApiError, errorText } from '../lib/api';
 import { cronToWords } from '../lib/cron-words';
 import { splitByField, FieldErrors } from '../lib/field-errors';
@@ -25,6 +33,14 @@ const MISFIRE_HELP: Record<(typeof MISFIRE_POLICIES)[number], string> = {
   once: 'once: fire once, for the latest missed tick',
   skip: 'skip: drop them (recorded)',
   all: 'all: fire each (at most 100)',
+};
+const EVENT_LABEL: Record<NotifyEvent, string> = {
+  failed: 'failed',
+  timed_out: 'timed out',
+  lost: 'lost',
+  missed: 'missed tick',
+  recovered: 'recovered',
+  succeeded: 'succeeded',
 };
 const ROUTING_HELP: Record<(typeof ROUTINGS)[number], string> = {
   round_robin: 'round robin',
@@ -497,6 +513,101 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
                 ))}
               </select>
             ))}
+          </fieldset>
+          <fieldset className="card" id={fieldId('notify')}>
+            <legend>Notifications</legend>
+            <div className="field">
+              <label className="checkbox">
+                <input type="checkbox" checked={form.notifyOwn} onChange={(e) => set('notifyOwn', e.target.checked)} />{' '}
+                Settings of its own (unchecked: the dispatchers' <code>[notify]</code> defaults)
+              </label>
+              {errorsOf('notify') && <FieldMessages id={`${fieldId('notify')}-error`} messages={errorsOf('notify')!} />}
+            </div>
+            {form.notifyOwn && (
+              <>
+                <div className={`field${errorsOf('notify.on') ? ' invalid' : ''}`} id={fieldId('notify.on')}>
+                  <span className="label">Events</span>
+                  <div className="checkbox-row">
+                    {NOTIFY_EVENTS.map((ev) => (
+                      <label key={ev} className="checkbox">
+                        <input
+                          type="checkbox"
+                          name="notify-on"
+                          value={ev}
+                          checked={form.notifyOn.includes(ev)}
+                          onChange={(e) =>
+                            set(
+                              'notifyOn',
+                              e.target.checked ? [...form.notifyOn, ev] : form.notifyOn.filter((x) => x !== ev),
+                            )
+                          }
+                        />{' '}
+                        {EVENT_LABEL[ev]}
+                      </label>
+                    ))}
+                  </div>
+                  <p className="hint">
+                    Failures notify on the final attempt only. None checked: this job notifies nothing.
+                  </p>
+                  {errorsOf('notify.on') && (
+                    <FieldMessages id={`${fieldId('notify.on')}-error`} messages={errorsOf('notify.on')!} />
+                  )}
+                </div>
+                {field(
+                  'notify.webhook',
+                  'Webhook URL',
+                  (p) => (
+                    <input
+                      {...p}
+                      type="url"
+                      inputMode="url"
+                      autoComplete="off"
+                      spellCheck={false}
+                      placeholder={form.notifyWebhookStored ? 'stored (hidden): leave empty to keep it' : 'https://'}
+                      value={form.notifyWebhook}
+                      onChange={(e) => set('notifyWebhook', e.target.value)}
+                    />
+                  ),
+                  form.notifyWebhookStored
+                    ? 'A URL is stored and never shown again; type another to replace it.'
+                    : 'Empty: the [notify] webhook_url. A signed JSON POST.',
+                )}
+                {field(
+                  'notify.slack',
+                  'Slack incoming webhook URL',
+                  (p) => (
+                    <input
+                      {...p}
+                      type="url"
+                      inputMode="url"
+                      autoComplete="off"
+                      spellCheck={false}
+                      placeholder={
+                        form.notifySlackStored ? 'stored (hidden): leave empty to keep it' : 'https://hooks.slack.com/…'
+                      }
+                      value={form.notifySlack}
+                      onChange={(e) => set('notifySlack', e.target.value)}
+                    />
+                  ),
+                  form.notifySlackStored
+                    ? 'A URL is stored and never shown again (it is a credential); type another to replace it.'
+                    : 'Empty: the [notify] slack_url.',
+                )}
+                {field(
+                  'notify.email',
+                  'Email recipients',
+                  (p) => (
+                    <input
+                      {...p}
+                      placeholder="ops@example.com, oncall@example.com"
+                      value={form.notifyEmail}
+                      onChange={(e) => set('notifyEmail', e.target.value)}
+                    />
+                  ),
+                  'Comma-separated; empty: the [notify] mail_to. Sent over [notify] smtp_url.',
+                )}
+              </>
+            )}
           </fieldset>
         </div>
 

@@ -3,6 +3,7 @@ import type { Request } from 'express';
 import type { AuditAction } from '@app/contract';
 import { AuthRepository, NewAudit } from '@app/persistence';
 import { AuthedRequest, clientAddress } from '../auth/principal';
+import { maskNotifyUrl } from '../notifications/notify-settings';
 
 export { AUDIT_ACTIONS, type AuditAction } from '@app/contract';
 
@@ -38,6 +39,14 @@ export function maskJob(job: unknown): unknown {
       : o;
   if ('env' in out) out.env = maskSome(out.env, SECRET_ENV);
   if ('secretEnv' in out) out.secretEnv = maskAll(out.secretEnv);
+  // Masked by the API already; masked here again, so that no caller can record a notification URL in clear.
+  if (out.notify && typeof out.notify === 'object') {
+    const notify = { ...(out.notify as Record<string, unknown>) };
+    for (const field of ['webhook', 'slack']) {
+      if (typeof notify[field] === 'string') notify[field] = maskNotifyUrl(notify[field]);
+    }
+    out.notify = notify;
+  }
   if (out.http && typeof out.http === 'object') {
     const http = { ...(out.http as Record<string, unknown>) };
     if ('headers' in http) http.headers = maskSome(http.headers, SECRET_HEADER);

@@ -15,6 +15,7 @@ import { CreateJobDto } from './dto/create-job.dto';
 import { JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
+import { changedNotify } from '../notifications/notify-settings';
 import type { IfMatch } from './job-etag';
 import {
   changedSecrets,
@@ -85,8 +86,14 @@ export class JobsService {
   async create(input: CreateJobDto): Promise<JobResponse> {
     const now = Date.now();
     const dto = withCredentialHeadersMoved(input, []);
-    const { secretEnv, ...plain } = dto;
-    const fields = { ...DEFAULTS, command: null, http: null, ...plain } as JobFields;
+    const { secretEnv, notify, ...plain } = dto;
+    const fields = {
+      ...DEFAULTS,
+      command: null,
+      http: null,
+      ...plain,
+      notify: changedNotify(null, notify) ?? null,
+    } as JobFields;
     const normalized = this.normalize(fields);
     const secretChange = secretChangeOf(normalized, secretEnv, dto.http?.secretHeaders);
     // Checked on the names alone before anything is written (sealing needs the job's id, known after the insert).
@@ -226,8 +233,9 @@ export class JobsService {
    * job, and the schedule's cursor when the schedule or its state changed.
    */
   private merge(job: JobEntity, dto: UpdateJobDto, now: number): JobChanges {
-    const { secretEnv, ...plain } = dto;
-    const merged = this.normalize({ ...job, ...plain } as JobFields);
+    const { secretEnv, notify: notifyGiven, ...plain } = dto;
+    const notify = changedNotify(job.notify, notifyGiven);
+    const merged = this.normalize({ ...job, ...plain, ...(notify === undefined ? {} : { notify }) } as JobFields);
     const secrets = changedSecrets(
       this.box,
       job.id,
@@ -236,6 +244,7 @@ export class JobsService {
     );
     checkNoOverlap(merged.env, merged.http?.headers, secrets);
     const changes: JobChanges = { ...plain, type: merged.type, command: merged.command, http: merged.http, secrets };
+    if (notify !== undefined) changes.notify = notify;
     const scheduleChanged = merged.cron !== job.cron || merged.timezone !== job.timezone;
     if (scheduleChanged || (merged.enabled && !job.enabled)) {
       // A new schedule (or a resume) starts now: ticks of the old schedule, or those that fell while paused, never fire.

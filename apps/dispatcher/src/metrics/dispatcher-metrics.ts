@@ -58,6 +58,21 @@ export class DispatcherMetrics {
     registers: [this.registry],
   });
 
+  readonly notifications = new Counter({
+    name: 'gocron_notifications_total',
+    help:
+      'Notification delivery attempts by this dispatcher, by channel and result: `sent`, `retried` (failed, tried ' +
+      'again later), `failed` (given up).',
+    labelNames: ['channel', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  readonly notificationsPending = new Gauge({
+    name: 'gocron_notifications_pending',
+    help: 'Outbox rows waiting for delivery (due, retrying or inside min_interval), counted up to 10,000 every 10 s.',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -1,15 +1,11 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit, Optional } from '@nestjs/common';
-import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import type { Etcd3 } from 'etcd3';
+import { Endpoint, endpointOf, etcdEndpoints, ResolvedEndpoints } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { EtcdDispatcherDirectory } from '@app/discovery';
-import type { Endpoint } from './runners/egress-policy';
 
 /** The etcd client the executor registers with; null in static discovery. */
 export const EXECUTOR_ETCD = Symbol('EXECUTOR_ETCD');
-
-const PORT_OF = /:(\d{1,5})$/;
 
 /**
  * The dispatchers' API addresses, which HTTP tasks may not call (a task's response is stored for anyone with read
@@ -26,22 +22,19 @@ export class DispatcherEndpoints implements OnModuleInit, OnApplicationShutdown 
    * own, which dispatchers would then send the executor token and runs. Its hosts are refused like the API's.
    */
   private readonly etcd: Endpoint[];
-  /** Resolved addresses per registered host name. */
-  private readonly resolved = new Map<string, string[]>();
+  private readonly names = new ResolvedEndpoints((host, e) =>
+    this.logger.warn(`dispatcher host '${host}' does not resolve (${e.message}); tried again later`),
+  );
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, @Optional() @Inject(EXECUTOR_ETCD) etcd: Etcd3 | null) {
     this.own = { host: config.dispatcher.host, port: config.dispatcher.port };
-    this.etcd = config.etcd.hosts.map((h) => {
-      const url = new URL(h);
-      const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 2379);
-      return { host: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, what: "etcd's API ([etcd] hosts)" };
-    });
+    this.etcd = etcdEndpoints(config.etcd.hosts);
     this.directory = etcd ? new EtcdDispatcherDirectory(etcd, config.etcd.prefix) : null;
   }
 
   onModuleInit(): void {
-    void this.resolve(this.own.host);
-    for (const e of this.etcd) void this.resolve(e.host);
+    void this.names.resolve(this.own.host);
+    for (const e of this.etcd) void this.names.resolve(e.host);
     // Rejects only when stopped before etcd answered; the listing retries with back-off by itself.
     this.directory?.start().catch(() => undefined);
   }
@@ -49,35 +42,10 @@ export class DispatcherEndpoints implements OnModuleInit, OnApplicationShutdown 
   list(): Endpoint[] {
     const endpoints = [this.own, ...this.etcd];
     for (const d of this.directory?.list() ?? []) {
-      const port = PORT_OF.exec(d.address);
-      if (!port) continue;
-      endpoints.push({ host: d.address.slice(0, port.index), port: Number(port[1]) });
+      const e = endpointOf(d.address);
+      if (e) endpoints.push(e);
     }
-    const out: Endpoint[] = [];
-    for (const e of endpoints) {
-      out.push(e);
-      const host = e.host.replace(/^\[(.*)\]$/, '$1');
-      if (isIP(host) !== 0) continue;
-      const addresses = this.resolved.get(host);
-      if (addresses) for (const a of addresses) out.push({ host: a, port: e.port, what: e.what });
-      else void this.resolve(host);
-    }
-    return out;
-  }
-
-  private async resolve(host: string): Promise<void> {
-    if (isIP(host) !== 0 || this.resolved.has(host)) return;
-    this.resolved.set(host, []);
-    try {
-      const answers = await lookup(host, { all: true });
-      this.resolved.set(
-        host,
-        answers.map((a) => a.address),
-      );
-    } catch (e) {
-      this.resolved.delete(host);
-      this.logger.warn(`dispatcher host '${host}' does not resolve (${(e as Error).message}); tried again later`);
-    }
+    return this.names.expand(endpoints);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { maskSecrets } from '@app/common';
+import { EgressPolicy, maskSecrets } from '@app/common';
 import {
   JobEntity,
   JobTask,
@@ -18,7 +18,6 @@ import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { ActiveRun, ActiveRuns } from './active-runs';
 import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { ResultRecorder } from './result-recorder';
-import { EgressPolicy } from './runners/egress-policy';
 import { HttpRunner } from './runners/http-runner';
 import { OMITTED_MARKER } from './runners/output-buffer';
 import { ShellRunner } from './runners/shell-runner';

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { ConcurrencyPolicy, HttpSpec, JobType, MisfirePolicy, Routing } from '../domain';
+import type { ConcurrencyPolicy, HttpSpec, JobNotify, JobType, MisfirePolicy, Routing } from '../domain';
 import { epochMs, int64 } from './ms-transformer';
 
 /** A job's secrets as stored: name → sealed value (`v1.<iv>.<ciphertext+tag>`). */
@@ -46,6 +46,13 @@ export class JobEntity {
    */
   @Column({ type: 'simple-json', nullable: true })
   secrets?: JobSecrets | null;
+
+  /**
+   * The job's own notification settings (events, webhook, Slack, email), each field given overriding `[notify]`;
+   * null: the defaults. The URLs are credentials (a Slack URL above all): every response masks them.
+   */
+  @Column({ type: 'simple-json', nullable: true })
+  notify?: JobNotify | null;
 
   @Column({ name: 'timeout_ms', type: 'int' })
   timeoutMs!: number;

@@ -4,6 +4,7 @@ import { WideIds1765000000000 } from './1765000000000-wide-ids';
 import { Auth1765100000000 } from './1765100000000-auth';
 import { Secrets1765200000000 } from './1765200000000-secrets';
 import { VerifyFrom1765300000000 } from './1765300000000-verify-from';
+import { Notifications1765400000000 } from './1765400000000-notifications';
 import { SkipRanges1765500000000 } from './1765500000000-skip-ranges';
 
 /** Listed by class, not by glob: the apps are bundled by webpack, so there is no migrations folder at run time. */
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   Auth1765100000000,
   Secrets1765200000000,
   VerifyFrom1765300000000,
+  Notifications1765400000000,
   SkipRanges1765500000000,
 ];
 

@@ -1,6 +1,8 @@
 import { Brackets, DataSource } from 'typeorm';
 import { isStatementTimeout, isUnreachable } from '../db-errors';
-import type { RunStatus } from '../domain';
+import type { NotificationStatus, RunStatus } from '../domain';
+import { NOTIFICATION_SELECT_LIST, notificationFromRow, NotificationRow } from '../sql/notifications.table';
+import type { Value } from '../sql/columns';
 import { JobEntity } from '../entities/job.entity';
 import { RunEntity } from '../entities/run.entity';
 import { PersistenceError } from '../persistence.error';
@@ -41,6 +43,12 @@ export interface RunFilter {
   status?: RunStatus;
   /** Keyset pagination: only runs with a smaller id (the last id of the previous page). */
   beforeId?: number;
+}
+
+export interface NotificationFilter {
+  limit: number;
+  offset: number;
+  status?: NotificationStatus;
 }
 
 export type LastRun = Pick<RunEntity, 'id' | 'status' | 'scheduledAt'>;
@@ -195,6 +203,22 @@ export class ApiReads {
         status: r.status,
         updatedAt: Number(r.updated_at),
       }));
+    });
+  }
+
+  /** Outbox rows, newest first, on the (status, id) index or the primary key. */
+  listNotifications(f: NotificationFilter): Promise<Page<NotificationRow>> {
+    return this.timed(async () => {
+      const ds = await this.ds();
+      const where = f.status === undefined ? '' : 'WHERE status = ?';
+      const params = f.status === undefined ? [] : [f.status];
+      const rows = await ds.query<Record<string, Value>[]>(
+        `SELECT ${NOTIFICATION_SELECT_LIST} FROM notifications ${where} ORDER BY id DESC ` +
+          `LIMIT ${Math.trunc(f.limit)} OFFSET ${Math.trunc(f.offset)}`,
+        params,
+      );
+      const count = await cappedCount(ds, `SELECT 1 FROM notifications ${where}`, params);
+      return { items: rows.map(notificationFromRow), ...count };
     });
   }
 

@@ -1,4 +1,4 @@
-import type { ConcurrencyPolicy, HttpSpec, JobType, MisfirePolicy, Routing } from '../domain';
+import type { ConcurrencyPolicy, HttpSpec, JobNotify, JobType, MisfirePolicy, Routing } from '../domain';
 import { JobEntity, JobSecrets } from '../entities/job.entity';
 import { ColumnsOf, columnList, flag, num, orNull, positions, text, Value } from './columns';
 import { shared, sharedParse } from './shared-values';
@@ -19,6 +19,7 @@ export const JOB_COLUMNS = {
   http: { name: 'http', read: orNull(sharedParse<HttpSpec>) },
   // Never shared: each sealed value is unique (its own IV), so sharing would only fill the table.
   secrets: { name: 'secrets', read: orNull((v) => JSON.parse(String(v)) as JobSecrets) },
+  notify: { name: 'notify', read: orNull(sharedParse<JobNotify>) },
   timeoutMs: { name: 'timeout_ms', read: num },
   retries: { name: 'retries', read: num },
   retryBackoffMs: { name: 'retry_backoff_ms', read: num },
@@ -59,6 +60,7 @@ export function jobFromValues(v: ArrayLike<Value>): JobEntity {
     env: c.env.read(v[at.env]),
     http: c.http.read(v[at.http]),
     secrets: c.secrets.read(v[at.secrets]),
+    notify: c.notify.read(v[at.notify]),
     timeoutMs: c.timeoutMs.read(v[at.timeoutMs]),
     retries: c.retries.read(v[at.retries]),
     retryBackoffMs: c.retryBackoffMs.read(v[at.retryBackoffMs]),

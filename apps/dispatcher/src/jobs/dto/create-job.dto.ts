@@ -2,6 +2,7 @@ import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
+  IsEmail,
   IsBoolean,
   IsIn,
   IsInt,
@@ -25,8 +26,11 @@ import {
   HttpSpecInput,
   JOB_TYPES,
   JobType,
+  JobNotifyJson,
   MISFIRE_POLICIES,
   MisfirePolicy,
+  NOTIFY_EVENTS,
+  NotifyEvent,
   ROUTINGS,
   Routing,
 } from '@app/contract';
@@ -99,6 +103,55 @@ export class HttpSpecDto implements HttpSpecInput {
   @Min(100, { each: true })
   @Max(599, { each: true })
   expectStatus?: number[];
+}
+
+const NOTIFY_URL_DOC =
+  'http(s) URL; a credential (a Slack URL above all): read back masked as scheme://host/***. On PATCH "***" or the ' +
+  "masked value as read keeps the stored URL. Left out: [notify]'s. Must pass the [executor] http_allow/http_deny " +
+  'check when delivered';
+
+/** A job's own notification settings; a field left out falls back to `[notify]`. */
+export class NotifyDto implements JobNotifyJson {
+  @ApiProperty({ enum: NOTIFY_EVENTS, isArray: true, example: ['failed', 'recovered'] })
+  @IsNotNull()
+  @IsArray()
+  @ArrayMaxSize(NOTIFY_EVENTS.length)
+  @IsIn(NOTIFY_EVENTS, { each: true, message: `each value in $property must be one of ${NOTIFY_EVENTS.join(', ')}` })
+  on!: NotifyEvent[];
+
+  @ApiPropertyOptional({ example: 'https://hooks.example.com/gocron', description: NOTIFY_URL_DOC })
+  @IsOptionalNotNull()
+  @IsString()
+  @MaxLength(2048)
+  @ValidateIf((_o: object, v: unknown) => v !== '***')
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: '$property must be an http or https URL' },
+  )
+  webhook?: string;
+
+  @ApiPropertyOptional({ example: 'https://hooks.slack.com/services/T000/B000/XXXX', description: NOTIFY_URL_DOC })
+  @IsOptionalNotNull()
+  @IsString()
+  @MaxLength(2048)
+  @ValidateIf((_o: object, v: unknown) => v !== '***')
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false },
+    { message: '$property must be an http or https URL' },
+  )
+  slack?: string;
+
+  @ApiPropertyOptional({
+    type: [String],
+    example: ['ops@example.com'],
+    description: 'recipients (needs [notify] smtp_url); left out: [notify] mail_to',
+  })
+  @IsOptionalNotNull()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @MaxLength(254, { each: true })
+  @IsEmail({ require_tld: false }, { each: true, message: 'each value in $property must be an email address' })
+  email?: string[];
 }
 
 export class CreateJobDto {
@@ -229,4 +282,14 @@ export class CreateJobDto {
   @IsOptionalNotNull()
   @IsBoolean()
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    type: NotifyDto,
+    nullable: true,
+    description: "null (the default): the [notify] defaults; on PATCH, null removes the job's own settings",
+  })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => NotifyDto)
+  notify?: NotifyDto | null;
 }

@@ -131,3 +131,38 @@ describe('job bodies: null is a value', () => {
     await expect(validate(UpdateJobDto, {})).resolves.toEqual({});
   });
 });
+
+describe('job bodies: notify', () => {
+  const NOTIFY = {
+    on: ['failed', 'recovered'],
+    webhook: 'https://hooks.example.com/gocron',
+    slack: 'https://hooks.slack.com/services/T/B/X',
+    email: ['ops@example.com'],
+  };
+
+  it('accepts events, http(s) URLs, addresses, "***" for a URL, and null', async () => {
+    await expect(validate(CreateJobDto, { ...SHELL, notify: NOTIFY })).resolves.toBeDefined();
+    await expect(validate(UpdateJobDto, { notify: { on: [], webhook: '***' } })).resolves.toBeDefined();
+    await expect(validate(UpdateJobDto, { notify: null })).resolves.toBeDefined();
+  });
+
+  it.each([
+    [
+      { on: ['failed', 'exploded'] },
+      'notify.each value in on must be one of failed, timed_out, lost, missed, recovered, succeeded',
+    ],
+    [{ on: ['failed'], webhook: 'ftp://hooks.example.com/x' }, 'notify.webhook must be an http or https URL'],
+    [{ on: ['failed'], slack: 'javascript:alert(1)' }, 'notify.slack must be an http or https URL'],
+    [
+      { on: ['failed'], email: ['ops@example.com', 'not an address'] },
+      'notify.each value in email must be an email address',
+    ],
+    [{ webhook: 'https://hooks.example.com/' }, 'notify.on must be an array'],
+    [{ on: ['failed'], unknown: 1 }, 'notify.property unknown should not exist'],
+  ])('refuses %j naming the field', async (notify, message) => {
+    const messages = await refusal(CreateJobDto, { ...SHELL, notify });
+    expect(messages).toContain(message);
+    // A refused URL is named, never echoed (a Slack URL is a credential).
+    expect(messages.join(' ')).not.toMatch(/hooks\.example\.com|alert/);
+  });
+});

@@ -22,6 +22,7 @@ function job(over: Partial<JobEntity> = {}): JobEntity {
     group: 'batch',
     routing: 'least_busy',
     enabled: true,
+    notify: null,
     scheduleSetAt: T0,
     lastTickAt: T0,
     nextRunAt: T0 + 60_000,
@@ -65,5 +66,23 @@ describe('JobResponse.of', () => {
     expect(json.secretEnv).toEqual({ DB_PASSWORD: '***' });
     expect(json.http?.secretHeaders).toEqual({ Authorization: '***' });
     expect(JSON.stringify(json)).not.toMatch(/v1\.|secrets/);
+  });
+
+  it('masks notification URLs (a Slack URL is a credential) and keeps events and addresses', () => {
+    const notify = {
+      on: ['failed' as const, 'recovered' as const],
+      webhook: 'https://user:pw@hooks.example.com:8443/gocron/T0KEN?sig=abc',
+      slack: 'https://hooks.slack.com/services/T000/B000/XXXXSECRET',
+      email: ['ops@example.com'],
+    };
+    const json = JobResponse.of(job({ notify }), null, T0);
+    expect(json.notify).toEqual({
+      on: ['failed', 'recovered'],
+      webhook: 'https://hooks.example.com:8443/***',
+      slack: 'https://hooks.slack.com/***',
+      email: ['ops@example.com'],
+    });
+    expect(JSON.stringify(json)).not.toMatch(/T0KEN|XXXXSECRET|sig=|pw@|services/);
+    expect(JobResponse.of(job({ notify: null }), null, T0).notify).toBeNull();
   });
 });

@@ -4,6 +4,7 @@ import type {
   ConcurrencyPolicy,
   JobHttpJson,
   JobJson,
+  JobNotifyJson,
   JobType,
   LastRunJson,
   MisfirePolicy,
@@ -13,7 +14,8 @@ import type {
 } from '@app/contract';
 import { maskedSecrets } from '@app/persistence';
 import type { JobEntity, LastRun } from '@app/persistence';
-import { HttpSpecDto } from './create-job.dto';
+import { maskedNotify } from '../../notifications/notify-settings';
+import { HttpSpecDto, NotifyDto } from './create-job.dto';
 
 export class LastRunResponse implements LastRunJson {
   @ApiProperty() id!: number;
@@ -53,6 +55,12 @@ export class JobResponse implements JobJson {
   @ApiProperty() group!: string;
   @ApiProperty({ enum: ROUTINGS }) routing!: Routing;
   @ApiProperty() enabled!: boolean;
+  @ApiPropertyOptional({
+    nullable: true,
+    type: NotifyDto,
+    description: 'null: the [notify] defaults. `webhook` and `slack` are masked (scheme://host/***)',
+  })
+  notify!: JobNotifyJson | null;
   @ApiProperty({
     description: 'bumped by every change of the definition; also sent as `ETag: "<version>"`, for If-Match',
     example: 3,
@@ -84,6 +92,7 @@ export class JobResponse implements JobJson {
       group: job.group,
       routing: job.routing,
       enabled: job.enabled,
+      notify: maskedNotify(job.notify),
       version: job.version,
       createdAt: new Date(job.createdAt).toISOString(),
       updatedAt: new Date(job.updatedAt).toISOString(),

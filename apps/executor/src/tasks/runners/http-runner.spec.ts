@@ -295,7 +295,7 @@ describe('HttpRunner egress', () => {
   });
 
   it('checks a name after resolution, and on redirects to a name', async () => {
-    const { EgressPolicy } = await import('./egress-policy');
+    const { EgressPolicy } = await import('@app/common');
     const runner = new HttpRunner(new EgressPolicy([], ['127.0.0.0/8']));
     const direct = await get(runner, `http://localhost:${port}/`);
     expect(direct.error).toMatch(/^egress refused: localhost resolves to 127\.0\.0\.1 is in \[executor\] http_deny/);
@@ -305,7 +305,7 @@ describe('HttpRunner egress', () => {
   });
 
   it("refuses a dispatcher's API reached by name", async () => {
-    const { EgressPolicy } = await import('./egress-policy');
+    const { EgressPolicy } = await import('@app/common');
     const runner = new HttpRunner(new EgressPolicy([], [], () => [{ host: '127.0.0.1', port }]));
     const r = await get(runner, `http://localhost:${port}/`);
     expect(r.error).toContain("is a dispatcher's API");

@@ -3,7 +3,7 @@ import * as https from 'node:https';
 import * as zlib from 'node:zlib';
 import { isIP } from 'node:net';
 import { DEFAULT_HTTP_DENY } from '@app/config';
-import { EgressPolicy, EgressRefused } from './egress-policy';
+import { EgressPolicy, EgressRefused } from '@app/common';
 import { OutputBuffer } from './output-buffer';
 import { HttpTask, MAX_TIMER_MS, RunContext, TaskResult, RunningTask } from './task-runner';
 

@@ -157,8 +157,9 @@ export class EgressPolicy {
   /**
    * A `lookup` for http.request: resolves as dns.lookup does, then refuses the connection when any address the
    * name resolves to is refused (a name answering with an allowed and a denied address is a rebinding attempt).
+   * `shownAs` names the host in the refusal instead of the host name (where the name is not to be shown).
    */
-  lookupFor(port: number) {
+  lookupFor(port: number, shownAs?: string) {
     return (
       hostname: string,
       options: LookupOneOptions | LookupAllOptions,
@@ -168,7 +169,7 @@ export class EgressPolicy {
         if (err) return callback(err, []);
         for (const { address } of addresses) {
           const why = this.refusal(address, port);
-          if (why) return callback(new EgressRefused(`egress refused: ${hostname} resolves to ${why}`), []);
+          if (why) return callback(new EgressRefused(`egress refused: ${shownAs ?? hostname} resolves to ${why}`), []);
         }
         if (options.all) return callback(null, addresses);
         const first = addresses[0];
