@@ -1,6 +1,9 @@
 // The missed-tick watchdog with real parts: two dispatchers and an executor on MariaDB and Redis. Ticks go
 // unclaimed while both dispatchers run (their tick locks are held in Redis, as by a dispatcher that took them and
-// died before writing): each is recorded as `missed` exactly once, and every other tick has its one record.
+// died before writing): each is recorded as `missed` exactly once and notified exactly once (a webhook to a local
+// receiver, min_interval 0 so that no notification folds into another), and every other tick has its one record.
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Redis from 'ioredis';
 import { Api, Job, Run, startDispatcher, startExecutor } from './support/gocron';
 import { stopAllApps } from './support/processes';
@@ -14,8 +17,19 @@ describe('missed-tick watchdog: ticks left unclaimed while two dispatchers run',
   let redis: Redis;
   let api: Api;
   let prefix: string;
+  let receiver: Server;
+  const hooks: { delivery: string; body: { event: string; run: { id: number } } }[] = [];
 
   beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        hooks.push({ delivery: String(req.headers['x-gocron-delivery']), body: JSON.parse(body) });
+        res.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
     db = await createMysqlDatabase('watchdog');
     const r = redisEnv('watchdog');
     prefix = r.GOCRON_REDIS_PREFIX;
@@ -25,6 +39,9 @@ describe('missed-tick watchdog: ticks left unclaimed while two dispatchers run',
       ...etcdEnv('watchdog'),
       GOCRON_DISPATCHER_MISFIRE_THRESHOLD: '1',
       GOCRON_DISPATCHER_MISSED_GRACE: '3',
+      GOCRON_NOTIFY_ON: 'missed',
+      GOCRON_NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+      GOCRON_NOTIFY_MIN_INTERVAL: '0',
     };
     const d1 = await startDispatcher(env, 'd1');
     await startDispatcher(env, 'd2');
@@ -37,6 +54,7 @@ describe('missed-tick watchdog: ticks left unclaimed while two dispatchers run',
   afterAll(async () => {
     redis?.disconnect();
     await stopAllApps();
+    await new Promise((r) => receiver?.close(r));
     await db?.drop();
   });
 
@@ -86,5 +104,29 @@ describe('missed-tick watchdog: ticks left unclaimed while two dispatchers run',
     const sorted = [...counts.keys()].sort((a, b) => a - b);
     expect(sorted.slice(1).filter((t, i) => t - sorted[i] !== SECOND)).toEqual([]);
     expect(sorted[0]).toBeLessThan(first);
+
+    // Each missed tick notified once, by one of the two dispatchers: one outbox row, one delivery received.
+    const missedIds = missed.map((r) => r.id).sort((a, b) => a - b);
+    await waitFor(
+      async () => {
+        const rows = (
+          await api.call<{ items: { runId: number; status: string }[] }>('GET', '/api/notifications?limit=500')
+        ).body.items;
+        return rows.filter((n) => n.status === 'sent').length >= missedIds.length && hooks.length >= missedIds.length;
+      },
+      { timeoutMs: 30_000, what: 'a notification sent for each missed tick', intervalMs: 300 },
+    );
+    const rows = (
+      await api.call<{ items: { runId: number; event: string; status: string }[] }>(
+        'GET',
+        '/api/notifications?limit=500',
+      )
+    ).body.items;
+    expect(rows.map((n) => n.runId).sort((a, b) => a - b)).toEqual(missedIds);
+    expect(rows.every((n) => n.event === 'missed' && n.status === 'sent')).toBe(true);
+    // A delivery may be retried (at least once), never sent for another run; one per missed run arrived.
+    expect([...new Set(hooks.map((h) => h.body.run.id))].sort((a, b) => a - b)).toEqual(missedIds);
+    expect(new Set(hooks.map((h) => h.delivery)).size).toBe(missedIds.length);
+    expect(hooks.every((h) => h.body.event === 'missed')).toBe(true);
   });
 });
