@@ -215,6 +215,29 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect(await idsOf(quiet)).toEqual([quietLatest]);
       expect([oldA1, oldA2]).toHaveLength(2);
     });
+
+    it('deletes notifications that ended more than max_age_days ago, never a pending one', async () => {
+      await ds.query('DELETE FROM notifications');
+      const ancient = NOW - 40 * DAY;
+      const rows: [string, number][] = [
+        ['sent', ancient],
+        ['failed', ancient + 1],
+        ['pending', ancient + 2],
+        ['sent', NOW - DAY],
+      ];
+      for (const [i, [status, updatedAt]] of rows.entries()) {
+        await ds.query(
+          `INSERT INTO notifications (run_id, job_id, event, channel, status, next_attempt_at, delivery_id, target,
+             payload, created_at, updated_at) VALUES (?, 1, 'failed', 'webhook', ?, 0, ?, '{}', '{}', ?, ?)`,
+          [i + 1, status, `00000000-0000-4000-8000-00000000000${i}`, updatedAt, updatedAt],
+        );
+      }
+      expect((await retention({ maxAgeDays: 30 }).pass(NOW)).notificationsDeleted).toBe(2);
+      const left = await ds.query<{ status: string }[]>('SELECT status FROM notifications ORDER BY run_id');
+      expect(left.map((r) => r.status)).toEqual(['pending', 'sent']);
+      // Off with max_age_days 0.
+      expect((await retention({ maxRunsPerJob: 10 }).pass(NOW)).notificationsDeleted).toBeUndefined();
+    });
   },
 );
 

@@ -46,6 +46,8 @@ const SCAN_PAGE = 2000;
 export interface PruneCounts {
   deleted: number;
   outputsCleared: number;
+  /** Ended notifications older than max_age_days deleted (absent when none). */
+  notificationsDeleted?: number;
 }
 
 /**
@@ -101,7 +103,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
 
   /** One pass, if no other is running here or on another dispatcher. */
   async pass(now = Date.now()): Promise<PruneCounts> {
-    const counts = { deleted: 0, outputsCleared: 0 };
+    const counts: PruneCounts = { deleted: 0, outputsCleared: 0 };
     if (this.running) return counts;
     this.running = true;
     // Held for a pass at most: a pass that outlasts it is merely joined by another dispatcher's.
@@ -113,6 +115,8 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       const pacer = new Pacer();
       await this.prunePerJob(now, counts, pacer);
       if (this.limits.maxAgeDays > 0) await this.pruneByAge(now, counts, pacer);
+      const notes = this.limits.maxAgeDays > 0 ? await this.pruneNotifications(now, pacer) : 0;
+      if (notes > 0) counts.notificationsDeleted = notes;
       if (counts.deleted + counts.outputsCleared > 0) {
         this.logger.log(`retention: deleted ${counts.deleted} runs, cleared the output of ${counts.outputsCleared}`);
       }
@@ -194,6 +198,19 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
     if (await this.repo.anyBelow(jobId, boundary, true)) return true;
     this.outputFloor.set(jobId, boundary);
     return false;
+  }
+
+  /** Notifications that ended more than max_age_days ago (their runs are mostly gone by then too). */
+  private async pruneNotifications(now: number, pacer: Pacer): Promise<number> {
+    const before = now - this.limits.maxAgeDays * DAY_MS;
+    let deleted = 0;
+    while (!this.stopped) {
+      const n = await this.repo.pruneNotifications(before, PRUNE_ROWS_PER_STATEMENT);
+      deleted += n;
+      await pacer.wrote(n);
+      if (n < PRUNE_ROWS_PER_STATEMENT) break;
+    }
+    return deleted;
   }
 
   private async pruneByAge(now: number, counts: PruneCounts, pacer: Pacer): Promise<void> {

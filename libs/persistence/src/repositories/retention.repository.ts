@@ -104,6 +104,27 @@ export class RetentionRepository {
     return rows.map((r) => ({ id: Number(r.id), updatedAt: Number(r.updated_at) }));
   }
 
+  /**
+   * Notifications that ended (`sent`, `failed`) last changed before `before`, oldest first, on (status, id); then
+   * deleted by primary key, re-checked. Answers how many it chose (a row that changed meanwhile stays).
+   */
+  async pruneNotifications(before: number, limit: number): Promise<number> {
+    const rows = await this.ds.query<{ id: number | string }[]>(
+      `SELECT id FROM notifications WHERE status IN ('sent', 'failed') AND updated_at < ? ORDER BY status, id LIMIT ?`,
+      [before, limit],
+    );
+    if (rows.length === 0) return 0;
+    const ids = rows.map((r) => Number(r.id));
+    await retryBusy(() =>
+      this.ds.query(
+        `DELETE FROM notifications WHERE id IN (${ids.map(() => '?').join(', ')}) ` +
+          `AND status IN ('sent', 'failed') AND updated_at < ?`,
+        [...ids, before],
+      ),
+    );
+    return ids.length;
+  }
+
   /** Deletes the runs among `ids` that are still settled and last changed before `changedBefore`. */
   async deleteRuns(ids: number[], changedBefore: number): Promise<number> {
     if (ids.length === 0) return 0;
