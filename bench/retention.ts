@@ -147,6 +147,13 @@ async function bench(dialect: string): Promise<Record<string, unknown>> {
   const batch = new RunBatchRepository(ds);
   const repo = new RetentionRepository(ds);
 
+  if (process.argv.includes('--explain')) {
+    const probe = `SELECT r.id FROM runs r WHERE r.updated_at < ? AND r.updated_at >= 0 AND (r.updated_at > 0 OR r.id > 0)
+      AND r.status NOT IN ('pending', 'running')
+      AND (r.id < (SELECT MAX(m.id) FROM runs m WHERE m.job_id = r.job_id)) ORDER BY r.updated_at, r.id LIMIT 500`;
+    const explain = dialect === 'sqlite' ? 'EXPLAIN QUERY PLAN' : 'EXPLAIN';
+    process.stderr.write(`${JSON.stringify(await db.all(`${explain} ${probe}`, [now - 30 * DAY]))}\n`);
+  }
   const baseline = claimLoop(batch, jobIds, 'base');
   await new Promise((r) => setTimeout(r, 10_000));
   const idle = await baseline.stop();

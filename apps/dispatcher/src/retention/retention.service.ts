@@ -16,12 +16,15 @@ const DAY_MS = 86_400_000;
  */
 export const PRUNE_MIN_AGE_MS = 20 * 60_000;
 /**
- * A pass pauses this long after every PRUNE_ROWS_PER_STATEMENT rows it wrote or WORK_MS of work, whichever comes
- * first, and yields to the event loop after every statement: the scheduler's own statements get the database (and,
- * on SQLite, whose driver is synchronous, the process) in between, while a pass over many small jobs is not made of
- * pauses.
+ * A pass pauses after every PRUNE_ROWS_PER_STATEMENT rows it wrote or WORK_MS of work, whichever comes first, for as
+ * long as that work took (at least PAUSE_MS, at most MAX_PAUSE_MS), and yields to the event loop after every
+ * statement: the scheduler's own statements get the database (and, on SQLite, whose driver is synchronous, the
+ * process) in between, and pruning takes at most about half of the database's time however slow its statements get
+ * (on MariaDB with a buffer pool smaller than the ledger's indexes, deleting by age is disk-bound: docs/benchmarks.md),
+ * while a pass over many small jobs is not made of pauses.
  */
 const PAUSE_MS = 20;
+const MAX_PAUSE_MS = 1000;
 const WORK_MS = 50;
 
 /** Paces a pass's writes (see PAUSE_MS). */
@@ -31,8 +34,9 @@ class Pacer {
 
   async wrote(rows: number): Promise<void> {
     this.rows += rows;
-    if (this.rows >= PRUNE_ROWS_PER_STATEMENT || Date.now() - this.since >= WORK_MS) {
-      await sleep(PAUSE_MS);
+    const worked = Date.now() - this.since;
+    if (this.rows >= PRUNE_ROWS_PER_STATEMENT || worked >= WORK_MS) {
+      await sleep(Math.min(MAX_PAUSE_MS, Math.max(PAUSE_MS, worked)));
       this.rows = 0;
       this.since = Date.now();
     } else {
