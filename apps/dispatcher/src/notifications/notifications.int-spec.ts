@@ -369,6 +369,33 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect((await outbox.findById(r3.id))!).toMatchObject({ status: 'sent', foldedInto: r2.id, attempts: 0 });
     });
 
+    it('folds only events bound for the same target, and settles folded rows a killed deliverer left pending', async () => {
+      const j = await jobs.create(job('moved-hook'), NOW - 3_600_000);
+      await insert([
+        { jobId: j.id, tickKey: 'u1', status: 'failed', endedAt: NOW - 40_000 },
+        { jobId: j.id, tickKey: 'u2', status: 'failed', endedAt: NOW - 35_000 },
+        { jobId: j.id, tickKey: 'u3', status: 'failed', endedAt: NOW - 30_000 },
+      ]);
+      await new NotificationPlanner(outbox, jobs, { ...DEFAULTS, slackUrl: '' }, NOW - 60_000).pass(NOW);
+      const [r1, r2, r3] = await rows();
+      // The job's webhook changed after u2 was recorded: u3 is for another receiver.
+      await ds.query(`UPDATE notifications SET target = ? WHERE id = ?`, [
+        JSON.stringify({ url: 'https://elsewhere.example.com/hook' }),
+        r3.id,
+      ]);
+      const sender = new Recorder();
+      const d = new NotificationDeliverer(outbox, senders(sender), 300_000, 'd1');
+      expect(await d.deliver(r1.id, NOW)).toBe('sent');
+      expect((await outbox.findById(r2.id))!).toMatchObject({ foldedInto: r1.id, status: 'sent' });
+      expect((await outbox.findById(r3.id))!).toMatchObject({ foldedInto: null, status: 'pending' });
+
+      // A dispatcher killed between the delivery's write and the settling of its folded rows.
+      await ds.query(`UPDATE notifications SET status = 'pending', sent_at = NULL WHERE id = ?`, [r2.id]);
+      expect(await outbox.settleOrphans(NOW + 5000)).toBe(1);
+      expect((await outbox.findById(r2.id))!).toMatchObject({ status: 'sent', foldedInto: r1.id });
+      expect(await outbox.settleOrphans(NOW + 6000)).toBe(0);
+    });
+
     it('fails the events folded into a delivery that fails, saying so', async () => {
       const j = await jobs.create(job('folded-fail'), NOW - 3_600_000);
       await insert([

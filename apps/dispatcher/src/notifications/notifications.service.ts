@@ -15,12 +15,34 @@ const DELIVER_NAME = 'gocron-notify-deliver';
 const DELIVER_MS = 1000;
 const GAUGE_MS = 10_000;
 
+/** The database, Redis and RabbitMQ this installation uses, as endpoints (ports by default where not given). */
+export function serviceEndpoints(config: AppConfig): Endpoint[] {
+  const out: Endpoint[] = [];
+  if (config.database.type === 'mysql') {
+    out.push({ host: config.database.host, port: config.database.port, what: 'the database ([database] host)' });
+  }
+  for (const [url, port, what] of [
+    [config.redis.url, 6379, 'Redis ([redis] url)'],
+    [config.rabbitmq.url, 5672, 'RabbitMQ ([rabbitmq] url)'],
+  ] as const) {
+    if (!url) continue;
+    try {
+      const u = new URL(url);
+      out.push({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) || port, what });
+    } catch {
+      // Checked at start; nothing to refuse if it does not parse.
+    }
+  }
+  return out;
+}
+
 /**
  * Notifications: the planner (finished runs → outbox rows, every 2 s) and the deliverer (outbox rows → webhook, Slack,
  * email, every second), each on its own timer and never overlapping itself, so neither ever waits in a tick's way.
  *
  * Webhook and Slack URLs pass `[executor] http_allow` / `http_deny`, as HTTP tasks do, and may not reach a
- * dispatcher's API (this one's `[dispatcher] host:port` and every registered dispatcher's) or etcd's.
+ * dispatcher's API (this one's `[dispatcher] host:port` and every registered dispatcher's), etcd's, or this
+ * installation's database, Redis and RabbitMQ.
  */
 @Injectable()
 export class Notifications implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -32,6 +54,7 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
   private planning = false;
   private delivering = false;
   private gaugeDueAt = 0;
+  private orphansDueAt = 0;
 
   constructor(
     private readonly outbox: NotificationsRepository,
@@ -46,8 +69,10 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
     );
     const own: Endpoint = { host: config.dispatcher.host, port: config.dispatcher.port };
     const etcd = etcdEndpoints(config.etcd.hosts);
+    // This installation's own services: nothing a notification is for (an operator's URL must not reach them).
+    const services = serviceEndpoints(config);
     const endpoints = () => {
-      const list = [own, ...etcd];
+      const list = [own, ...etcd, ...services];
       for (const d of registry?.list() ?? []) {
         const e = endpointOf(d.address);
         if (e) list.push(e);
@@ -101,6 +126,10 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
       if (this.metrics && now >= this.gaugeDueAt) {
         this.gaugeDueAt = now + GAUGE_MS;
         this.metrics.notificationsPending.set(await this.outbox.countPending());
+      }
+      if (now >= this.orphansDueAt) {
+        this.orphansDueAt = now + GAUGE_MS;
+        await this.outbox.settleOrphans(now);
       }
     } catch (e) {
       this.failures.warn('deliver', `notification delivery failed: ${(e as Error).message}`);

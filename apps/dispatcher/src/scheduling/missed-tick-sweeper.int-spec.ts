@@ -161,4 +161,17 @@ describe('MissedTickSweeper (SQLite file)', () => {
       .items;
     expect(missed.map((r) => new Date(r.scheduledAt).toISOString().slice(11, 16))).toEqual(['12:08']);
   });
+
+  it('lets go of the watermark of a job whose schedule no longer parses, so it can not hold up the sweeps', async () => {
+    const now = Date.parse('2026-06-01T12:10:30Z');
+    const broken = await jobs.create(
+      job('broken', Date.parse('2026-06-01T11:00:00Z'), Date.parse('2026-06-01T11:01:00Z')),
+    );
+    await ds.query(`UPDATE jobs SET cron = 'not a schedule' WHERE id = ?`, [broken.id]);
+    expect(await sweeper.sweep(now)).toBe(0);
+    const [row] = await ds.query<{ verify_from: number | null }[]>(`SELECT verify_from FROM jobs WHERE id = ?`, [
+      broken.id,
+    ]);
+    expect(row.verify_from).toBeNull();
+  });
 });

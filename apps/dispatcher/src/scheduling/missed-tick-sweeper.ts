@@ -27,7 +27,8 @@ const JOBS_AT_ONCE = 32;
 
 interface Verdict {
   job: JobEntity;
-  schedule: CronSchedule;
+  /** Null: the job's schedule does not parse (any more); its watermark is let go (null) until a schedule is set. */
+  schedule: CronSchedule | null;
   /** The watermark as read, and where it moves once this sweep's ticks are verified (null: no tick left). */
   from: number;
   to: number | null;
@@ -168,8 +169,13 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
     let schedule: CronSchedule;
     try {
       schedule = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(job.scheduleSetAt) });
-    } catch {
-      return null;
+    } catch (e) {
+      // Its watermark would stay and sort first for ever, and a page of such jobs would stop every sweep there.
+      this.failures.warn(
+        `schedule:${job.id}`,
+        `job ${job.id}: schedule does not parse, not verified: ${(e as Error).message}`,
+      );
+      return { job, schedule: null, from, to: null, ticks: [] };
     }
     // Ticks from before this dispatcher started: a starting dispatcher's misfire policy handles them, give it time.
     if (from < this.watchSince && now < this.watchSince + this.graceMs) return null;
@@ -190,6 +196,7 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
     { job, schedule }: Verdict,
     missing: number[],
   ): Promise<{ recorded: number; resumeAt: number | null }> {
+    if (!schedule) return { recorded: 0, resumeAt: null };
     const error = `no dispatcher claimed this tick within ${this.graceMs / 1000} s of its time`;
     let recorded = 0;
     let last: number | undefined;

@@ -141,7 +141,15 @@ export function rowsOf(
     case 'recorded':
       return [];
     case 'skip':
-      return [ledgerRow(job, { ...tick, status: 'skipped', error: decision.reason }, dispatcherId)];
+      // A range of one tick from the start: once a later skip folds into it and its key moves on, a dispatcher that
+      // comes to this tick late must still find it covered (TickClaimer reads the ranges before deciding).
+      return [
+        ledgerRow(
+          job,
+          { ...tick, status: 'skipped', error: decision.reason, skippedCount: 1, skippedFrom: at },
+          dispatcherId,
+        ),
+      ];
     case 'run': {
       // A misfired tick is claimed long after its time (an outage, a stall): its wait for an executor counts from the
       // claim, or a deadline already past would fail it before it is ever offered.

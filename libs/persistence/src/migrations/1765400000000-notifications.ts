@@ -36,6 +36,7 @@ export class Notifications1765400000000 implements MigrationInterface {
       UNIQUE KEY uq_notifications_delivery (delivery_id),
       KEY ix_notifications_due (status, next_attempt_at),
       KEY ix_notifications_list (status, id),
+      KEY ix_notifications_ended (status, updated_at),
       KEY ix_notifications_fold (job_id, event, channel, status),
       KEY ix_notifications_folded (folded_into)`
       : '';
@@ -72,6 +73,7 @@ export class Notifications1765400000000 implements MigrationInterface {
       await q.query(`CREATE UNIQUE INDEX uq_notifications_delivery ON notifications (delivery_id)`);
       await q.query(`CREATE INDEX ix_notifications_due ON notifications (status, next_attempt_at)`);
       await q.query(`CREATE INDEX ix_notifications_list ON notifications (status, id)`);
+      await q.query(`CREATE INDEX ix_notifications_ended ON notifications (status, updated_at)`);
       await q.query(`CREATE INDEX ix_notifications_fold ON notifications (job_id, event, channel, status)`);
       await q.query(`CREATE INDEX ix_notifications_folded ON notifications (folded_into)`);
     }

@@ -199,10 +199,11 @@ export class NotificationsRepository {
    */
   async foldInto(row: NotificationRow, now: number): Promise<number> {
     await this.exec(
+      // Only events bound for the same target: a job whose URL changed meanwhile sends its new events to the new one.
       `UPDATE notifications SET folded_into = ?, updated_at = ? WHERE job_id = ? AND event = ? AND channel = ? ` +
-        `AND status = 'pending' AND folded_into IS NULL AND attempts = 0 AND id <> ? ` +
+        `AND target = ? AND status = 'pending' AND folded_into IS NULL AND attempts = 0 AND id <> ? ` +
         `AND (lease_until IS NULL OR lease_until < ?)`,
-      [row.id, now, row.jobId, row.event, row.channel, row.id, now],
+      [row.id, now, row.jobId, row.event, row.channel, row.target, row.id, now],
     );
     const [count] = await this.ds.query<{ n: Value }[]>(
       `SELECT COUNT(*) AS n FROM notifications WHERE folded_into = ?`,
@@ -259,6 +260,24 @@ export class NotificationsRepository {
     return ok;
   }
 
+  /**
+   * Settles rows folded into a delivery that ended while they stayed `pending` (a dispatcher killed between the
+   * delivery's own write and the one settling its folded rows); answers how many. Bounded: the pending rows on the
+   * status index, at most `limit` deliveries a call.
+   */
+  async settleOrphans(now: number, limit = 100): Promise<number> {
+    const carriers = await this.ds.query<{ id: Value; status: 'sent' | 'failed'; last_error: string | null }[]>(
+      `SELECT DISTINCT c.id, c.status, c.last_error FROM notifications f JOIN notifications c ON c.id = f.folded_into ` +
+        `WHERE f.status = 'pending' AND c.status IN ('sent', 'failed') LIMIT ${Math.trunc(limit)}`,
+    );
+    let n = 0;
+    for (const c of carriers) {
+      const reason = c.status === 'sent' ? null : `folded into delivery ${Number(c.id)}, which failed: ${c.last_error}`;
+      n += await this.settleFolded(Number(c.id), c.status, reason, now);
+    }
+    return n;
+  }
+
   /** Pending rows, at most `cap` counted (a gauge, read every few seconds: bounded on the status index). */
   async countPending(cap = 10_000): Promise<number> {
     const [row] = await this.ds.query<{ n: Value }[]>(
@@ -267,8 +286,8 @@ export class NotificationsRepository {
     return Number(row?.n ?? 0);
   }
 
-  private async settleFolded(id: number, status: 'sent' | 'failed', error: string | null, now: number): Promise<void> {
-    await this.exec(
+  private settleFolded(id: number, status: 'sent' | 'failed', error: string | null, now: number): Promise<number> {
+    return this.exec(
       `UPDATE notifications SET status = ?, sent_at = ?, last_error = ?, updated_at = ? ` +
         `WHERE folded_into = ? AND status = 'pending'`,
       [status, status === 'sent' ? now : null, error === null ? null : error.slice(0, LAST_ERROR_MAX), now, id],

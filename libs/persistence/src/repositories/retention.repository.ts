@@ -105,12 +105,13 @@ export class RetentionRepository {
   }
 
   /**
-   * Notifications that ended (`sent`, `failed`) last changed before `before`, oldest first, on (status, id); then
+   * Notifications that ended (`sent`, `failed`) last changed before `before`, oldest first, on (status, updated_at)
+   * (only the rows past the cutoff are read, however many younger ones there are); then
    * deleted by primary key, re-checked. Answers how many it chose (a row that changed meanwhile stays).
    */
   async pruneNotifications(before: number, limit: number): Promise<number> {
     const rows = await this.ds.query<{ id: number | string }[]>(
-      `SELECT id FROM notifications WHERE status IN ('sent', 'failed') AND updated_at < ? ORDER BY status, id LIMIT ?`,
+      `SELECT id FROM notifications WHERE status IN ('sent', 'failed') AND updated_at < ? ORDER BY status, updated_at LIMIT ?`,
       [before, limit],
     );
     if (rows.length === 0) return 0;

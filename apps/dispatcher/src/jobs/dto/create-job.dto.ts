@@ -7,6 +7,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   IsUrl,
@@ -289,6 +290,8 @@ export class CreateJobDto {
     description: "null (the default): the [notify] defaults; on PATCH, null removes the job's own settings",
   })
   @IsOptional()
+  // An array would pass ValidateNested and read as settings with nothing in them.
+  @IsObject({ message: 'notify must be an object: {on, webhook, slack, email}' })
   @ValidateNested()
   @Type(() => NotifyDto)
   notify?: NotifyDto | null;

@@ -159,6 +159,11 @@ describe('job bodies: notify', () => {
     ],
     [{ webhook: 'https://hooks.example.com/' }, 'notify.on must be an array'],
     [{ on: ['failed'], unknown: 1 }, 'notify.property unknown should not exist'],
+    [[], 'notify must be an object: {on, webhook, slack, email}'],
+    [
+      [{ on: ['failed'], webhook: 'https://hooks.example.com/x' }],
+      'notify must be an object: {on, webhook, slack, email}',
+    ],
   ])('refuses %j naming the field', async (notify, message) => {
     const messages = await refusal(CreateJobDto, { ...SHELL, notify });
     expect(messages).toContain(message);
