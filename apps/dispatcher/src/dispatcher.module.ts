@@ -45,6 +45,11 @@ import { JobCursors } from './scheduling/job-cursors';
 import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
 import { SchedulerService } from './scheduling/scheduler.service';
 import { TickClaimer } from './scheduling/tick-claimer';
+import { BrokerController } from './broker/broker.controller';
+import { BrokerPendingRuns } from './broker/broker-pending.service';
+import { BrokerPublisher } from './broker/broker-publisher.service';
+import { BrokerRuns } from './broker/broker-runs.service';
+import { DeadLetters } from './broker/dead-letters.service';
 
 @Module({})
 export class DispatcherModule {
@@ -72,6 +77,7 @@ export class DispatcherModule {
         TokensController,
         UsersController,
         AuditController,
+        BrokerController,
       ],
       providers: [
         // Guards run in this order: how often this credential (or address) has called, then whether it may.
@@ -110,6 +116,11 @@ export class DispatcherModule {
         SchedulerService,
         JobsService,
         RunsService,
+        // [rabbitmq]: inert without a url.
+        BrokerPublisher,
+        BrokerRuns,
+        BrokerPendingRuns,
+        DeadLetters,
       ],
     };
   }
