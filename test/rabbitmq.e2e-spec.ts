@@ -114,7 +114,7 @@ describe('RabbitMQ transport', () => {
     const send = (body: string) =>
       new Promise<void>((resolve, reject) =>
         ch.sendToQueue(queue, Buffer.from(body), { persistent: true }, (e: unknown) =>
-          e ? reject(new Error(String(e))) : resolve(),
+          e ? reject(e instanceof Error ? e : new Error('publish refused')) : resolve(),
         ),
       );
     const key = { v: 1, kind: 'run', runId, jobId: job.id, tickKey: '', attempt: 1 };

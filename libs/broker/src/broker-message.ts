@@ -65,13 +65,13 @@ export function deathReason(headers: Record<string, unknown> | undefined): { rea
     typeof first?.reason === 'string'
       ? first.reason
       : typeof headers?.['x-first-death-reason'] === 'string'
-        ? (headers['x-first-death-reason'])
+        ? headers['x-first-death-reason']
         : '?';
   const queue =
     typeof first?.queue === 'string'
       ? first.queue
       : typeof headers?.['x-first-death-queue'] === 'string'
-        ? (headers['x-first-death-queue'])
+        ? headers['x-first-death-queue']
         : '?';
   return { reason, queue };
 }
