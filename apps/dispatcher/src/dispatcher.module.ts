@@ -47,11 +47,6 @@ import { JobCursors } from './scheduling/job-cursors';
 import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
 import { SchedulerService } from './scheduling/scheduler.service';
 import { TickClaimer } from './scheduling/tick-claimer';
-import { BrokerController } from './broker/broker.controller';
-import { BrokerPendingRuns } from './broker/broker-pending.service';
-import { BrokerPublisher } from './broker/broker-publisher.service';
-import { BrokerRuns } from './broker/broker-runs.service';
-import { DeadLetters } from './broker/dead-letters.service';
 
 @Module({})
 export class DispatcherModule {
@@ -80,7 +75,6 @@ export class DispatcherModule {
         UsersController,
         AuditController,
         NotificationsController,
-        BrokerController,
       ],
       providers: [
         // Guards run in this order: how often this credential (or address) has called, then whether it may.
@@ -120,11 +114,6 @@ export class DispatcherModule {
         SchedulerService,
         JobsService,
         RunsService,
-        // [rabbitmq]: inert without a url.
-        BrokerPublisher,
-        BrokerRuns,
-        BrokerPendingRuns,
-        DeadLetters,
       ],
     };
   }

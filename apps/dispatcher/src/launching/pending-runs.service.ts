@@ -4,7 +4,6 @@ import { JobEntity, JobsRepository, RunEntity, RunsRepository } from '@app/persi
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
-import { BrokerRuns } from '../broker/broker-runs.service';
 import { readJobs } from './job-reads';
 import { RunCanceller } from './run-canceller.service';
 import { RunLauncher } from './run-launcher.service';
@@ -41,7 +40,6 @@ export class PendingRuns {
     private readonly events: EventsService,
     private readonly pool: ExecutorPool,
     @Optional() private readonly metrics?: DispatcherMetrics,
-    @Optional() private readonly broker?: BrokerRuns,
   ) {}
 
   /** Fails the pending runs no executor took before their deadline. */
@@ -138,14 +136,11 @@ export class PendingRuns {
     return [...out.values()];
   }
 
-  /**
-   * Groups with an executor that is not draining, with room first, each part in an order that turns each pass.
-   * Broker groups are not offered here: their runs wait in the broker's queue (BrokerPendingRuns publishes them).
-   */
+  /** Groups with an executor that is not draining, with room first, each part in an order that turns each pass. */
   private groupsToOffer(): string[] {
     const room = new Map<string, boolean>();
     for (const e of this.pool.executors()) {
-      if (e.draining || this.broker?.isBrokerGroup(e.group)) continue;
+      if (e.draining) continue;
       room.set(e.group, (room.get(e.group) ?? false) || e.running < e.capacity);
     }
     const sorted = [...room.keys()].sort();

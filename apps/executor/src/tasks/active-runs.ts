@@ -24,7 +24,6 @@ export interface ActiveRun {
 @Injectable()
 export class ActiveRuns {
   private readonly slots = new Map<number, ActiveRun>();
-  private readonly releaseListeners: (() => void)[] = [];
 
   get size(): number {
     return this.slots.size;
@@ -53,13 +52,7 @@ export class ActiveRuns {
   }
 
   release(runId: number): void {
-    if (!this.slots.delete(runId)) return;
-    for (const listener of this.releaseListeners) listener();
-  }
-
-  /** Called after a slot is freed (the broker consumer sizes its prefetch by the free slots). */
-  onRelease(listener: () => void): void {
-    this.releaseListeners.push(listener);
+    this.slots.delete(runId);
   }
 
   /** Stops one run: its task now if it is launched, its launch otherwise. The first reason given stands. */

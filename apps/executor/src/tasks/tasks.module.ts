@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { BrokerConsumer } from '../broker/broker-consumer.service';
 import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { MetricsServer } from '../metrics/metrics-server';
 import { ActiveRuns } from './active-runs';
@@ -25,8 +24,6 @@ import { TasksService } from './tasks.service';
     LedgerWatch,
     Presence,
     TasksService,
-    // [rabbitmq]: inert unless this executor's group is a broker group.
-    BrokerConsumer,
   ],
   exports: [Presence],
 })

@@ -1,3 +1,0 @@
-export * from './broker-names';
-export * from './broker-message';
-export * from './broker-url';
