@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ensures MariaDB (or MySQL), Redis and etcd are installed and running on
+# Ensures MariaDB (or MySQL), Redis, etcd and RabbitMQ are installed and running on
 # loopback for the integration and end-to-end suites, and that Chromium is
 # installed for the dashboard's browser tests, then writes the
 # connection settings to "$STATE_DIR/env" as shell `export` lines.
@@ -21,6 +21,7 @@ MYSQL_PORT=3306
 REDIS_PORT=6379
 ETCD_PORT=2379
 ETCD_PEER_PORT=2380
+AMQP_PORT=5672
 TEST_USER=gocron_test
 TEST_PASSWORD=gocron_test
 
@@ -80,11 +81,13 @@ missing=()
 find_bin "${MYSQLD_BIN_CANDIDATES[@]}" >/dev/null || missing+=(mariadb-server)
 find_bin "${REDIS_BIN_CANDIDATES[@]}" >/dev/null || missing+=(redis-server)
 find_bin "${ETCD_BIN_CANDIDATES[@]}" >/dev/null || missing+=(etcd-server)
+RABBIT_BIN_CANDIDATES=(/usr/lib/rabbitmq/bin/rabbitmq-server /usr/sbin/rabbitmq-server rabbitmq-server)
+find_bin "${RABBIT_BIN_CANDIDATES[@]}" >/dev/null || missing+=(rabbitmq-server)
 # The executor TLS tests make their CA and certificates with it.
 find_bin openssl /usr/bin/openssl >/dev/null || missing+=(openssl)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-  say "packages: mariadb, redis, etcd and openssl already installed"
+  say "packages: mariadb, redis, etcd, rabbitmq and openssl already installed"
 else
   apt_log="$STATE_DIR/apt.log"
   : >"$apt_log"
@@ -243,6 +246,44 @@ else
     die "etcd: /health not answering on $HOST:$ETCD_PORT after ${WAIT_SECS}s (log: $STATE_DIR/etcd.log)"
 fi
 
+# --------------------------------------------------------------- rabbitmq ---
+# Any running broker on the port is used as it is (guest/guest answers on
+# loopback). Otherwise Debian's server is started directly, without systemd:
+# as the rabbitmq user through Debian's wrapper when it exists (its data and
+# cookie under /var/lib/rabbitmq), else from its lib dir with our own dirs.
+# An AMQP listener answers 8 bytes of a bad protocol header with its own "AMQP...".
+amqp_alive() {
+  local reply
+  reply=$(timeout 3 bash -c "exec 3<>/dev/tcp/$HOST/$AMQP_PORT && printf 'GOCRON!!' >&3 && head -c 4 <&3" 2>/dev/null) || return 1
+  [ "$reply" = AMQP ]
+}
+
+if amqp_alive; then
+  say "rabbitmq: already running on $HOST:$AMQP_PORT"
+else
+  RABBIT_BIN=$(find_bin "${RABBIT_BIN_CANDIDATES[@]}") || die "no rabbitmq-server binary after install"
+  mkdir -p "$STATE_DIR/rabbitmq"
+  if [ -x /usr/sbin/rabbitmq-server ] && id rabbitmq >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+    RABBITMQ_NODE_IP_ADDRESS=$HOST RABBITMQ_NODE_PORT=$AMQP_PORT \
+      setsid nohup /usr/sbin/rabbitmq-server >>"$STATE_DIR/rabbitmq.log" 2>&1 </dev/null &
+  else
+    # Unprivileged: the node's data, logs and cookie under the state dir.
+    mkdir -p "$STATE_DIR/rabbitmq/mnesia" "$STATE_DIR/rabbitmq/log" "$STATE_DIR/rabbitmq/home"
+    : >"$STATE_DIR/rabbitmq/enabled_plugins"
+    HOME="$STATE_DIR/rabbitmq/home" RABBITMQ_NODENAME=gocron-test@localhost \
+      RABBITMQ_NODE_IP_ADDRESS=$HOST RABBITMQ_NODE_PORT=$AMQP_PORT \
+      RABBITMQ_MNESIA_BASE="$STATE_DIR/rabbitmq/mnesia" RABBITMQ_LOG_BASE="$STATE_DIR/rabbitmq/log" \
+      RABBITMQ_ENABLED_PLUGINS_FILE="$STATE_DIR/rabbitmq/enabled_plugins" \
+      setsid nohup "$RABBIT_BIN" >>"$STATE_DIR/rabbitmq.log" 2>&1 </dev/null &
+  fi
+  echo $! >"$STATE_DIR/rabbitmq.pid"
+  # Its boot takes 5-15 s; the AMQP listener opens last.
+  wait_until "$WAIT_SECS" "rabbitmq: started $RABBIT_BIN on $HOST:$AMQP_PORT" amqp_alive || {
+    tail -n 20 "$STATE_DIR/rabbitmq.log" >&2 || true
+    die "rabbitmq: not answering on $HOST:$AMQP_PORT after ${WAIT_SECS}s (log: $STATE_DIR/rabbitmq.log)"
+  }
+fi
+
 # ---------------------------------------------------- test database user ---
 mysql_tcp_login() { # USER PASSWORD
   MYSQL_PWD="$2" "$MYSQL_CLIENT" --no-defaults --protocol=tcp -h"$HOST" -P"$MYSQL_PORT" \
@@ -281,6 +322,7 @@ env_file="$STATE_DIR/env"
   printf 'export GOCRON_TEST_MYSQL_PASSWORD=%q\n' "$db_password"
   printf 'export GOCRON_TEST_REDIS_URL=%q\n' "redis://$HOST:$REDIS_PORT"
   printf 'export GOCRON_TEST_ETCD_HOSTS=%q\n' "http://$HOST:$ETCD_PORT"
+  printf 'export GOCRON_TEST_AMQP_URL=%q\n' "amqp://guest:guest@$HOST:$AMQP_PORT"
 } >"$env_file.tmp"
 mv -f "$env_file.tmp" "$env_file"
 say "env: wrote $env_file"

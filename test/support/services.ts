@@ -12,6 +12,8 @@ export interface TestServices {
   redisUrl: string;
   /** Comma-separated, as the app's [etcd] hosts key takes it. */
   etcdHosts: string;
+  /** The test RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672. */
+  amqpUrl: string;
 }
 
 /** Read at call time, from the GOCRON_TEST_* variables scripts/test-services.sh writes. */
@@ -25,6 +27,7 @@ export function testServices(env: NodeJS.ProcessEnv = process.env): TestServices
     },
     redisUrl: env.GOCRON_TEST_REDIS_URL || 'redis://127.0.0.1:6379',
     etcdHosts: env.GOCRON_TEST_ETCD_HOSTS || 'http://127.0.0.1:2379',
+    amqpUrl: env.GOCRON_TEST_AMQP_URL || 'amqp://guest:guest@127.0.0.1:5672',
   };
 }
 
@@ -132,4 +135,40 @@ export function freePort(): Promise<number> {
 /** A new empty directory under the OS temp dir, e.g. /tmp/gocron-test-<suite>-XXXXXX. */
 export function tmpDir(suite: string): string {
   return mkdtempSync(join(tmpdir(), `gocron-test-${slug(suite, 32).replace(/_/g, '-')}-`));
+}
+
+/**
+ * App config overrides that dispatch `groups` (default every group) through the test RabbitMQ under a fresh queue
+ * prefix, so that suites never see each other's queues. Delete the queues afterwards with deleteBrokerQueues.
+ */
+export function brokerEnv(suite: string, groups = '*', url = testServices().amqpUrl): Record<string, string> {
+  return {
+    GOCRON_RABBITMQ_URL: url,
+    GOCRON_RABBITMQ_GROUPS: groups,
+    GOCRON_RABBITMQ_PREFIX: uniquePrefix(suite).replace(/[^A-Za-z0-9_.-]/g, '-'),
+  };
+}
+
+/** Deletes the queues and the dead-letter exchange of a prefix: `{prefix}.runs.{group}`, `{prefix}.exec.{id}`, `{prefix}.dead`. */
+export async function deleteBrokerQueues(
+  prefix: string,
+  names: { groups?: string[]; executors?: string[] },
+  url = testServices().amqpUrl,
+): Promise<void> {
+  const amqp = await import('amqplib');
+  const conn = await amqp.connect(url);
+  try {
+    const ch = await conn.createChannel();
+    for (const q of [
+      ...(names.groups ?? []).map((g) => `${prefix}.runs.${g}`),
+      ...(names.executors ?? []).map((e) => `${prefix}.exec.${e}`),
+      `${prefix}.dead`,
+    ]) {
+      await ch.deleteQueue(q);
+    }
+    await ch.deleteExchange(`${prefix}.dead`);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
 }

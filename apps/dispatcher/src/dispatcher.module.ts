@@ -47,6 +47,11 @@ import { JobCursors } from './scheduling/job-cursors';
 import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
 import { SchedulerService } from './scheduling/scheduler.service';
 import { TickClaimer } from './scheduling/tick-claimer';
+import { BrokerController } from './broker/broker.controller';
+import { BrokerPendingRuns } from './broker/broker-pending.service';
+import { BrokerPublisher } from './broker/broker-publisher.service';
+import { BrokerRuns } from './broker/broker-runs.service';
+import { DeadLetters } from './broker/dead-letters.service';
 
 @Module({})
 export class DispatcherModule {
@@ -75,6 +80,7 @@ export class DispatcherModule {
         UsersController,
         AuditController,
         NotificationsController,
+        BrokerController,
       ],
       providers: [
         // Guards run in this order: how often this credential (or address) has called, then whether it may.
@@ -114,6 +120,11 @@ export class DispatcherModule {
         SchedulerService,
         JobsService,
         RunsService,
+        // [rabbitmq]: inert without a url.
+        BrokerPublisher,
+        BrokerRuns,
+        BrokerPendingRuns,
+        DeadLetters,
       ],
     };
   }

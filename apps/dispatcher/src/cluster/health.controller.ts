@@ -12,6 +12,7 @@ import { ETCD_CLIENT } from './etcd-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
 import { Access } from '../auth/access.decorator';
+import { BrokerPublisher } from '../broker/broker-publisher.service';
 
 type Check = HealthCheckJson;
 
@@ -24,6 +25,7 @@ export class HealthController {
     private readonly pool: ExecutorPool,
     private readonly scheduler: SchedulerService,
     @Inject(ETCD_CLIENT) private readonly etcd: Etcd3 | null,
+    private readonly broker: BrokerPublisher,
   ) {}
 
   @Get()
@@ -54,6 +56,7 @@ export class HealthController {
       discovery: await this.discovery(),
       executors: this.executors(),
       scheduler: { status: 'ok', detail: `${this.scheduler.scheduledCount} job(s) scheduled` },
+      ...(this.broker.enabled ? { broker: this.brokerCheck() } : {}),
     };
     const down = checks.database.status === 'down';
     const degraded = Object.values(checks).some((c) => c.status !== 'ok');
@@ -68,6 +71,19 @@ export class HealthController {
     } catch (e) {
       return { status: 'down', detail: (e as Error).message };
     }
+  }
+
+  /**
+   * [rabbitmq]: degraded while the broker is unreachable. Nothing is lost meanwhile: runs of broker groups wait
+   * pending in the ledger and are published once it is back (or fail at their deadline). The URL is shown masked.
+   */
+  private brokerCheck(): Check {
+    const s = this.broker.state();
+    if (s.connected) return { status: 'ok', detail: `connected to ${s.url}` };
+    return {
+      status: 'degraded',
+      detail: `not connected to ${s.url}${s.lastError ? ` (${s.lastError})` : ''}: runs of broker groups wait pending`,
+    };
   }
 
   /** etcd answering and every watch of the dispatcher's prefix caches attached (see etcdDiscoveryHealth). */

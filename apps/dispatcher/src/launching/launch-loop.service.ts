@@ -1,9 +1,10 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { JobsRepository, RunsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
+import { BrokerPendingRuns } from '../broker/broker-pending.service';
 import { LostRuns } from './lost-runs.service';
 import { PendingRuns } from './pending-runs.service';
 import { RetryRepair } from './retry-repair';
@@ -43,6 +44,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     runs: RunsRepository,
     jobs: JobsRepository,
     events: EventsService,
+    @Optional() private readonly brokerPending?: BrokerPendingRuns,
   ) {
     this.repair = new RetryRepair(runs, jobs, events);
   }
@@ -69,6 +71,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
       const now = Date.now();
       if (full) await this.step('pending-run expiry', () => this.pending.expire(now));
       await this.step('pending-run offer', () => this.pending.offer(now));
+      if (full && this.brokerPending) await this.step('broker publish', () => this.brokerPending!.pass(now));
       if (full) await this.step('lost-run detection', () => this.lost.find(now));
       if (full && now >= this.repairDueAt) {
         this.repairDueAt = now + REPAIR_MS;

@@ -17,6 +17,12 @@ export class LostRuns {
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   /** Since when each executor that running runs name has been missing from discovery. */
   private missingSince = new Map<string, number>();
+  /**
+   * Executors this dispatcher has listed at least once. One never listed gets one more discovery delay before its
+   * runs are lost: an executor of a broker group takes runs from the queue as soon as it starts, possibly before a
+   * dispatcher has listed it (a static target is listed at its first probe), which a gRPC offer never does.
+   */
+  private readonly everListed = new Set<string>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -41,6 +47,7 @@ export class LostRuns {
     // stale (its watch is disconnected or re-listing): an absence says nothing now. The clocks already running stay.
     if (!this.pool.listed || !this.pool.current) return;
     const present = new Set(this.pool.executors().map((e) => e.id));
+    for (const id of present) this.everListed.add(id);
     const running = await this.runs.findRunningOn(null);
     // Only executors that running runs still name are remembered: the map can not outgrow the ledger's running set.
     const missingSince = new Map<string, number>();
@@ -53,7 +60,8 @@ export class LostRuns {
     const lostAfterMs = this.lostAfterMs();
     for (const run of running) {
       if (!run.executorId || present.has(run.executorId)) continue;
-      if (now - missingSince.get(run.executorId)! < lostAfterMs) continue;
+      const grace = this.everListed.has(run.executorId) ? 0 : staticDownAfterMs(this.config);
+      if (now - missingSince.get(run.executorId)! < lostAfterMs + grace) continue;
       try {
         await this.markLost(run, run.executorId, now);
       } catch (e) {

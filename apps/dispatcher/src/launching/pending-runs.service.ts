@@ -4,6 +4,7 @@ import { JobEntity, JobsRepository, RunEntity, RunsRepository } from '@app/persi
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
+import { BrokerRuns } from '../broker/broker-runs.service';
 import { readJobs } from './job-reads';
 import { RunCanceller } from './run-canceller.service';
 import { RunLauncher } from './run-launcher.service';
@@ -40,6 +41,7 @@ export class PendingRuns {
     private readonly events: EventsService,
     private readonly pool: ExecutorPool,
     @Optional() private readonly metrics?: DispatcherMetrics,
+    @Optional() private readonly broker?: BrokerRuns,
   ) {}
 
   /** Fails the pending runs no executor took before their deadline. */
@@ -136,11 +138,14 @@ export class PendingRuns {
     return [...out.values()];
   }
 
-  /** Groups with an executor that is not draining, with room first, each part in an order that turns each pass. */
+  /**
+   * Groups with an executor that is not draining, with room first, each part in an order that turns each pass.
+   * Broker groups are not offered here: their runs wait in the broker's queue (BrokerPendingRuns publishes them).
+   */
   private groupsToOffer(): string[] {
     const room = new Map<string, boolean>();
     for (const e of this.pool.executors()) {
-      if (e.draining) continue;
+      if (e.draining || this.broker?.isBrokerGroup(e.group)) continue;
       room.set(e.group, (room.get(e.group) ?? false) || e.running < e.capacity);
     }
     const sorted = [...room.keys()].sort();

@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { isFinal, RunEntity, RunsRepository, RunStatus } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
+import { BrokerRuns } from '../broker/broker-runs.service';
 
-/** The part of a run that stopping it needs. */
-export type RunToCancel = Pick<RunEntity, 'id' | 'status' | 'executorAddress'>;
+/** The part of a run that stopping it needs (its executor's id: for an executor of a broker group). */
+export type RunToCancel = Pick<RunEntity, 'id' | 'status' | 'executorAddress'> & Partial<Pick<RunEntity, 'executorId'>>;
 
 /**
  * What became of a cancel: recorded in the ledger (`cancelled`), being stopped by the executor that runs it (which
@@ -31,6 +32,7 @@ export class RunCanceller {
     private readonly runs: RunsRepository,
     private readonly pool: ExecutorPool,
     private readonly events: EventsService,
+    @Optional() private readonly broker?: BrokerRuns,
   ) {}
 
   async cancel(run: RunToCancel, reason: string): Promise<CancelOutcome> {
@@ -55,6 +57,13 @@ export class RunCanceller {
         ? ({ kind: 'cancelled' } as const)
         : null;
     if (run.status === 'pending') return record('pending');
+    const viaBroker = this.brokerExecutor(run);
+    if (viaBroker && run.executorAddress) {
+      // An executor of a broker group: its control queue. Not confirmed: the gRPC path below.
+      if (await this.broker!.cancel(viaBroker, run.id, reason).catch(() => false)) {
+        return { kind: 'stopping', executorAddress: run.executorAddress };
+      }
+    }
     if (run.executorAddress) {
       try {
         await this.pool.cancel(run.executorAddress, run.id, reason);
@@ -66,5 +75,16 @@ export class RunCanceller {
       }
     }
     return record('running');
+  }
+
+  /**
+   * The id of the run's executor when it is in discovery and of a broker group, else null (gRPC, and the ledger when
+   * the executor can not be reached).
+   */
+  private brokerExecutor(run: RunToCancel): string | null {
+    if (!this.broker?.enabled || !run.executorId) return null;
+    const executor = this.pool.executors().find((e) => e.id === run.executorId);
+    if (!executor) return null;
+    return this.broker.isBrokerGroup(executor.group) ? executor.id : null;
   }
 }

@@ -9,6 +9,7 @@ import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { grpcCode } from '../executor-client/executor-grpc.client';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
+import { BrokerRuns, RunToQueue } from '../broker/broker-runs.service';
 import { requestBytes, runRequestOf, UnofferableJobError } from './run-request';
 
 /** Runs per RunBatch call. */
@@ -16,12 +17,15 @@ const BATCH_LIMIT = 2000;
 /** Estimated bytes per RunBatch call: below the executor's 4 MiB message limit. */
 const BATCH_BYTES = 3 * 1024 * 1024;
 
-/** What became of one offered run: an executor started it, none had room (it stays pending), or it is not ours. */
-export type OfferOutcome = 'started' | 'waiting' | 'gone';
+/**
+ * What became of one offered run: an executor started it, the broker confirmed its message (a broker group's run,
+ * still pending in the ledger until an executor takes it), none had room (it stays pending), or it is not ours.
+ */
+export type OfferOutcome = 'started' | 'queued' | 'waiting' | 'gone';
 
-/** A run to offer, with its job. */
+/** A run to offer, with its job. (Its deadline, when known, bounds the life of its broker message.) */
 export interface RunToOffer {
-  run: LedgerKey;
+  run: RunToQueue['run'];
   job: JobEntity;
 }
 
@@ -56,6 +60,7 @@ export class RunLauncher implements OnApplicationShutdown {
     private readonly pool: ExecutorPool,
     private readonly events: EventsService,
     @Optional() private readonly metrics?: DispatcherMetrics,
+    @Optional() private readonly broker?: BrokerRuns,
   ) {}
 
   onApplicationShutdown(): void {
@@ -71,8 +76,55 @@ export class RunLauncher implements OnApplicationShutdown {
     this.listeners.push(listener);
   }
 
-  /** Offers the runs; each started one is announced as a run change. */
+  /**
+   * Offers the runs: those of broker groups ([rabbitmq] groups) are published to the broker, the others offered to
+   * executors over gRPC; each started one is announced as a run change.
+   */
   async offer(items: RunToOffer[]): Promise<OfferOutcome[]> {
+    if (!this.broker?.enabled || this.stopped) return this.offerDirect(items);
+    const queued: number[] = [];
+    const direct: number[] = [];
+    items.forEach((it, k) => (this.broker!.isBrokerGroup(it.job.group) ? queued : direct).push(k));
+    if (queued.length === 0) return this.offerDirect(items);
+    const outcomes: OfferOutcome[] = items.map(() => 'waiting');
+    const [viaBroker, viaGrpc] = await Promise.all([
+      this.publish(queued.map((k) => items[k])),
+      direct.length > 0 ? this.offerDirect(direct.map((k) => items[k])) : [],
+    ]);
+    queued.forEach((k, i) => (outcomes[k] = viaBroker[i]));
+    direct.forEach((k, i) => (outcomes[k] = viaGrpc[i]));
+    return outcomes;
+  }
+
+  /**
+   * Publishes runs of broker groups (a run already being offered or published here is left alone). A run whose job
+   * can not be turned into a request fails here as on the gRPC path: no executor could run it.
+   */
+  private async publish(items: RunToOffer[]): Promise<OfferOutcome[]> {
+    const outcomes: OfferOutcome[] = items.map(() => 'waiting');
+    const open: number[] = [];
+    try {
+      for (const [i, { run, job }] of items.entries()) {
+        if (this.offering.has(run.id)) continue;
+        try {
+          runRequestOf(run, job, this.config.dispatcher.id);
+        } catch (e) {
+          outcomes[i] = await this.fail(run, job, `can not be offered: ${(e as Error).message}`);
+          continue;
+        }
+        this.offering.add(run.id);
+        open.push(i);
+      }
+      const confirmed = await this.broker!.publish(open.map((i) => items[i]));
+      open.forEach((i, n) => (outcomes[i] = confirmed[n] ? 'queued' : 'waiting'));
+    } finally {
+      for (const i of open) this.offering.delete(items[i].run.id);
+    }
+    return outcomes;
+  }
+
+  /** Offers the runs to executors over gRPC. */
+  private async offerDirect(items: RunToOffer[]): Promise<OfferOutcome[]> {
     const outcomes: OfferOutcome[] = items.map(() => 'waiting');
     if (this.stopped) return outcomes;
     const open: Offer[] = [];

@@ -73,6 +73,34 @@ export class DispatcherMetrics {
     registers: [this.registry],
   });
 
+  readonly brokerPublished = new Counter({
+    name: 'gocron_broker_published_total',
+    help: 'Run messages this dispatcher published to RabbitMQ ([rabbitmq] groups), confirmed or not.',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+  });
+
+  readonly brokerConfirmed = new Counter({
+    name: 'gocron_broker_confirmed_total',
+    help: 'Run messages the broker confirmed into their queue (the run is then queued_at in the ledger).',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+  });
+
+  readonly brokerRepublished = new Counter({
+    name: 'gocron_broker_republished_total',
+    help: 'Run messages published again: confirmed long ago and still pending (a queue the broker lost).',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+  });
+
+  readonly brokerDeadLettered = new Counter({
+    name: 'gocron_broker_dead_lettered_total',
+    help: 'Messages this dispatcher took from the dead-letter queue, by x-death reason and what became of them.',
+    labelNames: ['reason', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -24,6 +24,7 @@ export interface ActiveRun {
 @Injectable()
 export class ActiveRuns {
   private readonly slots = new Map<number, ActiveRun>();
+  private readonly releaseListeners: (() => void)[] = [];
 
   get size(): number {
     return this.slots.size;
@@ -52,7 +53,13 @@ export class ActiveRuns {
   }
 
   release(runId: number): void {
-    this.slots.delete(runId);
+    if (!this.slots.delete(runId)) return;
+    for (const listener of this.releaseListeners) listener();
+  }
+
+  /** Called after a slot is freed (the broker consumer sizes its prefetch by the free slots). */
+  onRelease(listener: () => void): void {
+    this.releaseListeners.push(listener);
   }
 
   /** Stops one run: its task now if it is launched, its launch otherwise. The first reason given stands. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BrokerConsumer } from '../broker/broker-consumer.service';
 import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { MetricsServer } from '../metrics/metrics-server';
 import { ActiveRuns } from './active-runs';
@@ -24,6 +25,8 @@ import { TasksService } from './tasks.service';
     LedgerWatch,
     Presence,
     TasksService,
+    // [rabbitmq]: inert unless this executor's group is a broker group.
+    BrokerConsumer,
   ],
   exports: [Presence],
 })

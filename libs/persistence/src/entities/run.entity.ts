@@ -95,6 +95,13 @@ export class RunEntity {
   @Column({ name: 'skipped_from', type: 'bigint', nullable: true, transformer: epochMs })
   skippedFrom!: number | null;
 
+  /**
+   * A pending run of a broker group: when the broker last confirmed its message (null: never). The pending pass
+   * publishes again only runs never confirmed or confirmed long ago (a queue the broker lost), not every pending one.
+   */
+  @Column({ name: 'queued_at', type: 'bigint', nullable: true, transformer: epochMs })
+  queuedAt!: number | null;
+
   @Column({ name: 'created_at', type: 'bigint', transformer: epochMs })
   createdAt!: number;
 

@@ -204,6 +204,50 @@ export class RunsRepository {
   }
 
   /**
+   * Pending runs of broker groups (`groups`, or every group for null) to publish now: due, and never confirmed by the
+   * broker (and older than `freshBefore`: a run just claimed is being published by its claimer) or confirmed before
+   * `staleBefore` (a message a broker that lost its queue lost with it). Oldest first from after `afterId`, and among
+   * them the runs whose job is gone (to be cancelled), as findOfferableFor.
+   */
+  findPublishable(
+    groups: string[] | null,
+    now: number,
+    bounds: { freshBefore: number; staleBefore: number },
+    afterId: number,
+    limit: number,
+  ): Promise<RunEntity[]> {
+    const q = this.repo
+      .createQueryBuilder('r')
+      .leftJoin(JobEntity, 'j', 'j.id = r.jobId')
+      .where(`r.status = 'pending' AND r.notBefore <= :now${afterId > 0 ? ' AND r.id > :afterId' : ''}`, {
+        now,
+        afterId,
+      })
+      .andWhere('((r.queuedAt IS NULL AND r.createdAt <= :freshBefore) OR r.queuedAt <= :staleBefore)', bounds);
+    if (groups) q.andWhere('(j.group IN (:...groups) OR j.id IS NULL)', { groups });
+    return q.orderBy('r.id', 'ASC').limit(limit).getMany();
+  }
+
+  /** Records that the broker confirmed these runs' messages at `at` (pending ones only: a started run keeps its row). */
+  async markQueued(ids: number[], at: number): Promise<void> {
+    if (ids.length === 0) return;
+    await retryBusy(() =>
+      this.repo
+        .createQueryBuilder()
+        .update(RunEntity)
+        .set({ queuedAt: at })
+        .where(`id IN (:...ids) AND status = 'pending'`, { ids })
+        .execute(),
+    );
+  }
+
+  /** The runs with these ids (those that exist). */
+  findByIds(ids: number[]): Promise<RunEntity[]> {
+    if (ids.length === 0) return Promise.resolve([]);
+    return this.repo.findBy({ id: In(ids) });
+  }
+
+  /**
    * Running runs (of these executors): what lost-run detection and an executor's ledger watch need of them, read
    * every half second, so only the columns they use.
    */

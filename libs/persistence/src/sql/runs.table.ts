@@ -26,6 +26,7 @@ export const RUN_COLUMNS = {
   error: 'error',
   skippedCount: 'skipped_count',
   skippedFrom: 'skipped_from',
+  queuedAt: 'queued_at',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 } as const satisfies ColumnNamesOf<RunEntity>;

@@ -28,6 +28,7 @@ function run(over: Partial<RunEntity> = {}): RunEntity {
     error: null,
     skippedCount: 0,
     skippedFrom: null,
+    queuedAt: null,
     createdAt: T0,
     updatedAt: T0 + 1510,
     ...over,
@@ -47,6 +48,7 @@ const NOT_AS_STORED = [
   'startedAt',
   'finishedAt',
   'skippedFrom',
+  'queuedAt',
 ];
 const sentAsIs = (r: RunEntity) => Object.fromEntries(Object.entries(r).filter(([k]) => !NOT_AS_STORED.includes(k)));
 

@@ -1,0 +1,28 @@
+import type { BrokerMessage } from '@app/broker';
+import type { RunEntity } from '@app/persistence';
+
+/** What the dead-letter pass does with one dead letter. */
+export type DeadLetterDecision = { kind: 'fail'; error: string } | { kind: 'drop'; why: string };
+
+/**
+ * A dead letter fails its run only when the message names the run as the ledger holds it (id, job, tick key,
+ * attempt) and the run is still pending: a forged or stale message can fail no run, and one whose run was started or
+ * ended meanwhile is dropped. A message that names no run (not JSON, unknown) is dropped, counted.
+ */
+export function deadLetterDecision(
+  parsed: BrokerMessage | { problem: string },
+  row: Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'status'> | null,
+  death: { reason: string; queue: string },
+): DeadLetterDecision {
+  if ('problem' in parsed) return { kind: 'drop', why: `unprocessable: ${parsed.problem}` };
+  if (parsed.kind !== 'run') return { kind: 'drop', why: `a ${parsed.kind} message` };
+  if (!row) return { kind: 'drop', why: `run ${parsed.runId} does not exist` };
+  if (row.jobId !== parsed.jobId || row.tickKey !== parsed.tickKey || row.attempt !== parsed.attempt) {
+    return {
+      kind: 'drop',
+      why: `run ${parsed.runId} is not job ${parsed.jobId}'s attempt ${parsed.attempt} of tick '${parsed.tickKey}'`,
+    };
+  }
+  if (row.status !== 'pending') return { kind: 'drop', why: `run ${row.id} is ${row.status}` };
+  return { kind: 'fail', error: `dead-lettered: ${death.reason} (from queue ${death.queue})` };
+}

@@ -1,0 +1,120 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import type { ChannelWrapper } from 'amqp-connection-manager';
+import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
+import { LogThrottle } from '@app/common';
+import { assertDeadLetters, brokerNames, deathReason, parseMessage } from '@app/broker';
+import { RunsRepository } from '@app/persistence';
+import { EventsService } from '../events/events.service';
+import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
+import { BrokerPublisher } from './broker-publisher.service';
+import { deadLetterDecision } from './dead-letter-decision';
+
+const PREFETCH = 20;
+/** A dead letter the ledger could not take now goes back to the queue after this pause. */
+const RETRY_PAUSE_MS = 1000;
+const RECENT = 20;
+
+/** One dead letter as GET /api/broker lists it. */
+export interface DeadLetterEntry {
+  at: string;
+  runId: number | null;
+  reason: string;
+  queue: string;
+  outcome: string;
+}
+
+/**
+ * Consumes `{prefix}.dead` (every dispatcher does; the queue shares them out): a dead letter that names a pending run
+ * as the ledger holds it fails the run with `dead-lettered: <reason>` (compare-and-set pending → failed), any other
+ * is dropped (counted, and kept among the recent ones GET /api/broker shows). Acked once the ledger has it.
+ */
+@Injectable()
+export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DeadLetters.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
+  private channel: ChannelWrapper | null = null;
+  private readonly recentList: DeadLetterEntry[] = [];
+  private handledCount = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly publisher: BrokerPublisher,
+    private readonly runs: RunsRepository,
+    private readonly events: EventsService,
+    @Optional() private readonly metrics?: DispatcherMetrics,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.publisher.enabled) return;
+    const prefix = this.publisher.prefix;
+    this.channel = this.publisher.consumerChannel(async (ch: ConfirmChannel) => {
+      await assertDeadLetters(ch, prefix);
+      await ch.prefetch(PREFETCH);
+      await ch.consume(brokerNames.dead(prefix), (msg) => msg && void this.handle(ch, msg), { noAck: false });
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    await this.channel?.close().catch(() => undefined);
+  }
+
+  /** Dead letters handled since start, and the most recent ones. */
+  summary(): { handled: number; recent: DeadLetterEntry[] } {
+    return { handled: this.handledCount, recent: [...this.recentList] };
+  }
+
+  private async handle(ch: ConfirmChannel, msg: ConsumeMessage): Promise<void> {
+    const parsed = parseMessage(msg.content);
+    const death = deathReason(msg.properties.headers);
+    const runId = 'problem' in parsed ? null : parsed.runId;
+    try {
+      const row = runId === null ? null : await this.runs.findById(runId);
+      const decision = deadLetterDecision(parsed, row, death);
+      let outcome: string;
+      if (decision.kind === 'fail') {
+        const moved = await this.runs.finish(
+          runId!,
+          { status: 'failed', finishedAt: Date.now(), error: decision.error },
+          ['pending'],
+        );
+        outcome = moved ? 'failed the run' : 'run no longer pending';
+        if (moved) {
+          this.logger.warn({ msg: `run failed: ${decision.error}`, runId, jobId: row?.jobId });
+          this.events.runChanged(runId!);
+        }
+      } else {
+        outcome = `dropped: ${decision.why}`;
+      }
+      this.note({ at: new Date().toISOString(), runId, reason: death.reason, queue: death.queue, outcome });
+      this.metrics?.brokerDeadLettered.inc({ reason: death.reason, outcome: decision.kind });
+      ack(ch, msg);
+    } catch (e) {
+      this.failures.warn('dead', `cannot handle a dead letter of run ${runId ?? '?'}: ${(e as Error).message}`);
+      setTimeout(() => this.stopped || nack(ch, msg), RETRY_PAUSE_MS).unref();
+    }
+  }
+
+  private note(entry: DeadLetterEntry): void {
+    this.handledCount++;
+    this.recentList.unshift(entry);
+    if (this.recentList.length > RECENT) this.recentList.pop();
+  }
+}
+
+/** On the channel the message came on; a channel closed since (reconnect) has redelivered it already. */
+function ack(ch: ConfirmChannel, msg: ConsumeMessage): void {
+  try {
+    ch.ack(msg);
+  } catch {
+    // channel closed: the broker redelivers the message, and the decision is made again
+  }
+}
+
+function nack(ch: ConfirmChannel, msg: ConsumeMessage): void {
+  try {
+    ch.nack(msg, false, true);
+  } catch {
+    // channel closed: redelivered anyway
+  }
+}

@@ -1,0 +1,3 @@
+export * from './broker-names';
+export * from './broker-message';
+export * from './broker-url';
