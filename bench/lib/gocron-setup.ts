@@ -15,6 +15,21 @@ import { BenchProcess, measuredEnv } from './processes';
 import { deleteRedisPrefix } from './redis';
 import type { GocronApp } from './workspace';
 
+/**
+ * A variant of a scenario's gocron-ts setup: a name for its tags, env for its processes, and shared services sampled
+ * besides the mode's (bench/rabbitmq.ts: the broker's `[rabbitmq]` keys and its beam.smp).
+ */
+export interface SetupVariant {
+  name: string;
+  env: Record<string, string>;
+  services: Record<string, number | null>;
+}
+
+export const PLAIN: SetupVariant = { name: '', env: {}, services: {} };
+
+export const variantTag = (scenario: string, mode: GocronMode, v: SetupVariant, n: number): string =>
+  [scenario, mode, v.name, String(n)].filter(Boolean).join('-');
+
 export interface Running {
   dispatchers: BenchProcess[];
   executors: BenchProcess[];
@@ -37,7 +52,13 @@ export class GocronSetup {
     this.base = `http://127.0.0.1:${env.GOCRON_DISPATCHER_PORT}`;
   }
 
-  static async create(bench: Bench, mode: GocronMode, tag: string): Promise<GocronSetup> {
+  /** `extraEnv`: added to every process of the setup (bench/rabbitmq.ts: the `[rabbitmq]` keys). */
+  static async create(
+    bench: Bench,
+    mode: GocronMode,
+    tag: string,
+    extraEnv: Record<string, string> = {},
+  ): Promise<GocronSetup> {
     const dispPort = await freePort();
     const execPort = await freePort();
     const env: Record<string, string> = {
@@ -52,6 +73,7 @@ export class GocronSetup {
       GOCRON_AUTH_ADMIN_TOKEN: benchApiToken(),
       // [executor] token as it ships: every gRPC call of this setup's dispatchers carries it and is checked.
       GOCRON_EXECUTOR_TOKEN: randomBytes(24).toString('base64url'),
+      ...extraEnv,
     };
     if (mode === 'embedded') {
       const dir = mkdtempSync(bench.work.file(`sqlite-${tag}-`));
@@ -191,8 +213,9 @@ export async function withGocron<T>(
   mode: GocronMode,
   tag: string,
   fn: (g: GocronSetup) => Promise<T>,
+  extraEnv: Record<string, string> = {},
 ): Promise<T> {
-  const g = await GocronSetup.create(bench, mode, tag);
+  const g = await GocronSetup.create(bench, mode, tag, extraEnv);
   try {
     return await fn(g);
   } finally {

@@ -1,7 +1,7 @@
 // W1 steady: N HTTP jobs every second, for each system; lag from the ledger and from the stub.
 import type { Attempt, Bench } from '../lib/bench';
 import { withBull } from '../lib/bullmq';
-import { withGocron } from '../lib/gocron-setup';
+import { PLAIN, SetupVariant, variantTag, withGocron } from '../lib/gocron-setup';
 import { jobRows } from '../lib/ledger-db';
 import type { GocronMode, System } from '../lib/options';
 import { Resources, servicesFor } from '../lib/sampling';
@@ -31,15 +31,16 @@ export function w1Attempts(bench: Bench): Attempt<W1Result>[] {
   );
 }
 
-function w1Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W1Result> {
-  const tag = `w1-${mode}-${jobs}`;
+export function w1Gocron(bench: Bench, mode: GocronMode, jobs: number, v: SetupVariant = PLAIN): Promise<W1Result> {
+  const tag = variantTag('w1', mode, v, jobs);
   return withStub(bench, tag, (stub) =>
     withGocron(bench, mode, tag, async (g) => {
       await g.migrate();
       await g.db.insertJobs(jobRows(jobs, 'w1', '* * * * * *', `${stub.url}/`));
       const { dispatchers, executors } = await g.up();
       const [d, ex] = [dispatchers[0], executors[0]];
-      const { T0, T1, resources } = await steadyWindow(bench, [d, ex, stub.proc], servicesFor(mode), {
+      const services = { ...servicesFor(mode), ...v.services };
+      const { T0, T1, resources } = await steadyWindow(bench, [d, ex, stub.proc], services, {
         atStart: () => dumpStub(stub),
       });
       const hits = await dumpStub(stub);
@@ -55,7 +56,7 @@ function w1Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W1Resul
         statuses,
         resources,
       };
-    }),
+    }, v.env),
   );
 }
 

@@ -3,7 +3,7 @@ import { waitFor } from '../../test/support/wait';
 import type { Attempt, Bench } from '../lib/bench';
 import { withBull } from '../lib/bullmq';
 import { sleep, sleepUntil, wholeSecondAfter } from '../lib/clock';
-import { withGocron } from '../lib/gocron-setup';
+import { PLAIN, SetupVariant, variantTag, withGocron } from '../lib/gocron-setup';
 import { jobRows } from '../lib/ledger-db';
 import type { GocronMode, System } from '../lib/options';
 import { Resources, sampler, servicesFor } from '../lib/sampling';
@@ -29,7 +29,7 @@ export function w2Attempts(bench: Bench): Attempt<W2Result>[] {
 }
 
 /** A cron for exactly one instant today (UTC): `s m h * * *`. */
-function cronAt(t: number): string {
+export function cronAt(t: number): string {
   const d = new Date(t);
   return `${d.getUTCSeconds()} ${d.getUTCMinutes()} ${d.getUTCHours()} * * *`;
 }
@@ -44,8 +44,8 @@ interface BurstRow {
   started_at: number | string;
 }
 
-function w2Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W2Result> {
-  const tag = `w2-${mode}-${jobs}`;
+export function w2Gocron(bench: Bench, mode: GocronMode, jobs: number, v: SetupVariant = PLAIN): Promise<W2Result> {
+  const tag = variantTag('w2', mode, v, jobs);
   return withStub(bench, tag, (stub) =>
     withGocron(bench, mode, tag, async (g) => {
       await g.migrate();
@@ -62,7 +62,7 @@ function w2Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W2Resul
         },
       );
       await sleepUntil(at - 1000);
-      const smp = sampler(bench.work, [d, ex, stub.proc], servicesFor(mode));
+      const smp = sampler(bench.work, [d, ex, stub.proc], { ...servicesFor(mode), ...v.services });
       const startedSql = `SELECT COUNT(*) AS n FROM runs WHERE scheduled_at = ? AND started_at IS NOT NULL`;
       await waitFor(async () => Number((await g.db.all<{ n: number }>(startedSql, [at]))[0].n) >= jobs, {
         timeoutMs: 60_000,
@@ -87,7 +87,7 @@ function w2Gocron(bench: Bench, mode: GocronMode, jobs: number): Promise<W2Resul
       };
       const stubStats = burstStats(hitsOf(hits, 'gocron'), jobs, at);
       return { system: mode, jobs, at, ledger, stub: stubStats, resources };
-    }),
+    }, v.env),
   );
 }
 
