@@ -550,6 +550,13 @@ describe('dashboard', () => {
     await screenshot(page, 'cluster');
   });
 
+  it('says on the broker page that the RabbitMQ transport is off', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Broker' }).click();
+    await page.waitForURL(/#\/broker$/);
+    await shown(page.getByText('RabbitMQ transport is off: set [rabbitmq] url'));
+    expect(await page.locator('[role="alert"]').count()).toBe(0);
+  });
+
   it('lists runs across jobs, filtered by status', async () => {
     await page.goto(`${dispatcher.base}/#/runs`);
     await shown(page.locator('tbody tr').first());
