@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '@app/config';
 import { StaticExecutorDirectory } from '@app/discovery';
 import {
+  ApiReads,
   dataSourceOptions,
   JobEntity,
   JobsRepository,
@@ -19,14 +20,21 @@ import {
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
 import { brokerEnv, deleteBrokerQueues, freePort, testServices } from '../../../../test/support/services';
 import { waitFor } from '../../../../test/support/wait';
+import { SecretBox } from '@app/common';
+import type { EventsService } from '../events/events.service';
 import { ExecutorChannels } from '../executor-client/executor-channels';
 import { plaintextLink } from '../executor-client/executor-link';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
+import { JobsService } from '../jobs/jobs.service';
+import { RunCanceller } from '../launching/run-canceller.service';
+import { RunLauncher } from '../launching/run-launcher.service';
+import type { SchedulerService } from '../scheduling/scheduler.service';
+import { BrokerPendingRuns } from './broker-pending.service';
 import { BrokerPublisher } from './broker-publisher.service';
 import { BrokerRuns } from './broker-runs.service';
 
 const T = Date.now() - 60_000;
-const GROUPS = ['batch', 'lost', 'fresh'];
+const GROUPS = ['batch', 'lost', 'fresh', 'moved'];
 
 function job(name: string, group: string): NewJob {
   return {
@@ -80,6 +88,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
     let publisher: BrokerPublisher;
     let brokerRuns: BrokerRuns;
     let pool: ExecutorPool;
+    let pendingPass: BrokerPendingRuns;
+    let jobsService: JobsService;
     /** The test's own view of the broker, beside the publisher's connection. */
     let conn: ChannelModel;
 
@@ -97,8 +107,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       }
     }
 
-    async function claim(jobRow: JobEntity, tickKey: string): Promise<RunEntity> {
-      const [id] = await batch.claimMany([pendingRun(jobRow.id, tickKey)]);
+    /** A pending run of the job, claimed `ago` ms before now (the pending pass leaves runs younger than 2 s alone). */
+    async function claim(jobRow: JobEntity, tickKey: string, ago = 0): Promise<RunEntity> {
+      const [id] = await batch.claimMany([pendingRun(jobRow.id, tickKey)], Date.now() - ago);
       return (await runs.findById(id!))!;
     }
 
@@ -119,6 +130,21 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       } as never);
       pool = new ExecutorPool(directory, config, new ExecutorChannels(plaintextLink()));
       brokerRuns = new BrokerRuns(publisher, runs, pool);
+      // The dispatcher's own path from a PATCH to the pending pass; the scheduler and the event feed are only told.
+      const events = { runChanged: jest.fn(), jobChanged: jest.fn() } as unknown as EventsService;
+      const launcher = new RunLauncher(config, runs, pool, events, undefined, brokerRuns);
+      const canceller = new RunCanceller(runs, pool, events);
+      pendingPass = new BrokerPendingRuns(config, publisher, runs, jobs, launcher, canceller);
+      jobsService = new JobsService(
+        jobs,
+        runs,
+        new ApiReads(ds),
+        { changed: jest.fn(() => Promise.resolve()) } as unknown as SchedulerService,
+        launcher,
+        canceller,
+        events,
+        new SecretBox(Buffer.alloc(32, 1)),
+      );
       await waitFor(() => publisher.connected, { timeoutMs: 10_000, what: 'the publisher is connected' });
     });
 
@@ -199,6 +225,41 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
 
       expect((await runs.findById(second.id))!.queuedAt).toBeNull();
       expect(await ready(queueOf('lost'))).toBeNull(); // nothing declared it again behind the publisher's back
+    });
+
+    it('publishes a queued run to the new group on the next pending pass once its job moved there', async () => {
+      const j = await jobs.create(job('mover', 'batch'));
+      const run = await claim(j, 'tick-1', 10_000);
+      expect(await brokerRuns.publish([{ run, job: j }])).toEqual([true]);
+      const queuedAt = (await runs.findById(run.id))!.queuedAt;
+      expect(queuedAt).not.toBeNull();
+      const batchReady = await ready(queueOf('batch'));
+      // A broadcast run is queued per executor, not per group: the move leaves it as it is.
+      const [broadcastId] = await batch.claimMany([{ ...pendingRun(j.id, 'tick-b'), executorKey: '127.0.0.1:9' }]);
+      await runs.markQueued([broadcastId!], queuedAt!);
+
+      // Confirmed a moment ago: the pass publishes it again only after 5 min, and a change of anything but the
+      // group keeps it so.
+      await jobsService.update(j.id, { description: 'still batch' });
+      await pendingPass.pass(Date.now());
+      expect((await runs.findById(run.id))!.queuedAt).toBe(queuedAt);
+      expect(await ready(queueOf('batch'))).toBe(batchReady);
+
+      await jobsService.update(j.id, { group: 'moved' });
+      expect((await runs.findById(run.id))!.queuedAt).toBeNull();
+      expect((await runs.findById(broadcastId!))!.queuedAt).toBe(queuedAt);
+      await pendingPass.pass(Date.now());
+
+      expect(await ready(queueOf('batch'))).toBe(batchReady); // the old message stays for its executors to drop
+      expect((await runs.findById(run.id))!.queuedAt).not.toBeNull();
+      const ch = await conn.createChannel();
+      try {
+        const msg = await ch.get(queueOf('moved'), { noAck: true });
+        expect(msg && JSON.parse(msg.content.toString('utf8'))).toMatchObject({ kind: 'run', runId: run.id });
+        expect(await ch.get(queueOf('moved'), { noAck: true })).toBe(false);
+      } finally {
+        await ch.close();
+      }
     });
 
     it('publishes nothing and queues nothing while the broker can not be reached', async () => {

@@ -35,7 +35,7 @@ const GROUP = 'batch';
 const EXECUTOR = 'exec-int';
 const WAIT = { timeoutMs: 10_000, intervalMs: 50 };
 
-function job(name: string): NewJob {
+function job(name: string, group = GROUP): NewJob {
   return {
     name,
     description: '',
@@ -50,7 +50,7 @@ function job(name: string): NewJob {
     retryBackoffMs: 1000,
     concurrency: 'allow',
     misfire: 'skip',
-    group: GROUP,
+    group,
     routing: 'round_robin',
     enabled: true,
     scheduleSetAt: T,
@@ -219,6 +219,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect(row).toMatchObject({ status: 'running', executorId: EXECUTOR });
       await waitFor(() => e.settled.length === 1, { ...WAIT, what: 'the message is settled' });
       expect(e.settled).toEqual([{ how: 'ack', content: runMessage(run).toString('utf8') }]);
+      // The launch follows the start on a later turn (TasksService paces launches).
+      await waitFor(() => e.launched.length > 0, { ...WAIT, what: 'the task is launched' });
       expect(e.launched.map((l) => l.run.id)).toEqual([run.id]);
       expect(e.active.has(run.id)).toBe(true);
 
@@ -254,6 +256,24 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect(e.launched).toEqual([]);
       expect(e.active.size).toBe(0);
       expect([await runs.findById(elsewhere.id), await runs.findById(ended.id)]).toEqual(before);
+
+      await stopExecutor();
+      expect(await queue(runsQueue)).toEqual({ ready: 0, consumers: 0 });
+      expect((await queue(deadQueue)).ready).toBe(0);
+    });
+
+    it('acks and drops a message for a run whose job moved to another group, leaving it pending for that group', async () => {
+      const e = await startExecutor();
+      const j = await jobs.create(job('moved', 'elsewhere'));
+      const run = await claim(j.id, 'tick-1');
+
+      await publish(runMessage(run));
+
+      await waitFor(() => e.settled.length === 1, { ...WAIT, what: 'the message is settled' });
+      expect(e.settled.map((s) => s.how)).toEqual(['ack']);
+      expect(e.launched).toEqual([]);
+      expect(e.active.size).toBe(0);
+      expect((await runs.findById(run.id))!.status).toBe('pending');
 
       await stopExecutor();
       expect(await queue(runsQueue)).toEqual({ ready: 0, consumers: 0 });
