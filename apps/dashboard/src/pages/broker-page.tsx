@@ -9,6 +9,7 @@ import { useInterval } from '../hooks/live';
 import { useResource } from '../hooks/use-resource';
 import { Empty, ErrorState, Loading } from '../components/states';
 import './cluster-page.css';
+import './broker-page.css';
 
 export function BrokerPage() {
   const broker = useResource((signal) => api.broker(signal), []);
@@ -32,11 +33,11 @@ export function BrokerPage() {
         </Empty>
       )}
       {b && b.enabled && (
-        <>
+        <div className="broker-cards">
           <Connection b={b} />
           <Queues b={b} loading={broker.loading} />
           <DeadLetters b={b} />
-        </>
+        </div>
       )}
     </>
   );
