@@ -6,10 +6,11 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import amqp from 'amqplib';
 import { Browser, BrowserContext, BrowserContextOptions, chromium, Locator, Page } from 'playwright-core';
 import { Api, Dispatcher, Job, sqliteEnv, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
 import { REPO_ROOT, stopAllApps } from './support/processes';
-import { freePort, tmpDir } from './support/services';
+import { brokerEnv, deleteBrokerQueues, freePort, tmpDir } from './support/services';
 import { waitFor } from './support/wait';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -63,8 +64,8 @@ describe('dashboard', () => {
   }
 
   /** Opens `path` and signs in on the login page it lands on, with an API token; waits for the signed-in shell. */
-  async function signIn(p: Page, token = TEST_ADMIN_TOKEN, path = '/#/jobs'): Promise<void> {
-    await p.goto(`${dispatcher.base}${path}`);
+  async function signIn(p: Page, token = TEST_ADMIN_TOKEN, path = '/#/jobs', base = dispatcher.base): Promise<void> {
+    await p.goto(`${base}${path}`);
     await shown(p.getByRole('heading', { name: 'Sign in' }));
     await p.getByRole('tab', { name: 'API token' }).click();
     await p.getByLabel('Token', { exact: true }).fill(token);
@@ -548,6 +549,76 @@ describe('dashboard', () => {
     await shown(page.getByRole('cell', { name: 'dispatcher-dash' }));
     await shown(page.locator('#health-title .badge', { hasText: 'ok' }));
     await screenshot(page, 'cluster');
+  });
+
+  it('says on the broker page that the RabbitMQ transport is off', async () => {
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Broker' }).click();
+    await page.waitForURL(/#\/broker$/);
+    await shown(page.getByText('RabbitMQ transport is off: set [rabbitmq] url'));
+    expect(await page.locator('[role="alert"]').count()).toBe(0);
+  });
+
+  it('shows the broker connection, its queues and a dead letter with a link to its run when the transport is on', async () => {
+    // A dispatcher of its own with the broker, no executor: a triggered run waits in its group's queue.
+    const env = { ...(await sqliteEnv('dashboard-mq')), ...brokerEnv('dashboard-mq', 'mq') };
+    const prefix = env.GOCRON_RABBITMQ_PREFIX;
+    const queue = `${prefix}.runs.mq`;
+    const mq = await startDispatcher(env, 'dispatcher-dash-mq');
+    const mqApi = new Api(mq.base);
+    const { context, p } = await freshPage({ locale: 'en-GB', timezoneId: 'UTC' });
+    const conn = await amqp.connect(env.GOCRON_RABBITMQ_URL);
+    try {
+      const j = await mqApi.createJob({
+        name: 'queued',
+        cron: ONCE_A_YEAR,
+        type: 'shell',
+        command: 'true',
+        group: 'mq',
+      });
+      const runId = await mqApi.trigger(j.id);
+      await waitFor(
+        async () =>
+          (
+            await mqApi.call<{ queues: { name: string; ready: number | null }[] }>('GET', '/api/broker')
+          ).body.queues.find((q) => q.name === queue)?.ready === 1,
+        { timeoutMs: 10_000, what: 'the run queued' },
+      );
+      // The run's message, dead-lettered as if it had expired in its queue: the dispatcher fails the run.
+      const ch = await conn.createChannel();
+      const msg = await ch.get(queue, { noAck: true });
+      if (msg === false) throw new Error(`no message in ${queue}`);
+      ch.publish(`${prefix}.dead`, '', msg.content, {
+        headers: { 'x-first-death-reason': 'expired', 'x-first-death-queue': queue },
+      });
+      await ch.close();
+      await mqApi.waitForRunStatus(runId, ['failed']);
+
+      await signIn(p, TEST_ADMIN_TOKEN, '/#/broker', mq.base);
+      await shown(p.locator('#broker-connection-title .badge', { hasText: 'connected' }));
+      expect(await p.locator('[data-field="url"]').textContent()).toMatch(/^amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+/);
+      expect(await p.locator('[data-field="groups"]').textContent()).toBe('mq');
+      const row = p.locator(`tr[data-queue="${queue}"]`);
+      await shown(row);
+      expect(await row.locator('td[data-label="Kind"]').textContent()).toBe('runs of group mq');
+      expect(await row.locator('td[data-label="Ready"]').textContent()).toBe('0');
+      expect(await row.locator('td[data-label="Unacked"]').textContent()).toBe('–');
+      await shown(p.locator(`tr[data-queue="${prefix}.dead"]`));
+      const dead = p.locator(`tr[data-dead-letter="${runId}"]`);
+      await shown(dead);
+      expect(await dead.locator('td[data-label="Reason"]').textContent()).toBe('expired');
+      expect(await dead.locator('td[data-label="From queue"]').textContent()).toBe(queue);
+      expect(await dead.locator('td[data-label="Outcome"]').textContent()).toBe('failed the run');
+      expect(await dead.getByRole('link', { name: `run #${runId}` }).getAttribute('href')).toBe(
+        `#/jobs/${j.id}/runs/${runId}`,
+      );
+      expect(await p.locator('[role="alert"]').count()).toBe(0);
+      await screenshot(p, 'broker');
+    } finally {
+      await conn.close().catch(() => undefined);
+      await context.close();
+      await mq.app.kill();
+      await deleteBrokerQueues(prefix, { groups: ['mq'] }).catch(() => undefined);
+    }
   });
 
   it('lists runs across jobs, filtered by status', async () => {

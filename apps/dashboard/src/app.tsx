@@ -11,6 +11,7 @@ import { ErrorBoundary } from './components/error-boundary';
 import { Loading } from './components/states';
 import { AccountPage } from './pages/account-page';
 import { AuditPage } from './pages/audit-page';
+import { BrokerPage } from './pages/broker-page';
 import { ClusterPage } from './pages/cluster-page';
 import { JobDetailPage } from './pages/job-detail-page';
 import { JobFormPage } from './pages/job-form-page';
@@ -21,7 +22,7 @@ import { RunsPage } from './pages/runs-page';
 import { TokensPage } from './pages/tokens-page';
 import { UsersPage } from './pages/users-page';
 
-type Section = 'jobs' | 'runs' | 'notifications' | 'cluster' | 'users' | 'audit' | 'account' | 'tokens';
+type Section = 'jobs' | 'runs' | 'notifications' | 'cluster' | 'broker' | 'users' | 'audit' | 'account' | 'tokens';
 
 const ADMINS_ONLY = (
   <div className="state state-empty">
@@ -56,6 +57,7 @@ function page(route: Route, isAdmin: boolean): { section: Section | null; title:
   if (first === 'notifications')
     return { section: 'notifications', title: 'Notifications', element: <NotificationsPage route={route} /> };
   if (first === 'cluster') return { section: 'cluster', title: 'Cluster', element: <ClusterPage /> };
+  if (first === 'broker') return { section: 'broker', title: 'Broker', element: <BrokerPage /> };
   return {
     section: null,
     title: 'Not found',
@@ -196,6 +198,7 @@ function Shell({ route, session }: { route: Route; session: Session }) {
           {nav('runs', 'Runs')}
           {nav('notifications', 'Notifications')}
           {nav('cluster', 'Cluster')}
+          {nav('broker', 'Broker')}
           {isAdmin && nav('users', 'Users')}
           {isAdmin && nav('audit', 'Audit')}
         </nav>

@@ -127,6 +127,44 @@ export interface HealthJson {
   checks: Record<string, HealthCheckJson>;
 }
 
+/** GET /api/broker: one queue of the RabbitMQ transport. `null` counts: the broker could not be asked. */
+export interface BrokerQueueJson {
+  name: string;
+  kind: 'runs' | 'exec' | 'dead';
+  /** runs queues: the executor group. */
+  group?: string;
+  /** exec queues: the executor. */
+  executorId?: string;
+  ready: number | null;
+  /** Always null: AMQP does not report it (only the management plugin does). */
+  unacked: number | null;
+  consumers: number | null;
+  error?: string;
+}
+
+/** GET /api/broker: one dead letter this dispatcher handled. */
+export interface BrokerDeadLetterJson {
+  at: string;
+  runId: number | null;
+  /** The run's job, when the message or the ledger row names it. */
+  jobId: number | null;
+  reason: string;
+  queue: string;
+  outcome: string;
+}
+
+/** GET /api/broker. The URL's password is masked. */
+export interface BrokerJson {
+  enabled: boolean;
+  connected: boolean;
+  url: string;
+  groups: string[];
+  prefix: string;
+  lastError: string | null;
+  queues: BrokerQueueJson[];
+  deadLettered: { queued: number | null; handled: number; recent: BrokerDeadLetterJson[] };
+}
+
 /** GET /api/events: the data of `job` and `run` events. */
 export type ChangeEvent =
   | { type: 'job'; action: 'created' | 'updated' | 'deleted'; jobId: number }

@@ -2,6 +2,7 @@
 // cookie the login set (same origin); state-changing ones carry the CSRF token, and a 401 anywhere means "sign in
 // (again)": the session module, told through onUnauthorized, takes the app to the login page.
 import type {
+  BrokerJson,
   DispatcherJson,
   ExecutorJson,
   HealthJson,
@@ -157,6 +158,7 @@ export const api = {
   cancelRun: (id: number) => request<void>('POST', `/api/runs/${id}/cancel`),
   executors: (signal?: AbortSignal) => request<ExecutorJson[]>('GET', '/api/executors', { signal }),
   dispatchers: (signal?: AbortSignal) => request<DispatcherJson[]>('GET', '/api/dispatchers', { signal }),
+  broker: (signal?: AbortSignal) => request<BrokerJson>('GET', '/api/broker', { signal }),
   cronNext: (expr: string, tz: string, count: number, signal?: AbortSignal) =>
     request<{ next: string[] }>('GET', `/api/cron/next${queryString({ expr, tz, count })}`, { signal }),
   /** 503 (database down) still carries the checks: it is an answer, not a failure. Public: no session needed. */

@@ -1,13 +1,14 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { brokerNames } from '@app/broker';
+import type { BrokerDeadLetterJson, BrokerJson, BrokerQueueJson } from '@app/contract';
 import { Access } from '../auth/access.decorator';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
 import { BrokerPublisher } from './broker-publisher.service';
-import { DeadLetterEntry, DeadLetters } from './dead-letters.service';
+import { DeadLetters } from './dead-letters.service';
 
-export class BrokerQueueResponse {
+export class BrokerQueueResponse implements BrokerQueueJson {
   @ApiProperty({ example: 'gocron.runs.default' }) name!: string;
   @ApiProperty({ enum: ['runs', 'exec', 'dead'] }) kind!: 'runs' | 'exec' | 'dead';
   @ApiPropertyOptional({ description: 'runs queues: the executor group' }) group?: string;
@@ -23,9 +24,11 @@ export class BrokerQueueResponse {
   @ApiPropertyOptional() error?: string;
 }
 
-export class DeadLetterResponse implements DeadLetterEntry {
+export class DeadLetterResponse implements BrokerDeadLetterJson {
   @ApiProperty() at!: string;
   @ApiProperty({ nullable: true }) runId!: number | null;
+  @ApiProperty({ nullable: true, description: "the run's job, when the message or the ledger names it" })
+  jobId!: number | null;
   @ApiProperty({ example: 'expired' }) reason!: string;
   @ApiProperty() queue!: string;
   @ApiProperty({ example: 'failed the run' }) outcome!: string;
@@ -37,7 +40,7 @@ export class BrokerDeadLetteredResponse {
   @ApiProperty({ type: [DeadLetterResponse] }) recent!: DeadLetterResponse[];
 }
 
-export class BrokerResponse {
+export class BrokerResponse implements BrokerJson {
   @ApiProperty() enabled!: boolean;
   @ApiProperty() connected!: boolean;
   @ApiProperty({ example: 'amqp://guest:***@127.0.0.1:5672', description: 'the password is never shown' })

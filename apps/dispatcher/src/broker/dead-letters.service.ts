@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Opti
 import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { LogThrottle } from '@app/common';
+import type { BrokerDeadLetterJson } from '@app/contract';
 import { assertDeadLetters, brokerNames, deathReason, parseMessage } from '@app/broker';
 import { RunsRepository } from '@app/persistence';
 import { EventsService } from '../events/events.service';
@@ -15,13 +16,7 @@ const RETRY_PAUSE_MS = 1000;
 const RECENT = 20;
 
 /** One dead letter as GET /api/broker lists it. */
-export interface DeadLetterEntry {
-  at: string;
-  runId: number | null;
-  reason: string;
-  queue: string;
-  outcome: string;
-}
+export type DeadLetterEntry = BrokerDeadLetterJson;
 
 /**
  * Consumes `{prefix}.dead` (every dispatcher does; the queue shares them out): a dead letter that names a pending run
@@ -86,7 +81,9 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
       } else {
         outcome = `dropped: ${decision.why}`;
       }
-      this.note({ at: new Date().toISOString(), runId, reason: death.reason, queue: death.queue, outcome });
+      // The ledger's job first: the message's is only what the publisher wrote (the run page corrects a wrong one).
+      const jobId = row?.jobId ?? (!('problem' in parsed) && parsed.kind === 'run' ? parsed.jobId : null);
+      this.note({ at: new Date().toISOString(), runId, jobId, reason: death.reason, queue: death.queue, outcome });
       this.metrics?.brokerDeadLettered.inc({ reason: death.reason, outcome: decision.kind });
       ack(ch, msg);
     } catch (e) {

@@ -167,6 +167,7 @@ export class JobsService {
       const result = await this.jobs.update(id, job.version, this.merge(job, change, now), now);
       switch (result.outcome) {
         case 'updated':
+          if (result.job.group !== job.group) await this.requeueMoved(id, job.group, result.job.group);
           await this.scheduler.changed(result.job);
           this.events.jobChanged(id, 'updated');
           return this.get(id);
@@ -181,6 +182,29 @@ export class JobsService {
             );
           }
       }
+    }
+  }
+
+  /**
+   * A job moved to another group: its pending runs published to the old group's queue are marked unqueued, so that
+   * the broker's pending pass publishes them to the new group's queue within a pass, not after the 5-minute
+   * republish. Executors of the old group ack and drop the old messages (the job is not of their group any more).
+   * After the job's write, never before: a pass in between would read the old group and queue them there again.
+   * A failure here is only logged: the change is stored, and the 5-minute republish still moves the runs.
+   */
+  private async requeueMoved(id: number, from: string, to: string): Promise<void> {
+    try {
+      const n = await this.runs.forgetQueued(id);
+      if (n > 0)
+        this.logger.log({
+          msg: `job moved from group ${from} to ${to}: ${n} pending run(s) to publish again`,
+          jobId: id,
+        });
+    } catch (e) {
+      this.logger.warn({
+        msg: `job moved to group ${to}: cannot mark its pending runs unqueued: ${(e as Error).message}`,
+        jobId: id,
+      });
     }
   }
 

@@ -241,6 +241,24 @@ export class RunsRepository {
     );
   }
 
+  /**
+   * Forgets that the broker confirmed the messages of a job's pending runs (not its broadcast runs: those are queued
+   * per executor). For a job moved to another group: its runs' messages wait in the old group's queue, whose
+   * executors drop them, and the pending pass publishes runs never confirmed to the job's queue now. Answers how
+   * many runs it changed.
+   */
+  async forgetQueued(jobId: number): Promise<number> {
+    const result = await retryBusy(() =>
+      this.repo
+        .createQueryBuilder()
+        .update(RunEntity)
+        .set({ queuedAt: null })
+        .where(`jobId = :jobId AND status = 'pending' AND executorKey = '' AND queuedAt IS NOT NULL`, { jobId })
+        .execute(),
+    );
+    return result.affected ?? 0;
+  }
+
   /** The runs with these ids (those that exist). */
   findByIds(ids: number[]): Promise<RunEntity[]> {
     if (ids.length === 0) return Promise.resolve([]);
