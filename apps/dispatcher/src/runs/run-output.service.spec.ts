@@ -29,7 +29,6 @@ function setup(rows: RunEntity[], calls: ((req: FollowOutputRequest) => OutputCh
     findById: () => Promise.resolve(rows[Math.min(read++, rows.length - 1)]),
   } as unknown as RunsRepository;
   const pool = {
-    // eslint-disable-next-line @typescript-eslint/require-await
     followOutput: async function* (_address: string, req: FollowOutputRequest) {
       requests.push(req);
       const answer = calls[requests.length - 1](req);
