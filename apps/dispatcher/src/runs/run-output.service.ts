@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isFinal } from '@app/contract';
@@ -40,8 +40,10 @@ export function storedFrom(output: string | null, offset: number): { offset: num
  * output past the offset reached, then `end` with the status the ledger holds.
  */
 @Injectable()
-export class RunOutput {
+export class RunOutput implements BeforeApplicationShutdown {
   private readonly logger = new Logger(RunOutput.name);
+  /** Ends every follow when the dispatcher stops, so that open streams do not hold its HTTP server up. */
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly runs: RunsRepository,
@@ -61,6 +63,7 @@ export class RunOutput {
     signal: AbortSignal,
     opts: OutputFollowOptions = DEFAULT_OPTIONS,
   ): AsyncGenerator<OutputEvent> {
+    signal = AbortSignal.any([signal, this.stopping.signal]);
     const runId = first.id;
     const waitUntil = Date.now() + opts.pendingWaitMs;
     let at = offset;
@@ -114,6 +117,10 @@ export class RunOutput {
       if (signal.aborted) return;
       run = await this.runs.findById(runId);
     }
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping.abort();
   }
 }
 
