@@ -2,7 +2,9 @@
 // processes on SQLite; GET /api/runs/:id/output?follow=true is read with Node's fetch as a browser's EventSource
 // would: events arrive before the run is final, add up to the recorded output, end with the status, resume after a
 // Last-Event-ID, need a credential (a viewer's token or session cookie), and never carry a job secret.
-import { Api, bearer, Dispatcher, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
+import { status } from '@grpc/grpc-js';
+import type { ExecutorGrpcClient } from '../apps/dispatcher/src/executor-client/executor-grpc.client';
+import { Api, bearer, Dispatcher, executorClient, sqliteEnv, startDispatcher, startExecutor } from './support/gocron';
 import { stopAllApps } from './support/processes';
 import { freePort } from './support/services';
 
@@ -97,7 +99,24 @@ function endOf(events: SseEvent[]): { status: string } | undefined {
   return end ? (JSON.parse(end.data) as { status: string }) : undefined;
 }
 
+/** How a FollowOutput call made directly to the executor ends: null, or its gRPC status and details. */
+async function followError(
+  client: ExecutorGrpcClient,
+  runId: number,
+): Promise<{ code: number; details: string } | null> {
+  try {
+    for await (const chunk of client.followOutput({ runId, offset: 0 }, new AbortController().signal)) void chunk;
+    return null;
+  } catch (e) {
+    const { code, details } = e as { code: number; details: string };
+    return { code, details };
+  } finally {
+    client.close();
+  }
+}
+
 describe('live output of a run', () => {
+  let executorAddress: string;
   let dispatcher: Dispatcher;
   let api: Api;
   let jobId: number;
@@ -109,7 +128,7 @@ describe('live output of a run', () => {
       { ...env, GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}` },
       'live-dispatcher',
     );
-    await startExecutor(env, 'live-executor', executorPort);
+    executorAddress = (await startExecutor(env, 'live-executor', executorPort)).address;
     api = new Api(dispatcher.base);
     jobId = (
       await api.createJob({
@@ -166,9 +185,11 @@ describe('live output of a run', () => {
     const firstId = stream.events.find((e) => e.event === 'output')!.id!;
     const resumed = await openStream(outputUrl(runId), { ...bearer(), 'last-event-id': firstId });
     await resumed.done;
-    expect(outputOf(resumed.events).map((p) => p.data).join('')).toBe(
-      Buffer.from(EXPECTED).subarray(Number(firstId)).toString(),
-    );
+    expect(
+      outputOf(resumed.events)
+        .map((p) => p.data)
+        .join(''),
+    ).toBe(Buffer.from(EXPECTED).subarray(Number(firstId)).toString());
     expect(outputOf(resumed.events)[0].offset).toBe(Number(firstId));
     expect(endOf(resumed.events)).toEqual({ status: 'succeeded' });
     // ?offset= does the same; Last-Event-ID wins over it.
@@ -193,7 +214,12 @@ describe('live output of a run', () => {
     const rest = await openStream(outputUrl(runId), { ...bearer(), 'last-event-id': firstId! });
     await rest.done;
     const head = outputOf(first.events)[0].data;
-    expect(head + outputOf(rest.events).map((p) => p.data).join('')).toBe(EXPECTED);
+    expect(
+      head +
+        outputOf(rest.events)
+          .map((p) => p.data)
+          .join(''),
+    ).toBe(EXPECTED);
     expect(endOf(rest.events)).toEqual({ status: 'succeeded' });
   }, 60_000);
 
@@ -244,5 +270,45 @@ describe('live output of a run', () => {
     const unknown = await fetch(outputUrl(987654), { headers: bearer() });
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/json/);
+  }, 60_000);
+
+  it('refuses a 9th follower of a running run; FollowOutput wants the executor token like every call', async () => {
+    const runId = await api.trigger(jobId);
+    const followers: EventStream[] = [];
+    const firstOutputs: Promise<void>[] = [];
+    for (let i = 0; i < 8; i++) {
+      let got!: () => void;
+      firstOutputs.push(new Promise<void>((resolve) => (got = resolve)));
+      followers.push(await openStream(outputUrl(runId), bearer(), (e) => (e.event === 'output' ? got() : undefined)));
+    }
+    // All 8 are attached on the executor once each has had output; the run still runs.
+    await Promise.all(firstOutputs);
+    const ninth = await openStream(outputUrl(runId), bearer());
+    await ninth.done;
+    expect(ninth.events.map((e) => e.event)).toEqual(['unavailable']);
+    expect(JSON.parse(ninth.events[0].data)).toEqual({
+      message: `run ${runId} has 8 followers already (at most 8 at a time)`,
+    });
+    expect(await followError(executorClient(executorAddress, 'not-the-executor-token'), runId)).toMatchObject({
+      code: status.UNAUTHENTICATED,
+    });
+    for (const f of followers) await f.done;
+    for (const f of followers) {
+      expect(
+        outputOf(f.events)
+          .map((p) => p.data)
+          .join(''),
+      ).toBe(EXPECTED);
+      expect(endOf(f.events)).toEqual({ status: 'succeeded' });
+    }
+    // With the token: a bad run id is INVALID_ARGUMENT naming the field, a run it does not hold NOT_FOUND.
+    expect(await followError(executorClient(executorAddress), 0)).toEqual({
+      code: status.INVALID_ARGUMENT,
+      details: 'run_id: must be a positive integer',
+    });
+    expect(await followError(executorClient(executorAddress), runId)).toEqual({
+      code: status.NOT_FOUND,
+      details: `run ${runId} is not running on executor live-executor`,
+    });
   }, 60_000);
 });
