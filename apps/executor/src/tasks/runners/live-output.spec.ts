@@ -171,3 +171,22 @@ describe('LiveOutput', () => {
     });
   });
 });
+
+describe('LiveOutput ring growth', () => {
+  it('grows as output arrives and wraps only at full size, keeping every offset', () => {
+    const live = new LiveOutput([], 10_000);
+    let expected = '';
+    for (let i = 0; i < 400; i++) {
+      const line = `line ${i}\n`;
+      live.append(line);
+      expected += line;
+    }
+    const total = Buffer.byteLength(expected);
+    expect(live.length).toBe(total);
+    expect(live.start).toBe(total - 10_000);
+    const slice = live.read(0, 1 << 20);
+    expect(slice.gap).toBe(total - 10_000);
+    expect(slice.data).toBe(expected.slice(total - 10_000));
+    expect(live.read(total - 5, 100).data).toBe(expected.slice(-5));
+  });
+});

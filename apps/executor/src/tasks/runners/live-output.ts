@@ -35,7 +35,9 @@ export class LiveOutput {
   private readonly decoder = new StringDecoder('utf8');
   /** Decoded, not yet masked and released. */
   private pending = '';
-  private ring: Buffer | null = null;
+  // Grown as output arrives, up to ringBytes (most runs print little; a 256 KiB buffer a run at a thousand runs a
+  // second would be the executor's largest allocation). Until it is full size nothing wraps: offset = index.
+  private ring: Buffer = Buffer.alloc(0);
   /** Absolute offset just past the last byte released. */
   private written = 0;
   private finalStatus: string | null = null;
@@ -110,9 +112,8 @@ export class LiveOutput {
    * `gap`; an offset at or past the end reads nothing (yet).
    */
   read(offset: number, maxBytes: number): OutputSlice {
-    const ring = this.ring;
     let from = Math.max(offset, this.start);
-    if (!ring || from >= this.written) return { offset: Math.max(offset, from), gap: from - offset, data: '', bytes: 0 };
+    if (from >= this.written) return { offset: Math.max(offset, from), gap: from - offset, data: '', bytes: 0 };
     while (from < this.written && isContinuation(this.byteAt(from))) from++;
     let to = Math.min(this.written, from + Math.max(4, maxBytes));
     while (to < this.written && to > from && isContinuation(this.byteAt(to))) to--;
@@ -160,7 +161,7 @@ export class LiveOutput {
   private push(bytes: Buffer): void {
     if (bytes.length === 0) return;
     const cap = this.ringBytes;
-    this.ring ??= Buffer.allocUnsafe(cap);
+    this.grow(this.written + bytes.length);
     const kept = bytes.length > cap ? bytes.subarray(bytes.length - cap) : bytes;
     let at = this.written + (bytes.length - kept.length);
     let rest = kept;
@@ -174,17 +175,31 @@ export class LiveOutput {
     this.written += bytes.length;
   }
 
+  /** Makes room for `end` bytes while the ring is smaller than ringBytes (written bytes stay at their offsets). */
+  private grow(end: number): void {
+    const size = this.ring.length;
+    if (size >= this.ringBytes || end <= size) return;
+    const grown = Buffer.allocUnsafe(Math.min(this.ringBytes, Math.max(4096, 2 * size, end)));
+    this.ring.copy(grown, 0, 0, this.written);
+    this.ring = grown;
+  }
+
   private byteAt(offset: number): number {
-    return this.ring![offset % this.ringBytes];
+    return this.ring[this.index(offset)];
+  }
+
+  /** Where an offset is in the ring: the offset itself until the ring is full size, then modulo. */
+  private index(offset: number): number {
+    return offset % this.ring.length;
   }
 
   /** Bytes [from, to) of the stream, both held by the ring. */
   private copy(from: number, to: number): Buffer {
-    const cap = this.ringBytes;
-    const a = from % cap;
+    const cap = this.ring.length;
+    const a = this.index(from);
     const n = to - from;
-    if (a + n <= cap) return Buffer.from(this.ring!.subarray(a, a + n));
-    return Buffer.concat([this.ring!.subarray(a), this.ring!.subarray(0, n - (cap - a))]);
+    if (a + n <= cap) return Buffer.from(this.ring.subarray(a, a + n));
+    return Buffer.concat([this.ring.subarray(a), this.ring.subarray(0, n - (cap - a))]);
   }
 
   private notify(): void {
