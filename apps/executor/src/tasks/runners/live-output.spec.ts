@@ -176,7 +176,7 @@ describe('LiveOutput ring growth', () => {
   it('grows as output arrives and wraps only at full size, keeping every offset', () => {
     const live = new LiveOutput([], 10_000);
     let expected = '';
-    for (let i = 0; i < 400; i++) {
+    for (let i = 0; i < 2000; i++) {
       const line = `line ${i}\n`;
       live.append(line);
       expected += line;
