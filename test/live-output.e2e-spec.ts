@@ -16,6 +16,16 @@ const COMMAND =
   `printf 'secret=%.8s' "$TOKEN"; sleep 0.3; printf '%s\\n' "\${TOKEN#????????}"; echo done`;
 const EXPECTED = 'line1\nline2\nline3\nline4\nline5\nsecret=***\ndone\n';
 
+interface OpenApi {
+  paths: Record<
+    string,
+    Record<
+      string,
+      { description: string; parameters: { name: string }[]; responses: Record<string, { content: object }> }
+    >
+  >;
+}
+
 interface SseEvent {
   event: string;
   id: string | null;
@@ -270,6 +280,13 @@ describe('live output of a run', () => {
     const unknown = await fetch(outputUrl(987654), { headers: bearer() });
     expect(unknown.status).toBe(404);
     expect(unknown.headers.get('content-type')).toMatch(/json/);
+
+    // Swagger documents both answers and the resume header.
+    const docs = (await api.call<OpenApi>('GET', '/api/docs-json', undefined, 200)).body;
+    const op = docs.paths['/api/runs/{id}/output'].get;
+    expect(Object.keys(op.responses['200'].content).sort()).toEqual(['application/json', 'text/event-stream']);
+    expect(op.parameters.map((p) => p.name).sort()).toEqual(['Last-Event-ID', 'follow', 'id', 'offset']);
+    expect(op.description).toContain('`end`');
   }, 60_000);
 
   it('refuses a 9th follower of a running run; FollowOutput wants the executor token like every call', async () => {
