@@ -20,7 +20,7 @@ export function sseFrame(e: OutputEvent): string {
     }
     case 'end':
       return `event: end\ndata: ${JSON.stringify({ status: e.status })}\n\n`;
-    case 'error':
+    case 'unavailable':
       // Not `error`: an EventSource fires that name for its own connection failures.
       return `event: unavailable\ndata: ${JSON.stringify({ message: e.message })}\n\n`;
   }
@@ -75,7 +75,7 @@ export async function writeEventStream(
     }
   } catch (e) {
     opts.onError?.(e as Error);
-    if (!abort.signal.aborted) res.write(sseFrame({ type: 'error', message: 'internal error' }));
+    if (!abort.signal.aborted) res.write(sseFrame({ type: 'unavailable', message: 'internal error' }));
   } finally {
     clearInterval(heartbeat);
     if (revalidate) clearInterval(revalidate);

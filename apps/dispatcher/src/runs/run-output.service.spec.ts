@@ -109,7 +109,7 @@ describe('RunOutput.follow', () => {
     });
     const { output } = setup([run({})], [() => busy]);
     expect(await collect(output.follow(run({}), 0, new AbortController().signal, fast))).toEqual([
-      { type: 'error', message: 'run 9 has 8 followers already' },
+      { type: 'unavailable', message: 'run 9 has 8 followers already' },
     ]);
   });
 });

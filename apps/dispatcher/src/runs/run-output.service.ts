@@ -12,7 +12,7 @@ import { ExecutorPool } from '../executor-client/executor-pool.service';
 export type OutputEvent =
   | { type: 'output'; offset: number; data: string }
   | { type: 'end'; status: RunStatus }
-  | { type: 'error'; message: string };
+  | { type: 'unavailable'; message: string };
 
 export interface OutputFollowOptions {
   /** How often the ledger is read again while the run is pending, or while its executor can not stream it. */
@@ -93,7 +93,7 @@ export class RunOutput implements BeforeApplicationShutdown {
           if (signal.aborted) return;
           const code = grpcCode(e);
           if (code === GrpcStatus.RESOURCE_EXHAUSTED || code === GrpcStatus.INVALID_ARGUMENT) {
-            yield { type: 'error', message: (e as { details?: string }).details ?? (e as Error).message };
+            yield { type: 'unavailable', message: (e as { details?: string }).details ?? (e as Error).message };
             return;
           }
           // NOT_FOUND: the run ended (or is about to start) there; UNAVAILABLE: the executor is away. The ledger says

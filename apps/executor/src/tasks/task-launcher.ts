@@ -167,6 +167,8 @@ export class TaskLauncher {
     group: string,
     startedAt: number,
   ): Promise<void> {
+    // The task is done: its live output is complete, though `end` waits for the result to be recorded.
+    slot.live?.complete();
     const lost = slot.stop?.kind === 'lost';
     const error = lost ? slot.stop!.message : task.error;
     // Masked here, on the output as it is stored (head, marker, tail), so a value split across chunks is caught too.

@@ -136,8 +136,13 @@ describe('LiveOutput', () => {
       live.append('ends with sup');
       // The last (secret length - 1) characters wait.
       expect(readAll(live)).toBe('end');
+      live.complete();
+      expect(readAll(live)).toBe('ends with sup');
+      expect(live.status).toBeNull();
+      live.append('ignored');
       live.finish('failed');
       expect(readAll(live)).toBe('ends with sup');
+      expect(live.status).toBe('failed');
     });
 
     it('a secret printed by a shell task in two halves, with a pause between, never appears in any chunk', async () => {

@@ -41,6 +41,7 @@ export class LiveOutput {
   /** Absolute offset just past the last byte released. */
   private written = 0;
   private finalStatus: string | null = null;
+  private completed = false;
   private readonly listeners = new Set<() => void>();
   private followers = 0;
 
@@ -74,16 +75,26 @@ export class LiveOutput {
   }
 
   append(chunk: Uint8Array | string): void {
-    if (this.finalStatus !== null) return;
+    if (this.completed) return;
     this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk));
     this.release(false);
   }
 
-  /** The run ended: what was held back is released, and followers get `status` after the last byte. Once. */
-  finish(status: string): void {
-    if (this.finalStatus !== null) return;
+  /**
+   * The task ended and its output is complete: what was held back is released (followers get the last bytes while
+   * the result is being recorded), and later appends are ignored.
+   */
+  complete(): void {
+    if (this.completed) return;
+    this.completed = true;
     this.pending += this.decoder.end();
     this.release(true);
+  }
+
+  /** The run's result is recorded: followers get `status` after the last byte. Once. */
+  finish(status: string): void {
+    if (this.finalStatus !== null) return;
+    this.complete();
     this.finalStatus = status;
     this.notify();
   }
