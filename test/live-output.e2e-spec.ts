@@ -328,4 +328,32 @@ describe('live output of a run', () => {
       details: `run ${runId} is not running on executor live-executor`,
     });
   }, 60_000);
+
+  it('streams past the 1 MiB a FollowOutput call may send as one stream (the dispatcher calls again)', async () => {
+    const STEP = 128 * 1024;
+    const STEPS = 12; // 1.5 MiB, paced so that a follower keeps up with the 256 KiB ring
+    const big = await api.createJob({
+      name: 'live-big',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: `for i in $(seq 1 ${STEPS}); do head -c ${STEP} /dev/zero | tr '\\0' x; sleep 0.2; done`,
+    });
+    const runId = await api.trigger(big.id);
+    const stream = await openStream(outputUrl(runId), bearer());
+    await stream.done;
+    const pieces = outputOf(stream.events);
+    let at = 0;
+    let received = 0;
+    for (const p of pieces) {
+      // Contiguous, or (had the follower fallen behind the ring) a jump forward: never back, never overlapping.
+      expect(p.offset).toBeGreaterThanOrEqual(at);
+      expect(p.data).toMatch(/^x+$/);
+      at = p.offset + p.data.length;
+      received += p.data.length;
+    }
+    expect(at).toBe(STEP * STEPS);
+    expect(received).toBeGreaterThan(1024 * 1024);
+    expect(endOf(stream.events)).toEqual({ status: 'succeeded' });
+    expect((await api.run(runId)).outputTruncated).toBe(true);
+  }, 60_000);
 });
