@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { LogThrottle } from '@app/common';
 import { isFinal } from '@app/contract';
 import type { RunStatus } from '@app/contract';
 import { RunEntity, RunsRepository } from '@app/persistence';
@@ -42,6 +43,8 @@ export function storedFrom(output: string | null, offset: number): { offset: num
 @Injectable()
 export class RunOutput implements BeforeApplicationShutdown {
   private readonly logger = new Logger(RunOutput.name);
+  // A follow retries every pollMs while an executor is away: one line per executor a minute is enough.
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m), 60_000);
   /** Ends every follow when the dispatcher stops, so that open streams do not hold its HTTP server up. */
   private readonly stopping = new AbortController();
 
@@ -99,7 +102,11 @@ export class RunOutput implements BeforeApplicationShutdown {
           // NOT_FOUND: the run ended (or is about to start) there; UNAVAILABLE: the executor is away. The ledger says
           // which, after a pause.
           if (code !== GrpcStatus.NOT_FOUND) {
-            this.logger.warn({ msg: `following output failed: ${(e as Error).message}`, runId });
+            this.failures.warn(`follow:${run.executorAddress}`, {
+              msg: `following output on ${run.executorAddress} failed: ${(e as Error).message}`,
+              runId,
+              executorId: run.executorId,
+            });
           }
           await pause(opts.pollMs, signal);
         }
