@@ -651,7 +651,7 @@ describe('dashboard', () => {
     }
   });
 
-  it('follows a running run\'s output live, then shows the recorded output', async () => {
+  it("follows a running run's output live, then shows the recorded output", async () => {
     const talker = await api.createJob({
       name: 'dash-talker',
       cron: ONCE_A_YEAR,

@@ -49,7 +49,14 @@ describe('followOutput', () => {
     live.finish('succeeded');
     await done;
     expect(call.text()).toBe('line1\nline2\n');
-    expect(call.chunks.at(-1)).toEqual({ offset: 12, data: '', gap: 0, end: true, status: 'succeeded', reconnect: false });
+    expect(call.chunks.at(-1)).toEqual({
+      offset: 12,
+      data: '',
+      gap: 0,
+      end: true,
+      status: 'succeeded',
+      reconnect: false,
+    });
   });
 
   it('starts from the offset asked for, and reports the gap when it fell out of the ring', async () => {

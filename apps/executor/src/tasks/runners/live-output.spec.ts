@@ -5,7 +5,7 @@ import { NO_ISOLATION } from './task-isolation';
 /** Everything released so far, read in pieces of `step` bytes. */
 function readAll(live: LiveOutput, from = 0, step = 1 << 20): string {
   let text = '';
-  for (let at = from; ; ) {
+  for (let at = from; ;) {
     const slice = live.read(at, step);
     if (slice.bytes === 0) return text;
     text += slice.data;

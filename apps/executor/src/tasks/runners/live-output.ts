@@ -152,7 +152,7 @@ export class LiveOutput {
    */
   private safeCut(initial: number): number {
     let cut = initial;
-    for (let moved = true; moved && cut > 0; ) {
+    for (let moved = true; moved && cut > 0;) {
       moved = false;
       for (const secret of this.secrets) {
         const from = Math.max(0, cut - secret.length);
