@@ -722,6 +722,29 @@ describe('dashboard', () => {
     }
   });
 
+  it("follows a running run's output live, then shows the recorded output", async () => {
+    const talker = await api.createJob({
+      name: 'dash-talker',
+      cron: ONCE_A_YEAR,
+      type: 'shell',
+      command: 'echo first-line; sleep 3; echo second-line',
+    });
+    await page.goto(`${dispatcher.base}/#/jobs`);
+    await page.getByRole('button', { name: 'Run now dash-talker' }).click();
+    await page.getByRole('status').getByRole('link', { name: 'View run' }).last().click();
+    await page.waitForURL(new RegExp(`#/jobs/${talker.id}/runs/\\d+$`));
+    const runId = Number(/runs\/(\d+)$/.exec(page.url())?.[1]);
+    // The first line is there, with the live mark, while the run is still running (nothing is recorded yet).
+    await shown(page.locator('#run-output pre', { hasText: 'first-line' }));
+    await shown(page.locator('#run-output [data-live="following"]'));
+    expect(await page.locator('#run-output pre').textContent()).not.toContain('second-line');
+    expect((await api.run(runId)).status).toBe('running');
+    await shown(page.locator('#run-output pre', { hasText: 'second-line' }), 15_000);
+    await shown(page.locator('#run-output .badge', { hasText: 'succeeded' }), 15_000);
+    await gone(page.locator('#run-output [data-live="following"]'));
+    expect(await page.locator('#run-output pre').textContent()).toBe('first-line\nsecond-line\n');
+  });
+
   it('logs out to the login page, and the session is gone', async () => {
     await page.goto(`${dispatcher.base}/#/jobs`);
     await page.getByRole('button', { name: 'Log out' }).click();

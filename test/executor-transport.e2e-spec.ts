@@ -31,7 +31,7 @@ import { freePort, tmpDir } from './support/services';
 import { waitFor } from './support/wait';
 
 const ONCE_A_YEAR = '0 0 1 1 *'; // jobs that only run when triggered
-const METHODS = ['Run', 'RunBatch', 'Cancel', 'Health'] as const;
+const METHODS = ['Run', 'RunBatch', 'Cancel', 'Health', 'FollowOutput'] as const;
 type Method = (typeof METHODS)[number];
 
 const definition = protoLoader.loadSync(executorProtoPath(), PROTO_LOADER_OPTIONS);
@@ -169,6 +169,8 @@ describe('the executor token', () => {
     RunBatch: { runs: [requestFor(r)] },
     Cancel: { runId: r.id, reason: 'lost: spoofed' },
     Health: {},
+    // Server-streaming: refused by the same interceptor before any message is answered, so one unary read sees it.
+    FollowOutput: { runId: r.id, offset: 0 },
   });
 
   it.each([

@@ -34,6 +34,7 @@ import { MetricsController } from './metrics/metrics.controller';
 import { RunsController } from './runs/runs.controller';
 import { NotificationsController } from './notifications/notifications.controller';
 import { Notifications } from './notifications/notifications.service';
+import { RunOutput } from './runs/run-output.service';
 import { RunsService } from './runs/runs.service';
 import { Timers } from './common/timers.service';
 import { LaunchLoop } from './launching/launch-loop.service';
@@ -120,6 +121,7 @@ export class DispatcherModule {
         SchedulerService,
         JobsService,
         RunsService,
+        RunOutput,
         // [rabbitmq]: inert without a url.
         BrokerPublisher,
         BrokerRuns,

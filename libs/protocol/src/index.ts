@@ -8,6 +8,8 @@ export type { ExecutorClient } from './generated/gocron/executor/v1/Executor';
 // types (the permissive `input` types) accept too.
 export type { CancelReply__Output as CancelReply } from './generated/gocron/executor/v1/CancelReply';
 export type { CancelRequest__Output as CancelRequest } from './generated/gocron/executor/v1/CancelRequest';
+export type { FollowOutputRequest__Output as FollowOutputRequest } from './generated/gocron/executor/v1/FollowOutputRequest';
+export type { OutputChunk__Output as OutputChunk } from './generated/gocron/executor/v1/OutputChunk';
 export type { HealthReply__Output as HealthReply } from './generated/gocron/executor/v1/HealthReply';
 export type { HealthRequest__Output as HealthRequest } from './generated/gocron/executor/v1/HealthRequest';
 export type { RunBatchReply__Output as RunBatchReply } from './generated/gocron/executor/v1/RunBatchReply';

@@ -1,7 +1,10 @@
-// One run in full: its times, result and output (head and tail when it was longer than 64 KiB).
-import { useState } from 'react';
+// One run in full: its times, result and output (head and tail when it was longer than 64 KiB). While the run is
+// pending or running its output is followed live (server-sent events) and appended as it arrives; once it is final,
+// the recorded output is shown.
+import { useEffect, useRef, useState } from 'react';
 import { isActive, RunJson } from '@app/contract';
 import { formatDateTime, formatDuration, formatLag, humanize } from '../lib/format';
+import { useLiveOutput } from '../hooks/live-output';
 import { useCan } from '../hooks/session';
 import { StatusBadge } from './status-badge';
 import { AsyncButton } from './async-button';
@@ -18,6 +21,17 @@ export function OutputViewer({
 }) {
   const [wrap, setWrap] = useState(true);
   const can = useCan();
+  const active = isActive(run.status);
+  const live = useLiveOutput(run.id, active);
+  // The live text until the run (as this page has it) is final; then what was recorded.
+  const following = active && (live.live || live.text !== '' || live.ended !== null);
+  const text = following ? live.text : run.output;
+  const pre = useRef<HTMLPreElement>(null);
+  const atBottom = useRef(true);
+  useEffect(() => {
+    // Keeps the newest line in view while following, unless the reader scrolled up.
+    if (following && atBottom.current && pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+  }, [following, text]);
   const result =
     run.httpStatus !== null ? `HTTP ${run.httpStatus}` : run.exitCode !== null ? `exit code ${run.exitCode}` : null;
   return (
@@ -68,21 +82,51 @@ export function OutputViewer({
             </p>
           )}
           <div className="output-toolbar">
-            <h3>Output</h3>
+            <h3>
+              Output{' '}
+              {active && live.live && (
+                <span
+                  className="live live-live output-live"
+                  data-live="following"
+                  title="Following the output as it is written"
+                >
+                  <span className="dot" aria-hidden="true" />
+                  live
+                </span>
+              )}
+            </h3>
             <label className="field-check">
               <input type="checkbox" checked={wrap} onChange={(e) => setWrap(e.target.checked)} /> Wrap lines
             </label>
           </div>
-          {run.outputTruncated && (
+          {!following && run.outputTruncated && (
             <p className="hint">The output was longer than 64 KiB: its head and tail are kept.</p>
           )}
-          {run.output ? (
-            <pre className={`output-text${wrap ? ' wrap' : ''}`} tabIndex={0} aria-label={`Output of run ${run.id}`}>
-              {run.output}
+          {following && live.trimmed && (
+            <p className="hint">Some earlier output is not shown here; the recorded head and tail come when it ends.</p>
+          )}
+          {active && live.failed && <p className="hint">Live output unavailable: {live.failed}.</p>}
+          {text ? (
+            <pre
+              ref={pre}
+              className={`output-text${wrap ? ' wrap' : ''}`}
+              tabIndex={0}
+              aria-label={`Output of run ${run.id}`}
+              aria-live={following ? 'polite' : undefined}
+              onScroll={(e) => {
+                const el = e.currentTarget;
+                atBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 24;
+              }}
+            >
+              {text}
             </pre>
           ) : (
             <p className="muted">
-              {isActive(run.status) ? 'No output yet: it is recorded when the run ends.' : 'This run wrote no output.'}
+              {active
+                ? live.live
+                  ? 'No output yet: it appears here as the run writes it.'
+                  : 'No output yet: it is recorded when the run ends.'
+                : 'This run wrote no output.'}
             </p>
           )}
         </div>

@@ -6,7 +6,9 @@ import type {
   CancelReply,
   CancelRequest,
   ExecutorClient,
+  FollowOutputRequest,
   HealthReply,
+  OutputChunk,
   ProtoGrpcType,
   RunBatchReply,
   RunBatchRequest,
@@ -64,6 +66,23 @@ export class ExecutorGrpcClient {
     return new Promise((resolve, reject) => {
       this.stub.cancel(req, { deadline: Date.now() + deadlineMs }, settle(resolve, reject));
     });
+  }
+
+  /**
+   * FollowOutput: the chunks as the executor sends them, pulled one at a time (so that a slow reader slows the
+   * executor down through HTTP/2 flow control). No deadline: it lasts as long as the run, which keepalive watches;
+   * `signal` cancels the call, as does leaving the loop.
+   */
+  async *followOutput(req: FollowOutputRequest, signal: AbortSignal): AsyncGenerator<OutputChunk> {
+    const call = this.stub.followOutput(req);
+    const cancel = () => call.cancel();
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const chunk of call) yield chunk as OutputChunk;
+    } finally {
+      signal.removeEventListener('abort', cancel);
+      call.cancel();
+    }
   }
 
   health(deadlineMs: number): Promise<HealthReply> {

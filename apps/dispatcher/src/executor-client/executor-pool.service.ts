@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from 
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { EXECUTOR_DIRECTORY, ExecutorDirectory, ExecutorInfo } from '@app/discovery';
 import type { Routing } from '@app/persistence';
-import type { CancelReply, RunBatchReply, RunRequest } from '@app/protocol';
+import type { CancelReply, FollowOutputRequest, OutputChunk, RunBatchReply, RunRequest } from '@app/protocol';
 import { ExecutorChannels } from './executor-channels';
 import { rankExecutors } from './routing';
 
@@ -139,6 +139,11 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
 
   cancel(address: string, runId: number, reason: string): Promise<CancelReply> {
     return this.client(address).cancel({ runId, reason }, SEND_DEADLINE_MS);
+  }
+
+  /** A running run's output from its executor (FollowOutput), until `signal` aborts or the call ends. */
+  followOutput(address: string, req: FollowOutputRequest, signal: AbortSignal): AsyncGenerator<OutputChunk> {
+    return this.client(address).followOutput(req, signal);
   }
 
   private client(address: string) {

@@ -1,28 +1,42 @@
-import { Controller, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Headers, HttpCode, Logger, Param, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBadRequestResponse,
   ApiConflictResponse,
+  ApiHeader,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiTags,
+  ApiTooManyRequestsResponse,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { AuditLog } from '../audit/audit-log.service';
 import { IdPipe } from '../common/id.pipe';
 import { ListAllRunsQuery } from './dto/list-runs.query';
 import { RunPage, RunResponse } from './dto/run.response';
 import { RunsService } from './runs.service';
 import { Access } from '../auth/access.decorator';
+import { Authenticator, CREDENTIAL_CACHE_MS } from '../auth/authenticator.service';
+import { AuthedRequest, clientAddress } from '../auth/principal';
+import { StreamSlots } from '../auth/stream-slots';
+import { resumeOffset, RunOutputQuery, RunOutputResponse } from './dto/run-output.dto';
+import { writeEventStream } from './output-events';
+import { RunOutput } from './run-output.service';
 
 @ApiTags('runs')
 @ApiBadRequestResponse({ description: 'invalid input; `message` names every bad field' })
 @Controller('api/runs')
 export class RunsController {
+  private readonly logger = new Logger(RunsController.name);
+
   constructor(
     private readonly runs: RunsService,
     private readonly audit: AuditLog,
+    private readonly output: RunOutput,
+    private readonly slots: StreamSlots,
+    private readonly auth: Authenticator,
   ) {}
 
   @Get()
@@ -39,6 +53,60 @@ export class RunsController {
   @ApiNotFoundResponse()
   get(@Param('id', new IdPipe()) id: number): Promise<RunResponse> {
     return this.runs.get(id);
+  }
+
+  @Get(':id/output')
+  @Access('viewer')
+  @ApiOperation({
+    summary: "The run's output: as recorded, or (follow=true) as it is written, as server-sent events",
+    description:
+      'Without follow: JSON, the output as recorded (head and tail, at most 64 KiB; null until the run ends).\n\n' +
+      'With follow=true: text/event-stream. Event `output`, data `{offset, data}`: `data` is the next piece of the ' +
+      'output and `offset` the byte offset (UTF-8, in the output with job secrets masked) of its first byte; the ' +
+      "event's `id` is the offset just past it, so that an EventSource that reconnects (Last-Event-ID) gets only " +
+      'what follows. Event `end`, data `{status}`: the run is final; nothing follows. Event `unavailable`, data ' +
+      '`{message}`: the executor refused (at most 8 followers per run). A comment line `: ping` comes every 15 s. ' +
+      'A pending run is waited for (up to 5 minutes, then the stream closes and the client reconnects); a final ' +
+      'one sends its recorded output from the offset as one `output` event, then `end`. The executor holds the ' +
+      'most recent 256 KiB of a running run: an offset older than that continues from the oldest byte held (the ' +
+      'next event starts past the asked offset). Bearer token or session cookie (an EventSource sends the cookie).',
+  })
+  @ApiProduces('application/json', 'text/event-stream')
+  @ApiHeader({
+    name: 'Last-Event-ID',
+    required: false,
+    description: 'with follow: resume from this byte offset (the id of the last `output` event received)',
+  })
+  @ApiOkResponse({
+    type: RunOutputResponse,
+    description: 'JSON without follow; with follow=true, text/event-stream of `output` and `end` events',
+  })
+  @ApiNotFoundResponse()
+  @ApiTooManyRequestsResponse({ description: 'this credential has [dispatcher] max_streams streams open' })
+  async getOutput(
+    @Param('id', new IdPipe()) id: number,
+    @Query() q: RunOutputQuery,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const from = resumeOffset(lastEventId, q.offset);
+    const run = await this.output.find(id);
+    if (!q.follow) {
+      res.json(RunOutputResponse.of(run));
+      return;
+    }
+    const release = this.slots.take((req as AuthedRequest).principal, clientAddress(req));
+    try {
+      await writeEventStream(res, (signal) => this.output.follow(run, from, signal), {
+        // As /api/events: a stream ends soon after its token is revoked or its user disabled.
+        stillValid: () => this.auth.stillValid(req),
+        revalidateMs: CREDENTIAL_CACHE_MS,
+        onError: (e) => this.logger.error({ msg: `output stream failed: ${e.message}`, runId: id }, e.stack),
+      });
+    } finally {
+      release();
+    }
   }
 
   @Post(':id/cancel')

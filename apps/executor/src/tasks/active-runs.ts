@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { LiveOutput } from './runners/live-output';
 import type { RunningTask } from './runners/task-runner';
 
 /**
@@ -15,6 +16,8 @@ export interface ActiveRun {
   /** Null until the task is launched. */
   task: RunningTask | null;
   stop: StopReason | null;
+  /** The output as followers read it (FollowOutput); null until the task is launched. */
+  live: LiveOutput | null;
 }
 
 /**
@@ -47,7 +50,7 @@ export class ActiveRuns {
   }
 
   reserve(runId: number, jobId: number): ActiveRun {
-    const slot: ActiveRun = { runId, jobId, task: null, stop: null };
+    const slot: ActiveRun = { runId, jobId, task: null, stop: null, live: null };
     this.slots.set(runId, slot);
     return slot;
   }

@@ -1,4 +1,4 @@
-import type { RunRequest } from '@app/protocol';
+import type { FollowOutputRequest, RunRequest } from '@app/protocol';
 
 /**
  * Checks a RunRequest from the wire; returns every problem, each naming its field. Only the run's ledger key and the
@@ -15,5 +15,13 @@ export function runRequestProblems(req: RunRequest): string[] {
   if (!Number.isSafeInteger(req.jobVersion) || req.jobVersion < 0) {
     problems.push('job_version: must be a non-negative integer');
   }
+  return problems;
+}
+
+/** Checks a FollowOutputRequest from the wire; returns every problem, each naming its field. */
+export function followRequestProblems(req: FollowOutputRequest): string[] {
+  const problems: string[] = [];
+  if (!Number.isSafeInteger(req.runId) || req.runId <= 0) problems.push('run_id: must be a positive integer');
+  if (!Number.isSafeInteger(req.offset) || req.offset < 0) problems.push('offset: must be a non-negative integer');
   return problems;
 }

@@ -2,8 +2,11 @@ import { status } from '@grpc/grpc-js';
 import { RpcException } from '@nestjs/microservices';
 import type { RunRefusal } from '@app/protocol';
 
-/** A refused run (thrown by `Run`, answered in a RunBatch outcome), or a cancel of a run this executor does not have. */
-export type TaskErrorCode = RunRefusal | 'NOT_FOUND';
+/**
+ * A refused run (thrown by `Run`, answered in a RunBatch outcome), a cancel or follow of a run this executor does not
+ * have, or a follow of a run that has MAX_FOLLOWERS already.
+ */
+export type TaskErrorCode = RunRefusal | 'NOT_FOUND' | 'TOO_MANY_FOLLOWERS';
 
 /** Coded executor errors; the gRPC edge maps them to status codes. */
 export class TaskError extends Error {
@@ -21,6 +24,7 @@ export function toRpcException(e: TaskError): RpcException {
       case 'INVALID':
         return status.INVALID_ARGUMENT;
       case 'AT_CAPACITY':
+      case 'TOO_MANY_FOLLOWERS':
         return status.RESOURCE_EXHAUSTED;
       case 'DRAINING':
       case 'LEDGER_DOWN':

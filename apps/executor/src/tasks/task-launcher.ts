@@ -19,6 +19,7 @@ import { ActiveRun, ActiveRuns } from './active-runs';
 import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { ResultRecorder } from './result-recorder';
 import { HttpRunner } from './runners/http-runner';
+import { LiveOutput } from './runners/live-output';
 import { OMITTED_MARKER } from './runners/output-buffer';
 import { ShellRunner } from './runners/shell-runner';
 import { NO_ISOLATION, TASK_ISOLATION, TaskIsolation } from './runners/task-isolation';
@@ -105,10 +106,20 @@ export class TaskLauncher {
     }
     const scheduledAt = new Date(run.scheduledAt).toISOString();
     const startedAt = Date.now();
+    // Masked with the same values as the recorded output, so that followers never see a secret either.
+    const live = new LiveOutput(hide);
+    slot.live = live;
     this.metrics?.started.inc({ group: job.group });
     try {
       slot.task = this.start(
-        { runId: run.id, jobId: run.jobId, scheduledAt, attempt: run.attempt, timeoutMs: job.timeoutMs },
+        {
+          runId: run.id,
+          jobId: run.jobId,
+          scheduledAt,
+          attempt: run.attempt,
+          timeoutMs: job.timeoutMs,
+          onOutput: (chunk) => live.append(chunk),
+        },
         task,
         secrets,
       );
@@ -156,6 +167,8 @@ export class TaskLauncher {
     group: string,
     startedAt: number,
   ): Promise<void> {
+    // The task is done: its live output is complete, though `end` waits for the result to be recorded.
+    slot.live?.complete();
     const lost = slot.stop?.kind === 'lost';
     const error = lost ? slot.stop!.message : task.error;
     // Masked here, on the output as it is stored (head, marker, tail), so a value split across chunks is caught too.
@@ -168,7 +181,12 @@ export class TaskLauncher {
       outputTruncated: task.outputTruncated,
       error: error === null ? null : maskSecrets(error, secrets),
     };
-    await this.results.record(run, result, policy);
+    try {
+      await this.results.record(run, result, policy);
+    } finally {
+      // Followers get `end` once the result is in the ledger, so that a client reading the run then sees it final.
+      slot.live?.finish(result.status);
+    }
     this.active.release(run.id);
     this.metrics?.finished.inc({ group, status: result.status });
     this.metrics?.duration.observe({ group, status: result.status }, (result.finishedAt - startedAt) / 1000);

@@ -1,11 +1,15 @@
+import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
 import { Controller, Logger } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
+import { EMPTY, Observable } from 'rxjs';
 import { EXECUTOR_SERVICE } from '@app/protocol';
 import type {
   CancelReply,
   CancelRequest,
   ExecutorController,
+  FollowOutputRequest,
   HealthReply,
+  OutputChunk,
   RunBatchReply,
   RunBatchRequest,
   RunReply,
@@ -39,6 +43,22 @@ export class TasksController implements ExecutorController {
   @GrpcMethod(EXECUTOR_SERVICE, 'Health')
   health(): Promise<HealthReply> {
     return this.edge(() => Promise.resolve(this.tasks.health()));
+  }
+
+  /**
+   * Writes the chunks to the call itself (respecting back-pressure) and answers an empty Observable when done, which
+   * Nest turns into the call's end; a TaskError thrown before the first chunk becomes the call's status.
+   */
+  @GrpcMethod(EXECUTOR_SERVICE, 'FollowOutput')
+  async followOutput(
+    req: FollowOutputRequest,
+    _metadata: Metadata,
+    call: ServerWritableStream<FollowOutputRequest, OutputChunk>,
+  ): Promise<Observable<never>> {
+    return this.edge(async () => {
+      await this.tasks.followOutput(req, call);
+      return EMPTY;
+    });
   }
 
   private async edge<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,13 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobEntity, jobTaskOf, LedgerKey, RunBatchRepository, RunStarts } from '@app/persistence';
-import type { HealthReply, RunOutcome, RunRefusal, RunReply, RunRequest } from '@app/protocol';
+import type { FollowOutputRequest, HealthReply, RunOutcome, RunRefusal, RunReply, RunRequest } from '@app/protocol';
 import { ActiveRun, ActiveRuns } from './active-runs';
 import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
 import { SecretOpener } from './secret-opener';
-import { runRequestProblems } from './run-request.validator';
+import { ChunkSink, followOutput } from './output-follower';
+import { followRequestProblems, runRequestProblems } from './run-request.validator';
+import { MAX_FOLLOWERS } from './runners/live-output';
 import { TaskError } from './task-errors';
 import { Launch, TaskLauncher } from './task-launcher';
 
@@ -226,5 +228,29 @@ export class TasksService {
     // The reason is the caller's text: recorded as the run's error, bounded, and never read for meaning.
     this.active.stop(slot, { kind: 'cancelled', message: reason.slice(0, CANCEL_REASON_MAX) });
     return { cancelled: true };
+  }
+
+  /**
+   * Streams a running run's output to `sink` from the request's offset on (output-follower.ts), as one of at most
+   * MAX_FOLLOWERS followers of the run. A run this executor does not hold (never had, or ended and recorded) is
+   * NOT_FOUND: its output is then the ledger's.
+   */
+  async followOutput(req: FollowOutputRequest, sink: ChunkSink): Promise<void> {
+    const problems = followRequestProblems(req);
+    if (problems.length > 0) throw new TaskError('INVALID', problems.join('; '));
+    const live = this.active.get(req.runId)?.live;
+    if (!live) throw new TaskError('NOT_FOUND', `run ${req.runId} is not running on executor ${this.executorId}`);
+    const release = live.follow();
+    if (!release) {
+      throw new TaskError(
+        'TOO_MANY_FOLLOWERS',
+        `run ${req.runId} has ${MAX_FOLLOWERS} followers already (at most ${MAX_FOLLOWERS} at a time)`,
+      );
+    }
+    try {
+      await followOutput(live, req.offset, sink);
+    } finally {
+      release();
+    }
   }
 }

@@ -14,6 +14,10 @@ import type {
   ExecutorDefinition as _gocron_executor_v1_ExecutorDefinition,
 } from './gocron/executor/v1/Executor';
 import type {
+  FollowOutputRequest as _gocron_executor_v1_FollowOutputRequest,
+  FollowOutputRequest__Output as _gocron_executor_v1_FollowOutputRequest__Output,
+} from './gocron/executor/v1/FollowOutputRequest';
+import type {
   HealthReply as _gocron_executor_v1_HealthReply,
   HealthReply__Output as _gocron_executor_v1_HealthReply__Output,
 } from './gocron/executor/v1/HealthReply';
@@ -25,6 +29,10 @@ import type {
   HttpTask as _gocron_executor_v1_HttpTask,
   HttpTask__Output as _gocron_executor_v1_HttpTask__Output,
 } from './gocron/executor/v1/HttpTask';
+import type {
+  OutputChunk as _gocron_executor_v1_OutputChunk,
+  OutputChunk__Output as _gocron_executor_v1_OutputChunk__Output,
+} from './gocron/executor/v1/OutputChunk';
 import type {
   RetryPolicy as _gocron_executor_v1_RetryPolicy,
   RetryPolicy__Output as _gocron_executor_v1_RetryPolicy__Output,
@@ -70,12 +78,17 @@ export interface ProtoGrpcType {
         Executor: SubtypeConstructor<typeof grpc.Client, _gocron_executor_v1_ExecutorClient> & {
           service: _gocron_executor_v1_ExecutorDefinition;
         };
+        FollowOutputRequest: MessageTypeDefinition<
+          _gocron_executor_v1_FollowOutputRequest,
+          _gocron_executor_v1_FollowOutputRequest__Output
+        >;
         HealthReply: MessageTypeDefinition<_gocron_executor_v1_HealthReply, _gocron_executor_v1_HealthReply__Output>;
         HealthRequest: MessageTypeDefinition<
           _gocron_executor_v1_HealthRequest,
           _gocron_executor_v1_HealthRequest__Output
         >;
         HttpTask: MessageTypeDefinition<_gocron_executor_v1_HttpTask, _gocron_executor_v1_HttpTask__Output>;
+        OutputChunk: MessageTypeDefinition<_gocron_executor_v1_OutputChunk, _gocron_executor_v1_OutputChunk__Output>;
         RetryPolicy: MessageTypeDefinition<_gocron_executor_v1_RetryPolicy, _gocron_executor_v1_RetryPolicy__Output>;
         RunBatchReply: MessageTypeDefinition<
           _gocron_executor_v1_RunBatchReply,

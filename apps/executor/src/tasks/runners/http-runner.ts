@@ -71,6 +71,7 @@ class HttpRun implements RunningTask {
   private settled = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private current: http.ClientRequest | null = null;
+  private readonly onOutput: (chunk: Buffer) => void;
 
   constructor(
     ctx: RunContext,
@@ -78,6 +79,7 @@ class HttpRun implements RunningTask {
     private readonly policy: EgressPolicy,
     private readonly secretHeaders: readonly string[] = [],
   ) {
+    this.onOutput = ctx.onOutput ?? (() => undefined);
     if (ctx.timeoutMs > 0) {
       this.timeoutTimer = setTimeout(
         () => this.stop('timed_out', `timed out after ${ctx.timeoutMs} ms`),
@@ -185,7 +187,10 @@ class HttpRun implements RunningTask {
         decoder.on('error', reject);
         res.on('error', (e) => decoder.destroy(e));
       }
-      source.on('data', (chunk: Buffer) => this.output.append(chunk));
+      source.on('data', (chunk: Buffer) => {
+        this.output.append(chunk);
+        this.onOutput(chunk);
+      });
       source.on('end', resolve);
       res.on('error', reject);
       // A connection closed mid-body (or destroyed by stop()) ends the response without 'end'.

@@ -230,7 +230,11 @@ class ShellRun implements RunningTask {
     }
     this.child = child;
 
-    const capture = (chunk: Buffer) => this.output.append(chunk);
+    const live = ctx.onOutput ?? (() => undefined);
+    const capture = (chunk: Buffer) => {
+      this.output.append(chunk);
+      live(chunk);
+    };
     child.stdout?.on('data', capture);
     child.stderr?.on('data', capture);
     const report = child.stdio[3] as Readable | undefined;

@@ -9,6 +9,8 @@ export interface RunContext {
   attempt: number;
   /** Wall-clock budget for the whole run; 0 or less means no limit. */
   timeoutMs: number;
+  /** Hears each piece of output as it arrives (the run's LiveOutput), besides the capture that is recorded. */
+  onOutput?: (chunk: Buffer) => void;
 }
 
 export type TaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';

@@ -11,6 +11,10 @@ import type {
   CancelRequest__Output as _gocron_executor_v1_CancelRequest__Output,
 } from '../../../gocron/executor/v1/CancelRequest';
 import type {
+  FollowOutputRequest as _gocron_executor_v1_FollowOutputRequest,
+  FollowOutputRequest__Output as _gocron_executor_v1_FollowOutputRequest__Output,
+} from '../../../gocron/executor/v1/FollowOutputRequest';
+import type {
   HealthReply as _gocron_executor_v1_HealthReply,
   HealthReply__Output as _gocron_executor_v1_HealthReply__Output,
 } from '../../../gocron/executor/v1/HealthReply';
@@ -18,6 +22,10 @@ import type {
   HealthRequest as _gocron_executor_v1_HealthRequest,
   HealthRequest__Output as _gocron_executor_v1_HealthRequest__Output,
 } from '../../../gocron/executor/v1/HealthRequest';
+import type {
+  OutputChunk as _gocron_executor_v1_OutputChunk,
+  OutputChunk__Output as _gocron_executor_v1_OutputChunk__Output,
+} from '../../../gocron/executor/v1/OutputChunk';
 import type {
   RunBatchReply as _gocron_executor_v1_RunBatchReply,
   RunBatchReply__Output as _gocron_executor_v1_RunBatchReply__Output,
@@ -82,6 +90,39 @@ export interface ExecutorClient extends grpc.Client {
     argument: _gocron_executor_v1_CancelRequest,
     callback: grpc.requestCallback<_gocron_executor_v1_CancelReply__Output>,
   ): grpc.ClientUnaryCall;
+
+  /**
+   * A running run's output as it is written, from `offset` on (bytes of the masked output stream: job secrets are
+   * masked before offsets are counted). NOT_FOUND when this executor does not hold the run (it ended and its result is
+   * recorded: read the ledger); RESOURCE_EXHAUSTED when the run has 8 followers already. One call sends at most 1 MiB,
+   * then ends with a chunk whose `reconnect` is set: call again from its offset. The last chunk of a run that ended
+   * has `end` and its final `status`.
+   */
+  FollowOutput(
+    argument: _gocron_executor_v1_FollowOutputRequest,
+    metadata: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<_gocron_executor_v1_OutputChunk__Output>;
+  FollowOutput(
+    argument: _gocron_executor_v1_FollowOutputRequest,
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<_gocron_executor_v1_OutputChunk__Output>;
+  /**
+   * A running run's output as it is written, from `offset` on (bytes of the masked output stream: job secrets are
+   * masked before offsets are counted). NOT_FOUND when this executor does not hold the run (it ended and its result is
+   * recorded: read the ledger); RESOURCE_EXHAUSTED when the run has 8 followers already. One call sends at most 1 MiB,
+   * then ends with a chunk whose `reconnect` is set: call again from its offset. The last chunk of a run that ended
+   * has `end` and its final `status`.
+   */
+  followOutput(
+    argument: _gocron_executor_v1_FollowOutputRequest,
+    metadata: grpc.Metadata,
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<_gocron_executor_v1_OutputChunk__Output>;
+  followOutput(
+    argument: _gocron_executor_v1_FollowOutputRequest,
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<_gocron_executor_v1_OutputChunk__Output>;
 
   /**
    * Identity, load and the runs in progress.
@@ -240,6 +281,18 @@ export interface ExecutorHandlers extends grpc.UntypedServiceImplementation {
   Cancel: grpc.handleUnaryCall<_gocron_executor_v1_CancelRequest__Output, _gocron_executor_v1_CancelReply>;
 
   /**
+   * A running run's output as it is written, from `offset` on (bytes of the masked output stream: job secrets are
+   * masked before offsets are counted). NOT_FOUND when this executor does not hold the run (it ended and its result is
+   * recorded: read the ledger); RESOURCE_EXHAUSTED when the run has 8 followers already. One call sends at most 1 MiB,
+   * then ends with a chunk whose `reconnect` is set: call again from its offset. The last chunk of a run that ended
+   * has `end` and its final `status`.
+   */
+  FollowOutput: grpc.handleServerStreamingCall<
+    _gocron_executor_v1_FollowOutputRequest__Output,
+    _gocron_executor_v1_OutputChunk
+  >;
+
+  /**
    * Identity, load and the runs in progress.
    */
   Health: grpc.handleUnaryCall<_gocron_executor_v1_HealthRequest__Output, _gocron_executor_v1_HealthReply>;
@@ -265,6 +318,12 @@ export interface ExecutorDefinition extends grpc.ServiceDefinition {
     _gocron_executor_v1_CancelReply,
     _gocron_executor_v1_CancelRequest__Output,
     _gocron_executor_v1_CancelReply__Output
+  >;
+  FollowOutput: MethodDefinition<
+    _gocron_executor_v1_FollowOutputRequest,
+    _gocron_executor_v1_OutputChunk,
+    _gocron_executor_v1_FollowOutputRequest__Output,
+    _gocron_executor_v1_OutputChunk__Output
   >;
   Health: MethodDefinition<
     _gocron_executor_v1_HealthRequest,

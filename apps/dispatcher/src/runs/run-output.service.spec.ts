@@ -1,0 +1,132 @@
+import { BadRequestException } from '@nestjs/common';
+import { status } from '@grpc/grpc-js';
+import type { RunEntity, RunsRepository } from '@app/persistence';
+import type { FollowOutputRequest, OutputChunk } from '@app/protocol';
+import type { ExecutorPool } from '../executor-client/executor-pool.service';
+import { resumeOffset } from './dto/run-output.dto';
+import { sseFrame } from './output-events';
+import { OutputEvent, RunOutput, storedFrom } from './run-output.service';
+
+const chunk = (c: Partial<OutputChunk>): OutputChunk => ({
+  offset: 0,
+  data: '',
+  gap: 0,
+  end: false,
+  status: '',
+  reconnect: false,
+  ...c,
+});
+
+function run(r: Partial<RunEntity>): RunEntity {
+  return { id: 9, status: 'running', executorAddress: '127.0.0.1:1', output: null, ...r } as RunEntity;
+}
+
+/** A RunOutput over a ledger that answers `rows` in turn (the last one again) and an executor scripted per call. */
+function setup(rows: RunEntity[], calls: ((req: FollowOutputRequest) => OutputChunk[] | Error)[]) {
+  const requests: FollowOutputRequest[] = [];
+  let read = 0;
+  const runs = {
+    findById: () => Promise.resolve(rows[Math.min(read++, rows.length - 1)]),
+  } as unknown as RunsRepository;
+  const pool = {
+    followOutput: async function* (_address: string, req: FollowOutputRequest) {
+      requests.push(req);
+      const answer = calls[requests.length - 1](req);
+      if (answer instanceof Error) throw answer;
+      yield* answer;
+    },
+  } as unknown as ExecutorPool;
+  return { output: new RunOutput(runs, pool), requests };
+}
+
+async function collect(gen: AsyncGenerator<OutputEvent>): Promise<OutputEvent[]> {
+  const out: OutputEvent[] = [];
+  for await (const e of gen) out.push(e);
+  return out;
+}
+
+const fast = { pollMs: 1, pendingWaitMs: 50 };
+
+describe('RunOutput.follow', () => {
+  it('calls the executor again from where a capped call stopped, so the client sees one stream', async () => {
+    const { output, requests } = setup(
+      [run({}), run({ status: 'succeeded', output: 'abcdef' })],
+      [
+        () => [chunk({ offset: 0, data: 'abc' }), chunk({ offset: 3, reconnect: true })],
+        () => [chunk({ offset: 3, data: 'def' }), chunk({ offset: 6, end: true, status: 'succeeded' })],
+      ],
+    );
+    const events = await collect(output.follow(run({}), 0, new AbortController().signal, fast));
+    expect(requests).toEqual([
+      { runId: 9, offset: 0 },
+      { runId: 9, offset: 3 },
+    ]);
+    expect(events).toEqual([
+      { type: 'output', offset: 0, data: 'abc' },
+      { type: 'output', offset: 3, data: 'def' },
+      { type: 'end', status: 'succeeded' },
+    ]);
+  });
+
+  it('ends with the recorded rest when the executor no longer holds the run', async () => {
+    const notFound = Object.assign(new Error('5 NOT_FOUND'), { code: status.NOT_FOUND });
+    const { output } = setup(
+      [run({ status: 'failed', output: 'abcdef' })],
+      [() => [chunk({ offset: 0, data: 'ab' })], () => notFound],
+    );
+    const events = await collect(output.follow(run({}), 0, new AbortController().signal, fast));
+    expect(events).toEqual([
+      { type: 'output', offset: 0, data: 'ab' },
+      { type: 'output', offset: 2, data: 'cdef' },
+      { type: 'end', status: 'failed' },
+    ]);
+  });
+
+  it('waits for a pending run to start, and gives up after the bound (the client reconnects)', async () => {
+    const { output } = setup([run({ status: 'pending', executorAddress: null })], []);
+    const started = Date.now();
+    expect(await collect(output.follow(run({ status: 'pending' }), 0, new AbortController().signal, fast))).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+  });
+
+  it('sends a final run as its recorded output from the offset, then end', async () => {
+    const final = run({ status: 'succeeded', output: 'h€llo' });
+    const { output } = setup([final], []);
+    expect(await collect(output.follow(final, 0, new AbortController().signal, fast))).toEqual([
+      { type: 'output', offset: 0, data: 'h€llo' },
+      { type: 'end', status: 'succeeded' },
+    ]);
+    // An offset inside a character starts at the next one; one at the end sends only `end`.
+    expect(storedFrom('h€llo', 2)).toEqual({ offset: 4, data: 'llo' });
+    expect(storedFrom('h€llo', 7)).toBeNull();
+    expect(storedFrom(null, 0)).toBeNull();
+  });
+
+  it('passes on a refusal of the executor (too many followers) as an event, then stops', async () => {
+    const busy = Object.assign(new Error('8 RESOURCE_EXHAUSTED'), {
+      code: status.RESOURCE_EXHAUSTED,
+      details: 'run 9 has 8 followers already',
+    });
+    const { output } = setup([run({})], [() => busy]);
+    expect(await collect(output.follow(run({}), 0, new AbortController().signal, fast))).toEqual([
+      { type: 'unavailable', message: 'run 9 has 8 followers already' },
+    ]);
+  });
+});
+
+describe('server-sent event framing and resume', () => {
+  it('gives an output event the offset past its data as id, and JSON data on one line', () => {
+    expect(sseFrame({ type: 'output', offset: 5, data: 'a\n€' })).toBe(
+      'id: 10\nevent: output\ndata: {"offset":5,"data":"a\\n€"}\n\n',
+    );
+    expect(sseFrame({ type: 'end', status: 'failed' })).toBe('event: end\ndata: {"status":"failed"}\n\n');
+  });
+
+  it('resumes from Last-Event-ID over ?offset=, and refuses one that is not a byte offset', () => {
+    expect(resumeOffset(undefined, undefined)).toBe(0);
+    expect(resumeOffset(undefined, 7)).toBe(7);
+    expect(resumeOffset('12', 7)).toBe(12);
+    expect(() => resumeOffset('-1', 7)).toThrow(BadRequestException);
+    expect(() => resumeOffset('1e3', undefined)).toThrow(/Last-Event-ID/);
+  });
+});

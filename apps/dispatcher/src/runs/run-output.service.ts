@@ -1,0 +1,136 @@
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { status as GrpcStatus } from '@grpc/grpc-js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LogThrottle } from '@app/common';
+import { isFinal } from '@app/contract';
+import type { RunStatus } from '@app/contract';
+import { RunEntity, RunsRepository } from '@app/persistence';
+import { DomainError } from '../common/domain-error';
+import { grpcCode } from '../executor-client/executor-grpc.client';
+import { ExecutorPool } from '../executor-client/executor-pool.service';
+
+/** What a follower of a run's output receives: output from an offset, then the end with the final status. */
+export type OutputEvent =
+  | { type: 'output'; offset: number; data: string }
+  | { type: 'end'; status: RunStatus }
+  | { type: 'unavailable'; message: string };
+
+export interface OutputFollowOptions {
+  /** How often the ledger is read again while the run is pending, or while its executor can not stream it. */
+  pollMs: number;
+  /** How long a follow waits for a pending run to start; then the stream closes and the client reconnects. */
+  pendingWaitMs: number;
+}
+
+const DEFAULT_OPTIONS: OutputFollowOptions = { pollMs: 500, pendingWaitMs: 5 * 60_000 };
+
+/** The recorded output from `offset` on, starting on a character boundary (offsets are UTF-8 bytes). */
+export function storedFrom(output: string | null, offset: number): { offset: number; data: string } | null {
+  const bytes = Buffer.from(output ?? '', 'utf8');
+  let at = offset;
+  while (at < bytes.length && (bytes[at] & 0xc0) === 0x80) at++;
+  if (at >= bytes.length) return null;
+  return { offset: at, data: bytes.subarray(at).toString('utf8') };
+}
+
+/**
+ * A run's output while it runs, for `GET /api/runs/:id/output?follow=true`: streamed from the executor that runs it
+ * (FollowOutput, over the channel and token every call to it uses), called again from where it stopped whenever a call
+ * ends before the run does (the 1 MiB per call, an executor restart), so that the client sees one stream. A pending
+ * run is waited for (up to `pendingWaitMs`); a final one, or one the executor no longer holds, ends with the recorded
+ * output past the offset reached, then `end` with the status the ledger holds.
+ */
+@Injectable()
+export class RunOutput implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(RunOutput.name);
+  // A follow retries every pollMs while an executor is away: one line per executor a minute is enough.
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m), 60_000);
+  /** Ends every follow when the dispatcher stops, so that open streams do not hold its HTTP server up. */
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly runs: RunsRepository,
+    private readonly pool: ExecutorPool,
+  ) {}
+
+  /** The run, or a 404 naming it. */
+  async find(id: number): Promise<RunEntity> {
+    const run = await this.runs.findById(id);
+    if (!run) throw DomainError.notFound(`run ${id}`);
+    return run;
+  }
+
+  async *follow(
+    first: RunEntity,
+    offset: number,
+    signal: AbortSignal,
+    opts: OutputFollowOptions = DEFAULT_OPTIONS,
+  ): AsyncGenerator<OutputEvent> {
+    signal = AbortSignal.any([signal, this.stopping.signal]);
+    const runId = first.id;
+    const waitUntil = Date.now() + opts.pendingWaitMs;
+    let at = offset;
+    let run: RunEntity | null = first;
+    while (!signal.aborted) {
+      if (!run) return; // deleted meanwhile
+      if (isFinal(run.status)) {
+        const rest = storedFrom(run.output, at);
+        if (rest) yield { type: 'output', ...rest };
+        yield { type: 'end', status: run.status };
+        return;
+      }
+      if (run.status === 'running' && run.executorAddress) {
+        let ended: string | null = null;
+        let reconnect = false;
+        try {
+          for await (const chunk of this.pool.followOutput(run.executorAddress, { runId, offset: at }, signal)) {
+            if (chunk.data) yield { type: 'output', offset: chunk.offset, data: chunk.data };
+            at = chunk.offset + Buffer.byteLength(chunk.data, 'utf8');
+            if (chunk.end) ended = chunk.status;
+            reconnect = chunk.reconnect;
+            if (chunk.end || chunk.reconnect) break;
+          }
+          // A call that ended without saying why is not called again at once.
+          if (ended === null && !reconnect) await pause(opts.pollMs, signal);
+        } catch (e) {
+          if (signal.aborted) return;
+          const code = grpcCode(e);
+          if (code === GrpcStatus.RESOURCE_EXHAUSTED || code === GrpcStatus.INVALID_ARGUMENT) {
+            yield { type: 'unavailable', message: (e as { details?: string }).details ?? (e as Error).message };
+            return;
+          }
+          // NOT_FOUND: the run ended (or is about to start) there; UNAVAILABLE: the executor is away. The ledger says
+          // which, after a pause.
+          if (code !== GrpcStatus.NOT_FOUND) {
+            this.failures.warn(`follow:${run.executorAddress}`, {
+              msg: `following output on ${run.executorAddress} failed: ${(e as Error).message}`,
+              runId,
+              executorId: run.executorId,
+            });
+          }
+          await pause(opts.pollMs, signal);
+        }
+        if (ended !== null) {
+          // The executor sends `end` once the result is recorded; the ledger's status is the one that stands.
+          const row = await this.runs.findById(runId);
+          yield { type: 'end', status: row && isFinal(row.status) ? row.status : (ended as RunStatus) };
+          return;
+        }
+      } else {
+        // Pending (or running with no executor recorded yet): wait, bounded; the client reconnects after that.
+        if (Date.now() >= waitUntil) return;
+        await pause(opts.pollMs, signal);
+      }
+      if (signal.aborted) return;
+      run = await this.runs.findById(runId);
+    }
+  }
+
+  beforeApplicationShutdown(): void {
+    this.stopping.abort();
+  }
+}
+
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return sleep(ms, undefined, { signal }).catch(() => undefined);
+}
