@@ -274,3 +274,62 @@ describe('LiveOutput masking of repeated secrets (bounded hold)', () => {
     expect(readAll(live)).toBe('***\nnext line\n');
   });
 });
+
+describe('LiveOutput cost with no secret (nobody may be following)', () => {
+  it('takes the bytes as written: no decoding, nothing held, invalid UTF-8 counted as the task wrote it', () => {
+    const live = new LiveOutput();
+    live.append(Buffer.from([0x61, 0xff, 0x62]));
+    expect(live.heldChars).toBe(0);
+    // Decoded and re-encoded, 0xff would have been U+FFFD, three bytes.
+    expect(live.length).toBe(3);
+    expect(live.read(0, 100)).toEqual({ offset: 0, gap: 0, data: 'a\ufffdb', bytes: 3 });
+  });
+
+  it('holds memory only for what was printed, up to the ring size', () => {
+    const live = new LiveOutput([], 64 * 1024);
+    expect(live.memoryBytes).toBe(0);
+    live.append('small\n');
+    expect(live.memoryBytes).toBeLessThanOrEqual(4096);
+    for (let i = 0; i < 100; i++) live.append(Buffer.alloc(1024, 'x'));
+    expect(live.memoryBytes).toBe(64 * 1024);
+  });
+
+  it('a run of invalid continuation bytes is sent, not skipped as a gap', () => {
+    const live = new LiveOutput();
+    live.append(Buffer.alloc(100, 0x80));
+    const slice = live.read(0, 16);
+    expect(slice.gap).toBe(0);
+    expect(slice.bytes).toBe(16);
+  });
+});
+
+describe('LiveOutput reads of bytes as written', () => {
+  it('fuzz: valid UTF-8 written in random pieces and read in random sizes comes out whole and in order', () => {
+    let x = 7;
+    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) & 0x7fffffff), x % n);
+    const alpha = ['a', 'é', '€', '😀', '\n'];
+    for (let iter = 0; iter < 300; iter++) {
+      const text = Array.from({ length: 1 + rnd(200) }, () => alpha[rnd(alpha.length)]).join('');
+      const bytes = Buffer.from(text);
+      const live = new LiveOutput();
+      let got = '';
+      let at = 0;
+      const drain = () => {
+        for (let slice = live.read(at, 1 + rnd(9)); slice.bytes > 0; slice = live.read(at, 1 + rnd(9))) {
+          expect(slice.gap).toBe(0);
+          got += slice.data;
+          at = slice.offset + slice.bytes;
+        }
+      };
+      for (let i = 0; i < bytes.length;) {
+        const n = 1 + rnd(5);
+        live.append(bytes.subarray(i, i + n));
+        i += n;
+        drain();
+      }
+      live.complete();
+      drain();
+      expect(got).toBe(text);
+    }
+  });
+});

@@ -157,8 +157,8 @@ export class LiveOutput {
   read(offset: number, maxBytes: number): OutputSlice {
     let from = Math.max(offset, this.start);
     if (from >= this.written) return { offset: Math.max(offset, from), gap: from - offset, data: '', bytes: 0 };
-    // A character is at most 4 bytes: more continuation bytes than 3 in a row are invalid UTF-8, sent as they are.
-    for (let k = 0; k < 3 && from < this.written && isContinuation(this.byteAt(from)); k++) from++;
+    from = this.nextCharStart(from);
+    if (from >= this.written) return { offset, gap: 0, data: '', bytes: 0 };
     let to = Math.min(this.written, from + Math.max(4, maxBytes));
     let back = to;
     for (let k = 0; k < 3 && back < this.written && back > from && isContinuation(this.byteAt(back)); k++) back--;
@@ -259,13 +259,35 @@ export class LiveOutput {
     this.ring = grown;
   }
 
+  /**
+   * `at`, or past the character it is inside of. A character is at most 4 bytes: continuation bytes that no lead
+   * byte before them covers are invalid UTF-8, sent as they are (each reads as U+FFFD).
+   */
+  private nextCharStart(at: number): number {
+    if (at >= this.written || !isContinuation(this.byteAt(at))) return at;
+    for (let lead = at - 1; lead >= at - 3 && lead >= 0; lead--) {
+      if (lead < this.start) {
+        // The lead byte fell out of the ring: skip what can only be the rest of its character.
+        let next = at;
+        while (next < this.written && next < lead + 4 && isContinuation(this.byteAt(next))) next++;
+        return next;
+      }
+      if (!isContinuation(this.byteAt(lead))) return lead + charSize(this.byteAt(lead)) > at ? this.skipRest(at) : at;
+    }
+    return at;
+  }
+
+  private skipRest(at: number): number {
+    let next = at;
+    for (let k = 0; k < 3 && next < this.written && isContinuation(this.byteAt(next)); k++) next++;
+    return next;
+  }
+
   /** `to`, or the start of a character still incomplete at `to` (the end): its other bytes are yet to come. */
   private beforeIncomplete(from: number, to: number): number {
     let lead = to - 1;
     for (let k = 0; k < 3 && lead > from && isContinuation(this.byteAt(lead)); k++) lead--;
-    const b = this.byteAt(lead);
-    const size = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    return lead + size > to ? lead : to;
+    return lead + charSize(this.byteAt(lead)) > to ? lead : to;
   }
 
   private byteAt(offset: number): number {
@@ -293,6 +315,11 @@ export class LiveOutput {
 
 function isContinuation(byte: number): boolean {
   return (byte & 0xc0) === 0x80;
+}
+
+/** The bytes of the character a lead byte starts (1 for anything else). */
+function charSize(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
 }
 
 function isHighSurrogate(code: number): boolean {
