@@ -27,7 +27,8 @@ function chunk(fields: Partial<OutputChunk> & { offset: number }): OutputChunk {
 
 /**
  * Writes `live` from `offset` on to `sink`, as it arrives, until the run ends (a last chunk with `end` and the
- * status), the call is cancelled, or `maxBytesPerCall` are sent (a last chunk with `reconnect`). Nothing is buffered
+ * status), the call is cancelled, or `maxBytesPerCall` are sent while the run is still going (a last chunk with
+ * `reconnect`; once it ended, the rest, bounded by the ring, is sent in the same call). Nothing is buffered
  * for the follower: each chunk is read from the run's ring when the previous one is written, and when `write()`
  * answers false the next waits for 'drain'. A follower too slow for the ring gets a chunk with the `gap` it missed.
  */
@@ -41,12 +42,13 @@ export async function followOutput(
   let sent = 0;
   while (!sink.cancelled) {
     const room = limits.maxBytesPerCall - sent;
-    // read() returns at least 4 bytes (one character) when asked for less: below that the call is done.
-    if (room < 4) {
+    // read() returns at least 4 bytes (one character) when asked for less: below that the call is done. A run that
+    // ended is sent to its end instead (at most the ring past the cap): a call again would find it gone soon.
+    if (room < 4 && live.status === null) {
       await write(sink, chunk({ offset: at, reconnect: true }));
       return;
     }
-    const slice = live.read(at, Math.min(limits.chunkBytes, room));
+    const slice = live.read(at, Math.max(4, Math.min(limits.chunkBytes, room)));
     if (slice.bytes > 0 || slice.gap > 0) {
       at = slice.offset + slice.bytes;
       sent += slice.bytes;

@@ -232,13 +232,14 @@ export class TasksService {
 
   /**
    * Streams a running run's output to `sink` from the request's offset on (output-follower.ts), as one of at most
-   * MAX_FOLLOWERS followers of the run. A run this executor does not hold (never had, or ended and recorded) is
-   * NOT_FOUND: its output is then the ledger's.
+   * MAX_FOLLOWERS followers of the run. A run that ended stays readable for a short grace after its result is recorded
+   * (finished-outputs.ts), so that a follower calling again after the per-call cap gets the rest. A run this executor
+   * does not hold (never had, or ended longer ago) is NOT_FOUND: its output is then the ledger's.
    */
   async followOutput(req: FollowOutputRequest, sink: ChunkSink): Promise<void> {
     const problems = followRequestProblems(req);
     if (problems.length > 0) throw new TaskError('INVALID', problems.join('; '));
-    const live = this.active.get(req.runId)?.live;
+    const live = this.active.liveOutput(req.runId);
     if (!live) throw new TaskError('NOT_FOUND', `run ${req.runId} is not running on executor ${this.executorId}`);
     const release = live.follow();
     if (!release) {
