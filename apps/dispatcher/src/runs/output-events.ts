@@ -33,6 +33,11 @@ export interface EventStreamOptions {
   revalidateMs?: number;
   /** Hears an error of the source: the headers are sent by then, so the stream ends with `unavailable`. */
   onError?: (e: Error) => void;
+  /**
+   * Aborts when the server stops: the stream ends at once, and a client that stopped reading (the response waiting
+   * for 'drain') has its response destroyed, so that it does not hold the HTTP server's close up.
+   */
+  shutdown?: AbortSignal;
 }
 
 /**
@@ -49,6 +54,13 @@ export async function writeEventStream(
   const stop = () => abort.abort();
   // The response's 'close', not the request's: a GET's request closes as soon as it is read (Node 16+).
   res.on('close', stop);
+  let stopping = false;
+  const shut = () => {
+    stopping = true;
+    stop();
+  };
+  if (opts.shutdown?.aborted) shut();
+  opts.shutdown?.addEventListener('abort', shut);
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -71,6 +83,7 @@ export async function writeEventStream(
       if (abort.signal.aborted) break;
       if (!res.write(sseFrame(event))) {
         await once(res, 'drain', { signal: abort.signal }).catch(() => undefined);
+        if (abort.signal.aborted) break;
       }
     }
   } catch (e) {
@@ -80,7 +93,10 @@ export async function writeEventStream(
     clearInterval(heartbeat);
     if (revalidate) clearInterval(revalidate);
     res.off('close', stop);
+    opts.shutdown?.removeEventListener('abort', shut);
     abort.abort();
-    res.end();
+    // On shutdown, a response whose client is not reading would wait for it: it is dropped instead.
+    if (stopping && res.writableNeedDrain) res.destroy();
+    else res.end();
   }
 }

@@ -126,6 +126,11 @@ export class RunOutput implements BeforeApplicationShutdown {
     }
   }
 
+  /** Aborts when the dispatcher stops (the streams writing follows end then, even with a client not reading). */
+  get shutdownSignal(): AbortSignal {
+    return this.stopping.signal;
+  }
+
   beforeApplicationShutdown(): void {
     this.stopping.abort();
   }

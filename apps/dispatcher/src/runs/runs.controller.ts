@@ -103,6 +103,7 @@ export class RunsController {
         stillValid: () => this.auth.stillValid(req),
         revalidateMs: CREDENTIAL_CACHE_MS,
         onError: (e) => this.logger.error({ msg: `output stream failed: ${e.message}`, runId: id }, e.stack),
+        shutdown: this.output.shutdownSignal,
       });
     } finally {
       release();
