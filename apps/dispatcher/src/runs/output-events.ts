@@ -16,7 +16,8 @@ export function sseFrame(e: OutputEvent): string {
   switch (e.type) {
     case 'output': {
       const next = e.offset + Buffer.byteLength(e.data, 'utf8');
-      return `id: ${next}\nevent: output\ndata: ${JSON.stringify({ offset: e.offset, data: e.data })}\n\n`;
+      const gap = e.gap === undefined ? {} : { gap: e.gap };
+      return `id: ${next}\nevent: output\ndata: ${JSON.stringify({ offset: e.offset, data: e.data, ...gap })}\n\n`;
     }
     case 'end':
       return `event: end\ndata: ${JSON.stringify({ status: e.status })}\n\n`;

@@ -11,7 +11,16 @@ import { ExecutorPool } from '../executor-client/executor-pool.service';
 
 /** What a follower of a run's output receives: output from an offset, then the end with the final status. */
 export type OutputEvent =
-  | { type: 'output'; offset: number; data: string }
+  | {
+      type: 'output';
+      offset: number;
+      data: string;
+      /**
+       * Bytes skipped before `offset` (not held any more, or not stored): a number, or 'unknown' when the stored
+       * output can not tell where its tail is in the stream. Absent when nothing was skipped.
+       */
+      gap?: number | 'unknown';
+    }
   | { type: 'end'; status: RunStatus }
   | { type: 'unavailable'; message: string };
 
@@ -31,6 +40,49 @@ export function storedFrom(output: string | null, offset: number): { offset: num
   while (at < bytes.length && (bytes[at] & 0xc0) === 0x80) at++;
   if (at >= bytes.length) return null;
   return { offset: at, data: bytes.subarray(at).toString('utf8') };
+}
+
+/**
+ * The marker OutputBuffer (apps/executor) puts between the head and the tail of an output past its limit, with the
+ * count of bytes it left out of the middle.
+ */
+const OMITTED = /\n… \[(\d+) bytes omitted\] …\n/;
+
+type OutputPiece = Extract<OutputEvent, { type: 'output' }>;
+
+/**
+ * The recorded output of a final run from a live `offset` on, as `output` events. Live offsets count the whole
+ * stream; past its limit the recorded output is head + marker + tail, so: within the head, the rest of the head;
+ * then the tail at its place in the stream (head + the marker's count), with the bytes skipped to reach it as `gap`.
+ * The marker counts the bytes as the task wrote them: for a job with secrets, masking in the omitted middle may have
+ * moved the tail in the live stream, which the ledger does not record; the tail's offset is then close, not exact.
+ * A truncated output without a readable marker is sent whole with `gap: 'unknown'`.
+ */
+export function storedEvents(output: string | null, truncated: boolean, offset: number): OutputPiece[] {
+  if (!truncated || output === null) {
+    const rest = storedFrom(output, offset);
+    return rest ? [{ type: 'output', ...rest }] : [];
+  }
+  const m = OMITTED.exec(output);
+  if (!m) return output === '' ? [] : [{ type: 'output', offset, data: output, gap: 'unknown' }];
+  const head = output.slice(0, m.index);
+  const tail = output.slice(m.index + m[0].length);
+  const headBytes = Buffer.byteLength(head, 'utf8');
+  const tailStart = headBytes + Number(m[1]);
+  const events: OutputPiece[] = [];
+  let at = offset;
+  if (at < headBytes) {
+    const rest = storedFrom(head, at);
+    if (rest) events.push({ type: 'output', ...rest });
+    at = headBytes;
+  }
+  const fromTail = storedFrom(tail, Math.max(0, at - tailStart));
+  if (fromTail) {
+    const start = tailStart + fromTail.offset;
+    const gap = start - at;
+    events.push({ type: 'output', offset: start, data: fromTail.data, ...(gap > 0 ? { gap } : {}) });
+  }
+  return events;
 }
 
 /**
@@ -74,8 +126,7 @@ export class RunOutput implements BeforeApplicationShutdown {
     while (!signal.aborted) {
       if (!run) return; // deleted meanwhile
       if (isFinal(run.status)) {
-        const rest = storedFrom(run.output, at);
-        if (rest) yield { type: 'output', ...rest };
+        yield* storedEvents(run.output, run.outputTruncated, at);
         yield { type: 'end', status: run.status };
         return;
       }
@@ -84,7 +135,10 @@ export class RunOutput implements BeforeApplicationShutdown {
         let reconnect = false;
         try {
           for await (const chunk of this.pool.followOutput(run.executorAddress, { runId, offset: at }, signal)) {
-            if (chunk.data) yield { type: 'output', offset: chunk.offset, data: chunk.data };
+            if (chunk.data) {
+              const gap = chunk.gap > 0 ? { gap: chunk.gap } : {};
+              yield { type: 'output', offset: chunk.offset, data: chunk.data, ...gap };
+            }
             at = chunk.offset + Buffer.byteLength(chunk.data, 'utf8');
             if (chunk.end) ended = chunk.status;
             reconnect = chunk.reconnect;
