@@ -82,7 +82,9 @@ export class RunsController {
     description: 'JSON without follow; with follow=true, text/event-stream of `output` and `end` events',
   })
   @ApiNotFoundResponse()
-  @ApiTooManyRequestsResponse({ description: 'this credential has [dispatcher] max_streams streams open' })
+  @ApiTooManyRequestsResponse({
+    description: 'this credential has [dispatcher] max_streams streams open, or 2 output streams of this run',
+  })
   async getOutput(
     @Param('id', new IdPipe()) id: number,
     @Query() q: RunOutputQuery,
@@ -96,8 +98,11 @@ export class RunsController {
       res.json(RunOutputResponse.of(run));
       return;
     }
-    const release = this.slots.take((req as AuthedRequest).principal, clientAddress(req));
+    const principal = (req as AuthedRequest).principal;
+    const release = this.slots.take(principal, clientAddress(req));
+    let releaseFollow: (() => void) | null = null;
     try {
+      releaseFollow = this.slots.takeFollow(principal, clientAddress(req), id);
       await writeEventStream(res, (signal) => this.output.follow(run, from, signal), {
         // As /api/events: a stream ends soon after its token is revoked or its user disabled.
         stillValid: () => this.auth.stillValid(req),
@@ -106,6 +111,7 @@ export class RunsController {
         shutdown: this.output.shutdownSignal,
       });
     } finally {
+      releaseFollow?.();
       release();
     }
   }
