@@ -6,6 +6,8 @@ import type { OutputEvent } from './run-output.service';
 export const HEARTBEAT_MS = 15_000;
 /** How soon a browser's EventSource reconnects after a stream closed without `end`. */
 const RETRY_MS = 2000;
+/** How soon it reconnects after a refusal (`unavailable`). */
+export const REFUSED_RETRY_MS = 10_000;
 
 /**
  * One event in text/event-stream framing. Data is JSON on one line (JSON escapes newlines). The id of an `output`
@@ -23,7 +25,8 @@ export function sseFrame(e: OutputEvent): string {
       return `event: end\ndata: ${JSON.stringify({ status: e.status })}\n\n`;
     case 'unavailable':
       // Not `error`: an EventSource fires that name for its own connection failures.
-      return `event: unavailable\ndata: ${JSON.stringify({ message: e.message })}\n\n`;
+      // With a long retry: a plain EventSource reconnects after it, and the refusal (8 followers) lasts a while.
+      return `retry: ${REFUSED_RETRY_MS}\nevent: unavailable\ndata: ${JSON.stringify({ message: e.message })}\n\n`;
   }
 }
 

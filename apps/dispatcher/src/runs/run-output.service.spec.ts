@@ -4,7 +4,7 @@ import type { RunEntity, RunsRepository } from '@app/persistence';
 import type { FollowOutputRequest, OutputChunk } from '@app/protocol';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import { resumeOffset } from './dto/run-output.dto';
-import { sseFrame } from './output-events';
+import { REFUSED_RETRY_MS, sseFrame } from './output-events';
 // The executor's capture, so that the marker this side parses is the one that side writes.
 import { OutputBuffer } from '../../../executor/src/tasks/runners/output-buffer';
 import { OutputEvent, RunOutput, storedEvents, storedFrom } from './run-output.service';
@@ -196,5 +196,75 @@ describe('storedEvents: the recorded output under live offsets (review S5)', () 
     expect(tail.data).toBe(text.slice(tail.offset));
     expect(tail.gap).toBe(tail.offset - 1_048_576);
     expect(events.at(-1)).toEqual({ type: 'end', status: 'succeeded' });
+  });
+});
+
+describe('RunOutput.follow polling is bounded (review S7)', () => {
+  /** A ledger that always answers `row`, counting reads; an executor that always fails with `error` (if any). */
+  function counting(row: RunEntity, error?: Error) {
+    let reads = 0;
+    let calls = 0;
+    const runs = {
+      findById: () => {
+        reads++;
+        return Promise.resolve(row);
+      },
+    } as unknown as RunsRepository;
+    const pool = {
+      // eslint-disable-next-line require-yield
+      followOutput: async function* (): AsyncGenerator<OutputChunk> {
+        calls++;
+        throw error ?? new Error('no executor call expected');
+      },
+    } as unknown as ExecutorPool;
+    return {
+      output: new RunOutput(runs, pool),
+      get reads() {
+        return reads;
+      },
+      get calls() {
+        return calls;
+      },
+    };
+  }
+
+  it('streams waiting on the same pending run share one ledger read', async () => {
+    const pending = run({ status: 'pending', executorAddress: null });
+    const ledger = counting(pending);
+    const opts = { pollMs: 20, maxPollMs: 20, pendingWaitMs: 200 };
+    await Promise.all(
+      Array.from({ length: 10 }, () => collect(ledger.output.follow(pending, 0, new AbortController().signal, opts))),
+    );
+    // Alone, each of the 10 would read about 10 times.
+    expect(ledger.reads).toBeLessThanOrEqual(20);
+  });
+
+  it('backs off while nothing changes, up to maxPollMs', async () => {
+    const pending = run({ status: 'pending', executorAddress: null });
+    const ledger = counting(pending);
+    await collect(
+      ledger.output.follow(pending, 0, new AbortController().signal, { pollMs: 5, maxPollMs: 40, pendingWaitMs: 300 }),
+    );
+    // 5, 10, 20, 40, 40, ...: about 10 reads in 300 ms, where a fixed 5 ms would be about 60.
+    expect(ledger.reads).toBeLessThanOrEqual(14);
+  });
+
+  it('gives up on an executor that can not be reached after the bound; the client reconnects', async () => {
+    const away = Object.assign(new Error('14 UNAVAILABLE'), { code: status.UNAVAILABLE });
+    const running = run({});
+    const ledger = counting(running, away);
+    const started = Date.now();
+    const events = await collect(
+      ledger.output.follow(running, 0, new AbortController().signal, { pollMs: 5, maxPollMs: 20, pendingWaitMs: 150 }),
+    );
+    expect(events).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(ledger.calls).toBeLessThanOrEqual(15);
+  });
+
+  it('tells an EventSource to wait longer before reconnecting after a refusal', () => {
+    expect(sseFrame({ type: 'unavailable', message: 'busy' })).toBe(
+      `retry: ${REFUSED_RETRY_MS}\nevent: unavailable\ndata: {"message":"busy"}\n\n`,
+    );
   });
 });

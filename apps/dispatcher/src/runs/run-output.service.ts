@@ -25,13 +25,20 @@ export type OutputEvent =
   | { type: 'unavailable'; message: string };
 
 export interface OutputFollowOptions {
-  /** How often the ledger is read again while the run is pending, or while its executor can not stream it. */
+  /**
+   * The first pause before the ledger is read again while the run is pending, or while its executor can not stream
+   * it; each pause with nothing new doubles it, up to maxPollMs.
+   */
   pollMs: number;
-  /** How long a follow waits for a pending run to start; then the stream closes and the client reconnects. */
+  maxPollMs?: number;
+  /**
+   * How long a follow waits for a pending run to start, or for an executor that can not be reached (the ledger still
+   * saying running); then the stream closes without `end` and the client reconnects.
+   */
   pendingWaitMs: number;
 }
 
-const DEFAULT_OPTIONS: OutputFollowOptions = { pollMs: 500, pendingWaitMs: 5 * 60_000 };
+const DEFAULT_OPTIONS: OutputFollowOptions = { pollMs: 500, maxPollMs: 5000, pendingWaitMs: 5 * 60_000 };
 
 /** The recorded output from `offset` on, starting on a character boundary (offsets are UTF-8 bytes). */
 export function storedFrom(output: string | null, offset: number): { offset: number; data: string } | null {
@@ -105,6 +112,25 @@ export class RunOutput implements BeforeApplicationShutdown {
     private readonly pool: ExecutorPool,
   ) {}
 
+  /**
+   * The ledger's row of a run, read at most once per `freshMs` however many follows wait on it: every stream of a
+   * pending run (or of one whose executor is away) asks, and they share one read.
+   */
+  private readonly reads = new Map<number, { at: number; row: Promise<RunEntity | null> }>();
+
+  private readRun(runId: number, freshMs: number): Promise<RunEntity | null> {
+    const now = Date.now();
+    const cached = this.reads.get(runId);
+    if (cached && now - cached.at < freshMs) return cached.row;
+    const row = this.runs.findById(runId);
+    this.reads.set(runId, { at: now, row });
+    // Forgotten once stale, so that the map holds only runs being waited on.
+    setTimeout(() => {
+      if (this.reads.get(runId)?.row === row) this.reads.delete(runId);
+    }, freshMs).unref();
+    return row;
+  }
+
   /** The run, or a 404 naming it. */
   async find(id: number): Promise<RunEntity> {
     const run = await this.runs.findById(id);
@@ -120,7 +146,14 @@ export class RunOutput implements BeforeApplicationShutdown {
   ): AsyncGenerator<OutputEvent> {
     signal = AbortSignal.any([signal, this.stopping.signal]);
     const runId = first.id;
-    const waitUntil = Date.now() + opts.pendingWaitMs;
+    const maxPollMs = Math.max(opts.pollMs, opts.maxPollMs ?? opts.pollMs);
+    // Waiting (pending, or an executor away) is bounded from when it began; progress starts the bound again.
+    let waitUntil = Date.now() + opts.pendingWaitMs;
+    let delay = opts.pollMs;
+    const idle = async () => {
+      await pause(delay, signal);
+      delay = Math.min(maxPollMs, delay * 2);
+    };
     let at = offset;
     let run: RunEntity | null = first;
     while (!signal.aborted) {
@@ -135,6 +168,8 @@ export class RunOutput implements BeforeApplicationShutdown {
         let reconnect = false;
         try {
           for await (const chunk of this.pool.followOutput(run.executorAddress, { runId, offset: at }, signal)) {
+            delay = opts.pollMs;
+            waitUntil = Date.now() + opts.pendingWaitMs;
             if (chunk.data) {
               const gap = chunk.gap > 0 ? { gap: chunk.gap } : {};
               yield { type: 'output', offset: chunk.offset, data: chunk.data, ...gap };
@@ -145,7 +180,7 @@ export class RunOutput implements BeforeApplicationShutdown {
             if (chunk.end || chunk.reconnect) break;
           }
           // A call that ended without saying why is not called again at once.
-          if (ended === null && !reconnect) await pause(opts.pollMs, signal);
+          if (ended === null && !reconnect) await idle();
         } catch (e) {
           if (signal.aborted) return;
           const code = grpcCode(e);
@@ -162,7 +197,10 @@ export class RunOutput implements BeforeApplicationShutdown {
               executorId: run.executorId,
             });
           }
-          await pause(opts.pollMs, signal);
+          // An executor that can not stream the run for that long (and a ledger that still says running): the
+          // stream closes and the client reconnects, rather than retrying here without end.
+          if (Date.now() >= waitUntil) return;
+          await idle();
         }
         if (ended !== null) {
           // The executor sends `end` once the result is recorded; the ledger's status is the one that stands.
@@ -173,10 +211,10 @@ export class RunOutput implements BeforeApplicationShutdown {
       } else {
         // Pending (or running with no executor recorded yet): wait, bounded; the client reconnects after that.
         if (Date.now() >= waitUntil) return;
-        await pause(opts.pollMs, signal);
+        await idle();
       }
       if (signal.aborted) return;
-      run = await this.runs.findById(runId);
+      run = await this.readRun(runId, opts.pollMs);
     }
   }
 
