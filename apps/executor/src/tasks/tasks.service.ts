@@ -7,7 +7,7 @@ import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
 import { SecretOpener } from './secret-opener';
-import { ChunkSink, followOutput } from './output-follower';
+import { ChunkSink, followOutput, RECONNECT_KEEP_MS } from './output-follower';
 import { followRequestProblems, runRequestProblems } from './run-request.validator';
 import { MAX_FOLLOWERS } from './runners/live-output';
 import { TaskError } from './task-errors';
@@ -241,17 +241,19 @@ export class TasksService {
     if (problems.length > 0) throw new TaskError('INVALID', problems.join('; '));
     const live = this.active.liveOutput(req.runId);
     if (!live) throw new TaskError('NOT_FOUND', `run ${req.runId} is not running on executor ${this.executorId}`);
-    const release = live.follow();
+    const release = live.follow(req.offset);
     if (!release) {
       throw new TaskError(
         'TOO_MANY_FOLLOWERS',
         `run ${req.runId} has ${MAX_FOLLOWERS} followers already (at most ${MAX_FOLLOWERS} at a time)`,
       );
     }
+    let reconnectAt: number | null = null;
     try {
-      await followOutput(live, req.offset, sink);
+      reconnectAt = await followOutput(live, req.offset, sink);
     } finally {
-      release();
+      // Told to call again (the per-call cap): its place is kept for it a moment, so no one waiting takes it.
+      release(reconnectAt === null ? undefined : { offset: reconnectAt, ms: RECONNECT_KEEP_MS });
     }
   }
 }

@@ -333,3 +333,31 @@ describe('LiveOutput reads of bytes as written', () => {
     }
   });
 });
+
+describe('LiveOutput follower places across a reconnect (review S3)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('keeps the place of a follower told to reconnect for its next call, not for anyone else', () => {
+    const live = new LiveOutput([], 1024, 2);
+    const a = live.follow(0)!;
+    live.follow(0)!;
+    // a reached the per-call cap at offset 100: its place is kept for a call from 100.
+    a({ offset: 100, ms: 2000 });
+    expect(live.follow(0)).toBeNull();
+    const back = live.follow(100);
+    expect(back).not.toBeNull();
+    expect(live.followerCount).toBe(2);
+    back!();
+    expect(live.followerCount).toBe(1);
+  });
+
+  it('gives a kept place back when its follower does not come back in time', () => {
+    const live = new LiveOutput([], 1024, 1);
+    live.follow(0)!({ offset: 50, ms: 2000 });
+    expect(live.follow(0)).toBeNull();
+    jest.advanceTimersByTime(2000);
+    expect(live.followerCount).toBe(0);
+    expect(live.follow(0)).not.toBeNull();
+  });
+});

@@ -55,6 +55,8 @@ export class LiveOutput {
   private completed = false;
   private readonly listeners = new Set<() => void>();
   private followers = 0;
+  /** Places kept for followers coming back at an offset (counted in `followers` until taken or expired). */
+  private readonly kept = new Map<number, { count: number; timer: NodeJS.Timeout }>();
 
   constructor(
     secrets: Iterable<string> = [],
@@ -128,18 +130,54 @@ export class LiveOutput {
     if (this.finalStatus !== null) return;
     this.complete();
     this.finalStatus = status;
+    // The run is over: places kept for followers coming back are not needed to hold anyone off any more.
+    for (const { count, timer } of this.kept.values()) {
+      clearTimeout(timer);
+      this.followers -= count;
+    }
+    this.kept.clear();
     this.notify();
   }
 
-  /** Takes a follower's place; null when MAX_FOLLOWERS follow already. The returned function gives it back, once. */
-  follow(): (() => void) | null {
-    if (this.followers >= this.maxFollowers) return null;
-    this.followers++;
+  /**
+   * Takes a follower's place; null when MAX_FOLLOWERS follow already. A place kept for a follower coming back at
+   * `offset` (see the returned function) is taken first. The returned function gives the place back, once; with
+   * `keepFor`, it keeps it for a follower that calls again from `keepFor.offset` within `keepFor.ms` (the 1 MiB
+   * per-call cap: the same follower calls again at once), so that no one waiting takes it in between.
+   */
+  follow(offset?: number): ((keepFor?: { offset: number; ms: number }) => void) | null {
+    const kept = offset === undefined ? undefined : this.kept.get(offset);
+    if (kept) {
+      kept.count--;
+      if (kept.count === 0) {
+        clearTimeout(kept.timer);
+        this.kept.delete(offset!);
+      }
+    } else {
+      if (this.followers >= this.maxFollowers) return null;
+      this.followers++;
+    }
     let given = false;
-    return () => {
+    return (keepFor) => {
       if (given) return;
       given = true;
-      this.followers--;
+      if (!keepFor || this.finalStatus !== null) {
+        this.followers--;
+        return;
+      }
+      const entry = this.kept.get(keepFor.offset);
+      if (entry) {
+        entry.count++;
+        return;
+      }
+      const timer = setTimeout(() => {
+        const e = this.kept.get(keepFor.offset);
+        if (!e) return;
+        this.kept.delete(keepFor.offset);
+        this.followers -= e.count;
+      }, keepFor.ms);
+      timer.unref();
+      this.kept.set(keepFor.offset, { count: 1, timer });
     };
   }
 
