@@ -98,7 +98,7 @@ export class LiveOutput {
     return this.ring.length;
   }
 
-  /** Takes `chunk` as it is, without copying it: the caller does not change it afterwards. */
+  /** With no secret, `chunk` is copied into the ring as it is (one copy, nothing else); else decoded and masked. */
   append(chunk: Uint8Array | string): void {
     if (this.completed) return;
     if (!this.decoder) {
