@@ -32,18 +32,24 @@ export function useLiveOutput(runId: number, follow: boolean): LiveOutputState {
     let next = 0;
     setState({ ...IDLE, live: true });
     const onOutput = (msg: MessageEvent<string>) => {
-      const piece = JSON.parse(msg.data) as { offset: number; data: string };
-      // A piece past the expected offset: the bytes between fell out of the executor's buffer.
+      const piece = JSON.parse(msg.data) as { offset: number; data: string; gap?: number | 'unknown' };
+      // A piece past the expected offset: the bytes between fell out of the executor's buffer, or were not stored.
       const skipped = piece.offset > next ? piece.offset - next : 0;
+      const unknown = piece.gap === 'unknown';
       next = piece.offset + new TextEncoder().encode(piece.data).length;
       setState((s) => {
-        const joined = s.text + (skipped > 0 ? `\n… [${skipped} bytes not shown] …\n` : '') + piece.data;
+        const marker = unknown
+          ? '\n… [bytes not shown] …\n'
+          : skipped > 0
+            ? `\n… [${skipped} bytes not shown] …\n`
+            : '';
+        const joined = s.text + marker + piece.data;
         const cut = joined.length > MAX_CHARS;
         return {
           ...s,
           live: true,
           text: cut ? joined.slice(joined.length - MAX_CHARS) : joined,
-          trimmed: s.trimmed || cut || skipped > 0,
+          trimmed: s.trimmed || cut || skipped > 0 || unknown,
         };
       });
     };

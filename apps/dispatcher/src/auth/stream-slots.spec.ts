@@ -1,7 +1,7 @@
 import { HttpException } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import type { Principal } from './principal';
-import { StreamSlots } from './stream-slots';
+import { FOLLOWS_PER_RUN, StreamSlots } from './stream-slots';
 
 const MAX = 3;
 const config = { dispatcher: { maxStreams: MAX } } as AppConfig;
@@ -77,5 +77,32 @@ describe('StreamSlots', () => {
     slots.take(token(4), '10.0.0.1');
     expect(fill(slots, session(11, 4))).toBe(MAX - 1);
     expect(fill(slots, session(12, 4))).toBe(0);
+  });
+});
+
+describe('StreamSlots.takeFollow (review S3)', () => {
+  const refused = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      expect((e as HttpException).getStatus()).toBe(429);
+      return true;
+    }
+    return false;
+  };
+
+  it(`lets one credential hold at most ${FOLLOWS_PER_RUN} output streams of a run, so others still get a place`, () => {
+    const slots = new StreamSlots({ dispatcher: { maxStreams: 100 } } as AppConfig);
+    const alice = session(1);
+    const held = Array.from({ length: FOLLOWS_PER_RUN }, () => slots.takeFollow(alice, '10.0.0.1', 41));
+    expect(refused(() => slots.takeFollow(alice, '10.0.0.1', 41))).toBe(true);
+    // Another session of the same user counts as the same user; another run, token or address does not.
+    expect(refused(() => slots.takeFollow(session(2), '10.0.0.1', 41))).toBe(true);
+    expect(refused(() => slots.takeFollow(alice, '10.0.0.1', 42))).toBe(false);
+    expect(refused(() => slots.takeFollow(token(5), '10.0.0.1', 41))).toBe(false);
+    expect(refused(() => slots.takeFollow(undefined, '10.0.0.2', 41))).toBe(false);
+    held[0]();
+    held[0]();
+    expect(refused(() => slots.takeFollow(alice, '10.0.0.1', 41))).toBe(false);
   });
 });

@@ -26,6 +26,13 @@ class FakeResponse extends EventEmitter {
   end(): void {
     this.ended = true;
   }
+  destroyed = false;
+  get writableNeedDrain(): boolean {
+    return !this.ready;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
 }
 
 /** A source whose events the test pushes one at a time; it records when the stream pulled the next. */
@@ -112,5 +119,35 @@ describe('writeEventStream', () => {
     await done;
     expect(seen[0].aborted).toBe(true);
     expect(res.ended).toBe(true);
+  });
+
+  it('on shutdown, destroys a response whose client stopped reading instead of waiting for drain (review S6)', async () => {
+    const res = new FakeResponse();
+    const s = scriptedSource();
+    const shutdown = new AbortController();
+    const done = writeEventStream(res as unknown as Response, s.source, { shutdown: shutdown.signal });
+    await flush();
+    // The client never reads: write answers false and 'drain' never comes.
+    res.ready = false;
+    s.push({ type: 'output', offset: 0, data: 'x'.repeat(1000) });
+    await flush();
+    shutdown.abort();
+    await done;
+    expect(res.destroyed).toBe(true);
+    expect(s.pulls).toBe(1);
+  });
+
+  it('on shutdown, ends a stream whose client reads (nothing waits) at once', async () => {
+    const res = new FakeResponse();
+    const s = scriptedSource();
+    const shutdown = new AbortController();
+    const done = writeEventStream(res as unknown as Response, s.source, { shutdown: shutdown.signal });
+    await flush();
+    shutdown.abort();
+    // The source is waiting for its next event: it is stopped by the abort, not by an event.
+    s.push(null);
+    await done;
+    expect(res.ended).toBe(true);
+    expect(res.destroyed).toBe(false);
   });
 });

@@ -6,6 +6,8 @@ import type { OutputEvent } from './run-output.service';
 export const HEARTBEAT_MS = 15_000;
 /** How soon a browser's EventSource reconnects after a stream closed without `end`. */
 const RETRY_MS = 2000;
+/** How soon it reconnects after a refusal (`unavailable`). */
+export const REFUSED_RETRY_MS = 10_000;
 
 /**
  * One event in text/event-stream framing. Data is JSON on one line (JSON escapes newlines). The id of an `output`
@@ -16,13 +18,15 @@ export function sseFrame(e: OutputEvent): string {
   switch (e.type) {
     case 'output': {
       const next = e.offset + Buffer.byteLength(e.data, 'utf8');
-      return `id: ${next}\nevent: output\ndata: ${JSON.stringify({ offset: e.offset, data: e.data })}\n\n`;
+      const gap = e.gap === undefined ? {} : { gap: e.gap };
+      return `id: ${next}\nevent: output\ndata: ${JSON.stringify({ offset: e.offset, data: e.data, ...gap })}\n\n`;
     }
     case 'end':
       return `event: end\ndata: ${JSON.stringify({ status: e.status })}\n\n`;
     case 'unavailable':
       // Not `error`: an EventSource fires that name for its own connection failures.
-      return `event: unavailable\ndata: ${JSON.stringify({ message: e.message })}\n\n`;
+      // With a long retry: a plain EventSource reconnects after it, and the refusal (8 followers) lasts a while.
+      return `retry: ${REFUSED_RETRY_MS}\nevent: unavailable\ndata: ${JSON.stringify({ message: e.message })}\n\n`;
   }
 }
 
@@ -33,6 +37,11 @@ export interface EventStreamOptions {
   revalidateMs?: number;
   /** Hears an error of the source: the headers are sent by then, so the stream ends with `unavailable`. */
   onError?: (e: Error) => void;
+  /**
+   * Aborts when the server stops: the stream ends at once, and a client that stopped reading (the response waiting
+   * for 'drain') has its response destroyed, so that it does not hold the HTTP server's close up.
+   */
+  shutdown?: AbortSignal;
 }
 
 /**
@@ -49,6 +58,13 @@ export async function writeEventStream(
   const stop = () => abort.abort();
   // The response's 'close', not the request's: a GET's request closes as soon as it is read (Node 16+).
   res.on('close', stop);
+  let stopping = false;
+  const shut = () => {
+    stopping = true;
+    stop();
+  };
+  if (opts.shutdown?.aborted) shut();
+  opts.shutdown?.addEventListener('abort', shut);
   res.status(200);
   res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
   res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -71,6 +87,7 @@ export async function writeEventStream(
       if (abort.signal.aborted) break;
       if (!res.write(sseFrame(event))) {
         await once(res, 'drain', { signal: abort.signal }).catch(() => undefined);
+        if (abort.signal.aborted) break;
       }
     }
   } catch (e) {
@@ -80,7 +97,10 @@ export async function writeEventStream(
     clearInterval(heartbeat);
     if (revalidate) clearInterval(revalidate);
     res.off('close', stop);
+    opts.shutdown?.removeEventListener('abort', shut);
     abort.abort();
-    res.end();
+    // On shutdown, a response whose client is not reading would wait for it: it is dropped instead.
+    if (stopping && res.writableNeedDrain) res.destroy();
+    else res.end();
   }
 }

@@ -4,8 +4,10 @@ import type { RunEntity, RunsRepository } from '@app/persistence';
 import type { FollowOutputRequest, OutputChunk } from '@app/protocol';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import { resumeOffset } from './dto/run-output.dto';
-import { sseFrame } from './output-events';
-import { OutputEvent, RunOutput, storedFrom } from './run-output.service';
+import { REFUSED_RETRY_MS, sseFrame } from './output-events';
+// The executor's capture, so that the marker this side parses is the one that side writes.
+import { OutputBuffer } from '../../../executor/src/tasks/runners/output-buffer';
+import { OutputEvent, RunOutput, storedEvents, storedFrom } from './run-output.service';
 
 const chunk = (c: Partial<OutputChunk>): OutputChunk => ({
   offset: 0,
@@ -128,5 +130,141 @@ describe('server-sent event framing and resume', () => {
     expect(resumeOffset('12', 7)).toBe(12);
     expect(() => resumeOffset('-1', 7)).toThrow(BadRequestException);
     expect(() => resumeOffset('1e3', undefined)).toThrow(/Last-Event-ID/);
+  });
+});
+
+describe('storedEvents: the recorded output under live offsets (review S5)', () => {
+  const whole = Array.from({ length: 11_000 }, (_, i) => `line ${String(i).padStart(4, '0')}\n`).join('');
+  const buffer = new OutputBuffer();
+  buffer.append(whole);
+  const stored = buffer.toString();
+  const headBytes = stored.indexOf('\n… [');
+  const tailBytes = Buffer.byteLength(stored.slice(stored.indexOf('] …\n') + 4));
+  const tailStart = whole.length - tailBytes;
+
+  it('is the stored output as it is when it was not truncated', () => {
+    expect(storedEvents('abc', false, 1)).toEqual([{ type: 'output', offset: 1, data: 'bc' }]);
+    expect(storedEvents('abc', false, 3)).toEqual([]);
+  });
+
+  it('inside the head: the rest of the head, then the tail at its real offset with the gap', () => {
+    expect(buffer.truncated).toBe(true);
+    const events = storedEvents(stored, true, 100);
+    expect(events).toEqual([
+      { type: 'output', offset: 100, data: whole.slice(100, headBytes) },
+      { type: 'output', offset: tailStart, data: whole.slice(tailStart), gap: tailStart - headBytes },
+    ]);
+  });
+
+  it('in the omitted middle: the tail at its real offset, the bytes skipped as gap, never mislabelled bytes', () => {
+    const events = storedEvents(stored, true, 40_000);
+    expect(events).toEqual([
+      { type: 'output', offset: tailStart, data: whole.slice(tailStart), gap: tailStart - 40_000 },
+    ]);
+    // Every byte sent is the byte of the stream at that offset.
+    for (const e of events) expect(e.data).toBe(whole.slice(e.offset, e.offset + e.data.length));
+  });
+
+  it('inside the tail: from the offset; past the end: nothing', () => {
+    const at = tailStart + 1000;
+    expect(storedEvents(stored, true, at)).toEqual([{ type: 'output', offset: at, data: whole.slice(at) }]);
+    expect(storedEvents(stored, true, whole.length)).toEqual([]);
+    expect(storedEvents(stored, true, 10 * whole.length)).toEqual([]);
+  });
+
+  it('a truncated output without a readable marker is sent whole, with gap unknown', () => {
+    expect(storedEvents('head and tail', true, 5000)).toEqual([
+      { type: 'output', offset: 5000, data: 'head and tail', gap: 'unknown' },
+    ]);
+  });
+
+  it('a follow that reached past 1 MiB and finds the run ended gets the stored tail at its offset', async () => {
+    const big = new OutputBuffer();
+    const text = 'x'.repeat(1_100_000) + 'the end\n';
+    big.append(text);
+    const { output } = setup(
+      [run({}), run({ status: 'succeeded', output: big.toString(), outputTruncated: true })],
+      [
+        () => [chunk({ offset: 1_048_576, reconnect: true })],
+        () => Object.assign(new Error('5 NOT_FOUND'), { code: status.NOT_FOUND }),
+      ],
+    );
+    const events = await collect(output.follow(run({}), 1_048_576, new AbortController().signal, fast));
+    const tail = events.find((e) => e.type === 'output') as Extract<OutputEvent, { type: 'output' }>;
+    // Without the tail's place, the stored output (64 KiB) has nothing past 1 MiB: the last bytes were dropped.
+    expect(tail.offset).toBeGreaterThan(1_048_576);
+    expect(tail.data).toBe(text.slice(tail.offset));
+    expect(tail.gap).toBe(tail.offset - 1_048_576);
+    expect(events.at(-1)).toEqual({ type: 'end', status: 'succeeded' });
+  });
+});
+
+describe('RunOutput.follow polling is bounded (review S7)', () => {
+  /** A ledger that always answers `row`, counting reads; an executor that always fails with `error` (if any). */
+  function counting(row: RunEntity, error?: Error) {
+    let reads = 0;
+    let calls = 0;
+    const runs = {
+      findById: () => {
+        reads++;
+        return Promise.resolve(row);
+      },
+    } as unknown as RunsRepository;
+    const pool = {
+      // eslint-disable-next-line require-yield
+      followOutput: async function* (): AsyncGenerator<OutputChunk> {
+        calls++;
+        throw error ?? new Error('no executor call expected');
+      },
+    } as unknown as ExecutorPool;
+    return {
+      output: new RunOutput(runs, pool),
+      get reads() {
+        return reads;
+      },
+      get calls() {
+        return calls;
+      },
+    };
+  }
+
+  it('streams waiting on the same pending run share one ledger read', async () => {
+    const pending = run({ status: 'pending', executorAddress: null });
+    const ledger = counting(pending);
+    const opts = { pollMs: 20, maxPollMs: 20, pendingWaitMs: 200 };
+    await Promise.all(
+      Array.from({ length: 10 }, () => collect(ledger.output.follow(pending, 0, new AbortController().signal, opts))),
+    );
+    // Alone, each of the 10 would read about 10 times.
+    expect(ledger.reads).toBeLessThanOrEqual(20);
+  });
+
+  it('backs off while nothing changes, up to maxPollMs', async () => {
+    const pending = run({ status: 'pending', executorAddress: null });
+    const ledger = counting(pending);
+    await collect(
+      ledger.output.follow(pending, 0, new AbortController().signal, { pollMs: 5, maxPollMs: 40, pendingWaitMs: 300 }),
+    );
+    // 5, 10, 20, 40, 40, ...: about 10 reads in 300 ms, where a fixed 5 ms would be about 60.
+    expect(ledger.reads).toBeLessThanOrEqual(14);
+  });
+
+  it('gives up on an executor that can not be reached after the bound; the client reconnects', async () => {
+    const away = Object.assign(new Error('14 UNAVAILABLE'), { code: status.UNAVAILABLE });
+    const running = run({});
+    const ledger = counting(running, away);
+    const started = Date.now();
+    const events = await collect(
+      ledger.output.follow(running, 0, new AbortController().signal, { pollMs: 5, maxPollMs: 20, pendingWaitMs: 150 }),
+    );
+    expect(events).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(ledger.calls).toBeLessThanOrEqual(15);
+  });
+
+  it('tells an EventSource to wait longer before reconnecting after a refusal', () => {
+    expect(sseFrame({ type: 'unavailable', message: 'busy' })).toBe(
+      `retry: ${REFUSED_RETRY_MS}\nevent: unavailable\ndata: {"message":"busy"}\n\n`,
+    );
   });
 });

@@ -61,11 +61,14 @@ export class RunsController {
     summary: "The run's output: as recorded, or (follow=true) as it is written, as server-sent events",
     description:
       'Without follow: JSON, the output as recorded (head and tail, at most 64 KiB; null until the run ends).\n\n' +
-      'With follow=true: text/event-stream. Event `output`, data `{offset, data}`: `data` is the next piece of the ' +
+      'With follow=true: text/event-stream. Event `output`, data `{offset, data, gap?}`: `data` is the next piece of the ' +
       'output and `offset` the byte offset (UTF-8, in the output with job secrets masked) of its first byte; the ' +
       "event's `id` is the offset just past it, so that an EventSource that reconnects (Last-Event-ID) gets only " +
-      'what follows. Event `end`, data `{status}`: the run is final; nothing follows. Event `unavailable`, data ' +
-      '`{message}`: the executor refused (at most 8 followers per run). A comment line `: ping` comes every 15 s. ' +
+      'what follows; `gap`, when present, is the bytes skipped before `offset` (not held any more, or not stored; ' +
+      '`"unknown"` when the stored output can not tell). Event `end`, data `{status}`: the run is final; nothing ' +
+      'follows. Event `unavailable`, data `{message}` (with `retry: 10000`): the executor refused (at most 8 ' +
+      'followers per run; a credential may open at most 2 streams of one run, 429 beyond). A comment line `: ping` ' +
+      'comes every 15 s. ' +
       'A pending run is waited for (up to 5 minutes, then the stream closes and the client reconnects); a final ' +
       'one sends its recorded output from the offset as one `output` event, then `end`. The executor holds the ' +
       'most recent 256 KiB of a running run: an offset older than that continues from the oldest byte held (the ' +
@@ -82,7 +85,9 @@ export class RunsController {
     description: 'JSON without follow; with follow=true, text/event-stream of `output` and `end` events',
   })
   @ApiNotFoundResponse()
-  @ApiTooManyRequestsResponse({ description: 'this credential has [dispatcher] max_streams streams open' })
+  @ApiTooManyRequestsResponse({
+    description: 'this credential has [dispatcher] max_streams streams open, or 2 output streams of this run',
+  })
   async getOutput(
     @Param('id', new IdPipe()) id: number,
     @Query() q: RunOutputQuery,
@@ -96,15 +101,20 @@ export class RunsController {
       res.json(RunOutputResponse.of(run));
       return;
     }
-    const release = this.slots.take((req as AuthedRequest).principal, clientAddress(req));
+    const principal = (req as AuthedRequest).principal;
+    const release = this.slots.take(principal, clientAddress(req));
+    let releaseFollow: (() => void) | null = null;
     try {
+      releaseFollow = this.slots.takeFollow(principal, clientAddress(req), id);
       await writeEventStream(res, (signal) => this.output.follow(run, from, signal), {
         // As /api/events: a stream ends soon after its token is revoked or its user disabled.
         stillValid: () => this.auth.stillValid(req),
         revalidateMs: CREDENTIAL_CACHE_MS,
         onError: (e) => this.logger.error({ msg: `output stream failed: ${e.message}`, runId: id }, e.stack),
+        shutdown: this.output.shutdownSignal,
       });
     } finally {
+      releaseFollow?.();
       release();
     }
   }

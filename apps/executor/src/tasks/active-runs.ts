@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { FinishedOutputs } from './finished-outputs';
 import type { LiveOutput } from './runners/live-output';
 import type { RunningTask } from './runners/task-runner';
 
@@ -28,6 +29,8 @@ export interface ActiveRun {
 export class ActiveRuns {
   private readonly slots = new Map<number, ActiveRun>();
   private readonly releaseListeners: (() => void)[] = [];
+  /** Live output of runs whose slot was freed, readable for a short grace (finished-outputs.ts). */
+  readonly finished = new FinishedOutputs();
 
   get size(): number {
     return this.slots.size;
@@ -56,8 +59,16 @@ export class ActiveRuns {
   }
 
   release(runId: number): void {
-    if (!this.slots.delete(runId)) return;
+    const slot = this.slots.get(runId);
+    if (!slot) return;
+    this.slots.delete(runId);
+    if (slot.live?.status != null) this.finished.keep(runId, slot.live);
     for (const listener of this.releaseListeners) listener();
+  }
+
+  /** The output followers read: the run's while it is held, then a finished run's for a short grace. */
+  liveOutput(runId: number): LiveOutput | undefined {
+    return this.slots.get(runId)?.live ?? this.finished.get(runId);
   }
 
   /** Called after a slot is freed (the broker consumer sizes its prefetch by the free slots). */

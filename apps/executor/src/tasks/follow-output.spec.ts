@@ -88,3 +88,47 @@ describe('FollowOutput at the gRPC edge', () => {
     expect(slot.live.followerCount).toBe(0);
   });
 });
+
+describe('FollowOutput places across the per-call cap (review S3)', () => {
+  it('a follower told to reconnect gets its place back on its next call, though others wait for one', async () => {
+    const active = new ActiveRuns();
+    const unused = null as never;
+    const tasks = new TasksService(
+      { executor: { id: 'e' } } as AppConfig,
+      unused,
+      unused,
+      active,
+      unused,
+      unused,
+      unused,
+      unused,
+    );
+    const controller = new TasksController(tasks);
+    const follow = (req: FollowOutputRequest, call: Call) =>
+      controller.followOutput(req, {} as Metadata, call).then((o) => lastValueFrom(o, { defaultValue: null }));
+    const slot = active.reserve(6, 1);
+    const live = (slot.live = new LiveOutput());
+    const first = fakeCall();
+    const firstDone = follow({ runId: 6, offset: 0 }, first);
+    const others = Array.from({ length: MAX_FOLLOWERS - 1 }, () => fakeCall());
+    const othersDone = others.map((c) => follow({ runId: 6, offset: 0 }, c));
+    // Past 1 MiB, written while they follow: the first call ends with `reconnect`.
+    for (let i = 0; i < 20 && !first.chunks.some((c) => c.reconnect); i++) {
+      live.append(Buffer.alloc(64 * 1024, 'z'));
+      await new Promise((r) => setImmediate(r));
+    }
+    await firstDone;
+    const reconnect = first.chunks.at(-1)!;
+    expect(reconnect.reconnect).toBe(true);
+    // Someone else asking now is refused: the place is kept for the follower coming back at its offset.
+    const stranger = fakeCall();
+    const refused = (await follow({ runId: 6, offset: 0 }, stranger).catch((e: unknown) => e)) as RpcException;
+    expect((refused.getError() as { code: number }).code).toBe(status.RESOURCE_EXHAUSTED);
+    const again = fakeCall();
+    const againDone = follow({ runId: 6, offset: reconnect.offset }, again);
+    live.finish('succeeded');
+    await Promise.all([againDone, ...othersDone]);
+    expect(again.chunks.at(-1)).toMatchObject({ end: true, status: 'succeeded' });
+    expect(live.followerCount).toBe(0);
+  });
+});

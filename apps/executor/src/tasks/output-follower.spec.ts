@@ -115,3 +115,16 @@ describe('followOutput', () => {
     expect(call.chunks).toEqual([]);
   });
 });
+
+describe('followOutput of a run that ended (review S4)', () => {
+  it('past the byte cap, sends the rest of an ended run in the same call instead of asking to reconnect', async () => {
+    const live = new LiveOutput();
+    live.append('x'.repeat(100));
+    live.finish('succeeded');
+    const call = new FakeCall();
+    await followOutput(live, 0, call, { maxBytesPerCall: 40, chunkBytes: 16 });
+    expect(call.chunks.some((c) => c.reconnect)).toBe(false);
+    expect(call.text()).toBe('x'.repeat(100));
+    expect(call.chunks.at(-1)).toMatchObject({ offset: 100, end: true, status: 'succeeded' });
+  });
+});

@@ -3,6 +3,8 @@ import type { LiveOutput } from './runners/live-output';
 
 /** What one FollowOutput call sends at most; then it ends with `reconnect`, and the caller calls again. */
 export const MAX_BYTES_PER_CALL = 1024 * 1024;
+/** How long the place of a follower told to `reconnect` is kept for its next call (it calls again at once). */
+export const RECONNECT_KEEP_MS = 2000;
 /** The largest chunk written at once, so that back-pressure is felt every few KiB. */
 export const CHUNK_BYTES = 16 * 1024;
 
@@ -27,7 +29,9 @@ function chunk(fields: Partial<OutputChunk> & { offset: number }): OutputChunk {
 
 /**
  * Writes `live` from `offset` on to `sink`, as it arrives, until the run ends (a last chunk with `end` and the
- * status), the call is cancelled, or `maxBytesPerCall` are sent (a last chunk with `reconnect`). Nothing is buffered
+ * status), the call is cancelled, or `maxBytesPerCall` are sent while the run is still going (a last chunk with
+ * `reconnect`; once it ended, the rest, bounded by the ring, is sent in the same call). Answers the offset a
+ * `reconnect` told the caller to call again from, else null. Nothing is buffered
  * for the follower: each chunk is read from the run's ring when the previous one is written, and when `write()`
  * answers false the next waits for 'drain'. A follower too slow for the ring gets a chunk with the `gap` it missed.
  */
@@ -36,17 +40,18 @@ export async function followOutput(
   offset: number,
   sink: ChunkSink,
   limits: FollowLimits = DEFAULT_LIMITS,
-): Promise<void> {
+): Promise<number | null> {
   let at = offset;
   let sent = 0;
   while (!sink.cancelled) {
     const room = limits.maxBytesPerCall - sent;
-    // read() returns at least 4 bytes (one character) when asked for less: below that the call is done.
-    if (room < 4) {
+    // read() returns at least 4 bytes (one character) when asked for less: below that the call is done. A run that
+    // ended is sent to its end instead (at most the ring past the cap): a call again would find it gone soon.
+    if (room < 4 && live.status === null) {
       await write(sink, chunk({ offset: at, reconnect: true }));
-      return;
+      return at;
     }
-    const slice = live.read(at, Math.min(limits.chunkBytes, room));
+    const slice = live.read(at, Math.max(4, Math.min(limits.chunkBytes, room)));
     if (slice.bytes > 0 || slice.gap > 0) {
       at = slice.offset + slice.bytes;
       sent += slice.bytes;
@@ -55,10 +60,11 @@ export async function followOutput(
     }
     if (live.status !== null) {
       await write(sink, chunk({ offset: at, end: true, status: live.status }));
-      return;
+      return null;
     }
     await nextChange(live, sink);
   }
+  return null;
 }
 
 async function write(sink: ChunkSink, c: OutputChunk): Promise<void> {

@@ -7,7 +7,7 @@ import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
 import { Presence } from './presence.service';
 import { SecretOpener } from './secret-opener';
-import { ChunkSink, followOutput } from './output-follower';
+import { ChunkSink, followOutput, RECONNECT_KEEP_MS } from './output-follower';
 import { followRequestProblems, runRequestProblems } from './run-request.validator';
 import { MAX_FOLLOWERS } from './runners/live-output';
 import { TaskError } from './task-errors';
@@ -232,25 +232,28 @@ export class TasksService {
 
   /**
    * Streams a running run's output to `sink` from the request's offset on (output-follower.ts), as one of at most
-   * MAX_FOLLOWERS followers of the run. A run this executor does not hold (never had, or ended and recorded) is
-   * NOT_FOUND: its output is then the ledger's.
+   * MAX_FOLLOWERS followers of the run. A run that ended stays readable for a short grace after its result is recorded
+   * (finished-outputs.ts), so that a follower calling again after the per-call cap gets the rest. A run this executor
+   * does not hold (never had, or ended longer ago) is NOT_FOUND: its output is then the ledger's.
    */
   async followOutput(req: FollowOutputRequest, sink: ChunkSink): Promise<void> {
     const problems = followRequestProblems(req);
     if (problems.length > 0) throw new TaskError('INVALID', problems.join('; '));
-    const live = this.active.get(req.runId)?.live;
+    const live = this.active.liveOutput(req.runId);
     if (!live) throw new TaskError('NOT_FOUND', `run ${req.runId} is not running on executor ${this.executorId}`);
-    const release = live.follow();
+    const release = live.follow(req.offset);
     if (!release) {
       throw new TaskError(
         'TOO_MANY_FOLLOWERS',
         `run ${req.runId} has ${MAX_FOLLOWERS} followers already (at most ${MAX_FOLLOWERS} at a time)`,
       );
     }
+    let reconnectAt: number | null = null;
     try {
-      await followOutput(live, req.offset, sink);
+      reconnectAt = await followOutput(live, req.offset, sink);
     } finally {
-      release();
+      // Told to call again (the per-call cap): its place is kept for it a moment, so no one waiting takes it.
+      release(reconnectAt === null ? undefined : { offset: reconnectAt, ms: RECONNECT_KEEP_MS });
     }
   }
 }

@@ -1,3 +1,4 @@
+import { maskSecrets } from '@app/common';
 import { LiveOutput, MAX_FOLLOWERS } from './live-output';
 import { ShellRunner } from './shell-runner';
 import { NO_ISOLATION } from './task-isolation';
@@ -44,7 +45,9 @@ describe('LiveOutput', () => {
     const live = new LiveOutput([], 16);
     const euro = Buffer.from('€', 'utf8'); // 3 bytes
     live.append(euro.subarray(0, 1));
-    expect(live.length).toBe(0);
+    // Held as written (no secret: no decoding), but not read until the character is whole.
+    expect(live.length).toBe(1);
+    expect(live.read(0, 10)).toEqual({ offset: 0, gap: 0, data: '', bytes: 0 });
     live.append(euro.subarray(1));
     live.append('ab€');
     expect(live.length).toBe(8);
@@ -193,5 +196,168 @@ describe('LiveOutput ring growth', () => {
     expect(slice.gap).toBe(total - 10_000);
     expect(slice.data).toBe(expected.slice(total - 10_000));
     expect(live.read(total - 5, 100).data).toBe(expected.slice(-5));
+  });
+});
+
+describe('LiveOutput masking of repeated secrets (bounded hold)', () => {
+  // A small seeded generator, so that a failure can be replayed.
+  function rng(seed: number): (n: number) => number {
+    let x = seed >>> 0 || 1;
+    return (n) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+  }
+
+  /** Appends `text` in random pieces of 1..maxPiece bytes; checks every released prefix and the bound on the way. */
+  function stream(secrets: string[], text: string, rnd: (n: number) => number, maxPiece: number) {
+    const live = new LiveOutput(secrets, 1 << 24);
+    const longest = Math.max(0, ...secrets.filter((s) => s.length >= 4).map((s) => s.length));
+    const buf = Buffer.from(text, 'utf8');
+    let maxHeld = 0;
+    for (let i = 0; i < buf.length;) {
+      const n = 1 + rnd(maxPiece);
+      live.append(buf.subarray(i, i + n));
+      i += n;
+      // Context (longest - 1) + undecided (longest - 1, one more for a surrogate pair) + a partial character.
+      maxHeld = Math.max(maxHeld, live.heldChars);
+    }
+    live.complete();
+    return { live, maxHeld, bound: 2 * longest + 2 };
+  }
+
+  it('fuzz: random secrets, repeated patterns, random splits: equals masking the whole text, no leak, bounded', () => {
+    const rnd = rng(20261203);
+    for (let iter = 0; iter < 3000; iter++) {
+      const alpha = iter % 3 === 0 ? 'a' : iter % 3 === 1 ? 'ab' : 'ab€c';
+      const word = () => Array.from({ length: 4 + rnd(5) }, () => alpha[rnd(alpha.length)]).join('');
+      const secrets = Array.from({ length: 1 + rnd(3) }, word);
+      // Mostly secrets back to back, with some noise between them.
+      let text = '';
+      while (text.length < 40 + rnd(300))
+        text += rnd(4) === 0 ? alpha[rnd(alpha.length)] : secrets[rnd(secrets.length)];
+      const { live, maxHeld, bound } = stream(secrets, text, rnd, 9);
+      const released = readAll(live);
+      const whole = maskSecrets(text, secrets);
+      if (released !== whole) throw new Error(`mismatch for ${JSON.stringify({ secrets, text, released, whole })}`);
+      for (const s of secrets) expect(released.includes(s)).toBe(false);
+      expect(maxHeld).toBeLessThanOrEqual(bound);
+    }
+  });
+
+  it('a secret printed over and over is released as it goes, not held back', () => {
+    const secret = 'password1234';
+    const live = new LiveOutput([secret]);
+    for (let i = 0; i < 100; i++) live.append(`${secret}${secret}`);
+    // One merged stretch, as the recorded output has it: its mask is out at once, the rest is swallowed.
+    expect(readAll(live)).toBe('***');
+    expect(live.heldChars).toBeLessThanOrEqual(2 * secret.length);
+    live.append(' done\n');
+    live.complete();
+    expect(readAll(live)).toBe(maskSecrets(`${secret.repeat(200)} done\n`, [secret]));
+  });
+
+  it('1 MiB of back-to-back occurrences of a short secret keeps the held text bounded all along', () => {
+    const live = new LiveOutput(['aaaa', 'ab'.repeat(3)]);
+    const chunk = Buffer.alloc(4096, 'a');
+    let maxHeld = 0;
+    for (let i = 0; i < 256; i++) {
+      live.append(chunk);
+      maxHeld = Math.max(maxHeld, live.heldChars);
+    }
+    expect(maxHeld).toBeLessThanOrEqual(2 * 6 + 2);
+    live.append('\nnext line\n');
+    expect(readAll(live)).toBe('***\nnext '); // the last (6 - 1) characters wait
+    live.complete();
+    expect(readAll(live)).toBe('***\nnext line\n');
+  });
+});
+
+describe('LiveOutput cost with no secret (nobody may be following)', () => {
+  it('takes the bytes as written: no decoding, nothing held, invalid UTF-8 counted as the task wrote it', () => {
+    const live = new LiveOutput();
+    live.append(Buffer.from([0x61, 0xff, 0x62]));
+    expect(live.heldChars).toBe(0);
+    // Decoded and re-encoded, 0xff would have been U+FFFD, three bytes.
+    expect(live.length).toBe(3);
+    expect(live.read(0, 100)).toEqual({ offset: 0, gap: 0, data: 'a\ufffdb', bytes: 3 });
+  });
+
+  it('holds memory only for what was printed, up to the ring size', () => {
+    const live = new LiveOutput([], 64 * 1024);
+    expect(live.memoryBytes).toBe(0);
+    live.append('small\n');
+    expect(live.memoryBytes).toBeLessThanOrEqual(4096);
+    for (let i = 0; i < 100; i++) live.append(Buffer.alloc(1024, 'x'));
+    expect(live.memoryBytes).toBe(64 * 1024);
+  });
+
+  it('a run of invalid continuation bytes is sent, not skipped as a gap', () => {
+    const live = new LiveOutput();
+    live.append(Buffer.alloc(100, 0x80));
+    const slice = live.read(0, 16);
+    expect(slice.gap).toBe(0);
+    expect(slice.bytes).toBe(16);
+  });
+});
+
+describe('LiveOutput reads of bytes as written', () => {
+  it('fuzz: valid UTF-8 written in random pieces and read in random sizes comes out whole and in order', () => {
+    let x = 7;
+    const rnd = (n: number) => ((x = (x * 1103515245 + 12345) & 0x7fffffff), x % n);
+    const alpha = ['a', 'é', '€', '😀', '\n'];
+    for (let iter = 0; iter < 300; iter++) {
+      const text = Array.from({ length: 1 + rnd(200) }, () => alpha[rnd(alpha.length)]).join('');
+      const bytes = Buffer.from(text);
+      const live = new LiveOutput();
+      let got = '';
+      let at = 0;
+      const drain = () => {
+        for (let slice = live.read(at, 1 + rnd(9)); slice.bytes > 0; slice = live.read(at, 1 + rnd(9))) {
+          expect(slice.gap).toBe(0);
+          got += slice.data;
+          at = slice.offset + slice.bytes;
+        }
+      };
+      for (let i = 0; i < bytes.length;) {
+        const n = 1 + rnd(5);
+        live.append(bytes.subarray(i, i + n));
+        i += n;
+        drain();
+      }
+      live.complete();
+      drain();
+      expect(got).toBe(text);
+    }
+  });
+});
+
+describe('LiveOutput follower places across a reconnect (review S3)', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('keeps the place of a follower told to reconnect for its next call, not for anyone else', () => {
+    const live = new LiveOutput([], 1024, 2);
+    const a = live.follow(0)!;
+    live.follow(0)!;
+    // a reached the per-call cap at offset 100: its place is kept for a call from 100.
+    a({ offset: 100, ms: 2000 });
+    expect(live.follow(0)).toBeNull();
+    const back = live.follow(100);
+    expect(back).not.toBeNull();
+    expect(live.followerCount).toBe(2);
+    back!();
+    expect(live.followerCount).toBe(1);
+  });
+
+  it('gives a kept place back when its follower does not come back in time', () => {
+    const live = new LiveOutput([], 1024, 1);
+    live.follow(0)!({ offset: 50, ms: 2000 });
+    expect(live.follow(0)).toBeNull();
+    jest.advanceTimersByTime(2000);
+    expect(live.followerCount).toBe(0);
+    expect(live.follow(0)).not.toBeNull();
   });
 });

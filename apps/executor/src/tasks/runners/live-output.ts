@@ -1,5 +1,5 @@
 import { StringDecoder } from 'node:string_decoder';
-import { maskPrepared, prepareSecrets } from '@app/common';
+import { prepareSecrets, SECRET_MASK } from '@app/common';
 
 /** The most recent bytes of a run's output that followers can still read. */
 export const LIVE_RING_BYTES = 256 * 1024;
@@ -21,20 +21,31 @@ export interface OutputSlice {
  * follower asking for an offset that fell out learns how much it missed (`gap`) and continues from the oldest byte
  * held; and it tells listeners when data arrives or the run ends.
  *
- * The stream is masked before it is held: offsets count bytes of the masked text (UTF-8), so that every follower,
- * whenever it joins, sees the same bytes at the same offsets. A secret that the task writes in two pieces is caught
- * because the last (longest secret - 1) characters are held back until more output arrives or the run ends, and a
- * cut never falls inside or right after a secret found: what is released can never end with the start of a secret
- * whose rest is still to come. With no secret, everything is released at once. For valid UTF-8 that is not cut by the
- * 64 KiB limit, the concatenated stream equals the output recorded for the run.
+ * With no secret, the bytes the task writes go into the ring as they are (no decoding): offsets are the task's own
+ * bytes, and `read` cuts on character boundaries. With secrets, the stream is masked before it is held, so offsets
+ * count bytes of the masked text (UTF-8) and every follower, whenever it joins, sees the same bytes at the same
+ * offsets. The masking is incremental and gives exactly what masking the whole text at once gives (overlapping or
+ * touching occurrences are one `***`): text is released once no occurrence still to come can cover it (it is more
+ * than longest secret - 1 characters before the end), and a stretch of occurrences is released as `***` as soon as
+ * it starts, the rest of it being swallowed as it arrives. So what is held is bounded (about twice the longest
+ * secret), whatever the output, and each write costs its own length plus that bound. For valid UTF-8 that is not cut
+ * by the 64 KiB limit, the concatenated stream equals the output recorded for the run.
  */
 export class LiveOutput {
   private readonly secrets: readonly string[];
-  /** Characters (UTF-16 code units) kept back so that a secret split across writes is masked whole. */
+  /** Characters (UTF-16 code units) an occurrence still to come can reach back: longest secret - 1. */
   private readonly holdBack: number;
-  private readonly decoder = new StringDecoder('utf8');
-  /** Decoded, not yet masked and released. */
-  private pending = '';
+  private readonly decoder: StringDecoder | null;
+  /**
+   * Decoded text from character `heldBase` on: up to holdBack characters already decided (so that an occurrence
+   * starting in them is found once its end arrives), then what is not decided yet.
+   */
+  private held = '';
+  private heldBase = 0;
+  /** Characters before this are released (as themselves or inside a `***`). */
+  private decided = 0;
+  /** `decided` is the end of a masked stretch that an occurrence still to come may extend (touching merges). */
+  private stretchOpen = false;
   // Grown as output arrives, up to ringBytes (most runs print little; a 256 KiB buffer a run at a thousand runs a
   // second would be the executor's largest allocation). Until it is full size nothing wraps: offset = index.
   private ring: Buffer = Buffer.alloc(0);
@@ -44,6 +55,8 @@ export class LiveOutput {
   private completed = false;
   private readonly listeners = new Set<() => void>();
   private followers = 0;
+  /** Places kept for followers coming back at an offset (counted in `followers` until taken or expired). */
+  private readonly kept = new Map<number, { count: number; timer: NodeJS.Timeout }>();
 
   constructor(
     secrets: Iterable<string> = [],
@@ -53,6 +66,7 @@ export class LiveOutput {
     if (!Number.isSafeInteger(ringBytes) || ringBytes < 16) throw new RangeError(`ring size too small: ${ringBytes}`);
     this.secrets = prepareSecrets(secrets);
     this.holdBack = Math.max(0, ...this.secrets.map((s) => s.length - 1));
+    this.decoder = this.secrets.length > 0 ? new StringDecoder('utf8') : null;
   }
 
   /** The offset just past the last byte followers can read. */
@@ -74,9 +88,24 @@ export class LiveOutput {
     return this.followers;
   }
 
+  /** Characters held for masking (context and not yet released): bounded by about twice the longest secret. */
+  get heldChars(): number {
+    return this.held.length;
+  }
+
+  /** The bytes the ring takes in memory now. */
+  get memoryBytes(): number {
+    return this.ring.length;
+  }
+
+  /** With no secret, `chunk` is copied into the ring as it is (one copy, nothing else); else decoded and masked. */
   append(chunk: Uint8Array | string): void {
     if (this.completed) return;
-    this.pending += typeof chunk === 'string' ? chunk : this.decoder.write(Buffer.from(chunk));
+    if (!this.decoder) {
+      this.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
+      return;
+    }
+    this.held += typeof chunk === 'string' ? chunk : this.decoder.write(chunk);
     this.release(false);
   }
 
@@ -87,7 +116,12 @@ export class LiveOutput {
   complete(): void {
     if (this.completed) return;
     this.completed = true;
-    this.pending += this.decoder.end();
+    if (!this.decoder) {
+      // An incomplete character at the end is readable now.
+      if (this.written > 0 && this.byteAt(this.written - 1) >= 0x80) this.notify();
+      return;
+    }
+    this.held += this.decoder.end();
     this.release(true);
   }
 
@@ -96,18 +130,54 @@ export class LiveOutput {
     if (this.finalStatus !== null) return;
     this.complete();
     this.finalStatus = status;
+    // The run is over: places kept for followers coming back are not needed to hold anyone off any more.
+    for (const { count, timer } of this.kept.values()) {
+      clearTimeout(timer);
+      this.followers -= count;
+    }
+    this.kept.clear();
     this.notify();
   }
 
-  /** Takes a follower's place; null when MAX_FOLLOWERS follow already. The returned function gives it back, once. */
-  follow(): (() => void) | null {
-    if (this.followers >= this.maxFollowers) return null;
-    this.followers++;
+  /**
+   * Takes a follower's place; null when MAX_FOLLOWERS follow already. A place kept for a follower coming back at
+   * `offset` (see the returned function) is taken first. The returned function gives the place back, once; with
+   * `keepFor`, it keeps it for a follower that calls again from `keepFor.offset` within `keepFor.ms` (the 1 MiB
+   * per-call cap: the same follower calls again at once), so that no one waiting takes it in between.
+   */
+  follow(offset?: number): ((keepFor?: { offset: number; ms: number }) => void) | null {
+    const kept = offset === undefined ? undefined : this.kept.get(offset);
+    if (kept) {
+      kept.count--;
+      if (kept.count === 0) {
+        clearTimeout(kept.timer);
+        this.kept.delete(offset!);
+      }
+    } else {
+      if (this.followers >= this.maxFollowers) return null;
+      this.followers++;
+    }
     let given = false;
-    return () => {
+    return (keepFor) => {
       if (given) return;
       given = true;
-      this.followers--;
+      if (!keepFor || this.finalStatus !== null) {
+        this.followers--;
+        return;
+      }
+      const entry = this.kept.get(keepFor.offset);
+      if (entry) {
+        entry.count++;
+        return;
+      }
+      const timer = setTimeout(() => {
+        const e = this.kept.get(keepFor.offset);
+        if (!e) return;
+        this.kept.delete(keepFor.offset);
+        this.followers -= e.count;
+      }, keepFor.ms);
+      timer.unref();
+      this.kept.set(keepFor.offset, { count: 1, timer });
     };
   }
 
@@ -125,51 +195,82 @@ export class LiveOutput {
   read(offset: number, maxBytes: number): OutputSlice {
     let from = Math.max(offset, this.start);
     if (from >= this.written) return { offset: Math.max(offset, from), gap: from - offset, data: '', bytes: 0 };
-    while (from < this.written && isContinuation(this.byteAt(from))) from++;
+    from = this.nextCharStart(from);
+    if (from >= this.written) return { offset, gap: 0, data: '', bytes: 0 };
     let to = Math.min(this.written, from + Math.max(4, maxBytes));
-    while (to < this.written && to > from && isContinuation(this.byteAt(to))) to--;
-    const bytes = this.copy(from, to);
-    return { offset: from, gap: from - offset, data: bytes.toString('utf8'), bytes: bytes.length };
-  }
-
-  /** Masks and releases the pending text, all of it or all but what must wait for more output. */
-  private release(all: boolean): void {
-    if (this.pending === '') return;
-    let cut = all || this.secrets.length === 0 ? this.pending.length : this.pending.length - this.holdBack;
-    if (!all) cut = this.safeCut(cut);
-    if (cut <= 0) return;
-    const text = this.pending.slice(0, cut);
-    this.pending = this.pending.slice(cut);
-    this.push(Buffer.from(maskPrepared(text, this.secrets), 'utf8'));
-    this.notify();
+    let back = to;
+    for (let k = 0; k < 3 && back < this.written && back > from && isContinuation(this.byteAt(back)); k++) back--;
+    if (back > from && (back === this.written || !isContinuation(this.byteAt(back)))) to = back;
+    if (to === this.written && !this.completed) to = this.beforeIncomplete(from, to);
+    return { offset: from, gap: from - offset, data: this.text(from, to), bytes: to - from };
   }
 
   /**
-   * Moves `cut` back until no secret found in the pending text contains it or ends at it (a secret ending right at
-   * the cut would be masked apart from one that touches it, where the recorded output masks both as one). Secrets
-   * still incomplete start at or after the first cut (it holds back longest - 1 characters), so only complete ones
-   * can be in the way; and the cut never splits a surrogate pair.
+   * Releases what is decided: with `all`, everything; else the text no occurrence still to come can cover (before
+   * end - holdBack), and the `***` of a stretch of occurrences as soon as it starts there (its start can not move:
+   * an occurrence still to come starts at or after end - holdBack). The occurrences found are exactly those of the
+   * whole text that end by now, merged as maskPrepared merges them, so the released text equals it.
    */
-  private safeCut(initial: number): number {
-    let cut = initial;
-    for (let moved = true; moved && cut > 0;) {
-      moved = false;
-      for (const secret of this.secrets) {
-        const from = Math.max(0, cut - secret.length);
-        for (let i = this.pending.indexOf(secret, from); i !== -1 && i < cut; i = this.pending.indexOf(secret, i + 1)) {
-          if (i + secret.length >= cut) {
-            cut = i;
-            moved = true;
-            break;
-          }
-        }
+  private release(all: boolean): void {
+    const base = this.heldBase;
+    const end = base + this.held.length;
+    const safe = all ? end : end - this.holdBack;
+    const spans: number[][] = [];
+    for (const secret of this.secrets) {
+      // Occurrences of one secret that overlap or touch are merged here already (`aaaa` over a run of `a`).
+      let last: number[] | null = null;
+      for (let i = this.held.indexOf(secret); i !== -1; i = this.held.indexOf(secret, i + 1)) {
+        const s = base + i;
+        const e = s + secret.length;
+        if (e <= this.decided) continue;
+        if (last && s <= last[1]) last[1] = e;
+        else spans.push((last = [s, e]));
       }
     }
-    if (cut > 0 && isHighSurrogate(this.pending.charCodeAt(cut - 1))) cut--;
-    return cut;
+    spans.sort((a, b) => a[0] - b[0]);
+    let out = '';
+    let pos = this.decided;
+    let open = this.stretchOpen;
+    let waiting = false;
+    for (const [s, e] of spans) {
+      if (s < pos || (s === pos && open)) {
+        // Part of the stretch being masked (touching merges, as in maskPrepared): swallowed.
+        if (e > pos) pos = e;
+        continue;
+      }
+      if (open) {
+        // An occurrence still to come could start before this one and join it to the stretch.
+        if (pos >= safe) {
+          waiting = true;
+          break;
+        }
+        open = false;
+      }
+      if (s > safe) break;
+      out += this.held.slice(pos - base, s - base) + SECRET_MASK;
+      pos = e;
+      open = true;
+    }
+    if (!waiting) {
+      if (open && pos < safe) open = false;
+      if (!open && pos < safe) {
+        let cut = safe;
+        if (!all && isHighSurrogate(this.held.charCodeAt(cut - 1 - base))) cut--;
+        out += this.held.slice(pos - base, cut - base);
+        pos = Math.max(pos, cut);
+      }
+    }
+    this.decided = pos;
+    this.stretchOpen = open;
+    const keep = Math.max(base, pos - this.holdBack);
+    if (keep > base) {
+      this.held = this.held.slice(keep - base);
+      this.heldBase = keep;
+    }
+    if (out !== '') this.push(Buffer.from(out, 'utf8'));
   }
 
-  private push(bytes: Buffer): void {
+  private push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     const cap = this.ringBytes;
     this.grow(this.written + bytes.length);
@@ -184,6 +285,7 @@ export class LiveOutput {
       at += n;
     }
     this.written += bytes.length;
+    this.notify();
   }
 
   /** Makes room for `end` bytes while the ring is smaller than ringBytes (written bytes stay at their offsets). */
@@ -195,6 +297,37 @@ export class LiveOutput {
     this.ring = grown;
   }
 
+  /**
+   * `at`, or past the character it is inside of. A character is at most 4 bytes: continuation bytes that no lead
+   * byte before them covers are invalid UTF-8, sent as they are (each reads as U+FFFD).
+   */
+  private nextCharStart(at: number): number {
+    if (at >= this.written || !isContinuation(this.byteAt(at))) return at;
+    for (let lead = at - 1; lead >= at - 3 && lead >= 0; lead--) {
+      if (lead < this.start) {
+        // The lead byte fell out of the ring: skip what can only be the rest of its character.
+        let next = at;
+        while (next < this.written && next < lead + 4 && isContinuation(this.byteAt(next))) next++;
+        return next;
+      }
+      if (!isContinuation(this.byteAt(lead))) return lead + charSize(this.byteAt(lead)) > at ? this.skipRest(at) : at;
+    }
+    return at;
+  }
+
+  private skipRest(at: number): number {
+    let next = at;
+    for (let k = 0; k < 3 && next < this.written && isContinuation(this.byteAt(next)); k++) next++;
+    return next;
+  }
+
+  /** `to`, or the start of a character still incomplete at `to` (the end): its other bytes are yet to come. */
+  private beforeIncomplete(from: number, to: number): number {
+    let lead = to - 1;
+    for (let k = 0; k < 3 && lead > from && isContinuation(this.byteAt(lead)); k++) lead--;
+    return lead + charSize(this.byteAt(lead)) > to ? lead : to;
+  }
+
   private byteAt(offset: number): number {
     return this.ring[this.index(offset)];
   }
@@ -204,13 +337,13 @@ export class LiveOutput {
     return offset % this.ring.length;
   }
 
-  /** Bytes [from, to) of the stream, both held by the ring. */
-  private copy(from: number, to: number): Buffer {
+  /** Bytes [from, to) of the stream, both held by the ring, decoded. */
+  private text(from: number, to: number): string {
     const cap = this.ring.length;
     const a = this.index(from);
     const n = to - from;
-    if (a + n <= cap) return Buffer.from(this.ring.subarray(a, a + n));
-    return Buffer.concat([this.ring.subarray(a), this.ring.subarray(0, n - (cap - a))]);
+    if (a + n <= cap) return this.ring.toString('utf8', a, a + n);
+    return Buffer.concat([this.ring.subarray(a), this.ring.subarray(0, n - (cap - a))]).toString('utf8');
   }
 
   private notify(): void {
@@ -220,6 +353,11 @@ export class LiveOutput {
 
 function isContinuation(byte: number): boolean {
   return (byte & 0xc0) === 0x80;
+}
+
+/** The bytes of the character a lead byte starts (1 for anything else). */
+function charSize(lead: number): number {
+  return lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
 }
 
 function isHighSurrogate(code: number): boolean {
