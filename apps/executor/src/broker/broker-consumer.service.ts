@@ -188,7 +188,32 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
     });
   }
 
-  private async handle(batch: Delivered[]): Promise<void> {
+  /**
+   * Copies of one run message in the batch (a republish beside a redelivery) are judged once: the first copy is, and
+   * the others are acked once it is decided (the first one's fate is the run's: started, dropped, or back in the
+   * queue, where one copy is enough).
+   */
+  private async handle(all: Delivered[]): Promise<void> {
+    const batch: Delivered[] = [];
+    const copies: Delivered[] = [];
+    const seen = new Set<string>();
+    for (const d of all) {
+      const m = parseMessage(d.msg.content);
+      const key = 'problem' in m || m.kind !== 'run' ? null : `${m.runId}/${m.jobId}/${m.tickKey}/${m.attempt}`;
+      if (key !== null && seen.has(key)) copies.push(d);
+      else {
+        if (key !== null) seen.add(key);
+        batch.push(d);
+      }
+    }
+    try {
+      await this.judge(batch);
+    } finally {
+      for (const d of copies) this.settle(d, 'ack');
+    }
+  }
+
+  private async judge(batch: Delivered[]): Promise<void> {
     const parsed = batch.map((d) => ({ d, m: parseMessage(d.msg.content) }));
     const runIds = [...new Set(parsed.flatMap(({ m }) => ('problem' in m ? [] : [m.runId])))];
     let rows: Map<number, RunRow>;
