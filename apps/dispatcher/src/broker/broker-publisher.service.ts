@@ -18,6 +18,8 @@ import {
 const PUBLISH_TIMEOUT_MS = 5000;
 const HEARTBEAT_SECONDS = 5;
 const RECONNECT_SECONDS = 2;
+/** A consumer channel whose setup failed is tried again on a new channel after this pause. */
+const CONSUMER_RETRY_MS = 5000;
 
 /** One message to publish: what, to which queue (runs of a group, or an executor's control queue). */
 export interface Publication {
@@ -226,8 +228,49 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
     return out;
   }
 
-  /** A channel of its own for a consumer (the dead-letter pass), re-created with the connection. */
-  consumerChannel(setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper | null {
-    return this.connection?.createChannel({ confirm: false, setup }) ?? null;
+  /**
+   * A channel of its own for a consumer (the dead-letter pass), re-created with the connection. Its errors are noted
+   * here (masked), never thrown: a ChannelWrapper emits `error` when a setup rejects, and an `error` event nobody
+   * listens to ends the process. A setup the broker refused (PRECONDITION_FAILED, ACCESS_REFUSED: the broker closes
+   * the channel, and the wrapper waits for the next reconnect) is tried again on a new channel after a pause.
+   */
+  consumerChannel(
+    setup: (ch: ConfirmChannel) => Promise<void>,
+    what = 'consumer channel',
+    retryMs = CONSUMER_RETRY_MS,
+  ): ConsumerChannel | null {
+    const connection = this.connection;
+    if (!connection) return null;
+    let wrapper: ChannelWrapper | null = null;
+    let closed = false;
+    let retry: NodeJS.Timeout | null = null;
+    const open = () => {
+      const w = connection.createChannel({ confirm: false, setup });
+      wrapper = w;
+      w.on('error', (err: Error) => {
+        this.note(what, err);
+        if (closed || retry) return;
+        retry = setTimeout(() => {
+          retry = null;
+          if (closed || wrapper !== w) return;
+          void w.close().catch(() => undefined);
+          open();
+        }, retryMs);
+        retry.unref();
+      });
+    };
+    open();
+    return {
+      close: async () => {
+        closed = true;
+        if (retry) clearTimeout(retry);
+        await wrapper?.close().catch(() => undefined);
+      },
+    };
   }
+}
+
+/** A consumer's channel, re-created with the connection and after a setup the broker refused. */
+export interface ConsumerChannel {
+  close(): Promise<void>;
 }

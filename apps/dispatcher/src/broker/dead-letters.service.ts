@@ -1,5 +1,4 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { LogThrottle } from '@app/common';
 import type { BrokerDeadLetterJson } from '@app/contract';
@@ -7,7 +6,7 @@ import { assertDeadLetters, brokerNames, deathReason, parseMessage } from '@app/
 import { RunsRepository } from '@app/persistence';
 import { EventsService } from '../events/events.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
-import { BrokerPublisher } from './broker-publisher.service';
+import { BrokerPublisher, ConsumerChannel } from './broker-publisher.service';
 import { deadLetterDecision } from './dead-letter-decision';
 
 const PREFETCH = 20;
@@ -27,7 +26,7 @@ export type DeadLetterEntry = BrokerDeadLetterJson;
 export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeadLetters.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
-  private channel: ChannelWrapper | null = null;
+  private channel: ConsumerChannel | null = null;
   private readonly recentList: DeadLetterEntry[] = [];
   private handledCount = 0;
   private stopped = false;
@@ -42,11 +41,14 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
   onApplicationBootstrap(): void {
     if (!this.publisher.enabled) return;
     const prefix = this.publisher.prefix;
-    this.channel = this.publisher.consumerChannel(async (ch: ConfirmChannel) => {
-      await assertDeadLetters(ch, prefix);
-      await ch.prefetch(PREFETCH);
-      await ch.consume(brokerNames.dead(prefix), (msg) => msg && void this.handle(ch, msg), { noAck: false });
-    });
+    this.channel = this.publisher.consumerChannel(
+      async (ch: ConfirmChannel) => {
+        await assertDeadLetters(ch, prefix);
+        await ch.prefetch(PREFETCH);
+        await ch.consume(brokerNames.dead(prefix), (msg) => msg && void this.handle(ch, msg), { noAck: false });
+      },
+      `dead-letter channel (${brokerNames.dead(prefix)})`,
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

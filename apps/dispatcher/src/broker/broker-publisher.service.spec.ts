@@ -1,0 +1,58 @@
+import { EventEmitter } from 'events';
+import { dirname, join } from 'path';
+import type { AppConfig } from '@app/config';
+import { BrokerPublisher } from './broker-publisher.service';
+
+/** The real ChannelWrapper of amqp-connection-manager (not exported as a value by its package's entry). */
+type Wrapper = new (manager: unknown, opts: unknown) => EventEmitter;
+const wrapperPath = join(dirname(require.resolve('amqp-connection-manager')), 'ChannelWrapper.js');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ChannelWrapper = (require(wrapperPath) as { default: Wrapper }).default;
+
+const URL = 'amqp://gocron:hunter2@broker.test:5672';
+const config = { rabbitmq: { url: URL, groups: ['*'], prefix: 'p' }, dispatcher: { id: 'd1' } } as unknown as AppConfig;
+
+/** A connection manager whose channels are real ChannelWrappers over fake amqplib channels. */
+function fakeConnection() {
+  const channels: EventEmitter[] = [];
+  const amqpConnection = {
+    createChannel: () => {
+      const ch = Object.assign(new EventEmitter(), { close: () => Promise.resolve() });
+      channels.push(ch);
+      return Promise.resolve(ch);
+    },
+  };
+  const manager = Object.assign(new EventEmitter(), {
+    connection: amqpConnection,
+    isConnected: () => true,
+    createChannel: (opts: unknown) => new ChannelWrapper(manager, opts),
+  });
+  return { manager, channels };
+}
+
+describe('BrokerPublisher.consumerChannel', () => {
+  it('notes a setup the broker refused (masked) instead of crashing, and tries again on a new channel', async () => {
+    const publisher = new BrokerPublisher(config);
+    const { manager, channels } = fakeConnection();
+    (publisher as unknown as { connection: unknown }).connection = manager;
+    let setups = 0;
+    const consumer = publisher.consumerChannel(
+      () => {
+        setups++;
+        return Promise.reject(new Error(`Channel closed by server: 406 (PRECONDITION-FAILED) on ${URL}`));
+      },
+      'dead-letter channel',
+      20,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(setups).toBeGreaterThanOrEqual(2);
+    expect(channels.length).toBeGreaterThanOrEqual(2);
+    const { lastError } = publisher.state();
+    expect(lastError).toMatch(/^dead-letter channel: .*PRECONDITION-FAILED/);
+    expect(lastError).not.toContain('hunter2');
+    await consumer?.close();
+    const after = setups;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(setups).toBe(after); // closed: no more tries
+  });
+});
