@@ -22,9 +22,9 @@ const EXEC_QUEUE_EXPIRES_MS = 24 * 3600 * 1000;
 /**
  * Every queue is a durable quorum queue (replicated, fsynced before the publisher's confirm; RabbitMQ 3.8+), whose
  * rejected and expired messages go to the dead-letter exchange with their x-death reason. At-least-once
- * dead-lettering (3.10+, needs `reject-publish` overflow) so that a dead letter is not lost between the queues; no
- * delivery limit: a message is requeued only while an executor can not take it (capacity, ledger down), which must
- * not dead-letter it.
+ * dead-lettering (3.10+, needs `reject-publish` overflow) so that a dead letter is not lost between the queues. No
+ * delivery limit of our own (3.x has none; 4.x defaults to 20): executors hand a message back once when they can not
+ * take work, never in a loop, and a `delivery_limit` dead letter has its run published again, not failed.
  */
 export function queueOptions(prefix: string, kind: 'runs' | 'exec'): Options.AssertQueue {
   return {

@@ -80,6 +80,10 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
           this.logger.warn({ msg: `run failed: ${decision.error}`, runId, jobId: row?.jobId });
           this.events.runChanged(runId!);
         }
+      } else if (decision.kind === 'republish') {
+        const cleared = await this.runs.forgetQueuedRun(runId!);
+        outcome = cleared ? 'published again' : 'run no longer pending';
+        if (cleared) this.logger.warn({ msg: decision.why, runId, jobId: row?.jobId });
       } else {
         outcome = `dropped: ${decision.why}`;
       }

@@ -41,6 +41,17 @@ describe('deadLetterDecision', () => {
     });
   });
 
+  it('publishes again (does not fail) a run dead-lettered for a delivery or length limit', () => {
+    for (const reason of ['delivery_limit', 'maxlen']) {
+      expect(deadLetterDecision(msg, row, { reason, queue: 'gocron.runs.a' })).toEqual({
+        kind: 'republish',
+        why: `dead-lettered: ${reason} (from queue gocron.runs.a): published again`,
+      });
+    }
+    expect(deadLetterDecision(msg, row, { reason: 'rejected', queue: 'gocron.runs.a' }).kind).toBe('fail');
+    expect(deadLetterDecision(msg, { ...row, status: 'running' }, { reason: 'maxlen', queue: 'q' }).kind).toBe('drop');
+  });
+
   it('fails no run for a forged key, a run that moved on, or a message naming none', () => {
     expect(deadLetterDecision({ ...msg, tickKey: 'other' }, row, death).kind).toBe('drop');
     expect(deadLetterDecision(msg, { ...row, status: 'running' }, death).kind).toBe('drop');
