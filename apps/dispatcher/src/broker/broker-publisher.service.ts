@@ -13,9 +13,8 @@ import {
   maskBrokerUrl,
   queueOptions,
 } from '@app/broker';
+import { PUBLISH_TIMEOUT_MS } from './republish-rule';
 
-/** A publish not confirmed within this long counts as not published (the run stays pending, published again). */
-const PUBLISH_TIMEOUT_MS = 5000;
 const HEARTBEAT_SECONDS = 5;
 const RECONNECT_SECONDS = 2;
 /** A consumer channel whose setup failed is tried again on a new channel after this pause. */

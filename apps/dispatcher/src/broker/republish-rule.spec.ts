@@ -1,5 +1,12 @@
 import { deadLetterDecision } from './dead-letter-decision';
-import { FRESH_MS, messageTtlMs, needsPublish, REPUBLISH_AFTER_MS, TTL_GRACE_MS } from './republish-rule';
+import {
+  FRESH_MS,
+  messageTtlMs,
+  needsPublish,
+  PUBLISH_TIMEOUT_MS,
+  REPUBLISH_AFTER_MS,
+  TTL_GRACE_MS,
+} from './republish-rule';
 
 const NOW = Date.UTC(2026, 11, 1);
 const run = (queuedAt: number | null, createdAt = NOW - 60_000, notBefore = NOW - 1) =>
@@ -9,6 +16,10 @@ describe('the republish rule', () => {
   it('publishes a run never confirmed, once its claimer had its chance', () => {
     expect(needsPublish(run(null), NOW)).toBe(true);
     expect(needsPublish(run(null, NOW - FRESH_MS + 1), NOW)).toBe(false);
+    // The claimer's publish may wait PUBLISH_TIMEOUT_MS for its confirm, then write queued_at: still its own then.
+    expect(FRESH_MS).toBeGreaterThanOrEqual(2 * PUBLISH_TIMEOUT_MS);
+    expect(needsPublish(run(null, NOW - PUBLISH_TIMEOUT_MS - 1000), NOW)).toBe(false);
+    expect(needsPublish(run(null, NOW - 10_000), NOW)).toBe(true);
   });
 
   it('leaves a confirmed run alone until it is stale', () => {
