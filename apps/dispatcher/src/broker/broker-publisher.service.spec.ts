@@ -56,3 +56,21 @@ describe('BrokerPublisher.consumerChannel', () => {
     expect(setups).toBe(after); // closed: no more tries
   });
 });
+
+describe('BrokerPublisher return handling', () => {
+  it('forgets a queue the broker could not route to (NO_ROUTE: deleted), so the next publish declares it again', () => {
+    const publisher = new BrokerPublisher(config);
+    const declared = new Set(['p.runs.a', 'p.runs.b']);
+    (publisher as unknown as { declared: Set<string> }).declared = declared;
+    publisher.onReturn({
+      fields: { replyCode: 312, routingKey: 'p.runs.a' },
+      properties: { messageId: 'm1' },
+    } as never);
+    expect([...declared]).toEqual(['p.runs.b']);
+    publisher.onReturn({
+      fields: { replyCode: 313, routingKey: 'p.runs.b' },
+      properties: { messageId: 'm2' },
+    } as never);
+    expect([...declared]).toEqual(['p.runs.b']);
+  });
+});

@@ -17,6 +17,8 @@ import { PUBLISH_TIMEOUT_MS } from './republish-rule';
 
 const HEARTBEAT_SECONDS = 5;
 const RECONNECT_SECONDS = 2;
+/** AMQP reply code of a mandatory message no queue took. */
+const NO_ROUTE = 312;
 /** A consumer channel whose setup failed is tried again on a new channel after this pause. */
 const CONSUMER_RETRY_MS = 5000;
 
@@ -122,9 +124,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
       publishTimeout: PUBLISH_TIMEOUT_MS,
       setup: async (ch: ConfirmChannel) => {
         this.declared = new Set();
-        ch.on('return', (msg: ConsumeMessage) => {
-          if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
-        });
+        ch.on('return', (msg: ConsumeMessage) => this.onReturn(msg));
         await assertDeadLetters(ch, this.prefix);
       },
     });
@@ -133,6 +133,16 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     await this.connection?.close().catch(() => undefined);
+  }
+
+  /**
+   * A message the broker could not route: its confirm does not count. NO_ROUTE (312) to the default exchange means
+   * its queue is gone (deleted): it is declared again on the next publish.
+   */
+  onReturn(msg: Pick<ConsumeMessage, 'fields' | 'properties'>): void {
+    if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
+    const fields = msg.fields as { replyCode?: number; routingKey?: string };
+    if (fields.replyCode === NO_ROUTE && typeof fields.routingKey === 'string') this.declared.delete(fields.routingKey);
   }
 
   /** Masked, and at most once a minute per kind (the broker being down is reported by health, not a line a pass). */
@@ -243,23 +253,27 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
     let wrapper: ChannelWrapper | null = null;
     let closed = false;
     let retry: NodeJS.Timeout | null = null;
+    const reopenLater = (w: ChannelWrapper) => {
+      if (closed || retry) return;
+      retry = setTimeout(() => {
+        retry = null;
+        if (closed || wrapper !== w) return;
+        void w.close().catch(() => undefined);
+        open();
+      }, retryMs);
+      retry.unref();
+    };
     const open = () => {
       const w = connection.createChannel({ confirm: false, setup });
       wrapper = w;
       w.on('error', (err: Error) => {
         this.note(what, err);
-        if (closed || retry) return;
-        retry = setTimeout(() => {
-          retry = null;
-          if (closed || wrapper !== w) return;
-          void w.close().catch(() => undefined);
-          open();
-        }, retryMs);
-        retry.unref();
+        reopenLater(w);
       });
     };
     open();
     return {
+      reopen: () => wrapper && reopenLater(wrapper),
       close: async () => {
         closed = true;
         if (retry) clearTimeout(retry);
@@ -271,5 +285,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
 
 /** A consumer's channel, re-created with the connection and after a setup the broker refused. */
 export interface ConsumerChannel {
+  /** Sets the consumer up again on a new channel, after a pause (its setup failed outside the wrapper's watch). */
+  reopen(): void;
   close(): Promise<void>;
 }

@@ -41,19 +41,35 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
   onApplicationBootstrap(): void {
     if (!this.publisher.enabled) return;
     const prefix = this.publisher.prefix;
-    this.channel = this.publisher.consumerChannel(
-      async (ch: ConfirmChannel) => {
-        await assertDeadLetters(ch, prefix);
-        await ch.prefetch(PREFETCH);
-        await ch.consume(brokerNames.dead(prefix), (msg) => msg && void this.handle(ch, msg), { noAck: false });
-      },
-      `dead-letter channel (${brokerNames.dead(prefix)})`,
-    );
+    const dead = brokerNames.dead(prefix);
+    const subscribe = async (ch: ConfirmChannel): Promise<void> => {
+      await assertDeadLetters(ch, prefix);
+      await ch.prefetch(PREFETCH);
+      await ch.consume(dead, (msg) => (msg ? void this.handle(ch, msg) : this.cancelledByServer(ch, subscribe)), {
+        noAck: false,
+      });
+    };
+    this.channel = this.publisher.consumerChannel(subscribe, `dead-letter channel (${dead})`);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.channel?.close().catch(() => undefined);
+  }
+
+  /**
+   * The broker cancelled the consumer (the queue was deleted): declared again and consumed again on the same channel.
+   * A failure there (the broker closes the channel) sets the consumer up again on a new channel after a pause.
+   */
+  private cancelledByServer(ch: ConfirmChannel, subscribe: (ch: ConfirmChannel) => Promise<void>): void {
+    if (this.stopped) return;
+    this.logger.warn(
+      `the broker cancelled the consumer of ${brokerNames.dead(this.publisher.prefix)}; declaring it again`,
+    );
+    subscribe(ch).catch((e: Error) => {
+      this.failures.warn('dead-resubscribe', `cannot consume dead letters: ${e.message}`);
+      this.channel?.reopen();
+    });
   }
 
   /** Dead letters handled since start, and the most recent ones. */
