@@ -29,6 +29,8 @@ const CONTROL_PREFETCH = 16;
 /** The ledger down: probed again after this long, doubling up to LEDGER_PROBE_MAX_MS, consuming nothing meanwhile. */
 const LEDGER_PROBE_MS = 1000;
 const LEDGER_PROBE_MAX_MS = 30_000;
+/** The control queue is declared again this often, so that its `x-expires` (30 min unused) never takes it from us. */
+const CONTROL_TOUCH_MS = 5 * 60_000;
 /** A channel whose setup or consumer change failed is tried again after this pause. */
 const RETRY_MS = 2000;
 
@@ -87,6 +89,7 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
   private flushQueued = false;
   private readonly settled = new WeakSet<ConsumeMessage>();
   private stopping = false;
+  private touchTimer: NodeJS.Timeout | null = null;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -118,6 +121,7 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
     this.stopping = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.probeTimer) clearTimeout(this.probeTimer);
+    if (this.touchTimer) clearInterval(this.touchTimer);
     await this.wrapper?.close().catch(() => undefined);
     await this.connection?.close().catch(() => undefined);
   }
@@ -140,6 +144,15 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
     this.connection.on('disconnect', ({ err }) => this.note(`disconnected from the broker at ${masked}`, err));
     this.connection.on('connectFailed', ({ err }) => this.note(`cannot connect to the broker at ${masked}`, err));
     this.openChannel();
+    // A control queue with no consumer (full, or not listed) is "unused": declared again before x-expires drops it.
+    this.touchTimer = setInterval(() => {
+      const ch = this.channel;
+      if (!ch || !this.channelReady) return;
+      ch.assertQueue(this.queueOf('control'), queueOptions(this.prefix, 'exec')).catch((e: Error) =>
+        this.note(`cannot declare ${this.queueOf('control')}`, e),
+      );
+    }, CONTROL_TOUCH_MS);
+    this.touchTimer.unref();
   }
 
   /**
@@ -243,7 +256,8 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
 
   private async subscribe(ch: ConfirmChannel, kind: ConsumerKind, prefetch: number): Promise<void> {
     const queue = this.queueOf(kind);
-    if (this.reassert.has(kind)) {
+    // The control queue may have expired while nobody consumed it: declared again first (one RPC per subscribe).
+    if (this.reassert.has(kind) || kind === 'control') {
       await ch.assertQueue(queue, queueOptions(this.prefix, kind === 'runs' ? 'runs' : 'exec'));
       this.reassert.delete(kind);
     }
