@@ -125,7 +125,7 @@ function setup(opts: { capacity?: number; listed?: boolean; tasks?: Partial<Task
   const internals = consumer as unknown as {
     channel: ConfirmChannel;
     setup(ch: ConfirmChannel): Promise<void>;
-    handle(b: { ch: ConfirmChannel; msg: ConsumeMessage }[]): Promise<void>;
+    handle(b: { ch: ConfirmChannel; msg: ConsumeMessage; from: 'runs' | 'control' }[]): Promise<void>;
   };
   return { consumer, internals, active, finishes, ledgerState, setListed };
 }
@@ -154,8 +154,8 @@ describe('BrokerConsumer', () => {
     internals.channel = ch;
     active.reserve(999, 1); // full
     await internals.handle([
-      { ch, msg: runMessage() },
-      { ch, msg: runMessage() },
+      { ch, msg: runMessage(), from: 'runs' },
+      { ch, msg: runMessage(), from: 'runs' },
     ]);
     await jest.advanceTimersByTimeAsync(1000);
     expect(finishes).toEqual([]);
@@ -240,6 +240,19 @@ describe('BrokerConsumer', () => {
       `requeue ${text(runMessage(666))}`,
     ]);
     expect(on('p.runs.g')).toHaveLength(1);
+  });
+
+  it('N7: honors a cancel only from its control queue; one on the runs queue is dead-lettered', async () => {
+    const cancelled: number[] = [];
+    const tasks = { cancel: (runId: number) => cancelled.push(runId) } as unknown as Partial<TasksService>;
+    const { internals } = setup({ capacity: 4, tasks });
+    const { ch, on, settled } = fakeChannel();
+    await internals.setup(ch);
+    on('p.runs.g')[0].fn(cancelMessage(5));
+    on('p.exec.x')[0].fn(cancelMessage(6));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(cancelled).toEqual([6]);
+    expect(settled.sort()).toEqual([`ack ${text(cancelMessage(6))}`, `dead ${text(cancelMessage(5))}`]);
   });
 
   it('S3: a consumer the broker cancelled (queue deleted) is subscribed again after declaring its queue', async () => {

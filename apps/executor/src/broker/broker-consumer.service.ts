@@ -38,6 +38,8 @@ const RETRY_MS = 2000;
 interface Delivered {
   ch: ConfirmChannel;
   msg: ConsumeMessage;
+  /** The consumer it came to: cancels are honored only from this executor's own control queue. */
+  from: ConsumerKind;
 }
 
 type ConsumerKind = 'runs' | 'control';
@@ -265,7 +267,7 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
     let tag = '';
     ({ consumerTag: tag } = await ch.consume(
       queue,
-      (msg) => (msg ? this.deliver(ch, msg) : this.cancelledByServer(ch, kind, tag)),
+      (msg) => (msg ? this.deliver(ch, msg, kind) : this.cancelledByServer(ch, kind, tag)),
       { noAck: false },
     ));
     if (this.channel === ch) this.consumers[kind] = { tag, prefetch };
@@ -316,9 +318,9 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
   }
 
   /** Deliveries of one turn of the event loop are judged together: one ledger read, one compare-and-set. */
-  private deliver(ch: ConfirmChannel, msg: ConsumeMessage): void {
+  private deliver(ch: ConfirmChannel, msg: ConsumeMessage, from: ConsumerKind): void {
     this.inFlight++;
-    this.batch.push({ ch, msg });
+    this.batch.push({ ch, msg, from });
     if (this.flushQueued) return;
     this.flushQueued = true;
     setImmediate(() => {
@@ -382,7 +384,7 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
     const starting: { d: Delivered; req: RunRequest }[] = [];
     for (const { d, m } of parsed) {
       try {
-        if (!('problem' in m) && m.kind === 'cancel') {
+        if (!('problem' in m) && m.kind === 'cancel' && d.from === 'control') {
           this.cancel(m);
           this.settle(d, 'ack');
           continue;
@@ -390,7 +392,7 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
         const decision = decideDelivery(
           m,
           rows.get('problem' in m ? 0 : m.runId),
-          { address: this.config.executor.advertise },
+          { address: this.config.executor.advertise, from: d.from },
           now,
         );
         switch (decision.kind) {
