@@ -74,3 +74,28 @@ describe('BrokerPublisher return handling', () => {
     expect([...declared]).toEqual(['p.runs.b']);
   });
 });
+
+describe('BrokerPublisher.publish', () => {
+  it('forgets a returned message id whose publish then failed (no slow leak)', async () => {
+    const publisher = new BrokerPublisher(config);
+    const internals = publisher as unknown as {
+      connection: unknown;
+      channel: unknown;
+      declared: Set<string>;
+      returned: Set<string>;
+    };
+    internals.connection = { isConnected: () => true };
+    internals.declared = new Set(['p.runs.g']);
+    internals.channel = {
+      publish: (_e: string, queue: string, _c: Buffer, opts: { messageId: string }) => {
+        publisher.onReturn({ fields: { replyCode: 312, routingKey: queue }, properties: opts } as never);
+        return Promise.reject(new Error('timed out'));
+      },
+    };
+    const ok = await publisher.publish([
+      { message: { kind: 'run', runId: 1, jobId: 1, tickKey: 't', attempt: 1 }, queue: { kind: 'runs', group: 'g' } },
+    ]);
+    expect(ok).toEqual([false]);
+    expect(internals.returned.size).toBe(0);
+  });
+});

@@ -175,6 +175,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
           });
           return !this.returned.delete(messageId);
         } catch (e) {
+          this.returned.delete(messageId); // returned, then nacked or timed out: forgotten either way
           this.note('publish not confirmed', e as Error);
           return false;
         }
