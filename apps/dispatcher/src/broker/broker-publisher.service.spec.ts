@@ -99,3 +99,35 @@ describe('BrokerPublisher.publish', () => {
     expect(internals.returned.size).toBe(0);
   });
 });
+
+describe('BrokerPublisher declares', () => {
+  it('fails only the messages of a queue it can not declare, not the whole batch', async () => {
+    const publisher = new BrokerPublisher(config);
+    const internals = publisher as unknown as { connection: unknown; channel: unknown };
+    const opened: string[] = [];
+    internals.connection = {
+      isConnected: () => true,
+      connection: {
+        createChannel: () => {
+          opened.push('channel');
+          return Promise.resolve({
+            on: () => undefined,
+            assertQueue: (q: string) =>
+              q === 'p.exec.bad' ? Promise.reject(new Error('406 PRECONDITION_FAILED')) : Promise.resolve(),
+            close: () => Promise.resolve(),
+          });
+        },
+      },
+    };
+    internals.channel = { publish: () => Promise.resolve() };
+    const run = (runId: number) => ({ kind: 'run' as const, runId, jobId: 1, tickKey: 't', attempt: 1 });
+    const ok = await publisher.publish([
+      { message: run(1), queue: { kind: 'exec', executorId: 'bad' } },
+      { message: run(2), queue: { kind: 'runs', group: 'g' } },
+      { message: run(3), queue: { kind: 'exec', executorId: 'good' } },
+    ]);
+    expect(ok).toEqual([false, true, true]);
+    expect(opened).toHaveLength(2); // a new channel after the one the broker closed
+    expect(publisher.state().lastError).toMatch(/cannot declare the queue p\.exec\.bad/);
+  });
+});

@@ -156,14 +156,11 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
   async publish(items: Publication[]): Promise<boolean[]> {
     const channel = this.channel;
     if (!channel || !this.connected || items.length === 0) return items.map(() => false);
-    try {
-      await this.declare([...new Set(items.map((i) => this.queueName(i.queue)))]);
-    } catch (e) {
-      this.note('cannot declare the queues', e as Error);
-      return items.map(() => false);
-    }
+    // A queue that can not be declared (a name too long, other arguments) fails only its own messages.
+    const undeclared = await this.declare([...new Set(items.map((i) => this.queueName(i.queue)))]);
     return Promise.all(
       items.map(async (item) => {
+        if (undeclared.has(this.queueName(item.queue))) return false;
         const messageId = `${item.message.runId}.${process.pid}.${++this.seq}`;
         try {
           await channel.publish('', this.queueName(item.queue), encodeMessage(item.message), {
@@ -189,23 +186,37 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
 
   /**
    * Declares the queues not declared since the channel was (re)created, on a channel of their own (the confirm
-   * channel's wrapper runs setups again on every reconnect; these are declared again on first use instead).
+   * channel's wrapper runs setups again on every reconnect; these are declared again on first use instead). Answers
+   * the queues it could not declare: the broker closes the channel a declare failed on, so the next queue gets a new
+   * one, and one bad queue does not fail the others.
    */
-  private async declare(queues: string[]): Promise<void> {
+  private async declare(queues: string[]): Promise<Set<string>> {
     const missing = queues.filter((q) => !this.declared.has(q));
+    const failed = new Set<string>();
     const conn = this.connection?.connection;
-    if (missing.length === 0 || !conn) return;
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
+    if (missing.length === 0) return failed;
+    if (!conn) return new Set(missing);
+    let ch: Channel | null = null;
     try {
       for (const q of missing) {
-        const kind = q.startsWith(brokerNames.exec(this.prefix, '')) ? 'exec' : 'runs';
-        await ch.assertQueue(q, queueOptions(this.prefix, kind));
-        this.declared.add(q);
+        try {
+          if (!ch) {
+            ch = await conn.createChannel();
+            ch.on('error', () => undefined);
+          }
+          const kind = q.startsWith(brokerNames.exec(this.prefix, '')) ? 'exec' : 'runs';
+          await ch.assertQueue(q, queueOptions(this.prefix, kind));
+          this.declared.add(q);
+        } catch (e) {
+          failed.add(q);
+          ch = null; // closed by the broker
+          this.note(`cannot declare the queue ${q.slice(0, 100)}`, e as Error);
+        }
       }
     } finally {
-      await ch.close().catch(() => undefined);
+      await ch?.close().catch(() => undefined);
     }
+    return failed;
   }
 
   /**
