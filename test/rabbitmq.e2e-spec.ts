@@ -79,7 +79,7 @@ describe('RabbitMQ transport', () => {
       await s.api.trigger(viaBroker.id),
     ];
     const queue = `${s.prefix}.runs.mq`;
-    await waitFor(async () => (await readyIn(s.api, queue)) === 3, { timeoutMs: 10_000, what: '3 messages ready' });
+    await waitFor(async () => (await readyIn(s.api, queue)) === 3, { timeoutMs: 20_000, what: '3 messages ready' });
     for (const id of ids) expect((await s.api.run(id)).status).toBe('pending');
     const b = await broker(s.api);
     expect(b.url).not.toContain('guest:guest');
@@ -206,8 +206,10 @@ describe('RabbitMQ transport', () => {
     const job = await shellJob(s.api, 'through-restart', 'default');
     const ids: number[] = [];
     for (let i = 0; i < 4; i++) ids.push(await s.api.trigger(job.id));
+    // A trigger that came before the dispatcher's link to the new node was up is published by the pending pass, which
+    // leaves a never-confirmed run to its claimer for FRESH_MS (10 s) first.
     await waitFor(async () => (await readyIn(s.api, `${s.prefix}.runs.default`)) === 4, {
-      timeoutMs: 10_000,
+      timeoutMs: 25_000,
       what: '4 queued',
     });
     await node.stop();
