@@ -255,6 +255,20 @@ describe('BrokerConsumer', () => {
     expect(settled.sort()).toEqual([`ack ${text(cancelMessage(6))}`, `dead ${text(cancelMessage(5))}`]);
   });
 
+  it('N1: a run whose start here is under way (slot reserved, still pending) is requeued after a pause, not acked', async () => {
+    const { tasks, started } = accepting();
+    const { internals, active } = setup({ capacity: 4, tasks });
+    const { ch, on, settled } = fakeChannel();
+    await internals.setup(ch);
+    active.reserve(7, 3); // a start on the old channel, its compare-and-set in flight
+    on('p.runs.g')[0].fn(runMessage(7));
+    await jest.advanceTimersByTimeAsync(10);
+    expect(settled).toEqual([]);
+    expect(started).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(settled).toEqual([`requeue ${text(runMessage(7))}`]);
+  });
+
   it('S3: a consumer the broker cancelled (queue deleted) is subscribed again after declaring its queue', async () => {
     const { internals } = setup({ capacity: 4 });
     const { ch, on, consumers, calls } = fakeChannel();

@@ -29,6 +29,8 @@ const CONTROL_PREFETCH = 16;
 /** The ledger down: probed again after this long, doubling up to LEDGER_PROBE_MAX_MS, consuming nothing meanwhile. */
 const LEDGER_PROBE_MS = 1000;
 const LEDGER_PROBE_MAX_MS = 30_000;
+/** A delivery of a run whose start here is between its reservation and its compare-and-set waits this long. */
+const HELD_MS = 1000;
 /** The control queue is declared again this often, so that its `x-expires` (30 min unused) never takes it from us. */
 const CONTROL_TOUCH_MS = 5 * 60_000;
 /** A channel whose setup or consumer change failed is tried again after this pause. */
@@ -352,12 +354,14 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
       }
     }
     const back: Delivered[] = [];
+    const held: Delivered[] = [];
     try {
-      await this.judge(batch, back);
+      await this.judge(batch, back, held);
     } catch (e) {
       this.failures.warn('handle', `cannot judge ${batch.length} delivery(ies): ${(e as Error).message}`);
     }
-    for (const d of batch) if (!this.settled.has(d.msg) && !back.includes(d)) back.push(d);
+    for (const d of batch) if (!this.settled.has(d.msg) && !back.includes(d) && !held.includes(d)) back.push(d);
+    for (const d of held) setTimeout(() => this.settle(d, 'requeue'), HELD_MS).unref();
     try {
       // Not taken now: the consumers go first (so the broker hands these to another executor, not back here), then
       // these go back to the queue, once.
@@ -368,7 +372,7 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
     }
   }
 
-  private async judge(batch: Delivered[], back: Delivered[]): Promise<void> {
+  private async judge(batch: Delivered[], back: Delivered[], held: Delivered[]): Promise<void> {
     const parsed = batch.map((d) => ({ d, m: parseMessage(d.msg.content) }));
     const runIds = [...new Set(parsed.flatMap(({ m }) => ('problem' in m ? [] : [m.runId])))];
     let rows: Map<number, RunRow>;
@@ -409,6 +413,14 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
             break;
           case 'start': {
             const k = decision.key;
+            if (this.active.has(k.id)) {
+              // Pending in the ledger, yet its slot is reserved here: a start of it (a delivery on the channel before
+              // a reconnect) is between its reservation and its compare-and-set. startMany would answer "accepted"
+              // for it, and an ack would lose the message if that start then fails. Back to the queue once the
+              // compare-and-set has decided: the run is then running (dropped) or pending with its slot free.
+              held.push(d);
+              break;
+            }
             starting.push({
               d,
               req: {
