@@ -131,3 +131,29 @@ describe('BrokerPublisher declares', () => {
     expect(publisher.state().lastError).toMatch(/cannot declare the queue p\.exec\.bad/);
   });
 });
+
+describe('BrokerPublisher.queueStats', () => {
+  it('asks the broker at most once a second for the same queues', async () => {
+    const publisher = new BrokerPublisher(config);
+    let channels = 0;
+    (publisher as unknown as { connection: unknown }).connection = {
+      isConnected: () => true,
+      connection: {
+        createChannel: () => {
+          channels++;
+          return Promise.resolve({
+            on: () => undefined,
+            checkQueue: () => Promise.resolve({ messageCount: 2, consumerCount: 1 }),
+            close: () => Promise.resolve(),
+          });
+        },
+      },
+    };
+    const [a, b] = await Promise.all([publisher.queueStats(['q']), publisher.queueStats(['q'])]);
+    expect(a).toEqual([{ name: 'q', ready: 2, consumers: 1 }]);
+    expect(b).toEqual(a);
+    expect(channels).toBe(1);
+    await publisher.queueStats(['q', 'r']);
+    expect(channels).toBe(2);
+  });
+});

@@ -17,6 +17,8 @@ import { PUBLISH_TIMEOUT_MS } from './republish-rule';
 
 const HEARTBEAT_SECONDS = 5;
 const RECONNECT_SECONDS = 2;
+/** GET /api/broker's queue figures are read from the broker at most this often. */
+const STATS_CACHE_MS = 1000;
 /** AMQP reply code of a mandatory message no queue took. */
 const NO_ROUTE = 312;
 /** A consumer channel whose setup failed is tried again on a new channel after this pause. */
@@ -57,6 +59,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
   /** Message ids the broker returned as unroutable; their confirm does not count. */
   private readonly returned = new Set<string>();
   private seq = 0;
+  private statsCache: { key: string; at: number; result: Promise<QueueStats[]> } | null = null;
   private lastError: string | null = null;
   private connectedSince: number | null = null;
 
@@ -224,7 +227,20 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
    * exist closes the channel it was asked on). AMQP does not tell unacknowledged messages; executors ack a run once
    * its start is recorded, so few are ever unacked.
    */
-  async queueStats(names: string[]): Promise<QueueStats[]> {
+  queueStats(names: string[]): Promise<QueueStats[]> {
+    // Each call costs the broker a channel and a passive declare per queue: a viewer polling GET /api/broker (or
+    // many of them, within the API's rate limit) shares one answer a second, and one question in flight.
+    const key = names.join('\n');
+    const now = Date.now();
+    if (this.statsCache && this.statsCache.key === key && now - this.statsCache.at < STATS_CACHE_MS) {
+      return this.statsCache.result;
+    }
+    const result = this.readQueueStats(names);
+    this.statsCache = { key, at: now, result };
+    return result;
+  }
+
+  private async readQueueStats(names: string[]): Promise<QueueStats[]> {
     const conn = this.connection?.connection;
     if (!conn || !this.connected) {
       return names.map((name) => ({ name, ready: null, consumers: null, error: 'not connected' }));
