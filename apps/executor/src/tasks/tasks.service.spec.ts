@@ -158,11 +158,7 @@ describe('TasksService.startMany: the ledger decides, not the caller', () => {
     ]);
 
     const { tasks, cas, pending } = setup([job(1)], [row(10, 1), row(11, 1)]);
-    const outcomes = await tasks.startMany([
-      requestFor(row(10, 1)),
-      requestFor(row(11, 1)),
-      requestFor(row(10, 1)),
-    ]);
+    const outcomes = await tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1)), requestFor(row(10, 1))]);
     expect(outcomes.map((o) => [o.runId, o.accepted, o.code])).toEqual([
       [10, true, ''],
       [11, true, ''],
