@@ -199,6 +199,20 @@ describe('RabbitMQ transport', () => {
     ]);
   });
 
+  it('cancels a running run of a broker executor through its gRPC server: cancelled once, no retry', async () => {
+    const s = await setup('mq-cancel', 1, 'mq');
+    cleanups.push(() => deleteBrokerQueues(s.prefix, { groups: ['mq'], executors: ['mq-cancel-e'] }));
+    await startExecutor({ ...s.env, GOCRON_EXECUTOR_GROUP: 'mq' }, 'mq-cancel-e', s.ports[0]);
+    const job = await shellJob(s.api, 'long', 'mq', 'sleep 60', { retries: 2 });
+    const runId = await s.api.trigger(job.id);
+    await s.api.waitForRunStatus(runId, ['running'], 20_000);
+    await s.api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
+    const run = await s.api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded', 'lost'], 10_000);
+    expect(run.status).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await s.api.runs(job.id)).map((r) => r.status)).toEqual(['cancelled']); // not retried
+  });
+
   it('loses no run and doubles none across a broker restart (a node of its own)', async () => {
     const node = await startRabbitNode('mq-restart');
     cleanups.push(() => node.stop());
