@@ -174,6 +174,8 @@ export class BrokerConsumer implements OnApplicationBootstrap, BeforeApplication
       if (retrying) return;
       retrying = true;
       setTimeout(() => {
+        retrying = false;
+        // Set up meanwhile (the connection manager reconnected): nothing to do.
         if (this.stopping || this.wrapper !== w || this.channelReady) return;
         void w.close().catch(() => undefined);
         this.openChannel();
