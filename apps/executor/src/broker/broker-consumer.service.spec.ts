@@ -1,3 +1,5 @@
+import { EventEmitter } from 'events';
+import { dirname, join } from 'path';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import type { AppConfig } from '@app/config';
 import { encodeMessage } from '@app/broker';
@@ -281,5 +283,36 @@ describe('BrokerConsumer', () => {
     await jest.advanceTimersByTimeAsync(10);
     expect(calls).toEqual(['assert p.runs.g', 'consume p.runs.g 4']);
     expect(on('p.runs.g')).toHaveLength(1);
+  });
+
+  it('M3: a channel setup the broker refused is logged and tried again on a new channel, never thrown', async () => {
+    jest.useRealTimers();
+    type Wrapper = new (manager: unknown, opts: unknown) => EventEmitter;
+    const wrapperPath = join(dirname(require.resolve('amqp-connection-manager')), 'ChannelWrapper.js');
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ChannelWrapper = (require(wrapperPath) as { default: Wrapper }).default;
+    let channels = 0;
+    const amqpConnection = {
+      createConfirmChannel: () => {
+        channels++;
+        const refuse = () => Promise.reject(new Error('Channel closed by server: 406 (PRECONDITION-FAILED)'));
+        return Promise.resolve(
+          Object.assign(new EventEmitter(), { close: () => Promise.resolve(), assertExchange: refuse }),
+        );
+      },
+    };
+    const manager = Object.assign(new EventEmitter(), {
+      connection: amqpConnection,
+      isConnected: () => true,
+      close: () => Promise.resolve(),
+      createChannel: (opts: unknown) => new ChannelWrapper(manager, opts),
+    });
+    const { consumer } = setup();
+    const internals = consumer as unknown as { connection: unknown; openChannel(): void };
+    internals.connection = manager;
+    internals.openChannel();
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(channels).toBeGreaterThanOrEqual(2);
+    await consumer.beforeApplicationShutdown();
   });
 });
