@@ -23,6 +23,7 @@ export function deadLetterDecision(
   parsed: BrokerMessage | { problem: string },
   row: Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'status'> | null,
   death: { reason: string; queue: string },
+  prefix?: string,
 ): DeadLetterDecision {
   if ('problem' in parsed) return { kind: 'drop', why: `unprocessable: ${parsed.problem}` };
   if (parsed.kind !== 'run') return { kind: 'drop', why: `a ${parsed.kind} message` };
@@ -34,8 +35,16 @@ export function deadLetterDecision(
     };
   }
   if (row.status !== 'pending') return { kind: 'drop', why: `run ${row.id} is ${row.status}` };
+  if (prefix !== undefined && !isOwnQueue(death.queue, prefix)) {
+    // Anyone who may publish to the dead-letter exchange can write x-death: only our queues' deaths act on a run.
+    return { kind: 'drop', why: `dead-lettered from queue ${death.queue}, not a runs or control queue of '${prefix}'` };
+  }
   if (NOT_THE_RUNS_FAULT.has(death.reason)) {
     return { kind: 'republish', why: `dead-lettered: ${death.reason} (from queue ${death.queue}): published again` };
   }
   return { kind: 'fail', error: `dead-lettered: ${death.reason} (from queue ${death.queue})` };
+}
+
+function isOwnQueue(queue: string, prefix: string): boolean {
+  return queue.startsWith(`${prefix}.runs.`) || queue.startsWith(`${prefix}.exec.`);
 }

@@ -83,7 +83,7 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
     const runId = 'problem' in parsed ? null : parsed.runId;
     try {
       const row = runId === null ? null : await this.runs.findById(runId);
-      const decision = deadLetterDecision(parsed, row, death);
+      const decision = deadLetterDecision(parsed, row, death, this.publisher.prefix);
       let outcome: string;
       if (decision.kind === 'fail') {
         const moved = await this.runs.finish(

@@ -63,6 +63,16 @@ describe('deadLetterDecision', () => {
     expect(deadLetterDecision(msg, { ...row, status: 'running' }, { reason: 'maxlen', queue: 'q' }).kind).toBe('drop');
   });
 
+  it('fails no run for a death in a queue that is not one of the prefix’s runs or control queues', () => {
+    expect(deadLetterDecision(msg, row, death, 'gocron').kind).toBe('fail');
+    expect(deadLetterDecision(msg, row, { reason: 'expired', queue: 'gocron.exec.x' }, 'gocron').kind).toBe('fail');
+    const forged = deadLetterDecision(msg, row, { reason: 'expired', queue: 'elsewhere' }, 'gocron');
+    expect(forged).toEqual({
+      kind: 'drop',
+      why: "dead-lettered from queue elsewhere, not a runs or control queue of 'gocron'",
+    });
+  });
+
   it('fails no run for a forged key, a run that moved on, or a message naming none', () => {
     expect(deadLetterDecision({ ...msg, tickKey: 'other' }, row, death).kind).toBe('drop');
     expect(deadLetterDecision(msg, { ...row, status: 'running' }, death).kind).toBe('drop');
