@@ -581,7 +581,8 @@ describe('dashboard', () => {
           (
             await mqApi.call<{ queues: { name: string; ready: number | null }[] }>('GET', '/api/broker')
           ).body.queues.find((q) => q.name === queue)?.ready === 1,
-        { timeoutMs: 10_000, what: 'the run queued' },
+        // A trigger before the broker link was up is published by the pending pass after FRESH_MS (10 s).
+        { timeoutMs: 20_000, what: 'the run queued' },
       );
       // The run's message, dead-lettered as if it had expired in its queue: the dispatcher fails the run.
       const ch = await conn.createChannel();

@@ -79,7 +79,7 @@ describe('RabbitMQ transport', () => {
       await s.api.trigger(viaBroker.id),
     ];
     const queue = `${s.prefix}.runs.mq`;
-    await waitFor(async () => (await readyIn(s.api, queue)) === 3, { timeoutMs: 10_000, what: '3 messages ready' });
+    await waitFor(async () => (await readyIn(s.api, queue)) === 3, { timeoutMs: 20_000, what: '3 messages ready' });
     for (const id of ids) expect((await s.api.run(id)).status).toBe('pending');
     const b = await broker(s.api);
     expect(b.url).not.toContain('guest:guest');
@@ -199,6 +199,20 @@ describe('RabbitMQ transport', () => {
     ]);
   });
 
+  it('cancels a running run of a broker executor through its gRPC server: cancelled once, no retry', async () => {
+    const s = await setup('mq-cancel', 1, 'mq');
+    cleanups.push(() => deleteBrokerQueues(s.prefix, { groups: ['mq'], executors: ['mq-cancel-e'] }));
+    await startExecutor({ ...s.env, GOCRON_EXECUTOR_GROUP: 'mq' }, 'mq-cancel-e', s.ports[0]);
+    const job = await shellJob(s.api, 'long', 'mq', 'sleep 60', { retries: 2 });
+    const runId = await s.api.trigger(job.id);
+    await s.api.waitForRunStatus(runId, ['running'], 20_000);
+    await s.api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
+    const run = await s.api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded', 'lost'], 10_000);
+    expect(run.status).toBe('cancelled');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await s.api.runs(job.id)).map((r) => r.status)).toEqual(['cancelled']); // not retried
+  });
+
   it('loses no run and doubles none across a broker restart (a node of its own)', async () => {
     const node = await startRabbitNode('mq-restart');
     cleanups.push(() => node.stop());
@@ -206,8 +220,10 @@ describe('RabbitMQ transport', () => {
     const job = await shellJob(s.api, 'through-restart', 'default');
     const ids: number[] = [];
     for (let i = 0; i < 4; i++) ids.push(await s.api.trigger(job.id));
+    // A trigger that came before the dispatcher's link to the new node was up is published by the pending pass, which
+    // leaves a never-confirmed run to its claimer for FRESH_MS (10 s) first.
     await waitFor(async () => (await readyIn(s.api, `${s.prefix}.runs.default`)) === 4, {
-      timeoutMs: 10_000,
+      timeoutMs: 25_000,
       what: '4 queued',
     });
     await node.stop();

@@ -57,21 +57,26 @@ export function parseMessage(content: Buffer): BrokerMessage | { problem: string
   };
 }
 
-/** The first x-death reason of a dead-lettered message (`rejected`, `expired`, `delivery_limit`, `maxlen`), or '?'. */
-export function deathReason(headers: Record<string, unknown> | undefined): { reason: string; queue: string } {
+/** The x-death reasons RabbitMQ writes; anything else (a forged header, a future reason) is `other`. */
+export const DEATH_REASONS = ['rejected', 'expired', 'maxlen', 'delivery_limit'] as const;
+export type DeathReason = (typeof DEATH_REASONS)[number] | 'other';
+/** Characters of a dead letter's queue name kept (a header is the publisher's text, up to a frame in size). */
+export const DEATH_QUEUE_MAX = 100;
+
+/**
+ * The first x-death reason of a dead-lettered message, mapped to the known set (it becomes a metric label and a run's
+ * error: a forged reason must not make a new series, or a long text), and its queue, cut at DEATH_QUEUE_MAX.
+ */
+export function deathReason(headers: Record<string, unknown> | undefined): { reason: DeathReason; queue: string } {
   const deaths = headers?.['x-death'];
   const first = Array.isArray(deaths) ? (deaths[0] as Record<string, unknown> | undefined) : undefined;
-  const reason =
-    typeof first?.reason === 'string'
-      ? first.reason
-      : typeof headers?.['x-first-death-reason'] === 'string'
-        ? headers['x-first-death-reason']
-        : '?';
+  const raw = typeof first?.reason === 'string' ? first.reason : headers?.['x-first-death-reason'];
+  const reason = (DEATH_REASONS as readonly unknown[]).includes(raw) ? (raw as DeathReason) : 'other';
   const queue =
     typeof first?.queue === 'string'
       ? first.queue
       : typeof headers?.['x-first-death-queue'] === 'string'
         ? headers['x-first-death-queue']
         : '?';
-  return { reason, queue };
+  return { reason, queue: queue.slice(0, DEATH_QUEUE_MAX) };
 }

@@ -16,15 +16,20 @@ export function isBrokerGroup(mq: RabbitMqConfig, group: string): boolean {
   return mq.url !== '' && (mq.groups.includes('*') || mq.groups.includes(group));
 }
 
-/** An executor's control queue goes away after a day unused (an executor id that never comes back). */
-const EXEC_QUEUE_EXPIRES_MS = 24 * 3600 * 1000;
+/**
+ * An executor's control queue goes away after 30 min unused (an executor id that never comes back: the default id is
+ * `hostname-pid`, new at every restart, and each quorum queue is a Raft group of its own). Its executor declares it
+ * again every few minutes while it runs, consuming or not. What it held is re-derivable: a broadcast run is published
+ * again (the 5-minute republish), a cancel is recorded in the ledger too.
+ */
+export const EXEC_QUEUE_EXPIRES_MS = 30 * 60 * 1000;
 
 /**
  * Every queue is a durable quorum queue (replicated, fsynced before the publisher's confirm; RabbitMQ 3.8+), whose
  * rejected and expired messages go to the dead-letter exchange with their x-death reason. At-least-once
- * dead-lettering (3.10+, needs `reject-publish` overflow) so that a dead letter is not lost between the queues; no
- * delivery limit: a message is requeued only while an executor can not take it (capacity, ledger down), which must
- * not dead-letter it.
+ * dead-lettering (3.10+, needs `reject-publish` overflow) so that a dead letter is not lost between the queues. No
+ * delivery limit of our own (3.x has none; 4.x defaults to 20): executors hand a message back once when they can not
+ * take work, never in a loop, and a `delivery_limit` dead letter has its run published again, not failed.
  */
 export function queueOptions(prefix: string, kind: 'runs' | 'exec'): Options.AssertQueue {
   return {

@@ -1,5 +1,5 @@
 import { deathReason, encodeMessage, parseMessage } from './broker-message';
-import { isBrokerGroup } from './broker-names';
+import { isBrokerGroup, queueOptions } from './broker-names';
 import { maskBrokerText, maskBrokerUrl } from './broker-url';
 
 describe('broker messages', () => {
@@ -37,7 +37,24 @@ describe('broker messages', () => {
       reason: 'expired',
       queue: 'g.runs.a',
     });
-    expect(deathReason(undefined)).toEqual({ reason: '?', queue: '?' });
+    expect(deathReason(undefined)).toEqual({ reason: 'other', queue: '?' });
+    expect(deathReason({ 'x-first-death-reason': 'delivery_limit', 'x-first-death-queue': 'q' })).toEqual({
+      reason: 'delivery_limit',
+      queue: 'q',
+    });
+  });
+
+  it('map a forged reason to other and cut a long queue name (a metric label, a run error)', () => {
+    const forged = deathReason({ 'x-death': [{ reason: `x${'y'.repeat(100_000)}`, queue: 'q'.repeat(100_000) }] });
+    expect(forged).toEqual({ reason: 'other', queue: 'q'.repeat(100) });
+    expect(deathReason({ 'x-death': [{ reason: 'toString', queue: 'q' }] }).reason).toBe('other');
+  });
+});
+
+describe('queue arguments', () => {
+  it('expire an unused control queue after 30 min, never a runs queue', () => {
+    expect(queueOptions('p', 'exec').arguments).toMatchObject({ 'x-expires': 30 * 60_000, 'x-queue-type': 'quorum' });
+    expect(queueOptions('p', 'runs').arguments).not.toHaveProperty('x-expires');
   });
 });
 

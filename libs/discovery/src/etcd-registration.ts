@@ -17,6 +17,7 @@ export class EtcdRegistration implements Registration {
   private held = false;
   private watchdog: NodeJS.Timeout | null = null;
   private readonly lostListeners: (() => void)[] = [];
+  private readonly registeredListeners: (() => void)[] = [];
   private stopped = false;
   private lostSignalled = false;
   private granting: Promise<void> | null = null;
@@ -29,6 +30,10 @@ export class EtcdRegistration implements Registration {
 
   onLeaseLost(listener: () => void): void {
     this.lostListeners.push(listener);
+  }
+
+  onRegistered(listener: () => void): void {
+    this.registeredListeners.push(listener);
   }
 
   async put(value: object): Promise<void> {
@@ -102,6 +107,7 @@ export class EtcdRegistration implements Registration {
       this.held = true;
       this.lostSignalled = false;
       this.logger.log(`registered ${this.key} (lease ${this.ttlSeconds} s)`);
+      for (const l of this.registeredListeners) l();
     } catch (e) {
       lease.release();
       throw e;

@@ -6,6 +6,8 @@ export interface Registration {
   stop(): Promise<void>;
   /** Called when the lease could not be renewed for a whole TTL: this process must stop its runs. */
   onLeaseLost(listener: () => void): void;
+  /** Called each time a lease holds the key (the first grant, and again after a lost lease); never with static. */
+  onRegistered(listener: () => void): void;
 }
 
 export const REGISTRATION = Symbol('REGISTRATION');
@@ -21,5 +23,9 @@ export class NoopRegistration implements Registration {
 
   onLeaseLost(): void {
     // Static discovery has no lease to lose.
+  }
+
+  onRegistered(): void {
+    // Static discovery: registered once put() resolves, for good.
   }
 }

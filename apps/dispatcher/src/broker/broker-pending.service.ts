@@ -8,8 +8,8 @@ import { RunLauncher } from '../launching/run-launcher.service';
 import { BrokerPublisher } from './broker-publisher.service';
 import { publishBounds } from './republish-rule';
 
-/** Runs published per pass. */
-const PUBLISH_LIMIT = 1000;
+/** Runs published per pass, at most. */
+export const PUBLISH_LIMIT = 1000;
 
 /**
  * The pending pass of broker groups: publishes the due pending runs never confirmed by the broker (their claimer's
@@ -22,6 +22,12 @@ const PUBLISH_LIMIT = 1000;
 export class BrokerPendingRuns {
   private readonly logger = new Logger(BrokerPendingRuns.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
+  /**
+   * Where the next pass reads from: after the last row of a pass that read a full window, else from the start. Rows
+   * that match on every pass but are never queued (a broadcast target not in discovery, a publish returned) can then
+   * not hold the window for good, keeping newer runs from being published (as PendingRuns.readShares does).
+   */
+  private afterId = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -35,9 +41,9 @@ export class BrokerPendingRuns {
   async pass(now: number): Promise<void> {
     if (!this.publisher.enabled || !this.publisher.connected) return;
     const groups = this.config.rabbitmq.groups.includes('*') ? null : this.config.rabbitmq.groups;
-    const rows = (await this.runs.findPublishable(groups, now, publishBounds(now), 0, PUBLISH_LIMIT)).filter(
-      (r) => !this.launcher.isOffering(r.id),
-    );
+    const read = await this.runs.findPublishable(groups, now, publishBounds(now), this.afterId, PUBLISH_LIMIT);
+    this.afterId = read.length === PUBLISH_LIMIT ? read[read.length - 1].id : 0;
+    const rows = read.filter((r) => !this.launcher.isOffering(r.id));
     if (rows.length === 0) return;
     const { jobs, unreadable } = await readJobs(this.jobs, [...new Set(rows.map((r) => r.jobId))]);
     const ready: { run: RunEntity; job: JobEntity }[] = [];

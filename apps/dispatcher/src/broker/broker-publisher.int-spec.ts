@@ -107,7 +107,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       }
     }
 
-    /** A pending run of the job, claimed `ago` ms before now (the pending pass leaves runs younger than 2 s alone). */
+    /** A pending run of the job, claimed `ago` ms before now (the pending pass leaves runs younger than FRESH_MS, 10 s, alone). */
     async function claim(jobRow: JobEntity, tickKey: string, ago = 0): Promise<RunEntity> {
       const [id] = await batch.claimMany([pendingRun(jobRow.id, tickKey)], Date.now() - ago);
       return (await runs.findById(id!))!;
@@ -229,7 +229,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
 
     it('publishes a queued run to the new group on the next pending pass once its job moved there', async () => {
       const j = await jobs.create(job('mover', 'batch'));
-      const run = await claim(j, 'tick-1', 10_000);
+      const run = await claim(j, 'tick-1', 15_000);
       expect(await brokerRuns.publish([{ run, job: j }])).toEqual([true]);
       const queuedAt = (await runs.findById(run.id))!.queuedAt;
       expect(queuedAt).not.toBeNull();

@@ -13,11 +13,16 @@ import {
   maskBrokerUrl,
   queueOptions,
 } from '@app/broker';
+import { PUBLISH_TIMEOUT_MS } from './republish-rule';
 
-/** A publish not confirmed within this long counts as not published (the run stays pending, published again). */
-const PUBLISH_TIMEOUT_MS = 5000;
 const HEARTBEAT_SECONDS = 5;
 const RECONNECT_SECONDS = 2;
+/** GET /api/broker's queue figures are read from the broker at most this often. */
+const STATS_CACHE_MS = 1000;
+/** AMQP reply code of a mandatory message no queue took. */
+const NO_ROUTE = 312;
+/** A consumer channel whose setup failed is tried again on a new channel after this pause. */
+const CONSUMER_RETRY_MS = 5000;
 
 /** One message to publish: what, to which queue (runs of a group, or an executor's control queue). */
 export interface Publication {
@@ -54,6 +59,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
   /** Message ids the broker returned as unroutable; their confirm does not count. */
   private readonly returned = new Set<string>();
   private seq = 0;
+  private statsCache: { key: string; at: number; result: Promise<QueueStats[]> } | null = null;
   private lastError: string | null = null;
   private connectedSince: number | null = null;
 
@@ -121,9 +127,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
       publishTimeout: PUBLISH_TIMEOUT_MS,
       setup: async (ch: ConfirmChannel) => {
         this.declared = new Set();
-        ch.on('return', (msg: ConsumeMessage) => {
-          if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
-        });
+        ch.on('return', (msg: ConsumeMessage) => this.onReturn(msg));
         await assertDeadLetters(ch, this.prefix);
       },
     });
@@ -132,6 +136,16 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
 
   async onApplicationShutdown(): Promise<void> {
     await this.connection?.close().catch(() => undefined);
+  }
+
+  /**
+   * A message the broker could not route: its confirm does not count. NO_ROUTE (312) to the default exchange means
+   * its queue is gone (deleted): it is declared again on the next publish.
+   */
+  onReturn(msg: Pick<ConsumeMessage, 'fields' | 'properties'>): void {
+    if (typeof msg.properties.messageId === 'string') this.returned.add(msg.properties.messageId);
+    const fields = msg.fields as { replyCode?: number; routingKey?: string };
+    if (fields.replyCode === NO_ROUTE && typeof fields.routingKey === 'string') this.declared.delete(fields.routingKey);
   }
 
   /** Masked, and at most once a minute per kind (the broker being down is reported by health, not a line a pass). */
@@ -145,14 +159,11 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
   async publish(items: Publication[]): Promise<boolean[]> {
     const channel = this.channel;
     if (!channel || !this.connected || items.length === 0) return items.map(() => false);
-    try {
-      await this.declare([...new Set(items.map((i) => this.queueName(i.queue)))]);
-    } catch (e) {
-      this.note('cannot declare the queues', e as Error);
-      return items.map(() => false);
-    }
+    // A queue that can not be declared (a name too long, other arguments) fails only its own messages.
+    const undeclared = await this.declare([...new Set(items.map((i) => this.queueName(i.queue)))]);
     return Promise.all(
       items.map(async (item) => {
+        if (undeclared.has(this.queueName(item.queue))) return false;
         const messageId = `${item.message.runId}.${process.pid}.${++this.seq}`;
         try {
           await channel.publish('', this.queueName(item.queue), encodeMessage(item.message), {
@@ -164,6 +175,7 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
           });
           return !this.returned.delete(messageId);
         } catch (e) {
+          this.returned.delete(messageId); // returned, then nacked or timed out: forgotten either way
           this.note('publish not confirmed', e as Error);
           return false;
         }
@@ -177,23 +189,37 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
 
   /**
    * Declares the queues not declared since the channel was (re)created, on a channel of their own (the confirm
-   * channel's wrapper runs setups again on every reconnect; these are declared again on first use instead).
+   * channel's wrapper runs setups again on every reconnect; these are declared again on first use instead). Answers
+   * the queues it could not declare: the broker closes the channel a declare failed on, so the next queue gets a new
+   * one, and one bad queue does not fail the others.
    */
-  private async declare(queues: string[]): Promise<void> {
+  private async declare(queues: string[]): Promise<Set<string>> {
     const missing = queues.filter((q) => !this.declared.has(q));
+    const failed = new Set<string>();
     const conn = this.connection?.connection;
-    if (missing.length === 0 || !conn) return;
-    const ch = await conn.createChannel();
-    ch.on('error', () => undefined);
+    if (missing.length === 0) return failed;
+    if (!conn) return new Set(missing);
+    let ch: Channel | null = null;
     try {
       for (const q of missing) {
-        const kind = q.startsWith(brokerNames.exec(this.prefix, '')) ? 'exec' : 'runs';
-        await ch.assertQueue(q, queueOptions(this.prefix, kind));
-        this.declared.add(q);
+        try {
+          if (!ch) {
+            ch = await conn.createChannel();
+            ch.on('error', () => undefined);
+          }
+          const kind = q.startsWith(brokerNames.exec(this.prefix, '')) ? 'exec' : 'runs';
+          await ch.assertQueue(q, queueOptions(this.prefix, kind));
+          this.declared.add(q);
+        } catch (e) {
+          failed.add(q);
+          ch = null; // closed by the broker
+          this.note(`cannot declare the queue ${q.slice(0, 100)}`, e as Error);
+        }
       }
     } finally {
-      await ch.close().catch(() => undefined);
+      await ch?.close().catch(() => undefined);
     }
+    return failed;
   }
 
   /**
@@ -201,7 +227,20 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
    * exist closes the channel it was asked on). AMQP does not tell unacknowledged messages; executors ack a run once
    * its start is recorded, so few are ever unacked.
    */
-  async queueStats(names: string[]): Promise<QueueStats[]> {
+  queueStats(names: string[]): Promise<QueueStats[]> {
+    // Each call costs the broker a channel and a passive declare per queue: a viewer polling GET /api/broker (or
+    // many of them, within the API's rate limit) shares one answer a second, and one question in flight.
+    const key = names.join('\n');
+    const now = Date.now();
+    if (this.statsCache && this.statsCache.key === key && now - this.statsCache.at < STATS_CACHE_MS) {
+      return this.statsCache.result;
+    }
+    const result = this.readQueueStats(names);
+    this.statsCache = { key, at: now, result };
+    return result;
+  }
+
+  private async readQueueStats(names: string[]): Promise<QueueStats[]> {
     const conn = this.connection?.connection;
     if (!conn || !this.connected) {
       return names.map((name) => ({ name, ready: null, consumers: null, error: 'not connected' }));
@@ -226,8 +265,55 @@ export class BrokerPublisher implements OnApplicationBootstrap, OnApplicationShu
     return out;
   }
 
-  /** A channel of its own for a consumer (the dead-letter pass), re-created with the connection. */
-  consumerChannel(setup: (ch: ConfirmChannel) => Promise<void>): ChannelWrapper | null {
-    return this.connection?.createChannel({ confirm: false, setup }) ?? null;
+  /**
+   * A channel of its own for a consumer (the dead-letter pass), re-created with the connection. Its errors are noted
+   * here (masked), never thrown: a ChannelWrapper emits `error` when a setup rejects, and an `error` event nobody
+   * listens to ends the process. A setup the broker refused (PRECONDITION_FAILED, ACCESS_REFUSED: the broker closes
+   * the channel, and the wrapper waits for the next reconnect) is tried again on a new channel after a pause.
+   */
+  consumerChannel(
+    setup: (ch: ConfirmChannel) => Promise<void>,
+    what = 'consumer channel',
+    retryMs = CONSUMER_RETRY_MS,
+  ): ConsumerChannel | null {
+    const connection = this.connection;
+    if (!connection) return null;
+    let wrapper: ChannelWrapper | null = null;
+    let closed = false;
+    let retry: NodeJS.Timeout | null = null;
+    const reopenLater = (w: ChannelWrapper) => {
+      if (closed || retry) return;
+      retry = setTimeout(() => {
+        retry = null;
+        if (closed || wrapper !== w) return;
+        void w.close().catch(() => undefined);
+        open();
+      }, retryMs);
+      retry.unref();
+    };
+    const open = () => {
+      const w = connection.createChannel({ confirm: false, setup });
+      wrapper = w;
+      w.on('error', (err: Error) => {
+        this.note(what, err);
+        reopenLater(w);
+      });
+    };
+    open();
+    return {
+      reopen: () => wrapper && reopenLater(wrapper),
+      close: async () => {
+        closed = true;
+        if (retry) clearTimeout(retry);
+        await wrapper?.close().catch(() => undefined);
+      },
+    };
   }
+}
+
+/** A consumer's channel, re-created with the connection and after a setup the broker refused. */
+export interface ConsumerChannel {
+  /** Sets the consumer up again on a new channel, after a pause (its setup failed outside the wrapper's watch). */
+  reopen(): void;
+  close(): Promise<void>;
 }

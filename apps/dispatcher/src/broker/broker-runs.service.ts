@@ -7,6 +7,9 @@ import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { BrokerPublisher, Publication } from './broker-publisher.service';
 import { messageTtlMs } from './republish-rule';
 
+/** A cancel message is dropped (dead-lettered as expired) after this long in an executor's control queue. */
+export const CANCEL_TTL_MS = 10 * 60_000;
+
 /** A run bound for the broker, with what publishing it needs to know of its row. */
 export interface RunToQueue {
   run: LedgerKey & { deadlineAt?: number; queuedAt?: number | null };
@@ -85,10 +88,13 @@ export class BrokerRuns {
     return out;
   }
 
-  /** Sends a cancel to the control queue of the executor holding the run; whether the broker confirmed it. */
+  /**
+   * Sends a cancel to the control queue of the executor holding the run; whether the broker confirmed it. It lives
+   * CANCEL_TTL_MS in the queue (an executor that is away that long has had its runs declared lost).
+   */
   async cancel(executorId: string, runId: number, reason: string): Promise<boolean> {
     const [ok] = await this.publisher.publish([
-      { message: { kind: 'cancel', runId, reason }, queue: { kind: 'exec', executorId } },
+      { message: { kind: 'cancel', runId, reason }, queue: { kind: 'exec', executorId }, ttlMs: CANCEL_TTL_MS },
     ]);
     return ok;
   }

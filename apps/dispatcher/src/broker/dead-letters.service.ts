@@ -1,5 +1,4 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import type { ChannelWrapper } from 'amqp-connection-manager';
 import type { ConfirmChannel, ConsumeMessage } from 'amqplib';
 import { LogThrottle } from '@app/common';
 import type { BrokerDeadLetterJson } from '@app/contract';
@@ -7,7 +6,7 @@ import { assertDeadLetters, brokerNames, deathReason, parseMessage } from '@app/
 import { RunsRepository } from '@app/persistence';
 import { EventsService } from '../events/events.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
-import { BrokerPublisher } from './broker-publisher.service';
+import { BrokerPublisher, ConsumerChannel } from './broker-publisher.service';
 import { deadLetterDecision } from './dead-letter-decision';
 
 const PREFETCH = 20;
@@ -27,7 +26,7 @@ export type DeadLetterEntry = BrokerDeadLetterJson;
 export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(DeadLetters.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
-  private channel: ChannelWrapper | null = null;
+  private channel: ConsumerChannel | null = null;
   private readonly recentList: DeadLetterEntry[] = [];
   private handledCount = 0;
   private stopped = false;
@@ -42,16 +41,35 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
   onApplicationBootstrap(): void {
     if (!this.publisher.enabled) return;
     const prefix = this.publisher.prefix;
-    this.channel = this.publisher.consumerChannel(async (ch: ConfirmChannel) => {
+    const dead = brokerNames.dead(prefix);
+    const subscribe = async (ch: ConfirmChannel): Promise<void> => {
       await assertDeadLetters(ch, prefix);
       await ch.prefetch(PREFETCH);
-      await ch.consume(brokerNames.dead(prefix), (msg) => msg && void this.handle(ch, msg), { noAck: false });
-    });
+      await ch.consume(dead, (msg) => (msg ? void this.handle(ch, msg) : this.cancelledByServer(ch, subscribe)), {
+        noAck: false,
+      });
+    };
+    this.channel = this.publisher.consumerChannel(subscribe, `dead-letter channel (${dead})`);
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     await this.channel?.close().catch(() => undefined);
+  }
+
+  /**
+   * The broker cancelled the consumer (the queue was deleted): declared again and consumed again on the same channel.
+   * A failure there (the broker closes the channel) sets the consumer up again on a new channel after a pause.
+   */
+  private cancelledByServer(ch: ConfirmChannel, subscribe: (ch: ConfirmChannel) => Promise<void>): void {
+    if (this.stopped) return;
+    this.logger.warn(
+      `the broker cancelled the consumer of ${brokerNames.dead(this.publisher.prefix)}; declaring it again`,
+    );
+    subscribe(ch).catch((e: Error) => {
+      this.failures.warn('dead-resubscribe', `cannot consume dead letters: ${e.message}`);
+      this.channel?.reopen();
+    });
   }
 
   /** Dead letters handled since start, and the most recent ones. */
@@ -65,7 +83,7 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
     const runId = 'problem' in parsed ? null : parsed.runId;
     try {
       const row = runId === null ? null : await this.runs.findById(runId);
-      const decision = deadLetterDecision(parsed, row, death);
+      const decision = deadLetterDecision(parsed, row, death, this.publisher.prefix);
       let outcome: string;
       if (decision.kind === 'fail') {
         const moved = await this.runs.finish(
@@ -78,6 +96,10 @@ export class DeadLetters implements OnApplicationBootstrap, OnApplicationShutdow
           this.logger.warn({ msg: `run failed: ${decision.error}`, runId, jobId: row?.jobId });
           this.events.runChanged(runId!);
         }
+      } else if (decision.kind === 'republish') {
+        const cleared = await this.runs.forgetQueuedRun(runId!);
+        outcome = cleared ? 'published again' : 'run no longer pending';
+        if (cleared) this.logger.warn({ msg: decision.why, runId, jobId: row?.jobId });
       } else {
         outcome = `dropped: ${decision.why}`;
       }

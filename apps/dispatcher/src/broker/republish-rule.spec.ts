@@ -1,5 +1,12 @@
 import { deadLetterDecision } from './dead-letter-decision';
-import { FRESH_MS, messageTtlMs, needsPublish, REPUBLISH_AFTER_MS, TTL_GRACE_MS } from './republish-rule';
+import {
+  FRESH_MS,
+  messageTtlMs,
+  needsPublish,
+  PUBLISH_TIMEOUT_MS,
+  REPUBLISH_AFTER_MS,
+  TTL_GRACE_MS,
+} from './republish-rule';
 
 const NOW = Date.UTC(2026, 11, 1);
 const run = (queuedAt: number | null, createdAt = NOW - 60_000, notBefore = NOW - 1) =>
@@ -9,6 +16,10 @@ describe('the republish rule', () => {
   it('publishes a run never confirmed, once its claimer had its chance', () => {
     expect(needsPublish(run(null), NOW)).toBe(true);
     expect(needsPublish(run(null, NOW - FRESH_MS + 1), NOW)).toBe(false);
+    // The claimer's publish may wait PUBLISH_TIMEOUT_MS for its confirm, then write queued_at: still its own then.
+    expect(FRESH_MS).toBeGreaterThanOrEqual(2 * PUBLISH_TIMEOUT_MS);
+    expect(needsPublish(run(null, NOW - PUBLISH_TIMEOUT_MS - 1000), NOW)).toBe(false);
+    expect(needsPublish(run(null, NOW - 10_000), NOW)).toBe(true);
   });
 
   it('leaves a confirmed run alone until it is stale', () => {
@@ -38,6 +49,27 @@ describe('deadLetterDecision', () => {
     expect(deadLetterDecision(msg, row, death)).toEqual({
       kind: 'fail',
       error: 'dead-lettered: expired (from queue gocron.runs.a)',
+    });
+  });
+
+  it('publishes again (does not fail) a run dead-lettered for a delivery or length limit', () => {
+    for (const reason of ['delivery_limit', 'maxlen']) {
+      expect(deadLetterDecision(msg, row, { reason, queue: 'gocron.runs.a' })).toEqual({
+        kind: 'republish',
+        why: `dead-lettered: ${reason} (from queue gocron.runs.a): published again`,
+      });
+    }
+    expect(deadLetterDecision(msg, row, { reason: 'rejected', queue: 'gocron.runs.a' }).kind).toBe('fail');
+    expect(deadLetterDecision(msg, { ...row, status: 'running' }, { reason: 'maxlen', queue: 'q' }).kind).toBe('drop');
+  });
+
+  it('fails no run for a death in a queue that is not one of the prefix’s runs or control queues', () => {
+    expect(deadLetterDecision(msg, row, death, 'gocron').kind).toBe('fail');
+    expect(deadLetterDecision(msg, row, { reason: 'expired', queue: 'gocron.exec.x' }, 'gocron').kind).toBe('fail');
+    const forged = deadLetterDecision(msg, row, { reason: 'expired', queue: 'elsewhere' }, 'gocron');
+    expect(forged).toEqual({
+      kind: 'drop',
+      why: "dead-lettered from queue elsewhere, not a runs or control queue of 'gocron'",
     });
   });
 

@@ -1,10 +1,14 @@
 import type { RunEntity } from '@app/persistence';
 
+/** A publish not confirmed within this long counts as not published (the run stays pending, published again). */
+export const PUBLISH_TIMEOUT_MS = 5000;
 /**
  * A run never confirmed is published by its claimer; the pending pass leaves it that long before publishing it
- * itself (another dispatcher's claim may still be waiting for its confirm).
+ * itself. The claimer may wait up to PUBLISH_TIMEOUT_MS for its confirm and then write `queued_at`: with less than
+ * that, every other dispatcher's pass (every 500 ms) would publish another copy of a run whose confirm is merely slow
+ * (a quorum queue's fsync under a burst, a memory alarm). Twice the timeout leaves room for the write.
  */
-export const FRESH_MS = 2_000;
+export const FRESH_MS = 2 * PUBLISH_TIMEOUT_MS;
 /**
  * A run confirmed this long ago and still pending is published again: its message may have been lost with a queue
  * the broker lost (deleted, or a node's disk gone). Quorum queues keep confirmed messages across restarts, so this is

@@ -75,15 +75,12 @@ export class HealthController {
 
   /**
    * [rabbitmq]: degraded while the broker is unreachable. Nothing is lost meanwhile: runs of broker groups wait
-   * pending in the ledger and are published once it is back (or fail at their deadline). The URL is shown masked.
+   * pending in the ledger and are published once it is back (or fail at their deadline). Health is public: only the
+   * state is told here. The masked URL (user, host, vhost) and the last error are GET /api/broker's (viewer).
    */
   private brokerCheck(): Check {
-    const s = this.broker.state();
-    if (s.connected) return { status: 'ok', detail: `connected to ${s.url}` };
-    return {
-      status: 'degraded',
-      detail: `not connected to ${s.url}${s.lastError ? ` (${s.lastError})` : ''}: runs of broker groups wait pending`,
-    };
+    if (this.broker.connected) return { status: 'ok', detail: 'connected' };
+    return { status: 'degraded', detail: 'not connected: runs of broker groups wait pending (see GET /api/broker)' };
   }
 
   /** etcd answering and every watch of the dispatcher's prefix caches attached (see etcdDiscoveryHealth). */

@@ -57,21 +57,21 @@ export class RunCanceller {
         ? ({ kind: 'cancelled' } as const)
         : null;
     if (run.status === 'pending') return record('pending');
-    const viaBroker = this.brokerExecutor(run);
-    if (viaBroker && run.executorAddress) {
-      // An executor of a broker group: its control queue. Not confirmed: the gRPC path below.
-      if (await this.broker!.cancel(viaBroker, run.id, reason).catch(() => false)) {
-        return { kind: 'stopping', executorAddress: run.executorAddress };
-      }
-    }
     if (run.executorAddress) {
       try {
+        // The executor's gRPC server first, broker group or not: it answers whether it had the run.
         await this.pool.cancel(run.executorAddress, run.id, reason);
         return { kind: 'stopping', executorAddress: run.executorAddress };
       } catch (e) {
         // Unreachable, or it no longer has the run: record the cancel; if it still runs the task, its ledger watch
-        // stops it, and its late result can not overwrite this final status.
+        // stops it (within 1 s), and its late result can not overwrite this final status.
         this.logger.warn({ msg: `cancel via executor failed (${(e as Error).message}); recording it`, runId: run.id });
+      }
+      const viaBroker = this.brokerExecutor(run);
+      if (viaBroker) {
+        // An executor of a broker group its gRPC can not reach: its control queue too (a cancel waits there at most
+        // CANCEL_TTL_MS), best effort; the ledger's `cancelled` below is what stops the run for sure.
+        await this.broker!.cancel(viaBroker, run.id, reason).catch(() => false);
       }
     }
     return record('running');

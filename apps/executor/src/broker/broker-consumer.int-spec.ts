@@ -99,6 +99,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
     let executor: {
       consumer: BrokerConsumer;
       ledger: LedgerWatch;
+      presence: Presence;
       active: ActiveRuns;
       launched: Launch[];
       /** Every ack / dead-letter / requeue the consumer sent, with the message it was for. */
@@ -130,7 +131,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         ledger,
         new SecretOpener(box),
       );
-      const consumer = new BrokerConsumer(config, runs, tasks, active, ledger);
+      const consumer = new BrokerConsumer(config, runs, tasks, active, ledger, presence);
       const settled: { how: string; content: string }[] = [];
       const spied = consumer as unknown as { settle: (d: { msg: ConsumeMessage }, how: string) => void };
       const settle = spied.settle.bind(consumer);
@@ -140,7 +141,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       });
       ledger.onModuleInit();
       consumer.onApplicationBootstrap();
-      executor = { consumer, ledger, active, launched, settled };
+      await presence.register(); // static discovery: listed once registered, and only then consuming
+      executor = { consumer, ledger, presence, active, launched, settled };
       await waitFor(async () => (await queue(runsQueue)).consumers === 1, { ...WAIT, what: 'the executor consumes' });
       return executor;
     }
@@ -153,6 +155,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       if (!executor) return;
       await executor.consumer.beforeApplicationShutdown();
       executor.ledger.onApplicationShutdown();
+      executor.presence.onApplicationShutdown();
       executor = null;
       await waitFor(async () => (await queue(runsQueue)).consumers === 0, { ...WAIT, what: 'the consumer is gone' });
     }

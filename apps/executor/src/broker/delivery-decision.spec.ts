@@ -14,7 +14,7 @@ const row = (over: Partial<RunRow> = {}): RunRow => ({
   ...over,
 });
 const msg = { kind: 'run' as const, runId: 5, jobId: 2, tickKey: 's:1', attempt: 1 };
-const self = { address: '10.0.0.1:50051' };
+const self = { address: '10.0.0.1:50051', from: 'runs' as const };
 
 describe('decideDelivery', () => {
   it('starts a due pending run under the row key, not the message', () => {
@@ -41,6 +41,20 @@ describe('decideDelivery', () => {
     expect(decideDelivery(msg, row({ executorKey: '10.0.0.2:50051' }), self, NOW).kind).toBe('drop');
     expect(decideDelivery(msg, row({ executorKey: self.address }), self, NOW).kind).toBe('start');
     expect(decideDelivery(msg, row({ notBefore: NOW + 1000 }), self, NOW).kind).toBe('drop');
+  });
+
+  it('dead-letters a broadcast run in its own control queue keyed to an address it does not advertise', () => {
+    const d = decideDelivery(msg, row({ executorKey: 'exec1.example:50051' }), { ...self, from: 'control' }, NOW);
+    expect(d).toEqual({ kind: 'dead', why: expect.stringMatching(/advertises 10\.0\.0\.1:50051/) });
+    const mine = decideDelivery(msg, row({ executorKey: self.address }), { ...self, from: 'control' }, NOW);
+    expect(mine.kind).toBe('start');
+  });
+
+  it('dead-letters a cancel on a runs queue (cancels are honored only from the control queue)', () => {
+    expect(decideDelivery({ kind: 'cancel', runId: 5, reason: 'x' }, row(), self, NOW)).toEqual({
+      kind: 'dead',
+      why: 'a cancel message on a runs queue',
+    });
   });
 
   it('fails a run past its deadline with the reason', () => {

@@ -10,7 +10,8 @@ export type RunRow = Pick<
 
 /**
  * What to do with a delivered run message, before any write:
- * - `dead`: it can not be processed (not a message, or no such run): rejected without requeue, to `{prefix}.dead`;
+ * - `dead`: it can not be processed (not a message, a cancel on a runs queue, no such run, a broadcast run in this
+ *   executor's control queue keyed to an address it does not advertise): rejected without requeue, to `{prefix}.dead`;
  * - `drop`: acked and nothing done (not pending: started or ended elsewhere, a redelivery; another key than the
  *   row's; not due yet; a broadcast run for another executor). The ledger decides: nothing a message says is taken
  *   beyond the key the row must match;
@@ -26,7 +27,7 @@ export type Delivery =
 export function decideDelivery(
   parsed: BrokerMessage | { problem: string },
   row: RunRow | undefined,
-  self: { address: string },
+  self: { address: string; from: 'runs' | 'control' },
   now: number,
 ): Delivery {
   if ('problem' in parsed) return { kind: 'dead', why: parsed.problem };
@@ -40,6 +41,17 @@ export function decideDelivery(
   }
   if (row.status !== 'pending') return { kind: 'drop', why: `run ${row.id} is ${row.status}` };
   if (row.executorKey !== '' && row.executorKey !== self.address) {
+    if (self.from === 'control') {
+      // Routed here by this executor's id, keyed by an address it does not advertise (a static target spelled
+      // otherwise than `[executor] advertise`): it would come back every republish and never run. Shown, not hidden.
+      return {
+        kind: 'dead',
+        why:
+          `broadcast run ${row.id} is keyed to executor address ${row.executorKey.slice(0, 100)}, but reached the ` +
+          `control queue of this executor, which advertises ${self.address}: [executor] advertise must be the address ` +
+          `dispatchers know it by`,
+      };
+    }
     return { kind: 'drop', why: `run ${row.id} is the broadcast run of executor ${row.executorKey}` };
   }
   if (row.deadlineAt < now) {

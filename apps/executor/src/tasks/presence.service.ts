@@ -26,6 +26,9 @@ export class Presence implements BeforeApplicationShutdown, OnApplicationShutdow
   private loadTimer: NodeJS.Timeout | null = null;
   /** Whether register() put this executor in discovery: before that, shutdown has no entry to update. */
   private registered = false;
+  /** In discovery with a live lease (static discovery: once registered): dispatchers list this executor. */
+  private listed = false;
+  private readonly listedListeners: (() => void)[] = [];
   draining = false;
 
   constructor(
@@ -37,6 +40,26 @@ export class Presence implements BeforeApplicationShutdown, OnApplicationShutdow
 
   get executorId(): string {
     return this.config.executor.id;
+  }
+
+  /**
+   * Whether dispatchers list this executor: registered, and its lease live. A run started while not listed would be
+   * declared lost by every dispatcher (its executor is absent from discovery), so the broker consumer takes runs only
+   * while this holds.
+   */
+  get inDiscovery(): boolean {
+    return this.listed && !this.draining;
+  }
+
+  /** Called when inDiscovery may have changed (registered, lease lost, registered again). */
+  onDiscoveryChange(listener: () => void): void {
+    this.listedListeners.push(listener);
+  }
+
+  private setListed(listed: boolean): void {
+    if (this.listed === listed) return;
+    this.listed = listed;
+    for (const l of this.listedListeners) l();
   }
 
   /** What discovery lists and Health answers about this executor. */
@@ -60,10 +83,13 @@ export class Presence implements BeforeApplicationShutdown, OnApplicationShutdow
   async register(): Promise<void> {
     if (!(await this.ledger.schemaReady()) || this.draining) return;
     this.registered = true;
-    this.registration.onLeaseLost(() =>
-      this.active.stopAll({ kind: 'lost', message: `executor ${this.executorId} lost its discovery lease` }),
-    );
+    this.registration.onLeaseLost(() => {
+      this.setListed(false);
+      this.active.stopAll({ kind: 'lost', message: `executor ${this.executorId} lost its discovery lease` });
+    });
+    this.registration.onRegistered(() => this.setListed(true));
     await this.registration.put(this.describe());
+    this.setListed(true);
     let last = this.active.size;
     this.loadTimer = setInterval(() => {
       if (this.active.size === last || this.draining) return;
@@ -77,6 +103,7 @@ export class Presence implements BeforeApplicationShutdown, OnApplicationShutdow
   /** SIGTERM: take nothing new, let running tasks finish within drain_timeout, then hand the rest back. */
   async beforeApplicationShutdown(signal?: string): Promise<void> {
     this.draining = true;
+    for (const l of this.listedListeners) l();
     // First leave the routing tables (nothing new arrives), keeping the lease so finishing runs are not lost. Not
     // registered yet (the schema never came): nothing to update, and a put would take a lease now.
     if (this.registered) await this.registration.put(this.describe()).catch(() => undefined);

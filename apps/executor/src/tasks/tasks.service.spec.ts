@@ -147,6 +147,27 @@ describe('TasksService.startMany: the ledger decides, not the caller', () => {
     expect(active.size).toBe(0);
   });
 
+  it('answers a run named twice in one batch once: the copy gets the first one’s outcome, never INVALID', async () => {
+    const full = setup([job(1)], [row(10, 1), row(11, 1)]);
+    full.active.reserve(99, 1);
+    for (let i = 0; i < 7; i++) full.active.reserve(100 + i, 1); // capacity 8, all held
+    const refused = await full.tasks.startMany([requestFor(row(10, 1)), requestFor(row(10, 1))]);
+    expect(refused.map((o) => [o.runId, o.code])).toEqual([
+      [10, 'AT_CAPACITY'],
+      [10, 'AT_CAPACITY'],
+    ]);
+
+    const { tasks, cas, pending } = setup([job(1)], [row(10, 1), row(11, 1)]);
+    const outcomes = await tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1)), requestFor(row(10, 1))]);
+    expect(outcomes.map((o) => [o.runId, o.accepted, o.code])).toEqual([
+      [10, true, ''],
+      [11, true, ''],
+      [10, true, ''],
+    ]);
+    expect(cas).toEqual([[row(10, 1), row(11, 1)]]); // one compare-and-set, each run once
+    expect(pending.size).toBe(0);
+  });
+
   it('refuses a run of a deleted job (JOB_GONE) and of a job whose row holds no task (INVALID)', async () => {
     const broken = job(5, { type: 'http', command: null, http: null });
     const { tasks, cas } = setup([broken], [row(13, 4), row(14, 5)]);

@@ -99,14 +99,31 @@ export class TasksService {
    * version) is used: the jobs are read from the ledger (JobCache: one query for the batch's jobs, none when they are
    * current), a job of another group is refused before anything is written, and one compare-and-set for the batch
    * moves each run to running only under the key it was offered with (a run named as another job's stays pending).
-   * The task, its timeout and retries come from the job's row.
+   * The task, its timeout and retries come from the job's row. A run named twice in one batch (a broker redelivery
+   * beside a republished copy) is decided once: the copy gets the first one's outcome, never a refusal of its own
+   * (a copy refused as INVALID would fail a run the first one was only told "not now" for).
    */
   async startMany(reqs: RunRequest[]): Promise<RunOutcome[]> {
+    const firstOf = new Map<number, number>();
+    const unique: RunRequest[] = [];
+    const at = reqs.map((req) => {
+      const valid = runRequestProblems(req).length === 0;
+      const first = valid ? firstOf.get(req.runId) : undefined;
+      if (first !== undefined) return first;
+      if (valid) firstOf.set(req.runId, unique.length);
+      unique.push(req);
+      return unique.length - 1;
+    });
+    if (unique.length === reqs.length) return this.startUnique(reqs);
+    const outcomes = await this.startUnique(unique);
+    return at.map((i) => ({ ...outcomes[i] }));
+  }
+
+  private async startUnique(reqs: RunRequest[]): Promise<RunOutcome[]> {
     const outcomes: RunOutcome[] = [];
     const refuse = (req: RunRequest, code: RunRefusal, message: string) =>
       outcomes.push({ runId: Number(req.runId) || 0, accepted: false, code, message });
     const taking: Taking[] = [];
-    const seen = new Set<number>();
     const { capacity } = this.config.executor;
     const notReady = this.ledger.notReadyReason();
     for (const req of reqs) {
@@ -115,11 +132,6 @@ export class TasksService {
         refuse(req, 'INVALID', problems.join('; '));
         continue;
       }
-      if (seen.has(req.runId)) {
-        refuse(req, 'INVALID', `run_id: ${req.runId} appears twice in the batch`);
-        continue;
-      }
-      seen.add(req.runId);
       if (this.active.has(req.runId)) {
         outcomes.push({ runId: req.runId, accepted: true, code: '', message: '' });
         continue;

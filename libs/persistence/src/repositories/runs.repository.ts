@@ -259,6 +259,23 @@ export class RunsRepository {
     return result.affected ?? 0;
   }
 
+  /**
+   * Forgets that the broker confirmed one pending run's message (its message was dead-lettered for a reason that is
+   * not the run's: a delivery limit, a length limit), so that the pending pass publishes it again. Answers whether it
+   * changed the run.
+   */
+  async forgetQueuedRun(id: number): Promise<boolean> {
+    const result = await retryBusy(() =>
+      this.repo
+        .createQueryBuilder()
+        .update(RunEntity)
+        .set({ queuedAt: null })
+        .where(`id = :id AND status = 'pending'`, { id })
+        .execute(),
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
   /** The runs with these ids (those that exist). */
   findByIds(ids: number[]): Promise<RunEntity[]> {
     if (ids.length === 0) return Promise.resolve([]);
