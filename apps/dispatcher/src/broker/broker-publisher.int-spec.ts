@@ -18,6 +18,7 @@ import {
   RunsRepository,
 } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
+import { pendingRun as ledgerPendingRun, shellJob } from '../../../../test/support/ledger-rows';
 import { brokerEnv, deleteBrokerQueues, freePort, testServices } from '../../../../test/support/services';
 import { waitFor } from '../../../../test/support/wait';
 import { SecretBox } from '@app/common';
@@ -36,41 +37,10 @@ import { BrokerRuns } from './broker-runs.service';
 const T = Date.now() - 60_000;
 const GROUPS = ['batch', 'lost', 'fresh', 'moved'];
 
-function job(name: string, group: string): NewJob {
-  return {
-    name,
-    description: '',
-    cron: '0 0 1 1 *',
-    timezone: 'UTC',
-    type: 'shell',
-    command: 'true',
-    env: {},
-    http: null,
-    timeoutMs: 600_000,
-    retries: 0,
-    retryBackoffMs: 1000,
-    concurrency: 'allow',
-    misfire: 'skip',
-    group,
-    routing: 'round_robin',
-    enabled: true,
-    scheduleSetAt: T,
-    lastTickAt: 0,
-    nextRunAt: null,
-  };
-}
+const job = (name: string, group: string): NewJob => shellJob(name, group, T);
 
-const pendingRun = (jobId: number, tickKey: string): NewRun => ({
-  jobId,
-  tickKey,
-  attempt: 1,
-  scheduledAt: T,
-  trigger: 'manual',
-  status: 'pending',
-  notBefore: T,
-  deadlineAt: T + 3_600_000,
-  dispatcherId: 'd1',
-});
+const pendingRun = (jobId: number, tickKey: string): NewRun =>
+  ledgerPendingRun(jobId, tickKey, T, { trigger: 'manual', deadlineAt: T + 3_600_000 });
 
 function brokerConfig(prefix: string, url: string): AppConfig {
   return { dispatcher: { id: 'd-int' }, rabbitmq: { url, groups: ['*'], prefix } } as unknown as AppConfig;

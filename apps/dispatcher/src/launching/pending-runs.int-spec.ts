@@ -14,6 +14,7 @@ import {
 } from '@app/persistence';
 import type { RunBatchReply, RunRequest } from '@app/protocol';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
+import { pendingRun as ledgerPendingRun, shellJob } from '../../../../test/support/ledger-rows';
 import { rowsTouched, withOneConnection } from '../../../../test/support/rows-touched';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import { rankExecutors } from '../executor-client/routing';
@@ -24,42 +25,10 @@ import { RunLauncher } from './run-launcher.service';
 
 const T = Date.now() - 60_000;
 
-function job(name: string, group: string, over: Partial<NewJob> = {}): NewJob {
-  return {
-    name,
-    description: '',
-    cron: '0 0 1 1 *',
-    timezone: 'UTC',
-    type: 'shell',
-    command: 'true',
-    env: {},
-    http: null,
-    timeoutMs: 600_000,
-    retries: 0,
-    retryBackoffMs: 1000,
-    concurrency: 'allow',
-    misfire: 'skip',
-    group,
-    routing: 'round_robin',
-    enabled: true,
-    scheduleSetAt: T,
-    lastTickAt: 0,
-    nextRunAt: null,
-    ...over,
-  };
-}
+const job = (name: string, group: string, over: Partial<NewJob> = {}): NewJob => shellJob(name, group, T, over);
 
-const pendingRun = (jobId: number, tickKey: string): NewRun => ({
-  jobId,
-  tickKey,
-  attempt: 1,
-  scheduledAt: T,
-  trigger: 'manual',
-  status: 'pending',
-  notBefore: T,
-  deadlineAt: T + 3_600_000,
-  dispatcherId: 'd1',
-});
+const pendingRun = (jobId: number, tickKey: string): NewRun =>
+  ledgerPendingRun(jobId, tickKey, T, { trigger: 'manual', deadlineAt: T + 3_600_000 });
 
 /** An executor as discovery lists it; `refuses` makes it answer AT_CAPACITY to everything. */
 type FakeExecutor = ExecutorInfo & { refuses?: boolean };

@@ -19,6 +19,7 @@ import {
   SettingsRepository,
 } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
+import { pendingRun as ledgerPendingRun, shellJob } from '../../../../test/support/ledger-rows';
 import { brokerEnv, deleteBrokerQueues, testServices } from '../../../../test/support/services';
 import { waitFor } from '../../../../test/support/wait';
 import { ActiveRuns } from '../tasks/active-runs';
@@ -35,41 +36,10 @@ const GROUP = 'batch';
 const EXECUTOR = 'exec-int';
 const WAIT = { timeoutMs: 10_000, intervalMs: 50 };
 
-function job(name: string, group = GROUP): NewJob {
-  return {
-    name,
-    description: '',
-    cron: '0 0 1 1 *',
-    timezone: 'UTC',
-    type: 'shell',
-    command: 'true',
-    env: {},
-    http: null,
-    timeoutMs: 600_000,
-    retries: 0,
-    retryBackoffMs: 1000,
-    concurrency: 'allow',
-    misfire: 'skip',
-    group,
-    routing: 'round_robin',
-    enabled: true,
-    scheduleSetAt: T,
-    lastTickAt: 0,
-    nextRunAt: null,
-  };
-}
+const job = (name: string, group = GROUP): NewJob => shellJob(name, group, T);
 
-const pendingRun = (jobId: number, tickKey: string): NewRun => ({
-  jobId,
-  tickKey,
-  attempt: 1,
-  scheduledAt: T,
-  trigger: 'manual',
-  status: 'pending',
-  notBefore: T,
-  deadlineAt: T + 3_600_000,
-  dispatcherId: 'd1',
-});
+const pendingRun = (jobId: number, tickKey: string): NewRun =>
+  ledgerPendingRun(jobId, tickKey, T, { trigger: 'manual', deadlineAt: T + 3_600_000 });
 
 const runMessage = (r: RunEntity) =>
   Buffer.from(
