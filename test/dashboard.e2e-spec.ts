@@ -591,8 +591,20 @@ describe('dashboard', () => {
       ch.publish(`${prefix}.dead`, '', msg.content, {
         headers: { 'x-first-death-reason': 'expired', 'x-first-death-queue': queue },
       });
-      await ch.close();
       await mqApi.waitForRunStatus(runId, ['failed']);
+      // A copy the pending pass published while the first publish waited for its confirm (a loaded machine) may
+      // still sit in the queue: the run is final now, so nothing publishes it again once the queue is purged.
+      await waitFor(
+        async () => {
+          await ch.purgeQueue(queue);
+          const q = (
+            await mqApi.call<{ queues: { name: string; ready: number | null }[] }>('GET', '/api/broker')
+          ).body.queues.find((x) => x.name === queue);
+          return q?.ready === 0;
+        },
+        { timeoutMs: 10_000, what: 'the queue empty once the run failed' },
+      );
+      await ch.close();
 
       await signIn(p, TEST_ADMIN_TOKEN, '/#/broker', mq.base);
       await shown(p.locator('#broker-connection-title .badge', { hasText: 'connected' }));
