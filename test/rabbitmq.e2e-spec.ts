@@ -9,6 +9,11 @@ import { brokerEnv, deleteBrokerQueues, freePort } from './support/services';
 import { waitFor } from './support/wait';
 
 const ONCE_A_YEAR = '0 0 1 1 *';
+/**
+ * How long a broker run may take to start here: a publish whose confirm did not come in time (a loaded machine)
+ * leaves the run unqueued, and the pending pass publishes it again only after FRESH_MS (10 s).
+ */
+const BROKER_START_MS = 30_000;
 
 interface BrokerJson {
   connected: boolean;
@@ -107,7 +112,7 @@ describe('RabbitMQ transport', () => {
 
     await startExecutor(s.env, 'mq-drop-e', s.ports[0]);
     const runId = await s.api.trigger(job.id);
-    const done = await s.api.waitForRunStatus(runId, ['succeeded']);
+    const done = await s.api.waitForRunStatus(runId, ['succeeded'], BROKER_START_MS);
     const conn = await amqp.connect(s.env.GOCRON_RABBITMQ_URL);
     const ch = await conn.createConfirmChannel();
     const queue = `${s.prefix}.runs.default`;
@@ -205,7 +210,7 @@ describe('RabbitMQ transport', () => {
     await startExecutor({ ...s.env, GOCRON_EXECUTOR_GROUP: 'mq' }, 'mq-cancel-e', s.ports[0]);
     const job = await shellJob(s.api, 'long', 'mq', 'sleep 60', { retries: 2 });
     const runId = await s.api.trigger(job.id);
-    await s.api.waitForRunStatus(runId, ['running'], 20_000);
+    await s.api.waitForRunStatus(runId, ['running'], BROKER_START_MS);
     await s.api.call('POST', `/api/runs/${runId}/cancel`, undefined, 202);
     const run = await s.api.waitForRunStatus(runId, ['cancelled', 'failed', 'succeeded', 'lost'], 10_000);
     expect(run.status).toBe('cancelled');
