@@ -4,6 +4,8 @@
 import type { JobHttpJson } from './http-spec';
 import type {
   ConcurrencyPolicy,
+  DependencyCondition,
+  DependencyMode,
   JobType,
   MisfirePolicy,
   NotificationStatus,
@@ -32,6 +34,20 @@ export interface JobNotifyJson {
   email?: string[];
 }
 
+/** One parent of a job: its id and when its finished run starts the job. */
+export interface JobDependencyJson {
+  jobId: number;
+  on: DependencyCondition;
+}
+
+/** One child of a job (read only): the job that names this one in its `dependsOn`. */
+export interface JobChildJson {
+  jobId: number;
+  name: string;
+  on: DependencyCondition;
+  enabled: boolean;
+}
+
 export interface JobJson {
   id: number;
   name: string;
@@ -54,6 +70,13 @@ export interface JobJson {
   enabled: boolean;
   /** Null: the global `[notify]` defaults. */
   notify: JobNotifyJson | null;
+  /** The job's parents (empty: none); `cron` may be empty when it has some. */
+  dependsOn: JobDependencyJson[];
+  dependencyMode: DependencyMode;
+  /** `all` with parents on different schedules: parent runs within this many ms of each other make one occasion. */
+  dependencyWindowMs: number;
+  /** Read only: the jobs that name this one as a parent. */
+  children: JobChildJson[];
   /** Bumped by every change of the definition; also the `ETag` (`"<version>"`) that `If-Match` names. */
   version: number;
   createdAt: string;
@@ -87,6 +110,42 @@ export interface RunJson {
   skippedCount: number;
   /** A `skipped` record of several ticks: its last tick; null otherwise. */
   skippedUntil: string | null;
+  /** A `dependency` run: the parent runs whose finish started it (empty otherwise). */
+  parentRunIds: number[];
+}
+
+/** A run beside another in the dependency graph: a parent run (upstream) or a run it started (downstream). */
+export interface RunLinkJson {
+  id: number;
+  jobId: number;
+  jobName: string | null;
+  status: RunStatus;
+  scheduledAt: string;
+  finishedAt: string | null;
+}
+
+/** GET /api/runs/:id: the run, and the runs beside it in the dependency graph. */
+export interface RunDetailJson extends RunJson {
+  upstream: RunLinkJson[];
+  downstream: RunLinkJson[];
+}
+
+/** GET /api/jobs/:id/graph: the job's ancestors and descendants and the edges between them. */
+export interface JobGraphJson {
+  jobId: number;
+  nodes: {
+    id: number;
+    name: string;
+    enabled: boolean;
+    cron: string;
+    dependencyMode: DependencyMode;
+    /** Negative: an ancestor that many edges up; positive: a descendant; 0: the job itself. */
+    level: number;
+  }[];
+  /** `parentId` → `childId`: the child runs when the parent's run satisfies `on`. */
+  edges: { parentId: number; childId: number; on: DependencyCondition }[];
+  /** More than 2,000 nodes: the graph shown is cut there. */
+  truncated: boolean;
 }
 
 /** A list answer: one page of items and the count of all that match. */

@@ -58,3 +58,23 @@ export type NotifyChannel = (typeof NOTIFY_CHANNELS)[number];
 /** A delivery's state in the outbox: waiting (or retrying), delivered (itself or folded into another), given up. */
 export const NOTIFICATION_STATUSES = ['pending', 'sent', 'failed'] as const;
 export type NotificationStatus = (typeof NOTIFICATION_STATUSES)[number];
+
+/**
+ * When a parent's finished run starts its child (CONTRACT.md, dependencies): `success` on `succeeded`; `failure` on
+ * `failed`, `timed_out` or `lost` of the final attempt; `always` on either. `skipped`, `missed` and `cancelled` start
+ * nothing.
+ */
+export const DEPENDENCY_CONDITIONS = ['success', 'failure', 'always'] as const;
+export type DependencyCondition = (typeof DEPENDENCY_CONDITIONS)[number];
+
+/** `all`: once every parent has a satisfying run of the same occasion; `any`: once per satisfying parent run. */
+export const DEPENDENCY_MODES = ['any', 'all'] as const;
+export type DependencyMode = (typeof DEPENDENCY_MODES)[number];
+
+/** A job names at most this many parents; a chain is at most this deep. */
+export const MAX_PARENTS = 100;
+export const MAX_DEPENDENCY_DEPTH = 1000;
+/** `all` with parents on different schedules: their runs within this of each other make one occasion. */
+export const DEFAULT_DEPENDENCY_WINDOW_MS = 3_600_000;
+/** A child's environment carries at most this much of the tail of each parent's output. */
+export const PARENT_OUTPUT_TAIL_BYTES = 4096;

@@ -3,6 +3,9 @@
 export {
   ACTIVE_STATUSES,
   CONCURRENCY_POLICIES,
+  DEFAULT_DEPENDENCY_WINDOW_MS,
+  DEPENDENCY_CONDITIONS,
+  DEPENDENCY_MODES,
   FINAL_STATUSES,
   isFinal,
   JOB_TYPES,
@@ -18,6 +21,8 @@ export {
 } from '@app/contract';
 export type {
   ConcurrencyPolicy,
+  DependencyCondition,
+  DependencyMode,
   HttpSpec,
   JobType,
   MisfirePolicy,

@@ -21,3 +21,4 @@ export * from './api-data-source';
 export * from './repositories/api-reads.repository';
 export { SCHEMA_VERSION } from './migrations';
 export * from './job-task';
+export * from './repositories/run-links.repository';

@@ -1,8 +1,23 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import type { ConcurrencyPolicy, HttpSpec, JobNotify, JobType, MisfirePolicy, Routing } from '../domain';
+import type {
+  ConcurrencyPolicy,
+  DependencyCondition,
+  DependencyMode,
+  HttpSpec,
+  JobNotify,
+  JobType,
+  MisfirePolicy,
+  Routing,
+} from '../domain';
 import { epochMs, int64 } from './ms-transformer';
 
 /** A job's secrets as stored: name → sealed value (`v1.<iv>.<ciphertext+tag>`). */
+/** One parent of a job: when that job's finished run starts this one. */
+export interface JobDependency {
+  jobId: number;
+  on: DependencyCondition;
+}
+
 export interface JobSecrets {
   env?: Record<string, string>;
   headers?: Record<string, string>;
@@ -53,6 +68,19 @@ export class JobEntity {
    */
   @Column({ type: 'simple-json', nullable: true })
   notify?: JobNotify | null;
+
+  /**
+   * The job's parents, null when it has none (then `cron` is required). The same edges are in `job_dependencies`,
+   * written in the same transaction, for the reverse reads.
+   */
+  @Column({ name: 'depends_on', type: 'simple-json', nullable: true })
+  dependsOn!: JobDependency[] | null;
+
+  @Column({ name: 'dependency_mode', type: 'varchar', length: 8, default: 'all' })
+  dependencyMode!: DependencyMode;
+
+  @Column({ name: 'dependency_window_ms', type: 'int', default: 3_600_000 })
+  dependencyWindowMs!: number;
 
   @Column({ name: 'timeout_ms', type: 'int' })
   timeoutMs!: number;

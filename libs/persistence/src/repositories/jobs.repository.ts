@@ -8,7 +8,12 @@ import { PersistenceError } from '../persistence.error';
 import { placeholders, type Value } from '../sql/columns';
 import { jobFromValues, JOB_SELECT_LIST } from '../sql/jobs.table';
 
-export type NewJob = Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'verifyFrom'>;
+/** A job to insert; without dependency fields it has no parents (mode `all`, the default window). */
+export type NewJob = Omit<
+  JobEntity,
+  'id' | 'version' | 'createdAt' | 'updatedAt' | 'verifyFrom' | 'dependsOn' | 'dependencyMode' | 'dependencyWindowMs'
+> &
+  Partial<Pick<JobEntity, 'dependsOn' | 'dependencyMode' | 'dependencyWindowMs'>>;
 export type JobChanges = Partial<Omit<JobEntity, 'id' | 'version' | 'createdAt' | 'updatedAt' | 'verifyFrom'>>;
 
 /** What a conditional update did: wrote (the job as stored after it), found another version, or found no job. */

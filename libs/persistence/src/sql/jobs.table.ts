@@ -1,5 +1,5 @@
-import type { ConcurrencyPolicy, HttpSpec, JobNotify, JobType, MisfirePolicy, Routing } from '../domain';
-import { JobEntity, JobSecrets } from '../entities/job.entity';
+import type { ConcurrencyPolicy, DependencyMode, HttpSpec, JobNotify, JobType, MisfirePolicy, Routing } from '../domain';
+import { JobDependency, JobEntity, JobSecrets } from '../entities/job.entity';
 import { ColumnsOf, columnList, flag, num, orNull, positions, text, Value } from './columns';
 import { shared, sharedParse } from './shared-values';
 
@@ -20,6 +20,9 @@ export const JOB_COLUMNS = {
   // Never shared: each sealed value is unique (its own IV), so sharing would only fill the table.
   secrets: { name: 'secrets', read: orNull((v) => JSON.parse(String(v)) as JobSecrets) },
   notify: { name: 'notify', read: orNull(sharedParse<JobNotify>) },
+  dependsOn: { name: 'depends_on', read: orNull(sharedParse<JobDependency[]>) },
+  dependencyMode: { name: 'dependency_mode', read: shared<DependencyMode> },
+  dependencyWindowMs: { name: 'dependency_window_ms', read: num },
   timeoutMs: { name: 'timeout_ms', read: num },
   retries: { name: 'retries', read: num },
   retryBackoffMs: { name: 'retry_backoff_ms', read: num },
@@ -61,6 +64,9 @@ export function jobFromValues(v: ArrayLike<Value>): JobEntity {
     http: c.http.read(v[at.http]),
     secrets: c.secrets.read(v[at.secrets]),
     notify: c.notify.read(v[at.notify]),
+    dependsOn: c.dependsOn.read(v[at.dependsOn]),
+    dependencyMode: c.dependencyMode.read(v[at.dependencyMode]),
+    dependencyWindowMs: c.dependencyWindowMs.read(v[at.dependencyWindowMs]),
     timeoutMs: c.timeoutMs.read(v[at.timeoutMs]),
     retries: c.retries.read(v[at.retries]),
     retryBackoffMs: c.retryBackoffMs.read(v[at.retryBackoffMs]),

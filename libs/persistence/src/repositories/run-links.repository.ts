@@ -1,0 +1,150 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { retryBusy } from '../db-errors';
+import { placeholders } from '../sql/columns';
+import { tickRef } from './runs.repository';
+
+/** A parent run of one occasion of a child job. */
+export interface ParentRunRef {
+  runId: number;
+  jobId: number;
+}
+
+/** What reserving an occasion's parent runs came to. */
+export type Reservation =
+  /** Every parent run is linked to this occasion (now, or already by an earlier pass: the same key). */
+  | { kind: 'reserved' }
+  /** Some parent runs already count toward other occasions of the child (run id → that occasion's tick key). */
+  | { kind: 'taken'; taken: Map<number, string> };
+
+/** Thrown inside reserve()'s transaction to roll it back. */
+class Taken extends Error {
+  constructor(readonly taken: Map<number, string>) {
+    super('parent runs already taken');
+  }
+}
+
+/** Keys a statement at most: far below SQLite's bound variables and MySQL's packet limit. */
+const CHUNK = 500;
+
+/**
+ * `run_links`: which parent runs each run of a child job consumed. The primary key (child_job_id, parent_run_id)
+ * lets a parent run count toward one occasion of a child only; a run's parents are the links of its (job, tick
+ * key), so every attempt of it has the same ones.
+ */
+@Injectable()
+export class RunLinksRepository {
+  constructor(@InjectDataSource() private readonly ds: DataSource) {}
+
+  /**
+   * Links the parent runs to the child's occasion `childTickKey`, all or none, in one transaction: a parent run
+   * already linked to another occasion of the child answers `taken` and writes nothing. Idempotent: a second call
+   * with the same links answers `reserved`.
+   */
+  async reserve(
+    childJobId: number,
+    childTickKey: string,
+    parents: ParentRunRef[],
+    now = Date.now(),
+  ): Promise<Reservation> {
+    if (parents.length === 0) throw new Error('an occasion has at least one parent run');
+    if (parents.length > CHUNK) throw new Error(`an occasion has at most ${CHUNK} parent runs`);
+    const ignore = this.ds.options.type === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
+    const ids = parents.map((p) => p.runId);
+    try {
+      await retryBusy(() =>
+        this.ds.transaction(async (m) => {
+          await m.query(
+            `${ignore} INTO run_links (child_job_id, parent_run_id, parent_job_id, child_tick_key, created_at) ` +
+              `VALUES ${parents.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+            parents.flatMap((p) => [childJobId, p.runId, p.jobId, childTickKey, now]),
+          );
+          const rows = await m.query<{ parent_run_id: number | string; child_tick_key: string }[]>(
+            `SELECT parent_run_id, child_tick_key FROM run_links ` +
+              `WHERE child_job_id = ? AND parent_run_id IN (${placeholders(ids.length)})`,
+            [childJobId, ...ids],
+          );
+          const taken = new Map<number, string>();
+          for (const r of rows) {
+            if (r.child_tick_key !== childTickKey) taken.set(Number(r.parent_run_id), r.child_tick_key);
+          }
+          // Rolled back: the links this call inserted go with it.
+          if (taken.size > 0) throw new Taken(taken);
+        }),
+      );
+      return { kind: 'reserved' };
+    } catch (e) {
+      if (e instanceof Taken) return { kind: 'taken', taken: e.taken };
+      throw e;
+    }
+  }
+
+  /** For each of these parent runs that the child already consumed: the occasion's tick key. */
+  async occasionsOf(childJobId: number, parentRunIds: number[]): Promise<Map<number, string>> {
+    const out = new Map<number, string>();
+    for (let i = 0; i < parentRunIds.length; i += CHUNK) {
+      const ids = parentRunIds.slice(i, i + CHUNK);
+      const rows = await this.ds.query<{ parent_run_id: number | string; child_tick_key: string }[]>(
+        `SELECT parent_run_id, child_tick_key FROM run_links WHERE child_job_id = ? AND parent_run_id IN (${placeholders(ids.length)})`,
+        [childJobId, ...ids],
+      );
+      for (const r of rows) out.set(Number(r.parent_run_id), r.child_tick_key);
+    }
+    return out;
+  }
+
+  /** The parent runs of each (job, tick key), keyed by tickRef; keys without links are absent. Ids ascending. */
+  async parentRunIdsOf(keys: { jobId: number; tickKey: string }[]): Promise<Map<string, number[]>> {
+    const out = new Map<string, number[]>();
+    const wanted = keys.filter((k) => k.tickKey.startsWith('dep:'));
+    for (let i = 0; i < wanted.length; i += CHUNK) {
+      const part = wanted.slice(i, i + CHUNK);
+      const rows = await this.ds.query<{ child_job_id: number | string; child_tick_key: string; parent_run_id: number | string }[]>(
+        `SELECT child_job_id, child_tick_key, parent_run_id FROM run_links WHERE ` +
+          part.map(() => '(child_job_id = ? AND child_tick_key = ?)').join(' OR ') +
+          ` ORDER BY parent_run_id`,
+        part.flatMap((k) => [k.jobId, k.tickKey]),
+      );
+      for (const r of rows) {
+        const ref = tickRef(Number(r.child_job_id), r.child_tick_key);
+        const list = out.get(ref) ?? [];
+        list.push(Number(r.parent_run_id));
+        out.set(ref, list);
+      }
+    }
+    return out;
+  }
+
+  /** The occasions of child jobs that this run is a parent run of. */
+  async childrenOf(parentRunId: number): Promise<{ jobId: number; tickKey: string }[]> {
+    const rows = await this.ds.query<{ child_job_id: number | string; child_tick_key: string }[]>(
+      `SELECT child_job_id, child_tick_key FROM run_links WHERE parent_run_id = ? ORDER BY child_job_id`,
+      [parentRunId],
+    );
+    return rows.map((r) => ({ jobId: Number(r.child_job_id), tickKey: r.child_tick_key }));
+  }
+
+  /** Links written before `at` (retention: by then the runs they join are pruned or long final). */
+  async pruneBefore(at: number, limit = 5000): Promise<number> {
+    const mysql = this.ds.options.type === 'mysql';
+    const sql = mysql
+      ? `DELETE FROM run_links WHERE created_at < ? ORDER BY created_at LIMIT ?`
+      : `DELETE FROM run_links WHERE rowid IN (SELECT rowid FROM run_links WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
+    const result: unknown = await retryBusy(() => this.ds.query(sql, [at, limit]));
+    return affected(result);
+  }
+
+  /** A deleted job's links, as child and as parent. */
+  async deleteOfJob(jobId: number): Promise<void> {
+    await retryBusy(() =>
+      this.ds.query(`DELETE FROM run_links WHERE child_job_id = ? OR parent_job_id = ?`, [jobId, jobId]),
+    );
+  }
+}
+
+function affected(result: unknown): number {
+  if (Array.isArray(result) && typeof result[1] === 'number') return result[1];
+  const r = result as { affectedRows?: number; changes?: number } | null;
+  return r?.affectedRows ?? r?.changes ?? 0;
+}
