@@ -9,7 +9,14 @@ import { join } from 'node:path';
 import { DataSource } from 'typeorm';
 import type { AppConfig, DatabaseConfig, RetentionConfig } from '@app/config';
 import { InProcessLock } from '@app/locking';
-import { dataSourceOptions, migrate, NewRun, RetentionRepository, RunBatchRepository } from '@app/persistence';
+import {
+  dataSourceOptions,
+  migrate,
+  NewRun,
+  RetentionRepository,
+  RunBatchRepository,
+  RunLinksRepository,
+} from '@app/persistence';
 import type { Timers } from '../apps/dispatcher/src/common/timers.service';
 import { Retention } from '../apps/dispatcher/src/retention/retention.service';
 import { createMysqlDatabase, tmpDir } from '../test/support/services';
@@ -165,7 +172,7 @@ async function bench(dialect: string): Promise<Record<string, unknown>> {
     ['keep_output_runs 10', { keepOutputRuns: 10 }],
   ];
   for (const [name, l] of limits) {
-    const retention = new Retention(repo, noTimers, new InProcessLock(), {
+    const retention = new Retention(repo, new RunLinksRepository(ds), noTimers, new InProcessLock(), {
       redis: { url: '', prefix: 'bench' },
       retention: { maxRunsPerJob: 0, maxAgeDays: 0, keepOutputRuns: 0, intervalSeconds: 60, ...l },
     } as AppConfig);

@@ -48,6 +48,7 @@ import { JobCursors } from './scheduling/job-cursors';
 import { MissedTickSweeper } from './scheduling/missed-tick-sweeper';
 import { SchedulerService } from './scheduling/scheduler.service';
 import { TickClaimer } from './scheduling/tick-claimer';
+import { DependencyPlanner } from './dependencies/dependency-planner.service';
 import { BrokerController } from './broker/broker.controller';
 import { BrokerPendingRuns } from './broker/broker-pending.service';
 import { BrokerPublisher } from './broker/broker-publisher.service';
@@ -115,6 +116,7 @@ export class DispatcherModule {
         LaunchLoop,
         JobCursors,
         TickClaimer,
+        DependencyPlanner,
         MissedTickSweeper,
         Retention,
         Notifications,

@@ -12,6 +12,8 @@ import { RetentionRepository } from './repositories/retention.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
 import { SettingsRepository } from './repositories/settings.repository';
 import { NotificationsRepository } from './repositories/notifications.repository';
+import { DependencyLedger } from './repositories/dependency-ledger.repository';
+import { RunLinksRepository } from './repositories/run-links.repository';
 
 @Module({})
 export class PersistenceModule {
@@ -35,6 +37,8 @@ export class PersistenceModule {
         RetentionRepository,
         SettingsRepository,
         NotificationsRepository,
+        DependencyLedger,
+        RunLinksRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -51,6 +55,8 @@ export class PersistenceModule {
         RetentionRepository,
         SettingsRepository,
         NotificationsRepository,
+        DependencyLedger,
+        RunLinksRepository,
       ],
     };
   }

@@ -4,13 +4,13 @@ import type { NotifyConfig } from '@app/config';
 import {
   FAILURE_STATUSES,
   FinishedRun,
+  isFinalAttempt,
   JobEntity,
   JobsRepository,
   LedgerPosition,
   NewNotification,
   NotificationsRepository,
   NotifyEvent,
-  RETRYABLE_STATUSES,
 } from '@app/persistence';
 import { readJobs } from '../launching/job-reads';
 import { NotificationFacts } from './notification-body';
@@ -26,18 +26,6 @@ const MAX_WINDOWS = 5;
 const PAGE = 500;
 /** A row that fails this many passes in a row is passed over (logged), so that it can not hold up the planner. */
 const MAX_FAILURES = 3;
-
-/**
- * Whether `run` is its tick's final attempt: no next attempt exists and none is owed. A retry is owed (see
- * RunsRepository.finishWithRetry and RetryRepair) to a run that ended retryable after it had started, with attempts
- * left under its job's policy, while the job has not changed since (a changed job's policy is not known any more,
- * and the repair leaves such runs alone).
- */
-export function isFinalAttempt(run: FinishedRun, job: Pick<JobEntity, 'retries' | 'updatedAt'>): boolean {
-  if (run.hasNext) return false;
-  if (!RETRYABLE_STATUSES.includes(run.status)) return true;
-  return run.startedAt === null || run.attempt > job.retries || job.updatedAt > run.updatedAt;
-}
 
 /**
  * The events of a finished run: a failure-type status on its final attempt; `missed`; `succeeded` when asked for;

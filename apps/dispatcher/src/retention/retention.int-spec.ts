@@ -10,6 +10,7 @@ import {
   NewJob,
   PRUNE_ROWS_PER_STATEMENT,
   RetentionRepository,
+  RunLinksRepository,
 } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
 import { testServices, uniquePrefix } from '../../../../test/support/services';
@@ -129,7 +130,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         redis: { url: '', prefix },
         retention: { maxRunsPerJob: 0, maxAgeDays: 0, keepOutputRuns: 0, intervalSeconds: 60, ...limits },
       } as AppConfig;
-      return new Retention(repo, noTimers, lock, config);
+      return new Retention(repo, new RunLinksRepository(ds), noTimers, lock, config);
     }
 
     beforeAll(async () => {
@@ -299,7 +300,7 @@ describe('retention among dispatchers', () => {
           };
         },
       });
-      return { retention: new Retention(counted, noTimers, lock, config), calls };
+      return { retention: new Retention(counted, new RunLinksRepository(ds), noTimers, lock, config), calls };
     };
     const [one, two] = [await make(), await make()];
     const results = await Promise.all([one.retention.pass(NOW), two.retention.pass(NOW)]);

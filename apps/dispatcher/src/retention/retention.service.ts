@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig, RetentionConfig } from '@app/config';
 import { TICK_LOCK, TickLock } from '@app/locking';
-import { AgePosition, PRUNE_ROWS_PER_STATEMENT, RetentionRepository } from '@app/persistence';
+import { AgePosition, PRUNE_ROWS_PER_STATEMENT, RetentionRepository, RunLinksRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 
@@ -85,6 +85,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
 
   constructor(
     private readonly repo: RetentionRepository,
+    private readonly links: RunLinksRepository,
     private readonly timers: Timers,
     @Inject(TICK_LOCK) private readonly lock: TickLock,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -121,6 +122,7 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       if (this.limits.maxAgeDays > 0) await this.pruneByAge(now, counts, pacer);
       const notes = this.limits.maxAgeDays > 0 ? await this.pruneNotifications(now, pacer) : 0;
       if (notes > 0) counts.notificationsDeleted = notes;
+      if (this.limits.maxAgeDays > 0) await this.pruneLinks(now, pacer);
       if (counts.deleted + counts.outputsCleared > 0) {
         this.logger.log(`retention: deleted ${counts.deleted} runs, cleared the output of ${counts.outputsCleared}`);
       }
@@ -215,6 +217,16 @@ export class Retention implements OnApplicationBootstrap, OnApplicationShutdown 
       if (n < PRUNE_ROWS_PER_STATEMENT) break;
     }
     return deleted;
+  }
+
+  /** Dependency links written more than max_age_days ago: the runs they join are past that age too. */
+  private async pruneLinks(now: number, pacer: Pacer): Promise<void> {
+    const before = now - this.limits.maxAgeDays * DAY_MS;
+    while (!this.stopped) {
+      const n = await this.links.pruneBefore(before, PRUNE_ROWS_PER_STATEMENT);
+      await pacer.wrote(n);
+      if (n < PRUNE_ROWS_PER_STATEMENT) break;
+    }
   }
 
   private async pruneByAge(now: number, counts: PruneCounts, pacer: Pacer): Promise<void> {

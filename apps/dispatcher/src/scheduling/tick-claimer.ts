@@ -8,7 +8,16 @@ import { EventsService } from '../events/events.service';
 import { RunCanceller } from '../launching/run-canceller.service';
 import { RunLauncher, RunToOffer } from '../launching/run-launcher.service';
 import type { DroppedTicks } from './tick-planner';
-import { decideTick, droppedRecord, ledgerRow, rowsOf, tickKeyOf, TickDecision, TickRecord } from './tick-policy';
+import {
+  ClaimTrigger,
+  decideTick,
+  droppedRecord,
+  ledgerRow,
+  rowsOf,
+  tickKeyOf,
+  TickDecision,
+  TickRecord,
+} from './tick-policy';
 
 /**
  * A tick lock outlives the claim (milliseconds) by far; the ledger key is the real fence if it does not. Short, so
@@ -34,12 +43,14 @@ export type TickAnswer =
 const CLAIMED: TickAnswer = Object.freeze({ kind: 'claimed' });
 const HELD: TickAnswer = Object.freeze({ kind: 'held' });
 
-/** A scheduled tick to claim. */
+/** A scheduled tick, or a dependency occasion, to claim. */
 interface TickRequest {
   kind: 'tick';
   job: JobEntity;
   at: number;
-  trigger: 'schedule' | 'misfire';
+  /** Its ledger and lock key: `tickKeyOf(at)` for a scheduled tick, the occasion's key for a dependency. */
+  key: string;
+  trigger: ClaimTrigger;
   /** The job's previous tick, recorded (the caller's cursor): a `forbid` skip folds into its skip record. */
   prev?: number;
   resolve: (answer: TickAnswer) => void;
@@ -116,7 +127,20 @@ export class TickClaimer {
    * record instead of writing a row of its own.
    */
   claimTick(job: JobEntity, at: number, trigger: 'schedule' | 'misfire', prev?: number): Promise<TickAnswer> {
-    return new Promise((resolve, reject) => this.enqueue({ kind: 'tick', job, at, trigger, prev, resolve, reject }));
+    return new Promise((resolve, reject) =>
+      this.enqueue({ kind: 'tick', job, at, key: tickKeyOf(at), trigger, prev, resolve, reject }),
+    );
+  }
+
+  /**
+   * Claims a dependency occasion of `job` under its own key (DependencyPlanner): the same lock, policies, ledger key
+   * and offer as a scheduled tick, with `at` (the parents' finish) as the run's `scheduledAt`. `recorded` when the
+   * key already has its run: the occasion is started, by this dispatcher earlier or by another.
+   */
+  claimOccasion(job: JobEntity, key: string, at: number): Promise<TickAnswer> {
+    return new Promise((resolve, reject) =>
+      this.enqueue({ kind: 'tick', job, at, key, trigger: 'dependency', resolve, reject }),
+    );
   }
 
   /**
@@ -163,7 +187,7 @@ export class TickClaimer {
     const fencedRecords = batch.filter((r): r is RecordRequest => r.kind === 'record' && r.job.routing === 'broadcast');
     const locked = batch.filter((r): r is LockedRequest => r.kind !== 'record');
     const keys = [
-      ...locked.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, tickKeyOf(r.at), 1)),
+      ...locked.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, keyOf(r), 1)),
       ...fencedRecords.map((r) => tickLockKey(this.config.redis.prefix, r.job.id, r.row.tickKey, 1)),
     ];
     const held = await this.lock.tryAcquireMany(keys, LOCK_TTL_MS);
@@ -203,7 +227,7 @@ export class TickClaimer {
         }
         const decision = decided.get(r); // none: another dispatcher holds the tick's lock, or its reads failed
         if (!decision || folded.has(r)) continue;
-        for (const row of rowsOf(r.job, r.at, r.trigger, decision, this.config.dispatcher.id, now)) {
+        for (const row of rowsOf(r.job, r.at, r.trigger, decision, this.config.dispatcher.id, now, r.key)) {
           planned.push({ row, request: r });
         }
       }
@@ -251,13 +275,13 @@ export class TickClaimer {
     if (taken.length === 0) return;
     let reach: Map<string, number>;
     try {
-      reach = await this.runs.reachOf(taken.map((r) => ({ jobId: r.job.id, tickKey: tickKeyOf(r.at) })));
+      reach = await this.runs.reachOf(taken.map((r) => ({ jobId: r.job.id, tickKey: keyOf(r) })));
     } catch (e) {
       for (const r of taken) r.reject(e as Error);
       return;
     }
     for (const r of taken) {
-      const through = Math.max(r.at, reach.get(tickRef(r.job.id, tickKeyOf(r.at))) ?? r.at);
+      const through = Math.max(r.at, reach.get(tickRef(r.job.id, keyOf(r))) ?? r.at);
       r.resolve({ kind: 'recorded', through });
     }
   }
@@ -344,7 +368,7 @@ export class TickClaimer {
       mine
         .filter((r) => r.job.routing === 'broadcast')
         .map((r) =>
-          this.runs.tickHasRecord(r.job.id, tickKeyOf(r.at)).then(
+          this.runs.tickHasRecord(r.job.id, r.key).then(
             (has) => recorded.set(r, has),
             (e: Error) => r.reject(e),
           ),
@@ -356,10 +380,12 @@ export class TickClaimer {
       if (isBroadcast && !recorded.has(r)) continue; // its read failed: rejected above
       decided.set(
         r,
-        decideTick(r.job, tickKeyOf(r.at), {
+        decideTick(r.job, r.key, {
           active: r.job.concurrency === 'allow' ? NONE : (active.get(r.job.id) ?? NONE),
+          // Ranges cover scheduled ticks; a dependency occasion is never inside one.
           covered:
             r.job.concurrency !== 'allow' &&
+            r.trigger !== 'dependency' &&
             (ranges.get(r.job.id) ?? []).some(([from, to]) => from <= r.at && r.at <= to),
           recorded: recorded.get(r) ?? false,
           executors: isBroadcast ? this.pool.broadcastTargets(r.job.group).map((e) => e.address) : NONE_ADDRESSES,
@@ -428,6 +454,9 @@ export class TickClaimer {
     }
   }
 }
+
+/** The ledger and lock key of a locked request: a range's is its first tick's. */
+const keyOf = (r: LockedRequest): string => (r.kind === 'tick' ? r.key : tickKeyOf(r.at));
 
 const NONE: readonly ActiveRunRow[] = [];
 const NONE_ADDRESSES: readonly string[] = [];

@@ -6,6 +6,9 @@ export function tickKeyOf(scheduledAt: number): string {
   return String(Math.floor(scheduledAt / 1000));
 }
 
+/** What a claim through TickClaimer is for: a scheduled tick, a misfired one, or a dependency occasion. */
+export type ClaimTrigger = 'schedule' | 'misfire' | 'dependency';
+
 /** What claiming one scheduled tick comes to, by the job's concurrency policy and routing. */
 export type TickDecision =
   /** The tick already has its record (another dispatcher, or a stale cursor here): nothing to write or cancel. */
@@ -131,16 +134,22 @@ export function droppedRecord(job: Pick<JobEntity, 'misfire'>, d: DroppedTicks):
 export function rowsOf(
   job: JobEntity,
   at: number,
-  trigger: 'schedule' | 'misfire',
+  trigger: ClaimTrigger,
   decision: TickDecision,
   dispatcherId: string,
   now: number,
+  tickKey = tickKeyOf(at),
 ): NewRun[] {
-  const tick = { tickKey: tickKeyOf(at), scheduledAt: at, trigger };
+  const tick = { tickKey, scheduledAt: at, trigger };
   switch (decision.kind) {
     case 'recorded':
       return [];
     case 'skip':
+      // A dependency occasion is its own record, never a range: its instant (a parent's finish, in ms) must not
+      // cover a scheduled tick of the same job.
+      if (trigger === 'dependency') {
+        return [ledgerRow(job, { ...tick, status: 'skipped', error: decision.reason }, dispatcherId)];
+      }
       // A range of one tick from the start: once a later skip folds into it and its key moves on, a dispatcher that
       // comes to this tick late must still find it covered (TickClaimer reads the ranges before deciding).
       return [
@@ -151,9 +160,10 @@ export function rowsOf(
         ),
       ];
     case 'run': {
-      // A misfired tick is claimed long after its time (an outage, a stall): its wait for an executor counts from the
-      // claim, or a deadline already past would fail it before it is ever offered.
-      const deadlineAt = (trigger === 'misfire' ? Math.max(at, now) : at) + job.timeoutMs;
+      // A misfired tick is claimed long after its time (an outage, a stall), and a dependency occasion may be claimed
+      // late by a pass that caught up: its wait for an executor counts from the claim, or a deadline already past
+      // would fail it before it is ever offered.
+      const deadlineAt = (trigger === 'schedule' ? at : Math.max(at, now)) + job.timeoutMs;
       return decision.executorKeys.map((executorKey) =>
         ledgerRow(job, { ...tick, status: 'pending', executorKey, notBefore: now, deadlineAt }, dispatcherId),
       );

@@ -68,8 +68,8 @@ export class Dependencies1765700000000 implements MigrationInterface {
     )${tail}`);
     await q.query(`CREATE TABLE ${exists}pass_cursors (
       name VARCHAR(32) NOT NULL PRIMARY KEY,
-      at ${big} NOT NULL,
-      id ${big} NOT NULL
+      pos_at ${big} NOT NULL,
+      pos_id ${big} NOT NULL
     )${tail}`);
     await q.query(`CREATE TABLE ${exists}graph_locks (
       name VARCHAR(32) NOT NULL PRIMARY KEY,

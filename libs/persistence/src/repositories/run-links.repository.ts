@@ -125,14 +125,20 @@ export class RunLinksRepository {
     return rows.map((r) => ({ jobId: Number(r.child_job_id), tickKey: r.child_tick_key }));
   }
 
-  /** Links written before `at` (retention: by then the runs they join are pruned or long final). */
-  async pruneBefore(at: number, limit = 5000): Promise<number> {
-    const mysql = this.ds.options.type === 'mysql';
-    const sql = mysql
-      ? `DELETE FROM run_links WHERE created_at < ? ORDER BY created_at LIMIT ?`
-      : `DELETE FROM run_links WHERE rowid IN (SELECT rowid FROM run_links WHERE created_at < ? ORDER BY created_at LIMIT ?)`;
-    const result: unknown = await retryBusy(() => this.ds.query(sql, [at, limit]));
-    return affected(result);
+  /** Deletes at most `limit` links written before `before` (retention: their runs are past max_age_days too). */
+  async pruneBefore(before: number, limit: number): Promise<number> {
+    const rows = await this.ds.query<{ child_job_id: number | string; parent_run_id: number | string }[]>(
+      `SELECT child_job_id, parent_run_id FROM run_links WHERE created_at < ? ORDER BY created_at LIMIT ?`,
+      [before, Math.trunc(limit)],
+    );
+    if (rows.length === 0) return 0;
+    await retryBusy(() =>
+      this.ds.query(
+        `DELETE FROM run_links WHERE ${rows.map(() => '(child_job_id = ? AND parent_run_id = ?)').join(' OR ')}`,
+        rows.flatMap((r) => [Number(r.child_job_id), Number(r.parent_run_id)]),
+      ),
+    );
+    return rows.length;
   }
 
   /** A deleted job's links, as child and as parent. */
@@ -141,10 +147,4 @@ export class RunLinksRepository {
       this.ds.query(`DELETE FROM run_links WHERE child_job_id = ? OR parent_job_id = ?`, [jobId, jobId]),
     );
   }
-}
-
-function affected(result: unknown): number {
-  if (Array.isArray(result) && typeof result[1] === 'number') return result[1];
-  const r = result as { affectedRows?: number; changes?: number } | null;
-  return r?.affectedRows ?? r?.changes ?? 0;
 }

@@ -1,0 +1,329 @@
+// The dependency pass on real SQLite and MariaDB, with the real claim pipeline (TickClaimer, the ledger's unique
+// key, run_links): which parent runs start which child runs, once, whatever passes and planners see them. The
+// executors are left out (a claimed run is only recorded); test/dependencies.e2e-spec.ts runs the whole system.
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '@app/config';
+import { InProcessLock, TickLock } from '@app/locking';
+import {
+  dataSourceOptions,
+  DependencyCondition,
+  DependencyLedger,
+  JobEntity,
+  JobsRepository,
+  migrate,
+  NewJob,
+  RunBatchRepository,
+  RunEntity,
+  RunLinksRepository,
+  RunResult,
+  RunsRepository,
+} from '@app/persistence';
+import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
+import { shellJob } from '../../../../test/support/ledger-rows';
+import type { Timers } from '../common/timers.service';
+import type { EventsService } from '../events/events.service';
+import type { ExecutorPool } from '../executor-client/executor-pool.service';
+import type { RunCanceller } from '../launching/run-canceller.service';
+import type { RunLauncher } from '../launching/run-launcher.service';
+import { TickClaimer } from '../scheduling/tick-claimer';
+import { DEPENDENCY_SETTLE_MS, DependencyPlanner } from './dependency-planner.service';
+
+const HOUR = 3600_000;
+
+describe.each([
+  ['SQLite', sqliteDialect],
+  ['MariaDB', mysqlDialect],
+])('dependency pass (%s)', (_name, makeDialect) => {
+  const dialect = makeDialect();
+  let ds: DataSource;
+  let jobs: JobsRepository;
+  let ledger: RunBatchRepository;
+  let runs: RunsRepository;
+  const lock: TickLock = new InProcessLock();
+  let offered: number[];
+  let seq = 0;
+
+  beforeAll(async () => {
+    ds = new DataSource(dataSourceOptions(await dialect.fresh()));
+    await ds.initialize();
+    await migrate(ds);
+    jobs = new JobsRepository(ds);
+    ledger = new RunBatchRepository(ds);
+    runs = new RunsRepository(ds);
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await dialect.cleanup();
+  });
+
+  beforeEach(async () => {
+    offered = [];
+    for (const t of ['runs', 'run_links', 'job_dependencies', 'pass_cursors', 'jobs']) await ds.query(`DELETE FROM ${t}`);
+  });
+
+  /** A planner as one dispatcher runs it, over its own claim pipeline (offers recorded, not sent). */
+  function planner(id = 'd1'): DependencyPlanner {
+    const config = { dispatcher: { id }, redis: { prefix: 'deps' } } as AppConfig;
+    const launcher = { offer: async (o: { run: { id: number } }[]) => void offered.push(...o.map((x) => x.run.id)) };
+    const claimer = new TickClaimer(
+      lock,
+      config,
+      ledger,
+      runs,
+      launcher as unknown as RunLauncher,
+      {} as RunCanceller,
+      { broadcastTargets: () => [] } as unknown as ExecutorPool,
+      { runChanged: () => undefined } as unknown as EventsService,
+    );
+    const timers = { every: () => undefined, clearInterval: () => undefined } as unknown as Timers;
+    return new DependencyPlanner(new DependencyLedger(ds), new RunLinksRepository(ds), jobs, claimer, timers, config);
+  }
+
+  async function job(name: string, over: Partial<NewJob> = {}): Promise<JobEntity> {
+    return jobs.create(shellJob(name, 'default', Date.now(), over));
+  }
+
+  /** Makes `child` depend on the parents (the job row and its edges, as the API writes them). */
+  async function depend(
+    child: JobEntity,
+    parents: [JobEntity, DependencyCondition][],
+    mode: 'any' | 'all' = 'all',
+    windowMs = HOUR,
+  ): Promise<void> {
+    const dependsOn = parents.map(([p, on]) => ({ jobId: p.id, on }));
+    await ds.query(`UPDATE jobs SET depends_on = ?, dependency_mode = ?, dependency_window_ms = ? WHERE id = ?`, [
+      JSON.stringify(dependsOn),
+      mode,
+      windowMs,
+      child.id,
+    ]);
+    for (const d of dependsOn) {
+      await ds.query(`INSERT INTO job_dependencies (child_id, parent_id, on_cond) VALUES (?, ?, ?)`, [
+        child.id,
+        d.jobId,
+        d.on,
+      ]);
+    }
+  }
+
+  /** A finished run of `parent`'s tick at `at` (attempt `attempt`), written as an executor writes it. */
+  async function finished(
+    parent: JobEntity,
+    at: number,
+    status: RunResult['status'],
+    over: { attempt?: number; tickKey?: string; retry?: boolean } = {},
+  ): Promise<number> {
+    const tickKey = over.tickKey ?? String(Math.floor(at / 1000) + seq++);
+    const [id] = await ledger.claimMany([
+      {
+        jobId: parent.id,
+        tickKey,
+        attempt: over.attempt ?? 1,
+        scheduledAt: at,
+        trigger: (over.attempt ?? 1) > 1 ? 'retry' : 'schedule',
+        status: 'pending',
+        deadlineAt: at + HOUR,
+        dispatcherId: 'd1',
+      },
+    ]);
+    await ds.query(`UPDATE runs SET status = 'running', started_at = ? WHERE id = ?`, [Date.now(), id]);
+    const result: RunResult = { status, finishedAt: Date.now(), exitCode: status === 'succeeded' ? 0 : 1 };
+    const run = { id: id as number, jobId: parent.id, tickKey, attempt: over.attempt ?? 1, executorKey: '', scheduledAt: at };
+    if (over.retry) await runs.finishWithRetry(run, result, { retries: parent.retries, retryBackoffMs: 1000, timeoutMs: HOUR });
+    else await ledger.finishMany([{ id: id as number, result }]);
+    return id as number;
+  }
+
+  async function runsOf(jobId: number): Promise<RunEntity[]> {
+    return (await ds.getRepository(RunEntity).find({ where: { jobId }, order: { id: 'ASC' } })).filter(
+      (r) => r.trigger === 'dependency',
+    );
+  }
+
+  async function parentsOf(run: RunEntity): Promise<number[]> {
+    const map = await new RunLinksRepository(ds).parentRunIdsOf([{ jobId: run.jobId, tickKey: run.tickKey }]);
+    return [...map.values()][0] ?? [];
+  }
+
+  it('any: a success starts each child once, however many passes and planners look at it', async () => {
+    const a = await job('a');
+    const b = await job('b');
+    const c = await job('c');
+    await depend(b, [[a, 'success']], 'any');
+    await depend(c, [[a, 'success']], 'any');
+    const run = await finished(a, Date.now() - 1000, 'succeeded');
+    const [p1, p2] = [planner('d1'), planner('d2')];
+    await Promise.all([p1.pass(), p2.pass()]);
+    await p1.pass();
+    await p2.pass(Date.now() + DEPENDENCY_SETTLE_MS + 1000); // the settled read goes over it too
+    for (const child of [b, c]) {
+      const started = await runsOf(child.id);
+      expect(started).toHaveLength(1);
+      expect(started[0].status).toBe('pending');
+      expect(started[0].tickKey).toMatch(new RegExp(`^dep:${a.id}:`));
+      expect(await parentsOf(started[0])).toEqual([run]);
+    }
+    expect(new Set(offered).size).toBe(2);
+  });
+
+  it('conditions: a failure starts `failure` and `always` children, not `success` ones; a chain stops there', async () => {
+    const a = await job('a');
+    const [onSuccess, onFailure, always] = [await job('s'), await job('f'), await job('w')];
+    await depend(onSuccess, [[a, 'success']], 'any');
+    await depend(onFailure, [[a, 'failure']], 'any');
+    await depend(always, [[a, 'always']], 'any');
+    await finished(a, Date.now() - 1000, 'timed_out');
+    await planner().pass();
+    expect(await runsOf(onSuccess.id)).toHaveLength(0);
+    expect(await runsOf(onFailure.id)).toHaveLength(1);
+    expect(await runsOf(always.id)).toHaveLength(1);
+  });
+
+  it('skipped, cancelled and missed runs start nothing; nor does a plain manual run, but a cascade one does', async () => {
+    const a = await job('a');
+    const b = await job('b');
+    await depend(b, [[a, 'always']], 'any');
+    for (const status of ['skipped', 'cancelled', 'missed'] as const) await finished(a, Date.now() - 1000, status);
+    await finished(a, Date.now() - 500, 'succeeded', { tickKey: 'manual:1b0f0c52-2b1e-4d7c-8c44-f1b0f7f1e7a1' });
+    await planner().pass();
+    expect(await runsOf(b.id)).toHaveLength(0);
+    await finished(a, Date.now() - 400, 'succeeded', { tickKey: 'cascade:1b0f0c52-2b1e-4d7c-8c44-f1b0f7f1e7a1' });
+    await planner().pass();
+    expect(await runsOf(b.id)).toHaveLength(1);
+  });
+
+  it('a retry that then succeeds starts the child once; the failed attempt before it starts nothing', async () => {
+    const a = await job('a', { retries: 1 });
+    const b = await job('b');
+    const fails = await job('f');
+    await depend(b, [[a, 'success']], 'any');
+    await depend(fails, [[a, 'failure']], 'any');
+    const at = Date.now() - 1000;
+    const tickKey = String(Math.floor(at / 1000));
+    await finished(a, at, 'failed', { tickKey, retry: true });
+    const p = planner();
+    await p.pass();
+    expect(await runsOf(b.id)).toHaveLength(0);
+    expect(await runsOf(fails.id)).toHaveLength(0); // not the final attempt
+    // The retry (attempt 2, written by finishWithRetry) runs and succeeds.
+    const [retry] = await ds.getRepository(RunEntity).find({ where: { jobId: a.id, attempt: 2 } });
+    await ds.query(`UPDATE runs SET status = 'running', started_at = ? WHERE id = ?`, [Date.now(), retry.id]);
+    await ledger.finishMany([{ id: retry.id, result: { status: 'succeeded', finishedAt: Date.now(), exitCode: 0 } }]);
+    await p.pass();
+    await planner('d2').pass(Date.now() + DEPENDENCY_SETTLE_MS + 1000);
+    const started = await runsOf(b.id);
+    expect(started).toHaveLength(1);
+    expect(started[0].tickKey).toBe(`dep:${a.id}:${tickKey}`);
+    expect(await parentsOf(started[0])).toEqual([retry.id]);
+    expect(await runsOf(fails.id)).toHaveLength(0);
+  });
+
+  it('all, shared schedule: the child waits for every parent of the same tick, then starts once', async () => {
+    const [a, b] = [await job('a', { cron: '0 * * * *' }), await job('b', { cron: '0 * * * *' })];
+    const d = await job('d');
+    await depend(d, [
+      [a, 'success'],
+      [b, 'success'],
+    ]);
+    const tick = Math.floor(Date.now() / HOUR) * HOUR;
+    const ra = await finished(a, tick, 'succeeded');
+    await finished(b, tick - HOUR, 'succeeded'); // the previous tick: not this occasion
+    const p = planner();
+    await p.pass();
+    expect(await runsOf(d.id)).toHaveLength(0);
+    const rb = await finished(b, tick, 'succeeded');
+    await Promise.all([p.pass(), planner('d2').pass()]);
+    await p.pass(Date.now() + DEPENDENCY_SETTLE_MS + 1000);
+    const started = await runsOf(d.id);
+    expect(started).toHaveLength(1);
+    expect(started[0].tickKey).toBe(`dep:all:${tick}`);
+    expect(await parentsOf(started[0])).toEqual([ra, rb].sort((x, y) => x - y));
+  });
+
+  it('all: a parent whose run failed blocks that occasion; a paused parent blocks every one', async () => {
+    const [a, b] = [await job('a', { cron: '0 * * * *' }), await job('b', { cron: '0 * * * *' })];
+    const d = await job('d');
+    await depend(d, [
+      [a, 'success'],
+      [b, 'success'],
+    ]);
+    const tick = Math.floor(Date.now() / HOUR) * HOUR;
+    await finished(a, tick, 'succeeded');
+    await finished(b, tick, 'failed');
+    await planner().pass();
+    expect(await runsOf(d.id)).toHaveLength(0);
+    await ds.query(`UPDATE jobs SET enabled = 0 WHERE id = ?`, [b.id]);
+    await finished(a, tick - HOUR, 'succeeded');
+    await finished(b, tick - HOUR, 'succeeded');
+    await planner().pass();
+    expect(await runsOf(d.id)).toHaveLength(0);
+  });
+
+  it('all, different schedules: runs within the window make one occasion, each parent run counts once', async () => {
+    const [a, b] = [await job('a', { cron: '0 * * * *' }), await job('b', { cron: '30 * * * *' })];
+    const d = await job('d');
+    await depend(
+      d,
+      [
+        [a, 'success'],
+        [b, 'success'],
+      ],
+      'all',
+      45 * 60_000,
+    );
+    const t0 = Date.now() - 3 * HOUR;
+    await finished(a, t0, 'succeeded');
+    await finished(b, t0 + 30 * 60_000, 'succeeded');
+    await planner().pass();
+    expect(await runsOf(d.id)).toHaveLength(1);
+    // A second run of `a` within the window of the same `b` run: that `b` run is used up, so nothing starts.
+    await finished(a, t0 + HOUR, 'succeeded');
+    await planner().pass();
+    expect(await runsOf(d.id)).toHaveLength(1);
+    // Too far apart: nothing either.
+    await finished(b, t0 + 2 * HOUR + 50 * 60_000, 'succeeded');
+    await planner().pass();
+    expect(await runsOf(d.id)).toHaveLength(1);
+    // A `b` run close to the second `a` run completes that occasion.
+    await finished(b, t0 + HOUR + 30 * 60_000, 'succeeded');
+    await planner().pass();
+    const started = await runsOf(d.id);
+    expect(started).toHaveLength(2);
+    expect(started.map((r) => r.tickKey)).toEqual([`dep:all:${t0}`, `dep:all:${t0 + HOUR}`]);
+  });
+
+  it('a parent that finished while no dispatcher ran starts its child when one starts again (the stored cursor)', async () => {
+    const a = await job('a');
+    const b = await job('b');
+    await depend(b, [[a, 'success']], 'any');
+    const before = planner('d1');
+    await before.pass(); // stores its settled position: DEPENDENCY_SETTLE_MS behind now
+    const [stored] = await ds.query<{ pos_at: number | string }[]>(`SELECT pos_at FROM pass_cursors`);
+    expect(Number(stored.pos_at)).toBeGreaterThan(Date.now() - DEPENDENCY_SETTLE_MS - 5000);
+    // d1 is gone; the parent finishes; a new dispatcher starts and resumes from the stored position (not 15 min back:
+    // a run of `a` that ended before it is not looked at again).
+    await finished(a, Date.now() - 1000, 'succeeded');
+    const after = planner('d3');
+    await after.pass();
+    expect(await runsOf(b.id)).toHaveLength(1);
+  });
+
+  it('a disabled child ignores its parents; a forbid child with an active run records the occasion as skipped', async () => {
+    const a = await job('a');
+    const off = await job('off', { enabled: false });
+    const busy = await job('busy', { concurrency: 'forbid' });
+    await depend(off, [[a, 'success']], 'any');
+    await depend(busy, [[a, 'success']], 'any');
+    await ledger.claimMany([
+      { jobId: busy.id, tickKey: '1', attempt: 1, scheduledAt: 1000, trigger: 'schedule', status: 'pending', deadlineAt: Date.now() + HOUR, dispatcherId: 'd1' },
+    ]);
+    await finished(a, Date.now() - 1000, 'succeeded');
+    await planner().pass();
+    expect(await runsOf(off.id)).toHaveLength(0);
+    const [skipped] = await runsOf(busy.id);
+    expect(skipped.status).toBe('skipped');
+    expect(skipped.skippedFrom).toBeNull();
+    expect(skipped.error).toMatch(/concurrency: forbid/);
+  });
+});

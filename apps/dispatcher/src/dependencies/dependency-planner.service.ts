@@ -1,0 +1,386 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { LogThrottle } from '@app/common';
+import { APP_CONFIG, AppConfig } from '@app/config';
+import {
+  DependencyEdge,
+  DependencyLedger,
+  JobEntity,
+  JobsRepository,
+  LedgerPosition,
+  ParentRun,
+  RunLinksRepository,
+} from '@app/persistence';
+import { Timers } from '../common/timers.service';
+import { readJobs } from '../launching/job-reads';
+import { TickAnswer, TickClaimer } from '../scheduling/tick-claimer';
+import {
+  allOccasionKey,
+  anyOccasionKey,
+  outcomeOf,
+  pickPartner,
+  readyAt,
+  satisfies,
+  shareSchedule,
+  startsChildren,
+  withinWindow,
+} from './dependency-rules';
+
+/** How often the pass looks for parents' finished runs: the delay from a parent's finish to its child's claim. */
+export const DEPENDENCY_PASS_MS = 250;
+/** A row is read again this long after it was written, for the rows a writer committed after the first read went by. */
+export const DEPENDENCY_SETTLE_MS = 10_000;
+/** Without a stored cursor (a new installation), the pass starts this far back. */
+export const DEPENDENCY_LOOKBACK_MS = 15 * 60_000;
+/** A stored cursor older than this (every dispatcher down for a day) starts here instead: older parents start nothing. */
+export const DEPENDENCY_MAX_CATCH_UP_MS = 24 * 3600_000;
+/** The pass's name in `pass_cursors`. */
+const CURSOR = 'dependencies';
+/** Rows a read takes at most; a pass makes at most MAX_READS reads of each kind. */
+const PAGE = 500;
+const MAX_READS = 4;
+/** The set of parent jobs is read again this often. */
+const PARENTS_TTL_MS = 1000;
+/** The stored cursor is written at most this often. */
+const STORE_MS = 1000;
+/** A run whose occasion fails this many settled passes in a row is passed over, logged. */
+const MAX_FAILURES = 3;
+/** An `all` occasion's choice is made again at most this often when another pass took one of its runs meanwhile. */
+const CHOICE_ATTEMPTS = 3;
+/** Candidate runs of one other parent read for an `all` occasion at most. */
+const CANDIDATES = 200;
+
+/** A run's children are started (or owe nothing), or some claim is to be looked at again. */
+type Handled = 'done' | 'again';
+
+/** The jobs a page of rows needs, read once for the page. */
+class JobsOfPage {
+  private readonly known = new Map<number, JobEntity | null>();
+
+  constructor(private readonly repo: JobsRepository) {}
+
+  async load(ids: Iterable<number>): Promise<void> {
+    const missing = [...new Set(ids)].filter((id) => !this.known.has(id));
+    if (missing.length === 0) return;
+    const { jobs } = await readJobs(this.repo, missing);
+    for (const id of missing) this.known.set(id, jobs.get(id) ?? null);
+  }
+
+  get(id: number): JobEntity | null {
+    return this.known.get(id) ?? null;
+  }
+}
+
+/**
+ * Starts the children of finished parent runs (README, "Dependencies"). It reads the ledger's (updated_at, id)
+ * order twice: a fast read right behind the writes, every DEPENDENCY_PASS_MS, and a settled read
+ * DEPENDENCY_SETTLE_MS behind, which picks up rows committed after the fast read went by and retries what failed.
+ * The settled position is stored in `pass_cursors` (shared, moved forward only), so a restart of every dispatcher
+ * resumes there: a parent that finished while no dispatcher ran still starts its child.
+ *
+ * An occasion is started in two steps that are each safe to repeat: its parent runs are linked to the child's
+ * occasion key in `run_links` (all or none; a run already linked to another occasion of the child refuses it), then
+ * the occasion is claimed through TickClaimer under that key (the tick lock, the child's concurrency policy, the
+ * ledger's unique key). Several dispatchers, a restart, or a pass over a row already handled find the links and the
+ * run there and start nothing twice.
+ */
+@Injectable()
+export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(DependencyPlanner.name);
+  private readonly failures = new LogThrottle((m) => this.logger.warn(m));
+  private fast: LedgerPosition | null = null;
+  private settled: LedgerPosition | null = null;
+  /** Rows the fast read started (by id, with their updated_at): the settled read passes over them. */
+  private readonly handled = new Map<number, number>();
+  private parents: { ids: Set<number>; readAt: number } | null = null;
+  private storedAt = 0;
+  private stored: LedgerPosition | null = null;
+  private stuck: { id: number; failures: number } | null = null;
+  private running = false;
+
+  constructor(
+    private readonly ledger: DependencyLedger,
+    private readonly links: RunLinksRepository,
+    private readonly jobs: JobsRepository,
+    private readonly claimer: TickClaimer,
+    private readonly timers: Timers,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timers.every('dependency-pass', DEPENDENCY_PASS_MS, () => this.pass());
+  }
+
+  onApplicationShutdown(): void {
+    this.timers.clearInterval('dependency-pass');
+  }
+
+  /** One pass; answers how many parent runs it handled (for tests). Never runs twice at once. */
+  async pass(now = Date.now()): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    try {
+      if (!this.settled || !this.fast) await this.start(now);
+      const parents = await this.parentIds(now);
+      let handled = 0;
+      handled += await this.readFast(parents, now);
+      handled += await this.readSettled(parents, now);
+      await this.store(now);
+      return handled;
+    } catch (e) {
+      this.failures.warn('pass', `dependency pass failed: ${(e as Error).message}`);
+      return 0;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async start(now: number): Promise<void> {
+    const stored = await this.ledger.cursor(CURSOR);
+    const floor = now - DEPENDENCY_MAX_CATCH_UP_MS;
+    const from = stored ?? { at: now - DEPENDENCY_LOOKBACK_MS, id: 0 };
+    this.settled = from.at < floor ? { at: floor, id: 0 } : from;
+    this.fast = { ...this.settled };
+    this.stored = stored;
+    if (stored && stored.at < floor) {
+      this.logger.warn(
+        `dependency cursor was at ${new Date(stored.at).toISOString()}: parents that finished before ` +
+          `${new Date(floor).toISOString()} start no children`,
+      );
+    }
+  }
+
+  private async parentIds(now: number): Promise<Set<number>> {
+    if (!this.parents || now - this.parents.readAt >= PARENTS_TTL_MS) {
+      this.parents = { ids: new Set(await this.ledger.parentIds()), readAt: now };
+    }
+    return this.parents.ids;
+  }
+
+  /** Right behind the writes: every row handled here is marked, so the settled read does not do it again. */
+  private async readFast(parents: Set<number>, now: number): Promise<number> {
+    let handled = 0;
+    for (let n = 0; n < MAX_READS; n++) {
+      const from = this.fast as LedgerPosition;
+      if (parents.size === 0) {
+        this.fast = later(from, { at: now, id: Number.MAX_SAFE_INTEGER });
+        return handled;
+      }
+      const read = await this.ledger.finishedAfter(from, now, parents, PAGE);
+      const edges = await this.edgesOf(read.runs);
+      const page = new JobsOfPage(this.jobs);
+      for (const run of read.runs) {
+        if (this.handled.has(run.id)) continue;
+        try {
+          if ((await this.handle(run, edges, page)) === 'done') {
+            this.handled.set(run.id, run.updatedAt);
+            handled++;
+          }
+        } catch (e) {
+          // Left to the settled read, which retries it.
+          this.failures.warn(`run:${run.id}`, `children of run ${run.id} not started yet: ${(e as Error).message}`);
+        }
+      }
+      this.fast = read.reached ? later(from, read.reached) : from;
+      if (!read.full) return handled;
+    }
+    return handled;
+  }
+
+  /** DEPENDENCY_SETTLE_MS behind: what the fast read missed or failed; the position stored for restarts. */
+  private async readSettled(parents: Set<number>, now: number): Promise<number> {
+    const upTo = now - DEPENDENCY_SETTLE_MS;
+    let handled = 0;
+    for (let n = 0; n < MAX_READS; n++) {
+      const from = this.settled as LedgerPosition;
+      if (parents.size === 0) {
+        this.settled = later(from, { at: upTo, id: Number.MAX_SAFE_INTEGER });
+        break;
+      }
+      const read = await this.ledger.finishedAfter(from, upTo, parents, PAGE);
+      const todo = read.runs.filter((r) => !this.handled.has(r.id));
+      const edges = await this.edgesOf(todo);
+      const page = new JobsOfPage(this.jobs);
+      let at = from;
+      for (const run of read.runs) {
+        if (!this.handled.has(run.id)) {
+          let error: Error | null = null;
+          try {
+            if ((await this.handle(run, edges, page)) === 'again') {
+              error = new Error('its occasion is being claimed elsewhere');
+            }
+          } catch (e) {
+            error = e as Error;
+          }
+          if (error && this.holdsUp(run, error)) {
+            this.settled = at; // this run is read again next pass
+            return handled;
+          }
+          if (!error) {
+            this.stuck = null;
+            handled++;
+          }
+        }
+        at = { at: run.updatedAt, id: run.id };
+      }
+      this.settled = read.reached ? later(from, read.reached) : from;
+      if (!read.full) {
+        this.settled = later(this.settled, { at: upTo, id: Number.MAX_SAFE_INTEGER });
+        break;
+      }
+    }
+    // What the settled read has passed needs no mark any more.
+    const passed = (this.settled as LedgerPosition).at;
+    for (const [id, updatedAt] of this.handled) if (updatedAt < passed) this.handled.delete(id);
+    return handled;
+  }
+
+  /** True while the run may still hold the settled read up (it is tried again next pass). */
+  private holdsUp(run: ParentRun, e: Error): boolean {
+    const failures = this.stuck?.id === run.id ? this.stuck.failures + 1 : 1;
+    this.stuck = { id: run.id, failures };
+    if (failures < MAX_FAILURES) {
+      this.failures.warn(`run:${run.id}`, `children of run ${run.id} not started yet: ${e.message}`);
+      return true;
+    }
+    this.logger.error({
+      msg: `passing over the children of run ${run.id} after ${failures} attempts: ${e.message}`,
+      runId: run.id,
+      jobId: run.jobId,
+    });
+    this.stuck = null;
+    return false;
+  }
+
+  private async store(now: number): Promise<void> {
+    const at = this.settled;
+    if (!at || now - this.storedAt < STORE_MS) return;
+    if (this.stored && this.stored.at === at.at && this.stored.id === at.id) return;
+    this.storedAt = now;
+    await this.ledger.advanceCursor(CURSOR, at);
+    this.stored = at;
+  }
+
+  private async edgesOf(runs: ParentRun[]): Promise<Map<number, DependencyEdge[]>> {
+    const out = new Map<number, DependencyEdge[]>();
+    const ids = [...new Set(runs.filter(startsChildren).map((r) => r.jobId))];
+    if (ids.length === 0) return out;
+    for (const e of await this.ledger.edgesFrom(ids)) {
+      const list = out.get(e.parentId) ?? [];
+      list.push(e);
+      out.set(e.parentId, list);
+    }
+    return out;
+  }
+
+  /** Starts what one finished parent run owes its children: 'again' when some claim must be looked at again. */
+  private async handle(run: ParentRun, edges: Map<number, DependencyEdge[]>, page: JobsOfPage): Promise<Handled> {
+    if (!startsChildren(run)) return 'done';
+    const out = edges.get(run.jobId) ?? [];
+    if (out.length === 0) return 'done';
+    await page.load([run.jobId, ...out.map((e) => e.childId)]);
+    const parent = page.get(run.jobId);
+    // A deleted or paused parent starts nothing.
+    if (!parent || !parent.enabled) return 'done';
+    const outcome = outcomeOf(run, parent);
+    let result: Handled = 'done';
+    for (const edge of out) {
+      if (!satisfies(edge.on, outcome)) continue;
+      const child = page.get(edge.childId);
+      // A disabled child ignores its parents; a child whose stored parents no longer name this one (an edit
+      // between the two reads) too.
+      if (!child || !child.enabled || !(child.dependsOn ?? []).some((d) => d.jobId === run.jobId)) continue;
+      const answer =
+        child.dependencyMode === 'any' ? await this.startAny(child, run) : await this.startAll(child, run, page);
+      if (answer === 'again') result = 'again';
+    }
+    return result;
+  }
+
+  /** `any`: one occasion per parent tick (its retries share it). */
+  private async startAny(child: JobEntity, run: ParentRun): Promise<Handled> {
+    let key = anyOccasionKey(run.jobId, run.tickKey);
+    const reserved = await this.links.reserve(child.id, key, [{ runId: run.id, jobId: run.jobId }]);
+    // Linked before (the child's mode changed since): that occasion is the one this run counts toward.
+    if (reserved.kind === 'taken') key = reserved.taken.get(run.id) ?? key;
+    return this.claim(child, key, readyAt([run]));
+  }
+
+  /** `all`: once every parent has a satisfying run of the same occasion. */
+  private async startAll(child: JobEntity, run: ParentRun, page: JobsOfPage): Promise<Handled> {
+    // Already counted toward an occasion (a pass before this one, here or elsewhere): make sure it is started.
+    const linked = (await this.links.occasionsOf(child.id, [run.id])).get(run.id);
+    if (linked !== undefined) return this.claimLinked(child, linked);
+    const deps = child.dependsOn ?? [];
+    await page.load(deps.map((d) => d.jobId));
+    const parents = deps.map((d) => page.get(d.jobId));
+    // A deleted or paused parent blocks the occasion.
+    if (parents.some((p) => !p || !p.enabled)) return 'done';
+    const shared = shareSchedule(parents as JobEntity[]);
+    const window = child.dependencyWindowMs;
+    const excluded = new Map<number, Set<number>>();
+    const others = deps.filter((d) => d.jobId !== run.jobId);
+    // Parents on one schedule: every partner is of the same instant, read in one statement with what is used up.
+    const sameTick = shared ? await this.ledger.runsAt(others.map((d) => d.jobId), run.scheduledAt) : [];
+    const usedAtTick = shared ? await this.links.occasionsOf(child.id, sameTick.map((r) => r.id)) : new Map();
+    for (let attempt = 0; attempt < CHOICE_ATTEMPTS; attempt++) {
+      const chosen: ParentRun[] = [run];
+      for (const dep of others) {
+        const job = page.get(dep.jobId) as JobEntity;
+        let candidates: ParentRun[];
+        let used: Iterable<number>;
+        if (shared) {
+          candidates = sameTick.filter((r) => r.jobId === dep.jobId);
+          used = usedAtTick.keys();
+        } else {
+          candidates = await this.ledger.candidates(dep.jobId, run.scheduledAt - window, run.scheduledAt + window, CANDIDATES);
+          used = (await this.links.occasionsOf(child.id, candidates.map((c) => c.id))).keys();
+        }
+        const consumed = new Set([...used, ...(excluded.get(dep.jobId) ?? [])]);
+        const partner = pickPartner(run, candidates, dep, job, consumed, shared, window);
+        if (!partner) return 'done'; // not complete yet: that parent's finish completes it
+        chosen.push(partner);
+      }
+      if (!shared && !withinWindow(chosen, window)) return 'done';
+      const key = allOccasionKey(chosen);
+      const reserved = await this.links.reserve(
+        child.id,
+        key,
+        chosen.map((r) => ({ runId: r.id, jobId: r.jobId })),
+      );
+      if (reserved.kind === 'reserved') return this.claim(child, key, readyAt(chosen));
+      // This run was linked meanwhile (another dispatcher's pass): its occasion is the one.
+      const mine = reserved.taken.get(run.id);
+      if (mine !== undefined) return this.claimLinked(child, mine);
+      // Another occasion took a partner: choose again without it.
+      for (const id of reserved.taken.keys()) {
+        const taken = chosen.find((r) => r.id === id) as ParentRun;
+        const set = excluded.get(taken.jobId) ?? new Set<number>();
+        set.add(id);
+        excluded.set(taken.jobId, set);
+      }
+    }
+    return 'again';
+  }
+
+  /** Claims an occasion whose links exist: its instant is the last finish of the runs linked to it. */
+  private async claimLinked(child: JobEntity, key: string): Promise<Handled> {
+    const ids = (await this.links.parentRunIdsOf([{ jobId: child.id, tickKey: key }])).values().next().value ?? [];
+    const runs = await this.ledger.runsByIds(ids);
+    if (runs.length === 0) return 'done'; // its parent runs are pruned: long past
+    return this.claim(child, key, readyAt(runs));
+  }
+
+  private async claim(child: JobEntity, key: string, at: number): Promise<Handled> {
+    const answer: TickAnswer = await this.claimer.claimOccasion(child, key, at);
+    if (answer.kind === 'held') return 'again';
+    if (answer.kind === 'claimed') {
+      this.logger.log({ msg: 'dependency run claimed', jobId: child.id, tickKey: key, dispatcherId: this.config.dispatcher.id });
+    }
+    return 'done';
+  }
+}
+
+/** The later of two ledger positions. */
+function later(a: LedgerPosition, b: LedgerPosition): LedgerPosition {
+  return b.at > a.at || (b.at === a.at && b.id > a.id) ? b : a;
+}
