@@ -141,8 +141,6 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       executorKey: r.executorKey,
       timeoutMs: 0,
       dispatcherId: 'd1',
-      task: '',
-      shell: null,
       retry: null,
     });
 
@@ -252,7 +250,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const parent = await createJob('fan-out-parent');
       const p = await finishedRun(parent.id, '', { status: 'succeeded', exitCode: 0, output: 'to all' });
       const children = await Promise.all(
-        [1, 2, 3].map((i) => createJob(`fan-out-child-${i}`, { command: `printf '%s' "$GOCRON_PARENT_OUTPUT_${parent.id}"` })),
+        [1, 2, 3].map((i) =>
+          createJob(`fan-out-child-${i}`, { command: `printf '%s' "$GOCRON_PARENT_OUTPUT_${parent.id}"` }),
+        ),
       );
       const tickKey = `dep:${parent.id}:${p.tickKey}`;
       const childRuns: RunEntity[] = [];

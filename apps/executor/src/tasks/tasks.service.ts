@@ -101,10 +101,10 @@ export class TasksService {
    * version) is used: the jobs are read from the ledger (JobCache: one query for the batch's jobs, none when they are
    * current), a job of another group is refused before anything is written, and one compare-and-set for the batch
    * moves each run to running only under the key it was offered with (a run named as another job's stays pending).
-   * The task, its timeout and retries come from the job's row; a dependency run's parents from the ledger too
-   * (withParents). A run named twice in one batch (a broker redelivery
-   * beside a republished copy) is decided once: the copy gets the first one's outcome, never a refusal of its own
-   * (a copy refused as INVALID would fail a run the first one was only told "not now" for).
+   * The task, its timeout and retries come from the job's row, a dependency run's parents from the ledger too
+   * (withParents). A run named twice in one batch (a broker redelivery beside a republished copy) is decided once:
+   * the copy gets the first one's outcome, never a refusal of its own (a copy refused as INVALID would fail a run the
+   * first one was only told "not now" for).
    */
   async startMany(reqs: RunRequest[]): Promise<RunOutcome[]> {
     const firstOf = new Map<number, number>();

@@ -151,7 +151,10 @@ describe("a dependency run's environment", () => {
     const output = 'line 1\nline "2" $HOME `x`\n' + '€'.repeat(10);
     const run = new ShellRunner().start(
       ctx({ runIds: [5], runs: [parent(5, 1, { outputTail: output, exitCode: 4 })] }),
-      { command: 'printf "%s|%s|%s" "$GOCRON_PARENT_RUN_IDS" "$GOCRON_PARENT_EXIT_CODE_1" "$GOCRON_PARENT_OUTPUT_1"', env: {} },
+      {
+        command: 'printf "%s|%s|%s" "$GOCRON_PARENT_RUN_IDS" "$GOCRON_PARENT_EXIT_CODE_1" "$GOCRON_PARENT_OUTPUT_1"',
+        env: {},
+      },
     );
     const result = await run.done;
     expect(result).toMatchObject({ status: 'succeeded', output: `5|4|${output}` });
