@@ -23,3 +23,4 @@ export { SCHEMA_VERSION } from './migrations';
 export * from './job-task';
 export * from './repositories/run-links.repository';
 export * from './repositories/dependency-ledger.repository';
+export * from './repositories/parent-runs.repository';

@@ -13,8 +13,10 @@ import {
   migrate,
   NewJob,
   NewRun,
+  ParentRunsRepository,
   RunBatchRepository,
   RunEntity,
+  RunLinksRepository,
   RunsRepository,
   SettingsRepository,
 } from '@app/persistence';
@@ -25,6 +27,7 @@ import { waitFor } from '../../../../test/support/wait';
 import { ActiveRuns } from '../tasks/active-runs';
 import { JobCache } from '../tasks/job-cache';
 import { LedgerWatch } from '../tasks/ledger-watch.service';
+import { ParentContexts } from '../tasks/parent-contexts';
 import { Presence } from '../tasks/presence.service';
 import { SecretOpener } from '../tasks/secret-opener';
 import type { Launch, TaskLauncher } from '../tasks/task-launcher';
@@ -100,6 +103,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         presence,
         ledger,
         new SecretOpener(box),
+        new ParentContexts(new RunLinksRepository(ds), new ParentRunsRepository(ds)),
       );
       const consumer = new BrokerConsumer(config, runs, tasks, active, ledger, presence);
       const settled: { how: string; content: string }[] = [];

@@ -121,6 +121,7 @@ function setup(opts: { capacity?: number; listed?: boolean; tasks?: Partial<Task
       presence,
       ledger,
       {} as never,
+      {} as never,
     )) as TasksService;
   const consumer = new BrokerConsumer(cfg, runs, tasks, active, ledger, presence);
   consumer.onApplicationBootstrap();

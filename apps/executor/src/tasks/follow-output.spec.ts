@@ -32,7 +32,7 @@ describe('FollowOutput at the gRPC edge', () => {
   const config = { executor: { id: 'exec-1' } } as AppConfig;
   const unused = null as never;
   // Following needs only the executor's id and its active runs.
-  const tasks = new TasksService(config, unused, unused, active, unused, unused, unused, unused);
+  const tasks = new TasksService(config, unused, unused, active, unused, unused, unused, unused, unused);
   const controller = new TasksController(tasks);
   const metadata = {} as Metadata;
   const follow = (req: FollowOutputRequest, call: Call = fakeCall()) =>
@@ -98,6 +98,7 @@ describe('FollowOutput places across the per-call cap (review S3)', () => {
       unused,
       unused,
       active,
+      unused,
       unused,
       unused,
       unused,

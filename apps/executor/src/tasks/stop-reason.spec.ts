@@ -5,6 +5,7 @@ import { ActiveRuns, StopReason } from './active-runs';
 import type { JobCache } from './job-cache';
 import type { LedgerWatch } from './ledger-watch.service';
 import type { Presence } from './presence.service';
+import type { ParentContexts } from './parent-contexts';
 import type { DispatcherEndpoints } from './dispatcher-endpoints';
 import { TaskLauncher } from './task-launcher';
 import { TasksService } from './tasks.service';
@@ -51,6 +52,7 @@ describe('why a run stops decides its status, and only the executor decides lost
       {} as Presence,
       {} as LedgerWatch,
       {} as SecretOpener,
+      {} as ParentContexts,
     );
     const slot = active.reserve(3, 1);
     tasks.cancel(3, 'lost: executor e1 vanished');

@@ -23,7 +23,7 @@ import { LiveOutput } from './runners/live-output';
 import { OMITTED_MARKER } from './runners/output-buffer';
 import { ShellRunner } from './runners/shell-runner';
 import { NO_ISOLATION, TASK_ISOLATION, TaskIsolation } from './runners/task-isolation';
-import type { RunContext, RunningTask, TaskResult } from './runners/task-runner';
+import type { ParentContext, RunContext, RunningTask, TaskResult } from './runners/task-runner';
 
 /** How long the executor launches tasks before it lets other work in. */
 const LAUNCH_SLICE_MS = 10;
@@ -38,6 +38,8 @@ export interface Launch {
   task: JobTask;
   /** The job's secrets, opened: given to the task, and masked in what the run records. */
   secrets?: PlainSecrets;
+  /** A dependency run's parent runs (ParentContexts); absent for every other run. */
+  parents?: ParentContext;
   slot: ActiveRun;
 }
 
@@ -88,7 +90,7 @@ export class TaskLauncher {
   }
 
   /** Starts the task of a run whose start is recorded, and records its result when it ends. */
-  private launch({ run, job, task, secrets = NO_SECRETS, slot }: Launch): void {
+  private launch({ run, job, task, secrets = NO_SECRETS, parents, slot }: Launch): void {
     const policy = retryPolicyOf(job);
     const hide = secretValues(secrets);
     if (slot.stop) {
@@ -119,6 +121,7 @@ export class TaskLauncher {
           attempt: run.attempt,
           timeoutMs: job.timeoutMs,
           onOutput: (chunk) => live.append(chunk),
+          parents,
         },
         task,
         secrets,
@@ -136,6 +139,8 @@ export class TaskLauncher {
       jobId: run.jobId,
       scheduledAt,
       executorId: this.config.executor.id,
+      // Ids only: a parent's output is never logged.
+      ...(parents && { parentRunIds: parents.runIds }),
     });
     void slot.task.done
       .catch((e: Error) => failed(`task crashed: ${e.message}`))

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ParentRunsRepository, RunLinksRepository } from '@app/persistence';
 import { BrokerConsumer } from '../broker/broker-consumer.service';
 import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { MetricsServer } from '../metrics/metrics-server';
@@ -6,6 +7,7 @@ import { ActiveRuns } from './active-runs';
 import { DispatcherEndpoints } from './dispatcher-endpoints';
 import { JobCache } from './job-cache';
 import { LedgerWatch } from './ledger-watch.service';
+import { ParentContexts } from './parent-contexts';
 import { Presence } from './presence.service';
 import { SecretOpener } from './secret-opener';
 import { TaskLauncher } from './task-launcher';
@@ -21,6 +23,10 @@ import { TasksService } from './tasks.service';
     DispatcherEndpoints,
     JobCache,
     SecretOpener,
+    // The ledger's reads of dependency runs' parents, provided here: PersistenceModule does not export them.
+    RunLinksRepository,
+    ParentRunsRepository,
+    ParentContexts,
     TaskLauncher,
     LedgerWatch,
     Presence,

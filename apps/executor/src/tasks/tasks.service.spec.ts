@@ -7,6 +7,8 @@ import { ActiveRuns } from './active-runs';
 import type { JobCache } from './job-cache';
 import type { LedgerWatch } from './ledger-watch.service';
 import type { Presence } from './presence.service';
+import type { ParentContexts } from './parent-contexts';
+import type { ParentContext } from './runners/task-runner';
 import type { Launch, TaskLauncher } from './task-launcher';
 import { TasksService } from './tasks.service';
 
@@ -38,6 +40,9 @@ const row = (id: number, jobId: number): LedgerKey => ({
   scheduledAt: AT,
 });
 
+/** A pending dependency run (trigger dependency, mode any) of `jobId`, its tick key derived from a parent run's. */
+const depRow = (id: number, jobId: number): LedgerKey => ({ ...row(id, jobId), tickKey: `dep:2:${AT / 1000}` });
+
 /** The request a caller sends for `run` (by default the ledger's key, and a task of the caller's own). */
 const requestFor = (run: LedgerKey, over: Partial<RunRequest> = {}): RunRequest => ({
   runId: run.id,
@@ -55,8 +60,18 @@ const requestFor = (run: LedgerKey, over: Partial<RunRequest> = {}): RunRequest 
   ...over,
 });
 
-/** The service over a ledger in memory: its CAS matches the whole key, as RunBatchRepository's does. */
-function setup(jobs: JobEntity[], runs: LedgerKey[]) {
+/**
+ * The service over a ledger in memory: its CAS matches the whole key, as RunBatchRepository's does. `contexts`:
+ * what ParentContexts answers for the runs it is asked about (the ids of those it is asked for are in parentReads).
+ */
+function setup(jobs: JobEntity[], runs: LedgerKey[], contexts: Map<number, ParentContext> | Error = new Map()) {
+  const parentReads: number[][] = [];
+  const parents = {
+    of: (asked: LedgerKey[]) => {
+      parentReads.push(asked.map((r) => r.id));
+      return contexts instanceof Error ? Promise.reject(contexts) : Promise.resolve(contexts);
+    },
+  } as unknown as ParentContexts;
   const pending = new Map(runs.map((r) => [r.id, r]));
   const cas: LedgerKey[][] = [];
   const jobReads: Map<number, number>[] = [];
@@ -94,8 +109,9 @@ function setup(jobs: JobEntity[], runs: LedgerKey[]) {
     { draining: false } as Presence,
     { notReadyReason: () => null } as unknown as LedgerWatch,
     new SecretOpener(new SecretBox(Buffer.alloc(32, 7))),
+    parents,
   );
-  return { tasks, active, pending, cas, jobReads, launched };
+  return { tasks, active, pending, cas, jobReads, launched, parentReads };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -187,6 +203,54 @@ describe('TasksService.startMany: the ledger decides, not the caller', () => {
     const [outcome] = await tasks.startMany([requestFor(row(15, 1))]);
     expect(outcome).toMatchObject({ code: 'LEDGER_DOWN', message: 'cannot read job 1: connection refused' });
     expect(active.size).toBe(0);
+  });
+
+  it('asks nothing about parents when no run of the batch is a dependency run', async () => {
+    const { tasks, launched, parentReads } = setup([job(1)], [row(10, 1), row(11, 1)]);
+    const outcomes = await tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1))]);
+    expect(outcomes.map((o) => o.accepted)).toEqual([true, true]);
+    await nextTurn();
+    expect(parentReads).toEqual([]);
+    expect(launched.map((l) => l.parents)).toEqual([undefined, undefined]);
+  });
+
+  it("launches a dependency run with its parents' context, read once for the batch before the compare-and-set", async () => {
+    const context: ParentContext = {
+      runIds: [3, 4],
+      runs: [{ id: 4, jobId: 2, exitCode: 0, httpStatus: null, outputTail: 'ok' }],
+    };
+    const { tasks, launched, parentReads, cas } = setup(
+      [job(1)],
+      [row(10, 1), depRow(11, 1)],
+      new Map([[11, context]]),
+    );
+    const outcomes = await tasks.startMany([requestFor(row(10, 1)), requestFor(depRow(11, 1))]);
+    expect(outcomes.map((o) => o.accepted)).toEqual([true, true]);
+    expect(parentReads).toEqual([[10, 11]]);
+    expect(cas).toHaveLength(1);
+    await nextTurn();
+    expect(launched.map((l) => [l.run.id, l.parents])).toEqual([
+      [10, undefined],
+      [11, context],
+    ]);
+  });
+
+  it('refuses a dependency run LEDGER_DOWN, still pending, when its parents can not be read; the others start', async () => {
+    const { tasks, launched, pending, cas, active } = setup(
+      [job(1)],
+      [row(10, 1), depRow(11, 1)],
+      new Error('connection refused'),
+    );
+    const outcomes = await tasks.startMany([requestFor(row(10, 1)), requestFor(depRow(11, 1))]);
+    expect(outcomes.map((o) => [o.runId, o.accepted, o.code, o.message])).toEqual([
+      [10, true, '', ''],
+      [11, false, 'LEDGER_DOWN', 'cannot read the parent runs of run 11: connection refused'],
+    ]);
+    expect(cas).toEqual([[row(10, 1)]]);
+    expect(pending.has(11)).toBe(true);
+    expect(active.has(11)).toBe(false);
+    await nextTurn();
+    expect(launched.map((l) => l.run.id)).toEqual([10]);
   });
 
   it('keeps a Cancel a cancel whatever its reason, and bounds the reason', () => {

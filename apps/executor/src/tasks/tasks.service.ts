@@ -9,6 +9,7 @@ import { Presence } from './presence.service';
 import { SecretOpener } from './secret-opener';
 import { ChunkSink, followOutput, RECONNECT_KEEP_MS } from './output-follower';
 import { followRequestProblems, runRequestProblems } from './run-request.validator';
+import { isDependencyRun, ParentContexts } from './parent-contexts';
 import { MAX_FOLLOWERS } from './runners/live-output';
 import { TaskError } from './task-errors';
 import { Launch, TaskLauncher } from './task-launcher';
@@ -60,6 +61,7 @@ export class TasksService {
     private readonly presence: Presence,
     private readonly ledger: LedgerWatch,
     private readonly secrets: SecretOpener,
+    private readonly parents: ParentContexts,
   ) {}
 
   get executorId(): string {
@@ -99,9 +101,10 @@ export class TasksService {
    * version) is used: the jobs are read from the ledger (JobCache: one query for the batch's jobs, none when they are
    * current), a job of another group is refused before anything is written, and one compare-and-set for the batch
    * moves each run to running only under the key it was offered with (a run named as another job's stays pending).
-   * The task, its timeout and retries come from the job's row. A run named twice in one batch (a broker redelivery
-   * beside a republished copy) is decided once: the copy gets the first one's outcome, never a refusal of its own
-   * (a copy refused as INVALID would fail a run the first one was only told "not now" for).
+   * The task, its timeout and retries come from the job's row, a dependency run's parents from the ledger too
+   * (withParents). A run named twice in one batch (a broker redelivery beside a republished copy) is decided once:
+   * the copy gets the first one's outcome, never a refusal of its own (a copy refused as INVALID would fail a run the
+   * first one was only told "not now" for).
    */
   async startMany(reqs: RunRequest[]): Promise<RunOutcome[]> {
     const firstOf = new Map<number, number>();
@@ -167,7 +170,7 @@ export class TasksService {
       for (const t of taking) settle(t, 'LEDGER_DOWN', `cannot read job ${t.run.jobId}: ${(e as Error).message}`);
       return outcomes;
     }
-    const claiming: (Taking & Launch)[] = [];
+    let claiming: (Taking & Launch)[] = [];
     for (const t of taking) {
       const job = jobs.get(t.run.jobId);
       if (!job) {
@@ -195,6 +198,7 @@ export class TasksService {
       }
       claiming.push({ ...t, job, task: built.task, secrets });
     }
+    if (claiming.some((c) => isDependencyRun(c.run))) claiming = await this.withParents(claiming, settle);
     if (claiming.length === 0) return outcomes;
 
     let starts: RunStarts;
@@ -228,6 +232,28 @@ export class TasksService {
     // the dispatcher should not wait for it (the starts are recorded, the slots reserved).
     if (launching.length > 0) setImmediate(() => this.launcher.launchPaced(launching));
     return outcomes;
+  }
+
+  /**
+   * Gives each dependency run of `claiming` its parents' context, read before its start is recorded: a dependency run
+   * without it would run wrong, so when the ledger can not answer it is refused as when its job can not be read
+   * (LEDGER_DOWN: it stays pending and is offered again), while the batch's other runs go on.
+   */
+  private async withParents(
+    claiming: (Taking & Launch)[],
+    settle: (t: Taking, code: RunRefusal, message: string) => void,
+  ): Promise<(Taking & Launch)[]> {
+    try {
+      const contexts = await this.parents.of(claiming.map((c) => c.run));
+      for (const c of claiming) c.parents = contexts.get(c.run.id);
+      return claiming;
+    } catch (e) {
+      return claiming.filter((c) => {
+        if (!isDependencyRun(c.run)) return true;
+        settle(c, 'LEDGER_DOWN', `cannot read the parent runs of run ${c.run.id}: ${(e as Error).message}`);
+        return false;
+      });
+    }
   }
 
   /**

@@ -132,6 +132,15 @@ describe('HttpRunner', () => {
     });
   });
 
+  it("sends a dependency run's parent run ids, and never a task's own X-Gocron-Parent-Run-Ids", async () => {
+    const spoofing = task('/echo', { headers: { 'x-gocron-PARENT-run-ids': 'spoofed' } });
+    const dependent = await runner.start(ctx({ parents: { runIds: [3, 11], runs: [] } }), spoofing).done;
+    const plain = await runner.start(ctx(), spoofing).done;
+    const headersOf = (output: string) => (JSON.parse(output) as { headers: Record<string, string> }).headers;
+    expect(headersOf(dependent.output)['x-gocron-parent-run-ids']).toBe('3,11');
+    expect(headersOf(plain.output)).not.toHaveProperty('x-gocron-parent-run-ids');
+  });
+
   it('follows redirects, turning a POST into a GET on 303 and keeping it on 307', async () => {
     const seeOther = await runner.start(ctx(), task('/redirect?code=303', { method: 'POST', body: 'x' })).done;
     expect(seeOther).toMatchObject({ status: 'succeeded', httpStatus: 200 });

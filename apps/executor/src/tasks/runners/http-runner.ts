@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { DEFAULT_HTTP_DENY } from '@app/config';
 import { EgressPolicy, EgressRefused } from '@app/common';
 import { OutputBuffer } from './output-buffer';
+import { PARENT_RUN_IDS_HEADER } from './parent-env';
 import { HttpTask, MAX_TIMER_MS, RunContext, TaskResult, RunningTask } from './task-runner';
 
 /** No body is sent with these (as fetch does). */
@@ -23,7 +24,13 @@ const BODY_HEADERS = ['content-type', 'content-length', 'content-encoding', 'con
 /** Dropped when a redirect leads to another origin. */
 const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'x-api-key'];
 /** The run headers a job's own headers can not replace. */
-const RUN_HEADERS = ['x-gocron-job-id', 'x-gocron-run-id', 'x-gocron-scheduled-at', 'x-gocron-attempt'];
+const RUN_HEADERS = [
+  'x-gocron-job-id',
+  'x-gocron-run-id',
+  'x-gocron-scheduled-at',
+  'x-gocron-attempt',
+  PARENT_RUN_IDS_HEADER.toLowerCase(),
+];
 
 /**
  * Connections per host. A thousand jobs calling one host on the same second opened a thousand connections at once;
@@ -226,6 +233,7 @@ function headersFor(ctx: RunContext, task: HttpTask, body: string | null): http.
   headers['X-Gocron-Run-Id'] = String(ctx.runId);
   headers['X-Gocron-Scheduled-At'] = ctx.scheduledAt;
   headers['X-Gocron-Attempt'] = String(ctx.attempt);
+  if (ctx.parents) headers[PARENT_RUN_IDS_HEADER] = ctx.parents.runIds.join(',');
   if (body !== null) {
     headers['Content-Length'] = Buffer.byteLength(body);
     if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {

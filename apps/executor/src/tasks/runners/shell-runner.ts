@@ -8,6 +8,7 @@ import { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { commandAllowed } from './command-glob';
 import { OutputBuffer } from './output-buffer';
+import { PARENT_ENV_PREFIX, putParentEnv } from './parent-env';
 import { ContainmentMode, NO_ISOLATION, PERL, TaskIsolation, TaskUser } from './task-isolation';
 import { MAX_TIMER_MS, RunContext, TaskResult, RunningTask, ShellTask } from './task-runner';
 
@@ -135,7 +136,11 @@ export function buildShellSpawn(command: string, env: Record<string, string>, pl
   };
 }
 
-/** `user`: run_as, whose HOME replaces the executor's. */
+/**
+ * The safe base, the job's variables, then the executor's: the run's `GOCRON_*` and, for a dependency run, its
+ * parents' (parent-env.ts), which no job variable can stand in for. `user`: run_as, whose HOME replaces the
+ * executor's.
+ */
 export function buildTaskEnv(
   ctx: RunContext,
   jobEnv: Record<string, string>,
@@ -151,12 +156,13 @@ export function buildTaskEnv(
   }
   if (user) env.HOME = user.home;
   for (const [name, value] of Object.entries(jobEnv)) {
-    if (typeof value === 'string') env[name] = value;
+    if (typeof value === 'string' && !name.startsWith(PARENT_ENV_PREFIX)) env[name] = value;
   }
   env.GOCRON_JOB_ID = String(ctx.jobId);
   env.GOCRON_RUN_ID = String(ctx.runId);
   env.GOCRON_SCHEDULED_AT = ctx.scheduledAt;
   env.GOCRON_ATTEMPT = String(ctx.attempt);
+  if (ctx.parents) putParentEnv(env, ctx.parents);
   return env;
 }
 

@@ -11,6 +11,25 @@ export interface RunContext {
   timeoutMs: number;
   /** Hears each piece of output as it arrives (the run's LiveOutput), besides the capture that is recorded. */
   onOutput?: (chunk: Buffer) => void;
+  /** A dependency run's parent runs (parent-contexts.ts); absent for every other run. */
+  parents?: ParentContext;
+}
+
+/** One parent run of a dependency run, as the child is told of it. */
+export interface ParentRun {
+  id: number;
+  jobId: number;
+  exitCode: number | null;
+  httpStatus: number | null;
+  /** The tail of its stored output, already cut for the environment (parentOutputTail). */
+  outputTail: string;
+}
+
+export interface ParentContext {
+  /** Every parent run linked to the run's occasion, ascending (a link whose run was pruned included). */
+  runIds: number[];
+  /** Those of them whose row exists, ascending by id. */
+  runs: ParentRun[];
 }
 
 export type TaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
