@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ParentRunsRepository, RunLinksRepository } from '@app/persistence';
+import { ParentRunsRepository } from '@app/persistence';
 import { BrokerConsumer } from '../broker/broker-consumer.service';
 import { ExecutorMetrics } from '../metrics/executor-metrics';
 import { MetricsServer } from '../metrics/metrics-server';
@@ -23,8 +23,7 @@ import { TasksService } from './tasks.service';
     DispatcherEndpoints,
     JobCache,
     SecretOpener,
-    // The ledger's reads of dependency runs' parents, provided here: PersistenceModule does not export them.
-    RunLinksRepository,
+    // The parent runs' facts a dependency run's task gets (executor only; run_links come from PersistenceModule).
     ParentRunsRepository,
     ParentContexts,
     TaskLauncher,
