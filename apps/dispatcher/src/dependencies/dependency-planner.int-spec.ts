@@ -293,6 +293,35 @@ describe.each([
     expect(started.map((r) => r.tickKey)).toEqual([`dep:all:${t0}`, `dep:all:${t0 + HOUR}`]);
   });
 
+  it('all, window: planners racing over overlapping choices start one run per set of parent runs, none reused', async () => {
+    const [a, b] = [await job('a', { cron: '0 * * * *' }), await job('b', { cron: '*/10 * * * *' })];
+    const d = await job('d');
+    await depend(
+      d,
+      [
+        [a, 'success'],
+        [b, 'success'],
+      ],
+      'all',
+      HOUR,
+    );
+    const t0 = Date.now() - 2 * HOUR;
+    // One `a` run and three `b` runs within the window of it: one occasion can be made, whichever `b` run it takes.
+    await finished(a, t0, 'succeeded');
+    for (const k of [1, 2, 3]) await finished(b, t0 + k * 10 * 60_000, 'succeeded');
+    const planners = [planner('d1'), planner('d2'), planner('d3')];
+    await Promise.all(planners.map((p) => p.pass()));
+    await Promise.all(planners.map((p) => p.pass()));
+    expect(await runsOf(d.id)).toHaveLength(1);
+    const links = await ds.query<{ parent_run_id: number | string }[]>(
+      `SELECT parent_run_id FROM run_links WHERE child_job_id = ?`,
+      [d.id],
+    );
+    const ids = links.map((l) => Number(l.parent_run_id));
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids).toHaveLength(2);
+  });
+
   it('a parent that finished while no dispatcher ran starts its child when one starts again (the stored cursor)', async () => {
     const a = await job('a');
     const b = await job('b');

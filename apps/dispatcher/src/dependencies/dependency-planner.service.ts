@@ -299,7 +299,9 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   /** `any`: one occasion per parent tick (its retries share it). */
   private async startAny(child: JobEntity, run: ParentRun): Promise<Handled> {
     let key = anyOccasionKey(run.jobId, run.tickKey);
-    const reserved = await this.links.reserve(child.id, key, [{ runId: run.id, jobId: run.jobId }]);
+    const reserved = await this.links.reserve(child.id, key, [{ runId: run.id, jobId: run.jobId }], {
+      exclusive: false,
+    });
     // Linked before (the child's mode changed since): that occasion is the one this run counts toward.
     if (reserved.kind === 'taken') key = reserved.taken.get(run.id) ?? key;
     return this.claim(child, key, readyAt([run]));
@@ -346,6 +348,7 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
         child.id,
         key,
         chosen.map((r) => ({ runId: r.id, jobId: r.jobId })),
+        { exclusive: true },
       );
       if (reserved.kind === 'reserved') return this.claim(child, key, readyAt(chosen));
       // This run was linked meanwhile (another dispatcher's pass): its occasion is the one.

@@ -187,7 +187,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
           { runId: b2.id, jobId: B },
           { runId: a.id, jobId: A },
           { runId: b1.id, jobId: B },
-        ]),
+        ], { exclusive: true }),
       ).toEqual({ kind: 'reserved' });
       const run = await claim(child.id, tickKey, { trigger: 'dependency' });
 
@@ -221,7 +221,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         dependsOn: [{ jobId: parent.id, on: 'success' }],
       });
       const tickKey = `dep:${parent.id}:${p.tickKey}`;
-      await links.reserve(child.id, tickKey, [{ runId: p.id, jobId: parent.id }]);
+      await links.reserve(child.id, tickKey, [{ runId: p.id, jobId: parent.id }], { exclusive: false });
       const run = await claim(child.id, tickKey, { trigger: 'dependency' });
       calls.length = 0;
 
@@ -257,7 +257,7 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const tickKey = `dep:${parent.id}:${p.tickKey}`;
       const childRuns: RunEntity[] = [];
       for (const c of children) {
-        await links.reserve(c.id, tickKey, [{ runId: p.id, jobId: parent.id }]);
+        await links.reserve(c.id, tickKey, [{ runId: p.id, jobId: parent.id }], { exclusive: false });
         childRuns.push(await claim(c.id, tickKey, { trigger: 'dependency' }));
       }
       const linkReads = jest.spyOn(links, 'parentRunIdsOf');

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { retryBusy } from '../db-errors';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { isDuplicateKey, retryBusy } from '../db-errors';
 import { placeholders } from '../sql/columns';
 import { tickRef } from './runs.repository';
 
@@ -18,13 +19,6 @@ export type Reservation =
   /** Some parent runs already count toward other occasions of the child (run id → that occasion's tick key). */
   | { kind: 'taken'; taken: Map<number, string> };
 
-/** Thrown inside reserve()'s transaction to roll it back. */
-class Taken extends Error {
-  constructor(readonly taken: Map<number, string>) {
-    super('parent runs already taken');
-  }
-}
-
 /** Keys a statement at most: far below SQLite's bound variables and MySQL's packet limit. */
 const CHUNK = 500;
 
@@ -38,45 +32,71 @@ export class RunLinksRepository {
   constructor(@InjectDataSource() private readonly ds: DataSource) {}
 
   /**
-   * Links the parent runs to the child's occasion `childTickKey`, all or none, in one transaction: a parent run
-   * already linked to another occasion of the child answers `taken` and writes nothing. Idempotent: a second call
-   * with the same links answers `reserved`.
+   * Links the parent runs to the child's occasion `childTickKey`, all or none, in one transaction. A parent run
+   * already linked to another occasion of the child answers `taken` and writes nothing; with `exclusive` (an `all`
+   * occasion, a set chosen now), so does one already linked to this very key: the set must be new as a whole. Without
+   * it (an `any` occasion, its key given by the parent run), a second call with the same links answers `reserved`.
    */
   async reserve(
     childJobId: number,
     childTickKey: string,
     parents: ParentRunRef[],
+    opts: { exclusive: boolean },
     now = Date.now(),
   ): Promise<Reservation> {
     if (parents.length === 0) throw new Error('an occasion has at least one parent run');
     if (parents.length > CHUNK) throw new Error(`an occasion has at most ${CHUNK} parent runs`);
-    const ignore = this.ds.options.type === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE';
     const ids = parents.map((p) => p.runId);
-    try {
-      await retryBusy(() =>
-        this.ds.transaction(async (m) => {
-          await m.query(
-            `${ignore} INTO run_links (child_job_id, parent_run_id, parent_job_id, child_tick_key, created_at) ` +
-              `VALUES ${parents.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-            parents.flatMap((p) => [childJobId, p.runId, p.jobId, childTickKey, now]),
-          );
-          const rows = await m.query<{ parent_run_id: number | string; child_tick_key: string }[]>(
-            `SELECT parent_run_id, child_tick_key FROM run_links ` +
-              `WHERE child_job_id = ? AND parent_run_id IN (${placeholders(ids.length)})`,
-            [childJobId, ...ids],
-          );
-          const taken = new Map<number, string>();
-          for (const r of rows) {
-            if (r.child_tick_key !== childTickKey) taken.set(Number(r.parent_run_id), r.child_tick_key);
-          }
-          // Rolled back: the links this call inserted go with it.
-          if (taken.size > 0) throw new Taken(taken);
-        }),
-      );
-      return { kind: 'reserved' };
-    } catch (e) {
-      if (e instanceof Taken) return { kind: 'taken', taken: e.taken };
-      throw e;
+    const existingSql =
+      `SELECT parent_run_id, child_tick_key FROM run_links ` +
+      `WHERE child_job_id = ? AND parent_run_id IN (${placeholders(ids.length)})`;
+    const decide = (rows: { parent_run_id: number | string; child_tick_key: string }[]) => {
+      const taken = new Map<number, string>();
+      for (const r of rows) {
+        if (opts.exclusive || r.child_tick_key !== childTickKey) taken.set(Number(r.parent_run_id), r.child_tick_key);
+      }
+      const linked = new Set(rows.map((r) => Number(r.parent_run_id)));
+      return { taken, missing: parents.filter((p) => !linked.has(p.runId)) };
+    };
+    const values = (list: ParentRunRef[]) => list.flatMap((p) => [childJobId, p.runId, p.jobId, childTickKey, now]);
+    const insertFor = (n: number) =>
+      `INSERT INTO run_links (child_job_id, parent_run_id, parent_job_id, child_tick_key, created_at) VALUES ` +
+      Array<string>(n).fill('(?, ?, ?, ?, ?)').join(', ');
+    if (this.ds.options.type === 'better-sqlite3') {
+      // Synchronous on the driver's one connection: no statement of another caller can join it.
+      const db = (this.ds.driver as unknown as { databaseConnection: SqliteDatabase }).databaseConnection;
+      const tx = db.transaction((): Reservation => {
+        const rows = db.prepare(existingSql).all(childJobId, ...ids) as {
+          parent_run_id: number;
+          child_tick_key: string;
+        }[];
+        const { taken, missing } = decide(rows);
+        if (taken.size > 0) return { kind: 'taken', taken };
+        if (missing.length > 0) db.prepare(insertFor(missing.length)).run(...values(missing));
+        return { kind: 'reserved' };
+      });
+      return retryBusy(() => Promise.resolve(tx.immediate()));
+    }
+    // MySQL: the locking read sees the latest committed links (and locks their gaps, so a second reserver of the same
+    // runs waits here or is the deadlock victim, retried whole); a concurrent insert of the same key, refused as a
+    // duplicate, is read again the same way.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await retryBusy(() =>
+          this.ds.transaction(async (m): Promise<Reservation> => {
+            const rows = await m.query<{ parent_run_id: number | string; child_tick_key: string }[]>(
+              `${existingSql} FOR UPDATE`,
+              [childJobId, ...ids],
+            );
+            const { taken, missing } = decide(rows);
+            if (taken.size > 0) return { kind: 'taken', taken };
+            if (missing.length > 0) await m.query(insertFor(missing.length), values(missing));
+            return { kind: 'reserved' };
+          }),
+        );
+      } catch (e) {
+        if (!isDuplicateKey(e) || attempt >= 2) throw e;
+      }
     }
   }
 
