@@ -13,7 +13,8 @@ export function JobDependencies({ job, graph }: { job: JobJson; graph: Resource<
   const parents = job.dependsOn ?? [];
   const children = job.children ?? [];
   // The graph knows the parents' names and states; a parent it lacks (cut off) is shown by its id.
-  const nodes = new Map((graph.data?.jobId === job.id ? graph.data.nodes : []).map((n) => [n.id, n]));
+  const data = graph.data && graph.data.jobId === job.id ? graph.data : undefined;
+  const nodes = new Map((data?.nodes ?? []).map((n) => [n.id, n]));
 
   return (
     <section className="card" aria-labelledby="deps-title" id="dependencies">
@@ -31,7 +32,7 @@ export function JobDependencies({ job, graph }: { job: JobJson; graph: Resource<
       </div>
       {graph.error !== undefined && <ErrorState error={graph.error} retry={graph.reload} what="the dependency graph" />}
       {graph.loading && !graph.data && <Loading what="the dependency graph" />}
-      {graph.data && graph.data.jobId === job.id && <DependencyGraph graph={graph.data} name={job.name} />}
+      {data && <DependencyGraph graph={data} name={job.name} />}
       <div className="dep-lists">
         <div>
           <h3 id="parents-title">Parents</h3>

@@ -132,7 +132,7 @@ export function ParentPicker({
       </ul>
       {q && found.data && matches.length === 0 && <p className="hint">No other job matches “{q}”.</p>}
       {found.error !== undefined && <p className="hint">Could not search the jobs: {errorText(found.error)}</p>}
-      <p className="visually-hidden" role="status">
+      <p className="visually-hidden" aria-live="polite" data-announce="parents">
         {said}
       </p>
       {errors && <FieldMessages id={errorId} messages={errors} />}
