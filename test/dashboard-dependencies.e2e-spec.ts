@@ -87,7 +87,7 @@ describe('dashboard: dependencies', () => {
     await page.getByLabel('Name', { exact: true }).fill('dep-nothing');
     await page.getByLabel('Command', { exact: true }).fill('true');
     await page.getByLabel('Cron expression').fill('');
-    await shown(page.getByText('Required unless the job has parents (below).'));
+    await shown(page.getByText('Required unless the job has parents (see Dependencies).'));
     await page.getByRole('button', { name: 'Create job' }).click();
     await shown(page.locator('#f-cron-error', { hasText: 'a job needs a schedule, parents, or both' }));
     expect(await page.evaluate('document.activeElement?.id')).toBe('f-cron');

@@ -132,13 +132,22 @@ describe('the dependencies', () => {
     expect(body).not.toHaveProperty('children');
   });
 
-  it('defaults a new job to no parents, mode all and a window of an hour', () => {
+  it('defaults a new job to no parents, mode all and a window of an hour, and sends none of them without parents', () => {
     expect(NEW_JOB).toMatchObject({ parents: [], dependencyMode: 'all', dependencyWindow: '1', dependencyWindowUnit: 'h' });
-    expect(bodyOf({ ...NEW_JOB, name: 'n', command: 'true' })).toMatchObject({
-      dependsOn: [],
+    const body = bodyOf({ ...NEW_JOB, name: 'n', command: 'true' });
+    for (const k of ['dependsOn', 'dependencyMode', 'dependencyWindowMs']) expect(body).not.toHaveProperty(k);
+    expect(bodyOf({ ...NEW_JOB, parents: [{ jobId: 4, name: 'p', on: 'always' }] })).toMatchObject({
+      dependsOn: [{ jobId: 4, on: 'always' }],
       dependencyMode: 'all',
       dependencyWindowMs: 3_600_000,
     });
+  });
+
+  it('sends an empty dependsOn when the last parent of a job is removed', () => {
+    const form = formOf(job({ dependsOn: [{ jobId: 7, on: 'success' }] }));
+    expect(form.hadParents).toBe(true);
+    expect(bodyOf({ ...form, parents: [] })).toMatchObject({ dependsOn: [] });
+    expect(formOf(job({})).hadParents).toBe(false);
   });
 
   it.each([

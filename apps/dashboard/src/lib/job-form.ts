@@ -88,6 +88,8 @@ export interface JobForm {
   notifyEmail: string;
   /** The job's parents (`dependsOn`); with some, `cron` may be left empty. */
   parents: ParentRow[];
+  /** The job as loaded had parents: the dependency fields are sent even when none are left (to clear them). */
+  hadParents: boolean;
   dependencyMode: DependencyMode;
   /** `dependencyWindowMs` as typed, in `dependencyWindowUnit`. */
   dependencyWindow: string;
@@ -161,6 +163,7 @@ export const NEW_JOB: JobForm = {
   notifySlackStored: false,
   notifyEmail: '',
   parents: [],
+  hadParents: false,
   dependencyMode: 'all',
   ...windowOf(DEFAULT_DEPENDENCY_WINDOW_MS),
 };
@@ -219,6 +222,7 @@ export function formOf(job: JobJson): JobForm {
     notifySlackStored: job.notify?.slack !== undefined,
     notifyEmail: (job.notify?.email ?? []).join(', '),
     parents: (job.dependsOn ?? []).map((d) => ({ jobId: d.jobId, name: null, on: d.on })),
+    hadParents: (job.dependsOn ?? []).length > 0,
     dependencyMode: job.dependencyMode ?? NEW_JOB.dependencyMode,
     ...windowOf(job.dependencyWindowMs ?? DEFAULT_DEPENDENCY_WINDOW_MS),
   };
@@ -281,10 +285,14 @@ export function bodyOf(f: JobForm): JobBody {
     misfire: f.misfire,
     routing: f.routing,
     notify: notifyOf(f),
-    dependsOn: f.parents.map(({ jobId, on }) => ({ jobId, on })),
-    dependencyMode: f.dependencyMode,
-    dependencyWindowMs: windowMsOf(f),
   };
+  // Only for a job with parents (or that had some): mode and window mean nothing without, and a job that never had
+  // parents is sent as before, its stored mode and window untouched.
+  if (f.parents.length > 0 || f.hadParents) {
+    body.dependsOn = f.parents.map(({ jobId, on }) => ({ jobId, on }));
+    body.dependencyMode = f.dependencyMode;
+    body.dependencyWindowMs = windowMsOf(f);
+  }
   if (f.type === 'shell') {
     body.command = f.command;
     body.env = mapOf(f.env);

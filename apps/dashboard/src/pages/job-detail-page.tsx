@@ -51,7 +51,8 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
     ...(job.data?.children ?? []).map((c) => c.jobId),
   ]);
   const linkedRuns = new Set([...(selected.data?.upstream ?? []), ...(selected.data?.downstream ?? [])].map((l) => l.id));
-  useLiveRefresh(job.reload, (e) => e.jobId === jobId || (e.type === 'run' && forThisJob(e)));
+  // Another job's change may be a new child of this one, or a child paused: the job's `children` come with it.
+  useLiveRefresh(job.reload, (e) => e.type === 'job' || forThisJob(e));
   useLiveRefresh(runs.reload, (e) => e.type === 'run' && forThisJob(e));
   useLiveRefresh(recent.reload, (e) => e.type === 'run' && forThisJob(e));
   useLiveRefresh(

@@ -111,7 +111,7 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
         ),
       ),
     );
-    return new Map(named);
+    return new Map<number, string | null>(named);
   }, []);
   const parents = form.parents.map((p) => (p.name ? p : { ...p, name: parentNames.data?.get(p.jobId) ?? null }));
   const hasParents = form.parents.length > 0;
@@ -310,7 +310,7 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
                 weekday), 6 with leading seconds, <code>@daily</code>, <code>@every 90s</code>.{' '}
                 {hasParents
                   ? 'Optional: the job has parents, so leave it empty to run only after them.'
-                  : 'Required unless the job has parents (below).'}
+                  : 'Required unless the job has parents (see Dependencies).'}
               </>,
             )}
             {field(
@@ -346,7 +346,7 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
               emptyText={
                 hasParents
                   ? 'No schedule: the job runs only after its parents.'
-                  : 'Type a schedule to see when it fires, or pick parents below.'
+                  : 'Type a schedule to see when it fires, or pick parents under Dependencies.'
               }
             />
           </fieldset>
