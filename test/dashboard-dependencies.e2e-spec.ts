@@ -5,7 +5,16 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, Locator, Page, chromium } from 'playwright-core';
-import { Api, Dispatcher, Job, Run, sqliteEnv, startDispatcher, startExecutor, TEST_ADMIN_TOKEN } from './support/gocron';
+import {
+  Api,
+  Dispatcher,
+  Job,
+  Run,
+  sqliteEnv,
+  startDispatcher,
+  startExecutor,
+  TEST_ADMIN_TOKEN,
+} from './support/gocron';
 import { REPO_ROOT, stopAllApps } from './support/processes';
 import { freePort } from './support/services';
 import { waitFor } from './support/wait';
@@ -153,7 +162,12 @@ describe('dashboard: dependencies', () => {
     await page.goto(`${dispatcher.base}/#/jobs/${extract.id}`);
     await page.getByRole('button', { name: 'Run with children' }).click();
     await shown(page.getByRole('status').filter({ hasText: 'its children follow' }));
-    const child: Run = await api.waitForRun(loadId, (r) => r.status === 'succeeded', 'dep-load runs after its parent', 30_000);
+    const child: Run = await api.waitForRun(
+      loadId,
+      (r) => r.status === 'succeeded',
+      'dep-load runs after its parent',
+      30_000,
+    );
     expect(child.trigger).toBe('dependency');
     const parentRunId = (child as Run & { parentRunIds: number[] }).parentRunIds[0];
     expect(parentRunId).toBeGreaterThan(0);

@@ -106,7 +106,13 @@ export function DependencyGraph({ graph, name }: { graph: JobGraphJson; name: st
                   {box}
                 </g>
               ) : (
-                <a key={node.id} className={className} data-node={node.id} href={href(`/jobs/${node.id}`)} aria-label={label}>
+                <a
+                  key={node.id}
+                  className={className}
+                  data-node={node.id}
+                  href={href(`/jobs/${node.id}`)}
+                  aria-label={label}
+                >
                   {box}
                 </a>
               );

@@ -33,7 +33,8 @@ export function ParentPicker({
   const q = useDebounced(query.trim(), 250);
   // A few more than shown: the job itself and those picked already are left out.
   const found = useResource(
-    (signal) => (q ? api.listJobs({ q, limit: MATCHES + 1 + Math.min(parents.length, 20) }, signal) : Promise.resolve(null)),
+    (signal) =>
+      q ? api.listJobs({ q, limit: MATCHES + 1 + Math.min(parents.length, 20) }, signal) : Promise.resolve(null),
     [q],
   );
   const picked = new Set(parents.map((p) => p.jobId));
@@ -52,8 +53,7 @@ export function ParentPicker({
     onChange(parents.filter((_, j) => j !== i));
     search.current?.focus();
   };
-  const setOn = (i: number, on: DependencyCondition) =>
-    onChange(parents.map((p, j) => (j === i ? { ...p, on } : p)));
+  const setOn = (i: number, on: DependencyCondition) => onChange(parents.map((p, j) => (j === i ? { ...p, on } : p)));
 
   return (
     <fieldset

@@ -65,8 +65,7 @@ export interface GraphLayout<N, E> {
   columns: number;
 }
 
-const byNameThenId = (a: LayoutNodeIn, b: LayoutNodeIn) =>
-  a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id;
+const byNameThenId = (a: LayoutNodeIn, b: LayoutNodeIn) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id - b.id);
 
 export function layoutGraph<N extends LayoutNodeIn, E extends LayoutEdgeIn>(
   nodesIn: readonly N[],

@@ -133,7 +133,12 @@ describe('the dependencies', () => {
   });
 
   it('defaults a new job to no parents, mode all and a window of an hour, and sends none of them without parents', () => {
-    expect(NEW_JOB).toMatchObject({ parents: [], dependencyMode: 'all', dependencyWindow: '1', dependencyWindowUnit: 'h' });
+    expect(NEW_JOB).toMatchObject({
+      parents: [],
+      dependencyMode: 'all',
+      dependencyWindow: '1',
+      dependencyWindowUnit: 'h',
+    });
     const body = bodyOf({ ...NEW_JOB, name: 'n', command: 'true' });
     for (const k of ['dependsOn', 'dependencyMode', 'dependencyWindowMs']) expect(body).not.toHaveProperty(k);
     expect(bodyOf({ ...NEW_JOB, parents: [{ jobId: 4, name: 'p', on: 'always' }] })).toMatchObject({

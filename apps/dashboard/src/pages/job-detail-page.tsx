@@ -50,7 +50,9 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
     ...(job.data?.dependsOn ?? []).map((d) => d.jobId),
     ...(job.data?.children ?? []).map((c) => c.jobId),
   ]);
-  const linkedRuns = new Set([...(selected.data?.upstream ?? []), ...(selected.data?.downstream ?? [])].map((l) => l.id));
+  const linkedRuns = new Set(
+    [...(selected.data?.upstream ?? []), ...(selected.data?.downstream ?? [])].map((l) => l.id),
+  );
   // Another job's change may be a new child of this one, or a child paused: the job's `children` come with it.
   useLiveRefresh(job.reload, (e) => e.type === 'job' || forThisJob(e));
   useLiveRefresh(runs.reload, (e) => e.type === 'run' && forThisJob(e));

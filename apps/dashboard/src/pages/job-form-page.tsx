@@ -407,10 +407,9 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
                     </div>
                   ),
                   <>
-                    With <em>all</em> and parents on different schedules: their runs within this of each other make
-                    one occasion
-                    {typeof windowMs === 'number' && windowMs > 0 ? ` (${formatDuration(windowMs)})` : ''}
-                    .
+                    With <em>all</em> and parents on different schedules: their runs within this of each other make one
+                    occasion
+                    {typeof windowMs === 'number' && windowMs > 0 ? ` (${formatDuration(windowMs)})` : ''}.
                   </>,
                 )}
               </>
