@@ -63,7 +63,8 @@ export function ParentPicker({
     >
       <legend>Parent jobs</legend>
       <p className="hint" id={`${id}-hint`}>
-        This job runs when a parent&apos;s run finishes as chosen, beside its schedule or instead of it. At most{' '}
+        This job runs when a parent&apos;s run finishes as chosen, beside its schedule or instead of it. Failure:
+        failed, timed out or lost on its last attempt; skipped, missed and cancelled runs start nothing. At most{' '}
         {MAX_PARENTS}; a cycle is refused when saved.
       </p>
       {parents.length > 0 ? (

@@ -3,9 +3,9 @@ import type { DependencyCondition, DependencyMode, RunLinkJson } from '@app/cont
 
 /** In the form's condition select: when the parent's run starts this job. */
 export const CONDITION_WORDS: Record<DependencyCondition, string> = {
-  success: 'when it succeeds',
-  failure: 'when it fails (failed, timed out or lost, on its last attempt)',
-  always: 'whenever it finishes (succeeded or failed)',
+  success: 'on success',
+  failure: 'on failure (last attempt)',
+  always: 'always (success or failure)',
 };
 
 /** Short, on an edge of the graph and in lists. */
