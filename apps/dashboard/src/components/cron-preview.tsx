@@ -6,7 +6,16 @@ import { useResource } from '../hooks/use-resource';
 import { RelTime } from './rel-time';
 import './cron-preview.css';
 
-export function CronPreview({ cron, timezone }: { cron: string; timezone: string }) {
+export function CronPreview({
+  cron,
+  timezone,
+  emptyText = 'Type a schedule to see when it fires.',
+}: {
+  cron: string;
+  timezone: string;
+  /** Said while no schedule is typed (a job with parents may have none). */
+  emptyText?: string;
+}) {
   const expr = useDebounced(cron.trim(), 300);
   const tz = useDebounced(timezone.trim() || 'UTC', 300);
   // The answer keeps the zone it was computed in: while a new one loads, the old times stay labelled right.
@@ -22,7 +31,7 @@ export function CronPreview({ cron, timezone }: { cron: string; timezone: string
       <h3 id="cron-preview-title">
         Next fire times <span className="muted">in {preview.error === undefined ? (preview.data?.tz ?? tz) : tz}</span>
       </h3>
-      {!expr && <p className="muted">Type a schedule to see when it fires.</p>}
+      {!expr && <p className="muted">{emptyText}</p>}
       {expr && preview.loading && !preview.data && !preview.error && <p className="muted">Computing…</p>}
       {refused && <p className="preview-error">{errorText(preview.error).replace(/^expr: /, '')}</p>}
       {preview.error !== undefined && !refused && (

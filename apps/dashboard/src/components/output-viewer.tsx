@@ -1,13 +1,16 @@
-// One run in full: its times, result and output (head and tail when it was longer than 64 KiB). While the run is
-// pending or running its output is followed live (server-sent events) and appended as it arrives; once it is final,
-// the recorded output is shown.
+// One run in full: its times, result and output (head and tail when it was longer than 64 KiB), and the runs beside
+// it in the dependency graph. While the run is pending or running its output is followed live (server-sent events)
+// and appended as it arrives; once it is final, the recorded output is shown.
 import { useEffect, useRef, useState } from 'react';
-import { isActive, RunJson } from '@app/contract';
+import { isActive, RunDetailJson, RunJson } from '@app/contract';
+import { runHref } from '../lib/dependency-words';
 import { formatDateTime, formatDuration, formatLag, humanize } from '../lib/format';
 import { useLiveOutput } from '../hooks/live-output';
+import { href } from '../hooks/router';
 import { useCan } from '../hooks/session';
 import { StatusBadge } from './status-badge';
 import { AsyncButton } from './async-button';
+import { RunLinks } from './run-links';
 import './output-viewer.css';
 
 export function OutputViewer({
@@ -15,7 +18,7 @@ export function OutputViewer({
   onCancel,
   closeHref,
 }: {
-  run: RunJson;
+  run: RunDetailJson;
   onCancel: (run: RunJson) => Promise<void>;
   closeHref: string;
 }) {
@@ -54,8 +57,9 @@ export function OutputViewer({
       <div className="output-body">
         <dl className="facts">
           <dt>Trigger</dt>
-          <dd>
-            {humanize(run.trigger)}, attempt {run.attempt}
+          <dd data-trigger={run.trigger}>
+            {humanize(run.trigger)}
+            <ParentRuns run={run} />, attempt {run.attempt}
           </dd>
           <dt>Scheduled</dt>
           <dd>{formatDateTime(run.scheduledAt)}</dd>
@@ -131,6 +135,34 @@ export function OutputViewer({
           )}
         </div>
       </div>
+      <RunLinks run={run} />
     </section>
+  );
+}
+
+/** A dependency run: " after #12, #13", each parent run linked where the answer has it. */
+function ParentRuns({ run }: { run: RunDetailJson }) {
+  const ids = run.parentRunIds ?? [];
+  if (run.trigger !== 'dependency' || ids.length === 0) return null;
+  const byId = new Map((run.upstream ?? []).map((l) => [l.id, l]));
+  return (
+    <>
+      {' after '}
+      {ids.map((id, i) => {
+        const link = byId.get(id);
+        return (
+          <span key={id}>
+            {i > 0 && ', '}
+            {link ? (
+              <a href={href(runHref(link))} title={link.jobName ?? undefined}>
+                #{id}
+              </a>
+            ) : (
+              `#${id}`
+            )}
+          </span>
+        );
+      })}
+    </>
   );
 }

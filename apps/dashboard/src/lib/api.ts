@@ -6,10 +6,12 @@ import type {
   DispatcherJson,
   ExecutorJson,
   HealthJson,
+  JobGraphJson,
   JobJson,
   NotificationJson,
   NotificationStatus,
   PageJson,
+  RunDetailJson,
   RunJson,
   RunStatus,
 } from '@app/contract';
@@ -146,15 +148,22 @@ export const api = {
   /** Changes only `version` of the job (If-Match): a 412 when someone changed it since it was read. */
   updateJob: (id: number, version: number, body: JobBody) =>
     request<JobJson>('PATCH', `/api/jobs/${id}`, { body, headers: { 'if-match': `"${version}"` } }),
-  deleteJob: (id: number) => request<void>('DELETE', `/api/jobs/${id}`),
-  triggerJob: (id: number) => request<{ runId: number }>('POST', `/api/jobs/${id}/trigger`),
+  /** `force`: a job that others depend on is deleted too, its children detached (a 409 without it). */
+  deleteJob: (id: number, force = false) =>
+    request<void>('DELETE', `/api/jobs/${id}${queryString({ force: force || undefined })}`),
+  /** `cascade`: the run's children follow it (a manual run of a parent starts nothing else without it). */
+  triggerJob: (id: number, cascade = false) =>
+    request<{ runId: number }>('POST', `/api/jobs/${id}/trigger${queryString({ cascade: cascade || undefined })}`),
+  /** The job's ancestors and descendants, at most 2,000 of them (`truncated` beyond). */
+  jobGraph: (id: number, signal?: AbortSignal) => request<JobGraphJson>('GET', `/api/jobs/${id}/graph`, { signal }),
   pauseJob: (id: number) => request<JobJson>('POST', `/api/jobs/${id}/pause`),
   resumeJob: (id: number) => request<JobJson>('POST', `/api/jobs/${id}/resume`),
   jobRuns: (id: number, q: Omit<RunQuery, 'jobId'>, signal?: AbortSignal) =>
     request<PageJson<RunJson>>('GET', `/api/jobs/${id}/runs${queryString({ ...q })}`, { signal }),
   listRuns: (q: RunQuery, signal?: AbortSignal) =>
     request<PageJson<RunJson>>('GET', `/api/runs${queryString({ ...q })}`, { signal }),
-  getRun: (id: number, signal?: AbortSignal) => request<RunJson>('GET', `/api/runs/${id}`, { signal }),
+  /** The run with its upstream (parent) and downstream (child) runs. */
+  getRun: (id: number, signal?: AbortSignal) => request<RunDetailJson>('GET', `/api/runs/${id}`, { signal }),
   cancelRun: (id: number) => request<void>('POST', `/api/runs/${id}/cancel`),
   executors: (signal?: AbortSignal) => request<ExecutorJson[]>('GET', '/api/executors', { signal }),
   dispatchers: (signal?: AbortSignal) => request<DispatcherJson[]>('GET', '/api/dispatchers', { signal }),

@@ -1,23 +1,28 @@
 // The job form's state, and its conversions from a Job and to the API's body. Values the API judges (numbers,
 // status lists) are passed on as typed, so that a bad one comes back as the API's own 400 beside its field.
-import type {
-  ConcurrencyPolicy,
-  HttpMethod,
-  JobHttpJson,
-  JobJson,
-  JobNotifyJson,
-  JobType,
-  MisfirePolicy,
-  NotifyEvent,
-  Routing,
+import {
+  DEFAULT_DEPENDENCY_WINDOW_MS,
+  MAX_PARENTS,
+  type ConcurrencyPolicy,
+  type DependencyCondition,
+  type DependencyMode,
+  type HttpMethod,
+  type JobHttpJson,
+  type JobJson,
+  type JobNotifyJson,
+  type JobType,
+  type MisfirePolicy,
+  type NotifyEvent,
+  type Routing,
 } from '@app/contract';
+import type { FieldErrors } from './field-errors';
 
 /** What POST /api/jobs and PATCH /api/jobs/:id take (values may be raw where the API is the judge). */
 export type JobBody = Record<string, unknown>;
 
 /** A job field the API takes, by the name its 400 messages use: a renamed or removed one fails to compile here. */
 type ApiField =
-  | Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun'>
+  | Exclude<keyof JobJson, 'id' | 'createdAt' | 'updatedAt' | 'nextRunAt' | 'lastRun' | 'children'>
   | `http.${keyof JobHttpJson}`
   | `notify.${keyof JobNotifyJson}`;
 
@@ -30,6 +35,17 @@ export interface Pair {
    */
   stored?: boolean;
 }
+
+/** One parent picked in the form: the job, its name as last read (null until known), and its condition. */
+export interface ParentRow {
+  jobId: number;
+  name: string | null;
+  on: DependencyCondition;
+}
+
+/** The units the occasion window is typed in; it is stored (and sent) in ms. */
+export const WINDOW_UNITS = { s: 1000, min: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+export type WindowUnit = keyof typeof WINDOW_UNITS;
 
 /** What the API reads back for every secret value, and takes as "keep the stored one". */
 export const SECRET_MASK = '***';
@@ -70,6 +86,14 @@ export interface JobForm {
   notifySlackStored: boolean;
   /** Comma-separated addresses; blank: `[notify] mail_to`. */
   notifyEmail: string;
+  /** The job's parents (`dependsOn`); with some, `cron` may be left empty. */
+  parents: ParentRow[];
+  /** The job as loaded had parents: the dependency fields are sent even when none are left (to clear them). */
+  hadParents: boolean;
+  dependencyMode: DependencyMode;
+  /** `dependencyWindowMs` as typed, in `dependencyWindowUnit`. */
+  dependencyWindow: string;
+  dependencyWindowUnit: WindowUnit;
 }
 
 /** Every field the form edits, by the API's name for it (the key 400 messages start with). */
@@ -102,6 +126,9 @@ export const FORM_FIELDS = [
   'notify.webhook',
   'notify.slack',
   'notify.email',
+  'dependsOn',
+  'dependencyMode',
+  'dependencyWindowMs',
 ] as const satisfies readonly ApiField[];
 export type FormField = (typeof FORM_FIELDS)[number];
 
@@ -135,7 +162,26 @@ export const NEW_JOB: JobForm = {
   notifySlack: '',
   notifySlackStored: false,
   notifyEmail: '',
+  parents: [],
+  hadParents: false,
+  dependencyMode: 'all',
+  ...windowOf(DEFAULT_DEPENDENCY_WINDOW_MS),
 };
+
+/** A window in ms as the form shows it: in the largest unit that divides it, else in seconds (1.5 s). */
+export function windowOf(ms: number): Pick<JobForm, 'dependencyWindow' | 'dependencyWindowUnit'> {
+  const units = (Object.keys(WINDOW_UNITS) as WindowUnit[]).reverse();
+  const unit = ms > 0 ? units.find((u) => ms % WINDOW_UNITS[u] === 0) : undefined;
+  return unit
+    ? { dependencyWindow: String(ms / WINDOW_UNITS[unit]), dependencyWindowUnit: unit }
+    : { dependencyWindow: String(ms / 1000), dependencyWindowUnit: 's' };
+}
+
+/** The window in ms as the API takes it; text that is not a number is sent as typed, for the API to refuse by name. */
+export function windowMsOf(f: Pick<JobForm, 'dependencyWindow' | 'dependencyWindowUnit'>): number | string | undefined {
+  const n = numberOf(f.dependencyWindow);
+  return typeof n === 'number' ? Math.round(n * WINDOW_UNITS[f.dependencyWindowUnit]) : n;
+}
 
 const pairs = (m: Record<string, string> | undefined | null): Pair[] =>
   Object.entries(m ?? {}).map(([key, value]) => ({ key, value }));
@@ -175,6 +221,10 @@ export function formOf(job: JobJson): JobForm {
     notifySlack: '',
     notifySlackStored: job.notify?.slack !== undefined,
     notifyEmail: (job.notify?.email ?? []).join(', '),
+    parents: (job.dependsOn ?? []).map((d) => ({ jobId: d.jobId, name: null, on: d.on })),
+    hadParents: (job.dependsOn ?? []).length > 0,
+    dependencyMode: job.dependencyMode ?? NEW_JOB.dependencyMode,
+    ...windowOf(job.dependencyWindowMs ?? DEFAULT_DEPENDENCY_WINDOW_MS),
   };
 }
 
@@ -236,6 +286,13 @@ export function bodyOf(f: JobForm): JobBody {
     routing: f.routing,
     notify: notifyOf(f),
   };
+  // Only for a job with parents (or that had some): mode and window mean nothing without, and a job that never had
+  // parents is sent as before, its stored mode and window untouched.
+  if (f.parents.length > 0 || f.hadParents) {
+    body.dependsOn = f.parents.map(({ jobId, on }) => ({ jobId, on }));
+    body.dependencyMode = f.dependencyMode;
+    body.dependencyWindowMs = windowMsOf(f);
+  }
   if (f.type === 'shell') {
     body.command = f.command;
     body.env = mapOf(f.env);
@@ -255,4 +312,17 @@ export function bodyOf(f: JobForm): JobBody {
   }
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   return body;
+}
+
+/**
+ * What the form can tell before asking the API: a job needs a schedule, parents, or both (the API is the judge of
+ * everything else, a cycle included). Null: nothing to say.
+ */
+export function formProblems(f: JobForm): FieldErrors | null {
+  const byField: Record<string, string[]> = {};
+  if (f.cron.trim() === '' && f.parents.length === 0)
+    byField.cron = ['cron: a job needs a schedule, parents, or both: type a cron expression or pick a parent job.'];
+  if (f.parents.length > MAX_PARENTS)
+    byField.dependsOn = [`dependsOn: at most ${MAX_PARENTS} parents (${f.parents.length} picked).`];
+  return Object.keys(byField).length ? { byField, general: [] } : null;
 }

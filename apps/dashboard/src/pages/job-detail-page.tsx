@@ -1,7 +1,9 @@
-// One job: its definition, a chart of its last runs, its run history, and one run's output beside it.
+// One job: its definition, a chart of its last runs, its dependencies (graph, parents, children), its run history,
+// and one run's output beside it with the runs upstream and downstream of it.
 import { useEffect } from 'react';
 import { isActive, JobJson, RUN_STATUSES, RunJson, RunStatus } from '@app/contract';
 import { api, ApiError, errorText } from '../lib/api';
+import { modeSummary } from '../lib/dependency-words';
 import { formatDuration, formatLag, formatShort, humanize } from '../lib/format';
 import { href, navigate, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
@@ -9,6 +11,7 @@ import { useResource } from '../hooks/use-resource';
 import { useCan } from '../hooks/session';
 import { AsyncButton } from '../components/async-button';
 import { JobActionButtons, useJobActions } from '../components/job-actions';
+import { JobDependencies } from '../components/job-dependencies';
 import { OutputViewer } from '../components/output-viewer';
 import { Pager } from '../components/pager';
 import { RelTime } from '../components/rel-time';
@@ -35,14 +38,41 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
   );
   const recent = useResource((signal) => api.jobRuns(jobId, { limit: CHART_RUNS }, signal), [jobId]);
   const selected = useResource((signal) => (runId ? api.getRun(runId, signal) : Promise.resolve(null)), [runId]);
+  // The graph is asked for only once the job is known to have parents or children.
+  const related = !!job.data && (job.data.dependsOn ?? []).length + (job.data.children ?? []).length > 0;
+  const graph = useResource(
+    (signal) => (related ? api.jobGraph(jobId, signal) : Promise.resolve(undefined)),
+    [jobId, related],
+  );
   const forThisJob = (e: { jobId?: number }) => e.jobId === undefined || e.jobId === jobId;
-  useLiveRefresh(job.reload, (e) => e.jobId === jobId || (e.type === 'run' && forThisJob(e)));
+  // The jobs whose runs can be upstream or downstream of this job's runs.
+  const neighbours = new Set([
+    ...(job.data?.dependsOn ?? []).map((d) => d.jobId),
+    ...(job.data?.children ?? []).map((c) => c.jobId),
+  ]);
+  const linkedRuns = new Set(
+    [...(selected.data?.upstream ?? []), ...(selected.data?.downstream ?? [])].map((l) => l.id),
+  );
+  // Another job's change may be a new child of this one, or a child paused: the job's `children` come with it.
+  useLiveRefresh(job.reload, (e) => e.type === 'job' || forThisJob(e));
   useLiveRefresh(runs.reload, (e) => e.type === 'run' && forThisJob(e));
   useLiveRefresh(recent.reload, (e) => e.type === 'run' && forThisJob(e));
-  useLiveRefresh(selected.reload, (e) => e.type === 'run' && (e.runId === runId || e.jobId === undefined));
+  useLiveRefresh(
+    selected.reload,
+    (e) =>
+      e.type === 'run' &&
+      (e.runId === runId ||
+        e.jobId === undefined ||
+        linkedRuns.has(e.runId) ||
+        // a child run just created by this one's finish
+        (e.jobId !== undefined && neighbours.has(e.jobId))),
+  );
+  // Any job's change may add or remove an edge around this one (a new child names it in its dependsOn).
+  useLiveRefresh(graph.reload, (e) => e.type === 'job');
   const actions = useJobActions(() => {
     job.reload();
     runs.reload();
+    graph.reload();
   });
 
   // A run of another job (an edited address): show it on its own job's page.
@@ -110,6 +140,12 @@ export function JobDetailPage({ jobId, runId, route }: { jobId: number; runId?: 
               </p>
             )}
           </section>
+        </div>
+      )}
+
+      {job.data && related && (
+        <div className="detail-deps">
+          <JobDependencies job={job.data} graph={graph} />
         </div>
       )}
 
@@ -254,7 +290,8 @@ function JobSummary({ job }: { job: JobJson }) {
       <dl className="facts">
         <dt>Schedule</dt>
         <dd>
-          <Schedule cron={job.cron} /> <span className="muted">in {job.timezone}</span>
+          <Schedule cron={job.cron} after={`runs ${modeSummary(job.dependencyMode, (job.dependsOn ?? []).length)}`} />{' '}
+          {job.cron && <span className="muted">in {job.timezone}</span>}
         </dd>
         <dt>Next run</dt>
         <dd>

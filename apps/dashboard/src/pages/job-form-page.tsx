@@ -1,8 +1,9 @@
-// Create and edit a job: every field of the contract, the API's 400 messages beside the fields they name, and a
-// live preview of the schedule.
+// Create and edit a job: every field of the contract, the API's 400 messages beside the fields they name (a cycle
+// of parents among them), a live preview of the schedule, and the parents it waits for.
 import { FormEvent, ReactNode, useMemo, useRef, useState } from 'react';
 import {
   CONCURRENCY_POLICIES,
+  DEPENDENCY_MODES,
   HTTP_METHODS,
   JobJson,
   MISFIRE_POLICIES,
@@ -13,13 +14,26 @@ import {
 import { api, ApiError, errorText } from '../lib/api';
 import { cronToWords } from '../lib/cron-words';
 import { splitByField, FieldErrors } from '../lib/field-errors';
+import { MODE_WORDS } from '../lib/dependency-words';
 import { browserTimeZone, formatDuration, timeZones } from '../lib/format';
-import { bodyOf, FORM_FIELDS, FormField, formOf, JobForm, NEW_JOB } from '../lib/job-form';
+import {
+  bodyOf,
+  FORM_FIELDS,
+  FormField,
+  formOf,
+  formProblems,
+  JobForm,
+  NEW_JOB,
+  WINDOW_UNITS,
+  WindowUnit,
+  windowMsOf,
+} from '../lib/job-form';
 import { href, navigate } from '../hooks/router';
 import { useResource } from '../hooks/use-resource';
 import { useCan } from '../hooks/session';
 import { CronPreview } from '../components/cron-preview';
 import { FieldMessages, KeyValueEditor } from '../components/key-value-editor';
+import { ParentPicker } from '../components/parent-picker';
 import { ErrorState, Loading } from '../components/states';
 import { useToast } from '../components/toasts';
 import './job-form-page.css';
@@ -42,6 +56,7 @@ const EVENT_LABEL: Record<NotifyEvent, string> = {
   recovered: 'recovered',
   succeeded: 'succeeded',
 };
+const UNIT_LABEL: Record<WindowUnit, string> = { s: 'seconds', min: 'minutes', h: 'hours', d: 'days' };
 const ROUTING_HELP: Record<(typeof ROUTINGS)[number], string> = {
   round_robin: 'round robin',
   random: 'random',
@@ -86,6 +101,20 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
   const executors = useResource((signal) => api.executors(signal), []);
   const groups = [...new Set(['default', ...(executors.data ?? []).map((e) => e.group)])];
   const localZone = browserTimeZone();
+  // A job's `dependsOn` names its parents by id: their names, read once, for the picker's rows.
+  const parentNames = useResource(async (signal) => {
+    const named = await Promise.all(
+      initial.parents.map((p) =>
+        api.getJob(p.jobId, signal).then(
+          (j) => [p.jobId, j.name] as const,
+          () => [p.jobId, null] as const,
+        ),
+      ),
+    );
+    return new Map<number, string | null>(named);
+  }, []);
+  const parents = form.parents.map((p) => (p.name ? p : { ...p, name: parentNames.data?.get(p.jobId) ?? null }));
+  const hasParents = form.parents.length > 0;
 
   const set = <K extends keyof JobForm>(key: K, value: JobForm[K]) => setForm((f) => ({ ...f, [key]: value }));
   const errorsOf = (...fields: FormField[]): string[] | undefined => {
@@ -118,8 +147,24 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
     );
   };
 
+  /** Shows the problems, and takes the keyboard to the first field named, else to the summary. */
+  const showProblems = (split: FieldErrors) => {
+    setErrors(split);
+    window.setTimeout(() => {
+      const first = FORM_FIELDS.find((f) => split.byField[f]);
+      const target = first && document.getElementById(fieldId(first === 'http' ? 'http.url' : first));
+      const focusable = target?.matches('input, select, textarea') ? target : target?.querySelector('input');
+      (focusable ?? summary.current)?.focus();
+    });
+  };
+
   const submit = async (e: FormEvent) => {
     e.preventDefault();
+    const problems = formProblems(form);
+    if (problems) {
+      showProblems(problems);
+      return;
+    }
     setSaving(true);
     try {
       const body = bodyOf(form);
@@ -136,19 +181,13 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
             : err instanceof ApiError && err.status === 400
               ? splitByField(messages, FORM_FIELDS)
               : { byField: {}, general: messages };
-      setErrors(split);
       setSaving(false);
-      // Take the keyboard to the first field named, else to the summary.
-      window.setTimeout(() => {
-        const first = FORM_FIELDS.find((f) => split.byField[f]);
-        const target = first && document.getElementById(fieldId(first === 'http' ? 'http.url' : first));
-        const focusable = target?.matches('input, select, textarea') ? target : target?.querySelector('input');
-        (focusable ?? summary.current)?.focus();
-      });
+      showProblems(split);
     }
   };
 
   const words = cronToWords(form.cron);
+  const windowMs = windowMsOf(form);
   const problemCount = errors ? errors.general.length + Object.values(errors.byField).flat().length : 0;
   const title = job ? `Edit ${job.name}` : 'New job';
 
@@ -268,7 +307,10 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
               ),
               <>
                 {words ? <strong className="schedule-words">{words}. </strong> : null}5 fields (minute hour day month
-                weekday), 6 with leading seconds, <code>@daily</code>, <code>@every 90s</code>.
+                weekday), 6 with leading seconds, <code>@daily</code>, <code>@every 90s</code>.{' '}
+                {hasParents
+                  ? 'Optional: the job has parents, so leave it empty to run only after them.'
+                  : 'Required unless the job has parents (see Dependencies).'}
               </>,
             )}
             {field(
@@ -298,7 +340,80 @@ function JobEditor({ job, initial }: { job?: JobJson; initial: JobForm }) {
               ),
               'IANA name; the cron fields are read in this zone, DST included.',
             )}
-            <CronPreview cron={form.cron} timezone={form.timezone} />
+            <CronPreview
+              cron={form.cron}
+              timezone={form.timezone}
+              emptyText={
+                hasParents
+                  ? 'No schedule: the job runs only after its parents.'
+                  : 'Type a schedule to see when it fires, or pick parents under Dependencies.'
+              }
+            />
+          </fieldset>
+
+          <fieldset className="card">
+            <legend>Dependencies</legend>
+            <ParentPicker
+              id={fieldId('dependsOn')}
+              selfId={job?.id}
+              parents={parents}
+              onChange={(rows) => set('parents', rows)}
+              errors={errorsOf('dependsOn')}
+            />
+            {(hasParents || errorsOf('dependencyMode', 'dependencyWindowMs')) && (
+              <>
+                {field(
+                  'dependencyMode',
+                  'With several parents, run',
+                  (p) => (
+                    <select
+                      {...p}
+                      value={form.dependencyMode}
+                      onChange={(e) => set('dependencyMode', e.target.value as JobForm['dependencyMode'])}
+                    >
+                      {DEPENDENCY_MODES.map((m) => (
+                        <option key={m} value={m}>
+                          {MODE_WORDS[m]}
+                        </option>
+                      ))}
+                    </select>
+                  ),
+                  'An occasion: the same scheduled time when the parents share a schedule, else the window below.',
+                )}
+                {field(
+                  'dependencyWindowMs',
+                  'Occasion window',
+                  (p) => (
+                    <div className="input-with-button">
+                      <input
+                        {...p}
+                        type="number"
+                        min={0}
+                        step="any"
+                        value={form.dependencyWindow}
+                        onChange={(e) => set('dependencyWindow', e.target.value)}
+                      />
+                      <select
+                        aria-label="Occasion window unit"
+                        value={form.dependencyWindowUnit}
+                        onChange={(e) => set('dependencyWindowUnit', e.target.value as WindowUnit)}
+                      >
+                        {(Object.keys(WINDOW_UNITS) as WindowUnit[]).map((u) => (
+                          <option key={u} value={u}>
+                            {UNIT_LABEL[u]}
+                          </option>
+                        ))}
+                      </select>
+                    </div>
+                  ),
+                  <>
+                    With <em>all</em> and parents on different schedules: their runs within this of each other make one
+                    occasion
+                    {typeof windowMs === 'number' && windowMs > 0 ? ` (${formatDuration(windowMs)})` : ''}.
+                  </>,
+                )}
+              </>
+            )}
           </fieldset>
 
           <fieldset className="card">
