@@ -22,3 +22,5 @@ export * from './repositories/api-reads.repository';
 export { SCHEMA_VERSION } from './migrations';
 export * from './job-task';
 export * from './repositories/run-links.repository';
+export * from './repositories/job-graph.repository';
+export * from './dependency-graph';

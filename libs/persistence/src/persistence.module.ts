@@ -6,7 +6,9 @@ import { ApiDataSource } from './api-data-source';
 import { dataSourceOptions } from './data-source-options';
 import { ApiReads } from './repositories/api-reads.repository';
 import { AuthRepository } from './repositories/auth.repository';
+import { JobGraphRepository } from './repositories/job-graph.repository';
 import { JobsRepository } from './repositories/jobs.repository';
+import { RunLinksRepository } from './repositories/run-links.repository';
 import { RunsRepository } from './repositories/runs.repository';
 import { RetentionRepository } from './repositories/retention.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
@@ -35,6 +37,8 @@ export class PersistenceModule {
         RetentionRepository,
         SettingsRepository,
         NotificationsRepository,
+        JobGraphRepository,
+        RunLinksRepository,
         {
           provide: ApiDataSource,
           useFactory: (main: DataSource) => new ApiDataSource(main, db),
@@ -51,6 +55,8 @@ export class PersistenceModule {
         RetentionRepository,
         SettingsRepository,
         NotificationsRepository,
+        JobGraphRepository,
+        RunLinksRepository,
       ],
     };
   }
