@@ -117,6 +117,7 @@ export class JobsService {
       command: null,
       http: null,
       ...plain,
+      cron: plain.cron ?? '',
       notify: changedNotify(null, notify) ?? null,
     } as JobFields;
     const normalized = this.normalize(fields);
