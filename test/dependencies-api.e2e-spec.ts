@@ -66,9 +66,13 @@ describe('the dependency API', () => {
       children: [],
     });
     const parent = (await api.call<JobWithDeps>('GET', `/api/jobs/${a.id}`, undefined, 200)).body;
-    expect(parent).toMatchObject({ dependsOn: [], children: [{ jobId: b.id, name: 'b', on: 'success', enabled: true }] });
-    const graph = (await api.call<{ nodes: { id: number; level: number }[] }>('GET', `/api/jobs/${b.id}/graph`, undefined, 200))
-      .body;
+    expect(parent).toMatchObject({
+      dependsOn: [],
+      children: [{ jobId: b.id, name: 'b', on: 'success', enabled: true }],
+    });
+    const graph = (
+      await api.call<{ nodes: { id: number; level: number }[] }>('GET', `/api/jobs/${b.id}/graph`, undefined, 200)
+    ).body;
     expect(graph.nodes.map((n) => [n.id, n.level])).toEqual([
       [a.id, -1],
       [b.id, 0],
@@ -89,10 +93,9 @@ describe('the dependency API', () => {
       400,
       `dependsOn: job ${x.id} can not depend on itself`,
     ]);
-    expect(await refused('POST', '/api/jobs', shell('missing', { dependsOn: [{ jobId: 55555, on: 'success' }] }))).toEqual([
-      400,
-      'dependsOn: no job 55555 (a parent must exist)',
-    ]);
+    expect(
+      await refused('POST', '/api/jobs', shell('missing', { dependsOn: [{ jobId: 55555, on: 'success' }] })),
+    ).toEqual([400, 'dependsOn: no job 55555 (a parent must exist)']);
     expect(await refused('POST', '/api/jobs', shell('neither', { cron: '' }))).toEqual([
       400,
       'a job needs a cron expression or dependsOn',
@@ -110,7 +113,11 @@ describe('the dependency API', () => {
       400,
       `dependsOn: job ${x.id} is named twice`,
     ]);
-    const [status, message] = await refused('POST', '/api/jobs', shell('typed', { dependsOn: [{ jobId: 'x', on: 'maybe' }] }));
+    const [status, message] = await refused(
+      'POST',
+      '/api/jobs',
+      shell('typed', { dependsOn: [{ jobId: 'x', on: 'maybe' }] }),
+    );
     expect(status).toBe(400);
     expect(message).toMatch(/dependsOn\.0\.jobId must be an integer/);
     expect(message).toMatch(/dependsOn\.0\.on must be one of the following values: success, failure, always/);
@@ -118,7 +125,7 @@ describe('the dependency API', () => {
       /^dependencyWindowMs must not be greater than 604800000/,
     );
     // Nothing refused was stored.
-    expect(((await api.call<JobWithDeps>('GET', `/api/jobs/${x.id}`, undefined, 200)).body).dependsOn).toEqual([]);
+    expect((await api.call<JobWithDeps>('GET', `/api/jobs/${x.id}`, undefined, 200)).body.dependsOn).toEqual([]);
   });
 
   it('refuses to delete a parent (409 naming its children) unless force=true, which detaches and pauses', async () => {

@@ -1,7 +1,8 @@
 import { DependencyEdge, DependencyGraph } from './dependency-graph';
 
 /** Edges from `a→b` pairs (a is the parent). */
-const edges = (...pairs: [number, number][]): DependencyEdge[] => pairs.map(([parentId, childId]) => ({ parentId, childId }));
+const edges = (...pairs: [number, number][]): DependencyEdge[] =>
+  pairs.map(([parentId, childId]) => ({ parentId, childId }));
 
 /** A chain 1 → 2 → … → n. */
 const chain = (n: number): DependencyEdge[] =>
@@ -57,7 +58,8 @@ describe('DependencyGraph.check', () => {
     const layer = 300;
     const wide: DependencyEdge[] = [];
     for (let l = 0; l < 3; l++) {
-      for (let a = 0; a < layer; a++) for (let b = 0; b < layer; b++) wide.push({ parentId: l * layer + a + 1, childId: (l + 1) * layer + b + 1 });
+      for (let a = 0; a < layer; a++)
+        for (let b = 0; b < layer; b++) wide.push({ parentId: l * layer + a + 1, childId: (l + 1) * layer + b + 1 });
     }
     const g = new DependencyGraph(wide);
     const started = Date.now();

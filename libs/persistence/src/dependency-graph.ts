@@ -45,7 +45,11 @@ export class DependencyGraph {
       if (path) return { kind: 'cycle', path: [path[path.length - 1], ...path] };
     }
     let up = 0;
-    for (const p of parents) up = Math.max(up, this.longest(p, (id) => this.parentsOf(id)));
+    for (const p of parents)
+      up = Math.max(
+        up,
+        this.longest(p, (id) => this.parentsOf(id)),
+      );
     const down = jobId === null ? 1 : this.longest(jobId, (id) => this.childrenOf(id));
     const depth = up + down;
     return depth > maxDepth ? { kind: 'too_deep', depth } : null;

@@ -96,7 +96,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         'SELECT id, depends_on FROM jobs ORDER BY id',
       );
       const fromJson = jobs
-        .flatMap((j) => ((j.depends_on ? JSON.parse(j.depends_on) : []) as { jobId: number }[]).map((d) => [d.jobId, Number(j.id)]))
+        .flatMap((j) =>
+          ((j.depends_on ? JSON.parse(j.depends_on) : []) as { jobId: number }[]).map((d) => [d.jobId, Number(j.id)]),
+        )
         .sort((a, b) => a[1] - b[1] || a[0] - b[0]);
       expect(fromJson).toEqual(edges);
       return edges;
@@ -216,13 +218,17 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         }
       }
       const deep = await refusal(service.create(shell('chain-1000', { dependsOn: [on(ids[999])] })));
-      expect(deep.message).toBe('dependsOn: the longest chain of jobs through this one would be 1001 jobs, at most 1000');
+      expect(deep.message).toBe(
+        'dependsOn: the longest chain of jobs through this one would be 1001 jobs, at most 1000',
+      );
       // 1,000 through it is fine: a fork off the 999th.
       const fork = await service.create(shell('chain-fork', { dependsOn: [on(ids[998])] }));
       expect(fork.dependsOn).toEqual([on(ids[998])]);
       // And a head put above the chain is refused the same way.
       const head = await service.create(shell('chain-head'));
-      expect((await refusal(service.update(ids[0], { dependsOn: [on(head.id)] }))).message).toMatch(/would be 1001 jobs/);
+      expect((await refusal(service.update(ids[0], { dependsOn: [on(head.id)] }))).message).toMatch(
+        /would be 1001 jobs/,
+      );
       await storedEdges();
     });
 
@@ -240,7 +246,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const conflict = await refusal(service.remove(p.id));
       expect(conflict.code).toBe('CONFLICT');
       expect(conflict.message).toMatch(
-        new RegExp(`^job ${p.id} is a parent of job ${only.id} \\(del-only\\), job ${both.id} \\(del-both\\), job ${timed.id} \\(del-timed\\)`),
+        new RegExp(
+          `^job ${p.id} is a parent of job ${only.id} \\(del-only\\), job ${both.id} \\(del-both\\), job ${timed.id} \\(del-timed\\)`,
+        ),
       );
       expect(await service.get(p.id)).toMatchObject({ id: p.id });
 
@@ -271,9 +279,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const tombstones = await ds.query<unknown[]>('SELECT job_id FROM job_tombstones WHERE job_id = ?', [p.id]);
       expect(tombstones).toHaveLength(1);
       // Every dispatcher hears of the changed children (this one at once, the others by their change feed).
-      expect(scheduler.changed.mock.calls.map((c: unknown[]) => (c[0] as { id: number }).id).sort((x, y) => x - y)).toEqual(
-        [only.id, both.id, timed.id],
-      );
+      expect(
+        scheduler.changed.mock.calls.map((c: unknown[]) => (c[0] as { id: number }).id).sort((x, y) => x - y),
+      ).toEqual([only.id, both.id, timed.id]);
       expect(scheduler.deleted).toHaveBeenCalledWith(p.id);
       await expect(service.remove(p.id, true)).rejects.toThrow(/not found/);
     });
@@ -281,7 +289,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
     it('reads the graph around a job: ancestors, descendants, levels and edges; 404 for an unknown job', async () => {
       const a = await service.create(shell('g-a'));
       const b = await service.create(shell('g-b'));
-      const c = await service.create(shell('g-c', { cron: '', dependsOn: [on(a.id), on(b.id, 'failure')], dependencyMode: 'any' }));
+      const c = await service.create(
+        shell('g-c', { cron: '', dependsOn: [on(a.id), on(b.id, 'failure')], dependencyMode: 'any' }),
+      );
       const d = await service.create(shell('g-d', { cron: '', dependsOn: [on(c.id)] }));
       const e = await service.create(shell('g-e', { cron: '', dependsOn: [on(d.id, 'always'), on(a.id)] }));
       const g = await service.graphOf(c.id);
@@ -324,8 +334,15 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const plain = await service.trigger(p.id);
       const cascading = await service.trigger(p.id, true);
       const keyOf = async (id: number) =>
-        (await ds.query<{ tick_key: string; trigger: string }[]>('SELECT tick_key, `trigger` FROM runs WHERE id = ?', [id]))[0];
-      expect(await keyOf(plain.runId)).toMatchObject({ trigger: 'manual', tick_key: expect.stringMatching(/^manual:[0-9a-f-]{36}$/) as string });
+        (
+          await ds.query<{ tick_key: string; trigger: string }[]>('SELECT tick_key, `trigger` FROM runs WHERE id = ?', [
+            id,
+          ])
+        )[0];
+      expect(await keyOf(plain.runId)).toMatchObject({
+        trigger: 'manual',
+        tick_key: expect.stringMatching(/^manual:[0-9a-f-]{36}$/) as string,
+      });
       expect(await keyOf(cascading.runId)).toMatchObject({
         trigger: 'manual',
         tick_key: expect.stringMatching(/^cascade:[0-9a-f-]{36}$/) as string,
@@ -341,11 +358,13 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         attempt: 1,
         scheduledAt: 5000,
         trigger: 'schedule',
-        status: 'running',
+        status: 'pending',
         deadlineAt: 65_000,
         dispatcherId: null,
       }))!;
-      await runs.finish(parentRun.id, { status: 'succeeded', finishedAt: 6000, exitCode: 0 });
+      expect(await runs.finish(parentRun.id, { status: 'succeeded', finishedAt: 6000, exitCode: 0 }, ['pending'])).toBe(
+        true,
+      );
       const childKey = `dep:${p.id}:tick:5000`;
       await links.reserve(c.id, childKey, [{ runId: parentRun.id, jobId: p.id }]);
       const childRun = (await runs.claim({
@@ -386,7 +405,14 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       expect(parent.parentRunIds).toEqual([]);
       expect(parent.upstream).toEqual([]);
       expect(parent.downstream).toEqual([
-        { id: retry.id, jobId: c.id, jobName: 'runs-c', status: 'pending', scheduledAt: new Date(6000).toISOString(), finishedAt: null },
+        {
+          id: retry.id,
+          jobId: c.id,
+          jobName: 'runs-c',
+          status: 'pending',
+          scheduledAt: new Date(6000).toISOString(),
+          finishedAt: null,
+        },
       ]);
       // A list: every run has parentRunIds, the retry shares its first attempt's.
       const list = await runsService.list({ limit: 50, offset: 0, jobId: c.id });
@@ -394,7 +420,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         [retry.id, [parentRun.id]],
         [childRun.id, [parentRun.id]],
       ]);
-      expect((await runsService.list({ limit: 50, offset: 0, jobId: p.id })).items.map((r) => r.parentRunIds)).toEqual([[]]);
+      expect((await runsService.list({ limit: 50, offset: 0, jobId: p.id })).items.map((r) => r.parentRunIds)).toEqual([
+        [],
+      ]);
     });
   },
 );

@@ -24,10 +24,7 @@ function listOf(jobs: { id: number; name: string | null }[], separator: string):
 export function refusalError(refusal: GraphRefusal, maxDepth: number): DomainError {
   switch (refusal.kind) {
     case 'missing_parents':
-      return new DomainError(
-        'INVALID',
-        `dependsOn: no job ${refusal.ids.join(', ')} (a parent must exist)`,
-      );
+      return new DomainError('INVALID', `dependsOn: no job ${refusal.ids.join(', ')} (a parent must exist)`);
     case 'cycle':
       return new DomainError('INVALID', `dependsOn: cycle ${listOf(refusal.path, ' → ')}`);
     case 'too_deep':
@@ -75,9 +72,16 @@ export async function graphAround(
   let up = [jobId];
   let down = [jobId];
   for (let distance = 1; (up.length > 0 || down.length > 0) && !truncated; distance++) {
-    if (up.length > 0) up = take((await reads.edgesOf(up, 'child')).map((e) => e.parentId), -distance);
+    if (up.length > 0)
+      up = take(
+        (await reads.edgesOf(up, 'child')).map((e) => e.parentId),
+        -distance,
+      );
     if (down.length > 0 && !truncated) {
-      down = take((await reads.edgesOf(down, 'parent')).map((e) => e.childId), distance);
+      down = take(
+        (await reads.edgesOf(down, 'parent')).map((e) => e.childId),
+        distance,
+      );
     }
   }
   const ids = [...level.keys()];

@@ -115,13 +115,11 @@ export class JobsController {
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
   @ApiConflictResponse({ description: 'other jobs depend on it (their ids and names in `message`); see force' })
-  async remove(
-    @Param('id', new IdPipe()) id: number,
-    @Query() q: DeleteJobQuery,
-    @Req() req: Request,
-  ): Promise<void> {
+  async remove(@Param('id', new IdPipe()) id: number, @Query() q: DeleteJobQuery, @Req() req: Request): Promise<void> {
     const before = await this.jobs.get(id);
-    const childrenBefore = q.force ? await this.jobsBefore(before.children.map((c) => c.jobId)) : new Map<number, JobResponse>();
+    const childrenBefore = q.force
+      ? await this.jobsBefore(before.children.map((c) => c.jobId))
+      : new Map<number, JobResponse>();
     const detached = await this.jobs.remove(id, q.force ?? false);
     await this.recordJob(req, 'job.deleted', before, undefined);
     // Each child the delete changed, as a change of its own.

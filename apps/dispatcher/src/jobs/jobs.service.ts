@@ -72,7 +72,6 @@ function storedParents(deps: readonly JobDependency[] | null | undefined): JobDe
   return deps.map((d) => ({ jobId: d.jobId, on: d.on }));
 }
 
-
 /**
  * The secrets a create or PATCH writes: a job that is not (or no longer) an http job has no secret headers; a PATCH
  * that gives `http` without `secretHeaders` keeps them (a client can not read them back to send them again).
@@ -294,15 +293,18 @@ export class JobsService {
     }
     if (result.detached.length > 0) {
       this.logger.log({
-        msg: `job deleted with force: detached from job(s) ${result.detached.join(', ')}` +
+        msg:
+          `job deleted with force: detached from job(s) ${result.detached.join(', ')}` +
           (result.paused.length > 0 ? `; paused job(s) ${result.paused.join(', ')} (no parent, no cron left)` : ''),
         jobId: id,
       });
     }
     // Best effort: the links only join runs for their upstream/downstream, and retention prunes them anyway.
-    await this.links.deleteOfJob(id).catch((e: unknown) =>
-      this.logger.warn({ msg: `run links of the deleted job not removed: ${(e as Error).message}`, jobId: id }),
-    );
+    await this.links
+      .deleteOfJob(id)
+      .catch((e: unknown) =>
+        this.logger.warn({ msg: `run links of the deleted job not removed: ${(e as Error).message}`, jobId: id }),
+      );
     for (const run of await this.runs.findActive(id)) await this.canceller.cancel(run, 'job deleted');
     this.events.jobChanged(id, 'deleted');
     this.logger.log({ msg: 'job deleted', jobId: id });

@@ -280,11 +280,14 @@ export class ApiReads {
       for (let i = 0; i < ids.length; i += IDS_CHUNK) {
         const part = ids.slice(i, i + IDS_CHUNK);
         const rows = await ds.query<
-          { id: number | string; name: string; enabled: number | boolean; cron: string; dependency_mode: DependencyMode }[]
-        >(
-          `SELECT id, name, enabled, cron, dependency_mode FROM jobs WHERE id IN (${placeholders(part.length)})`,
-          part,
-        );
+          {
+            id: number | string;
+            name: string;
+            enabled: number | boolean;
+            cron: string;
+            dependency_mode: DependencyMode;
+          }[]
+        >(`SELECT id, name, enabled, cron, dependency_mode FROM jobs WHERE id IN (${placeholders(part.length)})`, part);
         for (const r of rows) {
           out.push({
             id: Number(r.id),

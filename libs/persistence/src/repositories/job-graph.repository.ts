@@ -64,7 +64,8 @@ interface ChildRow {
 const nameTaken =
   (name: string | undefined) =>
   (e: unknown): never => {
-    if (isDuplicateOn(e, JOB_NAME_KEY)) throw new PersistenceError('NAME_TAKEN', `a job named '${name}' already exists`);
+    if (isDuplicateOn(e, JOB_NAME_KEY))
+      throw new PersistenceError('NAME_TAKEN', `a job named '${name}' already exists`);
     throw e;
   };
 
@@ -239,7 +240,9 @@ export class JobGraphRepository {
     const edges = yield* rows<{ child_id: number | string; parent_id: number | string }>(
       `SELECT child_id, parent_id FROM job_dependencies`,
     );
-    const graph = new DependencyGraph(edges.map((e) => ({ parentId: Number(e.parent_id), childId: Number(e.child_id) })));
+    const graph = new DependencyGraph(
+      edges.map((e) => ({ parentId: Number(e.parent_id), childId: Number(e.child_id) })),
+    );
     const problem: GraphProblem | null = graph.check(jobId, ids, MAX_DEPENDENCY_DEPTH);
     if (!problem) return null;
     if (problem.kind === 'too_deep') return problem;
@@ -335,7 +338,8 @@ export class JobGraphRepository {
     // Retried as a busy database is (another process holds the writer lock, or the connection is inside another
     // transaction), with back-off, up to the usual budget.
     return retryBusy(() => {
-      if (db.inTransaction) throw Object.assign(new Error('connection inside another transaction'), { code: 'SQLITE_BUSY' });
+      if (db.inTransaction)
+        throw Object.assign(new Error('connection inside another transaction'), { code: 'SQLITE_BUSY' });
       return Promise.resolve(tx.immediate());
     });
   }
