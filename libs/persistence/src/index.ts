@@ -24,3 +24,5 @@ export * from './job-task';
 export * from './repositories/run-links.repository';
 export * from './repositories/dependency-ledger.repository';
 export * from './repositories/parent-runs.repository';
+export * from './repositories/job-graph.repository';
+export * from './dependency-graph';

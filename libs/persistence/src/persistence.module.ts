@@ -6,14 +6,15 @@ import { ApiDataSource } from './api-data-source';
 import { dataSourceOptions } from './data-source-options';
 import { ApiReads } from './repositories/api-reads.repository';
 import { AuthRepository } from './repositories/auth.repository';
+import { JobGraphRepository } from './repositories/job-graph.repository';
 import { JobsRepository } from './repositories/jobs.repository';
+import { RunLinksRepository } from './repositories/run-links.repository';
 import { RunsRepository } from './repositories/runs.repository';
 import { RetentionRepository } from './repositories/retention.repository';
 import { RunBatchRepository } from './repositories/run-batch.repository';
 import { SettingsRepository } from './repositories/settings.repository';
 import { NotificationsRepository } from './repositories/notifications.repository';
 import { DependencyLedger } from './repositories/dependency-ledger.repository';
-import { RunLinksRepository } from './repositories/run-links.repository';
 
 @Module({})
 export class PersistenceModule {
@@ -38,6 +39,7 @@ export class PersistenceModule {
         SettingsRepository,
         NotificationsRepository,
         DependencyLedger,
+        JobGraphRepository,
         RunLinksRepository,
         {
           provide: ApiDataSource,
@@ -56,6 +58,7 @@ export class PersistenceModule {
         SettingsRepository,
         NotificationsRepository,
         DependencyLedger,
+        JobGraphRepository,
         RunLinksRepository,
       ],
     };

@@ -80,6 +80,7 @@ describe('the route table', () => {
       'GET /api/jobs': 'viewer',
       'GET /api/jobs/:id': 'viewer',
       'GET /api/jobs/:id/runs': 'viewer',
+      'GET /api/jobs/:id/graph': 'viewer',
       'GET /api/runs': 'viewer',
       'GET /api/runs/:id': 'viewer',
       'GET /api/executors': 'viewer',

@@ -9,12 +9,14 @@ import {
   ApiReads,
   dataSourceOptions,
   JobEntity,
+  JobGraphRepository,
   JobsRepository,
   migrate,
   NewJob,
   NewRun,
   RunBatchRepository,
   RunEntity,
+  RunLinksRepository,
   RunsRepository,
 } from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
@@ -114,6 +116,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         canceller,
         events,
         new SecretBox(Buffer.alloc(32, 1)),
+        new JobGraphRepository(ds, jobs),
+        new RunLinksRepository(ds),
       );
       await waitFor(() => publisher.connected, { timeoutMs: 10_000, what: 'the publisher is connected' });
     });

@@ -18,7 +18,8 @@ import { RunPage } from '../runs/dto/run.response';
 import { ListRunsQuery } from '../runs/dto/list-runs.query';
 import { RunsService } from '../runs/runs.service';
 import { CreateJobDto } from './dto/create-job.dto';
-import { JobPage, JobResponse } from './dto/job.response';
+import { DeleteJobQuery, TriggerJobQuery } from './dto/job-actions.query';
+import { JobGraphResponse, JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
 import { ETAG_RESPONSE_HEADER, IfMatch, IfMatchHeader, SendsJobETag, TakesIfMatch } from './job-etag';
@@ -71,6 +72,17 @@ export class JobsController {
     return this.jobs.get(id);
   }
 
+  @Get(':id/graph')
+  @Access('viewer')
+  @ApiOperation({
+    summary: "The job's ancestors and descendants and the edges among them (cut at 2,000 jobs: truncated)",
+  })
+  @ApiOkResponse({ type: JobGraphResponse })
+  @ApiNotFoundResponse()
+  graph(@Param('id', new IdPipe()) id: number): Promise<JobGraphResponse> {
+    return this.jobs.graphOf(id);
+  }
+
   @Patch(':id')
   @Access('admin')
   @ApiOperation({ summary: 'Change a job; the new schedule is live on every dispatcher within 1 s' })
@@ -94,23 +106,44 @@ export class JobsController {
   @Delete(':id')
   @HttpCode(204)
   @Access('admin')
-  @ApiOperation({ summary: 'Delete a job: scheduling stops, its running runs are cancelled, its history stays' })
+  @ApiOperation({
+    summary: 'Delete a job: scheduling stops, its running runs are cancelled, its history stays',
+    description:
+      'A job other jobs depend on is a 409 naming them, unless force=true: then it is removed from their dependsOn ' +
+      'in the same transaction, and a child left with no parent and no cron is paused (enabled: false).',
+  })
   @ApiNoContentResponse()
   @ApiNotFoundResponse()
-  async remove(@Param('id', new IdPipe()) id: number, @Req() req: Request): Promise<void> {
+  @ApiConflictResponse({ description: 'other jobs depend on it (their ids and names in `message`); see force' })
+  async remove(@Param('id', new IdPipe()) id: number, @Query() q: DeleteJobQuery, @Req() req: Request): Promise<void> {
     const before = await this.jobs.get(id);
-    await this.jobs.remove(id);
+    const childrenBefore = q.force
+      ? await this.jobsBefore(before.children.map((c) => c.jobId))
+      : new Map<number, JobResponse>();
+    const detached = await this.jobs.remove(id, q.force ?? false);
     await this.recordJob(req, 'job.deleted', before, undefined);
+    // Each child the delete changed, as a change of its own.
+    for (const childId of detached) {
+      const childBefore = childrenBefore.get(childId);
+      const after = await this.jobs.get(childId).catch(() => undefined);
+      if (childBefore && after) await this.recordJob(req, 'job.updated', childBefore, after);
+    }
   }
 
   @Post(':id/trigger')
   @HttpCode(202)
   @Access('operator')
-  @ApiOperation({ summary: 'One run now, outside the schedule' })
+  @ApiOperation({
+    summary: 'One run now, outside the schedule (trigger: manual); with cascade=true its finish starts its children',
+  })
   @ApiAcceptedResponse({ schema: { properties: { runId: { type: 'integer' } } } })
   @ApiNotFoundResponse()
-  async trigger(@Param('id', new IdPipe()) id: number, @Req() req: Request): Promise<{ runId: number }> {
-    const answer = await this.jobs.trigger(id);
+  async trigger(
+    @Param('id', new IdPipe()) id: number,
+    @Query() q: TriggerJobQuery,
+    @Req() req: Request,
+  ): Promise<{ runId: number }> {
+    const answer = await this.jobs.trigger(id, q.cascade ?? false);
     await this.audit.record(req, 'job.triggered', { targetType: 'run', targetId: answer.runId, jobId: id });
     return answer;
   }
@@ -157,6 +190,16 @@ export class JobsController {
   @ApiOkResponse({ type: RunPage })
   listRuns(@Param('id', new IdPipe()) id: number, @Query() q: ListRunsQuery): Promise<RunPage> {
     return this.runs.list({ ...q, jobId: id });
+  }
+
+  /** The jobs of these ids as they read now (those that exist). */
+  private async jobsBefore(ids: number[]): Promise<Map<number, JobResponse>> {
+    const out = new Map<number, JobResponse>();
+    for (const id of ids) {
+      const job = await this.jobs.get(id).catch(() => undefined);
+      if (job) out.set(id, job);
+    }
+    return out;
   }
 
   /** A job's change in the audit log: before and after, secret values masked. */

@@ -6,7 +6,16 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '@app/common';
-import { ApiReads, dataSourceOptions, JobEntity, JobsRepository, migrate, RunsRepository } from '@app/persistence';
+import {
+  ApiReads,
+  dataSourceOptions,
+  JobEntity,
+  JobGraphRepository,
+  JobsRepository,
+  migrate,
+  RunLinksRepository,
+  RunsRepository,
+} from '@app/persistence';
 import { mysqlDialect, sqliteDialect } from '../../../../test/support/ledger-dialects';
 import type { EventsService } from '../events/events.service';
 import type { RunCanceller } from '../launching/run-canceller.service';
@@ -93,6 +102,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         {} as RunCanceller,
         events,
         new SecretBox(Buffer.alloc(32, 1)),
+        new JobGraphRepository(ds, jobs),
+        new RunLinksRepository(ds),
       );
     });
 

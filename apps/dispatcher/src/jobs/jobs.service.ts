@@ -1,11 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { SecretBox } from '@app/common';
-import { httpSpecWithDefaults } from '@app/contract';
+import { DEFAULT_DEPENDENCY_WINDOW_MS, httpSpecWithDefaults, JobGraphJson, MAX_DEPENDENCY_DEPTH } from '@app/contract';
 import { CronSchedule } from '@app/cron';
-import { ApiReads, HttpSpec, JobChanges, JobEntity, JobsRepository, NewJob, RunsRepository } from '@app/persistence';
-
-type JobFields = Omit<NewJob, 'scheduleSetAt' | 'lastTickAt' | 'nextRunAt'>;
+import {
+  ApiReads,
+  hasSchedule,
+  HttpSpec,
+  JobChanges,
+  JobDependency,
+  JobEntity,
+  JobGraphRepository,
+  JobsRepository,
+  NewJob,
+  RunLinksRepository,
+  RunsRepository,
+} from '@app/persistence';
 import { DomainError } from '../common/domain-error';
 import { EventsService } from '../events/events.service';
 import { RunCanceller } from '../launching/run-canceller.service';
@@ -15,6 +25,7 @@ import { CreateJobDto } from './dto/create-job.dto';
 import { JobPage, JobResponse } from './dto/job.response';
 import { ListJobsQuery } from './dto/list-jobs.query';
 import { UpdateJobDto } from './dto/update-job.dto';
+import { graphAround, hasChildrenError, refusalError } from './job-graph';
 import { changedNotify } from '../notifications/notify-settings';
 import type { IfMatch } from './job-etag';
 import {
@@ -25,6 +36,8 @@ import {
   setsNoSecret,
   withCredentialHeadersMoved,
 } from './secret-changes';
+
+type JobFields = Omit<NewJob, 'scheduleSetAt' | 'lastTickAt' | 'nextRunAt'>;
 
 /** Writes of one change without If-Match before a 409: each lost only to another change of the same job. */
 const MERGE_ATTEMPTS = 5;
@@ -48,7 +61,16 @@ const DEFAULTS = {
   group: 'default',
   routing: 'round_robin',
   enabled: true,
+  cron: '',
+  dependencyMode: 'all',
+  dependencyWindowMs: DEFAULT_DEPENDENCY_WINDOW_MS,
 } as const;
+
+/** A job's parents as stored: plain {jobId, on} in the order given, null for none (never an empty list). */
+function storedParents(deps: readonly JobDependency[] | null | undefined): JobDependency[] | null {
+  if (!deps || deps.length === 0) return null;
+  return deps.map((d) => ({ jobId: d.jobId, on: d.on }));
+}
 
 /**
  * The secrets a create or PATCH writes: a job that is not (or no longer) an http job has no secret headers; a PATCH
@@ -81,6 +103,8 @@ export class JobsService {
     private readonly canceller: RunCanceller,
     private readonly events: EventsService,
     private readonly box: SecretBox,
+    private readonly graph: JobGraphRepository,
+    private readonly links: RunLinksRepository,
   ) {}
 
   async create(input: CreateJobDto): Promise<JobResponse> {
@@ -92,6 +116,7 @@ export class JobsService {
       command: null,
       http: null,
       ...plain,
+      cron: plain.cron ?? '',
       notify: changedNotify(null, notify) ?? null,
     } as JobFields;
     const normalized = this.normalize(fields);
@@ -112,11 +137,11 @@ export class JobsService {
     const row = { ...normalized, scheduleSetAt: now, lastTickAt: now, nextRunAt, secrets: null };
     let job: JobEntity;
     if (setsNoSecret(secretChange)) {
-      job = await this.jobs.create(row, now);
+      job = await this.insert(row, now);
     } else {
       // Sealed values are bound to the job's id, so they are written right after the insert; until then the job is
       // disabled, so no run of it can start without its secrets.
-      const created = await this.jobs.create({ ...row, enabled: false, nextRunAt: null }, now);
+      const created = await this.insert({ ...row, enabled: false, nextRunAt: null }, now);
       try {
         const secrets = changedSecrets(this.box, created.id, null, secretChange);
         // lastTickAt again, so that the watchdog's watermark starts at the first fire time too.
@@ -129,28 +154,50 @@ export class JobsService {
         if (result.outcome !== 'updated') throw new DomainError('CONFLICT', `job ${created.id} changed while created`);
         job = result.job;
       } catch (e) {
-        // No half-made job is left behind: the create failed as a whole.
-        await this.jobs.delete(created.id).catch(() => undefined);
+        // No half-made job is left behind: the create failed as a whole (its edges with it).
+        await this.graph.delete(created.id, true).catch(() => undefined);
         throw e;
       }
     }
     await this.scheduler.changed(job);
     this.events.jobChanged(job.id, 'created');
     this.logger.log({ msg: 'job created', jobId: job.id });
-    return JobResponse.of(job, null, job.nextRunAt);
+    return JobResponse.of(job, null, job.nextRunAt, []);
+  }
+
+  /** Inserts the job: with parents, in the graph transaction that checks them (a 400 naming what is wrong). */
+  private async insert(row: NewJob, now: number): Promise<JobEntity> {
+    if (!row.dependsOn) return this.jobs.create(row, now);
+    const result = await this.graph.create({ ...row, dependsOn: row.dependsOn }, now);
+    if (result.outcome === 'refused') throw refusalError(result.refusal, MAX_DEPENDENCY_DEPTH);
+    return result.job;
   }
 
   async list(q: ListJobsQuery): Promise<JobPage> {
     const { items, total, totalCapped } = await this.reads.listJobs(q);
-    const last = await this.reads.lastRuns(items.map((j) => j.id));
-    return { items: items.map((j) => JobResponse.of(j, last.get(j.id), this.displayNext(j))), total, totalCapped };
+    const ids = items.map((j) => j.id);
+    const last = await this.reads.lastRuns(ids);
+    // One query for the children of the whole page.
+    const children = await this.reads.childrenOf(ids);
+    return {
+      items: items.map((j) => JobResponse.of(j, last.get(j.id), this.displayNext(j), children.get(j.id) ?? [])),
+      total,
+      totalCapped,
+    };
   }
 
   async get(id: number): Promise<JobResponse> {
     const job = await this.reads.findJob(id);
     if (!job) throw DomainError.notFound(`job ${id}`);
     const last = await this.reads.lastRuns([id]);
-    return JobResponse.of(job, last.get(id), this.displayNext(job));
+    const children = await this.reads.childrenOf([id]);
+    return JobResponse.of(job, last.get(id), this.displayNext(job), children.get(id) ?? []);
+  }
+
+  /** The job's ancestors and descendants (GET /api/jobs/:id/graph). */
+  async graphOf(id: number): Promise<JobGraphJson> {
+    if (!(await this.reads.findJob(id))) throw DomainError.notFound(`job ${id}`);
+    return graphAround(id, this.reads);
   }
 
   /**
@@ -164,8 +211,15 @@ export class JobsService {
       if (ifMatch && !ifMatch.versions.includes(job.version)) throw stale(id, job.version, ifMatch);
       const now = Date.now();
       const change = withCredentialHeadersMoved(dto, Object.keys(job.secrets?.headers ?? {}));
-      const result = await this.jobs.update(id, job.version, this.merge(job, change, now), now);
+      const changes = this.merge(job, change, now);
+      // A change of the parents is checked and written in the graph transaction; any other, as before.
+      const result =
+        dto.dependsOn !== undefined
+          ? await this.graph.update(id, job.version, changes, now)
+          : await this.jobs.update(id, job.version, changes, now);
       switch (result.outcome) {
+        case 'refused':
+          throw refusalError(result.refusal, MAX_DEPENDENCY_DEPTH);
         case 'updated':
           if (result.job.group !== job.group) await this.requeueMoved(id, job.group, result.job.group);
           await this.scheduler.changed(result.job);
@@ -216,23 +270,57 @@ export class JobsService {
     return this.update(id, { enabled: true }, ifMatch);
   }
 
-  /** Scheduling stops, running runs are cancelled, the run history stays. */
-  async remove(id: number): Promise<void> {
-    await this.find(id);
-    await this.jobs.delete(id);
+  /**
+   * Scheduling stops, running runs are cancelled, the run history stays. A job other jobs depend on is a 409 unless
+   * `force`, which detaches them in the same transaction (a child left with no parent and no cron is paused).
+   * Answers the ids of the children detached.
+   */
+  async remove(id: number, force = false): Promise<number[]> {
+    const result = await this.graph.delete(id, force);
+    switch (result.outcome) {
+      case 'not_found':
+        throw DomainError.notFound(`job ${id}`);
+      case 'has_children':
+        throw hasChildrenError(id, result.children);
+      case 'deleted':
+        break;
+    }
     await this.scheduler.deleted(id);
+    for (const childId of result.detached) {
+      const child = await this.jobs.findById(childId);
+      if (child) await this.scheduler.changed(child);
+      this.events.jobChanged(childId, 'updated');
+    }
+    if (result.detached.length > 0) {
+      this.logger.log({
+        msg:
+          `job deleted with force: detached from job(s) ${result.detached.join(', ')}` +
+          (result.paused.length > 0 ? `; paused job(s) ${result.paused.join(', ')} (no parent, no cron left)` : ''),
+        jobId: id,
+      });
+    }
+    // Best effort: the links only join runs for their upstream/downstream, and retention prunes them anyway.
+    await this.links
+      .deleteOfJob(id)
+      .catch((e: unknown) =>
+        this.logger.warn({ msg: `run links of the deleted job not removed: ${(e as Error).message}`, jobId: id }),
+      );
     for (const run of await this.runs.findActive(id)) await this.canceller.cancel(run, 'job deleted');
     this.events.jobChanged(id, 'deleted');
     this.logger.log({ msg: 'job deleted', jobId: id });
+    return result.detached;
   }
 
-  /** One run now, outside the schedule, whatever the concurrency policy (the operator asked for it). */
-  async trigger(id: number): Promise<{ runId: number }> {
+  /**
+   * One run now, outside the schedule, whatever the concurrency policy (the operator asked for it). Its tick key
+   * says whether it may start the job's children: `manual:` never does, `cascade:` does as a scheduled run would.
+   */
+  async trigger(id: number, cascade = false): Promise<{ runId: number }> {
     const job = await this.find(id);
     const now = Date.now();
     const run = await this.runs.claim({
       jobId: id,
-      tickKey: `manual:${randomUUID()}`,
+      tickKey: `${cascade ? 'cascade' : 'manual'}:${randomUUID()}`,
       attempt: 1,
       scheduledAt: now,
       trigger: 'manual',
@@ -260,6 +348,9 @@ export class JobsService {
     const { secretEnv, notify: notifyGiven, ...plain } = dto;
     const notify = changedNotify(job.notify, notifyGiven);
     const merged = this.normalize({ ...job, ...plain, ...(notify === undefined ? {} : { notify }) } as JobFields);
+    if (merged.dependsOn?.some((d) => d.jobId === job.id)) {
+      throw new DomainError('INVALID', `dependsOn: job ${job.id} can not depend on itself`);
+    }
     const secrets = changedSecrets(
       this.box,
       job.id,
@@ -268,6 +359,7 @@ export class JobsService {
     );
     checkNoOverlap(merged.env, merged.http?.headers, secrets);
     const changes: JobChanges = { ...plain, type: merged.type, command: merged.command, http: merged.http, secrets };
+    if (plain.dependsOn !== undefined) changes.dependsOn = merged.dependsOn ?? null;
     if (notify !== undefined) changes.notify = notify;
     const scheduleChanged = merged.cron !== job.cron || merged.timezone !== job.timezone;
     if (scheduleChanged || (merged.enabled && !job.enabled)) {
@@ -287,9 +379,15 @@ export class JobsService {
   }
 
   /** Cross-field rules the DTO can not express; the job's task fields are kept to its type. */
-  private normalize<T extends Omit<JobFields, 'http'> & { http?: Partial<HttpSpec> | null }>(job: T): T & JobFields {
-    const reason = CronSchedule.validate(job.cron, job.timezone);
-    if (reason) throw new DomainError('INVALID', `cron: ${reason}`);
+  private normalize<T extends Omit<JobFields, 'http'> & { http?: Partial<HttpSpec> | null }>(input: T): T & JobFields {
+    const job = { ...input, dependsOn: storedParents(input.dependsOn) };
+    if (!hasSchedule(job)) {
+      // No cron: the job runs only when its parents start it, so it needs some.
+      if (!job.dependsOn) throw new DomainError('INVALID', 'a job needs a cron expression or dependsOn');
+    } else {
+      const reason = CronSchedule.validate(job.cron, job.timezone);
+      if (reason) throw new DomainError('INVALID', `cron: ${reason}`);
+    }
     if (job.type === 'shell') {
       if (!job.command) throw new DomainError('INVALID', 'command is required for a shell job');
       return { ...job, http: null };
@@ -305,7 +403,7 @@ export class JobsService {
     after: number,
     anchor: number,
   ): number | null {
-    if (!job.enabled) return null;
+    if (!job.enabled || !hasSchedule(job)) return null;
     const next = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(anchor) }).next(
       new Date(after),
     );
@@ -314,7 +412,7 @@ export class JobsService {
 
   /** The stored next fire time, recomputed when the stored one has passed (the cursor moves only on ticks). */
   private displayNext(job: JobEntity): number | null {
-    if (!job.enabled) return null;
+    if (!job.enabled || !hasSchedule(job)) return null;
     if (job.nextRunAt !== null && job.nextRunAt > Date.now() - 1000) return job.nextRunAt;
     try {
       return this.nextFire(job, Math.max(Date.now(), job.lastTickAt), job.scheduleSetAt);

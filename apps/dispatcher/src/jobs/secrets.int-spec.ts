@@ -7,9 +7,11 @@ import { SecretBox } from '@app/common';
 import {
   ApiReads,
   dataSourceOptions,
+  JobGraphRepository,
   JobsRepository,
   migrate,
   openSecrets,
+  RunLinksRepository,
   RunsRepository,
   SecretKeyMismatch,
   SETTINGS,
@@ -51,6 +53,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
         {} as RunCanceller,
         { jobChanged: jest.fn() } as unknown as EventsService,
         box,
+        new JobGraphRepository(ds, jobs),
+        new RunLinksRepository(ds),
       );
     });
 

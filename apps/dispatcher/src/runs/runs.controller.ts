@@ -15,7 +15,7 @@ import type { Request, Response } from 'express';
 import { AuditLog } from '../audit/audit-log.service';
 import { IdPipe } from '../common/id.pipe';
 import { ListAllRunsQuery } from './dto/list-runs.query';
-import { RunPage, RunResponse } from './dto/run.response';
+import { RunDetailResponse, RunPage } from './dto/run.response';
 import { RunsService } from './runs.service';
 import { Access } from '../auth/access.decorator';
 import { Authenticator, CREDENTIAL_CACHE_MS } from '../auth/authenticator.service';
@@ -49,9 +49,10 @@ export class RunsController {
 
   @Get(':id')
   @Access('viewer')
-  @ApiOkResponse({ type: RunResponse })
+  @ApiOperation({ summary: 'One run, with its parent runs (upstream) and the runs its finish started (downstream)' })
+  @ApiOkResponse({ type: RunDetailResponse })
   @ApiNotFoundResponse()
-  get(@Param('id', new IdPipe()) id: number): Promise<RunResponse> {
+  get(@Param('id', new IdPipe()) id: number): Promise<RunDetailResponse> {
     return this.runs.get(id);
   }
 

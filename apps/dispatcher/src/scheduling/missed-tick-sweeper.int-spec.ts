@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { loadConfig } from '@app/config';
 import { InProcessLock } from '@app/locking';
@@ -171,6 +172,28 @@ describe('MissedTickSweeper (SQLite file)', () => {
     expect(await sweeper.sweep(now)).toBe(0);
     const [row] = await ds.query<{ verify_from: number | null }[]>(`SELECT verify_from FROM jobs WHERE id = ?`, [
       broken.id,
+    ]);
+    expect(row.verify_from).toBeNull();
+  });
+
+  it('records no missed tick of a job without a cron (its parents start it), and lets go of its watermark', async () => {
+    const now = Date.parse('2026-06-01T12:10:30Z');
+    const parent = await jobs.create(
+      job('dep-parent', Date.parse('2026-06-01T12:10:00Z'), Date.parse('2026-06-01T12:11:00Z')),
+    );
+    // A watermark left from when it had a cron (a row written around the API would look the same).
+    const child = await jobs.create({
+      ...job('dep-child', Date.parse('2026-06-01T11:00:00Z'), Date.parse('2026-06-01T11:01:00Z')),
+      cron: '',
+      dependsOn: [{ jobId: parent.id, on: 'success' }],
+    });
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    expect(await sweeper.sweep(now)).toBe(0);
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
+    expect((await new ApiReads(ds).listRuns({ limit: 50, offset: 0, jobId: child.id })).total).toBe(0);
+    const [row] = await ds.query<{ verify_from: number | null }[]>(`SELECT verify_from FROM jobs WHERE id = ?`, [
+      child.id,
     ]);
     expect(row.verify_from).toBeNull();
   });

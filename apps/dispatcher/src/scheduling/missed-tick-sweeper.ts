@@ -3,7 +3,7 @@ import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
 import { TICK_LOCK, TickLock } from '@app/locking';
-import { JobEntity, JobsRepository, RunsRepository, tickRef } from '@app/persistence';
+import { hasSchedule, JobEntity, JobsRepository, RunsRepository, tickRef } from '@app/persistence';
 import { Timers } from '../common/timers.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { JobCursors } from './job-cursors';
@@ -166,6 +166,8 @@ export class MissedTickSweeper implements OnApplicationBootstrap, OnApplicationS
   private ticksOf(job: JobEntity, until: number, now: number): Verdict | null {
     const from = job.verifyFrom;
     if (from === null) return null;
+    // No cron (its parents start it): no tick of its own to verify; the watermark is let go.
+    if (!hasSchedule(job)) return { job, schedule: null, from, to: null, ticks: [] };
     let schedule: CronSchedule;
     try {
       schedule = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(job.scheduleSetAt) });

@@ -22,9 +22,6 @@ function job(id: number, over: Partial<JobEntity> = {}): JobEntity {
     command: 'true',
     env: {},
     http: null,
-    dependsOn: null,
-    dependencyMode: 'all',
-    dependencyWindowMs: 3_600_000,
     timeoutMs: 60_000,
     retries: 0,
     retryBackoffMs: 1000,
@@ -37,6 +34,9 @@ function job(id: number, over: Partial<JobEntity> = {}): JobEntity {
     lastTickAt: T0,
     nextRunAt: null,
     verifyFrom: null,
+    dependsOn: null,
+    dependencyMode: 'all',
+    dependencyWindowMs: 3_600_000,
     version: 1,
     createdAt: T0 - 60_000,
     updatedAt: T0 - 60_000,
@@ -165,6 +165,33 @@ describe('SchedulerService', () => {
     expect(scheduler.scheduledCount).toBe(2);
     await scheduler.upsert(stale);
     expect(scheduler.scheduledCount).toBe(2);
+    await scheduler.onApplicationShutdown();
+  });
+
+  it('keeps a job without a cron (its parents start it) known but never plans a tick of it', async () => {
+    jest.useFakeTimers({ now: T0 + 100 });
+    const error = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const table = new JobsTable();
+    table.rows.set(1, job(1, { cron: '', dependsOn: [{ jobId: 2, on: 'success' }] }));
+    table.rows.set(2, job(2));
+    const { scheduler, claimer } = harness(table);
+    await scheduler.reconcile(true);
+    expect(scheduler.scheduledCount).toBe(2);
+    expect(scheduler.jobsPerGroup().get('default')).toBe(2);
+    await jest.advanceTimersByTimeAsync(3000);
+    const claimed = (claimer.claimTick as jest.Mock).mock.calls.map((c: [JobEntity]) => c[0].id);
+    expect(claimed).toContain(2);
+    expect(claimed).not.toContain(1);
+    // Given a cron later, it is planned from then on; its cron taken away again, it stops.
+    (claimer.claimTick as jest.Mock).mockClear();
+    await scheduler.upsert(job(1, { cron: '* * * * * *', version: 2, lastTickAt: Date.now() }));
+    await jest.advanceTimersByTimeAsync(2000);
+    expect((claimer.claimTick as jest.Mock).mock.calls.map((c: [JobEntity]) => c[0].id)).toContain(1);
+    await scheduler.upsert(job(1, { cron: '', version: 3, dependsOn: [{ jobId: 2, on: 'always' }] }));
+    (claimer.claimTick as jest.Mock).mockClear();
+    await jest.advanceTimersByTimeAsync(2000);
+    expect((claimer.claimTick as jest.Mock).mock.calls.map((c: [JobEntity]) => c[0].id)).not.toContain(1);
+    expect(error).not.toHaveBeenCalled();
     await scheduler.onApplicationShutdown();
   });
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdo
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
-import { JobEntity, JobsRepository } from '@app/persistence';
+import { hasSchedule, JobEntity, JobsRepository } from '@app/persistence';
 import { ChangeFeed } from '../common/change-feed';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
@@ -42,7 +42,8 @@ const MAX_DELETED_REMEMBERED = 100_000;
 
 interface ScheduledJob {
   job: JobEntity;
-  schedule: CronSchedule;
+  /** Null: the job has no cron (its parents start it); it is known here but never planned. */
+  schedule: CronSchedule | null;
 }
 
 /**
@@ -194,6 +195,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const current = this.jobs.get(job.id);
     if (current && current.job.version > job.version) return; // a stale copy
     if (!job.enabled) return this.unschedule(job.id);
+    if (!hasSchedule(job)) {
+      // Known (so its version is compared like any enabled job's, and it counts for its group) but never due.
+      this.due.delete(job.id);
+      this.cursors.forget(job.id);
+      this.jobs.set(job.id, { job, schedule: null });
+      return;
+    }
     let schedule: CronSchedule;
     try {
       schedule = CronSchedule.parse(job.cron, { timezone: job.timezone, anchor: new Date(job.scheduleSetAt) });
@@ -222,6 +230,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const entry = this.jobs.get(id);
     if (!entry || this.stopping) return;
     const { job, schedule } = entry;
+    if (!schedule) return;
     const now = Date.now();
     const rearm = (at: number | null) => {
       if (this.jobs.get(id) === entry) this.due.set(id, at); // not when replaced or removed meanwhile

@@ -11,13 +11,21 @@ import type {
 } from '../domain';
 import { epochMs, int64 } from './ms-transformer';
 
-/** A job's secrets as stored: name → sealed value (`v1.<iv>.<ciphertext+tag>`). */
 /** One parent of a job: when that job's finished run starts this one. */
 export interface JobDependency {
   jobId: number;
   on: DependencyCondition;
 }
 
+/**
+ * Whether the job has a schedule of its own. A job with an empty cron (it has parents: the API refuses one with
+ * neither) runs only when its parents start it: the scheduler and the missed-tick watchdog never plan it.
+ */
+export function hasSchedule(job: Pick<JobEntity, 'cron'>): boolean {
+  return job.cron !== '';
+}
+
+/** A job's secrets as stored: name → sealed value (`v1.<iv>.<ciphertext+tag>`). */
 export interface JobSecrets {
   env?: Record<string, string>;
   headers?: Record<string, string>;

@@ -1,8 +1,8 @@
 import { Brackets, DataSource } from 'typeorm';
 import { isStatementTimeout, isUnreachable } from '../db-errors';
-import type { NotificationStatus, RunStatus } from '../domain';
+import type { DependencyCondition, DependencyMode, NotificationStatus, RunStatus } from '../domain';
 import { NOTIFICATION_SELECT_LIST, notificationFromRow, NotificationRow } from '../sql/notifications.table';
-import type { Value } from '../sql/columns';
+import { placeholders, type Value } from '../sql/columns';
 import { JobEntity } from '../entities/job.entity';
 import { RunEntity } from '../entities/run.entity';
 import { PersistenceError } from '../persistence.error';
@@ -52,6 +52,45 @@ export interface NotificationFilter {
 }
 
 export type LastRun = Pick<RunEntity, 'id' | 'status' | 'scheduledAt'>;
+
+/** A child of a job, as its response lists it. */
+export interface JobChild {
+  jobId: number;
+  name: string;
+  on: DependencyCondition;
+  enabled: boolean;
+}
+
+/** An edge of the dependency graph as the API reads it. */
+export interface GraphEdge {
+  parentId: number;
+  childId: number;
+  on: DependencyCondition;
+}
+
+/** A job as a node of the graph answer. */
+export interface GraphNode {
+  id: number;
+  name: string;
+  enabled: boolean;
+  cron: string;
+  dependencyMode: DependencyMode;
+}
+
+/** A run as a link to it: what a run's upstream and downstream show. */
+export interface RunRef {
+  id: number;
+  jobId: number;
+  tickKey: string;
+  attempt: number;
+  executorKey: string;
+  status: RunStatus;
+  scheduledAt: number;
+  finishedAt: number | null;
+}
+
+/** Ids a statement at most. */
+const IDS_CHUNK = 500;
 
 /** A position in a feed ordered by (changedAt, id): what has been read is at or before it. */
 export interface FeedCursor {
@@ -180,6 +219,172 @@ export class ApiReads {
       }
       return out;
     });
+  }
+
+  /** The children of each of these jobs (from job_dependencies, on its (parent_id, child_id) index), by id. */
+  childrenOf(parentIds: number[]): Promise<Map<number, JobChild[]>> {
+    return this.timed(async () => {
+      const out = new Map<number, JobChild[]>();
+      const ds = await this.ds();
+      for (let i = 0; i < parentIds.length; i += IDS_CHUNK) {
+        const part = parentIds.slice(i, i + IDS_CHUNK);
+        const rows = await ds.query<
+          {
+            parent_id: number | string;
+            child_id: number | string;
+            on_cond: DependencyCondition;
+            name: string;
+            enabled: number | boolean;
+          }[]
+        >(
+          `SELECT d.parent_id, d.child_id, d.on_cond, j.name, j.enabled FROM job_dependencies d ` +
+            `JOIN jobs j ON j.id = d.child_id WHERE d.parent_id IN (${placeholders(part.length)}) ` +
+            `ORDER BY d.parent_id, d.child_id`,
+          part,
+        );
+        for (const r of rows) {
+          const list = out.get(Number(r.parent_id)) ?? [];
+          list.push({ jobId: Number(r.child_id), name: r.name, on: r.on_cond, enabled: Boolean(Number(r.enabled)) });
+          out.set(Number(r.parent_id), list);
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The edges into (`child`) or out of (`parent`) these jobs. */
+  edgesOf(ids: number[], side: 'parent' | 'child'): Promise<GraphEdge[]> {
+    return this.timed(async () => {
+      const out: GraphEdge[] = [];
+      const ds = await this.ds();
+      const column = side === 'parent' ? 'parent_id' : 'child_id';
+      for (let i = 0; i < ids.length; i += IDS_CHUNK) {
+        const part = ids.slice(i, i + IDS_CHUNK);
+        const rows = await ds.query<
+          { parent_id: number | string; child_id: number | string; on_cond: DependencyCondition }[]
+        >(
+          `SELECT parent_id, child_id, on_cond FROM job_dependencies WHERE ${column} IN (${placeholders(part.length)})`,
+          part,
+        );
+        for (const r of rows) out.push({ parentId: Number(r.parent_id), childId: Number(r.child_id), on: r.on_cond });
+      }
+      return out;
+    });
+  }
+
+  /** The jobs of these ids that exist, as graph nodes. */
+  graphNodes(ids: number[]): Promise<GraphNode[]> {
+    return this.timed(async () => {
+      const out: GraphNode[] = [];
+      const ds = await this.ds();
+      for (let i = 0; i < ids.length; i += IDS_CHUNK) {
+        const part = ids.slice(i, i + IDS_CHUNK);
+        const rows = await ds.query<
+          {
+            id: number | string;
+            name: string;
+            enabled: number | boolean;
+            cron: string;
+            dependency_mode: DependencyMode;
+          }[]
+        >(`SELECT id, name, enabled, cron, dependency_mode FROM jobs WHERE id IN (${placeholders(part.length)})`, part);
+        for (const r of rows) {
+          out.push({
+            id: Number(r.id),
+            name: r.name,
+            enabled: Boolean(Number(r.enabled)),
+            cron: r.cron,
+            dependencyMode: r.dependency_mode,
+          });
+        }
+      }
+      return out;
+    });
+  }
+
+  /** The runs of these ids, as links (never their output). */
+  runRefs(ids: number[]): Promise<RunRef[]> {
+    return this.timed(async () => {
+      const out: RunRef[] = [];
+      const ds = await this.ds();
+      for (let i = 0; i < ids.length; i += IDS_CHUNK) {
+        const part = ids.slice(i, i + IDS_CHUNK);
+        out.push(...(await this.refRows(ds, `id IN (${placeholders(part.length)})`, part)));
+      }
+      return out;
+    });
+  }
+
+  /**
+   * The runs of each (job, tick key) occasion: its newest attempt (one per executor with broadcast), on the ledger's
+   * unique key. Bounded: an occasion has at most a few attempts per executor.
+   */
+  latestRunsOf(occasions: { jobId: number; tickKey: string }[]): Promise<RunRef[]> {
+    return this.timed(async () => {
+      const out: RunRef[] = [];
+      const ds = await this.ds();
+      for (let i = 0; i < occasions.length; i += 100) {
+        const part = occasions.slice(i, i + 100);
+        const found = await this.refRows(
+          ds,
+          part.map(() => '(job_id = ? AND tick_key = ?)').join(' OR '),
+          part.flatMap((o) => [o.jobId, o.tickKey]),
+        );
+        const newest = new Map<string, RunRef>();
+        for (const r of found) {
+          const key = `${r.jobId}\u0000${r.tickKey}\u0000${r.executorKey}`;
+          const seen = newest.get(key);
+          if (!seen || r.attempt > seen.attempt) newest.set(key, r);
+        }
+        out.push(...newest.values());
+      }
+      return out.sort((a, b) => a.id - b.id);
+    });
+  }
+
+  /** The names of the jobs of these ids that exist. */
+  jobNames(ids: number[]): Promise<Map<number, string>> {
+    return this.timed(async () => {
+      const out = new Map<number, string>();
+      const ds = await this.ds();
+      for (let i = 0; i < ids.length; i += IDS_CHUNK) {
+        const part = ids.slice(i, i + IDS_CHUNK);
+        const rows = await ds.query<{ id: number | string; name: string }[]>(
+          `SELECT id, name FROM jobs WHERE id IN (${placeholders(part.length)})`,
+          part,
+        );
+        for (const r of rows) out.set(Number(r.id), r.name);
+      }
+      return out;
+    });
+  }
+
+  private async refRows(ds: DataSource, where: string, params: unknown[]): Promise<RunRef[]> {
+    const rows = await ds.query<
+      {
+        id: number | string;
+        job_id: number | string;
+        tick_key: string;
+        attempt: number | string;
+        executor_key: string;
+        status: RunStatus;
+        scheduled_at: number | string;
+        finished_at: number | string | null;
+      }[]
+    >(
+      `SELECT id, job_id, tick_key, attempt, executor_key, status, scheduled_at, finished_at FROM runs WHERE ${where}`,
+      params,
+    );
+    return rows.map((r) => ({
+      id: Number(r.id),
+      jobId: Number(r.job_id),
+      tickKey: r.tick_key,
+      attempt: Number(r.attempt),
+      executorKey: r.executor_key,
+      status: r.status,
+      scheduledAt: Number(r.scheduled_at),
+      finishedAt: r.finished_at === null ? null : Number(r.finished_at),
+    }));
   }
 
   /**

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database } from 'better-sqlite3';
 import { DataSource, In, Repository } from 'typeorm';
 import { isDuplicateOn, JOB_NAME_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
+import { DEFAULT_DEPENDENCY_WINDOW_MS } from '../domain';
 import { JobEntity } from '../entities/job.entity';
 import { PersistenceError } from '../persistence.error';
 import { placeholders, type Value } from '../sql/columns';
@@ -100,16 +101,50 @@ export class JobsRepository {
     }
   }
 
-  /** @throws PersistenceError NAME_TAKEN */
-  async create(job: NewJob, now = Date.now()): Promise<JobEntity> {
+  /** The row a create inserts: version 1, no parents unless given. */
+  newEntity(job: NewJob, now: number): JobEntity {
     // Ticks before the schedule's first fire time are nobody's to miss.
-    const entity = this.repo.create({
+    return this.repo.create({
+      dependsOn: null,
+      dependencyMode: 'all',
+      dependencyWindowMs: DEFAULT_DEPENDENCY_WINDOW_MS,
       ...job,
       verifyFrom: job.nextRunAt,
       version: 1,
       createdAt: now,
       updatedAt: now,
     });
+  }
+
+  /**
+   * The conditional write of update(), as a statement (JobGraphRepository runs it inside its graph transaction): the
+   * changes onto `expectedVersion` only, bumping it.
+   */
+  updateStatement(id: number, expectedVersion: number, changes: JobChanges, now: number) {
+    return (
+      this.repo
+        .createQueryBuilder()
+        .update(JobEntity)
+        // A cursor set by the user (a new schedule, a resume) starts the watchdog's watermark there too: ticks of
+        // the old schedule, or those that fell while paused, are not missed.
+        .set({
+          ...changes,
+          ...(changes.lastTickAt !== undefined ? { verifyFrom: changes.nextRunAt ?? null } : {}),
+          updatedAt: now,
+          version: () => 'version + 1',
+        })
+        .where('id = :id AND version = :expectedVersion', { id, expectedVersion })
+    );
+  }
+
+  /** The INSERT of create(), as a statement (for JobGraphRepository's transaction). */
+  insertStatement(entity: JobEntity) {
+    return this.repo.createQueryBuilder().insert().into(JobEntity).values(entity);
+  }
+
+  /** @throws PersistenceError NAME_TAKEN */
+  async create(job: NewJob, now = Date.now()): Promise<JobEntity> {
+    const entity = this.newEntity(job, now);
     try {
       const saved = await retryBusy(() => this.repo.save(entity, SAVE_OPTIONS));
       saved.id = Number(saved.id); // mysql2 may answer a BIGINT insert id as a string
@@ -213,21 +248,7 @@ export class JobsRepository {
    */
   async update(id: number, expectedVersion: number, changes: JobChanges, now = Date.now()): Promise<JobUpdate> {
     try {
-      const result = await retryBusy(() =>
-        this.repo
-          .createQueryBuilder()
-          .update(JobEntity)
-          // A cursor set by the user (a new schedule, a resume) starts the watchdog's watermark there too: ticks of
-          // the old schedule, or those that fell while paused, are not missed.
-          .set({
-            ...changes,
-            ...(changes.lastTickAt !== undefined ? { verifyFrom: changes.nextRunAt ?? null } : {}),
-            updatedAt: now,
-            version: () => 'version + 1',
-          })
-          .where('id = :id AND version = :expectedVersion', { id, expectedVersion })
-          .execute(),
-      );
+      const result = await retryBusy(() => this.updateStatement(id, expectedVersion, changes, now).execute());
       // Every matched row changes (version + 1), so MySQL's affected rows (changed, not matched) count it too.
       if (!result.affected) {
         const current = await this.findById(id);

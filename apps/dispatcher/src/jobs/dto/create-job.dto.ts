@@ -22,6 +22,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   CONCURRENCY_POLICIES,
   ConcurrencyPolicy,
+  DEFAULT_DEPENDENCY_WINDOW_MS,
+  DEPENDENCY_MODES,
+  DependencyMode,
+  MAX_DEPENDENCY_DEPTH,
+  MAX_PARENTS,
   HTTP_METHODS,
   HttpMethod,
   HttpSpecInput,
@@ -36,11 +41,14 @@ import {
   Routing,
 } from '@app/contract';
 import { IsNotNull, IsOptionalNotNull } from '../../common/api-validation.pipe';
-import { ENV_VALUE, HEADER_VALUE, IsStringMap, IsTimeZone } from './job-validators';
+import { DependencyDto } from './dependency.dto';
+import { ENV_VALUE, HasUniqueJobIds, HEADER_VALUE, IsStringMap, IsTimeZone } from './job-validators';
 
 /** Names as for `env` and `http.headers` today. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 export const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$/;
+/** A week: the longest `dependencyWindowMs`. */
+export const MAX_DEPENDENCY_WINDOW_MS = 604_800_000;
 /** Characters of one secret value: a key, a token, a certificate fits; a file does not belong here. */
 export const SECRET_VALUE_MAX = 16_384;
 
@@ -169,18 +177,19 @@ export class CreateJobDto {
   @MaxLength(1024)
   description?: string;
 
-  @ApiProperty({
+  @ApiPropertyOptional({
     example: '*/5 * * * *',
+    default: '',
     description:
       '5 fields, or 6 with leading seconds; @yearly @annually @monthly @weekly @daily @midnight @hourly; @every 90s. ' +
       'N/step runs to the end of the field (day-of-week 1/2 = Mon, Wed, Fri); 7 is Sunday (5-7 = Fri-Sun). ' +
-      'L, W and # are refused.',
+      'L, W and # are refused. Empty (or left out) only with a non-empty `dependsOn`: the job then runs only when ' +
+      'its parents start it ("a job needs a cron expression or dependsOn" otherwise)',
   })
-  @IsNotNull()
+  @IsOptionalNotNull()
   @IsString()
-  @IsNotEmpty()
   @MaxLength(255)
-  cron!: string;
+  cron?: string;
 
   @ApiPropertyOptional({
     default: 'UTC',
@@ -283,6 +292,52 @@ export class CreateJobDto {
   @IsOptionalNotNull()
   @IsBoolean()
   enabled?: boolean;
+
+  @ApiPropertyOptional({
+    type: [DependencyDto],
+    nullable: true,
+    maxItems: MAX_PARENTS,
+    default: [],
+    example: [{ jobId: 12, on: 'success' }],
+    description:
+      `the job's parents (at most ${MAX_PARENTS}, each job once, not the job itself): a finished run of a parent that ` +
+      'meets `on` starts this job (with `dependencyMode`). Refused with a 400 when a parent does not exist, when ' +
+      `the graph would have a cycle (the message names it) or a chain longer than ${MAX_DEPENDENCY_DEPTH} jobs. ` +
+      'On PATCH, [] or null removes every parent (the job then needs a cron)',
+  })
+  @IsOptional()
+  @IsArray({ message: 'dependsOn must be an array of {jobId, on}' })
+  @ArrayMaxSize(MAX_PARENTS, { message: `dependsOn: at most ${MAX_PARENTS} parents` })
+  @HasUniqueJobIds()
+  @IsObject({ each: true, message: 'each value in dependsOn must be an object {jobId, on}' })
+  @ValidateNested({ each: true })
+  @Type(() => DependencyDto)
+  dependsOn?: DependencyDto[] | null;
+
+  @ApiPropertyOptional({
+    enum: DEPENDENCY_MODES,
+    default: 'all',
+    description:
+      'all: the job runs once every parent has a run that meets its condition for the same occasion; any: once per ' +
+      'parent run that meets its condition',
+  })
+  @IsOptionalNotNull()
+  @IsIn(DEPENDENCY_MODES)
+  dependencyMode?: DependencyMode;
+
+  @ApiPropertyOptional({
+    default: DEFAULT_DEPENDENCY_WINDOW_MS,
+    minimum: 1000,
+    maximum: MAX_DEPENDENCY_WINDOW_MS,
+    description:
+      '`all` with parents on different schedules: parent runs within this many milliseconds of each other make one ' +
+      'occasion',
+  })
+  @IsOptionalNotNull()
+  @IsInt()
+  @Min(1000)
+  @Max(MAX_DEPENDENCY_WINDOW_MS)
+  dependencyWindowMs?: number;
 
   @ApiPropertyOptional({
     type: NotifyDto,

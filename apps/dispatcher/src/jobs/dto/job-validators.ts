@@ -82,3 +82,32 @@ export const HEADER_VALUE: ValueRule = {
 function shortened(key: string): string {
   return key.length > 64 ? `${key.slice(0, 64)}…` : key;
 }
+
+/** An array of objects whose `jobId`s are all different (a job names each parent once). */
+export function HasUniqueJobIds(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'hasUniqueJobIds',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: {
+        message: (a: ValidationArguments) => `${a.property}: job ${String(repeatedJobId(a.value))} is named twice`,
+        ...options,
+      },
+      validator: { validate: (v: unknown) => repeatedJobId(v) === null },
+    });
+}
+
+/** The first jobId an array names twice; null when none (or when it is not an array of objects: other rules say so). */
+function repeatedJobId(v: unknown): unknown {
+  if (!Array.isArray(v)) return null;
+  const seen = new Set<unknown>();
+  for (const item of v as unknown[]) {
+    if (typeof item !== 'object' || item === null) continue;
+    const id = (item as { jobId?: unknown }).jobId;
+    if (id === undefined) continue;
+    if (seen.has(id)) return id;
+    seen.add(id);
+  }
+  return null;
+}

@@ -23,6 +23,12 @@ function job(over: Partial<JobEntity> = {}): JobEntity {
     routing: 'least_busy',
     enabled: true,
     notify: null,
+    dependsOn: [
+      { jobId: 3, on: 'success' },
+      { jobId: 4, on: 'always' },
+    ],
+    dependencyMode: 'any',
+    dependencyWindowMs: 60_000,
     scheduleSetAt: T0,
     lastTickAt: T0,
     nextRunAt: T0 + 60_000,
@@ -41,15 +47,19 @@ const sentAsIs = (j: JobEntity) => Object.fromEntries(Object.entries(j).filter((
 describe('JobResponse.of', () => {
   it('sends the contract fields with ISO times and the version, and none of the ledger fields', () => {
     const stored = job();
-    expect(JobResponse.of(stored, { id: 41, status: 'succeeded', scheduledAt: T0 }, T0 + 5000)).toStrictEqual({
-      ...sentAsIs(stored),
-      secretEnv: {},
-      http: { ...stored.http, secretHeaders: {} },
-      createdAt: '2026-11-25T12:00:00.000Z',
-      updatedAt: '2026-11-25T12:00:00.001Z',
-      nextRunAt: '2026-11-25T12:00:05.000Z',
-      lastRun: { id: 41, status: 'succeeded', scheduledAt: '2026-11-25T12:00:00.000Z' },
-    });
+    const children = [{ jobId: 9, name: 'after', on: 'failure' as const, enabled: false }];
+    expect(JobResponse.of(stored, { id: 41, status: 'succeeded', scheduledAt: T0 }, T0 + 5000, children)).toStrictEqual(
+      {
+        ...sentAsIs(stored),
+        children,
+        secretEnv: {},
+        http: { ...stored.http, secretHeaders: {} },
+        createdAt: '2026-11-25T12:00:00.000Z',
+        updatedAt: '2026-11-25T12:00:00.001Z',
+        nextRunAt: '2026-11-25T12:00:05.000Z',
+        lastRun: { id: 41, status: 'succeeded', scheduledAt: '2026-11-25T12:00:00.000Z' },
+      },
+    );
   });
 
   it('has no next run while paused, no last run before the first, and {} for a missing env', () => {
@@ -58,6 +68,8 @@ describe('JobResponse.of', () => {
     expect(json.lastRun).toBeNull();
     expect(json.env).toEqual({});
     expect(JobResponse.of(job(), undefined, null).nextRunAt).toBeNull();
+    // No parents: an empty list, never null; no children given: none.
+    expect(JobResponse.of(job({ dependsOn: null }), null, T0)).toMatchObject({ dependsOn: [], children: [] });
   });
 
   it('shows the names of secrets, never their stored form', () => {

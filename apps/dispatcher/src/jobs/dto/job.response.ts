@@ -1,7 +1,19 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { CONCURRENCY_POLICIES, JOB_TYPES, MISFIRE_POLICIES, ROUTINGS, RUN_STATUSES } from '@app/contract';
+import {
+  CONCURRENCY_POLICIES,
+  DEPENDENCY_CONDITIONS,
+  DEPENDENCY_MODES,
+  JOB_TYPES,
+  MISFIRE_POLICIES,
+  ROUTINGS,
+  RUN_STATUSES,
+} from '@app/contract';
 import type {
   ConcurrencyPolicy,
+  DependencyCondition,
+  DependencyMode,
+  JobChildJson,
+  JobGraphJson,
   JobHttpJson,
   JobJson,
   JobNotifyJson,
@@ -13,14 +25,23 @@ import type {
   RunStatus,
 } from '@app/contract';
 import { maskedSecrets } from '@app/persistence';
-import type { JobEntity, LastRun } from '@app/persistence';
+import type { JobChild, JobEntity, LastRun } from '@app/persistence';
 import { maskedNotify } from '../../notifications/notify-settings';
 import { HttpSpecDto, NotifyDto } from './create-job.dto';
+import { DependencyDto } from './dependency.dto';
 
 export class LastRunResponse implements LastRunJson {
   @ApiProperty() id!: number;
   @ApiProperty({ enum: RUN_STATUSES }) status!: RunStatus;
   @ApiProperty({ example: '2026-11-25T12:00:00.000Z' }) scheduledAt!: string;
+}
+
+export class JobChildResponse implements JobChildJson {
+  @ApiProperty({ description: 'the child job' }) jobId!: number;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: DEPENDENCY_CONDITIONS, description: "the child's condition on this job" })
+  on!: DependencyCondition;
+  @ApiProperty({ description: 'a disabled child ignores its parents' }) enabled!: boolean;
 }
 
 // `implements` catches a contract field the class lacks; `of` returning JobJson catches one the class or the
@@ -61,6 +82,13 @@ export class JobResponse implements JobJson {
     description: 'null: the [notify] defaults. `webhook` and `slack` are masked (scheme://host/***)',
   })
   notify!: JobNotifyJson | null;
+  @ApiProperty({ type: [DependencyDto], description: "the job's parents; empty: none (then `cron` is set)" })
+  dependsOn!: DependencyDto[];
+  @ApiProperty({ enum: DEPENDENCY_MODES }) dependencyMode!: DependencyMode;
+  @ApiProperty({ description: '`all` with parents on different schedules: one occasion spans at most this many ms' })
+  dependencyWindowMs!: number;
+  @ApiProperty({ type: [JobChildResponse], description: 'read only: the jobs that name this one in their dependsOn' })
+  children!: JobChildResponse[];
   @ApiProperty({
     description: 'bumped by every change of the definition; also sent as `ETag: "<version>"`, for If-Match',
     example: 3,
@@ -68,11 +96,20 @@ export class JobResponse implements JobJson {
   version!: number;
   @ApiProperty() createdAt!: string;
   @ApiProperty() updatedAt!: string;
-  @ApiPropertyOptional({ nullable: true, type: String, description: 'next fire time (null when paused)' })
+  @ApiPropertyOptional({
+    nullable: true,
+    type: String,
+    description: 'next fire time (null when paused, or without a cron: a job its parents start)',
+  })
   nextRunAt!: string | null;
   @ApiPropertyOptional({ nullable: true, type: LastRunResponse }) lastRun!: LastRunResponse | null;
 
-  static of(job: JobEntity, lastRun: LastRun | null | undefined, nextRunAt: number | null): JobJson {
+  static of(
+    job: JobEntity,
+    lastRun: LastRun | null | undefined,
+    nextRunAt: number | null,
+    children: readonly JobChild[] = [],
+  ): JobJson {
     return {
       id: job.id,
       name: job.name,
@@ -93,6 +130,10 @@ export class JobResponse implements JobJson {
       routing: job.routing,
       enabled: job.enabled,
       notify: maskedNotify(job.notify),
+      dependsOn: (job.dependsOn ?? []).map((d) => ({ jobId: d.jobId, on: d.on })),
+      dependencyMode: job.dependencyMode,
+      dependencyWindowMs: job.dependencyWindowMs,
+      children: children.map((c) => ({ jobId: c.jobId, name: c.name, on: c.on, enabled: c.enabled })),
       version: job.version,
       createdAt: new Date(job.createdAt).toISOString(),
       updatedAt: new Date(job.updatedAt).toISOString(),
@@ -109,4 +150,32 @@ export class JobPage implements PageJson<JobJson> {
   @ApiProperty({ description: 'exact up to 10,000; beyond, 10,000 with totalCapped: true' }) total!: number;
   @ApiProperty({ description: 'true when there are more than 10,000 and `total` says 10,000' })
   totalCapped!: boolean;
+}
+
+class JobGraphNodeResponse {
+  @ApiProperty() id!: number;
+  @ApiProperty() name!: string;
+  @ApiProperty() enabled!: boolean;
+  @ApiProperty({ description: 'empty: the job runs only when its parents start it' }) cron!: string;
+  @ApiProperty({ enum: DEPENDENCY_MODES }) dependencyMode!: DependencyMode;
+  @ApiProperty({
+    description: 'edges from the job (shortest): negative for an ancestor, positive for a descendant, 0 the job itself',
+  })
+  level!: number;
+}
+
+class JobGraphEdgeResponse {
+  @ApiProperty() parentId!: number;
+  @ApiProperty() childId!: number;
+  @ApiProperty({ enum: DEPENDENCY_CONDITIONS }) on!: DependencyCondition;
+}
+
+export class JobGraphResponse implements JobGraphJson {
+  @ApiProperty() jobId!: number;
+  @ApiProperty({ type: [JobGraphNodeResponse], description: 'the job, its ancestors and its descendants, by level' })
+  nodes!: JobGraphNodeResponse[];
+  @ApiProperty({ type: [JobGraphEdgeResponse], description: 'parent → child edges among the nodes' })
+  edges!: JobGraphEdgeResponse[];
+  @ApiProperty({ description: 'more than 2,000 jobs: the graph is cut there (the levels nearest the job are kept)' })
+  truncated!: boolean;
 }

@@ -61,7 +61,9 @@ describe('RunResponse.of', () => {
       startedAt: '2026-11-25T12:00:00.010Z',
       finishedAt: '2026-11-25T12:00:01.510Z',
       skippedUntil: null,
+      parentRunIds: [],
     });
+    expect(RunResponse.of(run({ trigger: 'dependency' }), [3, 5]).parentRunIds).toEqual([3, 5]);
   });
 
   it('shows a record of folded skips from its first tick to its last, with their count', () => {

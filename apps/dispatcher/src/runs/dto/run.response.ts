@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { RUN_STATUSES, RUN_TRIGGERS } from '@app/contract';
-import type { PageJson, RunJson, RunStatus, RunTrigger } from '@app/contract';
-import type { RunEntity } from '@app/persistence';
+import type { PageJson, RunDetailJson, RunJson, RunLinkJson, RunStatus, RunTrigger } from '@app/contract';
+import type { RunEntity, RunRef } from '@app/persistence';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -33,8 +33,13 @@ export class RunResponse implements RunJson {
   skippedCount!: number;
   @ApiPropertyOptional({ nullable: true, type: String, description: 'a skipped record of several ticks: its last' })
   skippedUntil!: string | null;
+  @ApiProperty({
+    type: [Number],
+    description: 'a dependency run: the parent runs whose finish started it (its retries share them); else empty',
+  })
+  parentRunIds!: number[];
 
-  static of(r: RunEntity): RunJson {
+  static of(r: RunEntity, parentRunIds: readonly number[] = []): RunJson {
     return {
       id: r.id,
       jobId: r.jobId,
@@ -56,8 +61,41 @@ export class RunResponse implements RunJson {
       skippedCount: r.status === 'skipped' ? Math.max(1, r.skippedCount ?? 0) : 0,
       skippedUntil:
         r.status === 'skipped' && r.skippedFrom !== null && r.skippedFrom !== undefined ? iso(r.scheduledAt) : null,
+      parentRunIds: [...parentRunIds],
     };
   }
+}
+
+export class RunLinkResponse implements RunLinkJson {
+  @ApiProperty() id!: number;
+  @ApiProperty() jobId!: number;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'null: the job has been deleted' })
+  jobName!: string | null;
+  @ApiProperty({ enum: RUN_STATUSES }) status!: RunStatus;
+  @ApiProperty() scheduledAt!: string;
+  @ApiPropertyOptional({ nullable: true, type: String }) finishedAt!: string | null;
+
+  static of(r: RunRef, jobName: string | null): RunLinkJson {
+    return {
+      id: r.id,
+      jobId: r.jobId,
+      jobName,
+      status: r.status,
+      scheduledAt: new Date(r.scheduledAt).toISOString(),
+      finishedAt: iso(r.finishedAt),
+    };
+  }
+}
+
+/** GET /api/runs/:id: the run with the runs beside it in the dependency graph. */
+export class RunDetailResponse extends RunResponse implements RunDetailJson {
+  @ApiProperty({ type: [RunLinkResponse], description: 'the parent runs whose finish started this run' })
+  upstream!: RunLinkResponse[];
+  @ApiProperty({
+    type: [RunLinkResponse],
+    description: "the runs this run's finish started (the newest attempt of each, one per executor with broadcast)",
+  })
+  downstream!: RunLinkResponse[];
 }
 
 export class RunPage implements PageJson<RunJson> {
