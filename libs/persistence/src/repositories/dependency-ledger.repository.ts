@@ -4,22 +4,14 @@ import { DataSource } from 'typeorm';
 import { retryBusy } from '../db-errors';
 import type { DependencyCondition, RunStatus } from '../domain';
 import { placeholders, type Value } from '../sql/columns';
+import type { FinishedRun } from './notifications.repository';
 import type { LedgerPosition } from './runs.repository';
 
-/** A parent's finished run as the dependency pass reads it. */
-export interface ParentRun {
-  id: number;
-  jobId: number;
-  tickKey: string;
-  attempt: number;
-  scheduledAt: number;
-  status: RunStatus;
-  startedAt: number | null;
-  finishedAt: number | null;
-  updatedAt: number;
-  /** Whether the run's next attempt exists (then this one is not the final attempt). */
-  hasNext: boolean;
-}
+/** A parent's finished run as the dependency pass reads it: a finished run's ledger facts and when it ended. */
+export type ParentRun = Pick<
+  FinishedRun,
+  'id' | 'jobId' | 'tickKey' | 'attempt' | 'scheduledAt' | 'status' | 'startedAt' | 'updatedAt' | 'hasNext'
+> & { finishedAt: number | null };
 
 /** One edge of the dependency graph: `childId` runs when `parentId`'s run satisfies `on`. */
 export interface DependencyEdge {
