@@ -7,7 +7,7 @@
 // chain's time. Prints one JSON line per system and part.
 import { Api, Job, Run, sqliteEnv, startDispatcher, startExecutor } from '../test/support/gocron';
 import { stopAllApps } from '../test/support/processes';
-import { createMysqlDatabase, etcdEnv, redisEnv } from '../test/support/services';
+import { createMysqlDatabase, etcdEnv, freePort, redisEnv } from '../test/support/services';
 import { waitFor } from '../test/support/wait';
 
 const arg = (name: string, fallback: string) =>
@@ -117,15 +117,21 @@ async function fanIn(api: Api, tag: string): Promise<Record<string, unknown>> {
 async function system(name: string): Promise<void> {
   let env: Record<string, string>;
   let drop: () => Promise<void> = () => Promise.resolve();
-  if (name === 'embedded') env = await sqliteEnv('bench-deps');
+  const executorPort = await freePort();
+  // Embedded: static discovery of the one executor; cluster: etcd.
+  if (name === 'embedded') env = { ...(await sqliteEnv('bench-deps')), GOCRON_EXECUTOR_STATIC_TARGETS: `127.0.0.1:${executorPort}` };
   else {
     const db = await createMysqlDatabase('bench_deps');
     drop = () => db.drop();
     env = { ...db.env, ...redisEnv('bench-deps'), ...etcdEnv('bench-deps') };
   }
   try {
-    const d = await startDispatcher({ ...env, GOCRON_LOG_LEVEL: 'warn' }, `bench-d1`);
-    await startExecutor({ ...env, GOCRON_LOG_LEVEL: 'warn' }, `bench-e1`);
+    // The harness reads every job's runs: past the API's default rate limit (100/s, burst 1,000) for 1,000 jobs.
+    const d = await startDispatcher(
+      { ...env, GOCRON_LOG_LEVEL: 'warn', GOCRON_DISPATCHER_RATE_LIMIT: '1000000', GOCRON_DISPATCHER_RATE_BURST: '10000000' },
+      `bench-d1`,
+    );
+    await startExecutor({ ...env, GOCRON_LOG_LEVEL: 'warn' }, `bench-e1`, executorPort);
     const api = new Api(d.base);
     await waitFor(async () => (await api.call<unknown[]>('GET', '/api/executors', undefined, 200)).body.length === 1, {
       timeoutMs: 30_000,

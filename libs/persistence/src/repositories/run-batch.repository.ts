@@ -96,8 +96,9 @@ export interface RunStarts {
 }
 
 /**
- * What finishMany writes of a result as it is. (`duration_ms` and `updated_at` follow from `finished_at`, each
- * statement its own way.)
+ * What finishMany writes of a result as it is. (`duration_ms` follows from `finished_at`; `updated_at` is the later
+ * of `finished_at` and the write: a result written late, after the writer's retries, must still come after what
+ * the ledger's change readers (dependencies, notifications, retry repair) have read by then.)
  */
 const RESULT = columnWrites<RunEntity, RunResult>(RUN_COLUMNS, {
   status: (r) => r.status,
@@ -132,7 +133,7 @@ const RESULT_ROW = `SELECT ${placeholders(1 + RESULT.columns.length)}`;
 const FINISH_FROM_DERIVED_SET =
   `SET ${RESULT.columns.map((c) => `r.${c} = v.${c}`).join(', ')}, ` +
   `r.duration_ms = CASE WHEN r.started_at IS NULL THEN NULL ELSE v.finished_at - r.started_at END, ` +
-  `r.updated_at = v.finished_at`;
+  `r.updated_at = GREATEST(v.finished_at, ?)`;
 
 /**
  * Bytes of output and error text per MySQL statement: far below the server's max_allowed_packet (16 MiB on
@@ -179,7 +180,7 @@ function resultParams(id: number, r: RunResult): unknown[] {
   const params = new Array<unknown>(RESULT.columns.length + 3);
   const at = RESULT.put(params, 0, r);
   params[at] = Math.trunc(r.finishedAt);
-  params[at + 1] = r.finishedAt;
+  params[at + 1] = Math.max(r.finishedAt, Date.now());
   params[at + 2] = id;
   return params;
 }
@@ -576,12 +577,13 @@ export class RunBatchRepository {
     const moved = new Set<number>();
     for (const chunk of boundedChunks(results, resultBytes, MAX_STATEMENT_BYTES, CHUNK / 4)) {
       const derived = [RESULT_FIRST_ROW, ...chunk.slice(1).map(() => RESULT_ROW)].join(' UNION ALL ');
-      const params = new Array<unknown>(chunk.length * (1 + RESULT.columns.length));
+      const params = new Array<unknown>(chunk.length * (1 + RESULT.columns.length) + 1);
       let at = 0;
       for (const { id, result } of chunk) {
         params[at] = id;
         at = RESULT.put(params, at + 1, result);
       }
+      params[at] = Date.now(); // updated_at: at least the write's own instant
       await retryBusy(() =>
         this.ds.query(
           `UPDATE runs r JOIN (${derived}) v ON r.id = v.id ${FINISH_FROM_DERIVED_SET} WHERE r.status = 'running'`,

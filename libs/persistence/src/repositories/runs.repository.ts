@@ -308,7 +308,8 @@ export class RunsRepository {
           output: r.output ?? null,
           outputTruncated: r.outputTruncated ?? false,
           error: r.error ?? null,
-          updatedAt: r.finishedAt,
+          // The write's instant when later: change readers must see a late write after what they have read.
+          updatedAt: Math.max(r.finishedAt, Date.now()),
         })
         .where('id = :id AND status IN (:...from)', { id, from })
         .execute(),
