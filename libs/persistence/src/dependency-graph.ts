@@ -44,13 +44,11 @@ export class DependencyGraph {
       const path = this.pathDown(jobId, new Set(parents));
       if (path) return { kind: 'cycle', path: [path[path.length - 1], ...path] };
     }
+    // One memo for every parent: their ancestries overlap, and walking each anew made 100 parents cost 100 walks.
+    const upMemo = new Map<number, number>();
     let up = 0;
-    for (const p of parents)
-      up = Math.max(
-        up,
-        this.longest(p, (id) => this.parentsOf(id)),
-      );
-    const down = jobId === null ? 1 : this.longest(jobId, (id) => this.childrenOf(id));
+    for (const p of parents) up = Math.max(up, this.longest(p, (id) => this.parentsOf(id), upMemo));
+    const down = jobId === null ? 1 : this.longest(jobId, (id) => this.childrenOf(id), new Map());
     const depth = up + down;
     return depth > maxDepth ? { kind: 'too_deep', depth } : null;
   }
@@ -85,8 +83,9 @@ export class DependencyGraph {
    * chain of a thousand jobs would not overflow a recursion anyway, but a damaged graph might be deeper). A node met
    * again while its own chain is being measured (a stored cycle, which the checks never let in) counts as 1.
    */
-  private longest(start: number, next: (id: number) => readonly number[]): number {
-    const memo = new Map<number, number>();
+  private longest(start: number, next: (id: number) => readonly number[], memo: Map<number, number>): number {
+    const known = memo.get(start);
+    if (known !== undefined) return known;
     const open = new Set<number>();
     const stack: { id: number; i: number; best: number }[] = [{ id: start, i: 0, best: 0 }];
     open.add(start);

@@ -3,7 +3,7 @@
 // executors are left out (a claimed run is only recorded); test/dependencies.e2e-spec.ts runs the whole system.
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '@app/config';
-import { InProcessLock, TickLock } from '@app/locking';
+import { InProcessLock, TickLock, tickLockKey } from '@app/locking';
 import {
   dataSourceOptions,
   DependencyCondition,
@@ -112,7 +112,7 @@ describe.each([
     parent: JobEntity,
     at: number,
     status: RunResult['status'],
-    over: { attempt?: number; tickKey?: string; retry?: boolean } = {},
+    over: { attempt?: number; tickKey?: string; retry?: boolean; finishedAt?: number } = {},
   ): Promise<number> {
     const tickKey = over.tickKey ?? String(Math.floor(at / 1000) + seq++);
     const [id] = await ledger.claimMany([
@@ -128,7 +128,11 @@ describe.each([
       },
     ]);
     await ds.query(`UPDATE runs SET status = 'running', started_at = ? WHERE id = ?`, [Date.now(), id]);
-    const result: RunResult = { status, finishedAt: Date.now(), exitCode: status === 'succeeded' ? 0 : 1 };
+    const result: RunResult = {
+      status,
+      finishedAt: over.finishedAt ?? Date.now(),
+      exitCode: status === 'succeeded' ? 0 : 1,
+    };
     const run = { id: id as number, jobId: parent.id, tickKey, attempt: over.attempt ?? 1, executorKey: '', scheduledAt: at };
     if (over.retry) await runs.finishWithRetry(run, result, { retries: parent.retries, retryBackoffMs: 1000, timeoutMs: HOUR });
     else await ledger.finishMany([{ id: id as number, result }]);
@@ -322,20 +326,90 @@ describe.each([
     expect(ids).toHaveLength(2);
   });
 
+  it('a result written long after its finish (the executor retried its write) still starts the child', async () => {
+    const a = await job('a');
+    const b = await job('b');
+    await depend(b, [[a, 'success']], 'any');
+    const p = planner();
+    await finished(a, Date.now() - 60_000, 'succeeded');
+    await p.pass();
+    expect(await runsOf(b.id)).toHaveLength(1);
+    // Finished 30 s ago, written now: behind both read positions by its finish, not by its write.
+    await finished(a, Date.now() - 40_000, 'succeeded', { finishedAt: Date.now() - 30_000 });
+    await p.pass();
+    expect(await runsOf(b.id)).toHaveLength(2);
+  });
+
+  it('all: two occasions whose earliest runs have the same instant are two runs under two keys', async () => {
+    const a = await job('a', { cron: '*/2 * * * *' });
+    const b = await job('b', { cron: '*/3 * * * *' });
+    const c = await job('c');
+    await depend(
+      c,
+      [
+        [a, 'success'],
+        [b, 'success'],
+      ],
+      'all',
+      HOUR,
+    );
+    const p = planner();
+    const t0 = Math.floor(Date.now() / 60_000) * 60_000 - 30 * 60_000;
+    // B's run of t0 ends last (a retry, a long run): {A@0, B@3} and then {A@4, B@0}, both earliest at t0.
+    await finished(a, t0, 'succeeded');
+    await p.pass();
+    await finished(b, t0 + 3 * 60_000, 'succeeded');
+    await p.pass();
+    await finished(a, t0 + 4 * 60_000, 'succeeded');
+    await p.pass();
+    await finished(b, t0, 'succeeded');
+    await p.pass();
+    const started = await runsOf(c.id);
+    expect(started[0].tickKey).toBe(`dep:all:${t0}`);
+    expect(started).toHaveLength(2);
+    expect(started[1].tickKey).toMatch(new RegExp(`^dep:all:${t0}:\\d+$`));
+    for (const r of started) expect(await parentsOf(r)).toHaveLength(2);
+  });
+
+  it('a tick lock held by a dispatcher that died: the settled read waits it out and starts the child', async () => {
+    const a = await job('a');
+    const b = await job('b');
+    await depend(b, [[a, 'success']], 'any');
+    const run = await finished(a, Date.now() - 1000, 'succeeded');
+    const [row] = await ds.query<{ tick_key: string }[]>(`SELECT tick_key FROM runs WHERE id = ?`, [run]);
+    const key = tickLockKey('deps', b.id, `dep:${a.id}:${row.tick_key}`, 1);
+    expect(await lock.tryAcquireMany([key], 60_000)).toEqual([true]); // taken, and its holder gone
+    const p = planner();
+    await p.pass(); // the fast read: held
+    const t = Date.now() + DEPENDENCY_SETTLE_MS + 1000;
+    for (let i = 0; i < 8; i++) await p.pass(t + i * 250); // the settled read: held, again and again
+    expect(await runsOf(b.id)).toHaveLength(0);
+    await lock.releaseMany([key]); // the holder's lock runs out
+    await p.pass(t + 5000);
+    expect(await runsOf(b.id)).toHaveLength(1);
+  });
+
   it('a parent that finished while no dispatcher ran starts its child when one starts again (the stored cursor)', async () => {
     const a = await job('a');
     const b = await job('b');
     await depend(b, [[a, 'success']], 'any');
+    // A run of `a` from a minute ago, which d1 handles; then its child's record is removed, so that only a pass that
+    // reads it again (from 15 minutes back instead of the stored position) would start it again.
+    const old = await finished(a, Date.now() - 70_000, 'succeeded');
+    await ds.query(`UPDATE runs SET updated_at = ? WHERE id = ?`, [Date.now() - 60_000, old]);
     const before = planner('d1');
-    await before.pass(); // stores its settled position: DEPENDENCY_SETTLE_MS behind now
+    await before.pass(); // the settled read handles it and stores its position, DEPENDENCY_SETTLE_MS behind now
+    expect(await runsOf(b.id)).toHaveLength(1);
     const [stored] = await ds.query<{ pos_at: number | string }[]>(`SELECT pos_at FROM pass_cursors`);
     expect(Number(stored.pos_at)).toBeGreaterThan(Date.now() - DEPENDENCY_SETTLE_MS - 5000);
-    // d1 is gone; the parent finishes; a new dispatcher starts and resumes from the stored position (not 15 min back:
-    // a run of `a` that ended before it is not looked at again).
-    await finished(a, Date.now() - 1000, 'succeeded');
-    const after = planner('d3');
-    await after.pass();
-    expect(await runsOf(b.id)).toHaveLength(1);
+    await ds.query(`DELETE FROM runs WHERE job_id = ?`, [b.id]);
+    await ds.query(`DELETE FROM run_links`);
+    // d1 is gone; the parent finishes again; a new dispatcher resumes from the stored position.
+    const fresh = await finished(a, Date.now() - 1000, 'succeeded');
+    await planner('d3').pass();
+    const started = await runsOf(b.id);
+    expect(started).toHaveLength(1);
+    expect(await parentsOf(started[0])).toEqual([fresh]);
   });
 
   it('a disabled child ignores its parents; a forbid child with an active run records the occasion as skipped', async () => {

@@ -38,12 +38,17 @@ const CURSOR = 'dependencies';
 /** Rows a read takes at most; a pass makes at most MAX_READS reads of each kind. */
 const PAGE = 500;
 const MAX_READS = 4;
+/** Runs of the fast read handled side by side at most. */
+const FAST_PARALLEL = 64;
 /** The set of parent jobs is read again this often. */
 const PARENTS_TTL_MS = 1000;
-/** The stored cursor is written at most this often. */
-const STORE_MS = 1000;
-/** A run whose occasion fails this many settled passes in a row is passed over, logged. */
-const MAX_FAILURES = 3;
+/** The stored cursor is written at most this often (a restart reads again at most this much: harmless, idempotent). */
+const STORE_MS = 5000;
+/**
+ * A run whose children could not be started for this long (its claims failing, or held by another dispatcher's lock
+ * for longer than a lock lives) is passed over by the settled read, logged, so that it can not hold the pass up.
+ */
+const GIVE_UP_MS = 60_000;
 /** An `all` occasion's choice is made again at most this often when another pass took one of its runs meanwhile. */
 const CHOICE_ATTEMPTS = 3;
 /** Candidate runs of one other parent read for an `all` occasion at most. */
@@ -94,7 +99,7 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   private parents: { ids: Set<number>; readAt: number } | null = null;
   private storedAt = 0;
   private stored: LedgerPosition | null = null;
-  private stuck: { id: number; failures: number } | null = null;
+  private stuck: { id: number; since: number } | null = null;
   private running = false;
 
   constructor(
@@ -166,12 +171,15 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
         return handled;
       }
       const read = await this.ledger.finishedAfter(from, now, parents, PAGE);
-      const edges = await this.edgesOf(read.runs);
-      const page = new JobsOfPage(this.jobs);
-      for (const run of read.runs) {
-        if (this.handled.has(run.id)) continue;
+      const todo = read.runs.filter((r) => !this.handled.has(r.id));
+      const edges = await this.edgesOf(todo);
+      const page = await this.pageFor(todo, edges);
+      // Side by side, so that their claims travel together through the claim pipeline (one lock call, one INSERT);
+      // an `all` child's occasions are chosen one at a time (serial()), each run's own children in order.
+      const perChild = new Map<number, Promise<unknown>>();
+      await inBatches(todo, FAST_PARALLEL, async (run) => {
         try {
-          if ((await this.handle(run, edges, page)) === 'done') {
+          if ((await this.handle(run, edges, page, perChild)) === 'done') {
             this.handled.set(run.id, run.updatedAt);
             handled++;
           }
@@ -179,7 +187,7 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
           // Left to the settled read, which retries it.
           this.failures.warn(`run:${run.id}`, `children of run ${run.id} not started yet: ${(e as Error).message}`);
         }
-      }
+      });
       this.fast = read.reached ? later(from, read.reached) : from;
       if (!read.full) return handled;
     }
@@ -199,19 +207,20 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
       const read = await this.ledger.finishedAfter(from, upTo, parents, PAGE);
       const todo = read.runs.filter((r) => !this.handled.has(r.id));
       const edges = await this.edgesOf(todo);
-      const page = new JobsOfPage(this.jobs);
+      const page = await this.pageFor(todo, edges);
+      const perChild = new Map<number, Promise<unknown>>();
       let at = from;
       for (const run of read.runs) {
         if (!this.handled.has(run.id)) {
           let error: Error | null = null;
           try {
-            if ((await this.handle(run, edges, page)) === 'again') {
+            if ((await this.handle(run, edges, page, perChild)) === 'again') {
               error = new Error('its occasion is being claimed elsewhere');
             }
           } catch (e) {
             error = e as Error;
           }
-          if (error && this.holdsUp(run, error)) {
+          if (error && this.holdsUp(run, error, now)) {
             this.settled = at; // this run is read again next pass
             return handled;
           }
@@ -235,15 +244,14 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** True while the run may still hold the settled read up (it is tried again next pass). */
-  private holdsUp(run: ParentRun, e: Error): boolean {
-    const failures = this.stuck?.id === run.id ? this.stuck.failures + 1 : 1;
-    this.stuck = { id: run.id, failures };
-    if (failures < MAX_FAILURES) {
+  private holdsUp(run: ParentRun, e: Error, now: number): boolean {
+    if (this.stuck?.id !== run.id) this.stuck = { id: run.id, since: now };
+    if (now - this.stuck.since < GIVE_UP_MS) {
       this.failures.warn(`run:${run.id}`, `children of run ${run.id} not started yet: ${e.message}`);
       return true;
     }
     this.logger.error({
-      msg: `passing over the children of run ${run.id} after ${failures} attempts: ${e.message}`,
+      msg: `passing over the children of run ${run.id} after ${Math.round((now - this.stuck.since) / 1000)} s: ${e.message}`,
       runId: run.id,
       jobId: run.jobId,
     });
@@ -273,7 +281,25 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** Starts what one finished parent run owes its children: 'again' when some claim must be looked at again. */
-  private async handle(run: ParentRun, edges: Map<number, DependencyEdge[]>, page: JobsOfPage): Promise<Handled> {
+  /** The jobs a page of runs needs (parents, children, the children's other parents), read before handling it. */
+  private async pageFor(runs: ParentRun[], edges: Map<number, DependencyEdge[]>): Promise<JobsOfPage> {
+    const page = new JobsOfPage(this.jobs);
+    const children = new Set<number>();
+    for (const r of runs) for (const e of edges.get(r.jobId) ?? []) children.add(e.childId);
+    if (children.size === 0) return page;
+    await page.load([...runs.map((r) => r.jobId), ...children]);
+    const others: number[] = [];
+    for (const id of children) for (const d of page.get(id)?.dependsOn ?? []) others.push(d.jobId);
+    await page.load(others);
+    return page;
+  }
+
+  private async handle(
+    run: ParentRun,
+    edges: Map<number, DependencyEdge[]>,
+    page: JobsOfPage,
+    perChild: Map<number, Promise<unknown>>,
+  ): Promise<Handled> {
     if (!startsChildren(run)) return 'done';
     const out = edges.get(run.jobId) ?? [];
     if (out.length === 0) return 'done';
@@ -290,7 +316,9 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
       // between the two reads) too.
       if (!child || !child.enabled || !(child.dependsOn ?? []).some((d) => d.jobId === run.jobId)) continue;
       const answer =
-        child.dependencyMode === 'any' ? await this.startAny(child, run) : await this.startAll(child, run, page);
+        child.dependencyMode === 'any'
+          ? await this.startAny(child, run)
+          : await serial(perChild, child.id, () => this.startAll(child, run, page));
       if (answer === 'again') result = 'again';
     }
     return result;
@@ -343,14 +371,16 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
         chosen.push(partner);
       }
       if (!shared && !withinWindow(chosen, window)) return 'done';
-      const key = allOccasionKey(chosen);
-      const reserved = await this.links.reserve(
-        child.id,
-        key,
-        chosen.map((r) => ({ runId: r.id, jobId: r.jobId })),
-        { exclusive: true },
-      );
+      const refs = chosen.map((r) => ({ runId: r.id, jobId: r.jobId }));
+      let key = allOccasionKey(chosen);
+      let reserved = await this.links.reserve(child.id, key, refs, { exclusive: true });
+      if (reserved.kind === 'key_taken') {
+        // Another occasion of other runs has the same earliest instant: this one gets the longer key.
+        key = allOccasionKey(chosen, true);
+        reserved = await this.links.reserve(child.id, key, refs, { exclusive: true });
+      }
       if (reserved.kind === 'reserved') return this.claim(child, key, readyAt(chosen));
+      if (reserved.kind === 'key_taken') throw new Error(`occasion key ${key} of job ${child.id} is taken twice`);
       // This run was linked meanwhile (another dispatcher's pass): its occasion is the one.
       const mine = reserved.taken.get(run.id);
       if (mine !== undefined) return this.claimLinked(child, mine);
@@ -381,6 +411,22 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     }
     return 'done';
   }
+}
+
+/** Runs `fn` after whatever runs under `key` in `chain` ended: one at a time per key. */
+function serial<T>(chain: Map<number, Promise<unknown>>, key: number, fn: () => Promise<T>): Promise<T> {
+  const before = chain.get(key) ?? Promise.resolve();
+  const mine = before.then(fn, fn);
+  chain.set(
+    key,
+    mine.catch(() => undefined),
+  );
+  return mine;
+}
+
+/** Calls `fn` for every item, at most `width` at a time. */
+async function inBatches<T>(items: T[], width: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += width) await Promise.all(items.slice(i, i + width).map(fn));
 }
 
 /** The later of two ledger positions. */

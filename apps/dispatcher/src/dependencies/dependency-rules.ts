@@ -59,9 +59,14 @@ export function anyOccasionKey(parentJobId: number, parentTickKey: string): stri
   return `dep:${parentJobId}:#${digest}`;
 }
 
-/** The tick key of an `all` occasion: `dep:all:{the earliest scheduledAt of its parent runs}`. */
-export function allOccasionKey(parents: readonly Pick<ParentRun, 'scheduledAt'>[]): string {
-  return `dep:all:${Math.min(...parents.map((p) => p.scheduledAt))}`;
+/**
+ * The tick key of an `all` occasion: `dep:all:{the earliest scheduledAt of its parent runs}`. Two occasions of
+ * different runs can have the same earliest instant (parents matched by window); the one that finds its key taken
+ * is keyed `dep:all:{instant}:{its lowest parent run id}` instead (`disambiguated`).
+ */
+export function allOccasionKey(parents: readonly Pick<ParentRun, 'scheduledAt' | 'id'>[], disambiguated = false): string {
+  const key = `dep:all:${Math.min(...parents.map((p) => p.scheduledAt))}`;
+  return disambiguated ? `${key}:${Math.min(...parents.map((p) => p.id))}` : key;
 }
 
 /**

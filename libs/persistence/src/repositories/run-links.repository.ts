@@ -17,7 +17,9 @@ export type Reservation =
   /** Every parent run is linked to this occasion (now, or already by an earlier pass: the same key). */
   | { kind: 'reserved' }
   /** Some parent runs already count toward other occasions of the child (run id → that occasion's tick key). */
-  | { kind: 'taken'; taken: Map<number, string> };
+  | { kind: 'taken'; taken: Map<number, string> }
+  /** `exclusive`: the key already stands for another set of parent runs (two occasions, one earliest instant). */
+  | { kind: 'key_taken' };
 
 /** Keys a statement at most: far below SQLite's bound variables and MySQL's packet limit. */
 const CHUNK = 500;
@@ -58,6 +60,7 @@ export class RunLinksRepository {
       const linked = new Set(rows.map((r) => Number(r.parent_run_id)));
       return { taken, missing: parents.filter((p) => !linked.has(p.runId)) };
     };
+    const keySql = `SELECT 1 AS one FROM run_links WHERE child_job_id = ? AND child_tick_key = ? LIMIT 1`;
     const values = (list: ParentRunRef[]) => list.flatMap((p) => [childJobId, p.runId, p.jobId, childTickKey, now]);
     const insertFor = (n: number) =>
       `INSERT INTO run_links (child_job_id, parent_run_id, parent_job_id, child_tick_key, created_at) VALUES ` +
@@ -72,6 +75,7 @@ export class RunLinksRepository {
         }[];
         const { taken, missing } = decide(rows);
         if (taken.size > 0) return { kind: 'taken', taken };
+        if (opts.exclusive && db.prepare(keySql).get(childJobId, childTickKey)) return { kind: 'key_taken' };
         if (missing.length > 0) db.prepare(insertFor(missing.length)).run(...values(missing));
         return { kind: 'reserved' };
       });
@@ -90,6 +94,8 @@ export class RunLinksRepository {
             );
             const { taken, missing } = decide(rows);
             if (taken.size > 0) return { kind: 'taken', taken };
+            if (opts.exclusive && (await m.query<unknown[]>(`${keySql} FOR UPDATE`, [childJobId, childTickKey])).length > 0)
+              return { kind: 'key_taken' };
             if (missing.length > 0) await m.query(insertFor(missing.length), values(missing));
             return { kind: 'reserved' };
           }),
