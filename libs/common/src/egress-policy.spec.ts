@@ -84,6 +84,19 @@ describe('EgressPolicy', () => {
     expect(p.refusal('127.0.0.1', 8080)).toBeNull();
   });
 
+  it('answers an address checked again as the first time, also once more addresses than it keeps were seen', () => {
+    const p = new EgressPolicy(['10.0.0.7'], ['10.0.0.0/8']);
+    const first = ['10.0.0.7', '10.0.0.8', '0.0.0.0', 'not-an-address', '192.168.1.1'].map((a) => p.refusal(a, 80));
+    for (let i = 0; i < 3000; i++) p.refusal(`172.16.${i >> 8}.${i & 255}`, 80);
+    const again = ['10.0.0.7', '10.0.0.8', '0.0.0.0', 'not-an-address', '192.168.1.1'].map((a) => p.refusal(a, 80));
+    expect(again).toEqual(first);
+    expect(first[0]).toBeNull();
+    expect(first[1]).toContain('http_deny (10.0.0.0/8)');
+    expect(first[2]).toContain('this host');
+    expect(first[3]).toContain('not an IP address');
+    expect(first[4]).toBeNull();
+  });
+
   it("refuses a dispatcher's API address and port, and only that port", () => {
     let endpoints = [{ host: '127.0.0.1', port: 8080 }];
     const p = new EgressPolicy([], DEFAULT_DENY, () => endpoints);
