@@ -157,6 +157,18 @@ describe('the dependency API', () => {
       );
       expect(run.body).toMatchObject({ trigger: 'manual', parentRunIds: [], upstream: [], downstream: [] });
     }
+    // The audit log tells a cascade trigger from a plain one.
+    const audit = await api.call<{ items: { action: string; jobId: number; detail: string | null }[] }>(
+      'GET',
+      `/api/audit?jobId=${job.id}&action=job.triggered`,
+      undefined,
+      200,
+    );
+    expect(audit.body.items.map((e) => e.detail)).toEqual([
+      'cascade=true: its finish starts its children',
+      null,
+      null,
+    ]);
   });
 
   it('documents the new endpoint, queries and fields, each route with its role', async () => {

@@ -143,8 +143,14 @@ export class JobsController {
     @Query() q: TriggerJobQuery,
     @Req() req: Request,
   ): Promise<{ runId: number }> {
-    const answer = await this.jobs.trigger(id, q.cascade ?? false);
-    await this.audit.record(req, 'job.triggered', { targetType: 'run', targetId: answer.runId, jobId: id });
+    const cascade = q.cascade ?? false;
+    const answer = await this.jobs.trigger(id, cascade);
+    await this.audit.record(req, 'job.triggered', {
+      targetType: 'run',
+      targetId: answer.runId,
+      jobId: id,
+      ...(cascade ? { detail: 'cascade=true: its finish starts its children' } : {}),
+    });
     return answer;
   }
 
