@@ -6,6 +6,7 @@ import { loadSecretBoxOrExit, SecretBox } from '@app/common';
 import { AppConfig, ConfigModule } from '@app/config';
 import { InProcessLock, RedisTickLock, TICK_LOCK } from '@app/locking';
 import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
+import { ShardOwnership } from './cluster/shard-ownership.service';
 import { PersistenceModule } from '@app/persistence';
 import { AuditLog } from './audit/audit-log.service';
 import { AccessGuard } from './auth/access.guard';
@@ -105,6 +106,7 @@ export class DispatcherModule {
           useFactory: () => (config.redis.url ? new RedisTickLock(config.redis.url) : new InProcessLock()),
         },
         DispatcherRegistry,
+        ShardOwnership,
         DispatcherMetrics,
         EventsService,
         Timers,

@@ -8,3 +8,4 @@ export * from './secret-file';
 export * from './secret-mask';
 export * from './egress-policy';
 export * from './egress-endpoints';
+export * from './shards';

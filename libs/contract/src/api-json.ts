@@ -84,6 +84,8 @@ export interface JobJson {
   /** Null while the job is paused. */
   nextRunAt: string | null;
   lastRun: LastRunJson | null;
+  /** Read only: the dispatcher planning the job (its shard's holder); null while paused or not known. */
+  owner: string | null;
 }
 
 export interface RunJson {
@@ -171,6 +173,12 @@ export interface DispatcherJson {
   id: string;
   address: string;
   startedAt: string;
+}
+
+/** GET /api/dispatchers: each live dispatcher with the shards it holds. */
+export interface DispatcherStatusJson extends DispatcherJson {
+  /** The shards (0–255) it holds in etcd; every one for a dispatcher without etcd. */
+  shards: number[];
 }
 
 export interface HealthCheckJson {

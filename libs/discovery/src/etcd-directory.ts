@@ -8,6 +8,8 @@ export const etcdKeys = {
   executor: (prefix: string, group: string, id: string) => `${prefix}/executors/${group}/${id}`,
   dispatchers: (prefix: string) => `${prefix}/dispatchers/`,
   dispatcher: (prefix: string, id: string) => `${prefix}/dispatchers/${id}`,
+  shards: (prefix: string) => `${prefix}/shards/`,
+  shard: (prefix: string, n: number) => `${prefix}/shards/${n}`,
 };
 
 /**
@@ -63,6 +65,50 @@ export class EtcdDispatcherDirectory {
 
   list(): DispatcherInfo[] {
     return this.cache.values();
+  }
+
+  onChange(listener: (dispatchers: DispatcherInfo[]) => void): void {
+    this.cache.onChange(listener);
+  }
+
+  start(): Promise<void> {
+    return this.cache.start();
+  }
+
+  stop(): Promise<void> {
+    return this.cache.stop();
+  }
+}
+
+/**
+ * Who holds each shard: `{prefix}/shards/{n}`, valued with the holder's dispatcher id (a plain string), on the
+ * holder's lease. A shard missing from the map has no holder.
+ */
+export class EtcdShardDirectory {
+  private readonly cache: EtcdPrefixCache<string>;
+  private readonly prefix: string;
+
+  constructor(client: Etcd3, prefix: string, options?: EtcdPrefixCacheOptions) {
+    this.prefix = etcdKeys.shards(prefix);
+    this.cache = new EtcdPrefixCache<string>(client, this.prefix, options, (raw) => raw || undefined);
+  }
+
+  watchState(): PrefixWatchState {
+    return this.cache.watchState();
+  }
+
+  /** Shard number → holder id. Keys that are not a shard number of this installation are left out. */
+  holders(): Map<number, string> {
+    const out = new Map<number, string>();
+    for (const [key, id] of this.cache.byKey()) {
+      const n = key.slice(this.prefix.length);
+      if (/^\d{1,3}$/.test(n)) out.set(Number(n), id);
+    }
+    return out;
+  }
+
+  onChange(listener: () => void): void {
+    this.cache.onChange(() => listener());
   }
 
   start(): Promise<void> {

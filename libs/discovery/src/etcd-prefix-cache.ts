@@ -12,6 +12,9 @@ export interface EtcdPrefixCacheOptions {
   backoff?: Pick<Backoff, 'initialMs' | 'maxMs'>;
 }
 
+/** How a cache reads the values it stores: JSON unless told otherwise; undefined skips a malformed one. */
+export type ValueParser<T> = (raw: string) => T | undefined;
+
 /** Where a cache's watch stands: only `watching` means every change reaches the copy as it happens. */
 export type WatchPhase = 'listing' | 'connecting' | 'watching' | 'disconnected' | 'relisting' | 'stopped';
 
@@ -74,6 +77,7 @@ export class EtcdPrefixCache<T> {
     private readonly client: Etcd3,
     private readonly prefix: string,
     options: EtcdPrefixCacheOptions = {},
+    private readonly parseValue: ValueParser<T> = (raw) => JSON.parse(raw) as T,
   ) {
     this.relistMs = options.relistIntervalMs ?? DEFAULT_RELIST_MS;
     this.backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -81,6 +85,11 @@ export class EtcdPrefixCache<T> {
 
   values(): T[] {
     return [...this.entries.values()].map((e) => e.value);
+  }
+
+  /** Each key (the prefix included) with its value. */
+  byKey(): Map<string, T> {
+    return new Map([...this.entries].map(([k, e]) => [k, e.value]));
   }
 
   onChange(listener: (values: T[]) => void): void {
@@ -251,12 +260,14 @@ export class EtcdPrefixCache<T> {
   }
 
   private parse(key: string, raw: string): T | undefined {
+    let value: T | undefined;
     try {
-      return JSON.parse(raw) as T;
+      value = this.parseValue(raw);
     } catch {
-      this.logger.warn(`ignoring a malformed value at ${key}`);
-      return undefined;
+      value = undefined;
     }
+    if (value === undefined) this.logger.warn(`ignoring a malformed value at ${key}`);
+    return value;
   }
 
   private enter(phase: WatchPhase, reason: string): void {

@@ -36,6 +36,16 @@ export class EtcdRegistration implements Registration {
     this.registeredListeners.push(listener);
   }
 
+  /** The id of the lease that holds the key now, or null (not granted yet, lost, stopped). */
+  leaseId(): Promise<string> | null {
+    return this.lease && !this.stopped ? this.lease.grant() : null;
+  }
+
+  /** Whether the lease is held and was renewed within `ms` (false before the first grant and after a loss). */
+  renewedWithin(ms: number): boolean {
+    return this.lease !== null && !this.stopped && Date.now() - this.lastRenewed <= ms;
+  }
+
   async put(value: object): Promise<void> {
     this.value = JSON.stringify(value);
     if (this.stopped) return;

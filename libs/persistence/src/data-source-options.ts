@@ -1,3 +1,4 @@
+import { registerShardFunction } from './sql/shard-condition';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import * as mysql2 from 'mysql2';
@@ -55,8 +56,9 @@ export function dataSourceOptions(db: DatabaseConfig): DataSourceOptions {
     // that wait is kept to a few milliseconds; longer waits are retried asynchronously (retryBusy). At 100 ms, a
     // loaded executor's event loop froze long enough for its health probes to time out (benchmarks, W1 1000/s).
     timeout: 10,
-    prepareDatabase: (db: { pragma(s: string): unknown }) => {
+    prepareDatabase: (db: { pragma(s: string): unknown } & Parameters<typeof registerShardFunction>[0]) => {
       db.pragma('synchronous = NORMAL');
+      registerShardFunction(db);
     },
   };
 }

@@ -26,3 +26,4 @@ export * from './repositories/dependency-ledger.repository';
 export * from './repositories/parent-runs.repository';
 export * from './repositories/job-graph.repository';
 export * from './dependency-graph';
+export { shardCondition } from './sql/shard-condition';

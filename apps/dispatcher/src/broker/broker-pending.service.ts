@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobEntity, JobsRepository, RunEntity, RunsRepository } from '@app/persistence';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { readJobs } from '../launching/job-reads';
 import { RunCanceller } from '../launching/run-canceller.service';
 import { RunLauncher } from '../launching/run-launcher.service';
@@ -36,12 +37,20 @@ export class BrokerPendingRuns {
     private readonly jobs: JobsRepository,
     private readonly launcher: RunLauncher,
     private readonly canceller: RunCanceller,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {}
 
   async pass(now: number): Promise<void> {
     if (!this.publisher.enabled || !this.publisher.connected) return;
     const groups = this.config.rabbitmq.groups.includes('*') ? null : this.config.rabbitmq.groups;
-    const read = await this.runs.findPublishable(groups, now, publishBounds(now), this.afterId, PUBLISH_LIMIT);
+    const read = await this.runs.findPublishable(
+      groups,
+      now,
+      publishBounds(now),
+      this.afterId,
+      PUBLISH_LIMIT,
+      this.shards?.shardFilter() ?? null,
+    );
     this.afterId = read.length === PUBLISH_LIMIT ? read[read.length - 1].id : 0;
     const rows = read.filter((r) => !this.launcher.isOffering(r.id));
     if (rows.length === 0) return;

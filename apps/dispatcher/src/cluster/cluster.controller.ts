@@ -1,7 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiProperty, ApiTags } from '@nestjs/swagger';
-import type { DispatcherJson, ExecutorJson } from '@app/contract';
+import type { DispatcherStatusJson, ExecutorJson } from '@app/contract';
 import { DispatcherRegistry } from './dispatcher-registry.service';
+import { ShardOwnership } from './shard-ownership.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { Access } from '../auth/access.decorator';
 
@@ -14,10 +15,15 @@ export class ExecutorResponse implements ExecutorJson {
   @ApiProperty() startedAt!: string;
 }
 
-export class DispatcherResponse implements DispatcherJson {
+export class DispatcherResponse implements DispatcherStatusJson {
   @ApiProperty() id!: string;
   @ApiProperty({ example: '127.0.0.1:8080' }) address!: string;
   @ApiProperty() startedAt!: string;
+  @ApiProperty({
+    type: [Number],
+    description: 'the shards (0-255, n = crc32(jobId) mod 256) it holds in etcd; all of them without etcd',
+  })
+  shards!: number[];
 }
 
 @ApiTags('cluster')
@@ -26,6 +32,7 @@ export class ClusterController {
   constructor(
     private readonly pool: ExecutorPool,
     private readonly dispatcherRegistry: DispatcherRegistry,
+    private readonly shards: ShardOwnership,
   ) {}
 
   @Get('executors')
@@ -42,11 +49,14 @@ export class ClusterController {
     }));
   }
 
-  /** With static discovery a dispatcher knows only itself; etcd lists them all. */
+  /** With static discovery a dispatcher knows only itself; etcd lists them all, with the shards each holds. */
   @Get('dispatchers')
   @Access('viewer')
   @ApiOkResponse({ type: [DispatcherResponse] })
   dispatchers(): DispatcherResponse[] {
-    return this.dispatcherRegistry.list();
+    const held = this.shards.shardsByDispatcher();
+    return this.dispatcherRegistry
+      .list()
+      .map(({ id, address, startedAt }) => ({ id, address, startedAt, shards: held.get(id) ?? [] }));
   }
 }

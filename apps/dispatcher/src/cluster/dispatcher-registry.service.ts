@@ -11,6 +11,7 @@ export class DispatcherRegistry implements OnApplicationShutdown {
   private readonly self: DispatcherInfo;
   private readonly registration: EtcdRegistration | null;
   private readonly directory: EtcdDispatcherDirectory | null;
+  private registered = false;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(ETCD_CLIENT) etcd: Etcd3 | null) {
     const d = config.dispatcher;
@@ -26,6 +27,8 @@ export class DispatcherRegistry implements OnApplicationShutdown {
    * and the first listing retry with back-off by themselves until it answers; the API is served meanwhile.
    */
   register(): void {
+    if (this.registered) return;
+    this.registered = true;
     this.registration
       ?.put(this.self)
       .catch((e: Error) => this.logger.warn(`registration of this dispatcher failed: ${e.message}`));
@@ -35,6 +38,33 @@ export class DispatcherRegistry implements OnApplicationShutdown {
 
   list(): DispatcherInfo[] {
     return this.directory ? this.directory.list() : [this.self];
+  }
+
+  get selfId(): string {
+    return this.self.id;
+  }
+
+  /** Whether this dispatcher's list follows etcd now (always with static discovery: it knows only itself). */
+  listIsLive(): boolean {
+    return this.directory ? this.directory.watchState().live : true;
+  }
+
+  onListChanged(listener: () => void): void {
+    this.directory?.onChange(() => listener());
+  }
+
+  /** This dispatcher's lease in etcd, for keys that must vanish with it (its shards); null while it has none. */
+  leaseId(): Promise<string> | null {
+    return this.registration?.leaseId() ?? null;
+  }
+
+  /** Whether this dispatcher's lease is held and was renewed within `ms`. */
+  leaseRenewedWithin(ms: number): boolean {
+    return this.registration?.renewedWithin(ms) ?? false;
+  }
+
+  onRegistered(listener: () => void): void {
+    this.registration?.onRegistered(listener);
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import {
@@ -24,6 +24,7 @@ import {
   startsChildren,
   withinWindow,
 } from './dependency-rules';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 
 /**
  * How often the fast read looks for parents' finished runs: the delay from a parent's finish to its child's claim
@@ -60,7 +61,8 @@ const CHOICE_ATTEMPTS = 3;
 const CANDIDATES = 200;
 
 /** A run's children are started (or owe nothing), or some claim is to be looked at again. */
-type Handled = 'done' | 'again';
+/** `partly`: children planned by other dispatchers were left to them (and to the settled read). */
+type Handled = 'done' | 'again' | 'partly';
 
 /** The jobs a page of rows needs, read once for the page. */
 class JobsOfPage {
@@ -107,6 +109,8 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   private stored: LedgerPosition | null = null;
   private stuck: { id: number; since: number } | null = null;
   private running = false;
+  /** Whether the last pass did the settled read (see ShardOwnership.leads). */
+  private ledLast = false;
 
   constructor(
     private readonly ledger: DependencyLedger,
@@ -115,6 +119,7 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     private readonly claimer: TickClaimer,
     private readonly timers: Timers,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -133,7 +138,12 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
       if (!this.settled || !this.fast) await this.start(now);
       const parents = await this.parentIds(now);
       let handled = await this.readFast(parents, now);
-      if (now - this.settledAt >= SETTLED_EVERY_MS) {
+      // The settled read (and the stored position) is one dispatcher's: the one leading. A new leader resumes from
+      // the stored position, so what the last one had not passed is read again, never skipped.
+      const leads = this.shards?.leads ?? true;
+      if (leads && !this.ledLast) await this.resumeSettled(now);
+      this.ledLast = leads;
+      if (leads && now - this.settledAt >= SETTLED_EVERY_MS) {
         this.settledAt = now;
         handled += await this.readSettled(parents, now);
         await this.store(now);
@@ -162,6 +172,14 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  private async resumeSettled(now: number): Promise<void> {
+    const stored = await this.ledger.cursor(CURSOR);
+    const floor = now - DEPENDENCY_MAX_CATCH_UP_MS;
+    const from = stored ?? { at: now - DEPENDENCY_LOOKBACK_MS, id: 0 };
+    this.settled = from.at < floor ? { at: floor, id: 0 } : from;
+    this.stored = stored;
+  }
+
   private async parentIds(now: number): Promise<Set<number>> {
     if (!this.parents || now - this.parents.readAt >= PARENTS_TTL_MS) {
       this.parents = { ids: new Set(await this.ledger.parentIds()), readAt: now };
@@ -187,10 +205,10 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
       const perChild = new Map<number, Promise<unknown>>();
       await inBatches(todo, FAST_PARALLEL, async (run) => {
         try {
-          if ((await this.handle(run, edges, page, perChild)) === 'done') {
-            this.handled.set(run.id, run.updatedAt);
-            handled++;
-          }
+          const answer = await this.handle(run, edges, page, perChild, true);
+          // Marked only when every child is this dispatcher's: the settled read starts the others' if they did not.
+          if (answer === 'done') this.handled.set(run.id, run.updatedAt);
+          if (answer !== 'again') handled++;
         } catch (e) {
           // Left to the settled read, which retries it.
           this.failures.warn(`run:${run.id}`, `children of run ${run.id} not started yet: ${(e as Error).message}`);
@@ -307,6 +325,7 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     edges: Map<number, DependencyEdge[]>,
     page: JobsOfPage,
     perChild: Map<number, Promise<unknown>>,
+    plannedOnly = false,
   ): Promise<Handled> {
     if (!startsChildren(run)) return 'done';
     const out = edges.get(run.jobId) ?? [];
@@ -319,6 +338,10 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     let result: Handled = 'done';
     for (const edge of out) {
       if (!satisfies(edge.on, outcome)) continue;
+      if (plannedOnly && this.shards && !this.shards.plans(edge.childId)) {
+        if (result === 'done') result = 'partly';
+        continue;
+      }
       const child = page.get(edge.childId);
       // A disabled child ignores its parents; a child whose stored parents no longer name this one (an edit
       // between the two reads) too.

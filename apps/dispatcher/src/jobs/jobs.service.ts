@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { SecretBox } from '@app/common';
 import { DEFAULT_DEPENDENCY_WINDOW_MS, httpSpecWithDefaults, JobGraphJson, MAX_DEPENDENCY_DEPTH } from '@app/contract';
 import { CronSchedule } from '@app/cron';
@@ -16,6 +16,7 @@ import {
   RunLinksRepository,
   RunsRepository,
 } from '@app/persistence';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { DomainError } from '../common/domain-error';
 import { EventsService } from '../events/events.service';
 import { RunCanceller } from '../launching/run-canceller.service';
@@ -105,7 +106,13 @@ export class JobsService {
     private readonly box: SecretBox,
     private readonly graph: JobGraphRepository,
     private readonly links: RunLinksRepository,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {}
+
+  /** The dispatcher planning an enabled job (null for a paused one, or while etcd does not say). */
+  private ownerOf(job: JobEntity): string | null {
+    return job.enabled ? (this.shards?.ownerOf(job.id) ?? null) : null;
+  }
 
   async create(input: CreateJobDto): Promise<JobResponse> {
     const now = Date.now();
@@ -162,7 +169,7 @@ export class JobsService {
     await this.scheduler.changed(job);
     this.events.jobChanged(job.id, 'created');
     this.logger.log({ msg: 'job created', jobId: job.id });
-    return JobResponse.of(job, null, job.nextRunAt, []);
+    return JobResponse.of(job, null, job.nextRunAt, [], this.ownerOf(job));
   }
 
   /** Inserts the job: with parents, in the graph transaction that checks them (a 400 naming what is wrong). */
@@ -180,7 +187,9 @@ export class JobsService {
     // One query for the children of the whole page.
     const children = await this.reads.childrenOf(ids);
     return {
-      items: items.map((j) => JobResponse.of(j, last.get(j.id), this.displayNext(j), children.get(j.id) ?? [])),
+      items: items.map((j) =>
+        JobResponse.of(j, last.get(j.id), this.displayNext(j), children.get(j.id) ?? [], this.ownerOf(j)),
+      ),
       total,
       totalCapped,
     };
@@ -191,7 +200,7 @@ export class JobsService {
     if (!job) throw DomainError.notFound(`job ${id}`);
     const last = await this.reads.lastRuns([id]);
     const children = await this.reads.childrenOf([id]);
-    return JobResponse.of(job, last.get(id), this.displayNext(job), children.get(id) ?? []);
+    return JobResponse.of(job, last.get(id), this.displayNext(job), children.get(id) ?? [], this.ownerOf(job));
   }
 
   /** The job's ancestors and descendants (GET /api/jobs/:id/graph). */

@@ -5,6 +5,7 @@ import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { BrokerPendingRuns } from '../broker/broker-pending.service';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { LostRuns } from './lost-runs.service';
 import { PendingRuns } from './pending-runs.service';
 import { RetryRepair } from './retry-repair';
@@ -45,6 +46,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     jobs: JobsRepository,
     events: EventsService,
     @Optional() private readonly brokerPending?: BrokerPendingRuns,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {
     this.repair = new RetryRepair(runs, jobs, events);
   }
@@ -75,7 +77,9 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
       if (full) await this.step('lost-run detection', () => this.lost.find(now));
       if (full && now >= this.repairDueAt) {
         this.repairDueAt = now + REPAIR_MS;
-        await this.step('retry repair', () => this.repair.pass(now));
+        // It reads the whole ledger's changes: one dispatcher's work (the leader's, see ShardOwnership.leads).
+        if (this.shards?.leads ?? true) await this.step('retry repair', () => this.repair.pass(now));
+        else this.repair.follow(now);
       }
     } finally {
       this.running = false;

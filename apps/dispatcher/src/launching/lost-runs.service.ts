@@ -1,14 +1,15 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobsRepository, retryPolicyOf, RunningRun, RunsRepository } from '@app/persistence';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { staticDownAfterMs } from '../executor-client/executor-client.module';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 
 /**
  * A running run whose executor has been absent from discovery for two lease TTLs is lost (compare-and-set, so of
- * several dispatchers one records it), then retried per its job, on another executor when one exists. Each run is
+ * several dispatchers one records it; each looks at the runs of the shards it plans), then retried per its job, on another executor when one exists. Each run is
  * handled on its own: one that can not be recorded now is tried again next pass, and holds back none of the others.
  */
 @Injectable()
@@ -30,6 +31,7 @@ export class LostRuns {
     private readonly jobs: JobsRepository,
     private readonly pool: ExecutorPool,
     private readonly events: EventsService,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {}
 
   /**
@@ -48,7 +50,7 @@ export class LostRuns {
     if (!this.pool.listed || !this.pool.current) return;
     const present = new Set(this.pool.executors().map((e) => e.id));
     for (const id of present) this.everListed.add(id);
-    const running = await this.runs.findRunningOn(null);
+    const running = await this.runs.findRunningOn(null, this.shards?.shardFilter() ?? null);
     // Only executors that running runs still name are remembered: the map can not outgrow the ledger's running set.
     const missingSince = new Map<string, number>();
     for (const run of running) {

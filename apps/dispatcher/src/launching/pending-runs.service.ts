@@ -5,6 +5,7 @@ import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { BrokerRuns } from '../broker/broker-runs.service';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { readJobs } from './job-reads';
 import { RunCanceller } from './run-canceller.service';
 import { RunLauncher } from './run-launcher.service';
@@ -16,8 +17,8 @@ const MIN_SHARE = 50;
 const EXPIRE_LIMIT = 500;
 
 /**
- * Runs waiting in the ledger: pending belongs to no dispatcher, so every dispatcher offers them (the executor's
- * compare-and-set lets one start each). A pending run past its deadline fails with the reason; the others are
+ * Runs waiting in the ledger: a pending run is offered by the dispatchers planning its job's shard (every
+ * dispatcher while etcd is not answering; the executor's compare-and-set lets one start each). A pending run past its deadline fails with the reason; the others are
  * offered again. LaunchLoop decides when.
  *
  * A pass is shared among the groups that have executors: each is read on its own (its oldest offerable runs, up
@@ -42,11 +43,17 @@ export class PendingRuns {
     private readonly pool: ExecutorPool,
     @Optional() private readonly metrics?: DispatcherMetrics,
     @Optional() private readonly broker?: BrokerRuns,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {}
+
+  /** The shards whose runs this dispatcher offers and expires: its own (null: all). */
+  private shardFilter(): number[] | null {
+    return this.shards?.shardFilter() ?? null;
+  }
 
   /** Fails the pending runs no executor took before their deadline. */
   async expire(now: number): Promise<void> {
-    for (const run of await this.runs.findExpiredPending(now, EXPIRE_LIMIT)) {
+    for (const run of await this.runs.findExpiredPending(now, EXPIRE_LIMIT, this.shardFilter())) {
       try {
         await this.expireOne(run, now);
       } catch (e) {
@@ -121,17 +128,18 @@ export class PendingRuns {
     const out = new Map<number, RunEntity>();
     const fuller: { group: string; afterId: number }[] = [];
     let budget = OFFER_LIMIT;
+    const shards = this.shardFilter();
     for (const group of groups) {
       if (budget <= 0) break;
       const limit = Math.min(share, budget);
-      const rows = await this.runs.findOfferableFor(group, now, 0, limit);
+      const rows = await this.runs.findOfferableFor(group, now, 0, limit, shards);
       for (const r of rows) out.set(r.id, r); // (a run whose job is gone comes with every group)
       budget -= rows.length;
       if (rows.length === limit) fuller.push({ group, afterId: rows[rows.length - 1].id });
     }
     for (const { group, afterId } of fuller) {
       if (budget <= 0) break;
-      const rows = await this.runs.findOfferableFor(group, now, afterId, budget);
+      const rows = await this.runs.findOfferableFor(group, now, afterId, budget, shards);
       for (const r of rows) out.set(r.id, r);
       budget -= rows.length;
     }

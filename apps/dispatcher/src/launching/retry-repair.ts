@@ -45,6 +45,15 @@ export class RetryRepair {
     this.cursor = { at: from, id: 0 };
   }
 
+  /**
+   * Another dispatcher leads (ShardOwnership.leads): keeps the position within the look-back of now, so that
+   * becoming the leader reads back that far (what the last leader may not have read), not back to this one's start.
+   */
+  follow(now: number): void {
+    const from = now - RETRY_REPAIR_LOOKBACK_MS;
+    if (this.cursor.at < from) this.cursor = { at: from, id: 0 };
+  }
+
   async pass(now: number): Promise<void> {
     const until = now - SETTLE_MS;
     for (let w = 0; w < MAX_WINDOWS && !this.readUpTo(until); w++) {

@@ -34,6 +34,13 @@ export class DispatcherMetrics {
     registers: [this.registry],
   });
 
+  readonly shardHandovers = new Counter({
+    name: 'gocron_shard_changes_total',
+    help: 'Shards this dispatcher started (gained) or stopped (lost) planning',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+
   readonly lockContended = new Counter({
     name: 'gocron_tick_lock_contended_total',
     help: 'Ticks whose lock another dispatcher held when this one came to claim them (it claims them, or looks again).',

@@ -101,6 +101,15 @@ export class NotificationPlanner {
   }
 
   /** Answers how many rows it offered to the outbox (recorded or already there). */
+  /**
+   * Another dispatcher leads (ShardOwnership.leads): keeps the position within the look-back of now, so that
+   * becoming the leader reads back that far (what the last leader may not have read), not back to this one's start.
+   */
+  follow(now: number): void {
+    const from = now - PLANNER_LOOKBACK_MS;
+    if (this.cursor.at < from) this.cursor = { at: from, id: 0 };
+  }
+
   async pass(now: number): Promise<number> {
     const until = now - PLANNER_SETTLE_MS;
     let offered = 0;

@@ -3,6 +3,7 @@ import { EgressPolicy, Endpoint, endpointOf, etcdEndpoints, LogThrottle, Resolve
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { JobsRepository, NotificationsRepository } from '@app/persistence';
 import { DispatcherRegistry } from '../cluster/dispatcher-registry.service';
+import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { Timers } from '../common/timers.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { EmailSender, SlackSender, WebhookSender } from './channel-senders';
@@ -63,6 +64,7 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) config: AppConfig,
     @Optional() registry?: DispatcherRegistry,
     @Optional() private readonly metrics?: DispatcherMetrics,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {
     const names = new ResolvedEndpoints((host, e) =>
       this.failures.warn(`resolve:${host}`, `dispatcher host '${host}' does not resolve (${e.message})`),
@@ -110,7 +112,9 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
     if (this.planning) return;
     this.planning = true;
     try {
-      await this.planner.pass(now);
+      // It reads the whole ledger's results: one dispatcher's work (the leader's, see ShardOwnership.leads).
+      if (this.shards?.leads ?? true) await this.planner.pass(now);
+      else this.planner.follow(now);
     } catch (e) {
       this.failures.warn('plan', `notification planning failed: ${(e as Error).message}`);
     } finally {

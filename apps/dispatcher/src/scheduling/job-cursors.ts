@@ -100,6 +100,12 @@ export class JobCursors {
     }
   }
 
+  /** Writes every move made so far (waiting for a flush in flight, which may hold older ones only). */
+  async writeNow(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    await this.flush();
+  }
+
   flush(): Promise<void> {
     if (this.flushing) return this.flushing;
     if (this.unwritten.size === 0) return Promise.resolve();

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
-import { LogThrottle } from '@app/common';
+import { LogThrottle, shardOf } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { CronSchedule } from '@app/cron';
 import { hasSchedule, JobEntity, JobsRepository } from '@app/persistence';
+import { ShardChange, ShardOwnership } from '../cluster/shard-ownership.service';
 import { ChangeFeed } from '../common/change-feed';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
@@ -75,6 +76,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private readonly deletedIds = new Set<number>();
   private reconciling = false;
   private stopping = false;
+  /** Loads of shards this dispatcher gained, one after another, after the first load. */
+  private shardLoads: Promise<void>;
+  private firstLoadDone: () => void = () => undefined;
 
   constructor(
     private readonly jobsRepo: JobsRepository,
@@ -86,9 +90,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     private readonly bus: JobChangeBus,
     @Inject(APP_CONFIG) config: AppConfig,
     @Optional() private readonly metrics?: DispatcherMetrics,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {
     this.misfireThresholdMs = config.dispatcher.misfireThresholdSeconds * 1000;
     this.bus.onJobChanged((jobId) => void this.refresh(jobId));
+    this.shardLoads = new Promise((resolve) => (this.firstLoadDone = resolve));
+    this.shards?.onChange((change) => this.shardsChanged(change));
     this.due = new DueQueue(
       (ids) => this.onDue(ids),
       (timer) => this.timers.setTimeout(DUE_TIMEOUT, timer),
@@ -97,7 +104,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     const started = Date.now();
+    // Which shards are this dispatcher's (at most a few seconds; then it plans every job until etcd says).
+    await this.shards?.whenDecided();
     await this.reconcile(true);
+    this.firstLoadDone();
     this.timers.every(RECONCILE_INTERVAL, RECONCILE_MS, () => this.reconcile(false));
     this.cursors.start();
     this.logger.log(`scheduling ${this.jobs.size} enabled job(s), loaded in ${Date.now() - started} ms`);
@@ -171,7 +181,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private async resync(): Promise<void> {
     const seen = new Set<number>();
     for (let afterId = 0; ;) {
-      const page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE);
+      const page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE, this.shards?.shardFilter() ?? null);
       for (const job of page) {
         seen.add(job.id);
         if (this.jobs.get(job.id)?.job.version !== job.version) void this.upsert(job);
@@ -184,10 +194,56 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private unschedule(jobId: number): void {
+    this.drop(jobId);
+    this.cursors.forget(jobId);
+  }
+
+  /** No longer scheduled here; its cursor stays until written (see shardsChanged). */
+  private drop(jobId: number): void {
     this.jobs.delete(jobId);
     this.due.delete(jobId);
-    this.cursors.forget(jobId);
     this.pool.forgetJob(jobId);
+  }
+
+  /**
+   * Shards moved (ShardOwnership). Lost ones: their jobs leave the due queue through their mailboxes (a tick being
+   * claimed finishes first), and their cursors are written before the shard's key is freed, so the next holder
+   * starts from them. Gained ones: their enabled jobs are read with their stored cursors; ticks since are then
+   * due at once, and a tick the previous holder recorded meanwhile finds its ledger key taken.
+   */
+  private async shardsChanged({ gained, lost }: ShardChange): Promise<void> {
+    if (lost.length > 0) {
+      const gone = new Set(lost);
+      const ids = [...this.jobs.keys()].filter((id) => gone.has(shardOf(id)));
+      await Promise.all(ids.map((id) => this.mailboxes.post(id, 'hand over', () => Promise.resolve(this.drop(id)))));
+      await this.cursors.writeNow();
+      for (const id of ids) if (!this.jobs.has(id)) this.cursors.forget(id);
+    }
+    // Not awaited: only the lost shards hold up a handover. Gained during the first load: loaded after it.
+    if (gained.length > 0 && !this.stopping) this.shardLoads = this.shardLoads.then(() => this.loadShards(gained));
+  }
+
+  private async loadShards(shards: number[]): Promise<void> {
+    if (this.stopping) return;
+    const started = Date.now();
+    let count = 0;
+    for (let afterId = 0; ; ) {
+      let page: JobEntity[];
+      try {
+        page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE, shards);
+      } catch (e) {
+        // The hourly resync (and every change) would bring them in later: retry sooner, from where it stopped.
+        this.failures.warn('shard-load', `loading gained shards failed, retrying in 1 s: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 1000));
+        if (this.stopping) return;
+        continue;
+      }
+      for (const job of page) void this.upsert(job);
+      count += page.length;
+      if (page.length < LOAD_PAGE) break;
+      afterId = page[page.length - 1].id;
+    }
+    this.logger.log(`took over ${shards.length} shard(s): ${count} enabled job(s) loaded in ${Date.now() - started} ms`);
   }
 
   private apply(job: JobEntity): void {
@@ -195,6 +251,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const current = this.jobs.get(job.id);
     if (current && current.job.version > job.version) return; // a stale copy
     if (!job.enabled) return this.unschedule(job.id);
+    // Another dispatcher's shard: it plans the job (a changed copy may come here through the change feeds).
+    if (this.shards && !this.shards.plans(job.id)) return this.unschedule(job.id);
     if (!hasSchedule(job)) {
       // Known (so its version is compared like any enabled job's, and it counts for its group) but never due.
       this.due.delete(job.id);
@@ -316,7 +374,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         );
         // Straight into the queue, a page at a time: at start no mailbox has anything in it yet.
         for (let afterId = 0; ;) {
-          const page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE);
+          const page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE, this.shards?.shardFilter() ?? null);
           for (const job of page) this.apply(job);
           if (page.length < LOAD_PAGE) break;
           afterId = page[page.length - 1].id;

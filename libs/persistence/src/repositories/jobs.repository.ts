@@ -7,6 +7,7 @@ import { DEFAULT_DEPENDENCY_WINDOW_MS } from '../domain';
 import { JobEntity } from '../entities/job.entity';
 import { PersistenceError } from '../persistence.error';
 import { placeholders, type Value } from '../sql/columns';
+import { shardCondition } from '../sql/shard-condition';
 import { jobFromValues, JOB_SELECT_LIST } from '../sql/jobs.table';
 
 /** A job to insert; without dependency fields it has no parents (mode `all`, the default window). */
@@ -188,8 +189,14 @@ export class JobsRepository {
    * repeat across jobs shared: a dispatcher loads and keeps every enabled job from start. On SQLite the rows are
    * read as arrays straight from the driver, several times faster than as objects. `env` and `http` are frozen.
    */
-  async findEnabledPage(afterId: number, limit: number): Promise<JobEntity[]> {
-    return this.mapRows(ENABLED_PAGE_SQL, [1, afterId, limit], jobFromValues);
+  async findEnabledPage(afterId: number, limit: number, shards: readonly number[] | null = null): Promise<JobEntity[]> {
+    if (!shards) return this.mapRows(ENABLED_PAGE_SQL, [1, afterId, limit], jobFromValues);
+    const sql = `SELECT ${JOB_SELECT_LIST} FROM jobs WHERE enabled = ? AND id > ? AND ${shardCondition(
+      this.ds.options.type,
+      'id',
+      shards,
+    )} ORDER BY id LIMIT ?`;
+    return this.mapRows(sql, [1, afterId, limit], jobFromValues);
   }
 
   /**

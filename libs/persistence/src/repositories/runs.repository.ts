@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, In, LessThan, Repository } from 'typeorm';
+import { DataSource, In, LessThan, Raw, Repository } from 'typeorm';
 import { isDuplicateKey, isDuplicateOn, LEDGER_KEY, retryBusy, SAVE_OPTIONS } from '../db-errors';
 import { ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, RunTrigger } from '../domain';
 import { JobEntity } from '../entities/job.entity';
 import { RunEntity } from '../entities/run.entity';
 import { placeholders } from '../sql/columns';
+import { shardCondition } from '../sql/shard-condition';
 import { RunBatchRepository } from './run-batch.repository';
 
 export interface NewRun {
@@ -188,19 +189,29 @@ export class RunsRepository {
    * job by its key (a LEFT JOIN keeps runs the outer table on both dialects), so the cost is bounded by the pending
    * backlog, never by the history.
    */
-  findOfferableFor(group: string, now: number, afterId: number, limit: number): Promise<RunEntity[]> {
+  findOfferableFor(
+    group: string,
+    now: number,
+    afterId: number,
+    limit: number,
+    shards: readonly number[] | null = null,
+  ): Promise<RunEntity[]> {
     // (No `id > 0` for a first page: MySQL could take it for a range on the primary key, through the history.)
-    return this.repo
+    const q = this.repo
       .createQueryBuilder('r')
       .leftJoin(JobEntity, 'j', 'j.id = r.jobId')
       .where(`r.status = 'pending' AND r.notBefore <= :now${afterId > 0 ? ' AND r.id > :afterId' : ''}`, {
         now,
         afterId,
       })
-      .andWhere('(j.group = :group OR j.id IS NULL)', { group })
-      .orderBy('r.id', 'ASC')
-      .limit(limit)
-      .getMany();
+      .andWhere('(j.group = :group OR j.id IS NULL)', { group });
+    if (shards) q.andWhere(this.shardsOf('r.job_id', shards));
+    return q.orderBy('r.id', 'ASC').limit(limit).getMany();
+  }
+
+  /** Rows whose job (`column`) is in one of these shards (see ShardOwnership). */
+  private shardsOf(column: string, shards: readonly number[]): string {
+    return shardCondition(this.repo.manager.connection.options.type, column, shards);
   }
 
   /**
@@ -215,6 +226,7 @@ export class RunsRepository {
     bounds: { freshBefore: number; staleBefore: number },
     afterId: number,
     limit: number,
+    shards: readonly number[] | null = null,
   ): Promise<RunEntity[]> {
     const q = this.repo
       .createQueryBuilder('r')
@@ -225,6 +237,7 @@ export class RunsRepository {
       })
       .andWhere('((r.queuedAt IS NULL AND r.createdAt <= :freshBefore) OR r.queuedAt <= :staleBefore)', bounds);
     if (groups) q.andWhere('(j.group IN (:...groups) OR j.id IS NULL)', { groups });
+    if (shards) q.andWhere(this.shardsOf('r.job_id', shards));
     return q.orderBy('r.id', 'ASC').limit(limit).getMany();
   }
 
@@ -286,10 +299,12 @@ export class RunsRepository {
    * Running runs (of these executors): what lost-run detection and an executor's ledger watch need of them, read
    * every half second, so only the columns they use.
    */
-  findRunningOn(executorIds: string[] | null): Promise<RunningRun[]> {
-    const where = executorIds
-      ? { status: 'running' as const, executorId: In(executorIds) }
-      : { status: 'running' as const };
+  findRunningOn(executorIds: string[] | null, shards: readonly number[] | null = null): Promise<RunningRun[]> {
+    const where = {
+      status: 'running' as const,
+      ...(executorIds ? { executorId: In(executorIds) } : {}),
+      ...(shards ? { jobId: Raw((column) => this.shardsOf(column, shards)) } : {}),
+    };
     return this.repo.find({ select: RUNNING_RUN_SELECT, where });
   }
 
@@ -404,9 +419,13 @@ export class RunsRepository {
   }
 
   /** Pending runs no executor took before their deadline. */
-  findExpiredPending(now: number, limit: number): Promise<RunEntity[]> {
+  findExpiredPending(now: number, limit: number, shards: readonly number[] | null = null): Promise<RunEntity[]> {
     return this.repo.find({
-      where: { status: 'pending', deadlineAt: LessThan(now) },
+      where: {
+        status: 'pending',
+        deadlineAt: LessThan(now),
+        ...(shards ? { jobId: Raw((column) => this.shardsOf(column, shards)) } : {}),
+      },
       order: { id: 'ASC' },
       take: limit,
     });

@@ -48,18 +48,18 @@ describe('JobResponse.of', () => {
   it('sends the contract fields with ISO times and the version, and none of the ledger fields', () => {
     const stored = job();
     const children = [{ jobId: 9, name: 'after', on: 'failure' as const, enabled: false }];
-    expect(JobResponse.of(stored, { id: 41, status: 'succeeded', scheduledAt: T0 }, T0 + 5000, children)).toStrictEqual(
-      {
-        ...sentAsIs(stored),
-        children,
-        secretEnv: {},
-        http: { ...stored.http, secretHeaders: {} },
-        createdAt: '2026-11-25T12:00:00.000Z',
-        updatedAt: '2026-11-25T12:00:00.001Z',
-        nextRunAt: '2026-11-25T12:00:05.000Z',
-        lastRun: { id: 41, status: 'succeeded', scheduledAt: '2026-11-25T12:00:00.000Z' },
-      },
-    );
+    const last = { id: 41, status: 'succeeded' as const, scheduledAt: T0 };
+    expect(JobResponse.of(stored, last, T0 + 5000, children, 'd-2')).toStrictEqual({
+      ...sentAsIs(stored),
+      children,
+      secretEnv: {},
+      http: { ...stored.http, secretHeaders: {} },
+      createdAt: '2026-11-25T12:00:00.000Z',
+      updatedAt: '2026-11-25T12:00:00.001Z',
+      nextRunAt: '2026-11-25T12:00:05.000Z',
+      lastRun: { id: 41, status: 'succeeded', scheduledAt: '2026-11-25T12:00:00.000Z' },
+      owner: 'd-2',
+    });
   });
 
   it('has no next run while paused, no last run before the first, and {} for a missing env', () => {

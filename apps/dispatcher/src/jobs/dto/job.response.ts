@@ -103,12 +103,21 @@ export class JobResponse implements JobJson {
   })
   nextRunAt!: string | null;
   @ApiPropertyOptional({ nullable: true, type: LastRunResponse }) lastRun!: LastRunResponse | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    readOnly: true,
+    description:
+      "the dispatcher planning the job (the holder of its shard in etcd); null while paused, or while this dispatcher's view of etcd is not live",
+  })
+  owner!: string | null;
 
   static of(
     job: JobEntity,
     lastRun: LastRun | null | undefined,
     nextRunAt: number | null,
     children: readonly JobChild[] = [],
+    owner: string | null = null,
   ): JobJson {
     return {
       id: job.id,
@@ -141,6 +150,7 @@ export class JobResponse implements JobJson {
       lastRun: lastRun
         ? { id: lastRun.id, status: lastRun.status, scheduledAt: new Date(lastRun.scheduledAt).toISOString() }
         : null,
+      owner,
     };
   }
 }
