@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DataSource } from 'typeorm';
-import { createAppLogger } from '@app/common';
+import { closeOnSignals, createAppLogger } from '@app/common';
 import { loadConfigOrExit, orExitOnConfigError } from '@app/config';
 import { migrate } from '@app/persistence';
 import { AdminBootstrap } from './auth/admin-bootstrap';
@@ -46,7 +46,7 @@ async function bootstrap(): Promise<void> {
   app.useGlobalPipes(new ApiValidationPipe());
   app.useGlobalFilters(new ApiErrorFilter());
   setupSwagger(app);
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  closeOnSignals(app, (m) => new Logger('Dispatcher').log(m));
   const { host, port, id } = config.dispatcher;
   await app.listen(port, host);
   app.get(DispatcherRegistry).register();

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { MicroserviceOptions, Transport } from '@nestjs/microservices';
-import { createAppLogger } from '@app/common';
+import { closeOnSignals, createAppLogger } from '@app/common';
 import { loadConfigOrExit, orExitOnConfigError } from '@app/config';
 import { EXECUTOR_PACKAGE, executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/protocol';
 import { ExecutorModule } from './executor.module';
@@ -38,7 +38,7 @@ async function bootstrap(): Promise<void> {
       channelOptions: { interceptors: transport.interceptors },
     },
   });
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  closeOnSignals(app, (m) => new Logger('Executor').log(m));
   await app.listen();
   const e = config.executor;
   const log = new Logger('Executor');

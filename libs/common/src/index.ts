@@ -9,3 +9,4 @@ export * from './secret-mask';
 export * from './egress-policy';
 export * from './egress-endpoints';
 export * from './shards';
+export * from './shutdown';

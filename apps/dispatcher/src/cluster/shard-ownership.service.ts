@@ -300,9 +300,7 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     const key = etcdKeys.shard(this.prefix, n);
     void lease
       .then((leaseId) =>
-        this.etcd!.if(key, 'Create', '==', 0)
-          .then(this.etcd!.put(key).value(this.selfId).lease(leaseId))
-          .commit(),
+        this.etcd!.if(key, 'Create', '==', 0).then(this.etcd!.put(key).value(this.selfId).lease(leaseId)).commit(),
       )
       .catch((e: Error) => this.failures.warn('take', `cannot take shard ${n}: ${e.message}`))
       .finally(() => this.busy.delete(n));

@@ -59,7 +59,8 @@ describe.each([
 
   beforeEach(async () => {
     offered = [];
-    for (const t of ['runs', 'run_links', 'job_dependencies', 'pass_cursors', 'jobs']) await ds.query(`DELETE FROM ${t}`);
+    for (const t of ['runs', 'run_links', 'job_dependencies', 'pass_cursors', 'jobs'])
+      await ds.query(`DELETE FROM ${t}`);
   });
 
   /** A planner as one dispatcher runs it, over its own claim pipeline (offers recorded, not sent). */
@@ -133,8 +134,16 @@ describe.each([
       finishedAt: over.finishedAt ?? Date.now(),
       exitCode: status === 'succeeded' ? 0 : 1,
     };
-    const run = { id: id as number, jobId: parent.id, tickKey, attempt: over.attempt ?? 1, executorKey: '', scheduledAt: at };
-    if (over.retry) await runs.finishWithRetry(run, result, { retries: parent.retries, retryBackoffMs: 1000, timeoutMs: HOUR });
+    const run = {
+      id: id as number,
+      jobId: parent.id,
+      tickKey,
+      attempt: over.attempt ?? 1,
+      executorKey: '',
+      scheduledAt: at,
+    };
+    if (over.retry)
+      await runs.finishWithRetry(run, result, { retries: parent.retries, retryBackoffMs: 1000, timeoutMs: HOUR });
     else await ledger.finishMany([{ id: id as number, result }]);
     return id as number;
   }
@@ -419,7 +428,16 @@ describe.each([
     await depend(off, [[a, 'success']], 'any');
     await depend(busy, [[a, 'success']], 'any');
     await ledger.claimMany([
-      { jobId: busy.id, tickKey: '1', attempt: 1, scheduledAt: 1000, trigger: 'schedule', status: 'pending', deadlineAt: Date.now() + HOUR, dispatcherId: 'd1' },
+      {
+        jobId: busy.id,
+        tickKey: '1',
+        attempt: 1,
+        scheduledAt: 1000,
+        trigger: 'schedule',
+        status: 'pending',
+        deadlineAt: Date.now() + HOUR,
+        dispatcherId: 'd1',
+      },
     ]);
     await finished(a, Date.now() - 1000, 'succeeded');
     await planner().pass();

@@ -381,8 +381,18 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     const excluded = new Map<number, Set<number>>();
     const others = deps.filter((d) => d.jobId !== run.jobId);
     // Parents on one schedule: every partner is of the same instant, read in one statement with what is used up.
-    const sameTick = shared ? await this.ledger.runsAt(others.map((d) => d.jobId), run.scheduledAt) : [];
-    const usedAtTick = shared ? await this.links.occasionsOf(child.id, sameTick.map((r) => r.id)) : new Map();
+    const sameTick = shared
+      ? await this.ledger.runsAt(
+          others.map((d) => d.jobId),
+          run.scheduledAt,
+        )
+      : [];
+    const usedAtTick = shared
+      ? await this.links.occasionsOf(
+          child.id,
+          sameTick.map((r) => r.id),
+        )
+      : new Map();
     for (let attempt = 0; attempt < CHOICE_ATTEMPTS; attempt++) {
       const chosen: ParentRun[] = [run];
       for (const dep of others) {
@@ -393,8 +403,18 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
           candidates = sameTick.filter((r) => r.jobId === dep.jobId);
           used = usedAtTick.keys();
         } else {
-          candidates = await this.ledger.candidates(dep.jobId, run.scheduledAt - window, run.scheduledAt + window, CANDIDATES);
-          used = (await this.links.occasionsOf(child.id, candidates.map((c) => c.id))).keys();
+          candidates = await this.ledger.candidates(
+            dep.jobId,
+            run.scheduledAt - window,
+            run.scheduledAt + window,
+            CANDIDATES,
+          );
+          used = (
+            await this.links.occasionsOf(
+              child.id,
+              candidates.map((c) => c.id),
+            )
+          ).keys();
         }
         const consumed = new Set([...used, ...(excluded.get(dep.jobId) ?? [])]);
         const partner = pickPartner(run, candidates, dep, job, consumed, shared, window);
@@ -438,7 +458,12 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     const answer: TickAnswer = await this.claimer.claimOccasion(child, key, at);
     if (answer.kind === 'held') return 'again';
     if (answer.kind === 'claimed') {
-      this.logger.log({ msg: 'dependency run claimed', jobId: child.id, tickKey: key, dispatcherId: this.config.dispatcher.id });
+      this.logger.log({
+        msg: 'dependency run claimed',
+        jobId: child.id,
+        tickKey: key,
+        dispatcherId: this.config.dispatcher.id,
+      });
     }
     return 'done';
   }

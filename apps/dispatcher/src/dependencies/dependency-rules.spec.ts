@@ -85,11 +85,24 @@ describe('dependency rules', () => {
   });
 
   it('parents share a schedule only with one non-empty cron and zone', () => {
-    expect(shareSchedule([{ cron: '0 * * * *', timezone: 'UTC' }, { cron: '0 * * * *', timezone: 'UTC' }])).toBe(true);
-    expect(shareSchedule([{ cron: '0 * * * *', timezone: 'UTC' }, { cron: '0 * * * *', timezone: 'Asia/Tokyo' }])).toBe(
-      false,
-    );
-    expect(shareSchedule([{ cron: '', timezone: 'UTC' }, { cron: '', timezone: 'UTC' }])).toBe(false);
+    expect(
+      shareSchedule([
+        { cron: '0 * * * *', timezone: 'UTC' },
+        { cron: '0 * * * *', timezone: 'UTC' },
+      ]),
+    ).toBe(true);
+    expect(
+      shareSchedule([
+        { cron: '0 * * * *', timezone: 'UTC' },
+        { cron: '0 * * * *', timezone: 'Asia/Tokyo' },
+      ]),
+    ).toBe(false);
+    expect(
+      shareSchedule([
+        { cron: '', timezone: 'UTC' },
+        { cron: '', timezone: 'UTC' },
+      ]),
+    ).toBe(false);
   });
 
   describe('pickPartner', () => {

@@ -1,11 +1,5 @@
 import { createHash } from 'node:crypto';
-import {
-  DependencyCondition,
-  DependencyEdge,
-  isFinalAttempt,
-  JobEntity,
-  ParentRun,
-} from '@app/persistence';
+import { DependencyCondition, DependencyEdge, isFinalAttempt, JobEntity, ParentRun } from '@app/persistence';
 
 /** What a parent's finished run came to, for its children: a success, a failure-type final attempt, or nothing. */
 export type ParentOutcome = 'success' | 'failure' | null;
@@ -64,7 +58,10 @@ export function anyOccasionKey(parentJobId: number, parentTickKey: string): stri
  * different runs can have the same earliest instant (parents matched by window); the one that finds its key taken
  * is keyed `dep:all:{instant}:{its lowest parent run id}` instead (`disambiguated`).
  */
-export function allOccasionKey(parents: readonly Pick<ParentRun, 'scheduledAt' | 'id'>[], disambiguated = false): string {
+export function allOccasionKey(
+  parents: readonly Pick<ParentRun, 'scheduledAt' | 'id'>[],
+  disambiguated = false,
+): string {
   const key = `dep:all:${Math.min(...parents.map((p) => p.scheduledAt))}`;
   return disambiguated ? `${key}:${Math.min(...parents.map((p) => p.id))}` : key;
 }

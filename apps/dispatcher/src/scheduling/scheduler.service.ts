@@ -227,7 +227,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (this.stopping) return;
     const started = Date.now();
     let count = 0;
-    for (let afterId = 0; ; ) {
+    for (let afterId = 0; ;) {
       let page: JobEntity[];
       try {
         page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE, shards);
@@ -243,7 +243,9 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       if (page.length < LOAD_PAGE) break;
       afterId = page[page.length - 1].id;
     }
-    this.logger.log(`took over ${shards.length} shard(s): ${count} enabled job(s) loaded in ${Date.now() - started} ms`);
+    this.logger.log(
+      `took over ${shards.length} shard(s): ${count} enabled job(s) loaded in ${Date.now() - started} ms`,
+    );
   }
 
   private apply(job: JobEntity): void {
