@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Optional, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Response } from 'express';
@@ -9,6 +9,7 @@ import type { HealthCheckJson, HealthJson } from '@app/contract';
 import { etcdDiscoveryHealth } from '@app/discovery';
 import { TICK_LOCK, TickLock } from '@app/locking';
 import { ETCD_CLIENT } from './etcd-client.module';
+import { ShardOwnership } from './shard-ownership.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { SchedulerService } from '../scheduling/scheduler.service';
 import { Access } from '../auth/access.decorator';
@@ -26,6 +27,7 @@ export class HealthController {
     private readonly scheduler: SchedulerService,
     @Inject(ETCD_CLIENT) private readonly etcd: Etcd3 | null,
     private readonly broker: BrokerPublisher,
+    @Optional() private readonly shards?: ShardOwnership,
   ) {}
 
   @Get()
@@ -55,7 +57,10 @@ export class HealthController {
       lock: await this.lock.health(),
       discovery: await this.discovery(),
       executors: this.executors(),
-      scheduler: { status: 'ok', detail: `${this.scheduler.scheduledCount} job(s) scheduled` },
+      scheduler: {
+        status: 'ok',
+        detail: `${this.scheduler.scheduledCount} job(s) scheduled; ${this.shards?.describe() ?? 'plans every job'}`,
+      },
       ...(this.broker.enabled ? { broker: this.brokerCheck() } : {}),
     };
     const down = checks.database.status === 'down';
@@ -90,7 +95,8 @@ export class HealthController {
   }
 
   /**
-   * Per group: executors up, available (not draining) and the enabled jobs that use it. Degraded when no executor
+   * Per group: executors up, available (not draining) and the enabled jobs that use it (those this dispatcher
+   * plans: with several dispatchers, each reports on its own shards' jobs). Degraded when no executor
    * is up at all, or when a group that enabled jobs use has none available: their runs wait (and fail at their
    * deadline).
    */

@@ -31,6 +31,11 @@ export type ShardMode = 'all' | 'owned';
 const EVALUATE_MS = 500;
 /** At start, how long the scheduler waits for etcd to say which shards are this dispatcher's before planning all. */
 const DECIDE_WAIT_MAX_MS = 5000;
+/**
+ * The first decision waits until the dispatcher list has not changed for this long: dispatchers started together
+ * (a cluster's restart) then see each other before the first takes every shard and loads every job.
+ */
+const STARTUP_SETTLE_MS = 1000;
 
 /**
  * Which jobs this dispatcher plans (contract, "Sharing the work among dispatchers"). Jobs are in 256 shards,
@@ -72,6 +77,7 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
   private decided = false;
   private readonly decidedWaiters: (() => void)[] = [];
   private evaluateQueued = false;
+  private listChangedAt = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
 
@@ -103,7 +109,10 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     if (!this.directory) return;
     // Ownership needs this dispatcher's lease: register now rather than once HTTP listens (idempotent).
     this.registry.register();
-    this.registry.onListChanged(() => this.evaluateSoon());
+    this.registry.onListChanged(() => {
+      this.listChangedAt = Date.now();
+      this.evaluateSoon();
+    });
     this.registry.onRegistered(() => this.evaluateSoon());
     this.directory.onChange(() => this.evaluateSoon());
     this.directory.start().catch(() => undefined);
@@ -228,12 +237,14 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
       if (this.decided) this.setPlanned(new Uint8Array(SHARD_COUNT).fill(1), 'all');
       return;
     }
+    if (!this.decided && now - this.listChangedAt < STARTUP_SETTLE_MS) return;
     const target = this.targetFor(dispatchers);
     const alive = new Set(dispatchers);
     const holders = this.directory.holders();
     const next = new Uint8Array(SHARD_COUNT);
     const toTake: number[] = [];
     const toGive: number[] = [];
+    const toClear: { n: number; holder: string }[] = [];
     for (let n = 0; n < SHARD_COUNT; n++) {
       const holder = holders.get(n);
       const held = holder !== undefined && alive.has(holder);
@@ -243,10 +254,14 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
         if (target[n] === this.selfId) next[n] = 1;
         else toGive.push(n);
       } else if (!held) {
+        const stale = now - this.freeSince[n] > this.ttlMs;
         if (target[n] === this.selfId) {
           next[n] = 1;
           if (holder === undefined) toTake.push(n);
-        } else if (now - this.freeSince[n] > this.ttlMs) {
+          // A key naming no live dispatcher for a TTL (written by hand, or by a registration that is gone without
+          // its lease): its target removes it, then takes the shard.
+          else if (stale) toClear.push({ n, holder });
+        } else if (stale) {
           next[n] = 1;
         }
       }
@@ -255,6 +270,7 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     this.setPlanned(next, 'owned');
     for (const n of toTake) this.take(n);
     for (const n of toGive) this.giveBack(n);
+    for (const { n, holder } of toClear) this.clear(n, holder);
     this.decide();
   }
 
@@ -320,10 +336,26 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
   }
 
   /** Deletes the shard's key if this dispatcher still holds it. */
-  private async free(n: number): Promise<void> {
+  private async free(n: number, holder = this.selfId): Promise<void> {
     if (!this.etcd) return;
     const key = etcdKeys.shard(this.prefix, n);
-    await this.etcd.if(key, 'Value', '==', this.selfId).then(this.etcd.delete().key(key)).commit();
+    await this.etcd.if(key, 'Value', '==', holder).then(this.etcd.delete().key(key)).commit();
+  }
+
+  private clear(n: number, holder: string): void {
+    if (this.busy.has(n)) return;
+    this.busy.add(n);
+    this.logger.warn(`shard ${n} is held by '${holder}', which is not a live dispatcher: removing the key`);
+    void this.free(n, holder)
+      .catch((e: Error) => this.failures.warn('clear', `cannot clear shard ${n}: ${e.message}`))
+      .finally(() => this.busy.delete(n));
+  }
+
+  /** For /api/health: how this dispatcher divides the work now. */
+  describe(): string {
+    if (!this.directory) return 'plans every job (one dispatcher: no etcd, or SQLite)';
+    if (this.currentMode === 'all') return 'plans every job: its view of etcd is not live (fenced by the tick lock)';
+    return `plans ${this.plannedCount()} of ${SHARD_COUNT} shards`;
   }
 
   private plannedCount(): number {
