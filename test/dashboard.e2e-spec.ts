@@ -179,7 +179,10 @@ describe('dashboard', () => {
       name: 'dash-hello',
       cron: '*/2 * * * * *',
       env: { GREETING: 'hello-dashboard' },
+      owner: 'dispatcher-dash',
     });
+    // Without etcd the one dispatcher holds every shard: it owns the job.
+    await shown(page.locator('[data-fact="owner"]', { hasText: 'dispatcher-dash plans its runs' }));
 
     // The run shows up without a reload (server-sent events), then its output.
     const succeeded = page.locator('tr[data-status="succeeded"]').first();
@@ -194,7 +197,8 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Pause', exact: true }).click();
     await shown(page.getByRole('button', { name: 'Resume', exact: true }));
     await shown(page.locator('h1 .badge', { hasText: 'paused' }));
-    expect((await job(id)).enabled).toBe(false);
+    expect(await job(id)).toMatchObject({ enabled: false, owner: null });
+    await shown(page.locator('[data-fact="owner"]', { hasText: '— none while paused' }));
   });
 
   it('edits its schedule, previewing the next fire times in its time zone', async () => {
@@ -536,6 +540,9 @@ describe('dashboard', () => {
     await page.goto(`${dispatcher.base}/#/jobs`);
     await shown(page.locator('tr[data-job="nightly-report"]'));
     await shown(page.locator('tr[data-job="ping-health"] .badge', { hasText: 'succeeded' }));
+    const ownerIn = (name: string) => page.locator(`tr[data-job="${name}"] td[data-label="Next run"] .owner`);
+    expect(await ownerIn('nightly-report').textContent()).toBe('by dispatcher-dash');
+    expect(await ownerIn('weekday-digest').textContent()).toBe('—'); // paused
     await screenshot(page, 'jobs');
   });
 
@@ -547,6 +554,13 @@ describe('dashboard', () => {
     expect(await executor.locator('td[data-label="Capacity"]').textContent()).toBe('4');
     expect(await executor.locator('td[data-label="Uptime"]').textContent()).toMatch(/\d+ (s|min)/);
     await shown(page.getByRole('cell', { name: 'dispatcher-dash' }));
+    // Embedded (static discovery): the only dispatcher holds all 256 shards; the summary opens to their numbers.
+    const shards = page.locator('tr[data-dispatcher="dispatcher-dash"] td[data-label="Shards"]');
+    const summary = shards.locator('summary');
+    expect(await summary.textContent()).toBe('256 shards');
+    expect(await summary.getAttribute('title')).toBe('shards 0–255');
+    await summary.click();
+    await shown(shards.locator('.mono', { hasText: '0–255' }));
     await shown(page.locator('#health-title .badge', { hasText: 'ok' }));
     await screenshot(page, 'cluster');
   });

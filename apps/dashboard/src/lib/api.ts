@@ -3,7 +3,7 @@
 // (again)": the session module, told through onUnauthorized, takes the app to the login page.
 import type {
   BrokerJson,
-  DispatcherJson,
+  DispatcherStatusJson,
   ExecutorJson,
   HealthJson,
   JobGraphJson,
@@ -166,7 +166,7 @@ export const api = {
   getRun: (id: number, signal?: AbortSignal) => request<RunDetailJson>('GET', `/api/runs/${id}`, { signal }),
   cancelRun: (id: number) => request<void>('POST', `/api/runs/${id}/cancel`),
   executors: (signal?: AbortSignal) => request<ExecutorJson[]>('GET', '/api/executors', { signal }),
-  dispatchers: (signal?: AbortSignal) => request<DispatcherJson[]>('GET', '/api/dispatchers', { signal }),
+  dispatchers: (signal?: AbortSignal) => request<DispatcherStatusJson[]>('GET', '/api/dispatchers', { signal }),
   broker: (signal?: AbortSignal) => request<BrokerJson>('GET', '/api/broker', { signal }),
   cronNext: (expr: string, tz: string, count: number, signal?: AbortSignal) =>
     request<{ next: string[] }>('GET', `/api/cron/next${queryString({ expr, tz, count })}`, { signal }),

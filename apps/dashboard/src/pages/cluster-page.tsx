@@ -1,11 +1,25 @@
-// Executors and dispatchers: what is up, in which group, how busy, for how long; and the dispatcher's health.
+// Executors and dispatchers: what is up, in which group, how busy, for how long, which shards of the jobs each
+// dispatcher plans; and the dispatcher's health.
 import { api } from '../lib/api';
 import { formatDateTime, formatSpan, humanize } from '../lib/format';
+import { shardCount, shardRanges } from '../lib/shard-words';
 import { useInterval, useLiveRefresh } from '../hooks/live';
 import { useNow } from '../hooks/use-now';
 import { useResource } from '../hooks/use-resource';
 import { Empty, ErrorState, Loading } from '../components/states';
 import './cluster-page.css';
+
+/** "86 shards", which opens to their numbers ("0–85"); also the summary's title, for a hover. */
+function Shards({ shards }: { shards: number[] }) {
+  if (shards.length === 0) return <span className="muted">{shardCount(0)}</span>;
+  const ranges = shardRanges(shards);
+  return (
+    <details className="shard-list">
+      <summary title={`shards ${ranges}`}>{shardCount(shards.length)}</summary>
+      <span className="mono">{ranges}</span>
+    </details>
+  );
+}
 
 function Uptime({ since }: { since: string }) {
   const now = useNow();
@@ -119,17 +133,21 @@ export function ClusterPage() {
                   <tr>
                     <th scope="col">Dispatcher</th>
                     <th scope="col">Address</th>
+                    <th scope="col">Shards</th>
                     <th scope="col">Uptime</th>
                   </tr>
                 </thead>
                 <tbody>
                   {dispatchers.data.map((d) => (
-                    <tr key={d.id}>
+                    <tr key={d.id} data-dispatcher={d.id}>
                       <td data-label="Dispatcher" className="mono">
                         {d.id}
                       </td>
                       <td data-label="Address" className="mono">
                         {d.address}
+                      </td>
+                      <td data-label="Shards">
+                        <Shards shards={d.shards} />
                       </td>
                       <td data-label="Uptime">
                         <Uptime since={d.startedAt} />
@@ -141,7 +159,8 @@ export function ClusterPage() {
             </div>
           )}
           <p className="hint">
-            With static discovery a dispatcher knows only itself; with etcd every dispatcher of the cluster is listed.
+            With static discovery a dispatcher knows only itself and holds all 256 shards; with etcd every dispatcher of
+            the cluster is listed, each planning the jobs of the shards it holds.
           </p>
         </section>
 

@@ -5,6 +5,7 @@ import { isActive, JobJson, RUN_STATUSES, RunJson, RunStatus } from '@app/contra
 import { api, ApiError, errorText } from '../lib/api';
 import { modeSummary } from '../lib/dependency-words';
 import { formatDuration, formatLag, formatShort, humanize } from '../lib/format';
+import { ownerNote } from '../lib/shard-words';
 import { href, navigate, replaceRoute, Route } from '../hooks/router';
 import { useLiveRefresh } from '../hooks/live';
 import { useResource } from '../hooks/use-resource';
@@ -339,6 +340,18 @@ function JobSummary({ job }: { job: JobJson }) {
             <SecretNames label="Secret headers" names={job.http?.secretHeaders} />
           </>
         )}
+        <dt>Owner</dt>
+        <dd data-fact="owner">
+          {job.owner !== null ? (
+            <>
+              <span className="mono">{job.owner}</span> <span className="muted">plans its runs</span>
+            </>
+          ) : (
+            <>
+              — <span className="muted">{ownerNote(job)}</span>
+            </>
+          )}
+        </dd>
         <dt>Runs on</dt>
         <dd>
           group <strong>{job.group}</strong>, {humanize(job.routing)}

@@ -1,4 +1,5 @@
-// Jobs: what is scheduled, when it fires next and how it last went; search, filters, and the everyday actions.
+// Jobs: what is scheduled, when it fires next (and which dispatcher plans it) and how it last went; search,
+// filters, and the everyday actions.
 import { useEffect, useState } from 'react';
 import { RUN_STATUSES, RunStatus } from '@app/contract';
 import { api } from '../lib/api';
@@ -191,6 +192,15 @@ export function JobsPage({ route }: { route: Route }) {
                         timeZone={job.timezone}
                         empty={job.enabled ? 'never' : 'paused'}
                       />
+                      <span className="sub owner" title={job.owner ? `planned by dispatcher ${job.owner}` : 'no owner'}>
+                        {job.owner ? (
+                          <>
+                            by <span className="mono">{job.owner}</span>
+                          </>
+                        ) : (
+                          '—'
+                        )}
+                      </span>
                     </td>
                     <td data-label="Last run">
                       {job.lastRun ? (
