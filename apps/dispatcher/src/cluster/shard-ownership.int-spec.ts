@@ -2,7 +2,7 @@
 // client, lease and registration), lease_ttl 2 s: shards split and rebalanced, handed over only after the old holder
 // stopped planning them, freed at once on shutdown, and a key naming no live dispatcher cleared.
 import { join } from 'node:path';
-import { Etcd3 } from 'etcd3';
+import { Etcd3, Watcher } from 'etcd3';
 import { SHARD_COUNT } from '@app/common';
 import { loadConfig } from '@app/config';
 import { etcdClient, etcdKeys } from '@app/discovery';
@@ -77,27 +77,35 @@ describe('ShardOwnership on etcd', () => {
     for (const id of ids) {
       const m = members.get(id)!;
       if (m.shards.mode !== 'owned') return false;
-      const mine = [...held].filter(([, h]) => h === id).map(([n]) => n);
+      const mine = [...held]
+        .filter(([, h]) => h === id)
+        .map(([n]) => n)
+        .sort((x, y) => x - y);
       if (m.shards.plannedShards().join() !== mine.join()) return false;
     }
     return true;
   }
 
+  let watcher: Watcher;
+
   beforeAll(async () => {
     admin = etcdClient(testServices().etcdHosts.split(','));
-    const watcher = await admin.watch().prefix(etcdKeys.shards(prefix)).create();
+    watcher = await admin.watch().prefix(etcdKeys.shards(prefix)).create();
     watcher.on('delete', (kv) => deletedAt.set(Number(kv.key.toString().split('/').pop()), Date.now()));
   });
 
   afterAll(async () => {
     for (const id of [...members.keys()]) await stop(id);
+    await watcher?.cancel();
     await admin.delete().prefix(prefix);
     admin.close();
   });
 
   it('splits the shards between two dispatchers, each on its own lease', async () => {
-    start('a');
-    start('b');
+    // Losing a shard takes its old holder a moment (the scheduler writes the cursors): the key must wait for it.
+    const slowLoss = () => new Promise<void>((resolve) => setTimeout(resolve, 150));
+    start('a', slowLoss);
+    start('b', slowLoss);
     await waitFor(() => settledOver(['a', 'b']), { timeoutMs: 15_000, what: 'shards split between a and b' });
     const a = members.get('a')!;
     expect(a.shards.leads || members.get('b')!.shards.leads).toBe(true);
@@ -111,7 +119,6 @@ describe('ShardOwnership on etcd', () => {
 
   it('a third joins: about a third moves to it, each given back only after its old holder stopped planning it', async () => {
     const before = await holders();
-    // The old holders take a moment over each loss (as the scheduler writes cursors): the key must wait for it.
     for (const m of members.values()) m.changes.length = 0;
     deletedAt.clear();
     start('c');
