@@ -1,3 +1,4 @@
+import { SHARD_COUNT } from '@app/common';
 import { Etcd3 } from 'etcd3';
 import { EtcdPrefixCache, EtcdPrefixCacheOptions, PrefixWatchState } from './etcd-prefix-cache';
 import { DispatcherInfo, ExecutorDirectory, ExecutorInfo } from './executor-directory';
@@ -87,10 +88,13 @@ export class EtcdDispatcherDirectory {
 export class EtcdShardDirectory {
   private readonly cache: EtcdPrefixCache<string>;
   private readonly prefix: string;
+  /** holders() as of the last change (read per API item and per evaluation: built once per change). */
+  private held: Map<number, string> | null = null;
 
   constructor(client: Etcd3, prefix: string, options?: EtcdPrefixCacheOptions) {
     this.prefix = etcdKeys.shards(prefix);
     this.cache = new EtcdPrefixCache<string>(client, this.prefix, options, (raw) => raw || undefined);
+    this.cache.onChange(() => (this.held = null));
   }
 
   watchState(): PrefixWatchState {
@@ -98,12 +102,14 @@ export class EtcdShardDirectory {
   }
 
   /** Shard number → holder id. Keys that are not a shard number of this installation are left out. */
-  holders(): Map<number, string> {
+  holders(): ReadonlyMap<number, string> {
+    if (this.held) return this.held;
     const out = new Map<number, string>();
     for (const [key, id] of this.cache.byKey()) {
       const n = key.slice(this.prefix.length);
-      if (/^\d{1,3}$/.test(n)) out.set(Number(n), id);
+      if (/^(0|[1-9]\d{0,2})$/.test(n) && Number(n) < SHARD_COUNT) out.set(Number(n), id);
     }
+    this.held = out;
     return out;
   }
 
