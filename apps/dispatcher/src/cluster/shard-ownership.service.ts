@@ -8,7 +8,7 @@ import {
   Optional,
 } from '@nestjs/common';
 import type { Etcd3 } from 'etcd3';
-import { assignShards, LogThrottle, SHARD_COUNT, shardOf } from '@app/common';
+import { assignShards, LogThrottle, SHARD_COUNT, shardOf, withDeadline } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import { etcdKeys, EtcdShardDirectory } from '@app/discovery';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
@@ -36,6 +36,8 @@ const DECIDE_WAIT_MAX_MS = 5000;
  * (a cluster's restart) then see each other before the first takes every shard and loads every job.
  */
 const STARTUP_SETTLE_MS = 1000;
+/** At stop, how long freeing the shard keys may take before the shutdown goes on (the lease frees them anyway). */
+const FREE_AT_STOP_MS = 2000;
 
 /**
  * Which jobs this dispatcher plans (contract, "Sharing the work among dispatchers"). Jobs are in 256 shards,
@@ -129,8 +131,11 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     const held = [...this.directory.holders()].filter(([, id]) => id === this.selfId).map(([n]) => n);
     this.setPlanned(new Uint8Array(SHARD_COUNT), this.currentMode);
     await this.changeDone;
-    await Promise.all(held.map((n) => this.free(n)));
-    if (held.length > 0) this.logger.log(`handed over ${held.length} shard(s)`);
+    if (held.length === 0) return;
+    // Bounded: with etcd unreachable the keys go with the lease instead (within a TTL).
+    await withDeadline(Promise.all(held.map((n) => this.free(n))), FREE_AT_STOP_MS, 'no answer from etcd')
+      .then(() => this.logger.log(`handed over ${held.length} shard(s)`))
+      .catch((e: Error) => this.logger.warn(`shards not freed at stop (${e.message}): they go with the lease`));
   }
 
   async onApplicationShutdown(): Promise<void> {
