@@ -20,6 +20,11 @@ export class JobMailboxes {
     return next;
   }
 
+  /** Whether the job has a message queued or being handled. */
+  busy(jobId: number): boolean {
+    return this.tails.has(jobId);
+  }
+
   /** Resolves once every message posted so far is handled. */
   async drain(): Promise<void> {
     await Promise.all([...this.tails.values()]);

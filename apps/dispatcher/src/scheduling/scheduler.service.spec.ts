@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { shardOf } from '@app/common';
 import type { AppConfig } from '@app/config';
 import type { JobEntity, JobsRepository, RunsRepository } from '@app/persistence';
 import type { Timers } from '../common/timers.service';
@@ -7,6 +8,7 @@ import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { JobChangeBus } from './job-change-bus';
 import { JobCursors } from './job-cursors';
 import { SchedulerService } from './scheduler.service';
+import type { ShardChange, ShardOwnership } from '../cluster/shard-ownership.service';
 import type { TickAnswer, TickClaimer } from './tick-claimer';
 
 const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
@@ -52,6 +54,7 @@ class JobsTable {
   rowsRead = 0;
   readonly rows = new Map<number, JobEntity>();
   readonly tombstones: { id: number; deletedAt: number }[] = [];
+  readonly cursorWrites: { id: number; tickAt: number }[] = [];
 
   private hand<T>(rows: T[], scanned = rows.length): T[] {
     this.rowsRead += scanned;
@@ -62,8 +65,14 @@ class JobsTable {
     const sorted = (rows: JobEntity[]) => rows.sort((a, b) => a.updatedAt - b.updatedAt || a.id - b.id);
     const after = (c: { at: number; id: number }, at: number, id: number) => at > c.at || (at === c.at && id > c.id);
     return {
-      findEnabledPage: (afterId: number, limit: number) =>
-        Promise.resolve(this.hand([...this.rows.values()].filter((j) => j.enabled && j.id > afterId).slice(0, limit))),
+      findEnabledPage: (afterId: number, limit: number, shards: number[] | null = null) =>
+        Promise.resolve(
+          this.hand(
+            [...this.rows.values()]
+              .filter((j) => j.enabled && j.id > afterId && (!shards || shards.includes(shardOf(j.id))))
+              .slice(0, limit),
+          ),
+        ),
       findById: (id: number) => Promise.resolve(this.hand([this.rows.get(id) ?? null])[0]),
       findByIds: (ids: number[]) => Promise.resolve(new Map(this.hand(ids.map((id) => [id, this.rows.get(id)!])))),
       fingerprint: () => {
@@ -93,12 +102,42 @@ class JobsTable {
           ),
         ),
       pruneTombstones: () => Promise.resolve(0),
-      advanceCursors: () => Promise.resolve(),
+      advanceCursors: (moves: { id: number; tickAt: number }[]) => {
+        for (const m of moves) this.cursorWrites.push(m);
+        return Promise.resolve();
+      },
     } as unknown as JobsRepository;
   }
 }
 
-function harness(table: JobsTable, claimTick: () => Promise<TickAnswer> = () => Promise.resolve({ kind: 'claimed' })) {
+/** ShardOwnership as the scheduler sees it: the shards it plans, and the changes it is told of. */
+class FakeShards {
+  planned = new Set<number>();
+  listener: ((change: ShardChange) => Promise<void>) | null = null;
+  plans(jobId: number): boolean {
+    return this.planned.has(shardOf(jobId));
+  }
+  shardFilter(): number[] {
+    return [...this.planned].sort((a, b) => a - b);
+  }
+  onChange(l: (change: ShardChange) => Promise<void>): void {
+    this.listener = l;
+  }
+  whenDecided(): Promise<void> {
+    return Promise.resolve();
+  }
+  async move(change: ShardChange): Promise<void> {
+    for (const n of change.gained) this.planned.add(n);
+    for (const n of change.lost) this.planned.delete(n);
+    await this.listener!(change);
+  }
+}
+
+function harness(
+  table: JobsTable,
+  claimTick: () => Promise<TickAnswer> = () => Promise.resolve({ kind: 'claimed' }),
+  shards?: FakeShards,
+) {
   const timers = { every: jest.fn(), clearInterval: jest.fn(), setTimeout: jest.fn() } as unknown as Timers;
   const jobs = table.repository();
   const runs = {
@@ -111,8 +150,19 @@ function harness(table: JobsTable, claimTick: () => Promise<TickAnswer> = () => 
   const events = { jobChanged: jest.fn() } as unknown as EventsService;
   const bus = { onJobChanged: jest.fn(), publish: jest.fn() } as unknown as JobChangeBus;
   const config = { dispatcher: { misfireThresholdSeconds: 30 } } as AppConfig;
-  const scheduler = new SchedulerService(jobs, cursors, claimer, pool, timers, events, bus, config);
-  return { scheduler, claimer };
+  const scheduler = new SchedulerService(
+    jobs,
+    cursors,
+    claimer,
+    pool,
+    timers,
+    events,
+    bus,
+    config,
+    undefined,
+    shards as unknown as ShardOwnership,
+  );
+  return { scheduler, claimer, cursors };
 }
 
 describe('SchedulerService', () => {
@@ -212,6 +262,46 @@ describe('SchedulerService', () => {
     const after = warn.mock.calls.filter((c) => JSON.stringify(c[0]).includes('tick handling failed'));
     expect(after).toHaveLength(2);
     expect(after[1][0]).toMatchObject({ repeated: expect.any(Number) as number });
+    await scheduler.onApplicationShutdown();
+  });
+
+  it('plans only its shards; a lost shard leaves with its cursors written first, a gained one is loaded', async () => {
+    jest.useFakeTimers({ now: T0 + 100 });
+    const table = new JobsTable();
+    for (let id = 1; id <= 300; id++) table.rows.set(id, job(id));
+    const shards = new FakeShards();
+    const byShard = new Map<number, number[]>();
+    for (let id = 1; id <= 300; id++) byShard.set(shardOf(id), [...(byShard.get(shardOf(id)) ?? []), id]);
+    const [kept, lost, gained] = [...byShard.keys()];
+    shards.planned = new Set([kept, lost]);
+    const { scheduler, claimer } = harness(table, undefined, shards);
+    await scheduler.onApplicationBootstrap();
+    const ids = (n: number) => byShard.get(n)!;
+    expect(scheduler.scheduledCount).toBe(ids(kept).length + ids(lost).length);
+    await jest.advanceTimersByTimeAsync(2000);
+    const claimed = () => new Set((claimer.claimTick as jest.Mock).mock.calls.map((c: [JobEntity]) => c[0].id));
+    expect([...claimed()].sort((a, b) => a - b)).toEqual([...ids(kept), ...ids(lost)].sort((a, b) => a - b));
+
+    // Lost: by the time the change is handled, its jobs are no longer planned here and their cursors are written.
+    table.cursorWrites.length = 0;
+    await shards.move({ gained: [], lost: [lost] });
+    expect(scheduler.scheduledCount).toBe(ids(kept).length);
+    const written = new Map(table.cursorWrites.map((w) => [w.id, w.tickAt]));
+    for (const id of ids(lost)) expect(written.get(id)).toBe(T0 + 2000);
+    (claimer.claimTick as jest.Mock).mockClear();
+    await jest.advanceTimersByTimeAsync(2000);
+    for (const id of ids(lost)) expect(claimed().has(id)).toBe(false);
+
+    // Gained: its enabled jobs are read (with the cursors stored) and planned from there.
+    for (const id of ids(gained)) table.rows.set(id, job(id, { lastTickAt: T0 + 3000 }));
+    await shards.move({ gained: [gained], lost: [] });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(scheduler.scheduledCount).toBe(ids(kept).length + ids(gained).length);
+    (claimer.claimTick as jest.Mock).mockClear();
+    await jest.advanceTimersByTimeAsync(1000);
+    for (const id of ids(gained)) expect(claimed().has(id)).toBe(true);
+    const first = (claimer.claimTick as jest.Mock).mock.calls.find((c: [JobEntity]) => c[0].id === ids(gained)[0]);
+    expect(first![1]).toBeGreaterThan(T0 + 3000); // from its stored cursor on
     await scheduler.onApplicationShutdown();
   });
 });

@@ -238,7 +238,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         if (this.stopping) return;
         continue;
       }
-      for (const job of page) void this.upsert(job);
+      // Straight in when nothing is queued for the job (a shard's worth of jobs would otherwise be a promise each).
+      for (const job of page) {
+        if (this.mailboxes.busy(job.id)) void this.upsert(job);
+        else this.apply(job);
+      }
       count += page.length;
       if (page.length < LOAD_PAGE) break;
       afterId = page[page.length - 1].id;
