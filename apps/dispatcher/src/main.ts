@@ -18,6 +18,9 @@ import { DispatcherRegistry } from './cluster/dispatcher-registry.service';
 import { SecretsStartup } from './jobs/secrets-startup';
 import { setupSwagger } from './swagger';
 
+/** Past this, a shutdown that is still running (something holds it) ends the process with 1. */
+const DISPATCHER_SHUTDOWN_MS = 20_000;
+
 /**
  * The dispatcher: REST API, Swagger (/api/docs) and dashboard (/) on [dispatcher] host:port; migrates the
  * database, then schedules every enabled job and hands runs to executors over gRPC.
@@ -36,20 +39,29 @@ async function bootstrap(): Promise<void> {
     logger: createAppLogger(),
     bodyParser: false,
     abortOnError: false,
+    // At shutdown, open connections (keep-alive, a dashboard's event stream) are closed rather than waited for.
+    forceCloseConnections: true,
   });
-  await migrate(app.get(DataSource));
-  await app.get(SecretsStartup).run();
-  await app.get(AdminBootstrap).run();
-  installEdge(app, config);
-  installBodyParsing(app);
-  serveDashboard(app);
-  app.useGlobalPipes(new ApiValidationPipe());
-  app.useGlobalFilters(new ApiErrorFilter());
-  setupSwagger(app);
-  closeOnSignals(app, (m) => new Logger('Dispatcher').log(m));
   const { host, port, id } = config.dispatcher;
-  await app.listen(port, host);
-  app.get(DispatcherRegistry).register();
+  try {
+    await migrate(app.get(DataSource));
+    await app.get(SecretsStartup).run();
+    await app.get(AdminBootstrap).run();
+    installEdge(app, config);
+    installBodyParsing(app);
+    serveDashboard(app);
+    app.useGlobalPipes(new ApiValidationPipe());
+    app.useGlobalFilters(new ApiErrorFilter());
+    setupSwagger(app);
+    closeOnSignals(app, (m) => new Logger('Dispatcher').log(m), DISPATCHER_SHUTDOWN_MS);
+    await app.listen(port, host);
+    app.get(DispatcherRegistry).register();
+  } catch (e) {
+    // A failed start hands back what it took (its lease, with its shards) rather than leaving it for a TTL.
+    new Logger('Dispatcher').error(`start failed: ${(e as Error).stack ?? String(e)}`);
+    await app.close().catch(() => undefined);
+    process.exit(1);
+  }
   new Logger('Dispatcher').log(`dispatcher ${id} listening on http://${host}:${port} (API /api, Swagger /api/docs)`);
 }
 

@@ -38,7 +38,8 @@ async function bootstrap(): Promise<void> {
       channelOptions: { interceptors: transport.interceptors },
     },
   });
-  closeOnSignals(app, (m) => new Logger('Executor').log(m));
+  // The drain may take drain_timeout; past it and a margin (the hard stop, releasing the lease), the process ends.
+  closeOnSignals(app, (m) => new Logger('Executor').log(m), config.executor.drainTimeoutSeconds * 1000 + 20_000);
   await app.listen();
   const e = config.executor;
   const log = new Logger('Executor');

@@ -254,7 +254,11 @@ export class EtcdPrefixCache<T> {
     }
     const raw = kv.value.toString();
     const value = this.parse(key, raw);
-    if (value === undefined) return;
+    // A value that can not be read says nothing usable about the key: it is no longer what it was.
+    if (value === undefined) {
+      if (this.entries.delete(key)) this.emit();
+      return;
+    }
     this.entries.set(key, { raw, value });
     this.emit();
   }

@@ -67,6 +67,14 @@ export class DispatcherRegistry implements OnApplicationShutdown {
     this.registration?.onRegistered(listener);
   }
 
+  /**
+   * Leaves etcd now: the lease is revoked, so this dispatcher's entry and every key on its lease (its shards) are
+   * gone for every peer at once. (Also done at shutdown; a second call does nothing.)
+   */
+  async leave(): Promise<void> {
+    await this.registration?.stop();
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.directory?.stop();
     await this.registration?.stop();

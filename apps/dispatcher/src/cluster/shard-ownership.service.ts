@@ -36,8 +36,10 @@ const DECIDE_WAIT_MAX_MS = 5000;
  * (a cluster's restart) then see each other before the first takes every shard and loads every job.
  */
 const STARTUP_SETTLE_MS = 1000;
-/** At stop, how long freeing the shard keys may take before the shutdown goes on (the lease frees them anyway). */
+/** At stop, how long revoking the lease may take before the shutdown goes on (it expires anyway). */
 const FREE_AT_STOP_MS = 2000;
+/** At stop, how long the jobs may take to leave the due queue with their cursors written. */
+const HANDOVER_AT_STOP_MS = 5000;
 
 /**
  * Which jobs this dispatcher plans (contract, "Sharing the work among dispatchers"). Jobs are in 256 shards,
@@ -65,8 +67,11 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
   private readonly prefix: string;
   private readonly ttlMs: number;
   private readonly directory: EtcdShardDirectory | null;
-  /** 1 where this dispatcher plans the shard. */
-  private planned: Uint8Array = new Uint8Array(SHARD_COUNT).fill(1);
+  /**
+   * 1 where this dispatcher plans the shard: every one without etcd; none with etcd until the first decision (the
+   * scheduler waits for it; the passes then look at nothing rather than at every shard for a few seconds).
+   */
+  private planned: Uint8Array;
   private currentMode: ShardMode = 'all';
   /** Since when each shard has had no live holder (0: it has one). */
   private readonly freeSince = new Float64Array(SHARD_COUNT);
@@ -95,6 +100,7 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     // Embedded (SQLite) is one dispatcher by design; without etcd there is nowhere to agree: plan everything.
     const shared = etcd !== null && config.database.type !== 'sqlite';
     this.directory = shared ? new EtcdShardDirectory(etcd, this.prefix) : null;
+    this.planned = new Uint8Array(SHARD_COUNT).fill(this.directory ? 0 : 1);
     if (!this.directory) this.decide();
     metrics?.gauge('gocron_shards_planned', 'Shards this dispatcher plans (256 while it plans every job)', [], (set) =>
       set({}, this.plannedCount()),
@@ -120,22 +126,32 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     this.directory.start().catch(() => undefined);
     this.timer = setInterval(() => this.evaluate(), EVALUATE_MS);
     this.timer.unref();
-    setTimeout(() => this.decide(), DECIDE_WAIT_MAX_MS).unref();
+    setTimeout(() => {
+      if (this.decided || this.stopping) return;
+      this.logger.warn(`etcd did not say which shards are this dispatcher's within ${DECIDE_WAIT_MAX_MS} ms`);
+      this.setPlanned(new Uint8Array(SHARD_COUNT).fill(1), 'all');
+      this.decide();
+    }, DECIDE_WAIT_MAX_MS).unref();
   }
 
-  /** Hands every shard over at once: stop planning, write cursors (the listeners), free the keys. */
+  /**
+   * Hands every shard over at once: stops planning (the listeners write the cursors), then leaves etcd. Leaving
+   * revokes the lease, which deletes this dispatcher's entry and its shard keys in one step: peers never see its
+   * shards free while it is still listed (they would stay targeted to it), and a take that was in flight goes too.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.directory || this.stopping) return;
     this.stopping = true;
     if (this.timer) clearInterval(this.timer);
-    const held = [...this.directory.holders()].filter(([, id]) => id === this.selfId).map(([n]) => n);
+    const held = [...this.directory.holders()].filter(([, id]) => id === this.selfId).length;
     this.setPlanned(new Uint8Array(SHARD_COUNT), this.currentMode);
-    await this.changeDone;
-    if (held.length === 0) return;
-    // Bounded: with etcd unreachable the keys go with the lease instead (within a TTL).
-    await withDeadline(Promise.all(held.map((n) => this.free(n))), FREE_AT_STOP_MS, 'no answer from etcd')
-      .then(() => this.logger.log(`handed over ${held.length} shard(s)`))
-      .catch((e: Error) => this.logger.warn(`shards not freed at stop (${e.message}): they go with the lease`));
+    await withDeadline(this.changeDone, HANDOVER_AT_STOP_MS, 'not done').catch((e: Error) =>
+      this.logger.warn(`jobs not all handed over at stop (${e.message}): their cursors lag, the ledger keeps ticks once`),
+    );
+    // Bounded: with etcd unreachable the lease runs out instead (within a TTL).
+    await withDeadline(this.registry.leave(), FREE_AT_STOP_MS, 'no answer from etcd')
+      .then(() => this.logger.log(`left etcd, handing over ${held} shard(s)`))
+      .catch((e: Error) => this.logger.warn(`could not leave etcd at stop (${e.message}): the lease will expire`));
   }
 
   async onApplicationShutdown(): Promise<void> {

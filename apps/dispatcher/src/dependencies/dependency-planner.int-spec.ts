@@ -25,6 +25,7 @@ import type { EventsService } from '../events/events.service';
 import type { ExecutorPool } from '../executor-client/executor-pool.service';
 import type { RunCanceller } from '../launching/run-canceller.service';
 import type { RunLauncher } from '../launching/run-launcher.service';
+import type { ShardOwnership } from '../cluster/shard-ownership.service';
 import { TickClaimer } from '../scheduling/tick-claimer';
 import { DEPENDENCY_SETTLE_MS, DependencyPlanner } from './dependency-planner.service';
 
@@ -64,7 +65,7 @@ describe.each([
   });
 
   /** A planner as one dispatcher runs it, over its own claim pipeline (offers recorded, not sent). */
-  function planner(id = 'd1'): DependencyPlanner {
+  function planner(id = 'd1', shards?: Pick<ShardOwnership, 'leads' | 'plans'>): DependencyPlanner {
     const config = { dispatcher: { id }, redis: { prefix: 'deps' } } as AppConfig;
     const launcher = { offer: async (o: { run: { id: number } }[]) => void offered.push(...o.map((x) => x.run.id)) };
     const claimer = new TickClaimer(
@@ -78,7 +79,15 @@ describe.each([
       { runChanged: () => undefined } as unknown as EventsService,
     );
     const timers = { every: () => undefined, clearInterval: () => undefined } as unknown as Timers;
-    return new DependencyPlanner(new DependencyLedger(ds), new RunLinksRepository(ds), jobs, claimer, timers, config);
+    return new DependencyPlanner(
+      new DependencyLedger(ds),
+      new RunLinksRepository(ds),
+      jobs,
+      claimer,
+      timers,
+      config,
+      shards as ShardOwnership | undefined,
+    );
   }
 
   async function job(name: string, over: Partial<NewJob> = {}): Promise<JobEntity> {
@@ -178,6 +187,29 @@ describe.each([
       expect(await parentsOf(started[0])).toEqual([run]);
     }
     expect(new Set(offered).size).toBe(2);
+  });
+
+  it('shards: a dispatcher starts the children it plans; the leader settled read starts a dead owner one', async () => {
+    const a = await job('a');
+    const b = await job('b');
+    const c = await job('c');
+    await depend(b, [[a, 'success']], 'any');
+    await depend(c, [[a, 'success']], 'any');
+    await finished(a, Date.now() - 1000, 'succeeded');
+    // A follower that plans b only (c's owner has just died): it starts b, and keeps no marks of what it did.
+    const follower = planner('d1', { leads: false, plans: (id: number) => id === b.id });
+    await follower.pass();
+    await follower.pass();
+    expect(await runsOf(b.id)).toHaveLength(1);
+    expect(await runsOf(c.id)).toHaveLength(0);
+    expect((follower as unknown as { handled: Map<number, number> }).handled.size).toBe(0);
+    // The leader plans neither: its fast read starts nothing, its settled read starts c (and b not again).
+    const leader = planner('d2', { leads: true, plans: () => false });
+    await leader.pass();
+    expect(await runsOf(c.id)).toHaveLength(0);
+    await leader.pass(Date.now() + DEPENDENCY_SETTLE_MS + 1000);
+    expect(await runsOf(b.id)).toHaveLength(1);
+    expect(await runsOf(c.id)).toHaveLength(1);
   });
 
   it('conditions: a failure starts `failure` and `always` children, not `success` ones; a chain stops there', async () => {

@@ -143,6 +143,8 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
       const leads = this.shards?.leads ?? true;
       if (leads && !this.ledLast) await this.resumeSettled(now);
       this.ledLast = leads;
+      // The marks only spare the settled read work; another dispatcher does it (and does it over, harmlessly).
+      if (!leads) this.handled.clear();
       if (leads && now - this.settledAt >= SETTLED_EVERY_MS) {
         this.settledAt = now;
         handled += await this.readSettled(parents, now);

@@ -71,8 +71,13 @@ export class EventsService implements OnApplicationShutdown {
     }
   }
 
-  onApplicationShutdown(): void {
+  /** Before the HTTP server closes (it waits for open connections): every open event stream ends now. */
+  beforeApplicationShutdown(): void {
     this.timers.clearInterval(POLL_NAME);
     this.subject.complete();
+  }
+
+  onApplicationShutdown(): void {
+    this.beforeApplicationShutdown();
   }
 }

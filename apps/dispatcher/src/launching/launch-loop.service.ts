@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
-import { JobsRepository, RunsRepository } from '@app/persistence';
+import { DependencyLedger, JobsRepository, RunsRepository } from '@app/persistence';
 import { Timers } from '../common/timers.service';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
@@ -8,7 +8,8 @@ import { BrokerPendingRuns } from '../broker/broker-pending.service';
 import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { LostRuns } from './lost-runs.service';
 import { PendingRuns } from './pending-runs.service';
-import { RetryRepair } from './retry-repair';
+import { RETRY_REPAIR_LOOKBACK_MS, RetryRepair } from './retry-repair';
+import { LeaderPass } from '../common/leader-pass';
 import { RunLauncher } from './run-launcher.service';
 
 const PASS_NAME = 'gocron-launch-loop';
@@ -33,7 +34,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = RETRY_MIN_MS;
-  private readonly repair: RetryRepair;
+  private readonly repair: LeaderPass;
   private repairDueAt = 0;
 
   constructor(
@@ -47,8 +48,14 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     events: EventsService,
     @Optional() private readonly brokerPending?: BrokerPendingRuns,
     @Optional() private readonly shards?: ShardOwnership,
+    @Optional() positions?: DependencyLedger,
   ) {
-    this.repair = new RetryRepair(runs, jobs, events);
+    this.repair = new LeaderPass(
+      new RetryRepair(runs, jobs, events),
+      positions,
+      'retry-repair',
+      RETRY_REPAIR_LOOKBACK_MS,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -78,8 +85,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
       if (full && now >= this.repairDueAt) {
         this.repairDueAt = now + REPAIR_MS;
         // It reads the whole ledger's changes: one dispatcher's work (the leader's, see ShardOwnership.leads).
-        if (this.shards?.leads ?? true) await this.step('retry repair', () => this.repair.pass(now));
-        else this.repair.follow(now);
+        await this.step('retry repair', () => this.repair.run(this.shards?.leads ?? true, now));
       }
     } finally {
       this.running = false;

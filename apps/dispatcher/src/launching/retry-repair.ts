@@ -45,13 +45,14 @@ export class RetryRepair {
     this.cursor = { at: from, id: 0 };
   }
 
-  /**
-   * Another dispatcher leads (ShardOwnership.leads): keeps the position within the look-back of now, so that
-   * becoming the leader reads back that far (what the last leader may not have read), not back to this one's start.
-   */
-  follow(now: number): void {
-    const from = now - RETRY_REPAIR_LOOKBACK_MS;
-    if (this.cursor.at < from) this.cursor = { at: from, id: 0 };
+  /** Where it has read up to (LeaderPass stores it). */
+  position(): LedgerPosition {
+    return this.cursor;
+  }
+
+  /** Reads on from `position` (a new leader, from the stored position: LeaderPass). */
+  resumeFrom(position: LedgerPosition): void {
+    this.cursor = position;
   }
 
   async pass(now: number): Promise<void> {

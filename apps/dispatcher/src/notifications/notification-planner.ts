@@ -100,16 +100,17 @@ export class NotificationPlanner {
     this.cursor = { at: from, id: 0 };
   }
 
-  /** Answers how many rows it offered to the outbox (recorded or already there). */
-  /**
-   * Another dispatcher leads (ShardOwnership.leads): keeps the position within the look-back of now, so that
-   * becoming the leader reads back that far (what the last leader may not have read), not back to this one's start.
-   */
-  follow(now: number): void {
-    const from = now - PLANNER_LOOKBACK_MS;
-    if (this.cursor.at < from) this.cursor = { at: from, id: 0 };
+  /** Where it has read up to (LeaderPass stores it). */
+  position(): LedgerPosition {
+    return this.cursor;
   }
 
+  /** Reads on from `position` (a new leader, from the stored position: LeaderPass). */
+  resumeFrom(position: LedgerPosition): void {
+    this.cursor = position;
+  }
+
+  /** Answers how many rows it offered to the outbox (recorded or already there). */
   async pass(now: number): Promise<number> {
     const until = now - PLANNER_SETTLE_MS;
     let offered = 0;

@@ -1,14 +1,15 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { EgressPolicy, Endpoint, endpointOf, etcdEndpoints, LogThrottle, ResolvedEndpoints } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { JobsRepository, NotificationsRepository } from '@app/persistence';
+import { DependencyLedger, JobsRepository, NotificationsRepository } from '@app/persistence';
 import { DispatcherRegistry } from '../cluster/dispatcher-registry.service';
 import { ShardOwnership } from '../cluster/shard-ownership.service';
 import { Timers } from '../common/timers.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
 import { EmailSender, SlackSender, WebhookSender } from './channel-senders';
 import { NotificationDeliverer } from './notification-deliverer';
-import { NotificationPlanner } from './notification-planner';
+import { NotificationPlanner, PLANNER_LOOKBACK_MS } from './notification-planner';
+import { LeaderPass } from '../common/leader-pass';
 
 const PLAN_NAME = 'gocron-notify-plan';
 const PLAN_MS = 2000;
@@ -50,6 +51,8 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
   private readonly logger = new Logger(Notifications.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   readonly planner: NotificationPlanner;
+  /** The planner on the leading dispatcher only, from the stored position. */
+  private readonly leaderPlanning: LeaderPass;
   readonly deliverer: NotificationDeliverer;
   private readonly email: EmailSender;
   private planning = false;
@@ -65,6 +68,7 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
     @Optional() registry?: DispatcherRegistry,
     @Optional() private readonly metrics?: DispatcherMetrics,
     @Optional() private readonly shards?: ShardOwnership,
+    @Optional() positions?: DependencyLedger,
   ) {
     const names = new ResolvedEndpoints((host, e) =>
       this.failures.warn(`resolve:${host}`, `dispatcher host '${host}' does not resolve (${e.message})`),
@@ -84,6 +88,7 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
     const policy = new EgressPolicy(config.executor.httpAllow, config.executor.httpDeny, endpoints);
     this.email = new EmailSender(config.notify.smtpUrl, config.notify.mailFrom);
     this.planner = new NotificationPlanner(outbox, jobs, config.notify);
+    this.leaderPlanning = new LeaderPass(this.planner, positions, 'notifications', PLANNER_LOOKBACK_MS);
     this.deliverer = new NotificationDeliverer(
       outbox,
       {
@@ -113,8 +118,7 @@ export class Notifications implements OnApplicationBootstrap, OnApplicationShutd
     this.planning = true;
     try {
       // It reads the whole ledger's results: one dispatcher's work (the leader's, see ShardOwnership.leads).
-      if (this.shards?.leads ?? true) await this.planner.pass(now);
-      else this.planner.follow(now);
+      await this.leaderPlanning.run(this.shards?.leads ?? true, now);
     } catch (e) {
       this.failures.warn('plan', `notification planning failed: ${(e as Error).message}`);
     } finally {

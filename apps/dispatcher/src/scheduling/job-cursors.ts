@@ -92,6 +92,14 @@ export class JobCursors {
     this.unwritten.delete(jobId);
   }
 
+  /**
+   * Another dispatcher schedules the job now: its cursor leaves memory, but a move not written yet stays queued (and
+   * is written by writeNow, or retried by the next flush when a write fails), so the next holder starts from it.
+   */
+  release(jobId: number): void {
+    this.at.delete(jobId);
+  }
+
   /** At shutdown: until nothing is unwritten or in flight (bounded: a failing database gives up after 5 tries). */
   async flushAll(): Promise<void> {
     this.timers.clearInterval(FLUSH_INTERVAL);

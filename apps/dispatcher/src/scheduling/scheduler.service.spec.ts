@@ -117,6 +117,9 @@ class FakeShards {
   plans(jobId: number): boolean {
     return this.planned.has(shardOf(jobId));
   }
+  plansShard(n: number): boolean {
+    return this.planned.has(n);
+  }
   shardFilter(): number[] {
     return [...this.planned].sort((a, b) => a - b);
   }

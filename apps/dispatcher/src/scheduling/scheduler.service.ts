@@ -43,6 +43,8 @@ const MAX_DELETED_REMEMBERED = 100_000;
 
 interface ScheduledJob {
   job: JobEntity;
+  /** Its shard (shardOf), kept so that a shard's jobs are found without hashing every job. */
+  shard: number;
   /** Null: the job has no cron (its parents start it); it is known here but never planned. */
   schedule: CronSchedule | null;
 }
@@ -79,6 +81,10 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Loads of shards this dispatcher gained, one after another, after the first load. */
   private shardLoads: Promise<void>;
   private firstLoadDone: () => void = () => undefined;
+  /** Set when the first load starts: shards gained before it are in it (it reads the planned shards then). */
+  private firstLoadStarted = false;
+  /** Shards gained and not loaded yet: loaded together, one read for several changes in a row. */
+  private readonly gainedToLoad = new Set<number>();
 
   constructor(
     private readonly jobsRepo: JobsRepository,
@@ -106,6 +112,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const started = Date.now();
     // Which shards are this dispatcher's (at most a few seconds; then it plans every job until etcd says).
     await this.shards?.whenDecided();
+    this.firstLoadStarted = true;
     await this.reconcile(true);
     this.firstLoadDone();
     this.timers.every(RECONCILE_INTERVAL, RECONCILE_MS, () => this.reconcile(false));
@@ -214,13 +221,34 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private async shardsChanged({ gained, lost }: ShardChange): Promise<void> {
     if (lost.length > 0) {
       const gone = new Set(lost);
-      const ids = [...this.jobs.keys()].filter((id) => gone.has(shardOf(id)));
-      await Promise.all(ids.map((id) => this.mailboxes.post(id, 'hand over', () => Promise.resolve(this.drop(id)))));
+      const ids = [...this.jobs].filter(([, e]) => gone.has(e.shard)).map(([id]) => id);
+      await Promise.all(
+        ids.map((id) =>
+          this.mailboxes.post(id, 'hand over', () => {
+            this.release(id);
+            return Promise.resolve();
+          }),
+        ),
+      );
       await this.cursors.writeNow();
-      for (const id of ids) if (!this.jobs.has(id)) this.cursors.forget(id);
     }
     // Not awaited: only the lost shards hold up a handover. Gained during the first load: loaded after it.
-    if (gained.length > 0 && !this.stopping) this.shardLoads = this.shardLoads.then(() => this.loadShards(gained));
+    if (gained.length > 0 && this.firstLoadStarted && !this.stopping) {
+      for (const n of gained) this.gainedToLoad.add(n);
+      this.shardLoads = this.shardLoads.then(() => this.loadGained());
+    }
+  }
+
+  /** Another dispatcher plans the job now: it leaves here, its last cursor move still to be written. */
+  private release(jobId: number): void {
+    this.drop(jobId);
+    this.cursors.release(jobId);
+  }
+
+  private async loadGained(): Promise<void> {
+    const shards = [...this.gainedToLoad].filter((n) => this.shards?.plansShard(n) ?? true).sort((a, b) => a - b);
+    this.gainedToLoad.clear();
+    if (shards.length > 0) await this.loadShards(shards);
   }
 
   private async loadShards(shards: number[]): Promise<void> {
@@ -258,12 +286,13 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (current && current.job.version > job.version) return; // a stale copy
     if (!job.enabled) return this.unschedule(job.id);
     // Another dispatcher's shard: it plans the job (a changed copy may come here through the change feeds).
-    if (this.shards && !this.shards.plans(job.id)) return this.unschedule(job.id);
+    const shard = shardOf(job.id);
+    if (this.shards && !this.shards.plansShard(shard)) return this.release(job.id);
     if (!hasSchedule(job)) {
       // Known (so its version is compared like any enabled job's, and it counts for its group) but never due.
       this.due.delete(job.id);
       this.cursors.forget(job.id);
-      this.jobs.set(job.id, { job, schedule: null });
+      this.jobs.set(job.id, { job, shard, schedule: null });
       return;
     }
     let schedule: CronSchedule;
@@ -275,7 +304,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       return;
     }
     const cursor = this.cursors.load(job.id, job.lastTickAt);
-    this.jobs.set(job.id, { job, schedule });
+    this.jobs.set(job.id, { job, shard, schedule });
     const next = schedule.next(new Date(cursor));
     this.due.set(job.id, next ? next.getTime() : null);
   }
