@@ -36,6 +36,12 @@ const DECIDE_WAIT_MAX_MS = 5000;
  * (a cluster's restart) then see each other before the first takes every shard and loads every job.
  */
 const STARTUP_SETTLE_MS = 1000;
+/**
+ * A dispatcher alone in the list at its first decision waits this long after the list last changed: peers started
+ * at the same time may still be migrating or booting, and taking every shard means loading every job (then giving
+ * most of them back).
+ */
+const STARTUP_ALONE_MS = 3000;
 /** At stop, how long revoking the lease may take before the shutdown goes on (it expires anyway). */
 const FREE_AT_STOP_MS = 2000;
 /** At stop, how long the jobs may take to leave the due queue with their cursors written. */
@@ -127,7 +133,8 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     this.timer = setInterval(() => this.evaluate(), EVALUATE_MS);
     this.timer.unref();
     setTimeout(() => {
-      if (this.decided || this.stopping) return;
+      // etcd answers and only the start-up settle is left: evaluate() decides in a moment.
+      if (this.decided || this.stopping || this.trusted()) return;
       this.logger.warn(`etcd did not say which shards are this dispatcher's within ${DECIDE_WAIT_MAX_MS} ms`);
       this.setPlanned(new Uint8Array(SHARD_COUNT).fill(1), 'all');
       this.decide();
@@ -146,7 +153,9 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     const held = [...this.directory.holders()].filter(([, id]) => id === this.selfId).length;
     this.setPlanned(new Uint8Array(SHARD_COUNT), this.currentMode);
     await withDeadline(this.changeDone, HANDOVER_AT_STOP_MS, 'not done').catch((e: Error) =>
-      this.logger.warn(`jobs not all handed over at stop (${e.message}): their cursors lag, the ledger keeps ticks once`),
+      this.logger.warn(
+        `jobs not all handed over at stop (${e.message}): their cursors lag, the ledger keeps ticks once`,
+      ),
     );
     // Bounded: with etcd unreachable the lease runs out instead (within a TTL).
     await withDeadline(this.registry.leave(), FREE_AT_STOP_MS, 'no answer from etcd')
@@ -248,17 +257,15 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     if (!this.directory || this.stopping) return;
     const now = Date.now();
     const dispatchers = this.registry.list().map((d) => d.id);
-    const trusted =
-      this.registry.leaseRenewedWithin(this.ttlMs) &&
-      this.registry.listIsLive() &&
-      this.directory.watchState().live &&
-      dispatchers.includes(this.selfId);
-    if (!trusted) {
+    if (!this.trusted(dispatchers)) {
       // Before the first decision, wait (up to DECIDE_WAIT_MAX_MS) rather than load every job for a moment.
       if (this.decided) this.setPlanned(new Uint8Array(SHARD_COUNT).fill(1), 'all');
       return;
     }
-    if (!this.decided && now - this.listChangedAt < STARTUP_SETTLE_MS) return;
+    if (!this.decided) {
+      const settle = dispatchers.length === 1 ? STARTUP_ALONE_MS : STARTUP_SETTLE_MS;
+      if (now - this.listChangedAt < settle) return;
+    }
     const target = this.targetFor(dispatchers);
     const alive = new Set(dispatchers);
     const holders = this.directory.holders();
@@ -293,6 +300,17 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
     for (const n of toGive) this.giveBack(n);
     for (const { n, holder } of toClear) this.clear(n, holder);
     this.decide();
+  }
+
+  /** Whether this dispatcher's view of etcd can be planned on (see the class comment). */
+  private trusted(dispatchers = this.registry.list().map((d) => d.id)): boolean {
+    return (
+      this.directory !== null &&
+      this.registry.leaseRenewedWithin(this.ttlMs) &&
+      this.registry.listIsLive() &&
+      this.directory.watchState().live &&
+      dispatchers.includes(this.selfId)
+    );
   }
 
   private targetFor(dispatchers: string[]): string[] {

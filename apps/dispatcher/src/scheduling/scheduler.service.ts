@@ -256,9 +256,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     const started = Date.now();
     let count = 0;
     for (let afterId = 0; ;) {
+      // Shards given on meanwhile (a dispatcher that joined while this one was loading) are not read any further.
+      const still = shards.filter((n) => this.shards?.plansShard(n) ?? true);
+      if (still.length === 0 || this.stopping) break;
       let page: JobEntity[];
       try {
-        page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE, shards);
+        page = await this.jobsRepo.findEnabledPage(afterId, LOAD_PAGE, still);
       } catch (e) {
         // The hourly resync (and every change) would bring them in later: retry sooner, from where it stopped.
         this.failures.warn('shard-load', `loading gained shards failed, retrying in 1 s: ${(e as Error).message}`);
