@@ -2,13 +2,12 @@
 // this suite's own (so that it can be paused), lease_ttl 2 s, 200 every-second HTTP jobs. Dispatchers are killed
 // with SIGKILL, stopped with SIGTERM and added mid-run, and etcd is paused for 10 s: every tick of every job must
 // have exactly one first-attempt record, and the shards must move within the contract's deadlines.
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { createConnection, Connection, RowDataPacket } from 'mysql2/promise';
 import { shardOf, SHARD_COUNT } from '@app/common';
 import { Api, Dispatcher, Job, startDispatcher, startExecutor } from './support/gocron';
 import { HttpStub, startHttpStub, stopAllApps } from './support/processes';
-import { createMysqlDatabase, freePort, redisEnv, TestDatabase, tmpDir, uniquePrefix } from './support/services';
+import { createMysqlDatabase, freePort, redisEnv, spawnEtcd, TestDatabase, uniquePrefix } from './support/services';
 import { waitFor } from './support/wait';
 
 const SECOND = 1000;
@@ -110,24 +109,7 @@ describe('sharding: 3 dispatchers share 200 every-second jobs through etcd', () 
 
   beforeAll(async () => {
     const [etcdPort, peerPort] = await Promise.all([freePort(), freePort()]);
-    etcd = spawn(
-      '/usr/bin/etcd',
-      [
-        '--data-dir',
-        join(tmpDir('sharding-etcd'), 'data'),
-        '--listen-client-urls',
-        `http://127.0.0.1:${etcdPort}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${etcdPort}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster',
-        `default=http://127.0.0.1:${peerPort}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    etcd = spawnEtcd(etcdPort, peerPort, 'sharding-etcd');
     db = await createMysqlDatabase('sharding');
     sql = await createConnection({ ...db.connection, supportBigNumbers: true });
     stub = await startHttpStub();

@@ -1,7 +1,6 @@
 // Free start order: a dispatcher and an executor started before etcd (and with Redis not there at all) wait with
 // back-off, say so, and come up by themselves once etcd starts; scheduling then runs with the lock degraded.
-import { spawn, ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { status } from '@grpc/grpc-js';
 import { Etcd3 } from 'etcd3';
 import type { RunRequest } from '@app/protocol';
@@ -15,7 +14,7 @@ import {
   TEST_SECRET_KEY,
 } from './support/gocron';
 import { httpJson, startApp, stopAllApps } from './support/processes';
-import { createMysqlDatabase, etcdEnv, freePort, TestDatabase, testServices, tmpDir } from './support/services';
+import { createMysqlDatabase, etcdEnv, freePort, spawnEtcd, TestDatabase, testServices } from './support/services';
 import { startTcpProxy, TcpProxy } from './support/tcp-proxy';
 import { waitFor } from './support/wait';
 
@@ -59,24 +58,7 @@ describe('free start order', () => {
     });
     await early.waitForLog(/etcd not reachable .* retrying/, 30_000);
 
-    etcd = spawn(
-      '/usr/bin/etcd',
-      [
-        '--data-dir',
-        join(tmpDir('etcd'), 'data'),
-        '--listen-client-urls',
-        `http://127.0.0.1:${etcdPort}`,
-        '--advertise-client-urls',
-        `http://127.0.0.1:${etcdPort}`,
-        '--listen-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls',
-        `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster',
-        `default=http://127.0.0.1:${peerPort}`,
-      ],
-      { stdio: 'ignore' },
-    );
+    etcd = spawnEtcd(etcdPort, peerPort, 'etcd');
     const dispatcher = await dispatcherStarting;
     await executorStarting;
     const api = new Api(dispatcher.base);

@@ -1,5 +1,6 @@
 // Connection settings for the loopback services that scripts/test-services.sh starts,
 // and per-suite isolation on top of them (a database, key prefixes, ports, temp dirs).
+import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -171,4 +172,29 @@ export async function deleteBrokerQueues(
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * An etcd of a suite's own on loopback (Debian's /usr/bin/etcd), for tests that stop, pause or start it: a fresh data
+ * directory, one member. Kill it (SIGKILL) in the suite's afterAll.
+ */
+export function spawnEtcd(clientPort: number, peerPort: number, suite: string): ChildProcess {
+  return spawn(
+    '/usr/bin/etcd',
+    [
+      '--data-dir',
+      join(tmpDir(suite), 'data'),
+      '--listen-client-urls',
+      `http://127.0.0.1:${clientPort}`,
+      '--advertise-client-urls',
+      `http://127.0.0.1:${clientPort}`,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster',
+      `default=http://127.0.0.1:${peerPort}`,
+    ],
+    { stdio: 'ignore' },
+  );
 }
