@@ -90,6 +90,7 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
   private decided = false;
   private readonly decidedWaiters: (() => void)[] = [];
   private evaluateQueued = false;
+  private readonly createdAt = Date.now();
   private listChangedAt = Date.now();
   private timer: NodeJS.Timeout | null = null;
   private stopping = false;
@@ -262,7 +263,8 @@ export class ShardOwnership implements OnModuleInit, BeforeApplicationShutdown, 
       if (this.decided) this.setPlanned(new Uint8Array(SHARD_COUNT).fill(1), 'all');
       return;
     }
-    if (!this.decided) {
+    // (A list that never stands still, a peer restarting in a loop, holds the first decision up to 3 × the wait.)
+    if (!this.decided && now - this.createdAt < 3 * DECIDE_WAIT_MAX_MS) {
       const settle = dispatchers.length === 1 ? STARTUP_ALONE_MS : STARTUP_SETTLE_MS;
       if (now - this.listChangedAt < settle) return;
     }
