@@ -32,6 +32,17 @@ import { steadyLedger, SteadyLedger } from './lib/steady';
 import { LagStats, lagStats, round1 } from './lib/stats';
 import { dumpStub, hitsOf, Stub, withStub } from './lib/stub';
 import { Workspace } from './lib/workspace';
+import { random } from './lib/history';
+
+/** The run columns both scenarios read. */
+interface RunRow {
+  job_id: number | string;
+  scheduled_at: number | string;
+  created_at: number | string;
+  started_at: number | string | null;
+  status: string;
+  dispatcher_id: string | null;
+}
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: string): string =>
@@ -251,18 +262,6 @@ async function duplicates(g: GocronSetup, T0: number, T1: number, stubHits: { ke
   return dup;
 }
 
-/** A seeded PRNG (mulberry32): the same schedules for the same --jobs on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // million
 
@@ -331,14 +330,7 @@ async function hourlyLedger(g: GocronSetup, offsets: Map<number, number>, A: num
       if (t >= A && t < B) expected.add(`${id}@${t}`);
     }
   }
-  const rows = await g.db.all<{
-    job_id: number | string;
-    scheduled_at: number | string;
-    created_at: number | string;
-    started_at: number | string | null;
-    status: string;
-    dispatcher_id: string | null;
-  }>(
+  const rows = await g.db.all<RunRow>(
     `SELECT job_id, scheduled_at, created_at, started_at, status, dispatcher_id FROM runs
       WHERE scheduled_at >= ? AND scheduled_at < ?`,
     [A, B],
@@ -393,7 +385,7 @@ async function million(): Promise<MillionResult> {
       withServiceCounters(async (counters) => {
         await g.migrate();
         // N hourly jobs at random (S, M), inserted 20,000 rows at a time (multi-row INSERTs of 2,000).
-        const rnd = prng(18);
+        const rnd = random(18); // seeded: the same schedules for the same --jobs on every run
         const ti = Date.now();
         const CHUNK = 20_000;
         for (let i = 0; i < JOBS; i += CHUNK) {
@@ -653,14 +645,7 @@ async function takeover(): Promise<TakeoverResult> {
         await sleep(5000);
         hits.push(...hitsOf(await dumpStub(stub), 'gocron'));
         for (const d of ds) d.rss.stop();
-        const steady = await steadyLedger<{
-          job_id: number | string;
-          scheduled_at: number | string;
-          created_at: number | string;
-          started_at: number | string | null;
-          status: string;
-          dispatcher_id: string | null;
-        }>(g, TAKEOVER_JOBS, T0, T1, ['dispatcher_id']);
+        const steady = await steadyLedger<RunRow>(g, TAKEOVER_JOBS, T0, T1, ['dispatcher_id']);
         const byDispatcher: Record<string, number> = {};
         for (const r of steady.dbRows) {
           const k = r.dispatcher_id || '(none)';

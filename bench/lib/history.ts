@@ -95,7 +95,7 @@ export const HISTORY_COLUMNS = [
 ] as const satisfies readonly (keyof HistoryRun)[];
 
 /** mulberry32: a small seeded generator, so that two runs of the bench fill the same ledger. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
