@@ -2,11 +2,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildShellSpawn, buildTaskEnv, NOT_ALLOWED, ShellRunner, taskStatus } from './shell-runner';
-import { ContainmentMode, NO_ISOLATION, systemProbe } from './task-isolation';
+import { buildTaskEnv, NOT_ALLOWED, ShellRunner, spawnRequest, taskStatus } from './shell-runner';
+import { encodeSpawn, helperArgs, SpawnHelper } from './spawn-helper';
+import { ContainmentMode, NO_ISOLATION, PERL, systemProbe } from './task-isolation';
 import { RunContext } from './task-runner';
 
 const HAS_PROC = existsSync('/proc/self/stat');
+/** The helper is the tasks' subreaper where prctl's number is known. */
+const PRCTL_KNOWN = helperArgs().at(-1) !== '0';
 const HAS_PID_NAMESPACE = systemProbe.isRoot() && systemProbe.canUsePidNamespace();
 const MODES: ContainmentMode[] = HAS_PID_NAMESPACE ? ['process-group', 'pid-namespace'] : ['process-group'];
 if (!HAS_PID_NAMESPACE) {
@@ -67,6 +70,7 @@ async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000, 
 
 describe.each(MODES)('ShellRunner (%s)', (mode) => {
   const runner = new ShellRunner({ ...NO_ISOLATION, mode });
+  afterAll(() => runner.close());
   let dir: string;
   let pidFile: string;
   const stray: number[] = [];
@@ -351,6 +355,39 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
     });
   });
 
+  describe('when the spawn helper dies', () => {
+    it('its runs end lost, their groups killed, and the next run gets a new helper', async () => {
+      const helper = new SpawnHelper();
+      const own = new ShellRunner({ ...NO_ISOLATION, mode }, helper);
+      const [bg, fg] = [markedSleep(), markedSleep()];
+      const task = own.start(ctx(), { command: `sleep ${bg} & exec sleep ${fg}`, env: {} });
+      const [background, foreground] = await waitFor(
+        () => {
+          const found = [pidsOf(bg), pidsOf(fg)];
+          return found.every((p) => p.length === 1) && found.map((p) => p[0]);
+        },
+        3000,
+        'the two sleeps',
+      );
+      stray.push(background, foreground);
+      const first = helper.pid!;
+      process.kill(first, 'SIGKILL');
+      expect(await task.done).toMatchObject({
+        status: 'lost',
+        exitCode: null,
+        error: 'the spawn helper exited (SIGKILL)',
+      });
+      await waitFor(() => !isAlive(background) && !isAlive(foreground), 3000, 'the task group to die');
+
+      expect(await own.start(ctx(), { command: 'echo again', env: {} }).done).toMatchObject({
+        status: 'succeeded',
+        output: 'again\n',
+      });
+      expect(helper.pid).not.toBe(first);
+      own.close();
+    });
+  });
+
   describe('when the executor itself is SIGKILLed', () => {
     let executor: ChildProcess | undefined;
 
@@ -358,55 +395,43 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
       if (executor?.exitCode === null && executor.signalCode === null) executor.kill('SIGKILL');
     });
 
-    it('the task sees only fds 0, 1 and 2, whatever its executor inherited', async () => {
-      // No pipeline: a pipeline's pipe is briefly open in the listed shell itself. `; echo end` keeps sh from exec'ing
-      // ls, which would then list its own directory handle.
-      const spec = buildShellSpawn('ls /proc/$$/fd; echo end', buildTaskEnv(ctx(), {}), {
-        mode,
-        user: null,
-        cwd: dir,
-      });
+    /**
+     * A stand-in executor: a bare node process that starts the spawn helper exactly as SpawnHelper does and asks it
+     * for one run; `fds` more pipes of its own are inherited without close-on-exec, as from a careless parent.
+     */
+    function standIn(command: string, fds = 0): ChildProcess {
+      const frame = encodeSpawn(1, spawnRequest(command, buildTaskEnv(ctx(), {}), { ...NO_ISOLATION, mode }, dir));
       const fixture = [
         "const { spawn } = require('node:child_process');",
-        'const spec = JSON.parse(process.env.GOCRON_TEST_SPAWN);',
-        'const child = spawn(spec.file, spec.args, spec.options);',
-        "child.stdout.on('data', (d) => process.stdout.write(d));",
-      ].join('\n');
-      // fds 3 and 4 of the stand-in executor are inherited without close-on-exec, as from a careless parent.
-      const proc = spawn(process.execPath, ['-e', fixture], {
-        env: { PATH: process.env.PATH, GOCRON_TEST_SPAWN: JSON.stringify(spec) },
-        stdio: ['ignore', 'pipe', 'inherit', 'pipe', 'pipe'],
-      });
-      executor = proc;
-      let printed = '';
-      proc.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-      await waitFor(() => printed.endsWith('end\n'), 5000, 'the task to list its fds');
-      expect(printed.split('\n')).toEqual(['0', '1', '2', 'end', '']);
-    });
-
-    it('the watchdog kills the task group', async () => {
-      // A stand-in executor: a bare node process spawning the task exactly as ShellRunner does.
-      const [bg, escaped, fg] = [markedSleep(), markedSleep(), markedSleep()];
-      const spec = buildShellSpawn(
-        `sleep ${bg} & setsid sleep ${escaped} & exec sleep ${fg}`,
-        buildTaskEnv(ctx(), {}),
-        { mode, user: null, cwd: dir },
-      );
-      const fixture = [
-        "const { spawn } = require('node:child_process');",
-        'const spec = JSON.parse(process.env.GOCRON_TEST_SPAWN);',
-        'const child = spawn(spec.file, spec.args, spec.options);',
-        "process.stdout.write(child.pid + '\\n');",
+        'const args = JSON.parse(process.env.GOCRON_TEST_ARGS);',
+        "const helper = spawn(args[0], args.slice(1), { stdio: ['pipe', 'inherit', 'inherit'], detached: true });",
+        "helper.stdin.write(Buffer.from(process.env.GOCRON_TEST_FRAME, 'base64'));",
         'setInterval(() => undefined, 60000);',
       ].join('\n');
       const proc = spawn(process.execPath, ['-e', fixture], {
-        env: { PATH: process.env.PATH, GOCRON_TEST_SPAWN: JSON.stringify(spec) },
-        stdio: ['ignore', 'pipe', 'inherit'],
+        env: {
+          PATH: process.env.PATH,
+          GOCRON_TEST_ARGS: JSON.stringify([PERL, ...helperArgs()]),
+          GOCRON_TEST_FRAME: frame.toString('base64'),
+        },
+        stdio: ['ignore', 'pipe', 'inherit', ...Array<'pipe'>(fds).fill('pipe')],
       });
       executor = proc;
-      let printed = '';
-      proc.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+      return proc;
+    }
 
+    it('the task sees only fds 0, 1 and 2, whatever its executor inherited', async () => {
+      // `exec >` moves fd 1 for good (a command's own redirection would save it on fd 10 meanwhile); `; echo end`
+      // keeps sh from exec'ing ls, which would then list its own directory handle.
+      const out = join(dir, 'fds');
+      standIn(`exec > ${out}.tmp; ls /proc/$$/fd; echo end; mv ${out}.tmp ${out}`, 2);
+      const printed = await waitFor(() => existsSync(out) && readFileSync(out, 'utf8'), 5000, 'the task to list');
+      expect(printed.split('\n')).toEqual(['0', '1', '2', 'end', '']);
+    });
+
+    it('its spawn helper kills the task group, and what left the group', async () => {
+      const [bg, escaped, fg] = [markedSleep(), markedSleep(), markedSleep()];
+      const proc = standIn(`sleep ${bg} & setsid sleep ${escaped} & exec sleep ${fg}`);
       const [background, foreground, outside] = await waitFor(
         () => {
           const found = [pidsOf(bg), pidsOf(fg), pidsOf(escaped)];
@@ -416,12 +441,12 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
         'the three sleeps',
       );
       stray.push(background, foreground, outside);
-      const leader = Number(await waitFor(() => /^(\d+)\n/.exec(printed)?.[1], 3000, 'the fixture to print a pid'));
-      if (mode === 'process-group') expect(leader).toBe(foreground);
 
       proc.kill('SIGKILL');
       await waitFor(() => !isAlive(background) && !isAlive(foreground), 5000, 'the task group to die');
-      if (mode === 'pid-namespace') await waitFor(() => !isAlive(outside), 5000, 'the setsid sleep to die');
+      // The setsid sleep: in its PID namespace, or orphaned to the helper (the subreaper) in a process group.
+      if (mode === 'pid-namespace' || PRCTL_KNOWN)
+        await waitFor(() => !isAlive(outside), 5000, 'the setsid sleep to die');
     });
   });
 });
@@ -436,30 +461,31 @@ describe('taskStatus', () => {
   });
 });
 
-describe('buildShellSpawn', () => {
+describe('spawnRequest and encodeSpawn', () => {
   const user = { name: 'task', uid: 1001, gid: 1002, groups: [1002, 27], home: '/home/task' };
 
-  it('in a PID namespace: setpriv (death signal) execs unshare, whose PID 1 reports on fd 3', () => {
-    const spec = buildShellSpawn('echo hi', {}, { mode: 'pid-namespace', user, cwd: '/tmp/run' });
-    expect(spec.file).toBe('/usr/bin/setpriv');
-    expect(spec.args.slice(0, 7)).toEqual([
-      '--pdeathsig',
-      'KILL',
-      '/usr/bin/unshare',
-      '--pid',
-      '--fork',
-      '--kill-child=SIGKILL',
-      '--mount-proc',
-    ]);
-    expect(spec.args.slice(-7)).toEqual(['--', 'init', '1001', '1002', '1002 27', '/tmp/run', 'echo hi']);
-    expect(spec.options.stdio).toEqual(['ignore', 'pipe', 'pipe', 'pipe']);
+  it('hands the helper the mode, the user, the directory, the command and the environment as NUL-ended fields', () => {
+    const req = spawnRequest('echo hi', { A: 'x=y' }, { ...NO_ISOLATION, mode: 'pid-namespace', user }, '/tmp/run');
+    expect(req).toEqual({
+      mode: 'pid-namespace',
+      uid: '1001',
+      gid: '1002',
+      groups: '1002 27',
+      cwd: '/tmp/run',
+      command: 'echo hi',
+      env: { A: 'x=y' },
+    });
+    const payload = 'pid-namespace\0' + '1001\0' + '1002\0' + '1002 27\0' + '/tmp/run\0' + 'echo hi\0' + 'A=x=y\0';
+    expect(encodeSpawn(7, req).toString()).toBe(`S 7 ${payload.length}\n${payload}`);
+    expect(spawnRequest('true', {}, NO_ISOLATION, '/w')).toMatchObject({ mode: 'process-group', uid: '', groups: '' });
   });
 
-  it('in a process group: the watchdog wrapper, then the same start without a user', () => {
-    const spec = buildShellSpawn('echo hi', {}, { mode: 'process-group', user: null, cwd: '/tmp/run' });
-    expect(spec.file).toBe('/bin/sh');
-    expect(spec.args[3]).toBe('echo hi');
-    expect(spec.args.slice(5)).toEqual(['', '', '', '/tmp/run']);
-    expect(spec.options.stdio).toEqual(['pipe', 'pipe', 'pipe']);
+  it('refuses what execve can not carry, naming where it is', () => {
+    const req = spawnRequest('true', {}, NO_ISOLATION, '/w');
+    expect(() => encodeSpawn(1, { ...req, command: 'a\0b' })).toThrow('the command contains a NUL byte');
+    expect(() => encodeSpawn(1, { ...req, env: { BAD: 'a\0b' } })).toThrow('environment BAD contains a NUL byte');
+    expect(() => encodeSpawn(1, { ...req, env: { 'A=B': 'c' } })).toThrow(
+      "environment variable name 'A=B' is not valid",
+    );
   });
 });

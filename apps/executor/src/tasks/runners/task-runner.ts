@@ -32,7 +32,8 @@ export interface ParentContext {
   runs: ParentRun[];
 }
 
-export type TaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled';
+/** `lost`: the task's processes were lost with the executor's spawn helper; the job's retries apply. */
+export type TaskStatus = 'succeeded' | 'failed' | 'timed_out' | 'cancelled' | 'lost';
 
 export type TaskResult = {
   status: TaskStatus;

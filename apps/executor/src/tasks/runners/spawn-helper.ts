@@ -1,0 +1,441 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { PERL } from './task-isolation';
+
+/**
+ * Starts a shell task in the run's process group (or PID namespace): closes every inherited file descriptor above
+ * `$keep` (the executor's parent may have left some open, and node only marks its own close-on-exec), switches to
+ * `[executor] run_as` (uid, gid and the supplementary groups resolved at start), enters the run's directory as that
+ * user, and execs `/bin/sh -c command`. Builtins only, so that PID 1 of a namespace (TASK_START) loads nothing: `use
+ * POSIX` alone costs ~15 ms of CPU. Closing goes through fdopen ('<&='); ($<, $>) = ... is setreuid(2), which as root
+ * sets the real, effective and saved uid, so the switch cannot be undone (the groups likewise, setgroups first).
+ */
+const START_TASK = `sub start_task {
+  my ($keep, $uid, $gid, $groups, $cwd, $command) = @_;
+  opendir(my $fds, '/proc/self/fd') or die "gocron: cannot list /proc/self/fd: $!\\n";
+  my @inherited = grep { /^\\d+$/ && $_ > $keep } readdir $fds;
+  closedir $fds;
+  for my $fd (@inherited) { open(my $h, '<&=', $fd) or next; close $h; }
+  if ($uid ne '') {
+    ($(, $)) = ($gid, "$gid $gid $groups");
+    ($<, $>) = ($uid, $uid);
+    die "gocron: could not switch to run_as: $!\\n" if $< != $uid || $> != $uid || $( != $gid || $) != $gid;
+  }
+  chdir $cwd or die "gocron: cannot enter the working directory: $!\\n";
+  exec { '/bin/sh' } 'sh', '-c', $command;
+  die "gocron: cannot run /bin/sh: $!\\n";
+}
+`;
+
+/**
+ * PID 1 of a run's PID namespace: it forks the task and waits. The task must not be PID 1 itself, because the kernel
+ * drops every signal PID 1 has no handler for (pid_namespaces(7)): a task's SIGTERM on cancel and its own `kill -USR1
+ * $$` would be ignored. PID 1 cannot die of a signal either, so it reports the task's exact wait status on fd 3 (which
+ * the task never gets) and the helper passes it on. Its exit ends the namespace: the kernel SIGKILLs whatever is left
+ * in it, setsid or not.
+ */
+export const TASK_START = `use strict;
+${START_TASK}
+my ($uid, $gid, $groups, $cwd, $command) = @ARGV;
+my $pid = fork() // die "gocron: fork: $!\\n";
+if ($pid == 0) { open(STDIN, '<', '/dev/null'); start_task(2, $uid, $gid, $groups, $cwd, $command); }
+waitpid($pid, 0);
+my $sig = $? & 127;
+if (open(my $report, '>&=', 3)) { syswrite($report, $sig ? "signal $sig" : 'exit ' . ($? >> 8)); }
+exit($sig ? 128 + $sig : $? >> 8);
+`;
+
+/**
+ * PID-namespace mode: setpriv sets PR_SET_PDEATHSIG on the process the helper forks and execs unshare in it, so it
+ * dies with the helper (SIGKILL included); unshare's --kill-child passes that on to the namespace's PID 1, and PID 1's
+ * death kills the namespace. --mount-proc gives the run its own /proc (in a private mount namespace), where the
+ * executor's pid does not exist. unshare ignores SIGTERM, so a cancel's SIGTERM reaches the task (same process group)
+ * while PID 1 keeps waiting; the SIGKILL after the grace ends unshare and with it the namespace.
+ */
+export const NAMESPACE_CHAIN = [
+  '/usr/bin/setpriv',
+  '--pdeathsig',
+  'KILL',
+  '/usr/bin/unshare',
+  '--pid',
+  '--fork',
+  '--kill-child=SIGKILL',
+  '--mount-proc',
+];
+
+/**
+ * The spawn helper: one small long-lived perl process per executor that forks every shell task, so that a run costs
+ * a fork of a few-megabyte process instead of one of the executor's hundreds of megabytes, and one process watches
+ * over all tasks instead of a watcher subshell per task.
+ *
+ * - It reads requests on stdin, a pipe only the executor holds: EOF means the executor is gone (SIGKILL included),
+ *   and the helper then SIGKILLs every task's process group, and every process it adopted as their subreaper, and
+ *   exits. It ignores HUP, INT and TERM: it outlives the executor's own shutdown only until that EOF.
+ * - Each task is a process group of its own (its shell the leader) with stdin /dev/null and one pipe for stdout and
+ *   stderr, which the helper relays in arrival order. When the leader exits, the group is SIGKILLed (whatever it left
+ *   in the background ends with the run), the pipe read until EOF or for 250 ms (a process that left the group can
+ *   hold it open forever), then the exit is reported.
+ * - Where the architecture is known it is the tasks' child subreaper (PR_SET_CHILD_SUBREAPER), so that a daemonising
+ *   task's orphans come to it instead of init, and die with it.
+ *
+ * Requests (executor → helper): `S <id> <len>\n` and <len> bytes of NUL-terminated fields (mode, uid, gid, groups,
+ * cwd, command, then NAME=VALUE for the environment); `K <id> <signal number>\n` signals the run's group.
+ * Events (helper → executor): `P <id> <pid>\n` started; `O <id> <len>\n` and <len> bytes of output; `X <id> <wait
+ * status> <report or ->\n` ended (the report is PID 1's in namespace mode); `F <id> <len>\n` and a message: could not
+ * start.
+ *
+ * Builtins and POSIX only (perl-base, Essential on Debian). perl has no monotonic clock without Time::HiRes (not in
+ * perl-base), so the drain deadlines count the time select(2) reports as slept.
+ */
+export const SPAWN_HELPER = `use strict;
+use POSIX ();
+${START_TASK}
+my ($task_start, $prctl) = @ARGV;
+$SIG{$_} = 'IGNORE' for qw(HUP INT TERM PIPE);
+syscall($prctl, 36, 1, 0, 0, 0) if $prctl;
+my $chld = 0;
+$SIG{CHLD} = sub { $chld = 1 };
+my (%runs, %by_pid);
+my ($input, $now) = ('', 0);
+binmode STDIN; binmode STDOUT;
+
+sub emit {
+  my ($data) = @_;
+  my $off = 0;
+  while ($off < length $data) {
+    my $n = syswrite(STDOUT, $data, length($data) - $off, $off);
+    if (!defined $n) { next if $!{EINTR}; finish_all(); }
+    $off += $n;
+  }
+}
+
+sub finish_all {
+  for my $run (values %runs) { kill('KILL', -$run->{pid}) if $run->{pid}; }
+  # What the groups' deaths orphan comes here (the subreaper) a moment later: look again until nothing is left.
+  for (1 .. 50) {
+    1 while waitpid(-1, POSIX::WNOHANG()) > 0;
+    my $left = 0;
+    if (opendir(my $proc, '/proc')) {
+      for my $p (grep { /^\\d+$/ } readdir $proc) {
+        open(my $st, '<', "/proc/$p/stat") or next;
+        my $line = <$st> // '';
+        close $st;
+        next unless $line =~ /.*\\) (\\S) (\\d+) (\\d+)/ && $2 == $$ && $1 ne 'Z';
+        $left++;
+        kill('KILL', -$p) if $3 == $p;
+        kill('KILL', $p);
+      }
+      closedir $proc;
+    }
+    last unless $left;
+    select(undef, undef, undef, 0.01);
+  }
+  POSIX::_exit(0);
+}
+
+sub start_run {
+  my ($id, $payload) = @_;
+  my @f = split /\\0/, $payload, -1;
+  pop @f;
+  my ($mode, $uid, $gid, $groups, $cwd, $command, @env) = @f;
+  my ($out_r, $out_w, $rep_r, $rep_w);
+  if (!pipe($out_r, $out_w) || ($mode eq 'pid-namespace' && !pipe($rep_r, $rep_w))) {
+    my $m = "pipe: $!"; emit("F $id " . length($m) . "\\n$m"); return;
+  }
+  my $pid = fork();
+  if (!defined $pid) {
+    my $m = "fork: $!"; emit("F $id " . length($m) . "\\n$m");
+    close $_ for grep { defined } ($out_r, $out_w, $rep_r, $rep_w);
+    return;
+  }
+  if ($pid == 0) {
+    $SIG{$_} = 'DEFAULT' for qw(HUP INT TERM PIPE CHLD);
+    setpgrp(0, 0);
+    open(STDIN, '<', '/dev/null');
+    POSIX::dup2(fileno($out_w), 1);
+    POSIX::dup2(fileno($out_w), 2);
+    %ENV = ();
+    for (@env) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v; }
+    eval {
+      if ($mode eq 'pid-namespace') {
+        POSIX::dup2(fileno($rep_w), 3);
+        opendir(my $fds, '/proc/self/fd') or die "gocron: cannot list /proc/self/fd: $!\\n";
+        my @inherited = grep { /^\\d+$/ && $_ > 3 } readdir $fds;
+        closedir $fds;
+        for my $fd (@inherited) { open(my $h, '<&=', $fd) or next; close $h; }
+        exec { '${NAMESPACE_CHAIN[0]}' } ${NAMESPACE_CHAIN.map((a) => `'${a}'`).join(', ')},
+          '${PERL}', '-e', $task_start, '--', $uid, $gid, $groups, $cwd, $command;
+        die "gocron: cannot run setpriv: $!\\n";
+      }
+      start_task(2, $uid, $gid, $groups, $cwd, $command);
+    };
+    syswrite(STDERR, $@ || "gocron: could not start\\n");
+    POSIX::_exit(127);
+  }
+  close $out_w;
+  close $rep_w if $rep_w;
+  $runs{$id} = { pid => $pid, out => $out_r, rep => $rep_r, report => '', status => undef, until => undef };
+  $by_pid{$pid} = $id;
+  emit("P $id $pid\\n");
+}
+
+sub reap {
+  $chld = 0;
+  while ((my $pid = waitpid(-1, POSIX::WNOHANG())) > 0) {
+    my $id = delete $by_pid{$pid};
+    next unless defined $id;
+    my $run = $runs{$id};
+    $run->{status} = $?;
+    kill('KILL', -$pid);
+    $run->{until} = $now + 0.25;
+  }
+}
+
+sub drop_fh { my ($run, $key) = @_; close $run->{$key}; $run->{$key} = undef; }
+
+sub settle {
+  for my $id (keys %runs) {
+    my $run = $runs{$id};
+    next unless defined $run->{status};
+    next if ($run->{out} || $run->{rep}) && $now < $run->{until};
+    drop_fh($run, $_) for grep { $run->{$_} } qw(out rep);
+    my $report = $run->{report} =~ /^(exit|signal) \\d+$/ ? $run->{report} : '-';
+    $report =~ tr/ /_/;
+    emit("X $id $run->{status} $report\\n");
+    delete $runs{$id};
+  }
+}
+
+sub handle_input {
+  while (1) {
+    if ($input =~ /^S (\\d+) (\\d+)\\n/) {
+      my ($id, $len, $head) = ($1, $2, length($&));
+      last if length($input) < $head + $len;
+      my $payload = substr($input, $head, $len);
+      substr($input, 0, $head + $len) = '';
+      start_run($id, $payload);
+    } elsif ($input =~ /^K (\\d+) (\\d+)\\n/) {
+      my ($id, $sig) = ($1, $2);
+      substr($input, 0, length($&)) = '';
+      my $run = $runs{$id};
+      kill($sig, -$run->{pid}) if $run && !defined $run->{status};
+    } elsif ($input =~ /\\n/ || length($input) > 64) {
+      finish_all();
+    } else {
+      last;
+    }
+  }
+}
+
+while (1) {
+  reap() if $chld;
+  settle();
+  my $rbits = '';
+  vec($rbits, 0, 1) = 1;
+  my $timeout = %by_pid ? 0.02 : undef;
+  for my $run (values %runs) {
+    vec($rbits, fileno($run->{$_}), 1) = 1 for grep { $run->{$_} } qw(out rep);
+    if (defined $run->{status}) {
+      my $left = $run->{until} - $now;
+      $timeout = $left if !defined $timeout || $left < $timeout;
+    }
+  }
+  $timeout = 0 if defined $timeout && $timeout < 0;
+  my ($n, $left) = select(my $ready = $rbits, undef, undef, $timeout);
+  $now += defined $timeout ? $timeout - ($left // 0) : 0;
+  next if $n <= 0;
+  if (vec($ready, 0, 1)) {
+    my $got = sysread(STDIN, $input, 65536, length $input);
+    finish_all() if defined $got && $got == 0;
+    handle_input() if $got;
+  }
+  for my $id (keys %runs) {
+    my $run = $runs{$id};
+    if ($run->{out} && vec($ready, fileno($run->{out}), 1)) {
+      my $got = sysread($run->{out}, my $chunk, 65536);
+      if ($got) { emit("O $id $got\\n$chunk"); } elsif (defined $got || !$!{EINTR}) { drop_fh($run, 'out'); }
+    }
+    if ($run->{rep} && vec($ready, fileno($run->{rep}), 1)) {
+      my $got = sysread($run->{rep}, my $chunk, 64);
+      if ($got) { $run->{report} .= $chunk if length($run->{report}) < 64; } elsif (defined $got || !$!{EINTR}) { drop_fh($run, 'rep'); }
+    }
+  }
+}
+`;
+
+/** prctl(2)'s number, for PR_SET_CHILD_SUBREAPER; 0 where unknown (no subreaper, every other guarantee holds). */
+const PRCTL_SYSCALL: Partial<Record<NodeJS.Architecture, number>> = { x64: 157, arm64: 167, ia32: 172, arm: 172 };
+
+/** perl's arguments for the helper; the last is prctl's syscall number, 0 where it is not known. */
+export function helperArgs(arch: string = process.arch): string[] {
+  return ['-e', SPAWN_HELPER, TASK_START, String(PRCTL_SYSCALL[arch as NodeJS.Architecture] ?? 0)];
+}
+
+/** Where and as whom one run starts: plain data, given to the helper. */
+export interface SpawnRequest {
+  mode: 'pid-namespace' | 'process-group';
+  /** Empty strings: no user switch. */
+  uid: string;
+  gid: string;
+  groups: string;
+  cwd: string;
+  command: string;
+  env: Record<string, string>;
+}
+
+/** What the helper tells about one run. */
+export interface SpawnEvents {
+  started(pid: number): void;
+  output(chunk: Buffer): void;
+  /** The leader's wait status, and PID 1's report in namespace mode. */
+  exited(code: number | null, signal: number | null, report: string): void;
+  /** Not started, or lost with the helper: the message says which. */
+  failed(message: string, lost: boolean): void;
+}
+
+interface Pending {
+  events: SpawnEvents;
+  pid?: number;
+}
+
+/** Fields go NUL-terminated; execve itself cannot carry a NUL, so one is refused here, naming where it is. */
+export function encodeSpawn(id: number, req: SpawnRequest): Buffer {
+  const fields = [req.mode, req.uid, req.gid, req.groups, req.cwd, req.command];
+  for (const [name, value] of Object.entries(req.env)) {
+    if (name.includes('=') || name === '') throw new Error(`environment variable name '${name}' is not valid`);
+    fields.push(`${name}=${value}`);
+  }
+  const bad = fields.findIndex((f) => f.includes('\0'));
+  if (bad >= 0) {
+    const what =
+      bad === 5 ? 'the command' : bad === 4 ? 'the working directory' : `environment ${fields[bad].split('=')[0]}`;
+    throw new Error(`${what} contains a NUL byte`);
+  }
+  const payload = Buffer.from(fields.map((f) => `${f}\0`).join(''));
+  return Buffer.concat([Buffer.from(`S ${id} ${payload.length}\n`), payload]);
+}
+
+const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
+
+/**
+ * The executor's side of the spawn helper: starts it on the first run, multiplexes runs over its pipes, and starts
+ * a new one if it dies. A helper that dies takes its runs with it: their process groups are SIGKILLed from here and
+ * each run is reported lost (the job's retries apply), never left running beside its retry.
+ */
+export class SpawnHelper {
+  private child: ChildProcess | null = null;
+  private readonly runs = new Map<number, Pending>();
+  private nextId = 1;
+  private buffer: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly perl: string = PERL) {}
+
+  /** Pid of the helper process (tests); null before the first run or after it died. */
+  get pid(): number | null {
+    return this.child?.pid ?? null;
+  }
+
+  /** Throws when the request cannot be encoded (a NUL byte); the helper's own failures arrive as `failed`. */
+  spawn(req: SpawnRequest, events: SpawnEvents): number {
+    const id = this.nextId++;
+    const frame = encodeSpawn(id, req);
+    const child = this.child ?? this.startHelper();
+    this.runs.set(id, { events });
+    if (this.runs.size === 1) this.ref(true);
+    child.stdin!.write(frame);
+    return id;
+  }
+
+  signal(id: number, signal: keyof typeof SIGNALS): void {
+    if (this.runs.has(id)) this.child?.stdin!.write(`K ${id} ${SIGNALS[signal]}\n`);
+  }
+
+  /** Ends the helper (its tasks are SIGKILLed): for tests and shutdown; a later spawn starts a new one. */
+  close(): void {
+    this.child?.stdin?.end();
+  }
+
+  private startHelper(): ChildProcess {
+    const child = spawn(this.perl, helperArgs(), {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      detached: true,
+      env: { PATH: '/usr/bin:/bin' },
+    });
+    this.child = child;
+    this.buffer = Buffer.alloc(0);
+    child.stdout.on('data', (chunk: Buffer) => this.read(chunk));
+    child.stdin.on('error', () => undefined);
+    child.once('error', (err) => this.lose(child, `the spawn helper could not run: ${err.message}`));
+    child.once('exit', (code, signal) =>
+      this.lose(child, `the spawn helper exited (${signal ?? `exit code ${code}`})`),
+    );
+    return child;
+  }
+
+  /** Every run of a dead helper: its group SIGKILLed (its pid is known once started), the run lost. */
+  private lose(child: ChildProcess, message: string): void {
+    if (this.child !== child) return;
+    this.child = null;
+    const runs = [...this.runs.values()];
+    this.runs.clear();
+    for (const run of runs) {
+      if (run.pid !== undefined) {
+        try {
+          process.kill(-run.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      run.events.failed(message, true);
+    }
+  }
+
+  private ref(on: boolean): void {
+    const child = this.child;
+    if (!child) return;
+    for (const handle of [child, child.stdin, child.stdout] as ({ ref(): void; unref(): void } | null)[]) {
+      if (on) handle?.ref();
+      else handle?.unref();
+    }
+  }
+
+  private read(chunk: Buffer): void {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    let at = 0;
+    for (;;) {
+      const nl = this.buffer.indexOf(10, at);
+      if (nl < 0) break;
+      const head = this.buffer.toString('latin1', at, nl).split(' ');
+      const [kind, idText] = head;
+      const id = Number(idText);
+      if (kind === 'O' || kind === 'F') {
+        const len = Number(head[2]);
+        if (this.buffer.length < nl + 1 + len) break;
+        const body = this.buffer.subarray(nl + 1, nl + 1 + len);
+        at = nl + 1 + len;
+        const run = this.runs.get(id);
+        if (kind === 'O') run?.events.output(Buffer.from(body));
+        else if (run) this.end(id, run).failed(body.toString(), false);
+        continue;
+      }
+      at = nl + 1;
+      const run = this.runs.get(id);
+      if (!run) continue;
+      if (kind === 'P') {
+        run.pid = Number(head[2]);
+        run.events.started(run.pid);
+      } else if (kind === 'X') {
+        const status = Number(head[2]);
+        const signal = status & 0x7f;
+        const report = head[3] === '-' ? '' : head[3].replace('_', ' ');
+        this.end(id, run).exited(signal ? null : status >> 8, signal || null, report);
+      }
+    }
+    this.buffer = this.buffer.subarray(at);
+  }
+
+  private end(id: number, run: Pending): SpawnEvents {
+    this.runs.delete(id);
+    if (this.runs.size === 0) this.ref(false);
+    return run.events;
+  }
+}
