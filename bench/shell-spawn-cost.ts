@@ -61,8 +61,8 @@ async function measure(name: string, once: () => Promise<void>, helper?: SpawnHe
 
 async function main(): Promise<void> {
   const ctx = { runId: 1, jobId: 1, scheduledAt: new Date().toISOString(), attempt: 1, timeoutMs: 0 };
-  const through = async (name: string, isolation: TaskIsolation) => {
-    const helper = new SpawnHelper();
+  const through = async (name: string, isolation: TaskIsolation, direct = true) => {
+    const helper = new SpawnHelper(direct);
     const runner = new ShellRunner(isolation, helper);
     await measure(name, async () => void (await runner.start(ctx, { command: 'true', env: {} }).done), helper);
     runner.close();
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
   await through('process-group', NO_ISOLATION);
   if (systemProbe.isRoot() && systemProbe.canUsePidNamespace()) {
     await through('pid-namespace', { ...NO_ISOLATION, mode: 'pid-namespace' });
+    await through('pid-namespace through setpriv/unshare/perl', { ...NO_ISOLATION, mode: 'pid-namespace' }, false);
     const nobody = systemProbe.lookupUser('nobody');
     if (nobody) await through('pid-namespace, run_as nobody', { ...NO_ISOLATION, mode: 'pid-namespace', user: nobody });
   }

@@ -9,9 +9,16 @@ import { RunContext } from './task-runner';
 
 const HAS_PROC = existsSync('/proc/self/stat');
 /** The helper is the tasks' subreaper where prctl's number is known. */
-const PRCTL_KNOWN = helperArgs().at(-1) !== '0';
+const PRCTL_KNOWN = helperArgs()[3] !== '0';
 const HAS_PID_NAMESPACE = systemProbe.isRoot() && systemProbe.canUsePidNamespace();
-const MODES: ContainmentMode[] = HAS_PID_NAMESPACE ? ['process-group', 'pid-namespace'] : ['process-group'];
+/** [mode, direct]: a namespace entered by the helper itself, or through the setpriv/unshare/perl chain. */
+const MODES: [ContainmentMode, boolean][] = HAS_PID_NAMESPACE
+  ? [
+      ['process-group', true],
+      ['pid-namespace', true],
+      ['pid-namespace', false],
+    ]
+  : [['process-group', true]];
 if (!HAS_PID_NAMESPACE) {
   process.stderr.write(
     'shell-runner.spec: no PID namespace here (not root or no CAP_SYS_ADMIN): that mode is skipped\n',
@@ -68,8 +75,8 @@ async function waitFor<T>(probe: () => T | undefined | false, timeoutMs = 3000, 
   }
 }
 
-describe.each(MODES)('ShellRunner (%s)', (mode) => {
-  const runner = new ShellRunner({ ...NO_ISOLATION, mode });
+describe.each(MODES)('ShellRunner (%s, helper enters it itself: %s)', (mode, direct) => {
+  const runner = new ShellRunner({ ...NO_ISOLATION, mode }, new SpawnHelper(direct));
   afterAll(() => runner.close());
   let dir: string;
   let pidFile: string;
@@ -289,6 +296,24 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
     expect(outcome.output).toMatch(/\n… \[\d+ bytes omitted\] …\n/);
   });
 
+  (mode === 'pid-namespace' ? it : it.skip)(
+    'in a PID namespace the task is pid 2 with its own /proc, mounted there alone',
+    async () => {
+      const mounts = () =>
+        readFileSync('/proc/self/mountinfo', 'utf8')
+          .split('\n')
+          .filter((l) => / \/proc /.test(l));
+      const before = mounts();
+      const outcome = await runner.start(ctx(), {
+        command: `echo $$; test -e /proc/${process.pid}/cmdline && echo sees-executor; ls /proc | grep -c '^[0-9]'`,
+        env: {},
+      }).done;
+      // pid 1 (PID 1 of the namespace), 2 (the shell), the shell's ls and grep
+      expect(outcome).toMatchObject({ status: 'succeeded', output: '2\n4\n' });
+      expect(mounts()).toEqual(before);
+    },
+  );
+
   it('reports a command that cannot be started', async () => {
     const outcome = await runner.start(ctx(), { command: 'true', env: { BAD: 'a\0b' } }).done;
     expect(outcome.status).toBe('failed');
@@ -306,7 +331,7 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
     });
 
     it('starts in [executor] workdir when set, and leaves it', async () => {
-      const inDir = new ShellRunner({ ...NO_ISOLATION, mode, workdir: dir });
+      const inDir = new ShellRunner({ ...NO_ISOLATION, mode, workdir: dir }, new SpawnHelper(direct));
       const outcome = await inDir.start(ctx(), { command: 'pwd; touch kept', env: {} }).done;
       expect(outcome.output).toBe(`${dir}\n`);
       expect(existsSync(join(dir, 'kept'))).toBe(true);
@@ -342,7 +367,7 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
     const asRoot = systemProbe.isRoot() ? it : it.skip;
     asRoot('runs as [executor] run_as with its groups and HOME (needs root)', async () => {
       const nobody = { name: 'nobody', uid: 65534, gid: 65534, groups: [65534, 100], home: '/nonexistent' };
-      const asNobody = new ShellRunner({ ...NO_ISOLATION, mode, user: nobody });
+      const asNobody = new ShellRunner({ ...NO_ISOLATION, mode, user: nobody }, new SpawnHelper(direct));
       const outcome = await asNobody.start(ctx(), {
         command: 'id -u; id -g; id -G; echo "$HOME"; pwd; grep -E "^(Uid|Gid):" /proc/self/status | tr -s "\\t" " "',
         env: {},
@@ -357,7 +382,7 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
 
   describe('when the spawn helper dies', () => {
     it('its runs end lost, their groups killed, and the next run gets a new helper', async () => {
-      const helper = new SpawnHelper();
+      const helper = new SpawnHelper(direct);
       const own = new ShellRunner({ ...NO_ISOLATION, mode }, helper);
       const [bg, fg] = [markedSleep(), markedSleep()];
       const task = own.start(ctx(), { command: `sleep ${bg} & exec sleep ${fg}`, env: {} });
@@ -411,7 +436,7 @@ describe.each(MODES)('ShellRunner (%s)', (mode) => {
       const proc = spawn(process.execPath, ['-e', fixture], {
         env: {
           PATH: process.env.PATH,
-          GOCRON_TEST_ARGS: JSON.stringify([PERL, ...helperArgs()]),
+          GOCRON_TEST_ARGS: JSON.stringify([PERL, ...helperArgs(process.arch, direct)]),
           GOCRON_TEST_FRAME: frame.toString('base64'),
         },
         stdio: ['ignore', 'pipe', 'inherit', ...Array<'pipe'>(fds).fill('pipe')],

@@ -89,8 +89,9 @@ export const NAMESPACE_CHAIN = [
 export const SPAWN_HELPER = `use strict;
 use POSIX ();
 ${START_TASK}
-my ($task_start, $prctl) = @ARGV;
+my ($task_start, $prctl, $unshare, $mount) = @ARGV;
 $SIG{$_} = 'IGNORE' for qw(HUP INT TERM PIPE);
+my $helper_pid = $$;
 syscall($prctl, 36, 1, 0, 0, 0) if $prctl;
 my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
@@ -162,6 +163,7 @@ sub start_run {
         my @inherited = grep { /^\\d+$/ && $_ > 3 } readdir $fds;
         closedir $fds;
         for my $fd (@inherited) { open(my $h, '<&=', $fd) or next; close $h; }
+        enter_namespace($uid, $gid, $groups, $cwd, $command) if $unshare;
         exec { '${NAMESPACE_CHAIN[0]}' } ${NAMESPACE_CHAIN.map((a) => `'${a}'`).join(', ')},
           '${PERL}', '-e', $task_start, '--', $uid, $gid, $groups, $cwd, $command;
         die "gocron: cannot run setpriv: $!\\n";
@@ -176,6 +178,37 @@ sub start_run {
   $runs{$id} = { pid => $pid, out => $out_r, rep => $rep_r, report => '', status => undef, until => undef };
   $by_pid{$pid} = $id;
   emit("P $id $pid\\n");
+}
+
+# The namespace chain without its three execs (setpriv, unshare, perl): this process dies with the helper
+# (PR_SET_PDEATHSIG), enters new PID and mount namespaces, makes every mount private and forks PID 1, which mounts
+# its own /proc and then is TASK_START's PID 1. Like unshare it ignores SIGTERM, so that a cancel reaches the task
+# while PID 1 waits; SIGKILL ends it, and PID 1 (whose death signal it is) with it, and so the namespace.
+sub enter_namespace {
+  my @task = @_;
+  syscall($prctl, 1, 9, 0, 0, 0) == 0 or die "gocron: prctl: $!\\n";
+  POSIX::_exit(127) if getppid() != $helper_pid;
+  syscall($unshare, 0x20020000) == 0 or die "gocron: unshare: $!\\n";
+  # syscall(2) hands strings over as writable buffers: copies, not literals
+  my ($none, $root, $proc, $procdir) = ('none', '/', 'proc', '/proc');
+  syscall($mount, $none, $root, 0, 0x44000, 0) == 0 or die "gocron: cannot make mounts private: $!\\n";
+  $SIG{TERM} = 'IGNORE';
+  my $init = fork() // die "gocron: fork: $!\\n";
+  if ($init == 0) {
+    $SIG{TERM} = 'DEFAULT';
+    # Its parent is outside the namespace (getppid is 0 here); were it killed before this, the group's SIGKILL that
+    # killed it reaches this process too.
+    syscall($prctl, 1, 9, 0, 0, 0);
+    syscall($mount, $proc, $procdir, $proc, 14, 0) == 0 or die "gocron: cannot mount /proc: $!\\n";
+    my $task = fork() // die "gocron: fork: $!\\n";
+    if ($task == 0) { start_task(2, @task); }
+    waitpid($task, 0);
+    my $sig = $? & 127;
+    if (open(my $report, '>&=', 3)) { syswrite($report, $sig ? "signal $sig" : 'exit ' . ($? >> 8)); }
+    POSIX::_exit($sig ? 128 + $sig : $? >> 8);
+  }
+  waitpid($init, 0);
+  POSIX::_exit($? & 127 ? 128 + ($? & 127) : $? >> 8);
 }
 
 sub reap {
@@ -262,12 +295,20 @@ while (1) {
 }
 `;
 
-/** prctl(2)'s number, for PR_SET_CHILD_SUBREAPER; 0 where unknown (no subreaper, every other guarantee holds). */
-const PRCTL_SYSCALL: Partial<Record<NodeJS.Architecture, number>> = { x64: 157, arm64: 167, ia32: 172, arm: 172 };
+/**
+ * Syscall numbers (prctl, unshare, mount) where they are known: prctl for PR_SET_CHILD_SUBREAPER and the death
+ * signal, the three for entering a PID namespace without the setpriv/unshare/perl chain. Elsewhere 0: no subreaper,
+ * and namespaces through the chain; every other guarantee holds.
+ */
+const SYSCALLS: Partial<Record<NodeJS.Architecture, [number, number, number]>> = {
+  x64: [157, 272, 165],
+  arm64: [167, 97, 40],
+};
 
-/** perl's arguments for the helper; the last is prctl's syscall number, 0 where it is not known. */
-export function helperArgs(arch: string = process.arch): string[] {
-  return ['-e', SPAWN_HELPER, TASK_START, String(PRCTL_SYSCALL[arch as NodeJS.Architecture] ?? 0)];
+/** perl's arguments for the helper. `direct`: enter namespaces itself where the syscall numbers are known. */
+export function helperArgs(arch: string = process.arch, direct = true): string[] {
+  const [prctl, unshare, mount] = SYSCALLS[arch as NodeJS.Architecture] ?? [0, 0, 0];
+  return ['-e', SPAWN_HELPER, TASK_START, String(prctl), String(direct ? unshare : 0), String(mount)];
 }
 
 /** Where and as whom one run starts: plain data, given to the helper. */
@@ -327,7 +368,11 @@ export class SpawnHelper {
   private nextId = 1;
   private buffer: Buffer = Buffer.alloc(0);
 
-  constructor(private readonly perl: string = PERL) {}
+  /** `direct`: false makes namespaces go through the setpriv/unshare/perl chain (tests, measurements). */
+  constructor(
+    private readonly direct = true,
+    private readonly perl: string = PERL,
+  ) {}
 
   /** Pid of the helper process (tests); null before the first run or after it died. */
   get pid(): number | null {
@@ -355,7 +400,7 @@ export class SpawnHelper {
   }
 
   private startHelper(): ChildProcess {
-    const child = spawn(this.perl, helperArgs(), {
+    const child = spawn(this.perl, helperArgs(process.arch, this.direct), {
       stdio: ['pipe', 'pipe', 'inherit'],
       detached: true,
       env: { PATH: '/usr/bin:/bin' },
