@@ -8,22 +8,14 @@
 // time at spawn, the job name, the scheduled instant, the exit time and code are appended as JSON lines
 // [spawnMs, name, scheduledMs, exitMs, code] to $BULL_RECORD_FILE (buffered, written every 250 ms).
 'use strict';
-const fs = require('node:fs');
 const { spawn } = require('node:child_process');
 const { Worker } = require('bullmq');
 const IORedis = require('ioredis');
+const { recordFile } = require('./record-file');
 
 const stub = process.env.STUB_URL;
 const mode = process.env.BULL_MODE || 'http';
-const recordFile = process.env.BULL_RECORD_FILE;
-let pending = [];
-const flush = () => {
-  if (!pending.length || !recordFile) return;
-  const lines = pending.join('\n') + '\n';
-  pending = [];
-  fs.appendFileSync(recordFile, lines);
-};
-if (mode === 'spawn') setInterval(flush, 250).unref();
+const records = recordFile(process.env.BULL_RECORD_FILE);
 
 const scheduledOf = (job) => (job.opts && job.opts.prevMillis) || Number(String(job.id).split(':').pop());
 
@@ -41,7 +33,7 @@ const processors = {
       const record = (code) => {
         if (settled) return false;
         settled = true;
-        pending.push(JSON.stringify([t, job.name, s, Date.now(), code]));
+        records.push([t, job.name, s, Date.now(), code]);
         return true;
       };
       const t = Date.now();
@@ -66,7 +58,7 @@ worker.on('error', (e) => process.stderr.write(`worker error ${e.message}\n`));
 const stop = async () => {
   await worker.close(true).catch(() => {});
   await connection.quit().catch(() => {});
-  flush();
+  records.flush();
   process.exit(0);
 };
 process.on('SIGTERM', stop);

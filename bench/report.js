@@ -9,9 +9,20 @@ const LABEL = {
   embedded: 'gocron-ts embedded (SQLite)',
   cluster: 'gocron-ts cluster (MariaDB+Redis+etcd)',
   bullmq: 'BullMQ',
+  floor: 'floor (a bare loop, same tasks at the same instants)',
 };
 const f = (x, unit = '') => (x == null ? '–' : `${x}${unit}`);
 const ratio = (a, b) => (a == null || b == null || !b ? '–' : `${Math.round((a / b) * 100) / 100}×`);
+/** The floor's figure for a ratio: '1×' on the floor's own row, `–` when it was not measured. */
+const vsFloor = (r, x, floorX) => (r.system === 'floor' ? '1×' : ratio(x, floorX));
+/** The lag sources of a W1 / W2 result: the stub for BullMQ and the floor, the ledger too for gocron-ts. */
+const stubSources = (r) =>
+  r.ledger
+    ? [
+        ['ledger', r.ledger],
+        ['stub', r.stub],
+      ]
+    : [['stub', r.stub]];
 const load = (l) => (l ? l.map((x) => x.toFixed(2)).join(' / ') : '–');
 
 /** A Markdown table's header row (`| a | b |`) and its separator, one `---` per column. */
@@ -34,23 +45,17 @@ function w1Tables(w1) {
   const out = [];
   for (const [n, rows] of byJobs(w1)) {
     const bull = rows.find((r) => r.system === 'bullmq');
+    const floor = rows.find((r) => r.system === 'floor');
     out.push(`### W1 steady: ${n} jobs every second, ${rows[0].seconds} s window\n`);
     out.push(
       ...tableHead(
-        '| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | processes: CPU, peak RSS | machine busy, load 1m |',
+        '| system | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | p99 vs floor | processes: CPU, peak RSS | machine busy, load 1m |',
       ),
     );
     for (const r of rows) {
-      const srcs =
-        r.system === 'bullmq'
-          ? [['stub', r.stub]]
-          : [
-              ['ledger', r.ledger],
-              ['stub', r.stub],
-            ];
-      for (const [src, s] of srcs) {
+      for (const [src, s] of stubSources(r)) {
         out.push(
-          `| ${LABEL[r.system]} | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${f(s.runsPerSec)} (${s.expectedPerSec}) | ${s.missed} | ${s.duplicated}${r.ledger && src === 'ledger' ? ` (rows ${r.ledger.duplicatedRows})` : ''} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)} |`,
+          `| ${LABEL[r.system]} | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${f(s.runsPerSec)} (${s.expectedPerSec}) | ${s.missed} | ${s.duplicated}${r.ledger && src === 'ledger' ? ` (rows ${r.ledger.duplicatedRows})` : ''} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.stub.lag.p99)} | ${vsFloor(r, s.lag.p99, floor && floor.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)} |`,
         );
       }
     }
@@ -69,21 +74,15 @@ function w2Table(w2) {
   const out = [`### W2 burst: ${w2[0].jobs} jobs due the same second\n`];
   out.push(
     ...tableHead(
-      '| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | processes: CPU, peak RSS | machine busy |',
+      '| system | lag source | started | time until all started ms | p50 ms | p99 ms | max ms | p99 vs BullMQ | p99 vs floor | processes: CPU, peak RSS | machine busy |',
     ),
   );
   const bull = w2.find((r) => r.system === 'bullmq');
+  const floor = w2.find((r) => r.system === 'floor');
   for (const r of w2) {
-    const srcs =
-      r.system === 'bullmq'
-        ? [['stub', r.stub]]
-        : [
-            ['ledger', r.ledger],
-            ['stub', r.stub],
-          ];
-    for (const [src, st] of srcs)
+    for (const [src, st] of stubSources(r))
       out.push(
-        `| ${LABEL[r.system]} | ${src} | ${st.started} of ${st.jobs} | ${f(st.allStartedAfterMs, '')} | ${f(st.lag.p50)} | ${f(st.lag.p99)} | ${f(st.lag.max)} | ${r.system === 'bullmq' ? '1×' : ratio(st.lag.p99, bull && bull.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')} |`,
+        `| ${LABEL[r.system]} | ${src} | ${st.started} of ${st.jobs} | ${f(st.allStartedAfterMs, '')} | ${f(st.lag.p50)} | ${f(st.lag.p99)} | ${f(st.lag.max)} | ${r.system === 'bullmq' ? '1×' : ratio(st.lag.p99, bull && bull.stub.lag.p99)} | ${vsFloor(r, st.lag.p99, floor && floor.stub.lag.p99)} | ${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')} |`,
       );
     if (r.ledger && r.ledger.claimLag) out.push('');
   }
@@ -159,16 +158,18 @@ function w4Tables(w4) {
     out.push(`### W4 shell: ${n} jobs every second running \`true\`, ${rows[0].seconds} s window\n`);
     out.push(
       ...tableHead(
-        '| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | spawn cost: CPU ms per run (executor / BullMQ worker) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |',
+        '| system | command | lag source | p50 ms | p99 ms | max ms | runs/s (expected) | missed | duplicated | p99 vs BullMQ | p99 vs floor | spawn cost: CPU ms per run (executor / BullMQ worker / floor) | reaped children CPU ms per run | run duration p50 / p99 ms | processes: CPU, peak RSS | machine busy, load 1m |',
       ),
     );
     for (const r of rows) {
-      const srcs = r.system === 'bullmq' ? [['worker', r.worker]] : [['ledger', r.ledger]];
+      const floor = rows.find((x) => x.system === 'floor' && x.command === r.command);
+      const srcs = r.ledger ? [['ledger', r.ledger]] : [[r.system === 'floor' ? 'loop' : 'worker', r.worker]];
       if (r.commandLag) srcs.push(['command (its `date` output)', { lag: r.commandLag }]);
       for (const [src, s] of srcs) {
         const main = s === r.ledger || s === r.worker;
+        const floorS = floor && (main ? floor.worker : { lag: floor.commandLag || {} });
         out.push(
-          `| ${LABEL[r.system]} | \`${r.command}\` | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${main ? `${f(s.runsPerSec)} (${s.expectedPerSec})` : '–'} | ${main ? s.missed : '–'} | ${main ? `${s.duplicated}${s.duplicatedRows != null ? ` (rows ${s.duplicatedRows})` : ''}` : '–'} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.worker.lag.p99)} | ${main ? `${f(r.spawn.cpuMsPerRun)} (${r.spawn.runs} runs started in the window)` : '–'} | ${main ? f(r.spawn.childCpuMsPerRun) : '–'} | ${main ? `${f(r.duration.p50)} / ${f(r.duration.p99)}` : '–'} | ${main ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}` : '(as above) | '} |`,
+          `| ${LABEL[r.system]} | \`${r.command}\` | ${src} | ${f(s.lag.p50)} | ${f(s.lag.p99)} | ${f(s.lag.max)} | ${main ? `${f(s.runsPerSec)} (${s.expectedPerSec})` : '–'} | ${main ? s.missed : '–'} | ${main ? `${s.duplicated}${s.duplicatedRows != null ? ` (rows ${s.duplicatedRows})` : ''}` : '–'} | ${r.system === 'bullmq' ? '1×' : ratio(s.lag.p99, bull && bull.worker.lag.p99)} | ${vsFloor(r, s.lag.p99, floorS && floorS.lag.p99)} | ${main ? `${f(r.spawn.cpuMsPerRun)} (${r.spawn.runs} runs started in the window)` : '–'} | ${main ? f(r.spawn.childCpuMsPerRun) : '–'} | ${main ? `${f(r.duration.p50)} / ${f(r.duration.p99)}` : '–'} | ${main ? `${procCell(r.resources)} | ${f(r.resources.machineBusyPct, '%')}, ${r.resources.load[1][0].toFixed(2)}` : '(as above) | '} |`,
         );
       }
     }
@@ -177,6 +178,12 @@ function w4Tables(w4) {
       if (r.system === 'bullmq') {
         out.push(
           `- ${LABEL[r.system]}: exit codes ${JSON.stringify(r.exitCodes)}; upsertJobScheduler × ${r.jobs} took ${r.createMs} ms`,
+        );
+        continue;
+      }
+      if (r.system === 'floor') {
+        out.push(
+          `- ${LABEL[r.system]} \`${r.command}\`: exit codes ${JSON.stringify(r.exitCodes)}${r.startedToCommand ? `; spawn → the command's own clock p50 ${f(r.startedToCommand.p50)} / p99 ${f(r.startedToCommand.p99)} ms` : ''}`,
         );
         continue;
       }
@@ -437,73 +444,92 @@ function w7Tables(w7) {
   return out.join('\n');
 }
 
+/** The gocron-ts results of a scenario (not BullMQ's, not the floor's). */
+const gocronOnly = (rs) => rs.filter((r) => r.system === 'embedded' || r.system === 'cluster');
+
 function targets(res) {
-  const out = tableHead('| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | verdict |');
+  const out = tableHead(
+    '| target | gocron-ts setup | figure | BullMQ same run | ratio to BullMQ | floor same run | ratio to floor | verdict |',
+  );
   const w1k = res.w1.filter((r) => r.jobs === 1000);
   const bull = w1k.find((r) => r.system === 'bullmq');
-  for (const r of w1k.filter((x) => x.system !== 'bullmq')) {
+  const floor = w1k.find((r) => r.system === 'floor');
+  for (const r of gocronOnly(w1k)) {
     const p99 = r.ledger.lag.p99;
     const sp99 = r.stub.lag.p99;
     const b = bull && bull.stub.lag.p99;
+    const fl = floor && floor.stub.lag.p99;
     const ok = p99 != null && p99 <= 50 && sp99 <= 50 && (b == null || sp99 <= b / 2) && r.ledger.missed === 0;
     out.push(
-      `| W1 1,000/s: p99 ≤ 50 ms, ≤ ½ BullMQ, 0 missed | ${r.system} | p99 ${p99} ms (ledger), ${sp99} ms (stub); missed ${r.ledger.missed} | p99 ${f(b)} ms | ${ratio(sp99, b)} | ${ok ? 'met' : 'missed'} |`,
+      `| W1 1,000/s: p99 ≤ 50 ms, ≤ ½ BullMQ, 0 missed | ${r.system} | p99 ${p99} ms (ledger), ${sp99} ms (stub); missed ${r.ledger.missed} | p99 ${f(b)} ms | ${ratio(sp99, b)} | p99 ${f(fl)} ms (stub) | ${ratio(sp99, fl)} (stub) | ${ok ? 'met' : 'missed'} |`,
     );
   }
-  if (!w1k.length) out.push('| W1 1,000/s | – | not run | – | – | not measured |');
+  if (!w1k.length) out.push('| W1 1,000/s | – | not run | – | – | – | – | not measured |');
   const w2 = res.w2 || [];
   const b2 = w2.find((r) => r.system === 'bullmq');
-  for (const r of w2.filter((x) => x.system !== 'bullmq')) {
+  const f2 = w2.find((r) => r.system === 'floor');
+  for (const r of gocronOnly(w2)) {
     const p99 = r.ledger.started === r.jobs ? r.ledger.lag.p99 : null;
     out.push(
-      `| W2 burst ${r.jobs}: p99 ≤ 400 ms | ${r.system} | ${p99 != null ? `p99 ${p99} ms, all started after ${r.ledger.allStartedAfterMs} ms` : `only ${r.ledger.started} of ${r.jobs} started within 60 s (p99 of those ${r.ledger.lag.p99} ms)`} | ${b2 ? `p99 ${b2.stub.lag.p99} ms (${b2.stub.started} of ${b2.jobs} started)` : '–'} | ${ratio(r.ledger.lag.p99, b2 && b2.stub.lag.p99)} | ${p99 != null && p99 <= 400 ? 'met' : 'missed'} |`,
+      `| W2 burst ${r.jobs}: p99 ≤ 400 ms | ${r.system} | ${p99 != null ? `p99 ${p99} ms, all started after ${r.ledger.allStartedAfterMs} ms` : `only ${r.ledger.started} of ${r.jobs} started within 60 s (p99 of those ${r.ledger.lag.p99} ms)`} (ledger), stub p99 ${f(r.stub.lag.p99)} ms | ${b2 ? `p99 ${b2.stub.lag.p99} ms (${b2.stub.started} of ${b2.jobs} started)` : '–'} | ${ratio(r.ledger.lag.p99, b2 && b2.stub.lag.p99)} | ${f2 ? `p99 ${f2.stub.lag.p99} ms (stub; ${f2.stub.started} of ${f2.jobs} arrived)` : '–'} | ${ratio(r.stub.lag.p99, f2 && f2.stub.lag.p99)} (stub) | ${p99 != null && p99 <= 400 ? 'met' : 'missed'} |`,
     );
   }
-  if (!w2.length) out.push('| W2 burst p99 ≤ 400 ms | – | not run in this session | – | – | not measured |');
-  const w3 = res.w3.filter((r) => r.jobs === 100000 && r.system !== 'bullmq');
+  if (!w2.length) out.push('| W2 burst p99 ≤ 400 ms | – | not run in this session | – | – | – | – | not measured |');
+  const w3 = gocronOnly(res.w3.filter((r) => r.jobs === 100000));
   for (const r of w3) {
     const b = res.w3.find((x) => x.system === 'bullmq' && x.jobs === 100000) || {};
     const rssOk = r.rssMB <= 256 && (!r.beforeGc || r.beforeGc.rssMB <= 256);
     out.push(
-      `| W3 100,000 jobs: dispatcher ≤ 256 MB RSS | ${r.system} | ${r.beforeGc ? `${r.beforeGc.rssMB} MB RSS settled, ` : ''}${r.rssMB} MB after a full GC (heap used ${f(r.heapUsedMB)} MB) | no scheduler process: Redis +${f(b.redisDeltaMB)} MB, worker ${f(b.workerRssMB)} MB | – | ${rssOk ? 'met' : 'missed'} |`,
+      `| W3 100,000 jobs: dispatcher ≤ 256 MB RSS | ${r.system} | ${r.beforeGc ? `${r.beforeGc.rssMB} MB RSS settled, ` : ''}${r.rssMB} MB after a full GC (heap used ${f(r.heapUsedMB)} MB) | no scheduler process: Redis +${f(b.redisDeltaMB)} MB, worker ${f(b.workerRssMB)} MB | – | – | – | ${rssOk ? 'met' : 'missed'} |`,
     );
     const cs = Math.max(r.coldStart.schedulingLogMs, r.coldStart.healthMs);
     out.push(
-      `| W3 100,000 jobs: cold start ≤ 5 s | ${r.system} | spawn → "scheduling" log ${r.coldStart.schedulingLogMs} ms, → /api/health 200 ${r.coldStart.healthMs} ms (loading itself: ${f(r.coldStart.loadedInMs)} ms) | worker spawn → ready ${f(b.workerColdStartMs)} ms | ${ratio(cs, b.workerColdStartMs)} | ${cs <= 5000 ? 'met' : 'missed'} |`,
+      `| W3 100,000 jobs: cold start ≤ 5 s | ${r.system} | spawn → "scheduling" log ${r.coldStart.schedulingLogMs} ms, → /api/health 200 ${r.coldStart.healthMs} ms (loading itself: ${f(r.coldStart.loadedInMs)} ms) | worker spawn → ready ${f(b.workerColdStartMs)} ms | ${ratio(cs, b.workerColdStartMs)} | – | – | ${cs <= 5000 ? 'met' : 'missed'} |`,
     );
   }
-  if (!w3.length) out.push('| W3 100,000 jobs | – | not run | – | – | not measured |');
+  if (!w3.length) out.push('| W3 100,000 jobs | – | not run | – | – | – | – | not measured |');
   const w100 = res.w1.filter((r) => r.jobs === Math.min(...res.w1.map((x) => x.jobs)));
   const b100 = w100.find((r) => r.system === 'bullmq');
-  for (const r of w100.filter((x) => x.system !== 'bullmq')) {
+  const f100 = w100.find((r) => r.system === 'floor');
+  for (const r of gocronOnly(w100)) {
     const p50 = r.ledger.lag.p50;
     out.push(
-      `| idle-machine lag p50 ≤ 5 ms (from W1 ${r.jobs}/s; the machine was not idle: ${r.resources.machineBusyPct}% busy) | ${r.system} | p50 ${p50} ms (ledger), ${r.stub.lag.p50} ms (stub) | p50 ${f(b100 && b100.stub.lag.p50)} ms | ${ratio(r.stub.lag.p50, b100 && b100.stub.lag.p50)} | ${p50 <= 5 ? 'met' : 'missed'} |`,
+      `| idle-machine lag p50 ≤ 5 ms (from W1 ${r.jobs}/s; the machine was not idle: ${r.resources.machineBusyPct}% busy) | ${r.system} | p50 ${p50} ms (ledger), ${r.stub.lag.p50} ms (stub) | p50 ${f(b100 && b100.stub.lag.p50)} ms | ${ratio(r.stub.lag.p50, b100 && b100.stub.lag.p50)} | p50 ${f(f100 && f100.stub.lag.p50)} ms (stub) | ${ratio(r.stub.lag.p50, f100 && f100.stub.lag.p50)} (stub) | ${p50 <= 5 ? 'met' : 'missed'} |`,
     );
   }
   const w4 = res.w4 || [];
   const b4 = w4.find((r) => r.system === 'bullmq');
-  for (const r of w4.filter((x) => x.system !== 'bullmq' && x.command === 'true')) {
+  const floorW4 = (command) => w4.find((r) => r.system === 'floor' && r.command === command);
+  for (const r of gocronOnly(w4).filter((x) => x.command === 'true')) {
     const l = r.ledger;
+    const f4 = floorW4(r.command);
     out.push(
-      `| W4 shell ${r.jobs}/s \`true\` (no numeric target) | ${r.system} | p99 ${f(l.lag.p99)} ms (ledger), ${f(l.runsPerSec)} of ${l.expectedPerSec} runs/s, missed ${l.missed}; spawn cost ${f(r.spawn.cpuMsPerRun)} ms executor CPU per run | ${b4 ? `p99 ${f(b4.worker.lag.p99)} ms (worker), ${f(b4.worker.runsPerSec)} runs/s, spawn cost ${f(b4.spawn.cpuMsPerRun)} ms worker CPU per run` : '–'} | ${ratio(l.lag.p99, b4 && b4.worker.lag.p99)} | measured |`,
+      `| W4 shell ${r.jobs}/s \`true\` (no numeric target) | ${r.system} | p99 ${f(l.lag.p99)} ms (ledger), ${f(l.runsPerSec)} of ${l.expectedPerSec} runs/s, missed ${l.missed}; spawn cost ${f(r.spawn.cpuMsPerRun)} ms executor CPU per run | ${b4 ? `p99 ${f(b4.worker.lag.p99)} ms (worker), ${f(b4.worker.runsPerSec)} runs/s, spawn cost ${f(b4.spawn.cpuMsPerRun)} ms worker CPU per run` : '–'} | ${ratio(l.lag.p99, b4 && b4.worker.lag.p99)} | ${f4 ? `p99 ${f(f4.worker.lag.p99)} ms (spawn), ${f(f4.worker.runsPerSec)} runs/s, missed ${f4.worker.missed}; ${f(f4.spawn.cpuMsPerRun)} ms CPU per run (+ ${f(f4.spawn.childCpuMsPerRun)} ms reaped children)` : '–'} | ${ratio(l.lag.p99, f4 && f4.worker.lag.p99)} (p99, ledger ÷ spawn), ${ratio(r.spawn.cpuMsPerRun, f4 && f4.spawn.cpuMsPerRun)} (CPU per run) | measured |`,
     );
   }
-  if (!w4.length) out.push('| W4 shell | – | not run | – | – | not measured |');
+  for (const r of gocronOnly(w4).filter((x) => x.commandLag)) {
+    const f4 = floorW4(r.command);
+    const fl = f4 && f4.commandLag;
+    out.push(
+      `| W4 shell ${r.jobs}/s \`${r.command}\`: command-start lag (its output − scheduled; no numeric target) | ${r.system} | p99 ${f(r.commandLag.p99)} ms, ${f(r.ledger.runsPerSec)} of ${r.ledger.expectedPerSec} runs/s, missed ${r.ledger.missed} | – | – | ${fl ? `p99 ${f(fl.p99)} ms, ${f(f4.worker.runsPerSec)} runs/s, missed ${f4.worker.missed}` : '–'} | ${ratio(r.commandLag.p99, fl && fl.p99)} | measured |`,
+    );
+  }
+  if (!w4.length) out.push('| W4 shell | – | not run | – | – | – | – | not measured |');
   const w5 = res.w5 || [];
   for (const r of w5) {
     const base = w5.find((x) => x.jobs === r.jobs && x.dispatchers === 1 && x.executors === 1);
     const dups = r.ledger.duplicatedRows + r.ledger.duplicatedRowsAnyTrigger + r.ledger.duplicated + r.stub.duplicated;
     out.push(
-      `| W5 cluster ${r.jobs}/s, ${r.dispatchers} dispatcher(s) × ${r.executors} executor(s): no tick run twice; throughput a measurement | ${r.combo} | ${f(r.ledger.runsPerSec)} of ${r.jobs} runs/s${base && base !== r ? ` (${ratio(r.ledger.runsPerSec, base.ledger.runsPerSec)} of 1d1e)` : ''}, p99 ${f(r.ledger.lag.p99)} ms; duplicated rows ${r.ledger.duplicatedRows}, starts ${r.stub.duplicated}; Redis ${f(r.load.redis.commandsProcessed.perRun)} commands/run, MariaDB ${f(r.load.db.Questions && r.load.db.Questions.perRun)} questions/run | – | – | ${dups ? '**duplicates**' : 'measured, 0 duplicates'} |`,
+      `| W5 cluster ${r.jobs}/s, ${r.dispatchers} dispatcher(s) × ${r.executors} executor(s): no tick run twice; throughput a measurement | ${r.combo} | ${f(r.ledger.runsPerSec)} of ${r.jobs} runs/s${base && base !== r ? ` (${ratio(r.ledger.runsPerSec, base.ledger.runsPerSec)} of 1d1e)` : ''}, p99 ${f(r.ledger.lag.p99)} ms; duplicated rows ${r.ledger.duplicatedRows}, starts ${r.stub.duplicated}; Redis ${f(r.load.redis.commandsProcessed.perRun)} commands/run, MariaDB ${f(r.load.db.Questions && r.load.db.Questions.perRun)} questions/run | – | – | – | – | ${dups ? '**duplicates**' : 'measured, 0 duplicates'} |`,
     );
   }
-  if (!w5.length) out.push('| W5 cluster 1 vs 2 dispatchers and executors | – | not run | – | – | not measured |');
+  if (!w5.length)
+    out.push('| W5 cluster 1 vs 2 dispatchers and executors | – | not run | – | – | – | – | not measured |');
   const w6 = res.w6 || [];
   for (const [sys, empty, full] of w6Pairs(w6)) {
     if (!empty || !full) {
       out.push(
-        `| W6 history: lag and API latency ≤ 1.2× an empty ledger | ${sys} | only the ${empty ? 'empty ledger' : 'history'} was measured | – | – | not measured |`,
+        `| W6 history: lag and API latency ≤ 1.2× an empty ledger | ${sys} | only the ${empty ? 'empty ledger' : 'history'} was measured | – | – | – | – | not measured |`,
       );
       continue;
     }
@@ -518,11 +544,11 @@ function targets(res) {
       )
       .join('; ');
     out.push(
-      `| W6 history ${full.ledgerRows.toLocaleString('en-US')} runs: lag and API latency p50 and p99 ≤ 1.2× an empty ledger | ${sys} | ${fig} | – | – | ${ok ? 'met' : 'missed'} |`,
+      `| W6 history ${full.ledgerRows.toLocaleString('en-US')} runs: lag and API latency p50 and p99 ≤ 1.2× an empty ledger | ${sys} | ${fig} | – | – | – | – | ${ok ? 'met' : 'missed'} |`,
     );
   }
   if (!w6.length)
-    out.push('| W6 history: lag and API latency ≤ 1.2× an empty ledger | – | not run | – | – | not measured |');
+    out.push('| W6 history: lag and API latency ≤ 1.2× an empty ledger | – | not run | – | – | – | – | not measured |');
   const w7 = res.w7 || [];
   for (const r of w7) {
     const c = r.checks;
@@ -535,11 +561,13 @@ function targets(res) {
       c.multiStartTicks === 0 &&
       r.stub.duplicated === 0;
     out.push(
-      `| W7 soak ${r.jobs}/s for ${r.minutes} min${r.parallel ? ' (both setups at once)' : ''}: RSS of the last 5 min ≤ +10 % over minute ${r.rss[0] ? r.rss[0].baseMinute : 5}, 0 missed, 0 duplicated | ${r.system} | ${r.rss.map((p) => `${shortProc(p.name)} ${f(p.baseMB)} → ${f(p.finalMB)} MB (last 5 min ${pct(sustainedGrowthPct(p))}, peak ${pct(p.maxGrowthPct)})`).join(', ')}; missed ${r.ledger.missed} (status missed ${c.missedStatus}), duplicated ${c.duplicateKeys + c.multiStartTicks} | – | – | ${rssOk && none ? 'met' : 'missed'} |`,
+      `| W7 soak ${r.jobs}/s for ${r.minutes} min${r.parallel ? ' (both setups at once)' : ''}: RSS of the last 5 min ≤ +10 % over minute ${r.rss[0] ? r.rss[0].baseMinute : 5}, 0 missed, 0 duplicated | ${r.system} | ${r.rss.map((p) => `${shortProc(p.name)} ${f(p.baseMB)} → ${f(p.finalMB)} MB (last 5 min ${pct(sustainedGrowthPct(p))}, peak ${pct(p.maxGrowthPct)})`).join(', ')}; missed ${r.ledger.missed} (status missed ${c.missedStatus}), duplicated ${c.duplicateKeys + c.multiStartTicks} | – | – | – | – | ${rssOk && none ? 'met' : 'missed'} |`,
     );
   }
   if (!w7.length)
-    out.push('| W7 soak: RSS ≤ +10 % after 5 min, 0 missed, 0 duplicated | – | not run | – | – | not measured |');
+    out.push(
+      '| W7 soak: RSS ≤ +10 % after 5 min, 0 missed, 0 duplicated | – | not run | – | – | – | – | not measured |',
+    );
   return out.join('\n');
 }
 
@@ -547,18 +575,18 @@ function targets(res) {
 function svg(res) {
   const items = [];
   for (const r of res.w1) {
-    const s = r.system === 'bullmq' ? r.stub : r.stub.lag.n ? r.stub : r.ledger;
+    const s = !r.ledger || r.stub.lag.n ? r.stub : r.ledger;
     items.push({ label: `W1 ${r.jobs}/s · ${LABEL[r.system]}`, sys: r.system, lag: s.lag });
   }
   for (const r of res.w2 || []) {
-    const s = r.system === 'bullmq' ? r.stub : r.stub.lag.n ? r.stub : r.ledger;
+    const s = !r.ledger || r.stub.lag.n ? r.stub : r.ledger;
     items.push({ label: `W2 burst ${r.jobs} · ${LABEL[r.system]}`, sys: r.system, lag: s.lag });
   }
   for (const r of (res.w4 || []).filter((x) => x.command === 'true')) {
     items.push({
       label: `W4 shell ${r.jobs}/s · ${LABEL[r.system]}`,
       sys: r.system,
-      lag: (r.system === 'bullmq' ? r.worker : r.ledger).lag,
+      lag: (r.ledger || r.worker).lag,
     });
   }
   for (const r of res.w5 || []) {
@@ -579,7 +607,7 @@ function svg(res) {
   const scale = (v) =>
     left +
     ((Math.log10(Math.max(lo, v)) - Math.log10(lo)) / (Math.log10(maxV * 1.2) - Math.log10(lo))) * (W - left - 290);
-  const color = { embedded: '#2b7bb9', cluster: '#6a3d9a', bullmq: '#d95f02' };
+  const color = { embedded: '#2b7bb9', cluster: '#6a3d9a', bullmq: '#d95f02', floor: '#7f7f7f' };
   const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;');
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
@@ -680,6 +708,9 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     w4.length
       ? "- W4: shell jobs running `true` every second, no stub. gocron-ts's executor spawns `/bin/sh` with its watchdog wrapper (a watcher subshell, then `exec /bin/sh -c 'true'`); the BullMQ worker (`BULL_MODE=spawn` of `bench/bullmq-worker.js`) spawns `true` itself with `child_process.spawn`, no shell, and waits for its exit. Spawn cost = the executor's (BullMQ: the worker's) own CPU over the window ÷ runs started in the window (it includes everything else the process does per run); reaped children = the same process's cutime+cstime (the spawned shells' CPU, counted once waited for)."
       : null,
+    [w1, res.w2 || [], w4].some((rs) => rs.some((r) => r.system === 'floor'))
+      ? "- the floor (issue 17), measured in the same run as the systems and with the same window rules: `bench/floor.js`, a bare loop in a small Node process doing each tick's tasks at the tick's instant, no scheduler. W1 / W2: N `http.request` GETs at each whole second (W2: all N at the burst instant) through one keep-alive `http.Agent` with the executor's settings (256 sockets per host, LIFO), to a stub of its own, with gocron-ts's `X-Gocron-Scheduled-At` header. W4: N `child_process.spawn('/bin/sh', ['-c', command])` with stdio pipes at each whole second, each waited for to its exit; CPU per run = the loop's own CPU ÷ runs, reaped children apart, as for the others."
+      : null,
     w5.length
       ? "- W5: cluster setup only, W1's HTTP jobs with 1 or 2 dispatchers (the second on its own HTTP port with its own id, same database, Redis prefix and etcd prefix) and 1 or 2 executors (the second on its own gRPC port with its own id), a fresh database per setup. Redis load = deltas of `INFO stats` total_commands_processed and of the calls in `INFO commandstats` (which also counts the commands Lua scripts run, e.g. Redlock's); MariaDB load = deltas of `SHOW GLOBAL STATUS` (Questions, Com_*, rows written from Innodb_rows_* or, where the server lacks them as MariaDB 10.11 does, Handler_*), both over the window and server-wide."
       : null,
@@ -698,6 +729,7 @@ function writeReport(res, outDir = path.join(ROOT, 'docs')) {
     w4.length
       ? "- BullMQ **worker** (W4): the worker's clock just before `spawn('true')` − `job.opts.prevMillis`. gocron-ts W4 uses the ledger only; its `date +%s%3N` variant (`--w4-stamp`) also dates the command's own start (**command**: its output − `runs.scheduled_at`)."
       : null,
+    '- floor **stub** (W1, W2): as gocron-ts **stub**; floor **loop** (W4): its clock just before `spawn` − the tick, and with `--w4-stamp` **command**: the `date +%s%3N` output − the tick.',
     '- missed = expected ticks (jobs × seconds) without a started run by the end of the grace period; duplicated = more than one start for one (job, tick).',
     '- CPU = utime+stime delta from `/proc/<pid>/stat` over the window; RSS = peak `VmRSS` sampled every 500 ms in the window. Shared services (Redis, MariaDB, etcd) serve other work too.',
     '',

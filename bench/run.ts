@@ -4,7 +4,7 @@
 //                     [--w2-jobs=5000] [--w3-sizes=10000,100000] [--w4-jobs=200] [--w4-stamp] [--w5-rate=1000]
 //                     [--w5-combos=1d1e,2d1e,1d2e,2d2e] [--w6-rows=cluster:10000000,embedded:2000000]
 //                     [--w6-rate=100] [--w7-minutes=30] [--w7-rate=200] [--w7-parallel]
-//                     [--systems=embedded,cluster,bullmq] [--capacity=2048] [--bull-concurrency=100]
+//                     [--systems=embedded,cluster,bullmq,floor] [--capacity=2048] [--bull-concurrency=100]
 //                     [--out=bench/results/latest.json] [--merge] [--no-report] [--report-dir=docs] [--warmup=10]
 //   (`node bench/run.js …` is the same: it loads this file through tsx.)
 //
@@ -15,7 +15,9 @@
 // (W1 at --w6-rate jobs/s with a dashboard open, beside a ledger prefilled with --w6-rows runs, and beside an empty
 // one: lag and API latency, and the prefill's time), W7 soak (--w7-rate jobs/s for --w7-minutes: RSS each minute,
 // no tick missed or run twice; --w7-parallel runs both setups at once). No scenario named: W1–W5 (W6 and W7 take
-// long: name them). One file per scenario in bench/scenarios/; what they share in bench/lib/.
+// long: name them). W1, W2 and W4 also measure the floor (--systems' `floor`, on by default): bench/floor.js, a bare
+// loop doing the same GETs or spawns at the same instants, so each figure reads beside it (issue 17). One file per
+// scenario in bench/scenarios/; what they share in bench/lib/.
 //
 // `npm run bench` (scripts/bench.sh) starts MariaDB, Redis and etcd (scripts/test-services.sh), builds, then runs
 // this; run directly, it needs `npm run build` (dist/apps/*/main.js) and those services on loopback (GOCRON_TEST_*

@@ -7,10 +7,12 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 /** What runs when no scenario is named: W6 (a 10-million-row prefill) and W7 (a 30-minute soak) only when named. */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = ['w1', 'w2', 'w3', 'w4', 'w5'];
 
-export const SYSTEMS = ['embedded', 'cluster', 'bullmq'] as const;
+/** `floor`: a bare loop doing the same tasks at the same instants (bench/floor.js), in W1, W2 and W4 only. */
+export const SYSTEMS = ['embedded', 'cluster', 'bullmq', 'floor'] as const;
 export type System = (typeof SYSTEMS)[number];
 /** The two gocron-ts setups: SQLite with static discovery, or MariaDB + Redis + etcd. */
-export type GocronMode = Exclude<System, 'bullmq'>;
+export type GocronMode = Exclude<System, 'bullmq' | 'floor'>;
+export const isGocronMode = (s: System): s is GocronMode => s === 'embedded' || s === 'cluster';
 
 /** Written as `options` into the results file: keep the keys (and their order) stable. */
 export interface BenchOptions {
@@ -85,7 +87,7 @@ export function parseArgs(argv: string[]): BenchArgs {
     chosen.push(s);
   }
   const systems: System[] = [];
-  for (const s of list('systems', 'embedded,cluster,bullmq')) {
+  for (const s of list('systems', 'embedded,cluster,bullmq,floor')) {
     if (!isSystem(s)) throw new Error(`--systems: unknown system ${s} (known: ${SYSTEMS.join(', ')})`);
     systems.push(s);
   }

@@ -75,7 +75,7 @@ function servicePids(): ServicePids {
 /** The shared services a system uses, whose CPU is sampled alongside its own processes. */
 export function servicesFor(system: System): ServicePids {
   const all = servicePids();
-  if (system === 'embedded') return {};
+  if (system === 'embedded' || system === 'floor') return {};
   if (system === 'bullmq') return { 'redis-server': all['redis-server'] };
   return all;
 }

@@ -22,10 +22,13 @@ export async function dumpStub(stub: Stub): Promise<TickRecord[]> {
   return recs.map(([t, key, sched]) => ({ key, sched, start: t }));
 }
 
-/** The hits of one system's requests: gocron-ts's carry the job id header, BullMQ's the scheduler id. */
-export function hitsOf(hits: TickRecord[], system: 'gocron' | 'bullmq'): TickRecord[] {
-  const mark = system === 'bullmq' ? 'b' : 'g';
-  return hits.filter((h) => h.key.startsWith(mark));
+/**
+ * The hits of one system's requests: gocron-ts's carry the job id header, BullMQ's the scheduler id, the floor's
+ * (bench/floor.js) gocron-ts's headers with job ids f<i>.
+ */
+export function hitsOf(hits: TickRecord[], system: 'gocron' | 'bullmq' | 'floor'): TickRecord[] {
+  const mark = { gocron: /^g\d/, bullmq: /^b/, floor: /^gf/ }[system];
+  return hits.filter((h) => mark.test(h.key));
 }
 
 /** Runs `fn` with a fresh stub, stopped afterwards. */

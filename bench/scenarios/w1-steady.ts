@@ -1,6 +1,7 @@
 // W1 steady: N HTTP jobs every second, for each system; lag from the ledger and from the stub.
 import type { Attempt, Bench } from '../lib/bench';
 import { withBull } from '../lib/bullmq';
+import { withFloor } from '../lib/floor';
 import { PLAIN, SetupVariant, variantTag, withGocron } from '../lib/gocron-setup';
 import { jobRows } from '../lib/ledger-db';
 import type { GocronMode, System } from '../lib/options';
@@ -26,7 +27,9 @@ export function w1Attempts(bench: Bench): Attempt<W1Result>[] {
     bench.opts.systems.map((sys) =>
       sys === 'bullmq'
         ? { label: `W1 bullmq ${n}`, run: () => w1Bull(bench, n) }
-        : { label: `W1 ${sys} ${n}`, run: () => w1Gocron(bench, sys, n) },
+        : sys === 'floor'
+          ? { label: `W1 floor ${n}`, run: () => w1Floor(bench, n) }
+          : { label: `W1 ${sys} ${n}`, run: () => w1Gocron(bench, sys, n) },
     ),
   );
 }
@@ -79,6 +82,26 @@ function w1Bull(bench: Bench, jobs: number): Promise<W1Result> {
         window: [T0, T1],
         stub: stubStats,
         createMs,
+        resources,
+      };
+    }),
+  );
+}
+
+/** The floor: a bare keep-alive client sending the same GETs to a stub of its own at each whole second. */
+function w1Floor(bench: Bench, jobs: number): Promise<W1Result> {
+  const env = { FLOOR_MODE: 'http', FLOOR_JOBS: String(jobs) };
+  return withStub(bench, `w1-floor-${jobs}`, (stub) =>
+    withFloor(bench, `floor-w1-${jobs}`, { ...env, STUB_URL: stub.url }, async (floor) => {
+      // no dump at T0 (as the others have): the floor's requests of T0 arrive within milliseconds, some before it
+      const { T0, T1, resources } = await steadyWindow(bench, [floor, stub.proc], servicesFor('floor'));
+      const hits = await dumpStub(stub);
+      return {
+        system: 'floor',
+        jobs,
+        seconds: bench.opts.seconds,
+        window: [T0, T1],
+        stub: tickStats(hitsOf(hits, 'floor'), jobs, T0, T1),
         resources,
       };
     }),

@@ -3,12 +3,14 @@ import { waitFor } from '../../test/support/wait';
 import type { Attempt, Bench } from '../lib/bench';
 import { withBull } from '../lib/bullmq';
 import { sleep, sleepUntil, wholeSecondAfter } from '../lib/clock';
+import { withFloor } from '../lib/floor';
 import { PLAIN, SetupVariant, variantTag, withGocron } from '../lib/gocron-setup';
 import { jobRows } from '../lib/ledger-db';
 import type { GocronMode, System } from '../lib/options';
+import type { BenchProcess } from '../lib/processes';
 import { Resources, sampler, servicesFor } from '../lib/sampling';
 import { BurstStats, burstStats, LagStats, lagStats, TickRecord } from '../lib/stats';
-import { dumpStub, hitsOf, withStub } from '../lib/stub';
+import { dumpStub, hitsOf, Stub, withStub } from '../lib/stub';
 
 export interface W2Result {
   system: System;
@@ -24,7 +26,9 @@ export function w2Attempts(bench: Bench): Attempt<W2Result>[] {
   return bench.opts.systems.map((sys) =>
     sys === 'bullmq'
       ? { label: `W2 bullmq ${n}`, run: () => w2Bull(bench, n) }
-      : { label: `W2 ${sys} ${n}`, run: () => w2Gocron(bench, sys, n) },
+      : sys === 'floor'
+        ? { label: `W2 floor ${n}`, run: () => w2Floor(bench, n) }
+        : { label: `W2 ${sys} ${n}`, run: () => w2Gocron(bench, sys, n) },
   );
 }
 
@@ -97,20 +101,46 @@ function w2Bull(bench: Bench, jobs: number): Promise<W2Result> {
       const { worker } = await b.startWorker(`bullmq-worker-w2-${jobs}`, { STUB_URL: stub.url }, 30_000);
       const at = burstInstant();
       await b.schedule(jobs, 200, 'w2', cronAt(at));
-      await sleepUntil(at - 1000);
-      await dumpStub(stub);
-      const smp = sampler(bench.work, [worker, stub.proc], servicesFor('bullmq'));
-      let hits: TickRecord[] = [];
-      await waitFor(
-        async () => {
-          hits = hits.concat(await dumpStub(stub));
-          return new Set(hits.filter((h) => h.sched === at).map((h) => h.key)).size >= jobs;
-        },
-        { timeoutMs: 60_000, intervalMs: 250, what: 'BullMQ burst started' },
-      ).catch(() => null);
-      const resources = smp.stop();
-      const stubStats = burstStats(hitsOf(hits, 'bullmq'), jobs, at);
-      return { system: 'bullmq', jobs, at, stub: stubStats, resources };
+      const { hits, resources } = await stubBurst(bench, stub, [worker, stub.proc], jobs, at, 'bullmq');
+      return { system: 'bullmq', jobs, at, stub: burstStats(hitsOf(hits, 'bullmq'), jobs, at), resources };
     }),
   );
+}
+
+/** The floor: a bare keep-alive client sending the burst's GETs at once at its instant, to a stub of its own. */
+function w2Floor(bench: Bench, jobs: number): Promise<W2Result> {
+  const at = burstInstant();
+  const env = { FLOOR_MODE: 'http', FLOOR_JOBS: String(jobs), FLOOR_AT: String(at) };
+  return withStub(bench, `w2-floor-${jobs}`, (stub) =>
+    withFloor(bench, `floor-w2-${jobs}`, { ...env, STUB_URL: stub.url }, async (floor) => {
+      const { hits, resources } = await stubBurst(bench, stub, [floor, stub.proc], jobs, at, 'floor');
+      return { system: 'floor', jobs, at, stub: burstStats(hitsOf(hits, 'floor'), jobs, at), resources };
+    }),
+  );
+}
+
+/**
+ * A burst seen from the stub alone (BullMQ, the floor): `procs` sampled from a second before `at` until every job's
+ * request arrived (at most 60 s), the stub's records collected meanwhile.
+ */
+async function stubBurst(
+  bench: Bench,
+  stub: Stub,
+  procs: BenchProcess[],
+  jobs: number,
+  at: number,
+  system: 'bullmq' | 'floor',
+): Promise<{ hits: TickRecord[]; resources: Resources }> {
+  await sleepUntil(at - 1000);
+  await dumpStub(stub);
+  const smp = sampler(bench.work, procs, servicesFor(system));
+  let hits: TickRecord[] = [];
+  await waitFor(
+    async () => {
+      hits = hits.concat(await dumpStub(stub));
+      return new Set(hits.filter((h) => h.sched === at).map((h) => h.key)).size >= jobs;
+    },
+    { timeoutMs: 60_000, intervalMs: 250, what: `${system} burst started` },
+  ).catch(() => null);
+  return { hits, resources: smp.stop() };
 }

@@ -1,14 +1,15 @@
-// W4 shell: N jobs every second running `true`: spawn cost and lag. --w4-stamp adds a gocron-ts variant running
-// `date +%s%3N`, whose output dates the command's own start.
+// W4 shell: N jobs every second running `true`: spawn cost and lag. --w4-stamp adds a gocron-ts (and floor) variant
+// running `date +%s%3N`, whose output dates the command's own start. The floor: bench/floor.js spawning the command.
 import { existsSync, readFileSync } from 'node:fs';
 import type { Attempt, Bench } from '../lib/bench';
 import { withBull } from '../lib/bullmq';
+import { withFloor } from '../lib/floor';
 import { withGocron } from '../lib/gocron-setup';
 import { jobRows } from '../lib/ledger-db';
 import type { GocronMode, System } from '../lib/options';
 import type { BenchProcess } from '../lib/processes';
 import { Resources, servicesFor } from '../lib/sampling';
-import { RunRow, SteadyLedger, steadyLedger, steadyWindow } from '../lib/steady';
+import { RunRow, SteadyLedger, steadyLedger, SteadyWindow, steadyWindow } from '../lib/steady';
 import { LagStats, lagStats, round3, TickStats, tickStats } from '../lib/stats';
 
 export interface SpawnCost {
@@ -25,6 +26,7 @@ export interface W4Result {
   window: [number, number];
   ledger?: SteadyLedger;
   statuses?: Record<string, number>;
+  /** BullMQ's worker or the floor's loop: its clock at spawn − the tick. */
   worker?: TickStats;
   exitCodes?: Record<string, number>;
   duration: LagStats;
@@ -40,12 +42,23 @@ export function w4Attempts(bench: Bench): Attempt<W4Result>[] {
   const n = bench.opts.w4Jobs;
   return bench.opts.systems.flatMap((sys): Attempt<W4Result>[] => {
     if (sys === 'bullmq') return [{ label: `W4 bullmq ${n}`, run: () => w4Bull(bench, n) }];
-    const attempts = [{ label: `W4 ${sys} ${n}`, run: () => w4Gocron(bench, sys, n) }];
+    const run = (stamp: boolean): Promise<W4Result> =>
+      sys === 'floor' ? w4Floor(bench, n, stamp) : w4Gocron(bench, sys, n, stamp);
+    const attempts = [{ label: `W4 ${sys} ${n}`, run: () => run(false) }];
     if (bench.opts.w4Stamp) {
-      attempts.push({ label: `W4 ${sys} ${n} (date stamp)`, run: () => w4Gocron(bench, sys, n, true) });
+      attempts.push({ label: `W4 ${sys} ${n} (date stamp)`, run: () => run(true) });
     }
     return attempts;
   });
+}
+
+/** The headline runs `true`; the stamp variant prints the command's own start (ms), kept in runs.output. */
+const commandOf = (stamp: boolean): string => (stamp ? 'date +%s%3N' : 'true');
+
+/** The command's own start, as the stamp variant prints it (null for other output). */
+function stampOf(output: string | null | undefined): number | null {
+  const t = Number((output || '').trim());
+  return t > 1e12 ? t : null;
 }
 
 interface ShellRunRow extends RunRow {
@@ -54,7 +67,7 @@ interface ShellRunRow extends RunRow {
   output?: string | null;
 }
 
-/** Executor (or worker) CPU per run started in the window: the spawn cost. */
+/** Executor (or BullMQ worker, or floor) CPU per run started in the window: the spawn cost. */
 function spawnCost(res: Resources, proc: BenchProcess, runs: number): SpawnCost {
   const p = res.procs.find((x) => x.name === proc.name);
   if (!p || p.cpuSec == null || !runs) return { runs, cpuMsPerRun: null, childCpuMsPerRun: null };
@@ -66,8 +79,7 @@ function spawnCost(res: Resources, proc: BenchProcess, runs: number): SpawnCost 
 }
 
 function w4Gocron(bench: Bench, mode: GocronMode, jobs: number, stamp = false): Promise<W4Result> {
-  // the headline runs `true`; the stamp variant prints the command's own start (ms), kept in runs.output
-  const command = stamp ? 'date +%s%3N' : 'true';
+  const command = commandOf(stamp);
   const tag = `w4-${mode}-${jobs}${stamp ? '-stamp' : ''}`;
   return withGocron(bench, mode, tag, async (g) => {
     await g.migrate();
@@ -97,8 +109,8 @@ function w4Gocron(bench: Bench, mode: GocronMode, jobs: number, stamp = false): 
     };
     if (stamp) {
       const stamped = dbRows
-        .map((x) => ({ x, t: Number((x.output || '').trim()) }))
-        .filter(({ x, t }) => x.started_at != null && t > 1e12);
+        .map((x) => ({ x, t: stampOf(x.output) ?? 0 }))
+        .filter(({ x, t }) => x.started_at != null && t);
       r.commandLag = lagStats(stamped.map(({ x, t }) => t - Number(x.scheduled_at))); // tick → command runs
       r.startedToCommand = lagStats(stamped.map(({ x, t }) => t - Number(x.started_at))); // ledger start → command runs
     }
@@ -106,8 +118,59 @@ function w4Gocron(bench: Bench, mode: GocronMode, jobs: number, stamp = false): 
   });
 }
 
-/** A line of the worker's BULL_RECORD_FILE: [spawnMs, name, scheduledMs, exitMs, code]. */
-type SpawnRecord = [number, string, number, number, number | string];
+/**
+ * A line of a spawning loop's records (the BullMQ worker's BULL_RECORD_FILE, the floor's FLOOR_RECORD_FILE):
+ * [spawnMs, name, scheduledMs, exitMs, code, stdout (the floor only)].
+ */
+type SpawnRecord = [number, string, number, number, number | string, string?];
+
+/**
+ * W4 as a spawning loop recorded it in `file`: lag = its clock at spawn − the tick, over the window `w`; for the
+ * stamp command (the floor's), also the command's own start − the tick, and − the spawn.
+ */
+function spawnerResult(
+  bench: Bench,
+  system: 'bullmq' | 'floor',
+  proc: BenchProcess,
+  file: string,
+  jobs: number,
+  command: string,
+  w: SteadyWindow,
+): W4Result {
+  const { T0, T1, resources } = w;
+  const recs = existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as SpawnRecord)
+    : [];
+  const inWin = recs.filter((x) => x[2] >= T0 && x[2] < T1);
+  const codes: Record<string, number> = {};
+  for (const x of inWin) codes[x[4]] = (codes[x[4]] || 0) + 1;
+  const stamped = command === commandOf(true) ? inWin.filter((x) => stampOf(x[5]) != null) : [];
+  const r: W4Result = {
+    system,
+    jobs,
+    command,
+    seconds: bench.opts.seconds,
+    window: [T0, T1],
+    worker: tickStats(
+      recs.map((x) => ({ key: x[1], sched: x[2], start: x[0] })),
+      jobs,
+      T0,
+      T1,
+    ),
+    exitCodes: codes,
+    duration: lagStats(inWin.map((x) => x[3] - x[0])),
+    spawn: spawnCost(resources, proc, recs.filter((x) => x[0] >= T0 && x[0] < T1).length),
+    resources,
+  };
+  if (stamped.length) {
+    r.commandLag = lagStats(stamped.map((x) => (stampOf(x[5]) ?? 0) - x[2]));
+    r.startedToCommand = lagStats(stamped.map((x) => (stampOf(x[5]) ?? 0) - x[0]));
+  }
+  return r;
+}
 
 function w4Bull(bench: Bench, jobs: number): Promise<W4Result> {
   const tag = `w4-bullmq-${jobs}`;
@@ -121,34 +184,24 @@ function w4Bull(bench: Bench, jobs: number): Promise<W4Result> {
     const t0 = Date.now();
     await b.schedule(jobs, 100, 'w4', '* * * * * *');
     const createMs = Date.now() - t0;
-    const { T0, T1, resources } = await steadyWindow(bench, [worker], servicesFor('bullmq'));
+    const w = await steadyWindow(bench, [worker], servicesFor('bullmq'));
     await worker.stop(); // flushes its records
-    const recs = existsSync(records)
-      ? readFileSync(records, 'utf8')
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l) as SpawnRecord)
-      : [];
-    const inWin = recs.filter((x) => x[2] >= T0 && x[2] < T1);
-    const codes: Record<string, number> = {};
-    for (const x of inWin) codes[x[4]] = (codes[x[4]] || 0) + 1;
-    return {
-      system: 'bullmq',
-      jobs,
-      command: 'true',
-      seconds: bench.opts.seconds,
-      window: [T0, T1],
-      worker: tickStats(
-        recs.map((x) => ({ key: x[1], sched: x[2], start: x[0] })),
-        jobs,
-        T0,
-        T1,
-      ),
-      exitCodes: codes,
-      duration: lagStats(inWin.map((x) => x[3] - x[0])),
-      spawn: spawnCost(resources, worker, recs.filter((x) => x[0] >= T0 && x[0] < T1).length),
-      createMs,
-      resources,
-    };
+    return { ...spawnerResult(bench, 'bullmq', worker, records, jobs, 'true', w), createMs };
+  });
+}
+
+/**
+ * The floor: a bare loop in a small Node process spawning `/bin/sh -c <command>` for each job at each whole second
+ * and waiting for its exit; the stamp variant's output dates the command's start as gocron-ts's does.
+ */
+function w4Floor(bench: Bench, jobs: number, stamp = false): Promise<W4Result> {
+  const command = commandOf(stamp);
+  const name = `floor-w4-${jobs}${stamp ? '-stamp' : ''}`;
+  const records = bench.work.file(`${name}.records`);
+  const env = { FLOOR_MODE: 'spawn', FLOOR_JOBS: String(jobs), FLOOR_COMMAND: command, FLOOR_RECORD_FILE: records };
+  return withFloor(bench, name, env, async (floor) => {
+    const w = await steadyWindow(bench, [floor], servicesFor('floor'));
+    await floor.stop(); // flushes its records
+    return spawnerResult(bench, 'floor', floor, records, jobs, command, w);
   });
 }

@@ -14,7 +14,7 @@ import type { GocronSetup } from '../lib/gocron-setup';
 import { withGocron } from '../lib/gocron-setup';
 import { historyJobRows, planHistory, prefillHistory, PrefillStats } from '../lib/history';
 import { jobRow } from '../lib/ledger-db';
-import type { GocronMode } from '../lib/options';
+import { GocronMode, isGocronMode } from '../lib/options';
 import { Resources, servicesFor } from '../lib/sampling';
 import { SteadyLedger, steadyLedger, steadyWindow } from '../lib/steady';
 import { LagStats, lagStats, TickStats, tickStats } from '../lib/stats';
@@ -50,7 +50,7 @@ export interface W6Result {
 }
 
 export function w6Attempts(bench: Bench): Attempt<W6Result>[] {
-  const modes = bench.opts.systems.filter((s): s is GocronMode => s !== 'bullmq');
+  const modes = bench.opts.systems.filter(isGocronMode);
   if (bench.opts.systems.includes('bullmq')) log('W6: gocron-ts only (BullMQ keeps no run ledger); bullmq skipped');
   return modes.flatMap((mode) => [
     { label: `W6 ${mode} empty ledger`, run: () => w6Gocron(bench, mode, false) },

@@ -7,7 +7,7 @@ import { sleepUntil } from '../lib/clock';
 import type { GocronSetup } from '../lib/gocron-setup';
 import { withGocron } from '../lib/gocron-setup';
 import { jobRows } from '../lib/ledger-db';
-import type { GocronMode } from '../lib/options';
+import { GocronMode, isGocronMode } from '../lib/options';
 import type { BenchProcess } from '../lib/processes';
 import { memKb, Resources, servicesFor } from '../lib/sampling';
 import { round1, TickRecord, TickStats, tickStats } from '../lib/stats';
@@ -68,7 +68,7 @@ export interface W7Result {
 }
 
 export function w7Attempts(bench: Bench): Attempt<W7Result>[] {
-  const modes = bench.opts.systems.filter((s): s is GocronMode => s !== 'bullmq');
+  const modes = bench.opts.systems.filter(isGocronMode);
   if (bench.opts.systems.includes('bullmq')) log('W7: gocron-ts only (the soak reads the run ledger); bullmq skipped');
   const label = (mode: GocronMode): string =>
     `W7 ${mode} ${bench.opts.w7Rate}/s for ${bench.opts.w7Minutes} min${bench.opts.w7Parallel ? ' (parallel)' : ''}`;
