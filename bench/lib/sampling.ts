@@ -1,6 +1,6 @@
 // CPU and memory of processes from /proc over a measuring window, with the machine's busy share and load.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import type { System } from './options';
 import type { BenchProcess } from './processes';
@@ -35,6 +35,16 @@ function cpuTicks(pid: number): number | null {
 function childTicks(pid: number): number | null {
   const f = statFields(pid);
   return f ? Number(f[13]) + Number(f[14]) : null;
+}
+
+/** Pids whose parent is `pid`. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    if (statFields(Number(entry))?.[1] === String(pid)) out.push(Number(entry));
+  }
+  return out;
 }
 
 export interface MemKb {
@@ -89,6 +99,12 @@ export interface ProcResources {
   childCpuSec: number | null;
   rssPeakMB: number | null;
   hwmMB: number | null;
+  /**
+   * Its long-lived children, alive at both ends of the window (the executor's spawn helper): their own CPU and
+   * their reaped children's (the helper's tasks). Null when it had none.
+   */
+  helperCpuSec?: number | null;
+  helperChildCpuSec?: number | null;
 }
 
 export interface Resources {
@@ -113,6 +129,8 @@ export function sampler(work: Workspace, procs: BenchProcess[], services: Servic
       .filter((e): e is [string, number] => !!e[1])
       .map(([name, pid]) => ({ name: `${name} (shared)`, pid, proc: null, shared: true })),
   ];
+  const helpers = targets.map((t) => (t.shared ? [] : childrenOf(t.pid)));
+  const h0 = helpers.map((pids) => pids.map((pid) => [cpuTicks(pid), childTicks(pid)]));
   const t0 = Date.now();
   const m0 = machineTicks();
   const c0 = targets.map((t) => cpuTicks(t.pid));
@@ -139,6 +157,15 @@ export function sampler(work: Workspace, procs: BenchProcess[], services: Servic
         const mem = memKb(t.pid);
         const died = t.proc && t.proc.dead ? `exited during the window (${t.proc.exitDescription()})` : null;
         if (died) work.keep();
+        let helperTicks: number | null = null;
+        let helperChildTicks: number | null = null;
+        helpers[i].forEach((pid, j) => {
+          const [a, b] = [cpuTicks(pid), childTicks(pid)];
+          const [a0, b0] = h0[i][j];
+          if (a == null || b == null || a0 == null || b0 == null) return;
+          helperTicks = (helperTicks ?? 0) + a - a0;
+          helperChildTicks = (helperChildTicks ?? 0) + b - b0;
+        });
         return {
           name: t.name,
           shared: t.shared,
@@ -148,6 +175,10 @@ export function sampler(work: Workspace, procs: BenchProcess[], services: Servic
           childCpuSec: t.shared || kBefore == null || k1 == null ? null : round3((k1 - kBefore) / CLK_TCK),
           rssPeakMB: round1(peak[i] / 1024),
           hwmMB: t.shared ? null : round1(mem.hwm / 1024),
+          ...(helperTicks != null && {
+            helperCpuSec: round3(helperTicks / CLK_TCK),
+            helperChildCpuSec: round3((helperChildTicks ?? 0) / CLK_TCK),
+          }),
         };
       });
       const busy = 1 - (m1.idle - m0.idle) / (m1.total - m0.total);

@@ -14,8 +14,12 @@ import { LagStats, lagStats, round3, TickStats, tickStats } from '../lib/stats';
 
 export interface SpawnCost {
   runs: number;
+  /** The spawning process's own CPU and, for gocron-ts, its spawn helper's: executor and helper together. */
   cpuMsPerRun: number | null;
+  /** The tasks' own CPU (reaped children: of the helper for gocron-ts). */
   childCpuMsPerRun: number | null;
+  /** gocron-ts: the spawn helper's own share of cpuMsPerRun. */
+  helperCpuMsPerRun?: number | null;
 }
 
 export interface W4Result {
@@ -71,10 +75,13 @@ interface ShellRunRow extends RunRow {
 function spawnCost(res: Resources, proc: BenchProcess, runs: number): SpawnCost {
   const p = res.procs.find((x) => x.name === proc.name);
   if (!p || p.cpuSec == null || !runs) return { runs, cpuMsPerRun: null, childCpuMsPerRun: null };
+  const per = (sec: number) => round3((sec * 1000) / runs);
+  const helper = p.helperCpuSec ?? 0;
   return {
     runs,
-    cpuMsPerRun: round3((p.cpuSec * 1000) / runs),
-    childCpuMsPerRun: p.childCpuSec == null ? null : round3((p.childCpuSec * 1000) / runs),
+    cpuMsPerRun: per(p.cpuSec + helper),
+    childCpuMsPerRun: p.childCpuSec == null ? null : per(p.childCpuSec + (p.helperChildCpuSec ?? 0)),
+    ...(p.helperCpuSec != null && { helperCpuMsPerRun: per(helper) }),
   };
 }
 

@@ -93,7 +93,7 @@ export const NAMESPACE_CHAIN = [
 export const SPAWN_HELPER = `use strict;
 use POSIX ();
 ${START_TASK}
-my ($task_start, $prctl, $unshare, $mount) = @ARGV;
+my ($task_start, $prctl, $clone, $mount) = @ARGV;
 $SIG{$_} = 'IGNORE' for qw(HUP INT TERM PIPE);
 my $helper_pid = $$;
 # Once, here: whatever the executor's parent left open. Everything the helper opens after this is close-on-exec
@@ -150,8 +150,10 @@ sub start_run {
   if (!pipe($out_r, $out_w) || ($mode eq 'pid-namespace' && !pipe($rep_r, $rep_w))) {
     my $m = "pipe: $!"; emit("F $id " . length($m) . "\\n$m"); return;
   }
-  my $pid = fork();
-  if (!defined $pid) {
+  # In a namespace where the syscalls are known: clone(2) itself, the child PID 1 of new PID and mount namespaces.
+  my $init = $mode eq 'pid-namespace' && $clone;
+  my $pid = $init ? syscall($clone, 0x20020000 | 17, 0, 0, 0, 0) : fork();
+  if (!defined $pid || $pid < 0) {
     my $m = "fork: $!"; emit("F $id " . length($m) . "\\n$m");
     close $_ for grep { defined } ($out_r, $out_w, $rep_r, $rep_w);
     return;
@@ -167,7 +169,7 @@ sub start_run {
     eval {
       if ($mode eq 'pid-namespace') {
         POSIX::dup2(fileno($rep_w), 3);
-        enter_namespace($uid, $gid, $groups, $cwd, $command) if $unshare;
+        be_init($uid, $gid, $groups, $cwd, $command) if $init;
         exec { '${NAMESPACE_CHAIN[0]}' } ${NAMESPACE_CHAIN.map((a) => `'${a}'`).join(', ')},
           '${PERL}', '-e', $task_start, '--', $uid, $gid, $groups, $cwd, $command;
         die "gocron: cannot run setpriv: $!\\n";
@@ -184,35 +186,24 @@ sub start_run {
   emit("P $id $pid\\n");
 }
 
-# The namespace chain without its three execs (setpriv, unshare, perl): this process dies with the helper
-# (PR_SET_PDEATHSIG), enters new PID and mount namespaces, makes every mount private and forks PID 1, which mounts
-# its own /proc and then is TASK_START's PID 1. Like unshare it ignores SIGTERM, so that a cancel reaches the task
-# while PID 1 waits; SIGKILL ends it, and PID 1 (whose death signal it is) with it, and so the namespace.
-sub enter_namespace {
+# The namespace chain without its execs (setpriv, unshare, perl) and its waiting parent: this process is PID 1 of its
+# new PID and mount namespaces (clone(2) made it so) and the run's group leader. It dies with the helper
+# (PR_SET_PDEATHSIG), makes every mount private, mounts its own /proc, and then does what TASK_START's PID 1 does.
+# SIGTERM from outside does not reach PID 1 without a handler, so a cancel's SIGTERM ends only the task while PID 1
+# waits; the SIGKILL after the grace ends PID 1, and with it the namespace.
+sub be_init {
   my @task = @_;
   syscall($prctl, 1, 9, 0, 0, 0) == 0 or die "gocron: prctl: $!\\n";
-  POSIX::_exit(127) if getppid() != $helper_pid;
-  syscall($unshare, 0x20020000) == 0 or die "gocron: unshare: $!\\n";
   # syscall(2) hands strings over as writable buffers: copies, not literals
   my ($none, $root, $proc, $procdir) = ('none', '/', 'proc', '/proc');
   syscall($mount, $none, $root, 0, 0x44000, 0) == 0 or die "gocron: cannot make mounts private: $!\\n";
-  $SIG{TERM} = 'IGNORE';
-  my $init = fork() // die "gocron: fork: $!\\n";
-  if ($init == 0) {
-    $SIG{TERM} = 'DEFAULT';
-    # Its parent is outside the namespace (getppid is 0 here); were it killed before this, the group's SIGKILL that
-    # killed it reaches this process too.
-    syscall($prctl, 1, 9, 0, 0, 0);
-    syscall($mount, $proc, $procdir, $proc, 14, 0) == 0 or die "gocron: cannot mount /proc: $!\\n";
-    my $task = fork() // die "gocron: fork: $!\\n";
-    if ($task == 0) { POSIX::close(3); start_task(-1, @task); }
-    waitpid($task, 0);
-    my $sig = $? & 127;
-    if (open(my $report, '>&=', 3)) { syswrite($report, $sig ? "signal $sig" : 'exit ' . ($? >> 8)); }
-    POSIX::_exit($sig ? 128 + $sig : $? >> 8);
-  }
-  waitpid($init, 0);
-  POSIX::_exit($? & 127 ? 128 + ($? & 127) : $? >> 8);
+  syscall($mount, $proc, $procdir, $proc, 14, 0) == 0 or die "gocron: cannot mount /proc: $!\\n";
+  my $task = fork() // die "gocron: fork: $!\\n";
+  if ($task == 0) { POSIX::close(3); start_task(-1, @task); }
+  waitpid($task, 0);
+  my $sig = $? & 127;
+  if (open(my $report, '>&=', 3)) { syswrite($report, $sig ? "signal $sig" : 'exit ' . ($? >> 8)); }
+  POSIX::_exit($sig ? 128 + $sig : $? >> 8);
 }
 
 sub reap {
@@ -309,19 +300,19 @@ while (1) {
 `;
 
 /**
- * Syscall numbers (prctl, unshare, mount) where they are known: prctl for PR_SET_CHILD_SUBREAPER and the death
- * signal, the three for entering a PID namespace without the setpriv/unshare/perl chain. Elsewhere 0: no subreaper,
- * and namespaces through the chain; every other guarantee holds.
+ * Syscall numbers (prctl, clone, mount) where they are known: prctl for PR_SET_CHILD_SUBREAPER and the death
+ * signal, the three for starting a run's PID namespace without the setpriv/unshare/perl chain. Elsewhere 0: no
+ * subreaper, and namespaces through the chain; every other guarantee holds.
  */
 const SYSCALLS: Partial<Record<NodeJS.Architecture, [number, number, number]>> = {
-  x64: [157, 272, 165],
-  arm64: [167, 97, 40],
+  x64: [157, 56, 165],
+  arm64: [167, 220, 40],
 };
 
 /** perl's arguments for the helper. `direct`: enter namespaces itself where the syscall numbers are known. */
 export function helperArgs(arch: string = process.arch, direct = true): string[] {
-  const [prctl, unshare, mount] = SYSCALLS[arch as NodeJS.Architecture] ?? [0, 0, 0];
-  return ['-e', SPAWN_HELPER, TASK_START, String(prctl), String(direct ? unshare : 0), String(mount)];
+  const [prctl, clone, mount] = SYSCALLS[arch as NodeJS.Architecture] ?? [0, 0, 0];
+  return ['-e', SPAWN_HELPER, TASK_START, String(prctl), String(direct ? clone : 0), String(mount)];
 }
 
 /** Where and as whom one run starts: plain data, given to the helper. */
