@@ -380,6 +380,34 @@ describe.each(MODES)('ShellRunner (%s, helper enters it itself: %s)', (mode, dir
     });
   });
 
+  it('a cancel sent together with the start still reaches the task', async () => {
+    for (let i = 0; i < 10; i++) {
+      const task = runner.start(ctx(), { command: 'sleep 1; echo survived', env: {} }, { killGraceMs: 0 });
+      task.cancel('at once');
+      const outcome = await task.done;
+      expect(outcome).toMatchObject({ status: 'cancelled', error: 'at once' });
+      expect(outcome.output).not.toContain('survived');
+    }
+  });
+
+  it('ends a run whose leftover floods its output, within the drain bound', async () => {
+    const marker = `flood${process.pid}${++markerCount}`;
+    const started = Date.now();
+    const outcome = await runner.start(ctx(), { command: `setsid yes ${marker} & sleep 0.2; exit 0`, env: {} }).done;
+    stray.push(...pidsOf(marker));
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(outcome).toMatchObject({ status: 'succeeded', outputTruncated: true });
+    if (mode === 'pid-namespace') await waitFor(() => pidsOf(marker).length === 0, 2000, 'the flood to die');
+  });
+
+  it('reports a helper that can not start as a failed start, not a lost run', async () => {
+    const broken = new ShellRunner({ ...NO_ISOLATION, mode }, new SpawnHelper(direct, '/bin/false'));
+    expect(await broken.start(ctx(), { command: 'true', env: {} }).done).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^could not start: the spawn helper failed at start \(exit code 1;/) as string,
+    });
+  });
+
   describe('when the spawn helper dies', () => {
     it('its runs end lost, their groups killed, and the next run gets a new helper', async () => {
       const helper = new SpawnHelper(direct);
@@ -452,6 +480,21 @@ describe.each(MODES)('ShellRunner (%s, helper enters it itself: %s)', (mode, dir
       standIn(`exec > ${out}.tmp; ls /proc/$$/fd; echo end; mv ${out}.tmp ${out}`, 2);
       const printed = await waitFor(() => existsSync(out) && readFileSync(out, 'utf8'), 5000, 'the task to list');
       expect(printed.split('\n')).toEqual(['0', '1', '2', 'end', '']);
+    });
+
+    it('its spawn helper kills a deep chain of sessions that left the group', async () => {
+      const marker = markedSleep();
+      const script = join(dir, 'chain.sh');
+      writeFileSync(
+        script,
+        'if [ "$1" -gt 0 ]; then exec setsid -w /bin/sh "$0" $(($1 - 1)) "$2"; else exec sleep "$2"; fi\n',
+      );
+      const proc = standIn(`/bin/sh ${script} 80 ${marker}`);
+      // Every level carries the marker in its arguments: the waiting setsid of each level and the sleep.
+      const chain = await waitFor(() => pidsOf(marker).length >= 80 && pidsOf(marker), 10_000, 'the chain');
+      stray.push(...chain);
+      proc.kill('SIGKILL');
+      await waitFor(() => chain.every((pid) => !isAlive(pid)), 8000, 'the whole chain to die');
     });
 
     it('its spawn helper kills the task group, and what left the group', async () => {

@@ -14,6 +14,8 @@ const DEFAULT_PATH = '/usr/local/bin:/usr/bin:/bin';
 /** Besides PATH, the only parts of the executor's environment a task may see; the rest is config and secrets. */
 const INHERITED_ENV = ['HOME', 'LANG', 'TZ'] as const;
 const DEFAULT_KILL_GRACE_MS = 5000;
+/** After the SIGKILL: how long the helper has to report the end before the executor gives the run up itself. */
+const BACKSTOP_MS = 5000;
 
 /**
  * The safe base, the job's variables, then the executor's: the run's `GOCRON_*` and, for a dependency run, its
@@ -120,6 +122,7 @@ class ShellRun implements RunningTask {
   private settled = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
   private graceTimer: NodeJS.Timeout | null = null;
+  private backstopTimer: NodeJS.Timeout | null = null;
 
   constructor(
     ctx: RunContext,
@@ -176,7 +179,16 @@ class ShellRun implements RunningTask {
     this.clearTimers();
     this.helper.signal(this.id, 'SIGTERM');
     this.graceTimer = setTimeout(
-      () => this.helper.signal(this.id!, 'SIGKILL'),
+      () => {
+        this.helper.signal(this.id!, 'SIGKILL');
+        // The helper reports the end at once after a SIGKILL; should it not (a stalled helper), the run is given up
+        // here, its group SIGKILLed by the executor itself.
+        this.backstopTimer = setTimeout(() => {
+          this.helper.abandon(this.id!);
+          this.ended = true;
+          void this.finish(this.outcome(status, null, error));
+        }, BACKSTOP_MS);
+      },
       Math.min(Math.max(0, this.killGraceMs), MAX_TIMER_MS),
     );
   }
@@ -232,8 +244,10 @@ class ShellRun implements RunningTask {
   private clearTimers(): void {
     if (this.timeoutTimer) clearTimeout(this.timeoutTimer);
     if (this.graceTimer) clearTimeout(this.graceTimer);
+    if (this.backstopTimer) clearTimeout(this.backstopTimer);
     this.timeoutTimer = null;
     this.graceTimer = null;
+    this.backstopTimer = null;
   }
 }
 

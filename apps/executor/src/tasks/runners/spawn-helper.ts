@@ -87,8 +87,8 @@ export const NAMESPACE_CHAIN = [
  * status> <report or ->\n` ended (the report is PID 1's in namespace mode); `F <id> <len>\n` and a message: could not
  * start.
  *
- * Builtins and POSIX only (perl-base, Essential on Debian). perl has no monotonic clock without Time::HiRes (not in
- * perl-base), so the drain deadlines count the time select(2) reports as slept.
+ * Builtins and POSIX only (perl-base, Essential on Debian). `R\n` once set up: a helper that dies before it could
+ * not start at all.
  */
 export const SPAWN_HELPER = `use strict;
 use POSIX ();
@@ -99,12 +99,16 @@ my $helper_pid = $$;
 # Once, here: whatever the executor's parent left open. Everything the helper opens after this is close-on-exec
 # (perl marks every descriptor above $^F, 2), so a task gets only 0, 1 and 2 without a scan per run.
 close_inherited(2);
-my $more = 0;
 syscall($prctl, 36, 1, 0, 0, 0) if $prctl;
+my $hz = POSIX::sysconf(POSIX::_SC_CLK_TCK()) || 100;
+# Monotonic seconds at 1/100 s: the elapsed real time times(2) returns (Time::HiRes is not in perl-base).
+sub now { return (POSIX::times())[0] / $hz; }
 my $chld = 0;
 $SIG{CHLD} = sub { $chld = 1 };
-my (%runs, %by_pid);
-my ($input, $now) = ('', 0);
+# Runs by id, run ids by leader pid, [id, key] by descriptor, ids of runs whose leader exited (being drained).
+my (%runs, %by_pid, %by_fd, %draining);
+my ($input, $more, $rbits) = ('', 0, '');
+vec($rbits, 0, 1) = 1;
 binmode STDIN; binmode STDOUT;
 
 sub emit {
@@ -117,28 +121,48 @@ sub emit {
   }
 }
 
+sub descends {
+  my ($p, $parent) = @_;
+  for (1 .. 4096) {
+    $p = $parent->{$p} // 0;
+    return 1 if $p == $helper_pid;
+    return 0 if $p <= 1;
+  }
+  return 0;
+}
+
+# The executor is gone: every task group, then every process descending from the helper however deep (a chain of
+# setsid children included: one /proc scan finds them all by their parent links), stopped first so that none forks
+# meanwhile, then killed; again until none is left (for at most 5 s).
 sub finish_all {
   for my $run (values %runs) { kill('KILL', -$run->{pid}) if $run->{pid}; }
-  # What the groups' deaths orphan comes here (the subreaper) a moment later: look again until nothing is left.
-  for (1 .. 50) {
+  my $until = now() + 5;
+  while (1) {
     1 while waitpid(-1, POSIX::WNOHANG()) > 0;
-    my $left = 0;
+    my (%parent, %state);
     if (opendir(my $proc, '/proc')) {
       for my $p (grep { /^\\d+$/ } readdir $proc) {
         open(my $st, '<', "/proc/$p/stat") or next;
         my $line = <$st> // '';
         close $st;
-        next unless $line =~ /.*\\) (\\S) (\\d+) (\\d+)/ && $2 == $$ && $1 ne 'Z';
-        $left++;
-        kill('KILL', -$p) if $3 == $p;
-        kill('KILL', $p);
+        ($state{$p}, $parent{$p}) = ($1, $2) if $line =~ /.*\\) (\\S) (\\d+)/;
       }
       closedir $proc;
     }
-    last unless $left;
+    my @mine = grep { $state{$_} ne 'Z' && descends($_, \\%parent) } keys %parent;
+    last if !@mine || now() > $until;
+    kill('STOP', @mine);
+    kill('KILL', @mine);
     select(undef, undef, undef, 0.01);
   }
   POSIX::_exit(0);
+}
+
+sub watch {
+  my ($id, $run, $key) = @_;
+  my $fd = fileno($run->{$key});
+  vec($rbits, $fd, 1) = 1;
+  $by_fd{$fd} = [$id, $key];
 }
 
 sub start_run {
@@ -179,9 +203,14 @@ sub start_run {
     syswrite(STDERR, $@ || "gocron: could not start\\n");
     POSIX::_exit(127);
   }
+  # Here too, so that a K right after this S finds the group (the child may not have run yet).
+  setpgrp($pid, $pid);
   close $out_w;
   close $rep_w if $rep_w;
-  $runs{$id} = { pid => $pid, out => $out_r, rep => $rep_r, report => '', status => undef, until => undef };
+  my $run = { pid => $pid, out => $out_r, rep => $rep_r, report => '', status => undef, until => 0, budget => 0 };
+  $runs{$id} = $run;
+  watch($id, $run, 'out');
+  watch($id, $run, 'rep') if $rep_r;
   $by_pid{$pid} = $id;
   emit("P $id $pid\\n");
 }
@@ -193,6 +222,8 @@ sub start_run {
 # waits; the SIGKILL after the grace ends PID 1, and with it the namespace.
 sub be_init {
   my @task = @_;
+  # PID 1 never execs, so close-on-exec closes nothing here: the other runs' pipes go now.
+  for my $run (values %runs) { POSIX::close(fileno($run->{$_})) for grep { $run->{$_} } qw(out rep); }
   syscall($prctl, 1, 9, 0, 0, 0) == 0 or die "gocron: prctl: $!\\n";
   # syscall(2) hands strings over as writable buffers: copies, not literals
   my ($none, $root, $proc, $procdir) = ('none', '/', 'proc', '/proc');
@@ -214,22 +245,38 @@ sub reap {
     my $run = $runs{$id};
     $run->{status} = $?;
     kill('KILL', -$pid);
-    $run->{until} = $now + 0.25;
+    # The rest of the output: until EOF, for 250 ms, or 1 MiB, whichever comes first (what left the group can hold
+    # the pipe open and write forever).
+    $run->{until} = now() + 0.25;
+    $run->{budget} = 1 << 20;
+    $draining{$id} = 1;
   }
 }
 
-sub drop_fh { my ($run, $key) = @_; close $run->{$key}; $run->{$key} = undef; }
+sub drop_fh {
+  my ($run, $key) = @_;
+  my $fd = fileno($run->{$key});
+  vec($rbits, $fd, 1) = 0;
+  delete $by_fd{$fd};
+  close $run->{$key};
+  $run->{$key} = undef;
+}
+
+sub end_run {
+  my ($id) = @_;
+  my $run = delete $runs{$id};
+  delete $draining{$id};
+  drop_fh($run, $_) for grep { $run->{$_} } qw(out rep);
+  my $report = $run->{report} =~ /^(exit|signal) \\d+$/ ? $run->{report} : '-';
+  $report =~ tr/ /_/;
+  emit("X $id $run->{status} $report\\n");
+}
 
 sub settle {
-  for my $id (keys %runs) {
+  my $t = now();
+  for my $id (keys %draining) {
     my $run = $runs{$id};
-    next unless defined $run->{status};
-    next if ($run->{out} || $run->{rep}) && $now < $run->{until};
-    drop_fh($run, $_) for grep { $run->{$_} } qw(out rep);
-    my $report = $run->{report} =~ /^(exit|signal) \\d+$/ ? $run->{report} : '-';
-    $report =~ tr/ /_/;
-    emit("X $id $run->{status} $report\\n");
-    delete $runs{$id};
+    end_run($id) if !($run->{out} || $run->{rep}) || $t >= $run->{until} || $run->{budget} <= 0;
   }
 }
 
@@ -253,7 +300,10 @@ sub handle_input {
       my ($id, $sig) = ($1, $2);
       substr($input, 0, length($&)) = '';
       my $run = $runs{$id};
-      kill($sig, -$run->{pid}) if $run && !defined $run->{status};
+      next unless $run;
+      kill($sig, -$run->{pid});
+      # A SIGKILL while draining: what still writes has left the group; stop reading it.
+      end_run($id) if defined $run->{status} && $sig == 9;
     } elsif ($input =~ /\\n/ || length($input) > 64) {
       finish_all();
     } else {
@@ -262,39 +312,39 @@ sub handle_input {
   }
 }
 
+emit("R\\n");
 while (1) {
   handle_input() if $more;
   reap() if $chld;
-  settle();
-  my $rbits = '';
-  vec($rbits, 0, 1) = 1;
-  my $timeout = %by_pid ? 0.02 : undef;
-  for my $run (values %runs) {
-    vec($rbits, fileno($run->{$_}), 1) = 1 for grep { $run->{$_} } qw(out rep);
-    if (defined $run->{status}) {
-      my $left = $run->{until} - $now;
-      $timeout = $left if !defined $timeout || $left < $timeout;
+  settle() if %draining;
+  # A leader's exit is noticed by SIGCHLD interrupting select; the timeout bounds the rare signal that arrives just
+  # before it. Drains are timed by now(), so they wake the loop too.
+  my $timeout = %draining ? 0.01 : %by_pid ? 0.02 : undef;
+  $timeout = 0 if $more;
+  my $n = select(my $ready = $rbits, undef, undef, $timeout);
+  next if $n <= 0;
+  my $bits = unpack('b*', $ready);
+  my $stdin = substr($bits, 0, 1) eq '1';
+  pos($bits) = 1;
+  while ($bits =~ /1/g) {
+    my $w = $by_fd{pos($bits) - 1} or next;
+    my ($id, $key) = @$w;
+    my $run = $runs{$id} or next;
+    my $got = sysread($run->{$key}, my $chunk, $key eq 'out' ? 65536 : 64);
+    if (!$got) {
+      drop_fh($run, $key) if defined $got || !$!{EINTR};
+    } elsif ($key eq 'rep') {
+      $run->{report} .= $chunk if length($run->{report}) < 64;
+    } else {
+      emit("O $id $got\\n$chunk");
+      $run->{budget} -= $got if defined $run->{status};
     }
   }
-  $timeout = 0 if $more || (defined $timeout && $timeout < 0);
-  my ($n, $left) = select(my $ready = $rbits, undef, undef, $timeout);
-  $now += defined $timeout ? $timeout - ($left // 0) : 0;
-  next if $n <= 0;
-  if (vec($ready, 0, 1)) {
+  # Last: a start opens descriptors, which may take the numbers of ones just closed above.
+  if ($stdin) {
     my $got = sysread(STDIN, $input, 65536, length $input);
     finish_all() if defined $got && $got == 0;
     handle_input() if $got;
-  }
-  for my $id (keys %runs) {
-    my $run = $runs{$id};
-    if ($run->{out} && vec($ready, fileno($run->{out}), 1)) {
-      my $got = sysread($run->{out}, my $chunk, 65536);
-      if ($got) { emit("O $id $got\\n$chunk"); } elsif (defined $got || !$!{EINTR}) { drop_fh($run, 'out'); }
-    }
-    if ($run->{rep} && vec($ready, fileno($run->{rep}), 1)) {
-      my $got = sysread($run->{rep}, my $chunk, 64);
-      if ($got) { $run->{report} .= $chunk if length($run->{report}) < 64; } elsif (defined $got || !$!{EINTR}) { drop_fh($run, 'rep'); }
-    }
   }
 }
 `;
@@ -342,6 +392,16 @@ interface Pending {
   pid?: number;
 }
 
+/** One helper process and what it holds: its runs, and what it sent that is not parsed yet. */
+interface HelperProcess {
+  child: ChildProcess;
+  runs: Map<number, Pending>;
+  buffer: Buffer;
+  /** It sent `R`: it started; a helper that dies before could not start at all. */
+  ready: boolean;
+  gone: boolean;
+}
+
 /** Fields go NUL-terminated; execve itself cannot carry a NUL, so one is refused here, naming where it is. */
 export function encodeSpawn(id: number, req: SpawnRequest): Buffer {
   const fields = [req.mode, req.uid, req.gid, req.groups, req.cwd, req.command];
@@ -364,13 +424,14 @@ const SIGNALS = { SIGTERM: 15, SIGKILL: 9 } as const;
 /**
  * The executor's side of the spawn helper: starts it on the first run, multiplexes runs over its pipes, and starts
  * a new one if it dies. A helper that dies takes its runs with it: their process groups are SIGKILLed from here and
- * each run is reported lost (the job's retries apply), never left running beside its retry.
+ * each run is reported lost (the job's retries apply), never left running beside its retry. Each helper has its own
+ * parser and runs, so that what a dead one sent last is never read as a new one's.
  */
 export class SpawnHelper {
-  private child: ChildProcess | null = null;
-  private readonly runs = new Map<number, Pending>();
+  private current: HelperProcess | null = null;
+  /** The helper each run was given to. */
+  private readonly owner = new Map<number, HelperProcess>();
   private nextId = 1;
-  private buffer: Buffer = Buffer.alloc(0);
 
   /** `direct`: false makes namespaces go through the setpriv/unshare/perl chain (tests, measurements). */
   constructor(
@@ -380,94 +441,114 @@ export class SpawnHelper {
 
   /** Pid of the helper process (tests); null before the first run or after it died. */
   get pid(): number | null {
-    return this.child?.pid ?? null;
+    return this.current?.child.pid ?? null;
   }
 
   /** Throws when the request cannot be encoded (a NUL byte); the helper's own failures arrive as `failed`. */
   spawn(req: SpawnRequest, events: SpawnEvents): number {
     const id = this.nextId++;
     const frame = encodeSpawn(id, req);
-    const child = this.child ?? this.startHelper();
-    this.runs.set(id, { events });
-    if (this.runs.size === 1) this.ref(true);
-    child.stdin!.write(frame);
+    const helper = this.current ?? this.startHelper();
+    helper.runs.set(id, { events });
+    this.owner.set(id, helper);
+    this.refresh();
+    helper.child.stdin!.write(frame);
     return id;
   }
 
   signal(id: number, signal: keyof typeof SIGNALS): void {
-    if (this.runs.has(id)) this.child?.stdin!.write(`K ${id} ${SIGNALS[signal]}\n`);
+    const helper = this.owner.get(id);
+    if (helper && !helper.gone) helper.child.stdin!.write(`K ${id} ${SIGNALS[signal]}\n`);
+  }
+
+  /**
+   * Gives a run up without waiting for the helper (a stopped run whose end never came): its group is SIGKILLed from
+   * here and nothing more of it is reported.
+   */
+  abandon(id: number): void {
+    const helper = this.owner.get(id);
+    const run = helper?.runs.get(id);
+    if (!helper || !run) return;
+    this.end(helper, id);
+    killGroup(run.pid);
   }
 
   /** Ends the helper (its tasks are SIGKILLed): for tests and shutdown; a later spawn starts a new one. */
   close(): void {
-    this.child?.stdin?.end();
+    this.current?.child.stdin?.end();
   }
 
-  private startHelper(): ChildProcess {
+  private startHelper(): HelperProcess {
     const child = spawn(this.perl, helperArgs(process.arch, this.direct), {
       stdio: ['pipe', 'pipe', 'inherit'],
       detached: true,
       env: { PATH: '/usr/bin:/bin' },
     });
-    this.child = child;
-    this.buffer = Buffer.alloc(0);
-    child.stdout.on('data', (chunk: Buffer) => this.read(chunk));
+    const helper: HelperProcess = { child, runs: new Map(), buffer: Buffer.alloc(0), ready: false, gone: false };
+    this.current = helper;
+    child.stdout.on('data', (chunk: Buffer) => this.read(helper, chunk));
     child.stdin.on('error', () => undefined);
-    child.once('error', (err) => this.lose(child, `the spawn helper could not run: ${err.message}`));
-    child.once('exit', (code, signal) =>
-      this.lose(child, `the spawn helper exited (${signal ?? `exit code ${code}`})`),
+    // New runs go to a new helper from its exit on; its runs are settled once its output is read to the end.
+    child.once('exit', () => this.retire(helper));
+    child.once('error', (err) => this.lose(helper, err.message));
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) =>
+      this.lose(helper, signal ?? `exit code ${code}`),
     );
-    return child;
+    return helper;
+  }
+
+  private retire(helper: HelperProcess): void {
+    helper.gone = true;
+    if (this.current === helper) this.current = null;
   }
 
   /** Every run of a dead helper: its group SIGKILLed (its pid is known once started), the run lost. */
-  private lose(child: ChildProcess, message: string): void {
-    if (this.child !== child) return;
-    this.child = null;
-    const runs = [...this.runs.values()];
-    this.runs.clear();
-    for (const run of runs) {
-      if (run.pid !== undefined) {
-        try {
-          process.kill(-run.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      run.events.failed(message, true);
+  private lose(helper: HelperProcess, how: string): void {
+    this.retire(helper);
+    const message = helper.ready
+      ? `the spawn helper exited (${how})`
+      : `the spawn helper failed at start (${how}; its stderr is in the executor's log)`;
+    const runs = [...helper.runs.entries()];
+    for (const [id] of runs) this.end(helper, id);
+    for (const [, run] of runs) {
+      killGroup(run.pid);
+      run.events.failed(message, helper.ready);
     }
   }
 
-  private ref(on: boolean): void {
-    const child = this.child;
+  /** The current helper's handles keep the process alive while any run is held, and only then. */
+  private refresh(): void {
+    const child = this.current?.child;
     if (!child) return;
+    const on = this.owner.size > 0;
     for (const handle of [child, child.stdin, child.stdout] as ({ ref(): void; unref(): void } | null)[]) {
       if (on) handle?.ref();
       else handle?.unref();
     }
   }
 
-  private read(chunk: Buffer): void {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+  private read(helper: HelperProcess, chunk: Buffer): void {
+    let buffer = helper.buffer.length ? Buffer.concat([helper.buffer, chunk]) : chunk;
     let at = 0;
     for (;;) {
-      const nl = this.buffer.indexOf(10, at);
+      const nl = buffer.indexOf(10, at);
       if (nl < 0) break;
-      const head = this.buffer.toString('latin1', at, nl).split(' ');
+      const head = buffer.toString('latin1', at, nl).split(' ');
       const [kind, idText] = head;
       const id = Number(idText);
       if (kind === 'O' || kind === 'F') {
         const len = Number(head[2]);
-        if (this.buffer.length < nl + 1 + len) break;
-        const body = this.buffer.subarray(nl + 1, nl + 1 + len);
+        if (buffer.length < nl + 1 + len) break;
+        const body = buffer.subarray(nl + 1, nl + 1 + len);
         at = nl + 1 + len;
-        const run = this.runs.get(id);
+        const run = helper.runs.get(id);
         if (kind === 'O') run?.events.output(Buffer.from(body));
-        else if (run) this.end(id, run).failed(body.toString(), false);
+        else if (run) this.end(helper, id).failed(body.toString(), false);
         continue;
       }
       at = nl + 1;
-      const run = this.runs.get(id);
+      if (kind === 'R') helper.ready = true;
+      const run = helper.runs.get(id);
       if (!run) continue;
       if (kind === 'P') {
         run.pid = Number(head[2]);
@@ -476,15 +557,27 @@ export class SpawnHelper {
         const status = Number(head[2]);
         const signal = status & 0x7f;
         const report = head[3] === '-' ? '' : head[3].replace('_', ' ');
-        this.end(id, run).exited(signal ? null : status >> 8, signal || null, report);
+        this.end(helper, id).exited(signal ? null : status >> 8, signal || null, report);
       }
     }
-    this.buffer = this.buffer.subarray(at);
+    buffer = buffer.subarray(at);
+    helper.buffer = buffer;
   }
 
-  private end(id: number, run: Pending): SpawnEvents {
-    this.runs.delete(id);
-    if (this.runs.size === 0) this.ref(false);
+  private end(helper: HelperProcess, id: number): SpawnEvents {
+    const run = helper.runs.get(id)!;
+    helper.runs.delete(id);
+    this.owner.delete(id);
+    this.refresh();
     return run.events;
+  }
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
   }
 }
