@@ -29,6 +29,27 @@ function isAlive(pid: number): boolean {
 
 const ONCE_A_YEAR = '0 0 1 1 *'; // jobs that only run when triggered
 
+/**
+ * The executor's spawn helper: the highest ancestor of a task that runs the helper's perl script (a PID namespace's
+ * PID 1 is a clone of the helper, with the same command line, between the two).
+ */
+function helperOf(taskPid: number): number | undefined {
+  let pid = taskPid;
+  let found: number | undefined;
+  for (let i = 0; i < 8 && pid > 1; i++) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      pid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (argv[1] === '-e' && argv[2]?.includes('sub finish_all')) found = pid;
+      else if (found !== undefined) return found;
+    } catch {
+      return found;
+    }
+  }
+  return found;
+}
+
 /** The pid of the task's `sleep <marker>` once it has started. */
 function waitForPid(marker: string): Promise<number> {
   return waitFor(() => pidsWithArg(marker)[0], { timeoutMs: 5000, what: `a process sleeping ${marker}` });
@@ -503,10 +524,13 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     expect(metrics).toMatch(/gocron_jobs_scheduled \d+/);
   });
 
-  it('a task dies with its executor (SIGKILL); the run is lost, then retried on the restarted executor', async () => {
-    const marker = markedSleep();
+  /** A triggered run of a job sleeping `marker` with one retry, once its task is running. */
+  async function sleepingRun(
+    name: string,
+    marker: string,
+  ): Promise<{ job: { id: number }; runId: number; pid: number }> {
     const job = await api.createJob({
-      name: 'orphan',
+      name,
       cron: ONCE_A_YEAR,
       type: 'shell',
       command: `sleep ${marker}`,
@@ -516,7 +540,33 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     });
     const runId = await api.trigger(job.id);
     await api.waitForRunStatus(runId, ['running']);
-    const pid = await waitForPid(marker);
+    return { job, runId, pid: await waitForPid(marker) };
+  }
+
+  /** The retry (attempt 2) of a job's run, once it runs. */
+  const retryOf = (jobId: number): Promise<Run> =>
+    api.waitForRun(jobId, (r: Run) => r.attempt === 2 && r.status === 'running', 'the retry runs', 20_000);
+
+  it('the spawn helper SIGKILLed: its run is lost with its task and retried, on a new helper', async () => {
+    const marker = markedSleep();
+    const { job, runId, pid } = await sleepingRun('helper-dies', marker);
+    const helper = helperOf(pid);
+    expect(helper).toEqual(expect.any(Number));
+    process.kill(helper!, 'SIGKILL');
+    await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} dies with the helper` });
+    const lost = await api.waitForRunStatus(runId, ['lost'], 15_000);
+    expect(lost.error).toBe('the spawn helper exited (SIGKILL)');
+    const retry = await retryOf(job.id);
+    expect(retry.trigger).toBe('retry');
+    const second = helperOf(await waitForPid(marker));
+    expect(second).toEqual(expect.any(Number));
+    expect(second).not.toBe(helper);
+    await api.call('POST', `/api/runs/${retry.id}/cancel`, undefined, 202);
+    await api.waitForRunStatus(retry.id, ['cancelled']);
+  });
+
+  it('a task dies with its executor (SIGKILL); the run is lost, then retried on the restarted executor', async () => {
+    const { job, runId, pid } = await sleepingRun('orphan', markedSleep());
     const address = executor.address;
     await executor.app.kill('SIGKILL');
     await waitFor(() => !isAlive(pid), { timeoutMs: 5000, what: `task pid ${pid} dies with its executor` });
@@ -524,12 +574,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
     const lost = await api.waitForRunStatus(runId, ['lost'], 15_000);
     expect(lost.error).toMatch(/vanished/);
     executor = await startExecutor({ ...env }, `executor-${dialect}-2`, Number(address.split(':')[1]));
-    const retry = await api.waitForRun(
-      job.id,
-      (r: Run) => r.attempt === 2 && r.status === 'running',
-      'the retry runs',
-      20_000,
-    );
+    const retry = await retryOf(job.id);
     expect(retry.trigger).toBe('retry');
     expect(retry.executorId).toBe(`executor-${dialect}-2`);
     await api.call('POST', `/api/runs/${retry.id}/cancel`, undefined, 202);
