@@ -439,6 +439,19 @@ describe.each(MODES)('ShellRunner (%s, helper enters it itself: %s)', (mode, dir
       expect(helper.pid).not.toBe(first);
       own.close();
     });
+
+    it('a run being cancelled when its helper dies ends cancelled, not lost', async () => {
+      const helper = new SpawnHelper(direct);
+      const own = new ShellRunner({ ...NO_ISOLATION, mode }, helper);
+      const marker = markedSleep();
+      const task = own.start(ctx(), { command: `trap '' TERM; sleep ${marker}`, env: {} }, { killGraceMs: 60_000 });
+      const [pid] = await waitFor(() => pidsOf(marker).length === 1 && pidsOf(marker), 3000, 'the sleep');
+      stray.push(pid);
+      task.cancel('by hand');
+      process.kill(helper.pid!, 'SIGKILL');
+      expect(await task.done).toMatchObject({ status: 'cancelled', error: 'by hand' });
+      own.close();
+    });
   });
 
   describe('when the executor itself is SIGKILLed', () => {

@@ -149,8 +149,14 @@ class ShellRun implements RunningTask {
         exited: (code, signal, report) => void this.onExit(code, signal, report),
         failed: (message, lost) => {
           this.ended = true;
+          // A run being stopped when its helper died ends as it was being stopped (a cancel is not retried).
+          const stopping = this.stopping;
           void this.finish(
-            lost ? this.outcome('lost', null, message) : this.outcome('failed', null, `could not start: ${message}`),
+            !lost
+              ? this.outcome('failed', null, `could not start: ${message}`)
+              : stopping
+                ? this.outcome(stopping.status, null, stopping.error)
+                : this.outcome('lost', null, message),
           );
         },
       });
