@@ -141,7 +141,6 @@ class ShellRun implements RunningTask {
       this.dir = runDirectory(isolation);
       const env = buildTaskEnv(ctx, task.env, process.env, isolation.user);
       this.id = helper.spawn(spawnRequest(task.command, env, isolation, this.dir.cwd), {
-        started: () => undefined,
         output: (chunk) => {
           this.output.append(chunk);
           live(chunk);

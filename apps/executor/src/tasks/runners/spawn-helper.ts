@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { PERL } from './task-isolation';
+import { ContainmentMode, PERL } from './task-isolation';
 
 /**
  * Starts a shell task in the run's process group (or PID namespace): closes every inherited file descriptor above
@@ -76,8 +76,8 @@ export const NAMESPACE_CHAIN = [
  *   exits. It ignores HUP, INT and TERM: it outlives the executor's own shutdown only until that EOF.
  * - Each task is a process group of its own (its shell the leader) with stdin /dev/null and one pipe for stdout and
  *   stderr, which the helper relays in arrival order. When the leader exits, the group is SIGKILLed (whatever it left
- *   in the background ends with the run), the pipe read until EOF or for 250 ms (a process that left the group can
- *   hold it open forever), then the exit is reported.
+ *   in the background ends with the run), the pipe read until EOF, for 250 ms or 1 MiB more (a process that left the
+ *   group can hold it open and write forever), then the exit is reported.
  * - Where the architecture is known it is the tasks' child subreaper (PR_SET_CHILD_SUBREAPER), so that a daemonising
  *   task's orphans come to it instead of init, and die with it.
  *
@@ -367,7 +367,7 @@ export function helperArgs(arch: string = process.arch, direct = true): string[]
 
 /** Where and as whom one run starts: plain data, given to the helper. */
 export interface SpawnRequest {
-  mode: 'pid-namespace' | 'process-group';
+  mode: ContainmentMode;
   /** Empty strings: no user switch. */
   uid: string;
   gid: string;
@@ -379,7 +379,6 @@ export interface SpawnRequest {
 
 /** What the helper tells about one run. */
 export interface SpawnEvents {
-  started(pid: number): void;
   output(chunk: Buffer): void;
   /** The leader's wait status, and PID 1's report in namespace mode. */
   exited(code: number | null, signal: number | null, report: string): void;
@@ -552,7 +551,6 @@ export class SpawnHelper {
       if (!run) continue;
       if (kind === 'P') {
         run.pid = Number(head[2]);
-        run.events.started(run.pid);
       } else if (kind === 'X') {
         const status = Number(head[2]);
         const signal = status & 0x7f;
