@@ -440,7 +440,7 @@ describe.each(['sqlite', 'mysql'] as const)('gocron on %s', (dialect) => {
         tickKey: '',
         executorKey: '',
       };
-      const outcomeOf = async (req: RunRequest) => (await client.runBatch({ runs: [req] }, 3000)).outcomes[0];
+      const outcomeOf = async (req: RunRequest) => (await client.runBatch({ runs: [req], waitMs: 0 }, 3000)).outcomes[0];
       const codeOf = (p: Promise<unknown>) =>
         p.then(
           () => 'OK',

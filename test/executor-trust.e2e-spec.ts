@@ -96,7 +96,7 @@ describe('the executor runs what the ledger holds, whoever calls it', () => {
     ...over,
   });
 
-  const offer = async (req: RunRequest) => (await client.runBatch({ runs: [req] }, 5000)).outcomes[0];
+  const offer = async (req: RunRequest) => (await client.runBatch({ runs: [req], waitMs: 0 }, 5000)).outcomes[0];
 
   let jobA: Job;
   let runA: LedgerRow;

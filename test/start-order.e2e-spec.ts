@@ -208,7 +208,7 @@ describe('free start order: an executor started before the schema exists', () =>
       task: 'shell',
       shell: { command: 'true', env: {} },
     };
-    expect((await client.runBatch({ runs: [request] }, 3000)).outcomes).toEqual([
+    expect((await client.runBatch({ runs: [request], waitMs: 0 }, 3000)).outcomes).toEqual([
       { runId: 1, accepted: false, code: 'LEDGER_DOWN', message: expect.stringMatching(/schema/) as unknown },
     ]);
     const registered = async () => (await etcd!.getAll().prefix(`${env.GOCRON_ETCD_PREFIX}/executors/`).keys()).length;

@@ -8,6 +8,7 @@ import { EXECUTOR_PACKAGE, executorProtoPath, PROTO_LOADER_OPTIONS } from '@app/
 import { ExecutorModule } from './executor.module';
 import { Presence } from './tasks/presence.service';
 import { executorTransport } from './transport/executor-transport';
+import { withWideReceiveWindows } from './transport/receive-windows';
 
 /**
  * The executor: a gRPC server (proto/executor.proto) on [executor] host:port that runs shell and HTTP tasks,
@@ -40,7 +41,8 @@ async function bootstrap(): Promise<void> {
   });
   // The drain may take drain_timeout; past it and a margin (the hard stop, releasing the lease), the process ends.
   closeOnSignals(app, (m) => new Logger('Executor').log(m), config.executor.drainTimeoutSeconds * 1000 + 20_000);
-  await app.listen();
+  // With receive windows of 1 MiB a stream, 8 MiB a connection (receive-windows.ts), not HTTP/2's 64 KiB.
+  await withWideReceiveWindows(() => app.listen());
   const e = config.executor;
   const log = new Logger('Executor');
   for (const warning of transport.warnings) log.warn(warning);

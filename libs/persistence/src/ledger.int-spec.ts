@@ -506,6 +506,19 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])('ledg
       });
     });
 
+    it('advanceCursors() given one job twice keeps the furthest move, whichever comes first', async () => {
+      const a = await jobs.create(job('twice-a'), T);
+      const b = await jobs.create(job('twice-b'), T);
+      await jobs.advanceCursors([
+        { id: a.id, tickAt: 30_000, nextRunAt: 31_000 },
+        { id: b.id, tickAt: 20_000, nextRunAt: 21_000 },
+        { id: a.id, tickAt: 25_000, nextRunAt: 26_000 },
+        { id: b.id, tickAt: 40_000, nextRunAt: 41_000 },
+      ]);
+      expect(await jobs.findById(a.id)).toMatchObject({ lastTickAt: 30_000, nextRunAt: 31_000 });
+      expect(await jobs.findById(b.id)).toMatchObject({ lastTickAt: 40_000, nextRunAt: 41_000 });
+    });
+
     it('findChangedAfter() pages through creates and updates in (updatedAt, id) order, not cursor moves', async () => {
       const a = await jobs.create(job('alpha'), T);
       const b = await jobs.create(job('beta'), T);

@@ -53,6 +53,9 @@ export class ExecutorGrpcClient {
       // Reconnect quickly after an executor restart instead of the default 120 s back-off ceiling.
       'grpc.max_reconnect_backoff_ms': 2_000,
       'grpc.initial_reconnect_backoff_ms': 200,
+      // Receive windows of 1 MiB (HTTP/2's default is 64 KiB), as the executor's server has (receive-windows.ts):
+      // replies and live output are not held back waiting for this process to send WINDOW_UPDATE while it is busy.
+      'grpc-node.flow_control_window': 1024 * 1024,
     });
   }
 

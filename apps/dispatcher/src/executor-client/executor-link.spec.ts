@@ -53,7 +53,7 @@ describe('the token on every call, and refusals heard', () => {
     const c = new ExecutorGrpcClient(address, plaintextLink(TOKEN), refused);
     try {
       await c.health(2000);
-      await c.runBatch({ runs: [] }, 2000);
+      await c.runBatch({ runs: [], waitMs: 0 }, 2000);
       await c.cancel({ runId: 1, reason: 'x' }, 2000);
     } finally {
       c.close();

@@ -132,9 +132,12 @@ export class ExecutorPool implements OnModuleInit, OnApplicationShutdown {
     this.capacityListeners.push(listener);
   }
 
-  /** Many runs in one call; every run is answered on its own (RunBatch). */
-  sendBatch(address: string, runs: RunRequest[]): Promise<RunBatchReply> {
-    return this.client(address).runBatch({ runs }, SEND_DEADLINE_MS);
+  /**
+   * Many runs in one call; every run is answered on its own (RunBatch). With `waitMs`, a full executor may hold the
+   * call that long for room (at most 1 s): the deadline covers it.
+   */
+  sendBatch(address: string, runs: RunRequest[], waitMs = 0): Promise<RunBatchReply> {
+    return this.client(address).runBatch({ runs, waitMs }, SEND_DEADLINE_MS + waitMs);
   }
 
   cancel(address: string, runId: number, reason: string): Promise<CancelReply> {

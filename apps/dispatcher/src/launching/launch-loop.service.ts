@@ -24,7 +24,8 @@ const REPAIR_MS = 2000;
  * fails overdue pending runs, offers the others, looks for lost runs, and every 2 s for runs owed a retry, each
  * step on its own (one failing does not skip the others; within a step each run is handled on its own too); passes
  * never overlap. Runs executors refused for want of room are offered again sooner (25 ms, doubling while none gets
- * in), by quick passes that only offer.
+ * in), by quick passes that only offer; a backlog larger than one pass's share (a burst) is offered pass after pass
+ * while executors take it.
  */
 @Injectable()
 export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -76,10 +77,13 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
   async pass(full = true): Promise<void> {
     if (this.running || this.stopped) return;
     this.running = true;
+    let backlog = false;
     try {
       const now = Date.now();
       if (full) await this.step('pending-run expiry', () => this.pending.expire(now));
-      await this.step('pending-run offer', () => this.pending.offer(now));
+      await this.step('pending-run offer', async () => {
+        backlog = await this.pending.offer(now);
+      });
       if (full && this.brokerPending) await this.step('broker publish', () => this.brokerPending!.pass(now));
       if (full) await this.step('lost-run detection', () => this.lost.find(now));
       if (full && now >= this.repairDueAt) {
@@ -90,6 +94,8 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     } finally {
       this.running = false;
     }
+    // A pass offers at most OFFER_LIMIT runs: while executors take them, the rest follow now rather than in PASS_MS.
+    if (backlog) this.again();
   }
 
   private async step(what: string, fn: () => Promise<void>): Promise<void> {
@@ -98,6 +104,11 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     } catch (e) {
       this.failures.warn(what, `${what} failed: ${(e as Error).message}`);
     }
+  }
+
+  /** A quick pass next, once the event loop has served what waits (replies, ticks). */
+  private again(): void {
+    if (!this.stopped) setImmediate(() => void this.pass(false));
   }
 
   private retrySoon(): void {

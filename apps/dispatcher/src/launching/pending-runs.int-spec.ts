@@ -21,7 +21,7 @@ import { rankExecutors } from '../executor-client/routing';
 import type { EventsService } from '../events/events.service';
 import { PendingRuns } from './pending-runs.service';
 import { RunCanceller } from './run-canceller.service';
-import { RunLauncher } from './run-launcher.service';
+import { ROOM_WAIT_MS, RunLauncher } from './run-launcher.service';
 
 const T = Date.now() - 60_000;
 
@@ -54,8 +54,8 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
     let jobs: JobsRepository;
     let pending: PendingRuns;
     let executors: FakeExecutor[];
-    /** Every run offered, by executor address, in the order offered. */
-    let offered: { address: string; runId: number }[];
+    /** Every run offered, by executor address, in the order offered, with how long the call let it wait for room. */
+    let offered: { address: string; runId: number; waitMs: number }[];
     const events = { runChanged: jest.fn() } as unknown as EventsService;
 
     const pool = {
@@ -70,9 +70,9 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       onCapacity: () => undefined,
       cancel: () => Promise.resolve({ cancelled: true }),
       /** Starts what it is offered (the executor's compare-and-set) unless it refuses everything. */
-      async sendBatch(address: string, reqs: RunRequest[]): Promise<RunBatchReply> {
+      async sendBatch(address: string, reqs: RunRequest[], waitMs = 0): Promise<RunBatchReply> {
         const e = executors.find((x) => x.address === address)!;
-        offered.push(...reqs.map((r) => ({ address, runId: Number(r.runId) })));
+        offered.push(...reqs.map((r) => ({ address, runId: Number(r.runId), waitMs })));
         // Under the key the dispatcher sent, as the executor matches it.
         const took = e.refuses
           ? new Set<number>()
@@ -198,6 +198,18 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       const ids = await claimAllOldestFirst(Array.from({ length: 1200 }, (_, i) => pendingRun(live.id, `l${i}`)));
       await pending.offer(Date.now());
       expect([...offeredIds()].sort((a, b) => a - b)).toEqual(ids.slice(0, 1000));
+    });
+
+    it('lets a run wait for room only at the last executor it can go to, not at one before another', async () => {
+      executors = [executor('e1', 'live', { refuses: true }), executor('e2', 'live', { refuses: true })];
+      const live = await jobs.create(job('live', 'live'));
+      const [id] = await claimAll([pendingRun(live.id, 'w1')]);
+      await pending.offer(Date.now());
+      expect(offered.filter((o) => o.runId === id).map((o) => o.waitMs)).toEqual([0, ROOM_WAIT_MS]);
+      executors = [executor('e1', 'live', { refuses: true })];
+      offered = [];
+      await pending.offer(Date.now());
+      expect(offered).toEqual([{ address: executors[0].address, runId: id, waitMs: ROOM_WAIT_MS }]);
     });
 
     if (dialect.name === 'mysql') {

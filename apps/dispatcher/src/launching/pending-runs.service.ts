@@ -1,6 +1,6 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { LogThrottle } from '@app/common';
-import { JobEntity, JobsRepository, RunEntity, RunsRepository } from '@app/persistence';
+import { JobEntity, JobsRepository, OfferableRun, RunEntity, RunsRepository } from '@app/persistence';
 import { ExecutorPool } from '../executor-client/executor-pool.service';
 import { EventsService } from '../events/events.service';
 import { DispatcherMetrics } from '../metrics/dispatcher-metrics';
@@ -88,12 +88,17 @@ export class PendingRuns {
     }
   }
 
-  /** Offers the pending runs that are due and not being offered already, group by group. */
-  async offer(now: number): Promise<void> {
-    const pending = (await this.readShares(now)).filter((r) => !this.launcher.isOffering(r.id));
-    if (pending.length === 0) return;
+  /**
+   * Offers the pending runs that are due and not being offered already, group by group. Answers whether a backlog is
+   * being drained: the pass read as many runs as it may and executors took some of them, so more are likely waiting
+   * and executors have been taking them (LaunchLoop then runs the next pass at once, not in 500 ms).
+   */
+  async offer(now: number): Promise<boolean> {
+    const read = await this.readShares(now);
+    const pending = read.filter((r) => !this.launcher.isOffering(r.id));
+    if (pending.length === 0) return false;
     const { jobs, unreadable } = await readJobs(this.jobs, [...new Set(pending.map((r) => r.jobId))]);
-    const ready: { run: RunEntity; job: JobEntity }[] = [];
+    const ready: { run: OfferableRun; job: JobEntity }[] = [];
     for (const run of pending) {
       const job = jobs.get(run.jobId);
       if (job) {
@@ -114,6 +119,7 @@ export class PendingRuns {
     // A backlog (a burst, executors back after an outage) goes out in batches, one call per executor.
     const outcomes = await this.launcher.offer(ready);
     this.metrics?.waitingForRoom.set(outcomes.filter((o) => o === 'waiting').length);
+    return read.length >= OFFER_LIMIT && outcomes.includes('started');
   }
 
   /**
@@ -121,11 +127,11 @@ export class PendingRuns {
    * the rest in an order that turns each pass; each group gets an equal share, and the share a group did not use
    * is read, in the same order, for the groups that filled theirs.
    */
-  private async readShares(now: number): Promise<RunEntity[]> {
+  private async readShares(now: number): Promise<OfferableRun[]> {
     const groups = this.groupsToOffer();
     if (groups.length === 0) return [];
     const share = Math.max(MIN_SHARE, Math.ceil(OFFER_LIMIT / groups.length));
-    const out = new Map<number, RunEntity>();
+    const out = new Map<number, OfferableRun>();
     const fuller: { group: string; afterId: number }[] = [];
     let budget = OFFER_LIMIT;
     const shards = this.shardFilter();
@@ -165,7 +171,7 @@ export class PendingRuns {
     );
   }
 
-  private async failUnreadable(run: RunEntity, why: string): Promise<void> {
+  private async failUnreadable(run: OfferableRun, why: string): Promise<void> {
     const error = `can not be offered: its job ${run.jobId} can not be read (${why})`;
     if (await this.runs.finish(run.id, { status: 'failed', finishedAt: Date.now(), error }, ['pending'])) {
       this.logger.warn({ msg: `run failed: ${error}`, runId: run.id, jobId: run.jobId });

@@ -16,6 +16,12 @@ import { requestBytes, runRequestOf, UnofferableJobError } from './run-request';
 const BATCH_LIMIT = 2000;
 /** Estimated bytes per RunBatch call: below the executor's 4 MiB message limit. */
 const BATCH_BYTES = 3 * 1024 * 1024;
+/**
+ * How long an executor at capacity may hold a RunBatch for room (wait_ms), asked only of the last executor a run can
+ * go to: it answers as its running tasks end, rather than the launcher offering again on a timer. Kept short: a pass
+ * waits for its offers, and expiry and lost-run detection run between passes.
+ */
+export const ROOM_WAIT_MS = 250;
 
 /**
  * What became of one offered run: an executor started it, the broker confirmed its message (a broker group's run,
@@ -147,18 +153,21 @@ export class RunLauncher implements OnApplicationShutdown {
         offer.candidates = await this.preferAnother(run, ranked);
       }
       for (let round = open.filter((o) => o.candidates.length > 0); round.length > 0;) {
-        const byAddress = new Map<string, Offer[]>();
+        // Per executor, the runs it is the last candidate of (which may wait there for room) apart from the others.
+        const byTarget = new Map<string, { address: string; waitMs: number; batch: Offer[] }>();
         for (const o of round) {
           const address = o.candidates[o.next];
-          const list = byAddress.get(address);
-          if (list) list.push(o);
-          else byAddress.set(address, [o]);
+          const waitMs = o.next === o.candidates.length - 1 ? ROOM_WAIT_MS : 0;
+          const key = `${waitMs} ${address}`;
+          const target = byTarget.get(key);
+          if (target) target.batch.push(o);
+          else byTarget.set(key, { address, waitMs, batch: [o] });
         }
         const again: Offer[] = [];
         await Promise.all(
-          [...byAddress].map(async ([address, batch]) => {
+          [...byTarget.values()].map(async ({ address, waitMs, batch }) => {
             for (const chunk of boundedChunks(batch, (o) => o.bytes, BATCH_BYTES, BATCH_LIMIT)) {
-              again.push(...(await this.sendChunk(address, chunk, items, outcomes)));
+              again.push(...(await this.sendChunk(address, chunk, items, outcomes, waitMs)));
             }
           }),
         );
@@ -183,20 +192,22 @@ export class RunLauncher implements OnApplicationShutdown {
     chunk: Offer[],
     items: RunToOffer[],
     outcomes: OfferOutcome[],
+    waitMs = 0,
   ): Promise<Offer[]> {
     let reply: RunBatchReply;
     try {
       reply = await this.pool.sendBatch(
         address,
         chunk.map((o) => o.req),
+        waitMs,
       );
     } catch (e) {
       // Too large for the executor's message limit (a size estimate can be off): halves, to the same executor.
       if (grpcCode(e) === GrpcStatus.RESOURCE_EXHAUSTED && chunk.length > 1) {
         const half = chunk.length >> 1;
         return [
-          ...(await this.sendChunk(address, chunk.slice(0, half), items, outcomes)),
-          ...(await this.sendChunk(address, chunk.slice(half), items, outcomes)),
+          ...(await this.sendChunk(address, chunk.slice(0, half), items, outcomes, waitMs)),
+          ...(await this.sendChunk(address, chunk.slice(half), items, outcomes, waitMs)),
         ];
       }
       // Unreachable, timed out or refusing the call: the whole chunk tries its next executor (discovery and health

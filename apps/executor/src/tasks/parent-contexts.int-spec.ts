@@ -183,11 +183,16 @@ describe.each([{ dialect: sqliteDialect() }, { dialect: mysqlDialect() }])(
       });
       const tickKey = `dep:all:${T}`;
       expect(
-        await links.reserve(child.id, tickKey, [
-          { runId: b2.id, jobId: B },
-          { runId: a.id, jobId: A },
-          { runId: b1.id, jobId: B },
-        ], { exclusive: true }),
+        await links.reserve(
+          child.id,
+          tickKey,
+          [
+            { runId: b2.id, jobId: B },
+            { runId: a.id, jobId: A },
+            { runId: b1.id, jobId: B },
+          ],
+          { exclusive: true },
+        ),
       ).toEqual({ kind: 'reserved' });
       const run = await claim(child.id, tickKey, { trigger: 'dependency' });
 

@@ -124,3 +124,37 @@ describe('TaskLauncher runs the job as the ledger holds it', () => {
     },
   );
 });
+
+describe('TaskLauncher paces starts in one queue', () => {
+  it('starts batches in the order they were taken, one slice at a time across all of them', async () => {
+    const batch = {
+      finishMany: (rows: { id: number }[]) => Promise.resolve(new Set(rows.map((r) => r.id))),
+    } as unknown as RunBatchRepository;
+    const active = new ActiveRuns();
+    const launcher = new TaskLauncher(config, {} as RunsRepository, batch, active, noDispatchers);
+    const built = jobTaskOf(shellJob('true'));
+    if ('problem' in built) throw new Error(built.problem);
+    const launches = (ids: number[]) =>
+      ids.map((id) => ({ run: key({ id }), job: shellJob('true'), task: built.task, slot: active.reserve(id, 1) }));
+    const [a, b] = [launches([1, 2]), launches([3, 4])];
+    const started = () => [...a, ...b].filter((l) => l.slot.task).map((l) => l.run.id);
+    const afterTurn = () => new Promise((resolve) => setImmediate(resolve));
+    // Every clock read is 20 ms later: each slice (10 ms) has room for one start.
+    let now = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => (now += 20));
+    try {
+      launcher.launchPaced(a);
+      launcher.launchPaced(b);
+      expect(started()).toEqual([1]);
+      await afterTurn();
+      expect(started()).toEqual([1, 2]); // one slice a turn for both batches, not one for each
+      await afterTurn();
+      expect(started()).toEqual([1, 2, 3]);
+      await afterTurn();
+      expect(started()).toEqual([1, 2, 3, 4]);
+    } finally {
+      clock.mockRestore();
+    }
+    for (const l of [...a, ...b]) await l.slot.task!.done;
+  });
+});

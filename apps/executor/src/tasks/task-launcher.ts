@@ -59,6 +59,9 @@ export class TaskLauncher {
   private readonly shell: ShellRunner;
   private readonly http: HttpRunner;
   private readonly results: ResultRecorder;
+  /** Batches whose tasks are still to start, the oldest first; `next` is the first of the oldest not started yet. */
+  private readonly queue: Launch[][] = [];
+  private next = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -76,17 +79,31 @@ export class TaskLauncher {
   }
 
   /**
-   * Starts tasks a few milliseconds' worth at a time, yielding in between: a process spawn costs milliseconds of this
-   * process's CPU (fork), and two hundred in a row would keep health probes, cancels and the next batch waiting.
+   * Queues tasks to start, a few milliseconds' worth at a time, yielding in between: a process spawn costs
+   * milliseconds of this process's CPU (fork), and two hundred in a row would keep health probes, cancels and the next
+   * batch waiting. One queue for every batch, in the order they were taken: ten batches taken at once take ten slices
+   * in turn, not ten slices in each turn of the event loop.
    */
-  launchPaced(queue: Launch[], from = 0): void {
+  launchPaced(batch: Launch[]): void {
+    if (batch.length === 0) return;
+    this.queue.push(batch);
+    if (this.queue.length === 1) this.pump();
+  }
+
+  private pump(): void {
     const until = Date.now() + LAUNCH_SLICE_MS;
-    let i = from;
-    while (i < queue.length && (i === from || Date.now() < until)) {
-      this.launch(queue[i]);
-      i++;
+    let first = true;
+    while (this.queue.length > 0 && (first || Date.now() < until)) {
+      const batch = this.queue[0];
+      const launch = batch[this.next++];
+      if (this.next === batch.length) {
+        this.queue.shift();
+        this.next = 0;
+      }
+      first = false;
+      this.launch(launch);
     }
-    if (i < queue.length) setImmediate(() => this.launchPaced(queue, i));
+    if (this.queue.length > 0) setImmediate(() => this.pump());
   }
 
   /** Starts the task of a run whose start is recorded, and records its result when it ends. */

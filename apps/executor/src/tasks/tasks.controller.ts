@@ -31,7 +31,7 @@ export class TasksController implements ExecutorController {
 
   @GrpcMethod(EXECUTOR_SERVICE, 'RunBatch')
   async runBatch(req: RunBatchRequest): Promise<RunBatchReply> {
-    const outcomes = await this.edge(() => this.tasks.startMany(req.runs));
+    const outcomes = await this.edge(() => this.tasks.startMany(req.runs, req.waitMs));
     return { outcomes, executorId: this.tasks.executorId };
   }
 

@@ -261,3 +261,69 @@ describe('TasksService.startMany: the ledger decides, not the caller', () => {
     expect(slot.stop?.message).toHaveLength(500);
   });
 });
+
+describe('TasksService.startMany: held for room when asked (wait_ms)', () => {
+  /** An executor with every one of its 8 slots held by other runs (ids 100–107). */
+  function full() {
+    const runs = [row(10, 1), row(11, 1), row(12, 1)];
+    const s = setup([job(1)], runs);
+    for (let i = 0; i < 8; i++) s.active.reserve(100 + i, 1);
+    return s;
+  }
+
+  it('answers AT_CAPACITY at once without wait_ms', async () => {
+    const { tasks } = full();
+    const started = Date.now();
+    const [o] = await tasks.startMany([requestFor(row(10, 1))]);
+    expect(o).toMatchObject({ accepted: false, code: 'AT_CAPACITY' });
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+
+  it('takes the runs as slots free within the wait, the oldest call first, one result flush waking one call', async () => {
+    const { tasks, active, cas } = full();
+    const first = tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1))], 5000);
+    const second = tasks.startMany([requestFor(row(12, 1))], 5000);
+    await nextTurn();
+    expect(cas).toEqual([]); // nothing fits yet
+    active.release(100); // one slot: the first call takes run 10, and has nothing left for the second
+    const held = await Promise.race([
+      first.then(() => 'answered'),
+      nextTurn()
+        .then(nextTurn)
+        .then(() => 'held'),
+    ]);
+    expect(held).toBe('held');
+    active.release(101);
+    active.release(102); // two at once: the first call takes run 11, leaves room, the second takes run 12
+    expect((await first).map((o) => [o.runId, o.accepted])).toEqual([
+      [10, true],
+      [11, true],
+    ]);
+    expect((await second).map((o) => [o.runId, o.accepted])).toEqual([[12, true]]);
+    expect(cas.map((keys) => keys.map((k) => k.id))).toEqual([[10], [11], [12]]);
+  });
+
+  it('answers AT_CAPACITY for what still does not fit when the wait ends, at most 1 s whatever is asked', async () => {
+    const { tasks, active } = full();
+    const started = Date.now();
+    const answer = tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1))], 60_000);
+    await nextTurn();
+    active.release(100);
+    const outcomes = await answer;
+    expect(outcomes.map((o) => [o.runId, o.accepted, o.code])).toEqual([
+      [10, true, ''],
+      [11, false, 'AT_CAPACITY'],
+    ]);
+    const waited = Date.now() - started;
+    expect(waited).toBeGreaterThanOrEqual(900);
+    expect(waited).toBeLessThan(5000);
+  });
+
+  it('does not hold a call for anything but room: a refusal of another kind is answered at once', async () => {
+    const { tasks } = full();
+    const started = Date.now();
+    const [invalid] = await tasks.startMany([requestFor(row(13, 1), { runId: -1 })], 5000);
+    expect(invalid).toMatchObject({ accepted: false, code: 'INVALID' });
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+});

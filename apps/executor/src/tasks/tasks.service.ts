@@ -11,11 +11,14 @@ import { ChunkSink, followOutput, RECONNECT_KEEP_MS } from './output-follower';
 import { followRequestProblems, runRequestProblems } from './run-request.validator';
 import { isDependencyRun, ParentContexts } from './parent-contexts';
 import { MAX_FOLLOWERS } from './runners/live-output';
+import { RoomWaiters } from './room-waiters';
 import { TaskError } from './task-errors';
 import { Launch, TaskLauncher } from './task-launcher';
 
 /** Characters of a Cancel's reason kept as the run's error. */
 const CANCEL_REASON_MAX = 500;
+/** The longest a RunBatch is held for room, whatever its wait_ms asks (the dispatcher's deadline is 3 s). */
+export const MAX_ROOM_WAIT_MS = 1000;
 
 /** A run whose slot is reserved: its ledger key as the request names it, and the version of its job named with it. */
 interface Taking {
@@ -52,6 +55,9 @@ function offeredVersions(taking: Taking[]): Map<number, number> {
  */
 @Injectable()
 export class TasksService {
+  /** RunBatch calls held for room (wait_ms), woken as slots free. */
+  private readonly room = new RoomWaiters();
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly batch: RunBatchRepository,
@@ -62,7 +68,10 @@ export class TasksService {
     private readonly ledger: LedgerWatch,
     private readonly secrets: SecretOpener,
     private readonly parents: ParentContexts,
-  ) {}
+  ) {
+    // (A call held when draining starts is answered DRAINING when next woken, AT_CAPACITY at the end of its wait.)
+    active.onRelease(() => this.room.freed());
+  }
 
   get executorId(): string {
     return this.config.executor.id;
@@ -106,7 +115,7 @@ export class TasksService {
    * the copy gets the first one's outcome, never a refusal of its own (a copy refused as INVALID would fail a run the
    * first one was only told "not now" for).
    */
-  async startMany(reqs: RunRequest[]): Promise<RunOutcome[]> {
+  async startMany(reqs: RunRequest[], waitMs = 0): Promise<RunOutcome[]> {
     const firstOf = new Map<number, number>();
     const unique: RunRequest[] = [];
     const at = reqs.map((req) => {
@@ -117,9 +126,30 @@ export class TasksService {
       unique.push(req);
       return unique.length - 1;
     });
-    if (unique.length === reqs.length) return this.startUnique(reqs);
-    const outcomes = await this.startUnique(unique);
+    if (unique.length === reqs.length) return this.startWaiting(reqs, waitMs);
+    const outcomes = await this.startWaiting(unique, waitMs);
     return at.map((i) => ({ ...outcomes[i] }));
+  }
+
+  /**
+   * startUnique; then, when the caller may wait (`waitMs`, at most MAX_ROOM_WAIT_MS), the runs refused only for want
+   * of room are tried again each time this call's turn for freed slots comes, until they are all decided or the wait
+   * is over. A dispatcher thus learns of room the moment runs finish, instead of offering again on a timer (each
+   * futile offer cost both sides a read, a request and a refusal per run).
+   */
+  private async startWaiting(reqs: RunRequest[], waitMs: number): Promise<RunOutcome[]> {
+    const outcomes = await this.startUnique(reqs);
+    const until = Date.now() + Math.min(Math.max(0, waitMs), MAX_ROOM_WAIT_MS);
+    for (let woken = false; ; woken = true) {
+      const refused = outcomes.flatMap((o, i) => (o.code === 'AT_CAPACITY' ? [i] : []));
+      const left = until - Date.now();
+      if (refused.length === 0 || left <= 0 || !(await this.room.wait(left, woken))) break;
+      const again = await this.startUnique(refused.map((i) => reqs[i]));
+      refused.forEach((i, k) => (outcomes[i] = again[k]));
+      // Room left after this call took what fitted: the next call waiting tries.
+      if (this.active.size < this.config.executor.capacity) this.room.passOn();
+    }
+    return outcomes;
   }
 
   private async startUnique(reqs: RunRequest[]): Promise<RunOutcome[]> {

@@ -6,7 +6,7 @@ import { isDuplicateKey, isDuplicateOn, LEDGER_KEY, retryBusy } from '../db-erro
 import type { RunStatus } from '../domain';
 import type { RunEntity } from '../entities/run.entity';
 import { columnWrites, placeholders } from '../sql/columns';
-import { RUN_COLUMNS } from '../sql/runs.table';
+import { ledgerKeyOfRow, LedgerKeyRow, RUN_COLUMNS } from '../sql/runs.table';
 import type { LedgerKey, NewRun, RunResult } from './runs.repository';
 
 /** Rows per statement: below SQLite's 32,766 bound variables (CLAIM's 17 a row) and MySQL's packet limit. */
@@ -516,17 +516,7 @@ export class RunBatchRepository {
   ): Promise<void> {
     const unknown = chunk.filter((r) => !out.started.has(r.id));
     const rows = await this.ds.query<
-      {
-        id: number | string;
-        job_id: number | string;
-        tick_key: string;
-        attempt: number | string;
-        executor_key: string;
-        scheduled_at: number | string;
-        status: RunStatus;
-        executor_id: string | null;
-        started_at: number | string | null;
-      }[]
+      (LedgerKeyRow & { status: RunStatus; executor_id: string | null; started_at: number | string | null })[]
     >(
       `SELECT id, job_id, tick_key, attempt, executor_key, scheduled_at, status, executor_id, started_at FROM runs ` +
         `WHERE id IN (${placeholders(unknown.length)})`,
@@ -536,12 +526,13 @@ export class RunBatchRepository {
     for (const r of unknown) {
       const row = byId.get(r.id);
       if (!row) continue;
+      const key = ledgerKeyOfRow(row);
       const same =
-        Number(row.job_id) === r.jobId &&
-        row.tick_key === r.tickKey &&
-        Number(row.attempt) === r.attempt &&
-        row.executor_key === r.executorKey &&
-        Number(row.scheduled_at) === r.scheduledAt;
+        key.jobId === r.jobId &&
+        key.tickKey === r.tickKey &&
+        key.attempt === r.attempt &&
+        key.executorKey === r.executorKey &&
+        key.scheduledAt === r.scheduledAt;
       if (!same) out.mismatched.add(r.id);
       else if (
         mine &&

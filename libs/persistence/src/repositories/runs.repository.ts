@@ -6,6 +6,7 @@ import { ACTIVE_STATUSES, RETRYABLE_STATUSES, RunStatus, RunTrigger } from '../d
 import { JobEntity } from '../entities/job.entity';
 import { RunEntity } from '../entities/run.entity';
 import { placeholders } from '../sql/columns';
+import { ledgerKeyOfRow, LedgerKeyRow } from '../sql/runs.table';
 import { shardCondition } from '../sql/shard-condition';
 import { RunBatchRepository } from './run-batch.repository';
 
@@ -103,6 +104,34 @@ function backoffUntil(run: LedgerKey, policy: RetryPolicy, endedAt: number): num
   return endedAt + policy.retryBackoffMs * 2 ** (run.attempt - 1);
 }
 
+/** A pending run as a pass that offers runs reads it: its ledger key, and what an offer, a cancel and the broker use. */
+export type OfferableRun = LedgerKey &
+  Pick<RunEntity, 'status' | 'executorId' | 'executorAddress' | 'deadlineAt' | 'queuedAt'>;
+
+const OFFERABLE_SELECT =
+  'r.id, r.job_id, r.tick_key, r.attempt, r.executor_key, r.scheduled_at, r.status, r.executor_id, ' +
+  'r.executor_address, r.deadline_at, r.queued_at';
+
+interface OfferableRow extends LedgerKeyRow {
+  status: RunStatus;
+  executor_id: string | null;
+  executor_address: string | null;
+  deadline_at: number | string;
+  queued_at: number | string | null;
+}
+
+/** (MySQL answers BIGINT columns as strings, per the pool's options.) */
+function offerableOf(r: OfferableRow): OfferableRun {
+  return {
+    ...ledgerKeyOfRow(r),
+    status: r.status,
+    executorId: r.executor_id,
+    executorAddress: r.executor_address,
+    deadlineAt: Number(r.deadline_at),
+    queuedAt: r.queued_at === null ? null : Number(r.queued_at),
+  };
+}
+
 const RUNNING_RUN_SELECT = {
   id: true,
   jobId: true,
@@ -189,24 +218,24 @@ export class RunsRepository {
    * job by its key (a LEFT JOIN keeps runs the outer table on both dialects), so the cost is bounded by the pending
    * backlog, never by the history.
    */
-  findOfferableFor(
+  async findOfferableFor(
     group: string,
     now: number,
     afterId: number,
     limit: number,
     shards: readonly number[] | null = null,
-  ): Promise<RunEntity[]> {
+  ): Promise<OfferableRun[]> {
     // (No `id > 0` for a first page: MySQL could take it for a range on the primary key, through the history.)
-    const q = this.repo
-      .createQueryBuilder('r')
-      .leftJoin(JobEntity, 'j', 'j.id = r.jobId')
-      .where(`r.status = 'pending' AND r.notBefore <= :now${afterId > 0 ? ' AND r.id > :afterId' : ''}`, {
-        now,
-        afterId,
-      })
-      .andWhere('(j.group = :group OR j.id IS NULL)', { group });
-    if (shards) q.andWhere(this.shardsOf('r.job_id', shards));
-    return q.orderBy('r.id', 'ASC').limit(limit).getMany();
+    // Raw, with the columns an offer uses: a pass reads up to a thousand of these every 25-500 ms during a burst, and
+    // hydrating whole entities (output and error included) was most of the dispatcher's time in the read.
+    const sql =
+      `SELECT ${OFFERABLE_SELECT} FROM runs r LEFT JOIN jobs j ON j.id = r.job_id ` +
+      `WHERE r.status = 'pending' AND r.not_before <= ?${afterId > 0 ? ' AND r.id > ?' : ''} ` +
+      `AND (j.group_name = ? OR j.id IS NULL)${shards ? ` AND ${this.shardsOf('r.job_id', shards)}` : ''} ` +
+      `ORDER BY r.id LIMIT ?`;
+    const params = [now, ...(afterId > 0 ? [afterId] : []), group, Math.trunc(limit)];
+    const rows = await retryBusy(() => this.ds.query<OfferableRow[]>(sql, params));
+    return rows.map(offerableOf);
   }
 
   /** Rows whose job (`column`) is in one of these shards (see ShardOwnership). */
@@ -363,25 +392,10 @@ export class RunsRepository {
    */
   async findRetriesOwed(after: LedgerPosition, upTo: number, limit: number): Promise<EndedRun[]> {
     const rows = await this.ds.query<
-      {
-        id: number | string;
-        job_id: number | string;
-        tick_key: string;
-        attempt: number | string;
-        executor_key: string;
-        scheduled_at: number | string;
-        status: RunStatus;
-        finished_at: number | string | null;
-        updated_at: number | string;
-      }[]
+      (LedgerKeyRow & { status: RunStatus; finished_at: number | string | null; updated_at: number | string })[]
     >(RETRIES_OWED_SQL, [after.at, after.at, after.id, upTo, ...RETRYABLE_STATUSES, Math.trunc(limit)]);
     return rows.map((r) => ({
-      id: Number(r.id),
-      jobId: Number(r.job_id),
-      tickKey: r.tick_key,
-      attempt: Number(r.attempt),
-      executorKey: r.executor_key,
-      scheduledAt: Number(r.scheduled_at),
+      ...ledgerKeyOfRow(r),
       status: r.status,
       finishedAt: r.finished_at === null ? null : Number(r.finished_at),
       updatedAt: Number(r.updated_at),

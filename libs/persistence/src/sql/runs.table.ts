@@ -30,3 +30,26 @@ export const RUN_COLUMNS = {
   createdAt: 'created_at',
   updatedAt: 'updated_at',
 } as const satisfies ColumnNamesOf<RunEntity>;
+
+/** A run's ledger key as raw SQL answers it (MySQL answers BIGINT columns as strings, per the pool's options). */
+export interface LedgerKeyRow {
+  id: number | string;
+  job_id: number | string;
+  tick_key: string;
+  attempt: number | string;
+  executor_key: string;
+  scheduled_at: number | string;
+}
+
+export function ledgerKeyOfRow(
+  r: LedgerKeyRow,
+): Pick<RunEntity, 'id' | 'jobId' | 'tickKey' | 'attempt' | 'executorKey' | 'scheduledAt'> {
+  return {
+    id: Number(r.id),
+    jobId: Number(r.job_id),
+    tickKey: r.tick_key,
+    attempt: Number(r.attempt),
+    executorKey: r.executor_key,
+    scheduledAt: Number(r.scheduled_at),
+  };
+}
