@@ -48,4 +48,35 @@ describe('LaunchLoop', () => {
     await launch.pass(false);
     expect(calls).toEqual(['offer']);
   });
+
+  it('chains a quick pass after one that left a backlog, and a full pass asked for meanwhile is that next pass', async () => {
+    const { launch, calls } = loop(new Set());
+    let release!: (backlog: boolean) => void;
+    const offers: Promise<boolean>[] = [new Promise((r) => (release = r))];
+    const pending = (launch as unknown as { pending: PendingRuns }).pending;
+    pending.offer = () => {
+      calls.push('offer');
+      return offers.shift() ?? Promise.resolve(false);
+    };
+    const first = launch.pass(false);
+    // The interval's full pass, while the quick one offers: it does not run beside it, it is owed.
+    await launch.pass();
+    expect(calls).toEqual(['offer']);
+    release(true);
+    await first;
+    await waitFor(() => calls.includes('lost'));
+    expect(calls).toEqual(['offer', 'expire', 'offer', 'lost', 'repair']);
+    // Owed once: the pass after that, asked for as quick, is quick.
+    calls.length = 0;
+    await launch.pass(false);
+    expect(calls).toEqual(['offer']);
+  });
 });
+
+async function waitFor(done: () => boolean, ms = 2000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > until) throw new Error(`not done within ${ms} ms`);
+    await new Promise((r) => setImmediate(r));
+  }
+}

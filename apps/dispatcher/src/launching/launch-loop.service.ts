@@ -25,13 +25,17 @@ const REPAIR_MS = 2000;
  * step on its own (one failing does not skip the others; within a step each run is handled on its own too); passes
  * never overlap. Runs executors refused for want of room are offered again sooner (25 ms, doubling while none gets
  * in), by quick passes that only offer; a backlog larger than one pass's share (a burst) is offered pass after pass
- * while executors take it.
+ * while executors take it (a pass chains the next only when it read its whole share and some of it started; one in
+ * which the executors are full waits up to 250 ms at the last of them, see RunLauncher), and a full pass due meanwhile
+ * is the next of them.
  */
 @Injectable()
 export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LaunchLoop.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private running = false;
+  /** A full pass was asked for while a pass ran: the next pass is full, whatever asked for it. */
+  private fullOwed = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = RETRY_MIN_MS;
@@ -75,8 +79,16 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async pass(full = true): Promise<void> {
-    if (this.running || this.stopped) return;
+    if (this.stopped) return;
+    if (this.running) {
+      // A backlog's quick passes follow one another at once: the interval's full pass would nearly always find one
+      // running, and expiry, lost-run detection and retry repair would wait for the backlog to drain.
+      if (full) this.fullOwed = true;
+      return;
+    }
     this.running = true;
+    full ||= this.fullOwed;
+    this.fullOwed = false;
     let backlog = false;
     try {
       const now = Date.now();

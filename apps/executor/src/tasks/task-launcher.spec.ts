@@ -10,6 +10,7 @@ import type {
 } from '@app/persistence';
 import { ActiveRuns } from './active-runs';
 import type { DispatcherEndpoints } from './dispatcher-endpoints';
+import type { ExecutorMetrics } from '../metrics/executor-metrics';
 import { TaskLauncher } from './task-launcher';
 
 const config = {
@@ -156,5 +157,46 @@ describe('TaskLauncher paces starts in one queue', () => {
       clock.mockRestore();
     }
     for (const l of [...a, ...b]) await l.slot.task!.done;
+  });
+
+  it('records a run whose launch throws as failed, and goes on with the next batch', async () => {
+    const recorded: { id: number; result: RunResult }[] = [];
+    const batch = {
+      finishMany: (rows: { id: number; result: RunResult }[]) => {
+        recorded.push(...rows);
+        return Promise.resolve(new Set(rows.map((r) => r.id)));
+      },
+    } as unknown as RunBatchRepository;
+    const active = new ActiveRuns();
+    // A launch that throws before its task starts (here: counting the start, for the job's group 'bad').
+    const metrics = {
+      started: {
+        inc: ({ group }: { group: string }) => {
+          if (group === 'bad') throw new Error('counter broke');
+        },
+      },
+      finished: { inc: () => undefined },
+      duration: { observe: () => undefined },
+    } as unknown as ExecutorMetrics;
+    const launcher = new TaskLauncher(config, {} as RunsRepository, batch, active, noDispatchers, metrics);
+    const built = jobTaskOf(shellJob('true'));
+    if ('problem' in built) throw new Error(built.problem);
+    const launch = (id: number, group: string) => ({
+      run: key({ id }),
+      job: shellJob('true', { group }),
+      task: built.task,
+      slot: active.reserve(id, 1),
+    });
+    const [bad, good] = [launch(1, 'bad'), launch(2, 'default')];
+    launcher.launchPaced([bad]);
+    launcher.launchPaced([good]);
+    expect(bad.slot.task ?? null).toBeNull(); // never started
+    await good.slot.task!.done;
+    const until = Date.now() + 5000;
+    while (recorded.length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const byId = new Map(recorded.map((r) => [r.id, r.result]));
+    expect(byId.get(1)).toMatchObject({ status: 'failed', error: 'could not start: counter broke' });
+    expect(byId.get(2)).toMatchObject({ status: 'succeeded' });
+    expect(active.size).toBe(0);
   });
 });

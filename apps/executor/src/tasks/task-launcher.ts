@@ -101,7 +101,12 @@ export class TaskLauncher {
         this.next = 0;
       }
       first = false;
-      this.launch(launch);
+      try {
+        this.launch(launch);
+      } catch (e) {
+        // A bug in launching one run must neither leave it running nor stop the queue for every later batch.
+        this.failLaunch(launch, e as Error);
+      }
     }
     if (this.queue.length > 0) setImmediate(() => this.pump());
   }
@@ -162,6 +167,19 @@ export class TaskLauncher {
     void slot.task.done
       .catch((e: Error) => failed(`task crashed: ${e.message}`))
       .then((result) => this.record(run, result, policy, slot, hide, job.group, startedAt));
+  }
+
+  private failLaunch({ run, job, secrets = NO_SECRETS, slot }: Launch, e: Error): void {
+    let hide: string[] = [];
+    try {
+      hide = secretValues(secrets);
+    } catch {
+      // Nothing to mask with: the message below names no value of the job.
+    }
+    this.logger.error({ msg: 'run could not be launched', runId: run.id, jobId: run.jobId, error: e.message });
+    this.record(run, failed(`could not start: ${e.message}`), null, slot, hide, job.group, Date.now()).catch(
+      (err: Error) => this.logger.error({ msg: 'run result not recorded', runId: run.id, error: err.message }),
+    );
   }
 
   /** Secret variables over plain ones; secret headers over plain ones of the same name, whatever its case. */

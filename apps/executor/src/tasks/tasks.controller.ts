@@ -1,4 +1,4 @@
-import type { Metadata, ServerWritableStream } from '@grpc/grpc-js';
+import type { Deadline, Metadata, ServerUnaryCall, ServerWritableStream } from '@grpc/grpc-js';
 import { Controller, Logger } from '@nestjs/common';
 import { GrpcMethod } from '@nestjs/microservices';
 import { EMPTY, Observable } from 'rxjs';
@@ -30,8 +30,18 @@ export class TasksController implements ExecutorController {
   }
 
   @GrpcMethod(EXECUTOR_SERVICE, 'RunBatch')
-  async runBatch(req: RunBatchRequest): Promise<RunBatchReply> {
-    const outcomes = await this.edge(() => this.tasks.startMany(req.runs, req.waitMs));
+  async runBatch(
+    req: RunBatchRequest,
+    _metadata: Metadata,
+    call: ServerUnaryCall<RunBatchRequest, RunBatchReply>,
+  ): Promise<RunBatchReply> {
+    const held = {
+      get cancelled() {
+        return call.cancelled;
+      },
+      deadlineMs: epochMsOf(call.getDeadline()),
+    };
+    const outcomes = await this.edge(() => this.tasks.startMany(req.runs, req.waitMs, held));
     return { outcomes, executorId: this.tasks.executorId };
   }
 
@@ -70,4 +80,9 @@ export class TasksController implements ExecutorController {
       throw toRpcException(new TaskError('LEDGER_DOWN', 'internal error'));
     }
   }
+}
+
+/** A gRPC deadline as epoch ms (Infinity: none). */
+function epochMsOf(deadline: Deadline): number {
+  return deadline instanceof Date ? deadline.getTime() : deadline;
 }

@@ -111,7 +111,7 @@ function setup(jobs: JobEntity[], runs: LedgerKey[], contexts: Map<number, Paren
     new SecretOpener(new SecretBox(Buffer.alloc(32, 7))),
     parents,
   );
-  return { tasks, active, pending, cas, jobReads, launched, parentReads };
+  return { tasks, active, pending, cas, jobReads, launched, parentReads, batch };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
@@ -317,6 +317,49 @@ describe('TasksService.startMany: held for room when asked (wait_ms)', () => {
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(900);
     expect(waited).toBeLessThan(5000);
+  });
+
+  it('takes slots freed while it was deciding at once: that freeing woke nobody, the call was out of the queue', async () => {
+    const { tasks, active, batch } = full();
+    const markRunning = batch.markRunningMany.bind(batch);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    batch.markRunningMany = async (...args: Parameters<RunBatchRepository['markRunningMany']>) => {
+      await gate;
+      return markRunning(...args);
+    };
+    const started = Date.now();
+    const answer = tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1))], 5000);
+    await nextTurn();
+    active.release(100); // wakes the call: it takes run 10 and is deciding it (the compare-and-set waits)
+    await nextTurn();
+    await nextTurn();
+    active.release(101); // freed while the call is out of the queue
+    open();
+    const outcomes = await answer;
+    expect(outcomes.map((o) => [o.runId, o.accepted])).toEqual([
+      [10, true],
+      [11, true],
+    ]);
+    expect(Date.now() - started).toBeLessThan(2500); // not at the wait's end (5 s)
+  });
+
+  it('is not held once its caller cancelled it, nor past its deadline', async () => {
+    const { tasks, active } = full();
+    const call = { cancelled: false, deadlineMs: Infinity };
+    const cancelled = tasks.startMany([requestFor(row(10, 1))], 5000, call);
+    await nextTurn();
+    call.cancelled = true;
+    active.release(100);
+    expect((await cancelled).map((o) => [o.runId, o.code])).toEqual([[10, 'AT_CAPACITY']]);
+    expect(active.size).toBe(7); // the freed slot was not taken for a caller that is gone
+
+    active.reserve(200, 1); // full again
+    const started = Date.now();
+    // Its deadline is 150 ms away: it is answered 100 ms before it, not at the end of the 1 s it may be held.
+    const late = tasks.startMany([requestFor(row(11, 1))], 5000, { cancelled: false, deadlineMs: started + 150 });
+    expect((await late).map((o) => [o.runId, o.code])).toEqual([[11, 'AT_CAPACITY']]);
+    expect(Date.now() - started).toBeLessThan(850);
   });
 
   it('does not hold a call for anything but room: a refusal of another kind is answered at once', async () => {

@@ -19,6 +19,15 @@ import { Launch, TaskLauncher } from './task-launcher';
 const CANCEL_REASON_MAX = 500;
 /** The longest a RunBatch is held for room, whatever its wait_ms asks (the dispatcher's deadline is 3 s). */
 export const MAX_ROOM_WAIT_MS = 1000;
+/** A held call is answered this long before its deadline at the latest, so the answer arrives in time. */
+const DEADLINE_MARGIN_MS = 100;
+
+/** The gRPC call a RunBatch came on, as far as holding it for room needs: it is not held once its caller is gone. */
+export interface HeldCall {
+  readonly cancelled: boolean;
+  /** Epoch ms; Infinity when the call has none. */
+  readonly deadlineMs: number;
+}
 
 /** A run whose slot is reserved: its ledger key as the request names it, and the version of its job named with it. */
 interface Taking {
@@ -115,7 +124,7 @@ export class TasksService {
    * the copy gets the first one's outcome, never a refusal of its own (a copy refused as INVALID would fail a run the
    * first one was only told "not now" for).
    */
-  async startMany(reqs: RunRequest[], waitMs = 0): Promise<RunOutcome[]> {
+  async startMany(reqs: RunRequest[], waitMs = 0, call?: HeldCall): Promise<RunOutcome[]> {
     const firstOf = new Map<number, number>();
     const unique: RunRequest[] = [];
     const at = reqs.map((req) => {
@@ -126,8 +135,8 @@ export class TasksService {
       unique.push(req);
       return unique.length - 1;
     });
-    if (unique.length === reqs.length) return this.startWaiting(reqs, waitMs);
-    const outcomes = await this.startWaiting(unique, waitMs);
+    if (unique.length === reqs.length) return this.startWaiting(reqs, waitMs, call);
+    const outcomes = await this.startWaiting(unique, waitMs, call);
     return at.map((i) => ({ ...outcomes[i] }));
   }
 
@@ -135,19 +144,37 @@ export class TasksService {
    * startUnique; then, when the caller may wait (`waitMs`, at most MAX_ROOM_WAIT_MS), the runs refused only for want
    * of room are tried again each time this call's turn for freed slots comes, until they are all decided or the wait
    * is over. A dispatcher thus learns of room the moment runs finish, instead of offering again on a timer (each
-   * futile offer cost both sides a read, a request and a refusal per run).
+   * futile offer cost both sides a read, a request and a refusal per run). A call whose caller cancelled it or
+   * whose deadline is near is not held further; at most MAX_ROOM_WAITERS calls are held at once (RoomWaiters).
    */
-  private async startWaiting(reqs: RunRequest[], waitMs: number): Promise<RunOutcome[]> {
+  private async startWaiting(reqs: RunRequest[], waitMs: number, call?: HeldCall): Promise<RunOutcome[]> {
+    const { capacity } = this.config.executor;
+    // The wait counts from the call's arrival, and ends before the caller's deadline would.
+    const until = Math.min(
+      Date.now() + Math.min(Math.max(0, waitMs), MAX_ROOM_WAIT_MS),
+      (call?.deadlineMs ?? Infinity) - DEADLINE_MARGIN_MS,
+    );
+    const order = this.room.ticket();
+    let seen = this.room.generation;
     const outcomes = await this.startUnique(reqs);
-    const until = Date.now() + Math.min(Math.max(0, waitMs), MAX_ROOM_WAIT_MS);
-    for (let woken = false; ; woken = true) {
+    for (;;) {
       const refused = outcomes.flatMap((o, i) => (o.code === 'AT_CAPACITY' ? [i] : []));
       const left = until - Date.now();
-      if (refused.length === 0 || left <= 0 || !(await this.room.wait(left, woken))) break;
-      const again = await this.startUnique(refused.map((i) => reqs[i]));
-      refused.forEach((i, k) => (outcomes[i] = again[k]));
+      if (refused.length === 0 || left <= 0 || call?.cancelled) break;
+      // Slots freed while this call was deciding (tasks ending, its own runs failing to start) woke nobody: the
+      // call was out of the queue. It tries them now rather than wait for the next freeing.
+      const freedMeanwhile = this.room.generation !== seen && this.active.size < capacity;
+      if (!freedMeanwhile && !(await this.room.wait(left, order))) break;
+      if (call?.cancelled) break;
+      seen = this.room.generation;
+      // What can fit, no more: the rest stay refused for room without being looked at again.
+      const fit = refused.slice(0, Math.max(0, capacity - this.active.size));
+      if (fit.length > 0) {
+        const again = await this.startUnique(fit.map((i) => reqs[i]));
+        fit.forEach((i, k) => (outcomes[i] = again[k]));
+      }
       // Room left after this call took what fitted: the next call waiting tries.
-      if (this.active.size < this.config.executor.capacity) this.room.passOn();
+      if (this.active.size < capacity) this.room.passOn();
     }
     return outcomes;
   }
