@@ -41,8 +41,8 @@ async function bootstrap(): Promise<void> {
   });
   // The drain may take drain_timeout; past it and a margin (the hard stop, releasing the lease), the process ends.
   closeOnSignals(app, (m) => new Logger('Executor').log(m), config.executor.drainTimeoutSeconds * 1000 + 20_000);
-  // The modules' start-up hooks first, outside the widened window: only the gRPC server's bind is inside it.
-  await app.init();
+  // listen() runs the modules' start-up hooks inside the window too (none creates an HTTP/2 server: etcd and the
+  // dispatchers' clients use http2.connect, metrics node:http). app.init() first would run every hook twice.
   // With receive windows of 1 MiB a stream, 8 MiB a connection (receive-windows.ts), not HTTP/2's 64 KiB.
   await withWideReceiveWindows(() => app.listen());
   const e = config.executor;

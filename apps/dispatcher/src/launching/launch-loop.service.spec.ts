@@ -71,6 +71,32 @@ describe('LaunchLoop', () => {
     await launch.pass(false);
     expect(calls).toEqual(['offer']);
   });
+
+  it('follows a pass with the quick pass asked for meanwhile, and owes at most one full pass per 500 ms', async () => {
+    const { launch, calls } = loop(new Set());
+    const pending = (launch as unknown as { pending: PendingRuns }).pending;
+    const gates: ((backlog: boolean) => void)[] = [];
+    pending.offer = () => {
+      calls.push('offer');
+      return new Promise<boolean>((r) => gates.push(r));
+    };
+    // A full pass runs; a retry's quick pass asked for meanwhile follows it (no backlog).
+    const first = launch.pass();
+    await waitFor(() => gates.length === 1);
+    await launch.pass(false);
+    gates.shift()!(false);
+    await first;
+    await waitFor(() => gates.length === 1);
+    expect(calls).toEqual(['expire', 'offer', 'lost', 'repair', 'offer']);
+    // During that quick pass, within 500 ms of the full one, a full pass asked for is owed as a quick one.
+    calls.length = 0;
+    await launch.pass();
+    gates.shift()!(false);
+    await waitFor(() => gates.length === 1);
+    expect(calls).toEqual(['offer']); // the pass that followed: quick, not full
+    gates.shift()!(false);
+    await waitFor(() => !(launch as unknown as { running: boolean }).running);
+  });
 });
 
 async function waitFor(done: () => boolean, ms = 2000): Promise<void> {

@@ -26,16 +26,20 @@ const REPAIR_MS = 2000;
  * never overlap. Runs executors refused for want of room are offered again sooner (25 ms, doubling while none gets
  * in), by quick passes that only offer; a backlog larger than one pass's share (a burst) is offered pass after pass
  * while executors take it (a pass chains the next only when it read its whole share and some of it started; one in
- * which the executors are full waits up to 250 ms at the last of them, see RunLauncher), and a full pass due meanwhile
- * is the next of them.
+ * which the executors are full waits up to 250 ms at the last of them, see RunLauncher); a pass asked for while one
+ * runs follows it, full when a full one was asked for (at most one per 500 ms).
  */
 @Injectable()
 export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LaunchLoop.name);
   private readonly failures = new LogThrottle((m) => this.logger.warn(m));
   private running = false;
-  /** A full pass was asked for while a pass ran: the next pass is full, whatever asked for it. */
-  private fullOwed = false;
+  /**
+   * What was asked for while a pass ran: a pass follows it at once, full when a full one was asked for (at most one
+   * full pass per PASS_MS: executors reporting capacity ask for one each time), quick otherwise.
+   */
+  private owed: 'none' | 'quick' | 'full' = 'none';
+  private lastFullAt = 0;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | null = null;
   private retryDelayMs = RETRY_MIN_MS;
@@ -82,13 +86,16 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     if (this.stopped) return;
     if (this.running) {
       // A backlog's quick passes follow one another at once: the interval's full pass would nearly always find one
-      // running, and expiry, lost-run detection and retry repair would wait for the backlog to drain.
-      if (full) this.fullOwed = true;
+      // running, and expiry, lost-run detection and retry repair would wait for the backlog to drain. A quick pass
+      // asked for (a retry after refusals for room) would be lost, and the retry wait grow to PASS_MS.
+      if (full && Date.now() - this.lastFullAt >= PASS_MS) this.owed = 'full';
+      else if (this.owed === 'none') this.owed = 'quick';
       return;
     }
     this.running = true;
-    full ||= this.fullOwed;
-    this.fullOwed = false;
+    full ||= this.owed === 'full';
+    this.owed = 'none';
+    if (full) this.lastFullAt = Date.now();
     let backlog = false;
     try {
       const now = Date.now();
@@ -107,7 +114,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
       this.running = false;
     }
     // A pass offers at most OFFER_LIMIT runs: while executors take them, the rest follow now rather than in PASS_MS.
-    if (backlog) this.again();
+    if (backlog || this.owed !== 'none') this.again();
   }
 
   private async step(what: string, fn: () => Promise<void>): Promise<void> {
@@ -118,7 +125,7 @@ export class LaunchLoop implements OnApplicationBootstrap, OnApplicationShutdown
     }
   }
 
-  /** A quick pass next, once the event loop has served what waits (replies, ticks). */
+  /** The next pass (quick unless a full one is owed), once the event loop has served what waits (replies, ticks). */
   private again(): void {
     if (!this.stopped) setImmediate(() => void this.pass(false));
   }

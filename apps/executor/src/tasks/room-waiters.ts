@@ -26,6 +26,11 @@ export class RoomWaiters {
     return this.queue.length;
   }
 
+  /** The ticket of the call first in line; Infinity when none waits. */
+  get headOrder(): number {
+    return this.queue[0]?.order ?? Infinity;
+  }
+
   get generation(): number {
     return this.freeings;
   }

@@ -105,7 +105,7 @@ export class TaskLauncher {
         this.launch(launch);
       } catch (e) {
         // A bug in launching one run must neither leave it running nor stop the queue for every later batch.
-        this.failLaunch(launch, e as Error);
+        this.failLaunch(launch, e);
       }
     }
     if (this.queue.length > 0) setImmediate(() => this.pump());
@@ -134,6 +134,16 @@ export class TaskLauncher {
     const live = new LiveOutput(hide);
     slot.live = live;
     this.metrics?.started.inc({ group: job.group });
+    this.logger.debug({
+      msg: 'run started',
+      runId: run.id,
+      jobId: run.jobId,
+      scheduledAt,
+      executorId: this.config.executor.id,
+      // Ids only: a parent's output is never logged.
+      ...(parents && { parentRunIds: parents.runIds }),
+    });
+    // Nothing after the task's start may throw (failLaunch would record a run whose task goes on).
     try {
       slot.task = this.start(
         {
@@ -155,31 +165,29 @@ export class TaskLauncher {
         cancel: () => undefined,
       };
     }
-    this.logger.debug({
-      msg: 'run started',
-      runId: run.id,
-      jobId: run.jobId,
-      scheduledAt,
-      executorId: this.config.executor.id,
-      // Ids only: a parent's output is never logged.
-      ...(parents && { parentRunIds: parents.runIds }),
-    });
     void slot.task.done
       .catch((e: Error) => failed(`task crashed: ${e.message}`))
       .then((result) => this.record(run, result, policy, slot, hide, job.group, startedAt));
   }
 
-  private failLaunch({ run, job, secrets = NO_SECRETS, slot }: Launch, e: Error): void {
+  /** A launch that threw: the run is recorded failed (its task stopped first, had it started), masked for its job. */
+  private failLaunch({ run, job, secrets = NO_SECRETS, slot }: Launch, e: unknown): void {
     let hide: string[] = [];
+    let policy: RetryPolicy | null = null;
     try {
       hide = secretValues(secrets);
+      policy = retryPolicyOf(job);
     } catch {
-      // Nothing to mask with: the message below names no value of the job.
+      // Recorded without them: the message names no value of the job, and RetryRepair owes the retry.
     }
-    this.logger.error({ msg: 'run could not be launched', runId: run.id, jobId: run.jobId, error: e.message });
-    this.record(run, failed(`could not start: ${e.message}`), null, slot, hide, job.group, Date.now()).catch(
-      (err: Error) => this.logger.error({ msg: 'run result not recorded', runId: run.id, error: err.message }),
-    );
+    const error = maskSecrets(`could not start: ${e instanceof Error ? e.message : String(e)}`, hide);
+    this.logger.error({ msg: 'run could not be launched', runId: run.id, jobId: run.jobId, error });
+    const task = slot.task;
+    if (task) task.cancel(error);
+    const ended: Promise<unknown> = task ? task.done.catch(() => undefined) : Promise.resolve();
+    void ended
+      .then(() => this.record(run, failed(error), policy, slot, hide, job.group, Date.now()))
+      .catch((err: Error) => this.logger.error({ msg: 'run result not recorded', runId: run.id, error: err.message }));
   }
 
   /** Secret variables over plain ones; secret headers over plain ones of the same name, whatever its case. */

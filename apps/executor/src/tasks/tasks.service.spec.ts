@@ -362,6 +362,47 @@ describe('TasksService.startMany: held for room when asked (wait_ms)', () => {
     expect(Date.now() - started).toBeLessThan(850);
   });
 
+  it('passes on a wake it took when its caller is gone, to the next call waiting', async () => {
+    const { tasks, active } = full();
+    const call = { cancelled: false, deadlineMs: Infinity };
+    const gone = tasks.startMany([requestFor(row(10, 1))], 5000, call);
+    const next = tasks.startMany([requestFor(row(11, 1))], 5000);
+    await nextTurn();
+    call.cancelled = true;
+    const started = Date.now();
+    active.release(100); // wakes the first call, whose caller is gone: the second takes the slot
+    expect((await gone).map((o) => [o.runId, o.code])).toEqual([[10, 'AT_CAPACITY']]);
+    expect((await next).map((o) => [o.runId, o.accepted])).toEqual([[11, true]]);
+    expect(Date.now() - started).toBeLessThan(2500); // not at the second call's wait end (5 s)
+  });
+
+  it('leaves slots freed while it decided to an older call waiting, rather than jump ahead of it', async () => {
+    const { tasks, active, batch } = full();
+    const older = tasks.startMany([requestFor(row(12, 1))], 5000);
+    await nextTurn(); // waiting for room
+    const markRunning = batch.markRunningMany.bind(batch);
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    batch.markRunningMany = async (...args: Parameters<RunBatchRepository['markRunningMany']>) => {
+      await gate;
+      return markRunning(...args);
+    };
+    active.release(100);
+    // A newer call takes the free slot for run 10 at once (it was free when it came), run 11 does not fit, and its
+    // start is being recorded (held at the gate) when another slot frees.
+    const newer = tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1))], 300);
+    await nextTurn();
+    await nextTurn();
+    active.release(101);
+    open();
+    // The older call, first in line, gets that slot; the newer one's run 11 finds none within its 300 ms.
+    expect((await older).map((o) => [o.runId, o.accepted])).toEqual([[12, true]]);
+    expect((await newer).map((o) => [o.runId, o.accepted, o.code])).toEqual([
+      [10, true, ''],
+      [11, false, 'AT_CAPACITY'],
+    ]);
+  });
+
   it('does not hold a call for anything but room: a refusal of another kind is answered at once', async () => {
     const { tasks } = full();
     const started = Date.now();

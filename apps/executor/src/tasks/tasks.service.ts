@@ -161,11 +161,16 @@ export class TasksService {
       const refused = outcomes.flatMap((o, i) => (o.code === 'AT_CAPACITY' ? [i] : []));
       const left = until - Date.now();
       if (refused.length === 0 || left <= 0 || call?.cancelled) break;
-      // Slots freed while this call was deciding (tasks ending, its own runs failing to start) woke nobody: the
-      // call was out of the queue. It tries them now rather than wait for the next freeing.
-      const freedMeanwhile = this.room.generation !== seen && this.active.size < capacity;
+      // Slots freed while this call was deciding (tasks ending, its own runs failing to start) woke nobody when no
+      // older call waits: the call was out of the queue. It tries them now rather than wait for the next freeing.
+      const freedMeanwhile =
+        this.room.generation !== seen && this.active.size < capacity && this.room.headOrder > order;
       if (!freedMeanwhile && !(await this.room.wait(left, order))) break;
-      if (call?.cancelled) break;
+      if (call?.cancelled) {
+        // The wake this call took is passed on: the room it was for is still free.
+        if (this.active.size < capacity) this.room.passOn();
+        break;
+      }
       seen = this.room.generation;
       // What can fit, no more: the rest stay refused for room without being looked at again.
       const fit = refused.slice(0, Math.max(0, capacity - this.active.size));
