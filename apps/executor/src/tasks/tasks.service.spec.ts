@@ -116,6 +116,18 @@ function setup(jobs: JobEntity[], runs: LedgerKey[], contexts: Map<number, Paren
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
+/** Holds every compare-and-set of `batch` until the returned function is called. */
+function holdStarts(batch: RunBatchRepository): () => void {
+  const markRunning = batch.markRunningMany.bind(batch);
+  let open!: () => void;
+  const gate = new Promise<void>((r) => (open = r));
+  batch.markRunningMany = async (...args: Parameters<RunBatchRepository['markRunningMany']>) => {
+    await gate;
+    return markRunning(...args);
+  };
+  return open;
+}
+
 describe('TasksService.startMany: the ledger decides, not the caller', () => {
   it('builds the task, timeout and retries from the job row, and the attempt and instant from the ledger key', async () => {
     const { tasks, launched, jobReads } = setup([job(1), job(2, { version: 4 })], [row(10, 1), row(11, 2)]);
@@ -321,13 +333,7 @@ describe('TasksService.startMany: held for room when asked (wait_ms)', () => {
 
   it('takes slots freed while it was deciding at once: that freeing woke nobody, the call was out of the queue', async () => {
     const { tasks, active, batch } = full();
-    const markRunning = batch.markRunningMany.bind(batch);
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    batch.markRunningMany = async (...args: Parameters<RunBatchRepository['markRunningMany']>) => {
-      await gate;
-      return markRunning(...args);
-    };
+    const open = holdStarts(batch);
     const started = Date.now();
     const answer = tasks.startMany([requestFor(row(10, 1)), requestFor(row(11, 1))], 5000);
     await nextTurn();
@@ -380,13 +386,7 @@ describe('TasksService.startMany: held for room when asked (wait_ms)', () => {
     const { tasks, active, batch } = full();
     const older = tasks.startMany([requestFor(row(12, 1))], 5000);
     await nextTurn(); // waiting for room
-    const markRunning = batch.markRunningMany.bind(batch);
-    let open!: () => void;
-    const gate = new Promise<void>((r) => (open = r));
-    batch.markRunningMany = async (...args: Parameters<RunBatchRepository['markRunningMany']>) => {
-      await gate;
-      return markRunning(...args);
-    };
+    const open = holdStarts(batch);
     active.release(100);
     // A newer call takes the free slot for run 10 at once (it was free when it came), run 11 does not fit, and its
     // start is being recorded (held at the gate) when another slot frees.
