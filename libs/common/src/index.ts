@@ -10,3 +10,4 @@ export * from './egress-policy';
 export * from './egress-endpoints';
 export * from './shards';
 export * from './shutdown';
+export * from './process-metrics';

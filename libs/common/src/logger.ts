@@ -67,10 +67,22 @@ class AppLogger extends ConsoleLogger {
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
+/** Whether the process's logger prints `debug` lines: true until createAppLogger says otherwise. */
+let debugLines = true;
+
+/**
+ * False when `debug` lines are not printed: a line per run is then not built at all (its fields, an ISO date), which
+ * at a thousand runs a second is work for nothing. Until the app's logger is created (unit tests), true.
+ */
+export function logsDebug(): boolean {
+  return debugLines;
+}
+
 /** GOCRON_LOG_LEVEL (default `log`): that level and everything more severe. `debug` adds a line per run. */
 export function createAppLogger(): LoggerService {
   const json = process.env.GOCRON_LOG_FORMAT === 'json' || process.env.NODE_ENV === 'production';
   const wanted = (process.env.GOCRON_LOG_LEVEL ?? 'log') as LogLevel;
   const upTo = LEVELS.includes(wanted) ? LEVELS.indexOf(wanted) : LEVELS.indexOf('log');
+  debugLines = upTo >= LEVELS.indexOf('debug');
   return new AppLogger({ json, colors: !json && process.stdout.isTTY, logLevels: LEVELS.slice(0, upTo + 1) });
 }

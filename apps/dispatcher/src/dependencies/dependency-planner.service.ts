@@ -48,6 +48,13 @@ const MAX_READS = 4;
 const FAST_PARALLEL = 64;
 /** The set of parent jobs is read again this often. */
 const PARENTS_TTL_MS = 1000;
+/**
+ * While no job has parents there is nothing for the fast read to find: the pass comes this often instead (reading
+ * the set of parent jobs again each time), so an installation without dependencies is not woken 20 times a second
+ * for it. A job given parents is seen as soon as before (the set was read once a second either way).
+ */
+const IDLE_PASS_MS = PARENTS_TTL_MS;
+const TIMER = 'dependency-pass';
 /** The stored cursor is written at most this often (a restart reads again at most this much: harmless, idempotent). */
 const STORE_MS = 5000;
 /**
@@ -111,6 +118,9 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   private running = false;
   /** Whether the last pass did the settled read (see ShardOwnership.leads). */
   private ledLast = false;
+  /** The pass's interval now: DEPENDENCY_PASS_MS while some job has parents, IDLE_PASS_MS otherwise. */
+  private cadenceMs = 0;
+  private stopped = false;
 
   constructor(
     private readonly ledger: DependencyLedger,
@@ -123,11 +133,19 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timers.every('dependency-pass', DEPENDENCY_PASS_MS, () => this.pass());
+    this.pace(DEPENDENCY_PASS_MS);
   }
 
   onApplicationShutdown(): void {
-    this.timers.clearInterval('dependency-pass');
+    this.stopped = true;
+    this.timers.clearInterval(TIMER);
+  }
+
+  /** Passes every `ms` from now on (the timer is replaced only when the interval changes). */
+  private pace(ms: number): void {
+    if (this.stopped || ms === this.cadenceMs) return;
+    this.cadenceMs = ms;
+    this.timers.every(TIMER, ms, () => this.pass());
   }
 
   /** One pass; answers how many parent runs it handled (for tests). Never runs twice at once. */
@@ -137,6 +155,7 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
     try {
       if (!this.settled || !this.fast) await this.start(now);
       const parents = await this.parentIds(now);
+      if (this.cadenceMs > 0) this.pace(parents.size > 0 ? DEPENDENCY_PASS_MS : IDLE_PASS_MS);
       let handled = await this.readFast(parents, now);
       // The settled read (and the stored position) is one dispatcher's: the one leading. A new leader resumes from
       // the stored position, so what the last one had not passed is read again, never skipped.
@@ -183,9 +202,10 @@ export class DependencyPlanner implements OnApplicationBootstrap, OnApplicationS
   }
 
   private async parentIds(now: number): Promise<Set<number>> {
-    if (!this.parents || now - this.parents.readAt >= PARENTS_TTL_MS) {
-      this.parents = { ids: new Set(await this.ledger.parentIds()), readAt: now };
-    }
+    // At the idle pace every pass reads it: an interval of PARENTS_TTL_MS may come a millisecond early.
+    const known = this.parents;
+    if (known && known.ids.size > 0 && now - known.readAt < PARENTS_TTL_MS) return known.ids;
+    this.parents = { ids: new Set(await this.ledger.parentIds()), readAt: now };
     return this.parents.ids;
   }
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { LogThrottle } from '@app/common';
+import { LogThrottle, logsDebug } from '@app/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
 import type { ExecutorInfo } from '@app/discovery';
 import { boundedChunks, JobEntity, LedgerKey, ROUTINGS, RunsRepository } from '@app/persistence';
@@ -224,7 +224,7 @@ export class RunLauncher implements OnApplicationShutdown {
         outcomes[o.i] = 'started';
         if (run.attempt === 1)
           this.metrics?.startLag.observe({ group: job.group }, (Date.now() - run.scheduledAt) / 1000);
-        this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
+        if (logsDebug()) this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
       } else if (answer?.code === 'NOT_PENDING' || answer?.code === 'JOB_GONE') {
         outcomes[o.i] = 'gone'; // another executor has it, or it ended; or its job is gone (the pending pass cancels it)
       } else if (answer?.code === 'MISMATCH') {

@@ -1,4 +1,6 @@
 import type { LedgerKey, RunBatchRepository, RunResult, RunsRepository } from '@app/persistence';
+import { Logger } from '@nestjs/common';
+import { createAppLogger } from '@app/common';
 import { ResultRecorder } from './result-recorder';
 
 const key = (id: number): LedgerKey => ({
@@ -38,6 +40,28 @@ describe('ResultRecorder', () => {
     await done;
     expect(statements).toEqual([3]);
     expect([...written.keys()]).toEqual([1, 2, 3]);
+  });
+
+  it('settles a success without building its debug line when debug lines are off', async () => {
+    const { batch, written } = fakeLedger();
+    const recorder = new ResultRecorder({} as RunsRepository, batch, 'e1');
+    const debug = jest.spyOn(Logger.prototype, 'debug');
+    const level = process.env.GOCRON_LOG_LEVEL;
+    process.env.GOCRON_LOG_LEVEL = 'log';
+    createAppLogger(); // the level the process's lines are printed at: debug lines off
+    try {
+      const done = recorder.record(key(7), ok(), null);
+      await jest.advanceTimersByTimeAsync(10);
+      await done;
+      expect(written.get(7)?.status).toBe('succeeded');
+      expect(debug).not.toHaveBeenCalled();
+    } finally {
+      process.env.GOCRON_LOG_LEVEL = 'debug';
+      createAppLogger();
+      if (level === undefined) delete process.env.GOCRON_LOG_LEVEL;
+      else process.env.GOCRON_LOG_LEVEL = level;
+      debug.mockRestore();
+    }
   });
 
   it('isolates a result the ledger refuses, writes the others, then writes that one without its output', async () => {

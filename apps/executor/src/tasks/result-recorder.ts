@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { logsDebug } from '@app/common';
 import {
   LedgerKey,
   RETRYABLE_STATUSES,
@@ -126,6 +127,10 @@ export class ResultRecorder {
   private settle(p: Pending, finished: boolean, retryRunId: number | null): void {
     // Successes at debug (a busy executor finishes hundreds a second); anything else is worth a line.
     const level = finished && p.result.status === 'succeeded' ? 'debug' : 'log';
+    if (level === 'debug' && !logsDebug()) {
+      p.done();
+      return;
+    }
     this.logger[level]({
       msg: finished ? `run ${p.result.status}` : 'run result ignored: the ledger already has a final status',
       runId: p.run.id,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '@app/config';
-import { EgressPolicy, maskSecrets } from '@app/common';
+import { EgressPolicy, logsDebug, maskSecrets } from '@app/common';
 import {
   JobEntity,
   JobTask,
@@ -134,15 +134,17 @@ export class TaskLauncher {
     const live = new LiveOutput(hide);
     slot.live = live;
     this.metrics?.started.inc({ group: job.group });
-    this.logger.debug({
-      msg: 'run started',
-      runId: run.id,
-      jobId: run.jobId,
-      scheduledAt,
-      executorId: this.config.executor.id,
-      // Ids only: a parent's output is never logged.
-      ...(parents && { parentRunIds: parents.runIds }),
-    });
+    if (logsDebug()) {
+      this.logger.debug({
+        msg: 'run started',
+        runId: run.id,
+        jobId: run.jobId,
+        scheduledAt,
+        executorId: this.config.executor.id,
+        // Ids only: a parent's output is never logged.
+        ...(parents && { parentRunIds: parents.runIds }),
+      });
+    }
     // Nothing after the task's start may throw (failLaunch would record a run whose task goes on).
     try {
       slot.task = this.start(
