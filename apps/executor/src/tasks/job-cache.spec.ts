@@ -57,6 +57,24 @@ describe('JobCache', () => {
     expect(reads).toHaveLength(3);
   });
 
+  it('keeps the copy it holds when a read finds the same row, and takes the new one when the row is another', async () => {
+    const rows: Record<number, Partial<JobEntity>> = { 1: { version: 2, updatedAt: 10, createdAt: 5, command: 'a' } };
+    const repo = {
+      findForLaunch: (ids: number[]) => Promise.resolve(ids.map((id) => ({ id, ...rows[id] }) as JobEntity)),
+    } as unknown as JobsRepository;
+    const cache = new JobCache(repo);
+    const first = (await cache.jobsFor(asked([1, 0]), T)).get(1);
+    // Read again (no version named) and unchanged: the same object, so its opened secrets stay cached too.
+    expect((await cache.jobsFor(asked([1, 0]), T + 1)).get(1)).toBe(first);
+    // Deleted and created again under the same id with the same version: another row, taken.
+    rows[1] = { version: 2, updatedAt: 20, createdAt: 20, command: 'b' };
+    const again = (await cache.jobsFor(asked([1, 0]), T + 2)).get(1);
+    expect(again).not.toBe(first);
+    expect(again?.command).toBe('b');
+    // The copy kept is current again: a request naming its version reads nothing until it is JOB_MAX_AGE_MS old.
+    expect((await cache.jobsFor(asked([1, 2]), T + 2 + JOB_MAX_AGE_MS - 1)).get(1)).toBe(again);
+  });
+
   it('answers a deleted job as absent and forgets it', async () => {
     const { repo, reads, rows } = fakeJobs({ 1: { version: 1 } });
     const cache = new JobCache(repo);

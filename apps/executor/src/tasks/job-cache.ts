@@ -16,6 +16,17 @@ interface Entry {
 }
 
 /**
+ * The same row as read before: every change of what a run uses bumps `version` and `updated_at`, and a job deleted
+ * and created again under its id (SQLite may reuse the highest one) has another `created_at`. Keeping the copy held
+ * matters for memory as much as for work: a new copy of every job each JOB_MAX_AGE_MS lived long enough to be moved
+ * to V8's old generation, and at a hundred jobs that garbage cost the executor a full collection every ten seconds,
+ * each of which also threw away optimized code that the JIT then compiled again.
+ */
+function sameRow(a: JobEntity, b: JobEntity): boolean {
+  return a.version === b.version && a.updatedAt === b.updatedAt && a.createdAt === b.createdAt;
+}
+
+/**
  * The jobs an executor runs, as the ledger holds them: a RunBatch's jobs are read in one query, and a job read is used
  * again while it is current. "Current" is learnt from the requests, without a query: each names the version of the
  * job it was offered for, and a copy older than that (or older than JOB_MAX_AGE_MS, or of a request that names no
@@ -49,11 +60,17 @@ export class JobCache {
     // Stamped with the instant before the read: the row is at least that fresh.
     for (const job of await this.jobs.findForLaunch(toRead)) {
       const kept = this.entries.get(job.id);
-      // Two reads overlapping: the one that answers last may hold the older row.
-      const newest = kept && kept.job.version > job.version ? kept.job : job;
+      // Two reads overlapping: the one that answers last may hold the older row. The same row read again keeps the
+      // copy already held (and the secrets SecretOpener opened for it); the new read is dropped at once.
+      const newest = kept && (kept.job.version > job.version || sameRow(kept.job, job)) ? kept.job : job;
       out.set(job.id, newest);
       this.entries.delete(job.id);
-      this.entries.set(job.id, { job: newest, readAt: now });
+      if (kept && kept.job === newest) {
+        kept.readAt = now;
+        this.entries.set(job.id, kept);
+      } else {
+        this.entries.set(job.id, { job: newest, readAt: now });
+      }
     }
     for (const id of toRead) if (!out.has(id)) this.entries.delete(id); // deleted
     for (const id of this.entries.keys()) {
