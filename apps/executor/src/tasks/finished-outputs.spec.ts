@@ -35,7 +35,10 @@ describe('FinishedOutputs (review S4)', () => {
   });
 
   it('is bounded in count and in memory: the oldest goes first', () => {
-    const kept = new FinishedOutputs(30_000, 3, 3 * 4096);
+    // Room in bytes for the big output below and one small one: the big one pushes out two of the three.
+    const small = ended('run 0').memoryBytes;
+    const maxBytes = 8192 + small;
+    const kept = new FinishedOutputs(30_000, 3, maxBytes);
     for (let id = 1; id <= 5; id++) kept.keep(id, ended(`run ${id}`));
     expect(kept.size).toBe(3);
     expect([1, 2, 3, 4, 5].map((id) => kept.get(id) !== undefined)).toEqual([false, false, true, true, true]);
@@ -43,7 +46,8 @@ describe('FinishedOutputs (review S4)', () => {
     big.append(Buffer.alloc(8192, 'x'));
     big.finish('failed');
     kept.keep(6, big);
-    expect(kept.heldBytes).toBeLessThanOrEqual(3 * 4096);
+    expect(kept.heldBytes).toBeLessThanOrEqual(maxBytes);
+    expect(kept.size).toBe(2);
     expect(kept.get(6)).toBeDefined();
     expect(kept.get(4)).toBeUndefined();
     expect(kept.get(5)).toBeDefined();

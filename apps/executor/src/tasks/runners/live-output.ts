@@ -16,6 +16,13 @@ export interface OutputSlice {
 }
 
 /**
+ * The ring's first size. Most runs print a line or two: under 4 KiB Node hands out slices of its shared buffer pool,
+ * where a buffer of 4 KiB or more is an allocation of its own outside V8's heap (4 MB a second at a thousand runs a
+ * second, which V8 counts as external memory and answers with full collections).
+ */
+const FIRST_RING_BYTES = 256;
+
+/**
  * A running run's output as followers read it (FollowOutput), beside the head-and-tail capture that is recorded
  * (OutputBuffer). It keeps the most recent `ringBytes` of the output stream under absolute byte offsets, so that a
  * follower asking for an offset that fell out learns how much it missed (`gap`) and continues from the oldest byte
@@ -292,7 +299,7 @@ export class LiveOutput {
   private grow(end: number): void {
     const size = this.ring.length;
     if (size >= this.ringBytes || end <= size) return;
-    const grown = Buffer.allocUnsafe(Math.min(this.ringBytes, Math.max(4096, 2 * size, end)));
+    const grown = Buffer.allocUnsafe(Math.min(this.ringBytes, Math.max(FIRST_RING_BYTES, 2 * size, end)));
     this.ring.copy(grown, 0, 0, this.written);
     this.ring = grown;
   }
