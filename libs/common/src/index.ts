@@ -10,4 +10,3 @@ export * from './egress-policy';
 export * from './egress-endpoints';
 export * from './shards';
 export * from './shutdown';
-export * from './process-metrics';

@@ -1,6 +1,4 @@
-import { Registry } from 'prom-client';
 import { createAppLogger, logsDebug } from './logger';
-import { collectProcessMetrics } from './process-metrics';
 
 /** createAppLogger with GOCRON_LOG_LEVEL as given; the variable is put back afterwards. */
 function withLevel(level: string | undefined): void {
@@ -30,15 +28,5 @@ describe('logsDebug follows GOCRON_LOG_LEVEL', () => {
     // An unknown level falls back to `log`, as the logger itself does.
     withLevel('loud');
     expect(logsDebug()).toBe(false);
-  });
-});
-
-describe('collectProcessMetrics', () => {
-  it('registers the process and event-loop metrics on the registry it is given', async () => {
-    const registry = new Registry();
-    collectProcessMetrics(registry);
-    const text = await registry.metrics();
-    expect(text).toContain('nodejs_eventloop_lag_p99_seconds');
-    expect(text).toContain('process_cpu_seconds_total');
   });
 });

@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { collectProcessMetrics } from '@app/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds from a tick's instant to its start: 1 ms to 5 minutes. */
 const LAG_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -110,7 +109,7 @@ export class DispatcherMetrics {
   });
 
   constructor() {
-    collectProcessMetrics(this.registry);
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** A gauge read at scrape time. */

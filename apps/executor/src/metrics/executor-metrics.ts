@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { collectProcessMetrics } from '@app/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Seconds a run took: 10 ms to a day. */
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 86_400];
@@ -36,7 +35,7 @@ export class ExecutorMetrics {
   });
 
   constructor() {
-    collectProcessMetrics(this.registry);
+    collectDefaultMetrics({ register: this.registry });
   }
 
   /** Gauges read at scrape time: runs in progress and the capacity they count against. */

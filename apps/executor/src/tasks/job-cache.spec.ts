@@ -71,8 +71,23 @@ describe('JobCache', () => {
     const again = (await cache.jobsFor(asked([1, 0]), T + 2)).get(1);
     expect(again).not.toBe(first);
     expect(again?.command).toBe('b');
-    // The copy kept is current again: a request naming its version reads nothing until it is JOB_MAX_AGE_MS old.
+    // The copy kept is current again: a request naming its version reads nothing until it is JOB_MAX_AGE_MS old,
+    // and the read then (the gRPC path: the version named, the copy too old) finds the same row and keeps the copy.
     expect((await cache.jobsFor(asked([1, 2]), T + 2 + JOB_MAX_AGE_MS - 1)).get(1)).toBe(again);
+    expect((await cache.jobsFor(asked([1, 2]), T + 2 + JOB_MAX_AGE_MS + 100)).get(1)).toBe(again);
+  });
+
+  it('takes an older version read after its copy was (a restore), and a re-created job under the same id', async () => {
+    const rows: Record<number, Partial<JobEntity>> = { 1: { version: 5, updatedAt: 50, createdAt: 5, command: 'v5' } };
+    const repo = {
+      findForLaunch: (ids: number[]) => Promise.resolve(ids.map((id) => ({ id, ...rows[id] }) as JobEntity)),
+    } as unknown as JobsRepository;
+    const cache = new JobCache(repo);
+    await cache.jobsFor(asked([1, 5]), T);
+    rows[1] = { version: 3, updatedAt: 30, createdAt: 5, command: 'v3' };
+    expect((await cache.jobsFor(asked([1, 0]), T + 1)).get(1)?.command).toBe('v3');
+    rows[1] = { version: 1, updatedAt: 60, createdAt: 60, command: 'new job' };
+    expect((await cache.jobsFor(asked([1, 0]), T + 2)).get(1)?.command).toBe('new job');
   });
 
   it('answers a deleted job as absent and forgets it', async () => {

@@ -16,11 +16,17 @@ interface Entry {
 }
 
 /**
- * The same row as read before: every change of what a run uses bumps `version` and `updated_at`, and a job deleted
- * and created again under its id (SQLite may reuse the highest one) has another `created_at`. Keeping the copy held
- * matters for memory as much as for work: a new copy of every job each JOB_MAX_AGE_MS lived long enough to be moved
- * to V8's old generation, and at a hundred jobs that garbage cost the executor a full collection every ten seconds,
- * each of which also threw away optimized code that the JIT then compiled again.
+ * A copy is kept this long after its last read, though it is not used after JOB_MAX_AGE_MS without a read: so that a
+ * re-read finding the same row can keep the copy (sameRow).
+ */
+const FORGET_AFTER_MS = 2 * JOB_MAX_AGE_MS;
+
+/**
+ * The same row as read before: every write of what a run uses bumps `version` and `updated_at` (the dispatchers see
+ * changes by `updated_at` too), and a job deleted and created again under a re-used id (MySQL 5.7 may re-use the
+ * highest after a restart) has another `created_at`. Keeping the copy held matters for memory as much as for work:
+ * a new copy of every job each JOB_MAX_AGE_MS lived long enough to be moved to V8's old generation, and that garbage
+ * cost the executor full collections, each of which also threw away optimized code that the JIT compiled again.
  */
 function sameRow(a: JobEntity, b: JobEntity): boolean {
   return a.version === b.version && a.updatedAt === b.updatedAt && a.createdAt === b.createdAt;
@@ -45,7 +51,7 @@ export class JobCache {
    * cache, the others in one read.
    */
   async jobsFor(offered: Map<number, number>, now = Date.now()): Promise<Map<number, JobEntity>> {
-    this.forgetOlderThan(now - JOB_MAX_AGE_MS);
+    this.forgetOlderThan(now - FORGET_AFTER_MS);
     const out = new Map<number, JobEntity>();
     const toRead: number[] = [];
     for (const [id, version] of offered) {
@@ -60,9 +66,15 @@ export class JobCache {
     // Stamped with the instant before the read: the row is at least that fresh.
     for (const job of await this.jobs.findForLaunch(toRead)) {
       const kept = this.entries.get(job.id);
-      // Two reads overlapping: the one that answers last may hold the older row. The same row read again keeps the
-      // copy already held (and the secrets SecretOpener opened for it); the new read is dropped at once.
-      const newest = kept && (kept.job.version > job.version || sameRow(kept.job, job)) ? kept.job : job;
+      let newest = job;
+      if (kept && kept.readAt >= now && kept.job.version > job.version && kept.job.createdAt === job.createdAt) {
+        // Two reads overlapping: a read that started after this one answered first, with a newer row.
+        newest = kept.job;
+      } else if (kept && sameRow(kept.job, job)) {
+        // The same row read again: the copy held is kept (and the secrets SecretOpener opened for it), the new read
+        // is dropped at once. Anything else read is the row as it is now, even an older version (a restore).
+        newest = kept.job;
+      }
       out.set(job.id, newest);
       this.entries.delete(job.id);
       if (kept && kept.job === newest) {

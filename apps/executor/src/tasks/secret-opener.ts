@@ -4,7 +4,7 @@ import { JobEntity, openSecrets, PlainSecrets, secretValues } from '@app/persist
 
 /**
  * Opens a job's secrets with the installation's key, once per job row read (JobCache hands out the same object
- * while it is current), and has every opened value masked in this process's log lines from then on.
+ * while the row is unchanged), and keeps every value of a job that runs masked in this process's log lines.
  */
 @Injectable()
 export class SecretOpener {
@@ -16,9 +16,11 @@ export class SecretOpener {
     let secrets = this.opened.get(job);
     if (!secrets) {
       secrets = openSecrets(this.box, job);
-      if (!('problem' in secrets)) hideInLogs(secretValues(secrets));
       this.opened.set(job, secrets);
     }
+    // At every run, not once per copy: the log mask keeps the values opened most recently (MAX_HIDDEN), and a copy
+    // JobCache keeps for as long as its row is unchanged must not fall out of it while the job runs.
+    if (!('problem' in secrets)) hideInLogs(secretValues(secrets));
     return secrets;
   }
 }
