@@ -21,6 +21,12 @@ function fakeJobs(rows: Record<number, { version: number; command?: string }>) {
 
 const asked = (...pairs: [number, number][]) => new Map(pairs);
 
+/** A jobs table whose rows the test edits in place (each read maps them into new objects, as the driver does). */
+const rowsRepo = (rows: Record<number, Partial<JobEntity>>) =>
+  ({
+    findForLaunch: (ids: number[]) => Promise.resolve(ids.map((id) => ({ id, ...rows[id] }) as JobEntity)),
+  }) as unknown as JobsRepository;
+
 describe('JobCache', () => {
   it("reads a batch's jobs in one query, then none while the versions asked for are what it holds", async () => {
     const { repo, reads } = fakeJobs({ 1: { version: 3 }, 2: { version: 1 } });
@@ -59,10 +65,7 @@ describe('JobCache', () => {
 
   it('keeps the copy it holds when a read finds the same row, and takes the new one when the row is another', async () => {
     const rows: Record<number, Partial<JobEntity>> = { 1: { version: 2, updatedAt: 10, createdAt: 5, command: 'a' } };
-    const repo = {
-      findForLaunch: (ids: number[]) => Promise.resolve(ids.map((id) => ({ id, ...rows[id] }) as JobEntity)),
-    } as unknown as JobsRepository;
-    const cache = new JobCache(repo);
+    const cache = new JobCache(rowsRepo(rows));
     const first = (await cache.jobsFor(asked([1, 0]), T)).get(1);
     // Read again (no version named) and unchanged: the same object, so its opened secrets stay cached too.
     expect((await cache.jobsFor(asked([1, 0]), T + 1)).get(1)).toBe(first);
@@ -79,10 +82,7 @@ describe('JobCache', () => {
 
   it('takes an older version read after its copy was (a restore), and a re-created job under the same id', async () => {
     const rows: Record<number, Partial<JobEntity>> = { 1: { version: 5, updatedAt: 50, createdAt: 5, command: 'v5' } };
-    const repo = {
-      findForLaunch: (ids: number[]) => Promise.resolve(ids.map((id) => ({ id, ...rows[id] }) as JobEntity)),
-    } as unknown as JobsRepository;
-    const cache = new JobCache(repo);
+    const cache = new JobCache(rowsRepo(rows));
     await cache.jobsFor(asked([1, 5]), T);
     rows[1] = { version: 3, updatedAt: 30, createdAt: 5, command: 'v3' };
     expect((await cache.jobsFor(asked([1, 0]), T + 1)).get(1)?.command).toBe('v3');
