@@ -90,6 +90,44 @@ describe('JobCache', () => {
     expect((await cache.jobsFor(asked([1, 0]), T + 2)).get(1)?.command).toBe('new job');
   });
 
+  it('keeps the view of the read that started last, whatever order three overlapping reads answer in', async () => {
+    const rows: Record<number, Partial<JobEntity>> = {};
+    const answers: (() => void)[] = [];
+    const repo = {
+      findForLaunch: (ids: number[]) => {
+        const row = { id: ids[0], ...rows[ids[0]] } as JobEntity; // the row as it is when the read starts
+        return new Promise<JobEntity[]>((resolve) => answers.push(() => resolve([row])));
+      },
+    } as unknown as JobsRepository;
+    const cache = new JobCache(repo);
+    const reads: Promise<Map<number, JobEntity>>[] = [];
+    for (const [i, row] of [
+      { version: 5, updatedAt: 50, createdAt: 5, command: 'old job v5' },
+      { version: 6, updatedAt: 60, createdAt: 5, command: 'old job v6' },
+      { version: 1, updatedAt: 70, createdAt: 70, command: 're-created job' },
+    ].entries()) {
+      rows[1] = row;
+      reads.push(cache.jobsFor(asked([1, 0]), T + i));
+    }
+    // The last read answers first, then the first, then the second.
+    for (const i of [2, 0, 1]) {
+      answers[i]();
+      await reads[i];
+    }
+    // Every later use sees the re-created job, the view of the read that started last.
+    expect((await cache.jobsFor(asked([1, 1]), T + 3)).get(1)?.command).toBe('re-created job');
+  });
+
+  it('forgets a copy no request asked for within twice JOB_MAX_AGE_MS', async () => {
+    const { repo } = fakeJobs({ 1: { version: 1 }, 2: { version: 1 } });
+    const cache = new JobCache(repo);
+    await cache.jobsFor(asked([1, 1]), T);
+    await cache.jobsFor(asked([2, 1]), T + 2 * JOB_MAX_AGE_MS - 1);
+    expect(cache.size).toBe(2);
+    await cache.jobsFor(asked([2, 1]), T + 2 * JOB_MAX_AGE_MS + 1);
+    expect(cache.size).toBe(1);
+  });
+
   it('answers a deleted job as absent and forgets it', async () => {
     const { repo, reads, rows } = fakeJobs({ 1: { version: 1 } });
     const cache = new JobCache(repo);

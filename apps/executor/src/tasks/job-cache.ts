@@ -37,7 +37,8 @@ function sameRow(a: JobEntity, b: JobEntity): boolean {
  * again while it is current. "Current" is learnt from the requests, without a query: each names the version of the
  * job it was offered for, and a copy older than that (or older than JOB_MAX_AGE_MS, or of a request that names no
  * version) is read again. A request can thus make the executor read a job, never run something else than a row it
- * read: a version named higher than the row's reads it every time, one named lower uses the newest copy there is.
+ * read: a version named higher than the row's reads it every time, one named lower uses the copy held (the row as
+ * last read: after a restore, an older version).
  */
 @Injectable()
 export class JobCache {
@@ -67,8 +68,9 @@ export class JobCache {
     for (const job of await this.jobs.findForLaunch(toRead)) {
       const kept = this.entries.get(job.id);
       let newest = job;
-      if (kept && kept.readAt >= now && kept.job.version > job.version && kept.job.createdAt === job.createdAt) {
-        // Two reads overlapping: a read that started after this one answered first, with a newer row.
+      if (kept && (kept.readAt > now || (kept.readAt === now && kept.job.version > job.version))) {
+        // Reads overlapping: one that started after this one answered first; its row is the later view, whatever
+        // its version (a job re-created under the id has a lower one). In the same millisecond the higher wins.
         newest = kept.job;
       } else if (kept && sameRow(kept.job, job)) {
         // The same row read again: the copy held is kept (and the secrets SecretOpener opened for it), the new read
@@ -78,7 +80,8 @@ export class JobCache {
       out.set(job.id, newest);
       this.entries.delete(job.id);
       if (kept && kept.job === newest) {
-        kept.readAt = now;
+        // Never back: a read that started earlier answering last must not make a later one look older.
+        kept.readAt = Math.max(kept.readAt, now);
         this.entries.set(job.id, kept);
       } else {
         this.entries.set(job.id, { job: newest, readAt: now });

@@ -4,7 +4,7 @@ import { JobEntity, openSecrets, PlainSecrets, secretValues } from '@app/persist
 
 /**
  * Opens a job's secrets with the installation's key, once per job row read (JobCache hands out the same object
- * while the row is unchanged), and keeps every value of a job that runs masked in this process's log lines.
+ * while the row is unchanged), and puts a job's values in this process's log mask each time one of its runs starts.
  */
 @Injectable()
 export class SecretOpener {
@@ -19,7 +19,7 @@ export class SecretOpener {
       this.opened.set(job, secrets);
     }
     // At every run, not once per copy: the log mask keeps the values opened most recently (MAX_HIDDEN), and a copy
-    // JobCache keeps for as long as its row is unchanged must not fall out of it while the job runs.
+    // JobCache keeps while its row is unchanged is put back in it each time one of its runs starts.
     if (!('problem' in secrets)) hideInLogs(secretValues(secrets));
     return secrets;
   }
