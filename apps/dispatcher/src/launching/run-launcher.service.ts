@@ -224,7 +224,9 @@ export class RunLauncher implements OnApplicationShutdown {
         outcomes[o.i] = 'started';
         if (run.attempt === 1)
           this.metrics?.startLag.observe({ group: job.group }, (Date.now() - run.scheduledAt) / 1000);
-        if (logsDebug()) this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
+        if (logsDebug()) {
+          this.logger.debug?.({ msg: 'run handed over', runId: run.id, jobId: job.id, executorId: reply.executorId });
+        }
       } else if (answer?.code === 'NOT_PENDING' || answer?.code === 'JOB_GONE') {
         outcomes[o.i] = 'gone'; // another executor has it, or it ended; or its job is gone (the pending pass cancels it)
       } else if (answer?.code === 'MISMATCH') {

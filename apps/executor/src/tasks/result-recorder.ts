@@ -127,18 +127,16 @@ export class ResultRecorder {
   private settle(p: Pending, finished: boolean, retryRunId: number | null): void {
     // Successes at debug (a busy executor finishes hundreds a second); anything else is worth a line.
     const level = finished && p.result.status === 'succeeded' ? 'debug' : 'log';
-    if (level === 'debug' && !logsDebug()) {
-      p.done();
-      return;
+    if (level !== 'debug' || logsDebug()) {
+      this.logger[level]({
+        msg: finished ? `run ${p.result.status}` : 'run result ignored: the ledger already has a final status',
+        runId: p.run.id,
+        jobId: p.run.jobId,
+        scheduledAt: new Date(p.run.scheduledAt).toISOString(),
+        executorId: this.executorId,
+        retryRunId: retryRunId ?? undefined,
+      });
     }
-    this.logger[level]({
-      msg: finished ? `run ${p.result.status}` : 'run result ignored: the ledger already has a final status',
-      runId: p.run.id,
-      jobId: p.run.jobId,
-      scheduledAt: new Date(p.run.scheduledAt).toISOString(),
-      executorId: this.executorId,
-      retryRunId: retryRunId ?? undefined,
-    });
     p.done();
   }
 
